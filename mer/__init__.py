@@ -1,0 +1,8 @@
+"""mer: music emotion recognition with a CNN-LSTM over 20 segments per track.
+
+The pipeline, one module per stage: :mod:`mer.audio` decodes, :mod:`mer.segments`
+cuts 20 segments, :mod:`mer.features` computes FFT spectra and log-mel windows,
+:mod:`mer.model` is the CNN-LSTM, :mod:`mer.analyze` runs it on a file.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,95 @@
+"""The exceptions and warnings of mer.
+
+Every problem a user can cause (a bad file, a bad dataset, a broken model
+directory) is raised as a subclass of :class:`MerError` whose message says
+what is wrong and what to do about it. The app shows ``str(error)``; the CLI
+prints it after ``error:`` and exits with status 2.
+"""
+
+__all__ = [
+    "MerError",
+    "AudioError",
+    "EmptyAudioError",
+    "NotAudioError",
+    "CorruptAudioError",
+    "TooShortError",
+    "TooLongError",
+    "SilentAudioError",
+    "InvalidSamplesError",
+    "UnsupportedSampleRateError",
+    "DataError",
+    "ModelError",
+    "TrainingError",
+    "TrainingBusyError",
+    "TrainingCancelled",
+    "DownloadError",
+    "MerWarning",
+]
+
+
+class MerError(Exception):
+    """Base class of every error mer raises for bad input or state."""
+
+
+class AudioError(MerError):
+    """An audio file or upload cannot be analysed."""
+
+
+class EmptyAudioError(AudioError):
+    """The file has no bytes, or its header announces no samples."""
+
+
+class NotAudioError(AudioError):
+    """The bytes are not in any audio format mer can decode."""
+
+
+class CorruptAudioError(AudioError):
+    """The stream is damaged and too little of it decodes."""
+
+
+class TooShortError(AudioError):
+    """The track is shorter than the configured minimum duration."""
+
+
+class TooLongError(AudioError):
+    """The track is longer than the configured maximum duration."""
+
+
+class SilentAudioError(AudioError):
+    """The track's peak level is below the silence threshold."""
+
+
+class InvalidSamplesError(AudioError):
+    """The decoded samples contain NaN or infinite values."""
+
+
+class UnsupportedSampleRateError(AudioError):
+    """The sample rate is outside the supported range."""
+
+
+class DataError(MerError):
+    """A dataset (CSV, folder layout, feature cache) is malformed or incomplete."""
+
+
+class ModelError(MerError):
+    """A model directory is missing, corrupt or inconsistent with its config."""
+
+
+class TrainingError(MerError):
+    """Training cannot start or cannot go on."""
+
+
+class TrainingBusyError(TrainingError):
+    """Another training run is already in progress."""
+
+
+class TrainingCancelled(TrainingError):
+    """Training was stopped by the user (Ctrl-C, SIGTERM or the app's button)."""
+
+
+class DownloadError(MerError):
+    """A download failed: offline, wrong size, or an unsafe archive."""
+
+
+class MerWarning(UserWarning):
+    """Something was recovered from (e.g. a truncated stream) and the user should know."""

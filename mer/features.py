@@ -1,0 +1,174 @@
+"""Per-segment FFT spectra and log-mel model inputs.
+
+One short-time Fourier transform per segment (Hann window, ``n_fft`` samples,
+hop ``hop_length``, no centring, so every frame lies inside its segment) feeds
+both outputs:
+
+* the **spectrum** of a segment is the mean power of its frames (Welch's
+  method with 75 % overlap), as magnitude in dB where a full-scale sine is 0 dB;
+* the **log-mel** image of a segment is the same power through a mel filter
+  bank, in dB on the same scale, floored at ``floor_db``.
+
+All segments of a track are transformed in one batched call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import Audio
+from .config import FeatureConfig
+from .segments import Segments, segment_bounds
+
+__all__ = ["Spectra", "TrackFeatures", "segment_spectra_and_logmel", "model_windows", "track_features"]
+
+# Segments transformed per batch: bounds memory on 20-minute tracks
+# (an STFT of 4M samples is ~30 MB of complex64 per 1,000 frames).
+_MAX_BATCH_SAMPLES = 4_000_000
+
+
+@dataclass(frozen=True)
+class Spectra:
+    """FFT magnitude spectra of a track's segments.
+
+    Attributes
+    ----------
+    freqs_hz : np.ndarray [shape=(n_bins,)]
+        Bin centre frequencies from 0 Hz to Nyquist.
+    magnitude_db : np.ndarray [shape=(n_segments, n_bins)]
+        Mean magnitude per bin, dB re a full-scale sine, floored at ``floor_db``.
+    dominant_hz, centroid_hz, rms_dbfs : np.ndarray [shape=(n_segments,)]
+        Strongest bin above DC, spectral centroid, and RMS level (20·log10 of the
+        RMS of the samples; a full-scale sine is −3 dBFS).
+    """
+
+    freqs_hz: np.ndarray
+    magnitude_db: np.ndarray
+    dominant_hz: np.ndarray
+    centroid_hz: np.ndarray
+    rms_dbfs: np.ndarray
+
+
+@dataclass(frozen=True)
+class TrackFeatures:
+    """Everything computed from a track's audio before the model."""
+
+    segments: Segments
+    spectra: Spectra
+    logmel: np.ndarray  # [shape=(n_segments, n_mels, n_frames)], dB
+    windows: np.ndarray  # [shape=(n_segments, n_windows, n_mels, window_frames)], dB
+
+    @property
+    def n_segments(self) -> int:
+        return len(self.segments)
+
+
+def _mel_basis(sample_rate: int, config: FeatureConfig) -> np.ndarray:
+    import librosa
+
+    return librosa.filters.mel(
+        sr=sample_rate, n_fft=config.n_fft, n_mels=config.n_mels, fmin=config.fmin, fmax=sample_rate / 2
+    ).astype(np.float32)
+
+
+def _frame_power(rows: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Hann-windowed power spectra of the frames of each row: (rows, bins, frames)."""
+    frames = np.lib.stride_tricks.sliding_window_view(rows, n_fft, axis=-1)[:, ::hop, :]
+    window = np.hanning(n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
+    spec = np.fft.rfft(frames * window, axis=-1)
+    power = spec.real**2 + spec.imag**2
+    # Scale so a full-scale sine centred on a bin has power 1 (0 dB).
+    power /= (window.sum() / 2) ** 2
+    return np.ascontiguousarray(power.transpose(0, 2, 1), dtype=np.float32)
+
+
+def segment_spectra_and_logmel(
+    samples: np.ndarray, segments: Segments, config: FeatureConfig = FeatureConfig()
+) -> tuple[Spectra, np.ndarray]:
+    """FFT spectra and log-mel images of every segment.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,)]
+        Mono audio at ``segments.sample_rate``.
+    segments : Segments
+    config : FeatureConfig
+
+    Returns
+    -------
+    spectra : Spectra
+    logmel : np.ndarray [shape=(n_segments, n_mels, n_frames), dtype=float32]
+        ``n_frames = 1 + (segment_length - n_fft) // hop_length``.
+    """
+    sr = segments.sample_rate
+    length = segments.min_length
+    n_fft = min(config.n_fft, length)
+    seg_rows = segments.stack(samples)
+    floor = np.float32(10 ** (config.floor_db / 10))
+    mel_basis = _mel_basis(sr, config) if n_fft == config.n_fft else None
+    per_batch = max(1, _MAX_BATCH_SAMPLES // length)
+    mean_power, logmels = [], []
+    for lo in range(0, len(seg_rows), per_batch):
+        power = _frame_power(seg_rows[lo : lo + per_batch], n_fft, config.hop_length)
+        mean_power.append(power.mean(axis=-1))
+        if mel_basis is not None:
+            mel = np.einsum("mb,sbt->smt", mel_basis, power, optimize=True)
+            logmels.append(10 * np.log10(np.maximum(mel, floor)))
+    mean_power = np.concatenate(mean_power)
+    if not logmels:  # segments shorter than one FFT frame: an all-floor image, padded later
+        logmels = [np.full((len(seg_rows), config.n_mels, 1), config.floor_db, dtype=np.float32)]
+    logmel = np.concatenate(logmels).astype(np.float32)
+
+    freqs = np.fft.rfftfreq(n_fft, d=1 / sr)
+    magnitude = np.sqrt(mean_power)
+    magnitude_db = 20 * np.log10(np.maximum(magnitude, np.sqrt(floor)))
+    dominant = freqs[1 + np.argmax(magnitude[:, 1:], axis=1)]
+    centroid = (magnitude * freqs).sum(axis=1) / np.maximum(magnitude.sum(axis=1), 1e-12)
+    rms = np.sqrt(np.mean(seg_rows.astype(np.float64) ** 2, axis=1))
+    rms_dbfs = 20 * np.log10(np.maximum(rms, 1e-10))
+    spectra = Spectra(
+        freqs_hz=freqs,
+        magnitude_db=magnitude_db.astype(np.float32),
+        dominant_hz=dominant,
+        centroid_hz=centroid,
+        rms_dbfs=rms_dbfs,
+    )
+    return spectra, logmel
+
+
+def model_windows(logmel: np.ndarray, config: FeatureConfig = FeatureConfig()) -> np.ndarray:
+    """Fixed-size model inputs from each segment's own log-mel frames.
+
+    A segment is never time-stretched or resampled to fit the model. If it has
+    more frames than ``window_frames`` (tracks longer than 60 s), it is covered
+    by ``ceil(n_frames / window_frames)`` evenly spaced windows, which may overlap
+    slightly; the caller averages the model's predictions over a segment's windows.
+    If it has fewer (tracks shorter than 60 s), its frames are placed at the start
+    of one window and the rest is padded with ``floor_db`` (silence).
+
+    Parameters
+    ----------
+    logmel : np.ndarray [shape=(n_segments, n_mels, n_frames)]
+
+    Returns
+    -------
+    np.ndarray [shape=(n_segments, n_windows, n_mels, window_frames), dtype=float32]
+    """
+    w = config.window_frames
+    n_seg, n_mels, n_frames = logmel.shape
+    if n_frames <= w:
+        out = np.full((n_seg, 1, n_mels, w), config.floor_db, dtype=np.float32)
+        out[:, 0, :, :n_frames] = logmel
+        return out
+    n_windows = int(np.ceil(n_frames / w))
+    starts = np.round(np.linspace(0, n_frames - w, n_windows)).astype(int)
+    return np.stack([logmel[:, :, s : s + w] for s in starts], axis=1).astype(np.float32)
+
+
+def track_features(audio: Audio, config: FeatureConfig = FeatureConfig()) -> TrackFeatures:
+    """Segments, spectra, log-mel images and model windows of a decoded track."""
+    segments = segment_bounds(len(audio.samples), n_segments=config.n_segments, sample_rate=audio.sample_rate)
+    spectra, logmel = segment_spectra_and_logmel(audio.samples, segments, config)
+    return TrackFeatures(segments=segments, spectra=spectra, logmel=logmel, windows=model_windows(logmel, config))

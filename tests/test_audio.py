@@ -1,0 +1,168 @@
+"""Decoding: every format, channel count, rate and bit depth; every bad input."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from mer.audio import load_audio
+from mer.config import AudioConfig
+from mer.errors import (
+    CorruptAudioError,
+    EmptyAudioError,
+    InvalidSamplesError,
+    MerError,
+    MerWarning,
+    NotAudioError,
+    SilentAudioError,
+    TooLongError,
+    TooShortError,
+    UnsupportedSampleRateError,
+)
+
+from .conftest import encode, tone
+
+
+@pytest.mark.parametrize(
+    "fmt,subtype,ext",
+    [("WAV", "PCM_16", "wav"), ("FLAC", "PCM_16", "flac"), ("OGG", "VORBIS", "ogg"), ("MP3", None, "mp3")],
+)
+def test_each_format_decodes_to_mono_at_analysis_rate(write_audio, fmt, subtype, ext):
+    path = write_audio(f"x.{ext}", tone(12.0, sr=44_100), 44_100, subtype)
+    audio = load_audio(path)
+    assert audio.sample_rate == 22_050
+    assert audio.samples.dtype == np.float32 and audio.samples.ndim == 1
+    assert audio.duration_s == pytest.approx(12.0, abs=0.06)  # MP3 adds encoder padding
+    assert audio.source_format == fmt
+    assert np.max(np.abs(audio.samples)) == pytest.approx(0.5, abs=0.05)
+
+
+def test_bytes_and_path_give_the_same_samples(write_audio):
+    path = write_audio("x.flac", tone(11.0), 22_050)
+    from_path = load_audio(path)
+    from_bytes = load_audio(path.read_bytes(), name="x.flac")
+    np.testing.assert_array_equal(from_path.samples, from_bytes.samples)
+    assert from_bytes.name == "x.flac"
+
+
+def test_stereo_is_averaged_to_mono(write_audio):
+    y = tone(10.5, channels=2)
+    y[:, 1] = -y[:, 1]  # opposite phase: the average cancels (to ~1e-6)
+    y[:, 0] *= 2
+    path = write_audio("st.wav", y, 22_050, "FLOAT")
+    audio = load_audio(path)
+    assert audio.source_channels == 2
+    np.testing.assert_allclose(audio.samples, (y[:, 0] + y[:, 1]) / 2, atol=1e-6)
+
+
+@pytest.mark.parametrize("sr", [8_000, 48_000, 96_000, 192_000])
+def test_any_rate_is_resampled_keeping_the_pitch(write_audio, sr):
+    from mer.features import track_features
+
+    path = write_audio(f"r{sr}.wav", tone(10.2, sr=sr, freq=1000.0), sr)
+    audio = load_audio(path)
+    assert audio.source_sample_rate == sr and audio.sample_rate == 22_050
+    assert audio.duration_s == pytest.approx(10.2, abs=1e-3)
+    dominant = track_features(audio).spectra.dominant_hz
+    assert np.all(np.abs(dominant - 1000.0) <= 22_050 / 2048)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_bit_depths_decode_to_the_same_level(write_audio, subtype):
+    y = tone(10.0, amp=0.25)
+    audio = load_audio(write_audio(f"{subtype}.wav", y, 22_050, subtype))
+    np.testing.assert_allclose(audio.samples, y, atol=1e-4)  # 16-bit quantisation step is 3e-5
+
+
+def test_empty_file_is_rejected(tmp_path):
+    (tmp_path / "e.wav").write_bytes(b"")
+    with pytest.raises(EmptyAudioError, match="empty"):
+        load_audio(tmp_path / "e.wav")
+    with pytest.raises(EmptyAudioError, match="empty"):
+        load_audio(b"")
+
+
+def test_text_file_named_mp3_is_not_audio(tmp_path):
+    path = tmp_path / "notes.mp3"
+    path.write_text("these are my notes, not music\n" * 50)
+    with pytest.raises(NotAudioError, match="not an audio file") as e:
+        load_audio(path)
+    assert "notes.mp3" in str(e.value) and "WAV, MP3, FLAC or OGG" in str(e.value)
+
+
+def test_header_without_samples_is_empty():
+    data = encode(np.zeros((0,), dtype=np.float32), 22_050, "WAV", "PCM_16")
+    with pytest.raises(EmptyAudioError, match="no audio samples"):
+        load_audio(data, name="hollow.wav")
+
+
+def test_truncated_mp3_keeps_what_decodes_and_warns():
+    data = encode(tone(40.0), 22_050, "MP3")
+    half = data[: len(data) // 2]
+    with pytest.warns(MerWarning, match="truncated|damaged"):
+        audio = load_audio(half, name="cut.mp3")
+    assert 15.0 < audio.duration_s < 25.0
+    assert any("decode" in n or "damaged" in n for n in audio.notes)
+
+
+def test_truncated_mp3_below_minimum_is_corrupt():
+    data = encode(tone(12.0), 22_050, "MP3")
+    with pytest.raises(CorruptAudioError, match="damaged"):
+        load_audio(data[: len(data) // 3], name="cut.mp3")
+
+
+def test_truncated_flac_is_corrupt_not_not_audio():
+    data = encode(tone(12.0), 22_050, "FLAC")
+    with pytest.raises(CorruptAudioError, match="damaged"):
+        load_audio(data[: len(data) // 2], name="cut.flac")
+
+
+def test_too_short_names_duration_and_minimum(write_audio):
+    with pytest.raises(TooShortError) as e:
+        load_audio(write_audio("short.wav", tone(0.5), 22_050))
+    assert "0.5 s" in str(e.value) and "10.0 s" in str(e.value)
+
+
+def test_too_long_is_refused_from_the_header(write_audio):
+    config = AudioConfig(max_duration_s=20.0)
+    with pytest.raises(TooLongError) as e:
+        load_audio(write_audio("long.wav", tone(21.0, sr=8_000), 8_000), config=config)
+    assert "21.0 s" in str(e.value) and "Trim" in str(e.value)
+
+
+def test_digital_silence_is_rejected(write_audio):
+    with pytest.raises(SilentAudioError, match="digital silence"):
+        load_audio(write_audio("zero.wav", np.zeros(22_050 * 30, dtype=np.float32), 22_050))
+
+
+def test_quiet_below_threshold_is_silent_and_above_is_not(write_audio):
+    with pytest.raises(SilentAudioError, match="-66 dBFS"):
+        load_audio(write_audio("q.wav", tone(10.0, amp=0.0005), 22_050, "FLOAT"))
+    assert load_audio(write_audio("ok.wav", tone(10.0, amp=0.002), 22_050, "FLOAT")).duration_s == 10.0
+
+
+def test_nan_samples_are_rejected(write_audio):
+    y = tone(10.0)
+    y[1000:1010] = np.nan
+    y[5] = np.inf
+    with pytest.raises(InvalidSamplesError, match="11 invalid samples"):
+        load_audio(write_audio("nan.wav", y, 22_050, "FLOAT"))
+
+
+def test_rate_outside_range_is_rejected(write_audio):
+    with pytest.raises(UnsupportedSampleRateError, match="4000 Hz"):
+        load_audio(write_audio("low.wav", tone(10.0, sr=4_000, freq=200), 4_000))
+
+
+def test_every_audio_error_is_a_mer_error():
+    for cls in (EmptyAudioError, NotAudioError, CorruptAudioError, TooShortError, TooLongError,
+                SilentAudioError, InvalidSamplesError, UnsupportedSampleRateError):
+        assert issubclass(cls, MerError)
+
+
+def test_clean_file_gives_no_warning(write_audio):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_audio(write_audio("c.wav", tone(10.0), 22_050))

@@ -1,0 +1,85 @@
+"""20 segments and their spectra and log-mel windows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mer.audio import Audio
+from mer.config import FeatureConfig
+from mer.features import model_windows, track_features
+from mer.segments import segment_bounds
+
+from .conftest import tone
+
+SR = 22_050
+
+
+@pytest.mark.parametrize("seconds", [10.0, 61.3, 600.0])
+def test_twenty_equal_contiguous_segments_cover_the_track(seconds):
+    n = int(round(seconds * SR))
+    seg = segment_bounds(n, n_segments=20, sample_rate=SR)
+    assert len(seg) == 20
+    assert seg.starts[0] == 0 and seg.ends[-1] == n
+    np.testing.assert_array_equal(seg.starts[1:], seg.ends[:-1])  # no gap, no overlap
+    lengths = seg.ends - seg.starts
+    assert lengths.max() - lengths.min() <= 1
+    assert seg.end_s[-1] == pytest.approx(seconds, abs=1 / SR)
+
+
+def test_segment_count_comes_from_the_config():
+    audio = Audio(tone(12.0), SR, "t", SR, 1, "WAV")
+    feats = track_features(audio, FeatureConfig(n_segments=8))
+    assert len(feats.segments) == 8 and feats.spectra.magnitude_db.shape[0] == 8
+
+
+def _audio(y: np.ndarray) -> Audio:
+    return Audio(y.astype(np.float32), SR, "t", SR, 1, "WAV")
+
+
+def test_a_440_hz_tone_peaks_within_one_bin_in_every_segment():
+    feats = track_features(_audio(tone(60.0, freq=440.0)))
+    spec = feats.spectra
+    bin_hz = spec.freqs_hz[1]
+    assert bin_hz == pytest.approx(SR / 2048)
+    assert np.all(np.abs(spec.dominant_hz - 440.0) <= bin_hz)
+    assert spec.freqs_hz[-1] == pytest.approx(SR / 2)  # up to Nyquist
+    # amplitude 0.5 → about −6 dB (Hann scalloping costs at most 1.5 dB)
+    assert np.all((spec.magnitude_db.max(axis=1) > -7.6) & (spec.magnitude_db.max(axis=1) < -5.9))
+    assert np.all(np.abs(spec.rms_dbfs - 20 * np.log10(0.5 / np.sqrt(2))) < 0.1)
+
+
+def test_each_segment_sees_its_own_audio():
+    # first half 300 Hz, second half 3 kHz: segments 0-9 and 10-19 differ
+    y = np.concatenate([tone(30.0, freq=300.0), tone(30.0, freq=3000.0)])
+    spec = track_features(_audio(y)).spectra
+    assert np.all(np.abs(spec.dominant_hz[:10] - 300) <= 11)
+    assert np.all(np.abs(spec.dominant_hz[10:] - 3000) <= 11)
+    assert np.all(spec.centroid_hz[10:] > spec.centroid_hz[:10])
+
+
+def test_a_60_s_track_fills_exactly_one_window_per_segment():
+    feats = track_features(_audio(tone(60.0)))
+    assert feats.logmel.shape == (20, 64, 126)
+    assert feats.windows.shape == (20, 1, 64, 126)
+    np.testing.assert_array_equal(feats.windows[:, 0], feats.logmel)
+
+
+def test_long_segments_get_several_windows_short_ones_are_padded():
+    config = FeatureConfig()
+    long = model_windows(np.zeros((20, 64, 300), dtype=np.float32), config)
+    assert long.shape == (20, 3, 64, 126)  # ceil(300 / 126)
+    short_logmel = np.zeros((20, 64, 40), dtype=np.float32)
+    short = model_windows(short_logmel, config)
+    assert short.shape == (20, 1, 64, 126)
+    assert np.all(short[:, :, :, :40] == 0) and np.all(short[:, :, :, 40:] == config.floor_db)
+
+
+def test_a_ten_minute_track_is_covered_by_windows_of_its_own_frames():
+    y = tone(600.0, freq=220.0, amp=0.3)
+    feats = track_features(_audio(y))
+    # 30 s segments: 1 + (661,500 − 2,048) // 512 = 1,288 frames → ceil(1,288 / 126) = 11 windows
+    assert feats.logmel.shape == (20, 64, 1288)
+    assert feats.windows.shape == (20, 11, 64, 126)
+    np.testing.assert_array_equal(feats.windows[3, 0], feats.logmel[3, :, :126])
+    np.testing.assert_array_equal(feats.windows[3, -1], feats.logmel[3, :, -126:])
