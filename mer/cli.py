@@ -14,16 +14,30 @@ import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .config import SAMPLERS
 from .errors import MerError, MerWarning
 
 __all__ = ["main"]
 
 
-def _print_progress(done: int, total: int, message: str) -> None:
-    """A progress line on stderr, rewritten in place on a terminal."""
-    end = "\r" if sys.stderr.isatty() and done < total else "\n"
-    pct = 100 * done / total if total else 100
-    print(f"[{done}/{total} {pct:3.0f}%] {message}", end=end, file=sys.stderr, flush=True)
+class _ProgressLine:
+    """A progress line on stderr: rewritten in place on a terminal, every 10 % otherwise."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, int] | None = None
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        pct = int(100 * done / total) if total else 100
+        tty = sys.stderr.isatty()
+        step = (message, pct // 10)
+        if not tty and step == self._last and done < total:
+            return
+        self._last = step
+        end = "\r" if tty and done < total else "\n"
+        print(f"[{done}/{total} {pct:3d}%] {message}", end=end, file=sys.stderr, flush=True)
+
+
+_print_progress = _ProgressLine()
 
 
 def _cmd_spectra(args: argparse.Namespace) -> int:
@@ -65,6 +79,57 @@ def _cmd_spectra(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_data_demo(args: argparse.Namespace) -> int:
+    import time
+
+    from .demo import DemoConfig, generate_demo_corpus
+
+    config = DemoConfig(tracks=args.tracks, seconds=args.seconds, seed=args.seed)
+    t0 = time.perf_counter()
+    root = generate_demo_corpus(args.out, config, on_progress=_print_progress)
+    print(f"wrote {config.tracks} synthetic tracks of {config.seconds:g} s (seed {config.seed}) to {root} "
+          f"in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _corpus_root(args: argparse.Namespace) -> Path:
+    if args.root is not None:
+        return args.root
+    from .demo import ensure_demo_corpus
+
+    return ensure_demo_corpus(on_progress=_print_progress)
+
+
+def _cmd_data_stats(args: argparse.Namespace) -> int:
+    from .stats import corpus_stats
+
+    stats = corpus_stats(_corpus_root(args), sampler=args.sampler, k_neighbors=args.k, seed=args.seed,
+                         on_progress=_print_progress)
+    if args.json:
+        json.dump(stats, sys.stdout)
+        print()
+        return 0
+    print(f"{stats['tracks']} tracks, {stats['segments']} segments; training fold ({stats['protocol']} split, "
+          f"seed {args.seed}) oversampled with {stats['sampler']}")
+    print(f"{'emotion':<18} {'tracks':>6} {'train segs':>10} {'after':>7}")
+    for e in stats["emotions"]:
+        print(f"{e:<18} {stats['tracks_per_class'][e]:>6} {stats['segments_per_class_before'][e]:>10} "
+              f"{stats['segments_per_class_after'][e]:>7}")
+    print(f"imbalance ratio (majority/minority): {stats['imbalance_ratio_before']:.2f} before, "
+          f"{stats['imbalance_ratio_after']:.2f} after")
+    for note in stats["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def _cmd_data_fetch(args: argparse.Namespace) -> int:
+    from .emotify import EMOTIFY_BASE_URL, fetch_emotify
+
+    corpus = fetch_emotify(args.out, base_url=args.url or EMOTIFY_BASE_URL, on_progress=_print_progress)
+    print(f"Emotify ready in {args.out}: {len(corpus)} tracks", file=sys.stderr)
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mer", description="Music emotion recognition (CNN-LSTM, GEMS-9).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -73,6 +138,26 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path, help="WAV, MP3, FLAC or OGG file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_spectra)
+
+    data = sub.add_parser("data", help="datasets: demo corpus, class balance, Emotify download")
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p = dsub.add_parser("demo", help="generate the synthetic demo corpus in Emotify's layout")
+    p.add_argument("--out", type=Path, required=True, help="folder to write (replaced if it exists)")
+    p.add_argument("--tracks", type=int, default=240, help="number of tracks (default 240)")
+    p.add_argument("--seconds", type=float, default=60.0, help="seconds per track (default 60)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.set_defaults(func=_cmd_data_demo)
+    p = dsub.add_parser("stats", help="class balance before and after oversampling the training fold")
+    p.add_argument("--root", type=Path, default=None, help="Emotify-layout folder (default: the demo corpus)")
+    p.add_argument("--sampler", choices=SAMPLERS, default="smote")
+    p.add_argument("--k", type=int, default=5, help="k_neighbors for SMOTE-style samplers")
+    p.add_argument("--seed", type=int, default=0, help="seed of the split and the sampler")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_data_stats)
+    p = dsub.add_parser("fetch-emotify", help="download and unpack the official Emotify dataset")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--url", default=None, help="base URL (default: the official Utrecht University address)")
+    p.set_defaults(func=_cmd_data_fetch)
     return parser
 
 

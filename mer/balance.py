@@ -1,0 +1,204 @@
+"""Class balance and oversampling (SMOTE and friends, from imbalanced-learn).
+
+Oversampling is only ever fitted on a training fold: the caller passes the
+training rows and nothing else, so no synthetic sample is built from a
+validation or test segment.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .config import EMOTIONS, SAMPLERS
+from .emotify import Corpus
+from .errors import DataError
+
+__all__ = [
+    "SAMPLER_LABELS",
+    "Resampled",
+    "class_counts",
+    "imbalance_ratio",
+    "genre_emotion_table",
+    "agreement",
+    "oversample",
+    "class_weights",
+    "pca_projection",
+]
+
+SAMPLER_LABELS: dict[str, str] = {
+    "smote": "SMOTE",
+    "borderline_smote": "Borderline-SMOTE",
+    "adasyn": "ADASYN",
+    "random": "Random oversampling",
+    "none": "None (class weights)",
+}
+
+
+def class_counts(labels: np.ndarray) -> dict[str, int]:
+    """Samples per emotion, all nine in Emotify order (zero where absent)."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=len(EMOTIONS))
+    return {e: int(c) for e, c in zip(EMOTIONS, counts)}
+
+
+def imbalance_ratio(counts: dict[str, int]) -> float:
+    """Majority count over minority count, among the classes that occur."""
+    present = [c for c in counts.values() if c > 0]
+    if not present:
+        raise DataError("No samples: the imbalance ratio is undefined.")
+    return max(present) / min(present)
+
+
+def genre_emotion_table(corpus: Corpus) -> pd.DataFrame:
+    """Tracks per genre (rows) and dominant emotion (columns, Emotify order)."""
+    table = pd.crosstab(corpus.tracks["genre"], corpus.tracks["dominant"])
+    return table.reindex(columns=list(EMOTIONS), fill_value=0)
+
+
+def agreement(corpus: Corpus) -> pd.Series:
+    """Per track, the share of listeners who ticked its dominant emotion (1.0 = everyone agreed)."""
+    shares = corpus.shares
+    return pd.Series(shares.max(axis=1), index=corpus.tracks["track_id"], name="agreement")
+
+
+@dataclass(frozen=True)
+class Resampled:
+    """Result of :func:`oversample`.
+
+    ``X[:n_original]`` are the input rows in their order; rows after that are
+    synthetic (interpolated, or duplicated for random oversampling).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    n_original: int
+    sampler: str
+    k_neighbors: int | None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_synthetic(self) -> np.ndarray:
+        flags = np.zeros(len(self.y), dtype=bool)
+        flags[self.n_original:] = True
+        return flags
+
+
+def _make(sampler: str, k: int, seed: int):
+    from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+
+    if sampler == "smote":
+        return SMOTE(k_neighbors=k, random_state=seed)
+    if sampler == "borderline_smote":
+        return BorderlineSMOTE(k_neighbors=k, m_neighbors=max(k, 2) * 2, random_state=seed)
+    if sampler == "adasyn":
+        return ADASYN(n_neighbors=k, random_state=seed)
+    return RandomOverSampler(random_state=seed)
+
+
+def oversample(X: np.ndarray, y: np.ndarray, *, sampler: str = "smote", k_neighbors: int = 5,
+               seed: int = 0) -> Resampled:
+    """Oversample the minority classes of a training fold up to the majority count.
+
+    Parameters
+    ----------
+    X : np.ndarray [shape=(n, ...)]
+        Training samples (any trailing shape; flattened for the sampler and restored).
+    y : np.ndarray [shape=(n,)]
+        Class indices.
+    sampler : one of ``"smote", "borderline_smote", "adasyn", "random", "none"``
+        ``"none"`` returns the data unchanged (use :func:`class_weights` in the loss).
+    k_neighbors : int > 0
+        Neighbours for SMOTE-style samplers. If the smallest class has ``k_neighbors``
+        samples or fewer, k is lowered to fit and a note says so.
+    seed : int
+
+    Returns
+    -------
+    Resampled
+
+    Raises
+    ------
+    DataError
+        Fewer than two classes, or a class with a single sample (nothing to interpolate).
+    """
+    if sampler not in SAMPLERS:
+        raise DataError(f"Unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}.")
+    if k_neighbors < 1:
+        raise DataError(f"k_neighbors must be at least 1, got {k_neighbors}.")
+    y = np.asarray(y)
+    if sampler == "none":
+        return Resampled(X=X, y=y, n_original=len(y), sampler=sampler, k_neighbors=None)
+    present, counts = np.unique(y, return_counts=True)
+    if len(present) < 2:
+        raise DataError("The training fold holds a single emotion; there is nothing to balance.")
+    notes = []
+    k = k_neighbors
+    if sampler != "random":
+        smallest = int(counts.min())
+        if smallest < 2:
+            name = EMOTIONS[int(present[counts.argmin()])]
+            raise DataError(
+                f"'{name}' has a single sample in the training fold, and {SAMPLER_LABELS[sampler]} needs two "
+                "to interpolate. Use random oversampling, or add data for that emotion."
+            )
+        if smallest <= k:
+            k = smallest - 1
+            notes.append(
+                f"k_neighbors lowered from {k_neighbors} to {k}: the smallest class "
+                f"({EMOTIONS[int(present[counts.argmin()])]}) has only {smallest} samples."
+            )
+    if len(present) == len(counts) and counts.min() == counts.max():
+        return Resampled(X=X, y=y, n_original=len(y), sampler=sampler, k_neighbors=k,
+                         notes=(*notes, "already balanced: nothing to add"))
+    shape = X.shape[1:]
+    flat = X.reshape(len(X), -1)
+    dtype = X.dtype
+    if dtype == np.float16:  # neighbours and interpolation in float32
+        flat = flat.astype(np.float32)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            X_res, y_res = _make(sampler, k, seed).fit_resample(flat, y)
+    except (ValueError, RuntimeError) as e:
+        raise DataError(f"{SAMPLER_LABELS[sampler]} could not balance this fold ({e}). Try SMOTE or random "
+                        "oversampling.") from None
+    return Resampled(X=X_res.astype(dtype, copy=False).reshape(-1, *shape), y=np.asarray(y_res),
+                     n_original=len(y), sampler=sampler, k_neighbors=k, notes=tuple(notes))
+
+
+def class_weights(y: np.ndarray, n_classes: int = len(EMOTIONS)) -> np.ndarray:
+    """Inverse-frequency weights ``n / (n_present_classes * count)``; 0 for absent classes."""
+    counts = np.bincount(y, minlength=n_classes).astype(np.float64)
+    present = counts > 0
+    w = np.zeros(n_classes)
+    w[present] = counts.sum() / (present.sum() * counts[present])
+    return w
+
+
+def pca_projection(resampled: Resampled, *, max_points: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """2-D PCA of real and synthetic samples, fitted on the real ones.
+
+    Returns a frame with ``pc1, pc2, emotion, kind`` (``"real"``/``"synthetic"``),
+    subsampled to at most ``max_points`` rows, and the explained variance ratios
+    in ``df.attrs["explained"]``.
+    """
+    from sklearn.decomposition import PCA
+
+    flat = resampled.X.reshape(len(resampled.X), -1).astype(np.float32)
+    real = flat[: resampled.n_original]
+    pca = PCA(n_components=2, svd_solver="randomized", random_state=seed).fit(real)
+    rng = np.random.default_rng(seed)
+    keep = np.arange(len(flat))
+    if len(keep) > max_points:
+        keep = np.sort(rng.choice(len(flat), max_points, replace=False))
+    xy = pca.transform(flat[keep])
+    df = pd.DataFrame({
+        "pc1": xy[:, 0], "pc2": xy[:, 1],
+        "emotion": [EMOTIONS[int(c)] for c in resampled.y[keep]],
+        "kind": np.where(resampled.is_synthetic[keep], "synthetic", "real"),
+    })
+    df.attrs["explained"] = pca.explained_variance_ratio_.tolist()
+    return df
