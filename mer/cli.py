@@ -14,7 +14,9 @@ import warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .config import SAMPLERS
+import numpy as np
+
+from .config import EMOTIONS, PROTOCOLS, SAMPLERS, TrainConfig
 from .errors import MerError, MerWarning
 
 __all__ = ["main"]
@@ -130,6 +132,118 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_model_arg(path: Path | None):
+    from .registry import load_active, load_model
+
+    if path is not None:
+        return load_model(path)
+    model = load_active()
+    if model.fallback_reason:
+        print(f"warning: {model.fallback_reason}", file=sys.stderr)
+    return model
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from .analyze import analyze
+    from .config import emotion_label
+
+    result = analyze(args.file, model=_load_model_arg(args.model))
+    if args.json:
+        json.dump(result.to_dict(str(args.file)), sys.stdout)
+        print()
+        return 0
+    seg = result.features.segments
+    print(f"{result.audio.name}: {result.audio.duration_s:.2f} s — model '{result.model_name}' "
+          f"({result.model_protocol} protocol, trained on {result.model_trained_on})")
+    print(f"{'seg':>3}  {'start–end (s)':>15}  {'top emotion':<18} {'p':>5}   second")
+    for i in range(len(seg)):
+        order = np.argsort(result.probabilities[i])[::-1]
+        span = f"{seg.start_s[i]:.2f}–{seg.end_s[i]:.2f}"
+        print(f"{i + 1:>3}  {span:>15}  {emotion_label(EMOTIONS[order[0]]):<18} "
+              f"{result.probabilities[i, order[0]]:>5.2f}   {emotion_label(EMOTIONS[order[1]])} "
+              f"{result.probabilities[i, order[1]]:.2f}")
+    tp = result.track_probabilities
+    print(f"track: {emotion_label(result.track_top)} ({tp.max():.2f}); "
+          + ", ".join(f"{emotion_label(EMOTIONS[j])} {tp[j]:.2f}" for j in np.argsort(tp)[::-1][1:4]))
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import signal
+
+    from .config import TrainConfig
+    from .errors import TrainingCancelled
+    from .train import _epoch_line, train
+
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, dropout=args.dropout,
+                         sampler=args.sampler, k_neighbors=args.k, protocol=args.protocol, seed=args.seed,
+                         patience=args.patience, threads=args.threads)
+    stop = {"flag": False}
+
+    def _request_stop(signum, frame):  # finish the current batch, then stop cleanly
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)
+
+    def on_epoch(entry: dict) -> None:
+        print(_epoch_line(entry), file=sys.stderr, flush=True)
+        if args.progress_json:
+            print(json.dumps({"event": "epoch", **entry}), flush=True)
+
+    def on_progress(done: int, total: int, message: str) -> None:
+        _print_progress(done, total, message)
+        if args.progress_json:
+            print(json.dumps({"event": "progress", "done": done, "total": total, "message": message}), flush=True)
+
+    try:
+        path = train(_corpus_root(args), config=config, out=args.out, both_protocols=args.both_protocols,
+                     replace=args.replace, on_progress=on_progress, on_epoch=on_epoch,
+                     should_stop=lambda: stop["flag"])
+    except TrainingCancelled as e:
+        if args.progress_json:
+            print(json.dumps({"event": "cancelled", "message": str(e)}), flush=True)
+        print(f"error: {e}", file=sys.stderr)
+        return 130
+    metrics = json.loads((path / "metrics.json").read_text())
+    for proto, m in metrics["test"].items():
+        print(f"test ({proto} protocol): segment accuracy {m['segment_accuracy']:.3f}, track accuracy "
+              f"{m['track_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} on {m['n_tracks']} tracks", file=sys.stderr)
+    print(f"model written to {path}", file=sys.stderr)
+    if args.progress_json:
+        print(json.dumps({"event": "done", "model": str(path)}), flush=True)
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_corpus
+
+    result = evaluate_corpus(_load_model_arg(args.model), _corpus_root(args), on_progress=_print_progress)
+    if args.json:
+        json.dump(result, sys.stdout)
+        print()
+        return 0
+    print(f"model '{result['model']}' on {result['n_tracks']} tracks ({result['n_segments']} segments):")
+    print(f"segment accuracy {result['segment_accuracy']:.3f}, track accuracy {result['track_accuracy']:.3f}, "
+          f"macro-F1 {result['macro_f1']:.3f}, balanced accuracy {result['balanced_accuracy']:.3f}")
+    return 0
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from .registry import active_name, list_models, set_active
+
+    if args.activate:
+        set_active(args.activate)
+        print(f"active model: {args.activate}")
+        return 0
+    active = active_name()
+    for m in list_models():
+        t = m.metrics.get("test", {}).get(m.protocol, {})
+        acc = f"track acc {t['track_accuracy']:.3f}" if t else "no metrics"
+        print(f"{'*' if m.name == active else ' '} {m.name:<28} {m.created:<26} {m.protocol:<8} {acc}  {m.trained_on}")
+    return 0
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mer", description="Music emotion recognition (CNN-LSTM, GEMS-9).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -158,6 +272,41 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--url", default=None, help="base URL (default: the official Utrecht University address)")
     p.set_defaults(func=_cmd_data_fetch)
+
+    p = sub.add_parser("analyze", help="20-segment emotion timeline of an audio file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_analyze)
+
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train a CNN-LSTM on an Emotify-layout corpus")
+    p.add_argument("--root", type=Path, default=None, help="corpus folder (default: the demo corpus)")
+    p.add_argument("--out", type=Path, default=None, help="model directory to write (default: models/<protocol>-<time>)")
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--sampler", choices=SAMPLERS, default=d.sampler)
+    p.add_argument("--k", type=int, default=d.k_neighbors, help="k_neighbors for SMOTE-style samplers")
+    p.add_argument("--protocol", choices=PROTOCOLS, default=d.protocol)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience (epochs)")
+    p.add_argument("--threads", type=int, default=d.threads)
+    p.add_argument("--both-protocols", action="store_true", help="also test under the other protocol")
+    p.add_argument("--replace", action="store_true", help="replace --out if it exists")
+    p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="test a model on a corpus")
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    p.add_argument("--root", type=Path, default=None, help="corpus folder (default: the demo corpus)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("models", help="list models, or switch the active one")
+    p.add_argument("--activate", metavar="NAME", default=None)
+    p.set_defaults(func=_cmd_models)
     return parser
 
 

@@ -84,8 +84,8 @@ class ModelConfig:
 
     n_mels: int = 64
     n_classes: int = 9
-    conv_channels: tuple[int, ...] = (16, 32, 64)  # one conv block per entry, each halves both axes
-    lstm_hidden: int = 64
+    conv_channels: tuple[int, ...] = (16, 32, 48)  # one conv block per entry, each halves both axes
+    lstm_hidden: int = 48
     lstm_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.3

@@ -23,6 +23,8 @@ of how people feel music; train on the real Emotify for that.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import shutil
 import tempfile
@@ -555,6 +557,7 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
             f"{config.tracks} tracks x {config.seconds:g} s, seed {config.seed}. "
             "Same layout and data.csv format as Emotify; the music and the listeners are simulated.\n"
         )
+        (tmp / "demo.json").write_text(json.dumps(dataclasses.asdict(config)))
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)

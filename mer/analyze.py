@@ -1,0 +1,93 @@
+"""Analysis of one file: audio → 20 segments → spectra and log-mel → CNN-LSTM → emotion timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .audio import Audio, AudioSource, load_audio
+from .config import EMOTIONS
+from .features import TrackFeatures, track_features
+from .registry import LoadedModel, load_active
+
+__all__ = ["Analysis", "analyze", "analyze_audio"]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The result of analysing a track.
+
+    Attributes
+    ----------
+    audio : Audio
+    features : TrackFeatures
+        Segments, FFT spectra, log-mel images and model windows.
+    probabilities : np.ndarray [shape=(n_segments, 9)]
+        Each segment's emotion probabilities (mean over its windows); rows sum to 1.
+    model_name, model_protocol, model_trained_on : str
+    """
+
+    audio: Audio
+    features: TrackFeatures
+    probabilities: np.ndarray
+    model_name: str
+    model_protocol: str
+    model_trained_on: str
+
+    @property
+    def segment_top(self) -> list[str]:
+        return [EMOTIONS[i] for i in self.probabilities.argmax(axis=1)]
+
+    @property
+    def track_probabilities(self) -> np.ndarray:
+        """Mean of the segments' probabilities, shape (9,)."""
+        return self.probabilities.mean(axis=0)
+
+    @property
+    def track_top(self) -> str:
+        return EMOTIONS[int(self.track_probabilities.argmax())]
+
+    def to_dict(self, file: str | None = None) -> dict[str, Any]:
+        """The JSON form printed by ``python -m mer analyze --json``."""
+        seg = self.features.segments
+        return {
+            "file": file if file is not None else self.audio.name,
+            "duration_s": round(self.audio.duration_s, 4),
+            "emotions": list(EMOTIONS),
+            "segments": [
+                {"index": i, "start_s": round(float(seg.start_s[i]), 4), "end_s": round(float(seg.end_s[i]), 4),
+                 "probabilities": [round(float(p), 6) for p in self.probabilities[i]], "top": self.segment_top[i]}
+                for i in range(len(seg))
+            ],
+            "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top},
+            "model": {"name": self.model_name, "protocol": self.model_protocol, "trained_on": self.model_trained_on},
+        }
+
+
+def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
+    """Run an already decoded track through the model's feature pipeline and network."""
+    from .model import predict_proba
+
+    feats = track_features(audio, model.feature_config)
+    n_seg, n_win = feats.windows.shape[:2]
+    probs = predict_proba(model.net, feats.windows.reshape(n_seg * n_win, *feats.windows.shape[2:]))
+    probs = probs.reshape(n_seg, n_win, -1).mean(axis=1)  # a long segment's windows vote together
+    return Analysis(audio=audio, features=feats, probabilities=probs, model_name=model.name,
+                    model_protocol=model.protocol, model_trained_on=model.trained_on)
+
+
+def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:
+    """Analyse a file or uploaded bytes with ``model`` (default: the active model).
+
+    Raises
+    ------
+    AudioError
+        For any input :func:`mer.audio.load_audio` refuses.
+    ModelError
+        When no model can be loaded.
+    """
+    model = model or load_active()
+    audio = load_audio(source, name=name, config=model.audio_config)
+    return analyze_audio(audio, model)

@@ -1,0 +1,300 @@
+"""Models on disk: save atomically, load safely, list, and switch the active one.
+
+A model directory ``models/<name>/`` holds
+
+* ``weights.pt``  – the network's ``state_dict`` (read with ``torch.load(weights_only=True)``),
+* ``config.json`` – audio, feature, model and training configs, emotion names,
+  dataset fingerprint and library versions: everything needed to rebuild it,
+* ``metrics.json`` – test metrics (both protocols), baselines, learning curves,
+* ``card.md``     – the model card.
+
+It is written into a hidden temporary folder and renamed into place, so a
+crash never leaves half a model where one is expected. ``models/active.json``
+names the active model and is replaced atomically; when it or the model it
+names is missing or broken, the bundled ``default`` model is used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig, from_dict
+from .errors import ModelError
+
+__all__ = [
+    "LoadedModel",
+    "ModelInfo",
+    "DEFAULT_MODEL",
+    "models_dir",
+    "save_model",
+    "load_model",
+    "load_active",
+    "list_models",
+    "active_name",
+    "set_active",
+    "read_json",
+]
+
+DEFAULT_MODEL = "default"
+_FILES = ("weights.pt", "config.json")
+
+
+def models_dir() -> Path:
+    """The models folder: ``$MER_MODELS_DIR`` or ``models/`` beside the package."""
+    return Path(os.environ.get("MER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ModelError(f"'{path}' is missing.") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ModelError(f"'{path}' is not valid JSON ({e}).") from None
+
+
+def _write_json_atomic(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the model list shows about a model directory."""
+
+    name: str
+    path: Path
+    created: str
+    protocol: str
+    trained_on: str
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inference, with the configs it was trained with."""
+
+    name: str
+    path: Path
+    net: Any  # mer.model.CNNLSTM, in eval mode
+    audio_config: AudioConfig
+    feature_config: FeatureConfig
+    model_config: ModelConfig
+    train_config: TrainConfig
+    meta: dict[str, Any]
+    fallback_reason: str | None = None  # set when the active model failed and this one stood in
+
+    @property
+    def protocol(self) -> str:
+        return self.train_config.protocol
+
+    @property
+    def trained_on(self) -> str:
+        return self.meta.get("dataset", {}).get("description", "unknown data")
+
+
+def save_model(net: Any, *, name: str, audio_config: AudioConfig, feature_config: FeatureConfig,
+               model_config: ModelConfig, train_config: TrainConfig, dataset: dict[str, Any],
+               metrics: dict[str, Any], card: str, root: Path | None = None, replace: bool = False) -> Path:
+    """Write a model directory atomically and return its path.
+
+    With ``replace``, an existing directory of that name is swapped out only
+    once the new one is complete.
+
+    Raises
+    ------
+    ModelError
+        The name is taken, or the models folder cannot be written (full, read-only).
+    """
+    import torch
+
+    from . import __version__
+    from .config import to_dict
+
+    root = root or models_dir()
+    dest = root / name
+    if dest.exists() and not replace:
+        raise ModelError(f"A model named '{name}' already exists in {root}. Choose another name.")
+    config = {
+        "name": name,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "emotions": list(EMOTIONS),
+        "audio": to_dict(audio_config),
+        "features": to_dict(feature_config),
+        "model": to_dict(model_config),
+        "train": to_dict(train_config),
+        "dataset": dataset,
+        "versions": _versions(__version__),
+    }
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    except OSError as e:
+        raise ModelError(f"Cannot write to the models folder '{root}' ({e.strerror}). "
+                         "Free some space or make it writable; the active model is unchanged.") from None
+    try:
+        torch.save(net.state_dict(), tmp / "weights.pt")
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        (tmp / "card.md").write_text(card)
+        if dest.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".old-{name}-", dir=root))
+            os.replace(dest, old / name)
+            os.rename(tmp, dest)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, dest)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(f"Could not save the model to '{dest}' ({e.strerror}). Free some space or make the "
+                         "models folder writable; the active model is unchanged.") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return dest
+
+
+def _versions(mer_version: str) -> dict[str, str]:
+    import importlib.metadata as md
+    import platform
+
+    out = {"mer": mer_version, "python": platform.python_version()}
+    for pkg in ("torch", "numpy", "librosa", "imbalanced-learn", "scikit-learn", "soundfile"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def load_model(path: str | os.PathLike) -> LoadedModel:
+    """Rebuild a model from its directory; weights are read with ``weights_only=True``.
+
+    Raises
+    ------
+    ModelError
+        Missing files, unreadable JSON, weights that are not a state dict, or
+        weights that do not fit the network the config describes.
+    """
+    import torch
+
+    from .model import build_model
+
+    path = Path(path)
+    if not path.is_dir():
+        raise ModelError(f"No model at '{path}'. Train one with `python -m mer train` or pick one from the list.")
+    for f in _FILES:
+        if not (path / f).is_file():
+            raise ModelError(f"The model '{path.name}' is incomplete: {f} is missing. Retrain it or roll back.")
+    meta = read_json(path / "config.json")
+    try:
+        configs = (
+            from_dict(AudioConfig, meta.get("audio")),
+            from_dict(FeatureConfig, meta.get("features")),
+            from_dict(ModelConfig, meta.get("model")),
+            from_dict(TrainConfig, meta.get("train")),
+        )
+    except TypeError as e:
+        raise ModelError(f"The config.json of '{path.name}' has invalid fields ({e}).") from None
+    audio_cfg, feat_cfg, model_cfg, train_cfg = configs
+    if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS or model_cfg.n_classes != len(EMOTIONS):
+        raise ModelError(f"The model '{path.name}' was trained on other emotion classes than the nine GEMS ones.")
+    if model_cfg.n_mels != feat_cfg.n_mels:
+        raise ModelError(f"The config.json of '{path.name}' is inconsistent: the model expects "
+                         f"{model_cfg.n_mels} mel bands, the features give {feat_cfg.n_mels}.")
+    try:
+        state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a damaged file (pickle, zip, runtime)
+        raise ModelError(f"The weights of '{path.name}' cannot be read ({type(e).__name__}); the file is damaged. "
+                         "Retrain the model or roll back to another.") from None
+    if not isinstance(state, dict):
+        raise ModelError(f"The weights of '{path.name}' are not a state dict.")
+    net = build_model(model_cfg)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+        raise ModelError(f"The weights of '{path.name}' do not match its config.json ({first[:160]}). "
+                         "The files come from different models; retrain or roll back.") from None
+    net.eval()
+    return LoadedModel(name=path.name, path=path, net=net, audio_config=audio_cfg, feature_config=feat_cfg,
+                       model_config=model_cfg, train_config=train_cfg, meta=meta)
+
+
+def active_name(root: Path | None = None) -> str:
+    """Name in ``active.json``, or the bundled default when there is none."""
+    root = root or models_dir()
+    try:
+        return str(read_json(root / "active.json")["name"])
+    except (ModelError, KeyError, TypeError):
+        return DEFAULT_MODEL
+
+
+def set_active(name: str, root: Path | None = None) -> None:
+    """Make ``name`` the active model (checked to load first; the pointer is replaced atomically)."""
+    root = root or models_dir()
+    load_model(root / name)
+    try:
+        _write_json_atomic(root / "active.json", {"name": name})
+    except OSError as e:
+        raise ModelError(f"Cannot switch the active model: '{root}' is not writable ({e.strerror}).") from None
+
+
+def load_active(root: Path | None = None) -> LoadedModel:
+    """The active model; the bundled default if the active one is missing or broken.
+
+    Raises
+    ------
+    ModelError
+        When the default model cannot be loaded either.
+    """
+    root = root or models_dir()
+    name = active_name(root)
+    try:
+        return load_model(root / name)
+    except ModelError as e:
+        if name == DEFAULT_MODEL:
+            raise
+        model = load_model(root / DEFAULT_MODEL)
+        model.fallback_reason = f"The active model '{name}' could not be loaded ({e}) — using the default model."
+        return model
+
+
+def list_models(root: Path | None = None) -> list[ModelInfo]:
+    """Complete model directories, newest first (temporary and half-written ones are skipped)."""
+    root = root or models_dir()
+    out = []
+    if not root.is_dir():
+        return out
+    for d in root.iterdir():
+        if d.name.startswith(".") or not d.is_dir() or not all((d / f).is_file() for f in _FILES):
+            continue
+        try:
+            meta = read_json(d / "config.json")
+        except ModelError:
+            continue
+        try:
+            metrics = read_json(d / "metrics.json")
+        except ModelError:
+            metrics = {}
+        out.append(ModelInfo(
+            name=d.name, path=d, created=str(meta.get("created", "")),
+            protocol=str(meta.get("train", {}).get("protocol", "?")),
+            trained_on=str(meta.get("dataset", {}).get("description", "?")), metrics=metrics,
+        ))
+    return sorted(out, key=lambda m: m.created, reverse=True)
