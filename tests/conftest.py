@@ -37,3 +37,40 @@ def write_audio(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_data_dir(tmp_path_factory):
+    """Feature caches and the demo corpus of the tests live in a temporary folder, never in the repo."""
+    import os
+
+    path = tmp_path_factory.mktemp("mer-data")
+    old = os.environ.get("MER_DATA_DIR")
+    os.environ["MER_DATA_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("MER_DATA_DIR", None)
+    else:
+        os.environ["MER_DATA_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """36 synthetic tracks of 10.5 s in Emotify's layout (generated once per test session)."""
+    from mer.demo import DemoConfig, generate_demo_corpus
+
+    return generate_demo_corpus(tmp_path_factory.mktemp("corpus") / "tiny", DemoConfig(tracks=36, seconds=10.5, seed=1))
+
+
+TINY_TRAIN = dict(epochs=2, batch_size=32, seed=0, patience=5)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory, tiny_corpus) -> Path:
+    """A models folder whose 'default' is a CNN-LSTM trained for 2 epochs on the tiny corpus."""
+    from mer.config import TrainConfig
+    from mer.train import train
+
+    root = tmp_path_factory.mktemp("models")
+    train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), out=root / "default")
+    return root

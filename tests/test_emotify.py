@@ -1,0 +1,213 @@
+"""The Emotify loader, the demo corpus and the download path."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import socket
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer.config import EMOTIONS, GENRES
+from mer.demo import DemoConfig, demo_votes, generate_demo_corpus, render_track
+from mer.emotify import fetch_emotify, load_corpus, read_votes, safe_extract
+from mer.errors import DataError, DownloadError
+
+from .conftest import tone
+
+HEADER = ("track id, genre, amazement, solemnity, tenderness, nostalgia, calmness, power, joyful_activation, "
+          "tension, sadness, mood, liked, disliked, age, gender, mother tongue")
+
+
+def official_csv(rows: list[tuple]) -> str:
+    """data.csv text with the real header (a space after each comma)."""
+    lines = [HEADER]
+    for tid, genre, votes in rows:
+        lines.append(f"{tid}, {genre}, " + ", ".join(map(str, votes)) + ", 3, 1, 0, 30, 1, English")
+    return "\n".join(lines) + "\n"
+
+
+def make_root(tmp_path: Path, rows: list[tuple], audio: bool = True) -> Path:
+    import soundfile as sf
+
+    root = tmp_path / "emotify"
+    root.mkdir()
+    (root / "data.csv").write_text(official_csv(rows))
+    if audio:
+        by_genre: dict[str, list[int]] = {}
+        for tid, genre, _ in rows:
+            by_genre.setdefault(genre, [])
+            if tid not in by_genre[genre]:
+                by_genre[genre].append(tid)
+        for genre, ids in by_genre.items():
+            (root / "emotifymusic" / genre).mkdir(parents=True)
+            for rank, _ in enumerate(sorted(ids), 1):
+                sf.write(root / "emotifymusic" / genre / f"{rank}.mp3", tone(10.5, freq=300 + rank), 22_050)
+    return root
+
+
+def v(*ticked: str) -> list[int]:
+    return [int(e in ticked) for e in EMOTIONS]
+
+
+ROWS = [
+    (1, "classical", v("solemnity", "sadness")),
+    (1, "classical", v("solemnity")),
+    (1, "classical", v("calmness")),
+    (2, "classical", v("tenderness", "calmness")),
+    (2, "classical", v("calmness", "tenderness")),  # tie: tenderness comes first in Emotify order
+    (101, "rock", v("power", "tension", "amazement")),
+    (101, "rock", v("power")),
+]
+
+
+def test_official_csv_with_leading_spaces_loads(tmp_path):
+    corpus = load_corpus(make_root(tmp_path, ROWS))
+    t = corpus.tracks
+    assert list(t["track_id"]) == [1, 2, 101]
+    assert list(t["n_responses"]) == [3, 2, 2]
+    assert t.loc[0, "solemnity"] == pytest.approx(2 / 3) and t.loc[0, "sadness"] == pytest.approx(1 / 3)
+    assert list(t["dominant"]) == ["solemnity", "tenderness", "power"]
+    # ids map to files by rank within genre: track 101 is the first rock track
+    assert t.loc[2, "rank"] == 1 and t.loc[2, "path"].endswith("emotifymusic/rock/1.mp3")
+    assert list(corpus.labels) == [EMOTIONS.index("solemnity"), EMOTIONS.index("tenderness"), EMOTIONS.index("power")]
+
+
+def test_missing_columns_are_named(tmp_path):
+    root = tmp_path / "r"
+    root.mkdir()
+    df = pd.read_csv(io.StringIO(official_csv(ROWS)), skipinitialspace=True).drop(columns=["tension", "genre"])
+    df.to_csv(root / "data.csv", index=False)
+    with pytest.raises(DataError, match="'genre', 'tension'"):
+        load_corpus(root)
+
+
+def test_votes_other_than_0_1_are_refused(tmp_path):
+    rows = ROWS + [(2, "classical", [0, 0, 2, 0, 0, 0, 0, 0, 0])]
+    with pytest.raises(DataError, match="'tenderness'.*2"):
+        load_corpus(make_root(tmp_path, rows))
+
+
+def test_track_with_no_ticks_has_no_label(tmp_path):
+    rows = ROWS + [(301, "pop", v()), (301, "pop", v())]
+    with pytest.raises(DataError, match="Track 301 has 2 response"):
+        load_corpus(make_root(tmp_path, rows))
+
+
+def test_missing_audio_files_are_listed(tmp_path):
+    root = make_root(tmp_path, ROWS)
+    (root / "emotifymusic" / "classical" / "2.mp3").unlink()
+    with pytest.raises(DataError, match=r"1 audio file\(s\).*emotifymusic/classical/2.mp3"):
+        load_corpus(root)
+
+
+def test_empty_csv_and_missing_csv(tmp_path):
+    (tmp_path / "data.csv").write_text("")
+    with pytest.raises(DataError, match="empty"):
+        read_votes(tmp_path / "data.csv")
+    (tmp_path / "data.csv").write_text(HEADER + "\n")
+    with pytest.raises(DataError, match="no responses"):
+        read_votes(tmp_path / "data.csv")
+    with pytest.raises(DataError, match="No data.csv"):
+        load_corpus(tmp_path / "nowhere")
+
+
+def test_demo_corpus_is_in_the_official_layout_and_deterministic(tmp_path):
+    config = DemoConfig(tracks=12, seconds=10.5, seed=5)
+    a = generate_demo_corpus(tmp_path / "a", config, workers=1)
+    b = generate_demo_corpus(tmp_path / "b", config, workers=1)
+    header = (a / "data.csv").read_text().splitlines()[0]
+    assert header == HEADER
+    assert (a / "data.csv").read_text() == (b / "data.csv").read_text()
+    for genre in GENRES:
+        files = sorted(p.name for p in (a / "emotifymusic" / genre).iterdir())
+        assert files == ["1.flac", "2.flac", "3.flac"]
+        assert (a / "emotifymusic" / genre / "1.flac").read_bytes() == (b / "emotifymusic" / genre / "1.flac").read_bytes()
+    corpus = load_corpus(a)
+    assert len(corpus) == 12 and corpus.tracks["n_responses"].min() >= 5
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())  # no temporary folder left
+
+
+def test_default_demo_votes_are_imbalanced_and_not_one_hot():
+    votes = demo_votes(DemoConfig())
+    shares = votes.groupby("track id")[list(EMOTIONS)].mean()
+    dominant = shares.to_numpy().argmax(axis=1)
+    counts = np.bincount(dominant, minlength=9)
+    assert counts.min() > 0 and counts.max() / counts.min() >= 4
+    top = np.sort(shares.to_numpy(), axis=1)[:, ::-1]
+    assert (top[:, 1] > 0).mean() > 0.8  # most tracks get votes for a second emotion
+    assert ((top[:, 0] - top[:, 1]) < 0.15).mean() > 0.05  # some tracks are ambiguous
+    assert set(votes[list(EMOTIONS)].sum(axis=1)) <= {1, 2, 3}  # up to three ticks per response
+
+
+def test_archetypes_differ_in_loudness_and_brightness():
+    from mer.audio import Audio
+    from mer.features import track_features
+
+    def describe(emotion: str) -> tuple[float, float]:
+        y = render_track(11, emotion, "pop", 20.0)
+        spec = track_features(Audio(y, 22_050, emotion, 22_050, 1, "WAV")).spectra
+        return float(np.median(spec.rms_dbfs)), float(np.median(spec.centroid_hz))
+
+    calm_rms, calm_centroid = describe("calmness")
+    joy_rms, joy_centroid = describe("joyful_activation")
+    assert joy_rms > calm_rms + 6
+    assert joy_centroid > calm_centroid
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    """Serve tmp_path/site on 127.0.0.1 (never the internet)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    handler = lambda *a, **k: _Handler(*a, directory=str(site), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_fetch_emotify_from_a_local_server(tmp_path, local_server):
+    site, url = local_server
+    src = make_root(tmp_path, ROWS)
+    (site / "data.csv").write_bytes((src / "data.csv").read_bytes())
+    with zipfile.ZipFile(site / "emotifymusic.zip", "w") as zf:
+        for p in (src / "emotifymusic").rglob("*.mp3"):
+            zf.write(p, p.relative_to(src).as_posix())
+    seen = []
+    corpus = fetch_emotify(tmp_path / "out", base_url=url, on_progress=lambda d, t, m: seen.append((d, t)))
+    assert len(corpus) == 3
+    assert seen and seen[-1][0] == seen[-1][1]
+    assert not list((tmp_path / "out").glob(".*part"))
+
+
+def test_fetch_offline_gives_a_clear_error(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: connection refused
+    with pytest.raises(DownloadError, match="Could not download.*internet connection"):
+        fetch_emotify(tmp_path / "out", base_url=f"http://127.0.0.1:{port}/", timeout=2)
+    assert not (tmp_path / "out" / "data.csv").exists()
+
+
+@pytest.mark.parametrize("entry", ["../evil.txt", "/abs/evil.txt", "emotifymusic/../../evil.txt"])
+def test_unzip_refuses_entries_that_escape(tmp_path, entry):
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("emotifymusic/rock/1.mp3", b"x")
+        zf.writestr(entry, b"evil")
+    with pytest.raises(DownloadError, match="outside the target folder"):
+        safe_extract(archive, tmp_path / "target")
+    assert not (tmp_path / "evil.txt").exists()
+    assert not (tmp_path / "target" / "emotifymusic").exists()  # nothing written before the check
