@@ -95,7 +95,7 @@ class ModelConfig:
 class TrainConfig:
     """How a model is trained."""
 
-    epochs: int = 30
+    epochs: int = 40
     lr: float = 1e-3
     batch_size: int = 64
     dropout: float = 0.3
@@ -105,7 +105,7 @@ class TrainConfig:
     protocol: str = "track"  # "track": split by track; "segment": segments shuffled (the study's)
     val_fraction: float = 0.15
     test_fraction: float = 0.15
-    patience: int = 6  # early stopping: epochs without a better validation loss
+    patience: int = 8  # early stopping: epochs without a better validation loss
     lr_patience: int = 2  # ReduceLROnPlateau patience
     lr_factor: float = 0.5
     seed: int = 0

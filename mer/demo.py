@@ -11,7 +11,7 @@ music psychology links to perceived emotion (Juslin & Laukka 2003; Gabrielsson
 & Lindström 2010) — tempo, mode, register, loudness, articulation, brightness,
 rhythmic density, dissonance. A track draws its cues from its archetype, is
 pulled part of the way towards a neighbouring archetype (tenderness ↔ calmness,
-power ↔ tension, ...), and about a quarter of tracks change character midway.
+power ↔ tension, ...), and a fifth of tracks change character part-way through.
 Simulated listeners then tick one to three emotions from the track's emotion
 profile, with more disagreement on the emotions that real listeners agreed on
 least (amazement, sadness, solemnity; Aljanaki et al. 2016), so vote shares are
@@ -40,7 +40,7 @@ import soundfile as sf
 
 from .config import EMOTIONS, GENRES
 
-__all__ = ["DemoConfig", "ARCHETYPES", "generate_demo_corpus", "ensure_demo_corpus", "demo_votes", "render_track", "default_demo_root"]
+__all__ = ["DemoConfig", "ARCHETYPES", "generate_demo_corpus", "ensure_demo_corpus", "demo_votes", "DEMO_EXAMPLES", "demo_example_audio", "render_track", "default_demo_root"]
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -56,7 +56,7 @@ class DemoConfig:
     seed: int = 7
     sample_rate: int = SR
     mean_listeners: float = 20.0  # Emotify: 8,407 responses over 400 tracks ≈ 21
-    change_fraction: float = 0.25  # tracks whose character changes midway
+    change_fraction: float = 0.2  # tracks whose character changes part-way through
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ def render_track(seed: int, emotion: str, genre: str, seconds: float, *, second_
     cues = _draw_cues(rng, emotion, blend_to, blend)
     parts = [(cues, n)] if second_emotion is None else []
     if second_emotion is not None:
-        split = int(n * rng.uniform(0.4, 0.6))
+        split = int(n * rng.uniform(0.55, 0.7))  # the first character lasts longer and names the track
         parts = [(cues, split), (_draw_cues(rng, second_emotion, None, 0.0), n - split)]
 
     out = []
@@ -461,12 +461,12 @@ def _emotion_profile(plan: _TrackPlan) -> np.ndarray:
     """What the track expresses, as a distribution over the nine emotions."""
     p = np.full(len(EMOTIONS), 0.02)
     idx = {e: i for i, e in enumerate(EMOTIONS)}
-    main = 1.0 if plan.second_emotion is None else 0.6
+    main = 1.0 if plan.second_emotion is None else 0.65
     p[idx[plan.emotion]] += main * (1 - plan.blend * 0.8)
     if plan.blend_to:
         p[idx[plan.blend_to]] += main * plan.blend * 0.8
     if plan.second_emotion:
-        p[idx[plan.second_emotion]] += 0.4
+        p[idx[plan.second_emotion]] += 0.35
     return p / p.sum()
 
 
@@ -579,3 +579,40 @@ def ensure_demo_corpus(root: str | os.PathLike | None = None, config: DemoConfig
     if not (root / "data.csv").is_file():
         generate_demo_corpus(root, config, on_progress=on_progress)
     return root
+
+
+@dataclass(frozen=True)
+class DemoExample:
+    """A ready-made track for the Analyze page: rendered on demand, never part of any training corpus."""
+
+    title: str
+    emotion: str
+    genre: str
+    seed: int
+    second_emotion: str | None = None
+
+
+#: One example per emotion plus two that change character, seeds outside any corpus.
+DEMO_EXAMPLES: tuple[DemoExample, ...] = (
+    DemoExample("Joyful pop", "joyful_activation", "pop", 90_001),
+    DemoExample("Tender classical", "tenderness", "classical", 90_002),
+    DemoExample("Powerful rock", "power", "rock", 90_003),
+    DemoExample("Tense electronic", "tension", "electronic", 90_004),
+    DemoExample("Sad classical", "sadness", "classical", 90_005),
+    DemoExample("Calm electronic", "calmness", "electronic", 90_006),
+    DemoExample("Nostalgic pop", "nostalgia", "pop", 90_007),
+    DemoExample("Solemn classical", "solemnity", "classical", 90_008),
+    DemoExample("Amazing electronic", "amazement", "electronic", 90_009),
+    DemoExample("Calm, then powerful (rock)", "calmness", "rock", 90_010, "power"),
+    DemoExample("Sad, then joyful (pop)", "sadness", "pop", 90_011, "joyful_activation"),
+)
+
+
+def demo_example_audio(example: DemoExample, seconds: float = 60.0) -> bytes:
+    """The example rendered as FLAC bytes (about half a second of synthesis)."""
+    import io
+
+    y = render_track(example.seed, example.emotion, example.genre, seconds, second_emotion=example.second_emotion)
+    buf = io.BytesIO()
+    sf.write(buf, y, SR, format="FLAC", subtype="PCM_16")
+    return buf.getvalue()

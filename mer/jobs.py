@@ -1,0 +1,201 @@
+"""One background training process at a time: start, follow, cancel.
+
+The app starts ``python -m mer train --progress-json`` as a separate process,
+so the page stays responsive and every user of the app sees the same run.
+State lives in files under ``models/.jobs/``:
+
+* ``lock`` – created exclusively while a run is active (holds its pid);
+* ``job.json`` – the run's settings, pid, output directory and start time;
+* ``progress.jsonl`` – the process's stdout, one JSON event per line;
+* ``stderr.log`` – its human-readable log (the last ``error:`` line explains a failure).
+
+A cancelled or failed run never writes a model directory (training writes it
+atomically at the very end), so the active model is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import TrainConfig
+from .errors import TrainingBusyError, TrainingError
+from .registry import models_dir
+
+__all__ = ["JobStatus", "start_training", "job_status", "cancel_training", "clear_finished"]
+
+
+def _jobs_dir(root: Path | None = None) -> Path:
+    return (root or models_dir()) / ".jobs"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of this process is finished, not alive
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    except ChildProcessError:
+        return True
+
+
+@dataclass
+class JobStatus:
+    """What the Train page shows about the current or last run."""
+
+    state: str  # "idle", "running", "done", "failed", "cancelled"
+    settings: dict[str, Any] = field(default_factory=dict)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""  # latest progress message, or why the run failed
+    model_dir: str | None = None
+    started: str | None = None
+    progress: float = 0.0  # 0..1 over all epochs to run
+
+
+def start_training(root: str | os.PathLike, config: TrainConfig, *, models_root: Path | None = None,
+                   name: str | None = None) -> JobStatus:
+    """Start a training run in the background.
+
+    Raises
+    ------
+    TrainingBusyError
+        Another run is in progress (for any user of this models folder).
+    TrainingError
+        The models folder cannot be written.
+    """
+    from .train import check_train_config
+
+    check_train_config(config)
+    jobs = _jobs_dir(models_root)
+    try:
+        jobs.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TrainingError(f"Cannot write to '{jobs.parent}' ({e.strerror}); training needs a writable models folder.") from None
+    lock = jobs / "lock"
+    try:
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        status = job_status(models_root)
+        if status.state == "running":
+            raise TrainingBusyError(
+                f"A training run is already in progress (started {status.started}). Wait for it to finish or "
+                "cancel it on the Train page; only one run at a time."
+            ) from None
+        lock.unlink(missing_ok=True)  # stale lock of a run that died
+        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    name = name or f"{config.protocol}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out = (models_root or models_dir()) / name
+    cmd = [sys.executable, "-m", "mer", "train", "--root", str(root), "--out", str(out), "--progress-json",
+           "--epochs", str(config.epochs), "--lr", str(config.lr), "--batch-size", str(config.batch_size),
+           "--dropout", str(config.dropout), "--sampler", config.sampler, "--k", str(config.k_neighbors),
+           "--protocol", config.protocol, "--seed", str(config.seed), "--patience", str(config.patience),
+           "--threads", str(config.threads)]
+    env = dict(os.environ)
+    if models_root is not None:
+        env["MER_MODELS_DIR"] = str(models_root)
+    with open(jobs / "progress.jsonl", "w") as out_f, open(jobs / "stderr.log", "w") as err_f:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL, env=env,
+                                cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+    os.write(fd, str(proc.pid).encode())
+    os.close(fd)
+    job = {"pid": proc.pid, "settings": {**config.__dict__, "root": str(root)}, "model_dir": str(out),
+           "started": datetime.now().isoformat(timespec="seconds")}
+    (jobs / "job.json").write_text(json.dumps(job))
+    return job_status(models_root)
+
+
+def _read_events(path: Path) -> list[dict[str, Any]]:
+    events = []
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return events
+    for line in lines:
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:  # a line still being written
+            pass
+    return events
+
+
+def _last_error(path: Path) -> str:
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return ""
+    errors = [ln[len("error: "):] for ln in lines if ln.startswith("error: ")]
+    if errors:
+        return errors[-1]
+    tail = [ln for ln in lines if ln.strip()][-3:]
+    return " ".join(tail)[-400:]
+
+
+def job_status(models_root: Path | None = None) -> JobStatus:
+    """State of the current or last run, read from the job files."""
+    jobs = _jobs_dir(models_root)
+    try:
+        job = json.loads((jobs / "job.json").read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return JobStatus(state="idle")
+    events = _read_events(jobs / "progress.jsonl")
+    epochs = [e for e in events if e.get("event") == "epoch"]
+    status = JobStatus(state="running", settings=job.get("settings", {}), epochs=epochs,
+                       model_dir=job.get("model_dir"), started=job.get("started"))
+    total = int(status.settings.get("epochs", 1)) or 1
+    if epochs:
+        status.progress = min(1.0, len(epochs) / total)
+        status.message = f"epoch {epochs[-1]['epoch']}/{total}"
+    elif events:
+        last = events[-1]
+        status.message = last.get("message", "")
+    kinds = {e.get("event") for e in events}
+    if "done" in kinds:
+        status.state, status.progress, status.message = "done", 1.0, "finished"
+    elif "cancelled" in kinds:
+        status.state, status.message = "cancelled", "cancelled; the active model is unchanged"
+    elif not _alive(int(job.get("pid", 0)) or -1):
+        status.state = "failed"
+        status.message = _last_error(jobs / "stderr.log") or "the training process ended without a result"
+    if status.state != "running":
+        (jobs / "lock").unlink(missing_ok=True)
+    return status
+
+
+def cancel_training(models_root: Path | None = None, timeout: float = 30.0) -> JobStatus:
+    """Ask the running process to stop (SIGTERM: it finishes its batch and exits without writing a model)."""
+    status = job_status(models_root)
+    if status.state != "running":
+        return status
+    jobs = _jobs_dir(models_root)
+    pid = int(json.loads((jobs / "job.json").read_text())["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return job_status(models_root)
+
+
+def clear_finished(models_root: Path | None = None) -> None:
+    """Forget a finished run (its model directory, if any, stays)."""
+    if job_status(models_root).state == "running":
+        return
+    jobs = _jobs_dir(models_root)
+    for f in ("job.json", "progress.jsonl", "stderr.log", "lock"):
+        (jobs / f).unlink(missing_ok=True)

@@ -1,0 +1,206 @@
+"""Plotly figures shared by the app's pages and the HTML report (no streamlit here).
+
+Every chart colours an emotion the same way (:data:`EMOTION_COLORS`) and names
+it in readable form ("joyful activation").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .config import EMOTIONS, emotion_label
+
+__all__ = [
+    "EMOTION_COLORS",
+    "LABELS",
+    "waveform_figure",
+    "timeline_figure",
+    "distribution_figure",
+    "spectrum_figure",
+    "logmel_figure",
+    "balance_figure",
+    "pca_figure",
+    "genre_figure",
+    "agreement_figure",
+    "confusion_figure",
+    "per_class_figure",
+    "history_figure",
+]
+
+#: One colour per emotion, used by every chart.
+EMOTION_COLORS: dict[str, str] = {
+    "amazement": "#f2b701",
+    "solemnity": "#5d4e8c",
+    "tenderness": "#f497b6",
+    "nostalgia": "#c08552",
+    "calmness": "#5ab4ac",
+    "power": "#d7301f",
+    "joyful_activation": "#f57f17",
+    "tension": "#7b1fa2",
+    "sadness": "#3b6fb6",
+}
+LABELS = [emotion_label(e) for e in EMOTIONS]
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), font=dict(size=13))
+
+
+def _fig(**layout: Any) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(**{**_LAYOUT, **layout})
+    return fig
+
+
+def waveform_figure(samples: np.ndarray, sample_rate: int, boundaries_s: np.ndarray,
+                    top: list[str] | None = None, points: int = 2000) -> go.Figure:
+    """Min/max envelope of the waveform with the segment boundaries as lines.
+
+    Segments are shaded in the colour of their top emotion when ``top`` is given.
+    """
+    n = len(samples)
+    hop = max(1, n // points)
+    frames = samples[: (n // hop) * hop].reshape(-1, hop)
+    t = (np.arange(len(frames)) * hop + hop / 2) / sample_rate
+    fig = _fig(title="Waveform and the 20 segments", height=230, showlegend=False,
+               xaxis_title="time (s)", yaxis=dict(range=[-1, 1], title="amplitude"))
+    fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([frames.max(1), frames.min(1)[::-1]]),
+                             fill="toself", line=dict(width=0.5, color="#37474f"), hoverinfo="skip"))
+    edges = np.append(boundaries_s, n / sample_rate)
+    for i in range(len(boundaries_s)):
+        if top is not None:
+            fig.add_vrect(x0=edges[i], x1=edges[i + 1], fillcolor=EMOTION_COLORS[top[i]], opacity=0.18, line_width=0)
+        fig.add_vline(x=edges[i], line=dict(width=1, color="#90a4ae", dash="dot"))
+    return fig
+
+
+def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> go.Figure:
+    """The 20-segment emotion timeline: a 9 × 20 heatmap of probabilities, top emotion marked."""
+    n = len(probabilities)
+    x = [f"{i + 1}" for i in range(n)]
+    ticks = [f"{i + 1}<br>{start_s[i]:.0f}s" for i in range(n)]
+    top = probabilities.argmax(axis=1)
+    hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{LABELS[i]}: {probabilities[j, i]:.2f}"
+              for j in range(n)] for i in range(len(EMOTIONS))]
+    fig = _fig(title="Emotion timeline (CNN-LSTM, per segment)", height=390,
+               xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks, type="category"),
+               yaxis=dict(autorange="reversed"))
+    fig.add_trace(go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=1,
+                             text=hover, hoverinfo="text", colorbar=dict(title="p", thickness=12)))
+    fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
+                             marker=dict(symbol="circle-open", size=14, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
+                                         line=dict(width=3)), hoverinfo="skip", showlegend=False))
+    return fig
+
+
+def distribution_figure(track_probabilities: np.ndarray) -> go.Figure:
+    """The track's overall emotion distribution (mean of the segments), sorted."""
+    order = np.argsort(track_probabilities)
+    fig = _fig(title="Whole track", height=390, xaxis=dict(title="mean probability", range=[0, 1]), showlegend=False)
+    fig.add_trace(go.Bar(x=track_probabilities[order], y=[LABELS[i] for i in order], orientation="h",
+                         marker_color=[EMOTION_COLORS[EMOTIONS[i]] for i in order],
+                         text=[f"{p:.2f}" for p in track_probabilities[order]], textposition="outside"))
+    return fig
+
+
+def spectrum_figure(freqs_hz: np.ndarray, magnitude_db: np.ndarray, segment: int, compare: int | None,
+                    start_s: np.ndarray, end_s: np.ndarray) -> go.Figure:
+    """FFT magnitude spectrum of one segment (dB, log-frequency axis), optionally with a second overlaid."""
+    fig = _fig(title="FFT spectrum", height=360, xaxis=dict(title="frequency (Hz)", type="log"),
+               yaxis_title="magnitude (dB re full scale)", legend=dict(orientation="h", y=-0.25))
+    keep = freqs_hz > 0
+    for idx, colour in ((segment, "#1565c0"), (compare, "#ef6c00")):
+        if idx is None:
+            continue
+        fig.add_trace(go.Scatter(x=freqs_hz[keep], y=magnitude_db[idx][keep], mode="lines",
+                                 line=dict(width=1.4, color=colour),
+                                 name=f"segment {idx + 1} ({start_s[idx]:.1f}–{end_s[idx]:.1f} s)"))
+    return fig
+
+
+def logmel_figure(logmel: np.ndarray, sample_rate: int, hop_length: int, segment: int) -> go.Figure:
+    """Log-mel image of one segment (what the CNN-LSTM sees)."""
+    t = np.arange(logmel.shape[1]) * hop_length / sample_rate
+    fig = _fig(title=f"Log-mel, segment {segment + 1}", height=360, xaxis_title="time in segment (s)",
+               yaxis_title="mel band")
+    fig.add_trace(go.Heatmap(z=logmel, x=t, colorscale="Magma", zmin=-80, zmax=0, colorbar=dict(title="dB", thickness=12)))
+    return fig
+
+
+def balance_figure(before: dict[str, int], after: dict[str, int], sampler_label: str, title: str) -> go.Figure:
+    """Segments per emotion before and after oversampling, side by side."""
+    fig = _fig(title=title, height=380, barmode="group", yaxis_title="segments", legend=dict(orientation="h", y=1.12))
+    fig.add_trace(go.Bar(x=LABELS, y=[before[e] for e in EMOTIONS], name="before",
+                         marker_color=[EMOTION_COLORS[e] for e in EMOTIONS], opacity=0.45))
+    fig.add_trace(go.Bar(x=LABELS, y=[after[e] for e in EMOTIONS], name=f"after {sampler_label}",
+                         marker_color=[EMOTION_COLORS[e] for e in EMOTIONS]))
+    return fig
+
+
+def tracks_figure(tracks: dict[str, int]) -> go.Figure:
+    fig = _fig(title="Tracks per dominant emotion (whole corpus)", height=380, yaxis_title="tracks", showlegend=False)
+    fig.add_trace(go.Bar(x=LABELS, y=[tracks[e] for e in EMOTIONS], marker_color=[EMOTION_COLORS[e] for e in EMOTIONS],
+                         text=[tracks[e] for e in EMOTIONS], textposition="outside"))
+    return fig
+
+
+def pca_figure(df: pd.DataFrame) -> go.Figure:
+    """PCA of real (dots) and synthetic (crosses) training samples, coloured by emotion."""
+    ev = df.attrs.get("explained", [0, 0])
+    fig = _fig(title="Real and synthetic samples (PCA of the training fold)", height=480,
+               xaxis_title=f"PC1 ({ev[0]:.0%} of variance)", yaxis_title=f"PC2 ({ev[1]:.0%})")
+    for e in EMOTIONS:
+        for kind, symbol, opacity in (("real", "circle", 0.75), ("synthetic", "x", 0.5)):
+            part = df[(df["emotion"] == e) & (df["kind"] == kind)]
+            if part.empty:
+                continue
+            fig.add_trace(go.Scattergl(x=part["pc1"], y=part["pc2"], mode="markers", name=f"{emotion_label(e)} ({kind})",
+                                       legendgroup=e, marker=dict(color=EMOTION_COLORS[e], symbol=symbol, size=5,
+                                                                  opacity=opacity)))
+    return fig
+
+
+def genre_figure(table: pd.DataFrame) -> go.Figure:
+    fig = _fig(title="Genre × dominant emotion (tracks)", height=300)
+    fig.add_trace(go.Heatmap(z=table.to_numpy(), x=[emotion_label(c) for c in table.columns], y=list(table.index),
+                             colorscale="Blues", text=table.to_numpy(), texttemplate="%{text}", showscale=False))
+    return fig
+
+
+def agreement_figure(agreement: pd.Series) -> go.Figure:
+    fig = _fig(title="Listener agreement: share who ticked the dominant emotion", height=300,
+               xaxis=dict(title="share of listeners", range=[0, 1]), yaxis_title="tracks", showlegend=False)
+    fig.add_trace(go.Histogram(x=agreement.to_numpy(), xbins=dict(start=0, end=1, size=0.05), marker_color="#546e7a"))
+    return fig
+
+
+def confusion_figure(confusion: list[list[int]], title: str) -> go.Figure:
+    cm = np.asarray(confusion, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    share = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    fig = _fig(title=title, height=460, xaxis=dict(title="predicted"), yaxis=dict(title="true", autorange="reversed"))
+    fig.add_trace(go.Heatmap(z=share, x=LABELS, y=LABELS, colorscale="Blues", zmin=0, zmax=1,
+                             text=cm.astype(int), texttemplate="%{text}", colorbar=dict(title="row share", thickness=12)))
+    return fig
+
+
+def per_class_figure(per_class: dict[str, dict[str, float]], title: str = "F1 per emotion (test)") -> go.Figure:
+    fig = _fig(title=title, height=340, yaxis=dict(range=[0, 1], title="F1"), showlegend=False)
+    fig.add_trace(go.Bar(x=LABELS, y=[per_class[e]["f1"] for e in EMOTIONS], marker_color=[EMOTION_COLORS[e] for e in EMOTIONS],
+                         text=[f"{per_class[e]['f1']:.2f}" for e in EMOTIONS], textposition="outside"))
+    return fig
+
+
+def history_figure(history: list[dict[str, Any]], title: str = "Learning curves") -> go.Figure:
+    """Train and validation loss (left axis) and validation accuracy (right axis) per epoch."""
+    ep = [h["epoch"] for h in history]
+    fig = _fig(title=title, height=340, xaxis_title="epoch", yaxis=dict(title="loss"),
+               yaxis2=dict(title="validation accuracy", overlaying="y", side="right", range=[0, 1]),
+               legend=dict(orientation="h", y=-0.3))
+    fig.add_trace(go.Scatter(x=ep, y=[h["train_loss"] for h in history], name="train loss", line=dict(color="#1565c0")))
+    fig.add_trace(go.Scatter(x=ep, y=[h["val_loss"] for h in history], name="validation loss", line=dict(color="#ef6c00")))
+    fig.add_trace(go.Scatter(x=ep, y=[h["val_accuracy"] for h in history], name="validation accuracy (segments)",
+                             yaxis="y2", line=dict(color="#2e7d32", dash="dot")))
+    return fig

@@ -1,0 +1,94 @@
+"""Analyze: upload a track or pick a demo track; see the 20-segment emotion timeline and FFT spectra."""
+
+import streamlit as st
+
+from mer.config import emotion_label
+from mer.demo import DEMO_EXAMPLES, demo_example_audio
+from mer.errors import MerError
+from mer.plots import distribution_figure, logmel_figure, spectrum_figure, timeline_figure, waveform_figure
+from mer.report import analysis_csv, analysis_json, html_report
+from pages.common import analysis_of, get_model, show_error
+
+st.title("Analyze a track")
+st.caption("Each track is cut into 20 equal segments; a CNN-LSTM gives each segment a probability for each of "
+           "the nine GEMS emotions. The track's emotion is the mean over its segments.")
+
+
+@st.cache_data(show_spinner="Synthesising the demo track…")
+def demo_bytes(index: int) -> bytes:
+    return demo_example_audio(DEMO_EXAMPLES[index])
+
+
+source = st.radio("Source", ["Demo track", "Upload a file"], horizontal=True, label_visibility="collapsed")
+data, name = None, None
+if source == "Demo track":
+    index = st.selectbox("Demo track (synthetic, never used in training)", range(len(DEMO_EXAMPLES)),
+                         format_func=lambda i: DEMO_EXAMPLES[i].title)
+    data, name = demo_bytes(index), f"demo-{DEMO_EXAMPLES[index].title.lower().replace(' ', '-').replace(',', '')}.flac"
+else:
+    upload = st.file_uploader("Audio file (WAV, MP3, FLAC or OGG, 10 s to 20 min)", type=["wav", "mp3", "flac", "ogg"])
+    if upload is not None:
+        data, name = upload.getvalue(), upload.name
+
+if data is None:
+    st.info("Choose an audio file to analyse.")
+    st.stop()
+
+try:
+    model = get_model()
+    with st.spinner("Analysing…"):
+        result = analysis_of(data, name)
+except MerError as e:
+    show_error(e)
+    st.stop()
+
+if model.fallback_reason:
+    st.warning(model.fallback_reason)
+for note in result.audio.notes:
+    st.warning(f"{result.audio.name}: {note}. The part that decoded was analysed.")
+
+seg = result.features.segments
+tp = result.track_probabilities
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Overall emotion", emotion_label(result.track_top))
+c2.metric("Mean probability", f"{tp.max():.2f}")
+c3.metric("Duration", f"{result.audio.duration_s:.1f} s")
+c4.metric("Model", result.model_name, help=f"{result.model_protocol} protocol, trained on {result.model_trained_on}")
+
+st.audio(data)
+st.plotly_chart(waveform_figure(result.audio.samples, result.audio.sample_rate, seg.start_s, result.segment_top),
+                width="stretch")
+
+left, right = st.columns([3, 1])
+with left:
+    event = st.plotly_chart(timeline_figure(result.probabilities, seg.start_s, seg.end_s), width="stretch",
+                            on_select="rerun", selection_mode="points", key="timeline")
+with right:
+    st.plotly_chart(distribution_figure(tp), width="stretch")
+
+points = event.selection.points if event and event.selection else []
+if points:  # a click on the timeline picks the segment below
+    st.session_state["segment"] = int(points[0]["x"])
+
+st.subheader("Per-segment FFT spectra")
+s1, s2 = st.columns(2)
+segment = s1.slider("Segment", 1, len(seg), key="segment",
+                    help="Or click a column of the timeline.") - 1
+compare = s2.selectbox("Compare with", [None, *range(len(seg))],
+                       format_func=lambda i: "—" if i is None else f"segment {i + 1}")
+st.caption(f"Segment {segment + 1}: {seg.start_s[segment]:.2f}–{seg.end_s[segment]:.2f} s · top emotion "
+           f"**{emotion_label(result.segment_top[segment])}** ({result.probabilities[segment].max():.2f}) · dominant "
+           f"{result.features.spectra.dominant_hz[segment]:.0f} Hz · centroid "
+           f"{result.features.spectra.centroid_hz[segment]:.0f} Hz · RMS {result.features.spectra.rms_dbfs[segment]:.1f} dBFS")
+f1, f2 = st.columns(2)
+f1.plotly_chart(spectrum_figure(result.features.spectra.freqs_hz, result.features.spectra.magnitude_db, segment, compare,
+                                seg.start_s, seg.end_s), width="stretch")
+f2.plotly_chart(logmel_figure(result.features.logmel[segment], result.audio.sample_rate,
+                              model.feature_config.hop_length, segment), width="stretch")
+
+st.subheader("Download")
+stem = name.rsplit(".", 1)[0]
+d1, d2, d3 = st.columns(3)
+d1.download_button("Results (JSON)", analysis_json(result), f"{stem}-emotions.json", "application/json")
+d2.download_button("Results (CSV)", analysis_csv(result), f"{stem}-emotions.csv", "text/csv")
+d3.download_button("Report (HTML)", html_report(result), f"{stem}-report.html", "text/html")
