@@ -1,0 +1,159 @@
+"""The dashboard, page by page, with Streamlit's AppTest (no browser)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mer.config import EMOTIONS, emotion_label
+from mer.jobs import job_status
+from mer.registry import active_name
+
+from .conftest import encode, tone
+
+LABELS = {emotion_label(e) for e in EMOTIONS}
+
+
+@pytest.fixture
+def app_env(tmp_path, tiny_models, tiny_corpus, monkeypatch, _isolated_data_dir):
+    """A writable models folder (copy of the tiny one) and the tiny corpus standing in for the demo corpus."""
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models, models)
+    monkeypatch.setenv("MER_MODELS_DIR", str(models))
+    demo = _isolated_data_dir / "demo"
+    if not demo.exists():
+        shutil.copytree(tiny_corpus, demo)
+    return models
+
+
+def run_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def figure(at: AppTest, title: str) -> dict:
+    for chart in at.get("plotly_chart"):
+        fig = json.loads(chart.proto.spec)
+        if title in json.dumps(fig["layout"].get("title", "")):
+            return fig
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def array(value) -> np.ndarray:
+    """A plotly data array, plain or base64-encoded (plotly >= 6 sends numpy arrays as 'bdata')."""
+    if isinstance(value, dict) and "bdata" in value:
+        shape = tuple(int(n) for n in str(value.get("shape", "-1")).split(","))
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value)
+
+
+def test_analyze_shows_a_demo_track_timeline_with_twenty_segments(app_env):
+    at = run_app()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Overall emotion"] in LABELS and metrics["Model"] == "default"
+    assert metrics["Duration"] == "60.0 s"
+    timeline = figure(at, "Emotion timeline")
+    heat = timeline["data"][0]
+    z = array(heat["z"])
+    assert z.shape == (9, 20)
+    np.testing.assert_allclose(z.sum(axis=0), 1.0, atol=1e-4)  # each segment's probabilities
+    assert list(heat["y"]) == [emotion_label(e) for e in EMOTIONS]
+    assert list(heat["x"]) == [str(i) for i in range(1, 21)]
+    assert at.slider(key="segment").max == 20
+    assert len(at.get("download_button")) == 3
+
+
+def test_choosing_a_segment_updates_the_spectrum(app_env):
+    at = run_app()
+    at.slider(key="segment").set_value(7).run()
+    spectrum = figure(at, "FFT spectrum")
+    assert spectrum["data"][0]["name"].startswith("segment 7 (18.0–21.0 s)")
+    at.selectbox[1].set_value(2).run()  # compare with segment 3
+    assert len(figure(at, "FFT spectrum")["data"]) == 2
+
+
+@pytest.mark.parametrize("name,data,needle", [
+    ("notes.mp3", b"just some text, not music\n" * 40, "not an audio file"),
+    ("short.wav", encode(tone(0.5), 22_050, "WAV"), "too short"),
+    ("silence.wav", encode(tone(30.0, amp=0.0), 22_050, "WAV"), "silent"),
+])
+def test_bad_upload_shows_a_readable_error_not_a_traceback(app_env, name, data, needle):
+    at = run_app()
+    at.radio[0].set_value("Upload a file").run()
+    at.file_uploader[0].set_value((name, data, "audio/mpeg")).run()
+    assert not at.exception
+    assert len(at.error) == 1 and needle in at.error[0].value and name in at.error[0].value
+    # the page keeps working: a good file afterwards is analysed
+    at.file_uploader[0].set_value(("ok.flac", encode(tone(20.0, freq=660.0), 22_050, "FLAC"), "audio/flac")).run()
+    assert not at.error and {m.label: m.value for m in at.metric}["Duration"] == "20.0 s"
+
+
+def test_dataset_page_shows_equal_class_counts_after_smote(app_env):
+    at = run_app("pages/dataset.py")
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tracks"] == "36" and metrics["Segments"] == "720"
+    assert float(metrics["Imbalance ratio before"]) > 1 and metrics["After SMOTE"] == "1.00"
+    bars = figure(at, "Training fold")["data"]
+    before, after = array(bars[0]["y"]).tolist(), array(bars[1]["y"]).tolist()
+    assert len(set(a for a, b in zip(after, before) if b)) == 1 and max(after) == max(before)
+    assert any(t["name"].endswith("(synthetic)") for t in figure(at, "PCA")["data"])
+    at.selectbox[1].set_value("random").run()
+    assert {m.label: m.value for m in at.metric}["After Random oversampling"] == "1.00"
+
+
+def test_train_page_runs_one_epoch_in_the_background_and_promotes_it(app_env):
+    at = run_app("pages/train.py")
+    assert not at.exception
+    at.number_input[0].set_value(1)  # epochs
+    at.button[0].click().run()  # "Start training" (the form's submit button)
+    assert not at.exception and not at.error
+    deadline = time.monotonic() + 240
+    while job_status().state == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    status = job_status()
+    assert status.state == "done", status.message
+    at.run()
+    assert any("Training finished" in s.value for s in at.success)
+    promote = next(b for b in at.button if b.label == "Promote to active model")
+    promote.click().run()
+    assert not at.exception
+    assert active_name(app_env) == status.model_dir.rsplit("/", 1)[-1] != "default"
+
+
+def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
+    from mer.config import TrainConfig
+    from mer.errors import TrainingBusyError
+    from mer.jobs import cancel_training, start_training
+
+    start_training(tiny_corpus, TrainConfig(epochs=50, batch_size=16))
+    try:
+        with pytest.raises(TrainingBusyError, match="already in progress"):
+            start_training(tiny_corpus, TrainConfig(epochs=1))
+        at = run_app("pages/train.py")
+        assert not at.exception and any(b.label == "Cancel training" for b in at.button)
+    finally:
+        status = cancel_training()
+    assert status.state in ("cancelled", "failed")
+    assert sorted(p.name for p in app_env.iterdir() if not p.name.startswith(".")) == ["default"]
+
+
+def test_model_page_lists_models_and_rolls_back(app_env):
+    shutil.copytree(app_env / "default", app_env / "older")
+    at = run_app("pages/model.py")
+    assert not at.exception and not at.error
+    assert any("Active model: default" in h.value for h in at.subheader)
+    assert array(figure(at, "Confusion matrix (segments")["data"][0]["z"]).shape == (9, 9)
+    at.selectbox[0].set_value("older").run()
+    next(b for b in at.button if b.label == "Make active").click().run()
+    assert not at.exception and active_name(app_env) == "older"
