@@ -177,7 +177,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, dropout=args.dropout,
                          sampler=args.sampler, k_neighbors=args.k, protocol=args.protocol, seed=args.seed,
-                         patience=args.patience, threads=args.threads)
+                         patience=args.patience, threads=args.threads, augment=not args.no_augment)
     stop = {"flag": False}
 
     def _request_stop(signum, frame):  # finish the current batch, then stop cleanly
@@ -293,6 +293,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience (epochs)")
     p.add_argument("--threads", type=int, default=d.threads)
+    p.add_argument("--no-augment", action="store_true", help="train without pitch/time shifts and masks")
     p.add_argument("--both-protocols", action="store_true", help="also test under the other protocol")
     p.add_argument("--replace", action="store_true", help="replace --out if it exists")
     p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout")

@@ -110,6 +110,9 @@ class TrainConfig:
     lr_factor: float = 0.5
     seed: int = 0
     threads: int = 2
+    # Training-time augmentation of each window: mel-axis shift of up to ±2 bands (a small
+    # transposition), a circular time shift, and one frequency and one time mask (SpecAugment).
+    augment: bool = True
 
 
 _C = TypeVar("_C")

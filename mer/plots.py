@@ -131,7 +131,8 @@ def logmel_figure(logmel: np.ndarray, sample_rate: int, hop_length: int, segment
 
 def balance_figure(before: dict[str, int], after: dict[str, int], sampler_label: str, title: str) -> go.Figure:
     """Segments per emotion before and after oversampling, side by side."""
-    fig = _fig(title=title, height=380, barmode="group", yaxis_title="segments", legend=dict(orientation="h", y=1.12))
+    fig = _fig(title=title, height=380, barmode="group", yaxis_title="segments",
+               legend=dict(orientation="h", x=1, xanchor="right", y=1.0, yanchor="bottom"))
     fig.add_trace(go.Bar(x=LABELS, y=[before[e] for e in EMOTIONS], name="before",
                          marker_color=[EMOTION_COLORS[e] for e in EMOTIONS], opacity=0.45))
     fig.add_trace(go.Bar(x=LABELS, y=[after[e] for e in EMOTIONS], name=f"after {sampler_label}",

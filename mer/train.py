@@ -90,8 +90,30 @@ def _epoch_line(e: dict[str, Any]) -> str:
             f"{e['seconds']:.1f} s, ETA {e['eta_s']:.0f} s")
 
 
+def _augment(xb, gen, floor_db: float):
+    """Augment a batch of log-mel windows (batch, n_mels, frames) in place; see ``TrainConfig.augment``."""
+    import torch
+
+    b, n_mels, frames = xb.shape
+    r = torch.randint(0, 1 << 30, (b, 6), generator=gen).tolist()
+    for i, (f_shift, t_shift, f_w, f_0, t_w, t_0) in enumerate(r):
+        f_shift = f_shift % 5 - 2
+        x = torch.roll(xb[i], shifts=(f_shift, t_shift % frames), dims=(0, 1))
+        if f_shift > 0:
+            x[:f_shift] = floor_db
+        elif f_shift < 0:
+            x[f_shift:] = floor_db
+        f_w, t_w = f_w % 9, t_w % 17
+        f_0, t_0 = f_0 % (n_mels - f_w + 1), t_0 % (frames - t_w + 1)
+        x[f_0 : f_0 + f_w] = floor_db
+        x[:, t_0 : t_0 + t_w] = floor_db
+        xb[i] = x
+    return xb
+
+
 def fit(data: SegmentData, track_labels: np.ndarray, config: TrainConfig, model_config: ModelConfig, *,
-        on_epoch: EpochFn | None = None, should_stop: StopFn | None = None) -> FitResult:
+        on_epoch: EpochFn | None = None, should_stop: StopFn | None = None,
+        floor_db: float = FeatureConfig().floor_db) -> FitResult:
     """Split, oversample the training fold, train with early stopping, and test the best epoch.
 
     Raises
@@ -144,6 +166,8 @@ def fit(data: SegmentData, track_labels: np.ndarray, config: TrainConfig, model_
             if len(idx) < 2:  # batch norm needs two samples
                 continue
             xb = torch.from_numpy(np.asarray(X_tr[idx], dtype=np.float32))
+            if config.augment:
+                xb = _augment(xb, gen, floor_db)
             loss = F.cross_entropy(net(xb), y_tr_t[idx], weight=weights)
             opt.zero_grad()
             loss.backward()
@@ -277,14 +301,15 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
     corpus = load_corpus(root)
     data = segment_data(corpus, audio_config=audio_config, feature_config=feature_config, cache_dir=cache_dir,
                         on_progress=on_progress)
-    main = fit(data, corpus.labels, config, model_config, on_epoch=on_epoch, should_stop=should_stop)
+    main = fit(data, corpus.labels, config, model_config, on_epoch=on_epoch, should_stop=should_stop,
+               floor_db=feature_config.floor_db)
     metrics: dict[str, Any] = {"protocol": config.protocol, "test": {config.protocol: _summary(main, config.protocol)}}
     if both_protocols:
         other = "segment" if config.protocol == "track" else "track"
         if on_progress:
             on_progress(0, 1, f"training under the {other} protocol for comparison")
         res = fit(data, corpus.labels, dataclasses.replace(config, protocol=other), model_config,
-                  on_epoch=on_epoch, should_stop=should_stop)
+                  on_epoch=on_epoch, should_stop=should_stop, floor_db=feature_config.floor_db)
         metrics["test"][other] = _summary(res, other)
     dataset = describe_dataset(corpus)
     return save_model(main.net, name=out.name, root=out.parent, audio_config=audio_config,

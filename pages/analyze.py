@@ -49,7 +49,7 @@ for note in result.audio.notes:
 
 seg = result.features.segments
 tp = result.track_probabilities
-c1, c2, c3, c4 = st.columns(4)
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
 c2.metric("Mean probability", f"{tp.max():.2f}")
 c3.metric("Duration", f"{result.audio.duration_s:.1f} s")

@@ -1,0 +1,131 @@
+"""A real browser: `streamlit run app.py` driven by Playwright in Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from mer.config import EMOTIONS, emotion_label
+
+from .conftest import encode, tone
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium for this test")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_models, tiny_corpus):
+    """The app on a free local port, on the tiny model, with the tiny corpus as its demo corpus."""
+    tmp = tmp_path_factory.mktemp("browser")
+    models, data = tmp / "models", tmp / "data"
+    shutil.copytree(tiny_models, models)
+    shutil.copytree(tiny_corpus, data / "demo")
+    port = _free_port()
+    env = {**os.environ, "MER_MODELS_DIR": str(models), "MER_DATA_DIR": str(data)}
+    log = open(tmp / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address",
+         "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError(f"streamlit did not start; see {tmp / 'streamlit.log'}")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run", "--disable-sync"])
+        pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+        yield pg
+        browser.close()
+
+
+# the only chart on the Analyze page that is a heatmap with emotions on its y axis
+TIMELINE = ".js-plotly-plot:has(.heatmaplayer):has(.ytick:has-text('joyful activation'))"
+
+
+def _timeline_columns(page) -> int:
+    return page.locator(f"{TIMELINE} .xtick").count()
+
+
+def test_upload_shows_the_twenty_segment_timeline(server, page, tmp_path):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    print(f"\nscreenshots in {SHOTS}")
+    t0 = time.monotonic()
+    page.goto(server)
+    page.wait_for_selector(TIMELINE, timeout=120_000)  # the demo track, on first load
+    cold = time.monotonic() - t0
+    page.screenshot(path=str(SHOTS / "1-analyze-demo.png"), full_page=True)
+
+    page.get_by_text("Upload a file").click()
+    audio = tmp_path / "upload.wav"
+    audio.write_bytes(encode(tone(24.0, freq=523.0), 22_050, "WAV"))
+    page.locator("input[type=file]").set_input_files(str(audio))
+    page.wait_for_selector("text=24.0 s", timeout=120_000)
+    page.wait_for_selector(TIMELINE, timeout=60_000)
+    assert _timeline_columns(page) == 20
+    overall = page.locator("[data-testid=stMetric]", has_text="Overall emotion").inner_text()
+    assert any(emotion_label(e) in overall for e in EMOTIONS)
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.screenshot(path=str(SHOTS / "2-analyze-upload.png"), full_page=True)
+    print(f"cold load to first timeline: {cold:.1f} s")
+
+
+def test_bad_upload_shows_an_error_in_the_browser(server, page, tmp_path):
+    bad = tmp_path / "notes.mp3"
+    bad.write_text("not music at all\n" * 30)
+    page.locator("input[type=file]").set_input_files(str(bad))
+    err = page.locator("[data-testid=stAlertContentError]")
+    err.wait_for(timeout=60_000)
+    assert "not an audio file" in err.inner_text()
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.screenshot(path=str(SHOTS / "3-analyze-bad-file.png"), full_page=True)
+
+
+@pytest.mark.parametrize("title,marker", [("Dataset", "Imbalance ratio before"), ("Train", "Start training"),
+                                          ("Model", "Active model")])
+def test_every_page_renders(server, page, title, marker):
+    page.locator(f"[data-testid=stSidebarNav] a[href$='/{title.lower()}']").click()
+    page.wait_for_selector(f"text={marker}", timeout=120_000)
+    page.wait_for_timeout(1500)  # let plotly finish drawing
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.screenshot(path=str(SHOTS / f"4-{title.lower()}.png"), full_page=True)
