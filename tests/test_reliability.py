@@ -1,0 +1,160 @@
+"""Abuse: bad input through the CLI, faults during training, concurrency, and security checks."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mer.analyze import analyze
+from mer.audio import load_audio
+from mer.config import AudioConfig
+from mer.errors import ModelError, TooLongError
+from mer.registry import list_models, load_active, load_model
+
+from .conftest import encode, tone
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "mer", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def _nan_wav() -> bytes:
+    y = tone(12.0)
+    y[100:200] = np.nan
+    return encode(y, 22_050, "WAV", "FLOAT")
+
+
+BAD_FILES = {
+    "empty.wav": (b"", "empty"),
+    "text.mp3": (b"definitely not audio\n" * 50, "not an audio file"),
+    "truncated.flac": (encode(tone(12.0), 22_050, "FLAC")[:30_000], "damaged"),
+    "clip.wav": (encode(tone(0.5), 22_050, "WAV"), "too short"),
+    "silence.wav": (encode(np.zeros(22_050 * 30, dtype=np.float32), 22_050, "WAV"), "silent"),
+    "nan.wav": (_nan_wav(), "invalid samples"),
+    "hollow.wav": (encode(np.zeros(0, dtype=np.float32), 22_050, "WAV"), "no audio samples"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_every_bad_file_is_one_error_line_from_the_cli(tiny_models, tmp_path, name):
+    data, needle = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    res = run("analyze", str(path), "--model", str(tiny_models / "default"))
+    assert res.returncode == 2, res.stdout
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], res.stderr
+
+
+def test_a_21_minute_file_is_refused_before_decoding(tmp_path):
+    path = tmp_path / "long.wav"
+    path.write_bytes(encode(tone(21 * 60.0, sr=8_000, amp=0.1), 8_000, "WAV"))
+    t0 = time.perf_counter()
+    with pytest.raises(TooLongError, match="21.0 min.*20.0 min"):
+        load_audio(path)
+    assert time.perf_counter() - t0 < 1.0  # read from the header, not decoded
+
+
+def test_upload_limit_fits_the_longest_accepted_track():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    limit_mb = config["server"]["maxUploadSize"]
+    longest_wav_mb = AudioConfig().max_duration_s * 44_100 * 2 * 2 / 1e6  # 16-bit stereo CD audio
+    assert longest_wav_mb < limit_mb < 2 * longest_wav_mb
+    assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_kill_9_mid_training_leaves_the_active_model_working(tiny_models, tiny_corpus, tmp_path, write_audio):
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models, models)
+    clip = write_audio("c.wav", tone(15.0, freq=700.0), 22_050)
+    before = analyze(clip, model=load_active(models)).probabilities
+    proc = subprocess.Popen([sys.executable, "-m", "mer", "train", "--root", str(tiny_corpus), "--out",
+                             str(models / "killed"), "--epochs", "50", "--progress-json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "MER_MODELS_DIR": str(models)})
+    for line in proc.stdout:  # wait until it is inside an epoch loop
+        if '"event": "epoch"' in line:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert [m.name for m in list_models(models)] == ["default"]
+    assert not (models / "killed").exists()
+    after = analyze(clip, model=load_active(models)).probabilities
+    np.testing.assert_array_equal(before, after)
+
+
+def test_sigterm_cancels_cleanly_with_a_message(tiny_models, tiny_corpus, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "mer", "train", "--root", str(tiny_corpus), "--out",
+                             str(tmp_path / "m"), "--epochs", "50", "--progress-json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if '"event": "epoch"' in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert '"event": "cancelled"' in out and "error: Training was cancelled" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_full_disk_while_saving_gives_a_clear_error(tiny_models, tiny_corpus, tmp_path, monkeypatch):
+    import errno
+
+    import mer.registry as registry
+    from mer.config import TrainConfig
+    from mer.train import train
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models, models)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(registry.torch if hasattr(registry, "torch") else __import__("torch"), "save", full)
+    with pytest.raises(ModelError, match="No space left on device.*active model is unchanged"):
+        train(tiny_corpus, config=TrainConfig(epochs=1, batch_size=32), out=models / "new")
+    assert sorted(p.name for p in models.iterdir()) == ["default"]
+    assert load_model(models / "default").name == "default"
+
+
+def test_four_concurrent_analyses_match_sequential_ones(tiny_models, write_audio):
+    model = load_model(tiny_models / "default")
+    paths = [write_audio(f"t{i}.flac", tone(12.0 + i, freq=200.0 * (i + 1)), 22_050) for i in range(4)]
+    sequential = [analyze(p, model=model).probabilities for p in paths]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent_ = list(pool.map(lambda p: analyze(p, model=model).probabilities, paths))
+    for a, b in zip(sequential, concurrent_):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_uploaded_bytes_never_become_a_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = encode(tone(11.0), 22_050, "WAV")
+    audio = load_audio(data, name="../../etc/evil.wav")
+    assert audio.name == "../../etc/evil.wav" and audio.duration_s == pytest.approx(11.0)
+    assert list(tmp_path.iterdir()) == []  # nothing written anywhere relative to the name
+
+
+def test_no_unsafe_deserialisation_in_the_code():
+    files = [*ROOT.glob("mer/*.py"), *ROOT.glob("pages/*.py"), ROOT / "app.py", *ROOT.glob("benchmarks/*.py")]
+    assert len(files) > 15
+    for f in files:
+        text = f.read_text()
+        for call in re.findall(r"torch\.load\([^)]*\)", text):
+            assert "weights_only=True" in call, f"{f.name}: {call}"
+        assert not re.search(r"\bpickle\.loads?\(", text), f.name
+        assert "allow_pickle=True" not in text, f.name
