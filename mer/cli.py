@@ -42,6 +42,13 @@ class _ProgressLine:
 _print_progress = _ProgressLine()
 
 
+def _print_json(obj: object) -> int:
+    """One JSON object on stdout; exit status 0."""
+    json.dump(obj, sys.stdout)
+    print()
+    return 0
+
+
 def _cmd_spectra(args: argparse.Namespace) -> int:
     from .audio import load_audio
     from .features import track_features
@@ -68,9 +75,7 @@ def _cmd_spectra(args: argparse.Namespace) -> int:
                 for i in range(len(seg))
             ],
         }
-        json.dump(out, sys.stdout)
-        print()
-        return 0
+        return _print_json(out)
     print(f"{audio.name}: {audio.duration_s:.2f} s, {audio.source_sample_rate} Hz {audio.source_format}, "
           f"{audio.source_channels} ch → {audio.sample_rate} Hz mono, {len(seg)} segments")
     print(f"{'seg':>3}  {'start–end (s)':>15}  {'dominant (Hz)':>13}  {'centroid (Hz)':>13}  {'RMS (dBFS)':>10}")
@@ -108,9 +113,7 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
     stats = corpus_stats(_corpus_root(args), sampler=args.sampler, k_neighbors=args.k, seed=args.seed,
                          on_progress=_print_progress)
     if args.json:
-        json.dump(stats, sys.stdout)
-        print()
-        return 0
+        return _print_json(stats)
     print(f"{stats['tracks']} tracks, {stats['segments']} segments; training fold ({stats['protocol']} split, "
           f"seed {args.seed}) oversampled with {stats['sampler']}")
     print(f"{'emotion':<18} {'tracks':>6} {'train segs':>10} {'after':>7}")
@@ -149,9 +152,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
     result = analyze(args.file, model=_load_model_arg(args.model))
     if args.json:
-        json.dump(result.to_dict(str(args.file)), sys.stdout)
-        print()
-        return 0
+        return _print_json(result.to_dict(str(args.file)))
     seg = result.features.segments
     print(f"{result.audio.name}: {result.audio.duration_s:.2f} s — model '{result.model_name}' "
           f"({result.model_protocol} protocol, trained on {result.model_trained_on})")
@@ -220,9 +221,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     result = evaluate_corpus(_load_model_arg(args.model), _corpus_root(args), on_progress=_print_progress)
     if args.json:
-        json.dump(result, sys.stdout)
-        print()
-        return 0
+        return _print_json(result)
     print(f"model '{result['model']}' on {result['n_tracks']} tracks ({result['n_segments']} segments):")
     print(f"segment accuracy {result['segment_accuracy']:.3f}, track accuracy {result['track_accuracy']:.3f}, "
           f"macro-F1 {result['macro_f1']:.3f}, balanced accuracy {result['balanced_accuracy']:.3f}")
