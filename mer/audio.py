@@ -124,9 +124,11 @@ def _open(source: AudioSource, name: str) -> tuple[sf.SoundFile, BinaryIO | None
 
 def _decode(snd: sf.SoundFile, name: str, config: AudioConfig) -> tuple[np.ndarray, list[str]]:
     """Read every block that decodes; a damaged tail is cut off and noted."""
-    blocks: list[np.ndarray] = []
     notes: list[str] = []
     expected = snd.frames
+    # Mono samples go straight into one buffer sized from the header (grown if the header undercounts),
+    # so a 20-minute file is never held twice.
+    out = np.empty(max(expected, _BLOCK_FRAMES), dtype=np.float32)
     decoded = 0
     while True:
         try:
@@ -134,10 +136,13 @@ def _decode(snd: sf.SoundFile, name: str, config: AudioConfig) -> tuple[np.ndarr
         except (sf.LibsndfileError, RuntimeError) as e:
             notes.append(f"the stream is damaged after {_fmt_duration(decoded / snd.samplerate)} ({e})")
             break
-        if block.shape[0] == 0:
+        n = block.shape[0]
+        if n == 0:
             break
-        blocks.append(block.mean(axis=1, dtype=np.float32) if block.shape[1] > 1 else block[:, 0])
-        decoded += block.shape[0]
+        if decoded + n > len(out):
+            out = np.resize(out, max(2 * len(out), decoded + n))
+        out[decoded : decoded + n] = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+        decoded += n
     if 0 < expected and decoded < expected * 0.99 and not notes:
         notes.append(
             f"the file announces {_fmt_duration(expected / snd.samplerate)} "
@@ -149,13 +154,13 @@ def _decode(snd: sf.SoundFile, name: str, config: AudioConfig) -> tuple[np.ndarr
                 f"'{name}' is damaged: no audio could be decoded from it. Re-export or re-download the file."
             )
         raise EmptyAudioError(f"'{name}' holds no audio samples (its header announces none). Choose another file.")
-    samples = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    samples = out[:decoded]
     if notes and decoded / snd.samplerate < config.min_duration_s:
         raise CorruptAudioError(
             f"'{name}' is damaged: {notes[0]}, leaving less than the minimum of "
             f"{_fmt_duration(config.min_duration_s)}. Re-export or re-download the file."
         )
-    return np.ascontiguousarray(samples, dtype=np.float32), notes
+    return samples, notes
 
 
 def validate_samples(samples: np.ndarray, sample_rate: int, name: str, config: AudioConfig) -> None:

@@ -25,8 +25,8 @@ from .segments import Segments, segment_bounds
 __all__ = ["Spectra", "TrackFeatures", "segment_spectra_and_logmel", "model_windows", "track_features"]
 
 # Segments transformed per batch: bounds memory on 20-minute tracks
-# (an STFT of 4M samples is ~30 MB of complex64 per 1,000 frames).
-_MAX_BATCH_SAMPLES = 4_000_000
+# (the frames of 2M samples hold 8M floats, 32 MB, before the FFT).
+_MAX_BATCH_SAMPLES = 2_000_000
 
 
 @dataclass(frozen=True)
