@@ -27,6 +27,25 @@ def encode(y: np.ndarray, sr: int, fmt: str, subtype: str | None = None) -> byte
     return buf.getvalue()
 
 
+def _nan_wav() -> bytes:
+    y = tone(12.0)
+    y[100:200] = np.nan
+    return encode(y, 22_050, "WAV", "FLOAT")
+
+
+#: Bad inputs with the words their error message must contain (library, CLI and app tests share them).
+BAD_FILES = {
+    "empty.wav": (b"", "empty"),
+    "text.mp3": (b"definitely not audio\n" * 50, "not an audio file"),
+    "truncated.flac": (encode(tone(12.0), 22_050, "FLAC")[:30_000], "damaged"),
+    "clip.wav": (encode(tone(0.5), 22_050, "WAV"), "too short"),
+    "silence.wav": (encode(np.zeros(22_050 * 30, dtype=np.float32), 22_050, "WAV"), "silent"),
+    "nan.wav": (_nan_wav(), "invalid samples"),
+    "hollow.wav": (encode(np.zeros(0, dtype=np.float32), 22_050, "WAV"), "no audio samples"),
+}
+
+
+
 @pytest.fixture
 def write_audio(tmp_path: Path):
     """Write audio to tmp_path; returns the path."""

@@ -22,7 +22,7 @@ from mer.config import AudioConfig
 from mer.errors import ModelError, TooLongError
 from mer.registry import list_models, load_active, load_model
 
-from .conftest import encode, tone
+from .conftest import BAD_FILES, encode, tone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,23 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "mer", *args], capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})
-
-
-def _nan_wav() -> bytes:
-    y = tone(12.0)
-    y[100:200] = np.nan
-    return encode(y, 22_050, "WAV", "FLOAT")
-
-
-BAD_FILES = {
-    "empty.wav": (b"", "empty"),
-    "text.mp3": (b"definitely not audio\n" * 50, "not an audio file"),
-    "truncated.flac": (encode(tone(12.0), 22_050, "FLAC")[:30_000], "damaged"),
-    "clip.wav": (encode(tone(0.5), 22_050, "WAV"), "too short"),
-    "silence.wav": (encode(np.zeros(22_050 * 30, dtype=np.float32), 22_050, "WAV"), "silent"),
-    "nan.wav": (_nan_wav(), "invalid samples"),
-    "hollow.wav": (encode(np.zeros(0, dtype=np.float32), 22_050, "WAV"), "no audio samples"),
-}
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
