@@ -8,7 +8,7 @@ exactly as they were when it was trained.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 __all__ = [

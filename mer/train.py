@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .balance import SAMPLER_LABELS, class_counts, class_weights, oversample
-from .config import EMOTIONS, PROTOCOLS, SAMPLERS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig, emotion_label
+from .config import EMOTIONS, PROTOCOLS, SAMPLERS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from .dataset import SegmentData, segment_data, split_data
 from .emotify import Corpus, load_corpus
 from .errors import TrainingCancelled, TrainingError

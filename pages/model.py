@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from mer.config import emotion_label
 from mer.errors import MerError
 from mer.plots import confusion_figure, history_figure, per_class_figure
 from mer.registry import active_name, list_models, read_json, set_active
