@@ -8,7 +8,9 @@ exactly as they were when it was trained.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "to_dict",
     "from_dict",
     "emotion_label",
+    "data_dir",
 ]
 
 #: The nine GEMS emotions, in the column order of Emotify's ``data.csv``.
@@ -43,6 +46,11 @@ GENRES: tuple[str, ...] = ("classical", "rock", "electronic", "pop")
 
 SAMPLERS: tuple[str, ...] = ("smote", "borderline_smote", "adasyn", "random", "none")
 PROTOCOLS: tuple[str, ...] = ("track", "segment")
+
+
+def data_dir() -> Path:
+    """Where generated data lives (demo corpus, feature cache): ``$MER_DATA_DIR`` or ``data/`` (git-ignored)."""
+    return Path(os.environ.get("MER_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 
 
 def emotion_label(name: str) -> str:

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .audio import load_audio
-from .config import AudioConfig, FeatureConfig, to_dict
+from .config import AudioConfig, FeatureConfig, data_dir, to_dict
 from .emotify import Corpus
 from .errors import DataError, MerError
 from .features import track_features
@@ -33,7 +33,7 @@ ProgressFn = Callable[[int, int, str], None]
 
 def default_cache_dir() -> Path:
     """Feature cache folder (git-ignored), beside the demo corpus."""
-    return Path(os.environ.get("MER_DATA_DIR", Path(__file__).resolve().parent.parent / "data")) / "cache"
+    return data_dir() / "cache"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from .config import EMOTIONS, GENRES
+from .config import EMOTIONS, GENRES, data_dir
 
 __all__ = ["DemoConfig", "ARCHETYPES", "generate_demo_corpus", "ensure_demo_corpus", "demo_votes", "DEMO_EXAMPLES", "demo_example_audio", "render_track", "default_demo_root"]
 
@@ -130,7 +130,7 @@ _PROGRESSIONS_MINOR = ([0, 5, 2, 6], [0, 3, 4, 0], [0, 6, 5, 4], [0, 3, 6, 2], [
 
 def default_demo_root() -> Path:
     """Where the app and CLI keep the default demo corpus (git-ignored)."""
-    return Path(os.environ.get("MER_DATA_DIR", Path(__file__).resolve().parent.parent / "data")) / "demo"
+    return data_dir() / "demo"
 
 
 # --- synthesis ------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from typing import Any
 
 from .config import TrainConfig
 from .errors import TrainingBusyError, TrainingError
-from .registry import models_dir
+from .registry import models_dir, new_model_name
 
 __all__ = ["JobStatus", "start_training", "job_status", "cancel_training", "clear_finished"]
 
@@ -95,7 +95,7 @@ def start_training(root: str | os.PathLike, config: TrainConfig, *, models_root:
             ) from None
         lock.unlink(missing_ok=True)  # stale lock of a run that died
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    name = name or f"{config.protocol}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    name = name or new_model_name(config.protocol)
     out = (models_root or models_dir()) / name
     cmd = [sys.executable, "-m", "mer", "train", "--root", str(root), "--out", str(out), "--progress-json",
            "--epochs", str(config.epochs), "--lr", str(config.lr), "--batch-size", str(config.batch_size),

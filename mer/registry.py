@@ -40,6 +40,7 @@ __all__ = [
     "active_name",
     "set_active",
     "read_json",
+    "new_model_name",
 ]
 
 DEFAULT_MODEL = "default"
@@ -49,6 +50,11 @@ _FILES = ("weights.pt", "config.json")
 def models_dir() -> Path:
     """The models folder: ``$MER_MODELS_DIR`` or ``models/`` beside the package."""
     return Path(os.environ.get("MER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+
+
+def new_model_name(protocol: str) -> str:
+    """Default name of a newly trained model: its protocol and the local time, e.g. ``track-20261125-231500``."""
+    return f"{protocol}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def read_json(path: Path) -> dict[str, Any]:

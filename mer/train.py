@@ -15,7 +15,6 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -27,7 +26,7 @@ from .dataset import SegmentData, segment_data, split_data
 from .emotify import Corpus, load_corpus
 from .errors import TrainingCancelled, TrainingError
 from .evaluate import evaluate_model, logreg_baseline, majority_baseline
-from .registry import models_dir, save_model
+from .registry import models_dir, new_model_name, save_model
 
 __all__ = ["FitResult", "fit", "train", "check_train_config", "describe_dataset"]
 
@@ -294,7 +293,7 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
         raise TrainingError(f"The model expects {model_config.n_mels} mel bands but the features give "
                             f"{feature_config.n_mels}.")
     if out is None:
-        out = models_dir() / f"{config.protocol}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        out = models_dir() / new_model_name(config.protocol)
     out = Path(out)
     if out.exists() and not replace:
         raise TrainingError(f"'{out}' already exists. Choose another --out, or pass --replace to overwrite it.")
