@@ -25,25 +25,23 @@ class Analysis:
     features : TrackFeatures
         Segments, FFT spectra, log-mel images and model windows.
     probabilities : np.ndarray [shape=(n_segments, 9)]
-        Each segment's emotion probabilities (mean over its windows); rows sum to 1.
-    model_name, model_protocol, model_trained_on : str
+        Each segment's emotion probabilities from the segment head, read in the
+        context of its neighbours by the LSTM; rows sum to 1.
+    track_probabilities : np.ndarray [shape=(9,)]
+        The track head's probabilities (attention-pooled over the segments).
+    model_name, model_trained_on : str
     """
 
     audio: Audio
     features: TrackFeatures
     probabilities: np.ndarray
+    track_probabilities: np.ndarray
     model_name: str
-    model_protocol: str
     model_trained_on: str
 
     @property
     def segment_top(self) -> list[str]:
         return [EMOTIONS[i] for i in self.probabilities.argmax(axis=1)]
-
-    @property
-    def track_probabilities(self) -> np.ndarray:
-        """Mean of the segments' probabilities, shape (9,)."""
-        return self.probabilities.mean(axis=0)
 
     @property
     def track_top(self) -> str:
@@ -62,20 +60,18 @@ class Analysis:
                 for i in range(len(seg))
             ],
             "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top},
-            "model": {"name": self.model_name, "protocol": self.model_protocol, "trained_on": self.model_trained_on},
+            "model": {"name": self.model_name, "trained_on": self.model_trained_on},
         }
 
 
 def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
     """Run an already decoded track through the model's feature pipeline and network."""
-    from .model import predict_proba
+    from .model import predict_windows
 
     feats = track_features(audio, model.feature_config)
-    n_seg, n_win = feats.windows.shape[:2]
-    probs = predict_proba(model.net, feats.windows.reshape(n_seg * n_win, *feats.windows.shape[2:]))
-    probs = probs.reshape(n_seg, n_win, -1).mean(axis=1)  # a long segment's windows vote together
-    return Analysis(audio=audio, features=feats, probabilities=probs, model_name=model.name,
-                    model_protocol=model.protocol, model_trained_on=model.trained_on)
+    track, segments = predict_windows(model.net, feats.windows)
+    return Analysis(audio=audio, features=feats, probabilities=segments, track_probabilities=track,
+                    model_name=model.name, model_trained_on=model.trained_on)
 
 
 def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:

@@ -7,6 +7,7 @@ one line on stderr that begins with ``error:``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -16,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .config import EMOTIONS, PROTOCOLS, SAMPLERS, TrainConfig
+from .config import EMOTIONS, SAMPLERS, TARGETS, ModelConfig, TrainConfig
 from .errors import MerError, MerWarning
 
 __all__ = ["main"]
@@ -155,7 +156,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         return _print_json(result.to_dict(str(args.file)))
     seg = result.features.segments
     print(f"{result.audio.name}: {result.audio.duration_s:.2f} s — model '{result.model_name}' "
-          f"({result.model_protocol} protocol, trained on {result.model_trained_on})")
+          f"(trained on {result.model_trained_on})")
     print(f"{'seg':>3}  {'start–end (s)':>15}  {'top emotion':<18} {'p':>5}   second")
     for i in range(len(seg)):
         order = np.argsort(result.probabilities[i])[::-1]
@@ -169,16 +170,39 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
+    """One ``--flag`` per field of a config dataclass, all defaulting to None (= keep the config's value)."""
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                                help=f"(default: {default})")
+        elif isinstance(default, tuple):
+            parser.add_argument(flag, type=lambda v: tuple(int(x) for x in v.split(",")), default=None,
+                                metavar="N,N,...", help=f"(default: {','.join(map(str, default))})")
+        else:
+            choices = {"sampler": SAMPLERS, "target": TARGETS}.get(f.name)
+            parser.add_argument(flag, type=type(default), default=None, choices=choices, help=f"(default: {default})")
+
+
+def _configs_from_args(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
+    """The run's configs: ``--config FILE`` if given, then every flag given on the command line over it."""
+    from .config import read_run_config
+
+    train_config, model_config = read_run_config(args.config) if args.config else (TrainConfig(), ModelConfig())
+    overrides = lambda cls: {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)  # noqa: E731
+                             if getattr(args, f.name) is not None}
+    return dataclasses.replace(train_config, **overrides(TrainConfig)), dataclasses.replace(model_config, **overrides(ModelConfig))
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     import signal
 
-    from .config import TrainConfig
     from .errors import TrainingCancelled
-    from .train import _epoch_line, train
+    from .train import epoch_line, train
 
-    config = TrainConfig(epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, dropout=args.dropout,
-                         sampler=args.sampler, k_neighbors=args.k, protocol=args.protocol, seed=args.seed,
-                         patience=args.patience, threads=args.threads, augment=not args.no_augment)
+    train_config, model_config = _configs_from_args(args)
     stop = {"flag": False}
 
     def _request_stop(signum, frame):  # finish the current batch, then stop cleanly
@@ -188,7 +212,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _request_stop)
 
     def on_epoch(entry: dict) -> None:
-        print(_epoch_line(entry), file=sys.stderr, flush=True)
+        print(epoch_line(entry), file=sys.stderr, flush=True)
         if args.progress_json:
             print(json.dumps({"event": "epoch", **entry}), flush=True)
 
@@ -197,34 +221,68 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.progress_json:
             print(json.dumps({"event": "progress", "done": done, "total": total, "message": message}), flush=True)
 
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     try:
-        path = train(_corpus_root(args), config=config, out=args.out, both_protocols=args.both_protocols,
-                     replace=args.replace, on_progress=on_progress, on_epoch=on_epoch,
+        path = train(_corpus_root(args), config=train_config, model_config=model_config, out=args.out,
+                     replace_existing=args.replace, on_progress=on_progress, on_epoch=on_epoch,
                      should_stop=lambda: stop["flag"])
     except TrainingCancelled as e:
         if args.progress_json:
             print(json.dumps({"event": "cancelled", "message": str(e)}), flush=True)
         print(f"error: {e}", file=sys.stderr)
         return 130
-    metrics = json.loads((path / "metrics.json").read_text())
-    for proto, m in metrics["test"].items():
-        print(f"test ({proto} protocol): segment accuracy {m['segment_accuracy']:.3f}, track accuracy "
-              f"{m['track_accuracy']:.3f}, macro-F1 {m['macro_f1']:.3f} on {m['n_tracks']} tracks", file=sys.stderr)
+    _print_card_lines(path)
     print(f"model written to {path}", file=sys.stderr)
     if args.progress_json:
         print(json.dumps({"event": "done", "model": str(path)}), flush=True)
     return 0
 
 
+def _print_card_lines(path: Path) -> None:
+    from .registry import load_metrics
+
+    metrics = load_metrics(path)
+    if metrics is None:
+        return
+    if metrics.cv:
+        cv, (mean, std) = metrics.cv, metrics.cv.fold_accuracy
+        print(f"cross-validated ({cv.n_folds} folds by track, {cv.data}): track accuracy {cv.pooled.accuracy:.3f} "
+              f"(folds {mean:.3f} ± {std:.3f}), macro-F1 {cv.pooled.macro_f1:.3f}, top-3 {cv.pooled.top3:.3f}, "
+              f"listener agreement {cv.pooled.agreement:.3f}", file=sys.stderr)
+        for name, m in cv.baselines.items():
+            print(f"  baseline {name}: track accuracy {m.accuracy:.3f}, macro-F1 {m.macro_f1:.3f}, listener "
+                  f"agreement {m.agreement:.3f}", file=sys.stderr)
+    for rung in metrics.ladder.values():
+        print(f"ladder {rung.protocol}: {rung.accuracy:.3f} of {rung.unit}s — {rung.description}", file=sys.stderr)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_corpus
 
-    result = evaluate_corpus(_load_model_arg(args.model), _corpus_root(args), on_progress=_print_progress)
+    model = _load_model_arg(args.model)
+    result = evaluate_corpus(model, _corpus_root(args), on_progress=_print_progress)
     if args.json:
-        return _print_json(result)
-    print(f"model '{result['model']}' on {result['n_tracks']} tracks ({result['n_segments']} segments):")
-    print(f"segment accuracy {result['segment_accuracy']:.3f}, track accuracy {result['track_accuracy']:.3f}, "
-          f"macro-F1 {result['macro_f1']:.3f}, balanced accuracy {result['balanced_accuracy']:.3f}")
+        return _print_json({"model": model.name, "root": str(args.root), **result.to_dict()})
+    print(f"model '{model.name}' on {result.n} tracks it was not trained on (track level): accuracy "
+          f"{result.accuracy:.3f}, macro-F1 {result.macro_f1:.3f}, top-3 {result.top3:.3f}, listener agreement "
+          f"{result.agreement:.3f}")
+    return 0
+
+
+def _cmd_card(args: argparse.Namespace) -> int:
+    from .card import card_summary
+    from .registry import load_card, load_metrics
+
+    model = _load_model_arg(args.model)
+    metrics = load_metrics(model.path)
+    if args.json:
+        from .card import ModelMetrics
+
+        return _print_json(card_summary(model.name, model.meta, metrics or ModelMetrics(cv=None)))
+    print(load_card(model.path))
     return 0
 
 
@@ -237,9 +295,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return 0
     active = active_name()
     for m in list_models():
-        t = m.metrics.get("test", {}).get(m.protocol, {})
-        acc = f"track acc {t['track_accuracy']:.3f}" if t else "no metrics"
-        print(f"{'*' if m.name == active else ' '} {m.name:<28} {m.created:<26} {m.protocol:<8} {acc}  {m.trained_on}")
+        acc = f"CV track acc {m.cv_accuracy:.3f}" if m.cv_accuracy is not None else "no cross-validation"
+        print(f"{'*' if m.name == active else ' '} {m.name:<28} {m.created:<26} {acc:<22} {m.trained_on}")
     return 0
 
 
@@ -278,31 +335,29 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_analyze)
 
-    d = TrainConfig()
-    p = sub.add_parser("train", help="train a CNN-LSTM on an Emotify-layout corpus")
+    p = sub.add_parser("train", help="cross-validate and train a CNN-LSTM on an Emotify-layout corpus",
+                       description="Every setting of TrainConfig and ModelConfig has a flag; --config FILE reads "
+                                   "them from JSON ({\"train\": {...}, \"model\": {...}}) and flags override it.")
     p.add_argument("--root", type=Path, default=None, help="corpus folder (default: the demo corpus)")
-    p.add_argument("--out", type=Path, default=None, help="model directory to write (default: models/<protocol>-<time>)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--dropout", type=float, default=d.dropout)
-    p.add_argument("--sampler", choices=SAMPLERS, default=d.sampler)
-    p.add_argument("--k", type=int, default=d.k_neighbors, help="k_neighbors for SMOTE-style samplers")
-    p.add_argument("--protocol", choices=PROTOCOLS, default=d.protocol)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--patience", type=int, default=d.patience, help="early-stopping patience (epochs)")
-    p.add_argument("--threads", type=int, default=d.threads)
-    p.add_argument("--no-augment", action="store_true", help="train without pitch/time shifts and masks")
-    p.add_argument("--both-protocols", action="store_true", help="also test under the other protocol")
+    p.add_argument("--out", type=Path, default=None, help="model directory to write (default: models/model-<time>)")
+    p.add_argument("--config", type=Path, default=None, help="JSON file with the run's configs")
+    _add_config_arguments(p, TrainConfig)
+    _add_config_arguments(p, ModelConfig)
+    p.add_argument("--threads", type=int, default=None, help="torch threads of this process (default: torch's)")
     p.add_argument("--replace", action="store_true", help="replace --out if it exists")
     p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="test a model on a corpus")
+    p = sub.add_parser("evaluate", help="score a model on a corpus it was not trained on (track level)")
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
     p.add_argument("--root", type=Path, default=None, help="corpus folder (default: the demo corpus)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("card", help="the model card: data, cross-validated metrics, leakage ladder")
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_card)
 
     p = sub.add_parser("models", help="list models, or switch the active one")
     p.add_argument("--activate", metavar="NAME", default=None)

@@ -22,8 +22,11 @@ __all__ = [
     "TrainConfig",
     "SAMPLERS",
     "PROTOCOLS",
+    "TARGETS",
     "to_dict",
     "from_dict",
+    "read_run_config",
+    "write_run_config",
     "emotion_label",
     "data_dir",
 ]
@@ -44,8 +47,9 @@ EMOTIONS: tuple[str, ...] = (
 #: Emotify's four genres, 100 excerpts each.
 GENRES: tuple[str, ...] = ("classical", "rock", "electronic", "pop")
 
-SAMPLERS: tuple[str, ...] = ("smote", "borderline_smote", "adasyn", "random", "none")
-PROTOCOLS: tuple[str, ...] = ("track", "segment")
+SAMPLERS: tuple[str, ...] = ("none", "smote", "borderline_smote", "adasyn", "random")
+PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
+TARGETS: tuple[str, ...] = ("shares", "dominant")
 
 
 def data_dir() -> Path:
@@ -88,42 +92,80 @@ class FeatureConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The CNN-LSTM's shape; the network is built from this alone."""
+    """The CNN-LSTM's shape; the network is built from this and ``FeatureConfig.n_mels`` alone."""
 
-    n_mels: int = 64
-    n_classes: int = 9
-    conv_channels: tuple[int, ...] = (16, 32, 48)  # one conv block per entry, each halves both axes
+    time_pool: int = 4  # log-mel frames averaged before the CNN: 126 frames of 23 ms → 31 of 93 ms
+    conv_channels: tuple[int, ...] = (96, 96)  # one 1-D conv block per entry (mel bands in), each halves time
+    embedding: int = 64  # size of a segment's embedding, the LSTM's input
     lstm_hidden: int = 48
     lstm_layers: int = 1
-    bidirectional: bool = True
+    bidirectional: bool = True  # the LSTM runs across the 20 segments both ways
     dropout: float = 0.3
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a model is trained."""
+    """How a model is trained and evaluated."""
 
     epochs: int = 40
     lr: float = 1e-3
-    batch_size: int = 64
-    dropout: float = 0.3
-    weight_decay: float = 1e-4
-    sampler: str = "smote"  # one of SAMPLERS, fitted on the training fold only
+    batch_size: int = 16  # tracks per batch (each 20 segments)
+    weight_decay: float = 1e-3  # AdamW
+    target: str = "shares"  # one of TARGETS: "shares" = listeners' vote shares, "dominant" = one-hot argmax
+    segment_weight: float = 0.3  # weight of the segment head's loss (each segment against its track's target)
+    genre_weight: float = 0.0  # weight of the auxiliary genre loss (genre is a target, never an input)
+    sampler: str = "none"  # one of SAMPLERS, fitted on the training tracks only
     k_neighbors: int = 5
-    protocol: str = "track"  # "track": split by track; "segment": segments shuffled (the study's)
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    patience: int = 8  # early stopping: epochs without a better validation loss
-    lr_patience: int = 2  # ReduceLROnPlateau patience
+    class_weighted: bool = False  # weight the loss by inverse class frequency of the training tracks
+    mixup: float = 0.0  # Beta(α, α) mixup between training tracks and their targets; 0 = off
+    # Training-time augmentation: one frequency and one time mask per batch (SpecAugment) and a circular
+    # time shift of every segment image.
+    augment: bool = True
+    val_fraction: float = 0.15  # training tracks held out for early stopping and learning-rate decisions
+    patience: int = 10  # early stopping: epochs without a better validation loss
+    lr_patience: int = 3  # ReduceLROnPlateau patience
     lr_factor: float = 0.5
     seed: int = 0
-    threads: int = 2
-    # Training-time augmentation of each window: mel-axis shift of up to ±2 bands (a small
-    # transposition), a circular time shift, and one frequency and one time mask (SpecAugment).
-    augment: bool = True
+    cv_folds: int = 5  # track-grouped cross-validation folds for the reported metrics; 0 = none
+    ladder: bool = False  # also measure the study and segment protocols (two segment-level runs)
 
 
 _C = TypeVar("_C")
+
+
+def read_run_config(path: str | os.PathLike) -> tuple[TrainConfig, ModelConfig]:
+    """The configs of a training run from a JSON file ``{"train": {...}, "model": {...}}`` (see :func:`write_run_config`).
+
+    Raises
+    ------
+    TrainingError
+        The file is missing, not JSON, or holds a field no config has.
+    """
+    import json
+
+    from .errors import TrainingError
+
+    try:
+        data = json.loads(Path(path).read_text())
+        return _strict(TrainConfig, data.get("train", {})), _strict(ModelConfig, data.get("model", {}))
+    except FileNotFoundError:
+        raise TrainingError(f"No run config at '{path}'.") from None
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
+        raise TrainingError(f"'{path}' is not a valid run config ({e}). Write it with write_run_config.") from None
+
+
+def write_run_config(path: str | os.PathLike, train: TrainConfig, model: ModelConfig) -> None:
+    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``)."""
+    import json
+
+    Path(path).write_text(json.dumps({"train": to_dict(train), "model": to_dict(model)}, indent=2))
+
+
+def _strict(cls: type[_C], data: dict[str, Any]) -> _C:
+    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}")
+    return from_dict(cls, data)
 
 
 def to_dict(config: Any) -> dict[str, Any]:

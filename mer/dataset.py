@@ -21,12 +21,12 @@ from typing import Callable
 import numpy as np
 
 from .audio import load_audio
-from .config import AudioConfig, FeatureConfig, data_dir, to_dict
+from .config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
 from .emotify import Corpus
 from .errors import DataError, MerError
 from .features import track_features
 
-__all__ = ["SegmentData", "Split", "segment_data", "split_data", "default_cache_dir"]
+__all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir"]
 
 ProgressFn = Callable[[int, int, str], None]
 
@@ -59,16 +59,6 @@ class SegmentData:
 
     def __len__(self) -> int:
         return len(self.y)
-
-
-@dataclass(frozen=True)
-class Split:
-    """Row indices into a :class:`SegmentData` for each fold."""
-
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
-    protocol: str
 
 
 def _cache_key(corpus: Corpus, audio_config: AudioConfig, feature_config: FeatureConfig) -> str:
@@ -150,46 +140,57 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
     return SegmentData(X=X, y=labels[track], track=track, segment=segment)
 
 
-def _stratified(ids: np.ndarray, labels: np.ndarray, fractions: tuple[float, float],
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split ``ids`` per class into (train, val, test) shares; train keeps at least one per class."""
-    train, val, test = [], [], []
-    for c in np.unique(labels):
-        members = rng.permutation(ids[labels == c])
-        n = len(members)
-        n_test = int(round(fractions[1] * n))
-        n_val = int(round(fractions[0] * n))
-        while n_test + n_val > n - 1 and (n_test or n_val):  # keep one for training
-            if n_val >= n_test and n_val:
-                n_val -= 1
-            else:
-                n_test -= 1
-        test.append(members[:n_test])
-        val.append(members[n_test:n_test + n_val])
-        train.append(members[n_test + n_val:])
-    return tuple(np.sort(np.concatenate(part)).astype(np.int64) for part in (train, val, test))  # type: ignore[return-value]
+@dataclass(frozen=True)
+class TrackData:
+    """Model inputs of a corpus, one row per track (the unit the CNN-LSTM reads).
 
-
-def split_data(data: SegmentData, track_labels: np.ndarray, *, protocol: str, val_fraction: float,
-               test_fraction: float, seed: int) -> Split:
-    """Train / validation / test rows under one of the two protocols.
-
-    ``protocol="track"``: tracks are split, stratified by dominant emotion, and
-    every window of a track follows it, so no track is on two sides.
-    ``protocol="segment"``: windows are shuffled and split independently
-    (stratified), as the study's abstract describes; segments of one track
-    then sit in training and test alike, which inflates test accuracy.
+    Attributes
+    ----------
+    X : np.ndarray [shape=(n_tracks, n_segments, n_mels, window_frames), dtype=float16]
+        Each segment's log-mel window in dB (the first, for the rare segment longer than one window).
+    labels : np.ndarray [shape=(n_tracks,)]
+        Dominant emotion index.
+    shares : np.ndarray [shape=(n_tracks, 9)]
+        Share of the track's listeners who ticked each emotion.
+    genre : np.ndarray [shape=(n_tracks,)]
+        Index into :data:`~mer.config.GENRES` (-1 where unknown).
+    track_id : np.ndarray [shape=(n_tracks,)]
     """
-    rng = np.random.default_rng(seed)
-    fractions = (val_fraction, test_fraction)
-    if protocol == "track":
-        tr, va, te = _stratified(np.arange(len(track_labels)), track_labels, fractions, rng)
-        side = np.full(len(track_labels), -1)
-        side[tr], side[va], side[te] = 0, 1, 2
-        rows = side[data.track]
-        return Split(train=np.flatnonzero(rows == 0), val=np.flatnonzero(rows == 1),
-                     test=np.flatnonzero(rows == 2), protocol=protocol)
-    if protocol == "segment":
-        tr, va, te = _stratified(np.arange(len(data)), data.y, fractions, rng)
-        return Split(train=tr, val=va, test=te, protocol=protocol)
-    raise ValueError(f"protocol must be 'track' or 'segment', got {protocol!r}")
+
+    X: np.ndarray
+    labels: np.ndarray
+    shares: np.ndarray
+    genre: np.ndarray
+    track_id: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def targets(self) -> np.ndarray:
+        """Vote shares normalised to sum to one: the distribution the track head is trained against."""
+        return self.shares / np.maximum(self.shares.sum(axis=1, keepdims=True), 1e-12)
+
+    @property
+    def genre_names(self) -> np.ndarray:
+        return np.array([GENRES[g] if g >= 0 else "" for g in self.genre])
+
+
+def track_data(corpus: Corpus, data: SegmentData) -> TrackData:
+    """Regroup segment windows into tracks of ``n_segments`` ordered segments.
+
+    Raises
+    ------
+    DataError
+        A track lacks a segment (the features do not belong to this corpus).
+    """
+    n_tracks, n_segments = len(corpus), int(data.segment.max()) + 1 if len(data) else 0
+    first = np.full((n_tracks, n_segments), -1)
+    rows = np.arange(len(data))[::-1]  # reversed, so the first window of a segment is written last and kept
+    first[data.track[rows], data.segment[rows]] = rows
+    if (first < 0).any():
+        raise DataError("The cached features do not cover every segment of every track; delete the feature cache "
+                        f"({default_cache_dir()}) and run again.")
+    genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
+    return TrackData(X=data.X[first], labels=corpus.labels, shares=corpus.shares, genre=genre,
+                     track_id=corpus.tracks["track_id"].to_numpy())

@@ -1,10 +1,13 @@
 """One background training process at a time: start, follow, cancel.
 
-The app starts ``python -m mer train --progress-json`` as a separate process,
+The app starts ``python -m mer train --config FILE --progress-json`` as a separate
+process, the run's configs written whole to ``run-config.json`` (one path from a
+form to a model: nothing is mapped to flags by hand),
 so the page stays responsive and every user of the app sees the same run.
 State lives in files under ``models/.jobs/``:
 
 * ``lock`` – created exclusively while a run is active (holds its pid);
+* ``run-config.json`` – the run's TrainConfig and ModelConfig, read by the process;
 * ``job.json`` – the run's settings, pid, output directory and start time;
 * ``progress.jsonl`` – the process's stdout, one JSON event per line;
 * ``stderr.log`` – its human-readable log (the last ``error:`` line explains a failure).
@@ -26,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .config import TrainConfig
+from .config import ModelConfig, TrainConfig, to_dict, write_run_config
 from .errors import TrainingBusyError, TrainingError
 from .registry import models_dir, new_model_name
 
@@ -61,11 +64,11 @@ class JobStatus:
     message: str = ""  # latest progress message, or why the run failed
     model_dir: str | None = None
     started: str | None = None
-    progress: float = 0.0  # 0..1 over all epochs to run
+    progress: float = 0.0  # 0..1 over all fits to run (cross-validation folds, ladder, final model)
 
 
-def start_training(root: str | os.PathLike, config: TrainConfig, *, models_root: Path | None = None,
-                   name: str | None = None) -> JobStatus:
+def start_training(root: str | os.PathLike, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
+                   models_root: Path | None = None, name: str | None = None) -> JobStatus:
     """Start a training run in the background.
 
     Raises
@@ -95,13 +98,11 @@ def start_training(root: str | os.PathLike, config: TrainConfig, *, models_root:
             ) from None
         lock.unlink(missing_ok=True)  # stale lock of a run that died
         fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    name = name or new_model_name(config.protocol)
+    name = name or new_model_name()
     out = (models_root or models_dir()) / name
+    write_run_config(jobs / "run-config.json", config, model_config)
     cmd = [sys.executable, "-m", "mer", "train", "--root", str(root), "--out", str(out), "--progress-json",
-           "--epochs", str(config.epochs), "--lr", str(config.lr), "--batch-size", str(config.batch_size),
-           "--dropout", str(config.dropout), "--sampler", config.sampler, "--k", str(config.k_neighbors),
-           "--protocol", config.protocol, "--seed", str(config.seed), "--patience", str(config.patience),
-           "--threads", str(config.threads)]
+           "--config", str(jobs / "run-config.json")]
     env = dict(os.environ)
     if models_root is not None:
         env["MER_MODELS_DIR"] = str(models_root)
@@ -110,7 +111,7 @@ def start_training(root: str | os.PathLike, config: TrainConfig, *, models_root:
                                 cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
     os.write(fd, str(proc.pid).encode())
     os.close(fd)
-    job = {"pid": proc.pid, "settings": {**config.__dict__, "root": str(root)}, "model_dir": str(out),
+    job = {"pid": proc.pid, "settings": {**to_dict(config), "root": str(root)}, "model_dir": str(out),
            "started": datetime.now().isoformat(timespec="seconds")}
     (jobs / "job.json").write_text(json.dumps(job))
     return job_status(models_root)
@@ -153,13 +154,17 @@ def job_status(models_root: Path | None = None) -> JobStatus:
     epochs = [e for e in events if e.get("event") == "epoch"]
     status = JobStatus(state="running", settings=job.get("settings", {}), epochs=epochs,
                        model_dir=job.get("model_dir"), started=job.get("started"))
-    total = int(status.settings.get("epochs", 1)) or 1
+    settings = status.settings
+    fits = max(1, int(settings.get("cv_folds", 0) or 0) + (2 if settings.get("ladder") else 0) + 1)
     if epochs:
-        status.progress = min(1.0, len(epochs) / total)
-        status.message = f"epoch {epochs[-1]['epoch']}/{total}"
+        last = epochs[-1]
+        # each fit runs up to `epochs` epochs; an early-stopped fit counts as done when the next begins
+        done_fits = sum(1 for a, b in zip(epochs, epochs[1:]) if b.get("stage") != a.get("stage"))
+        within = min(1.0, last["epoch"] / max(1, int(last.get("epochs", 1))))
+        status.progress = min(1.0, (done_fits + (1.0 if last.get("early_stop") else within)) / fits)
+        status.message = f"{last.get('stage') or 'training'}: epoch {last['epoch']}/{last.get('epochs', '?')}"
     elif events:
-        last = events[-1]
-        status.message = last.get("message", "")
+        status.message = events[-1].get("message", "")
     kinds = {e.get("event") for e in events}
     if "done" in kinds:
         status.state, status.progress, status.message = "done", 1.0, "finished"
@@ -197,5 +202,5 @@ def clear_finished(models_root: Path | None = None) -> None:
     if job_status(models_root).state == "running":
         return
     jobs = _jobs_dir(models_root)
-    for f in ("job.json", "progress.jsonl", "stderr.log", "lock"):
+    for f in ("job.json", "run-config.json", "progress.jsonl", "stderr.log", "lock"):
         (jobs / f).unlink(missing_ok=True)

@@ -1,67 +1,99 @@
-"""The hybrid CNN-LSTM, built from a :class:`~mer.config.ModelConfig` alone.
+"""The hybrid CNN-LSTM, built from a :class:`~mer.config.ModelConfig` and the number of mel bands.
 
-Input: a batch of log-mel windows in dB, shape ``(batch, n_mels, frames)``.
-Convolution blocks (conv 3×3 → batch norm → ReLU → 2×2 max pooling → dropout)
-learn local time-frequency patterns; the remaining time axis is read by an LSTM
-(bidirectional by default) whose last states go through dropout to a linear
-layer with one logit per emotion.
+A track is its 20 segments in order. A **CNN** embeds each segment's log-mel
+image: per-band standardisation (statistics fitted on the training fold and
+stored in the weights) → average pooling over time → 1-D convolution blocks
+along time with the mel bands as input channels (conv k=3, batch norm, ReLU,
+max pooling by 2; the study's code also used Conv1D) → mean and max over time
+→ a dense embedding. A bidirectional **LSTM** then runs across the 20 embeddings, so
+every segment's prediction is informed by its neighbours. Two heads read the
+LSTM's states:
+
+* the **segment head** gives each segment its emotion distribution (the timeline);
+* the **track head** pools the states with learned attention and gives the
+  track's distribution, trained against the listeners' vote shares.
+
+An auxiliary genre head (a second training target only; genre is never an
+input) shares the pooled state.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from .config import EMOTIONS, GENRES, ModelConfig
 
-__all__ = ["CNNLSTM", "build_model", "count_parameters", "predict_proba"]
+__all__ = ["CNNLSTM", "NetOutput", "build_model", "count_parameters", "predict_tracks", "predict_windows"]
+
+
+@dataclass
+class NetOutput:
+    """Logits of one forward pass: segments (B, S, 9), tracks (B, 9), genres (B, 4)."""
+
+    segment: torch.Tensor
+    track: torch.Tensor
+    genre: torch.Tensor
 
 
 class CNNLSTM(nn.Module):
-    def __init__(self, config: ModelConfig) -> None:
+    def __init__(self, config: ModelConfig, n_mels: int) -> None:
         super().__init__()
         self.config = config
-        blocks = []
-        in_ch = 1
+        self.n_mels = n_mels
+        # standardisation of each mel band, fitted on the training fold (see set_normalisation)
+        self.register_buffer("band_mean", torch.zeros(n_mels))
+        self.register_buffer("band_std", torch.ones(n_mels))
+        blocks: list[nn.Module] = [nn.AvgPool1d(config.time_pool)] if config.time_pool > 1 else []
+        in_ch = n_mels
         for out_ch in config.conv_channels:
-            blocks += [
-                nn.Conv2d(in_ch, out_ch, kernel_size=3, padding=1, bias=False),
-                nn.BatchNorm2d(out_ch),
-                nn.ReLU(inplace=True),
-                nn.MaxPool2d(2),
-                nn.Dropout2d(config.dropout / 2),  # lighter in the conv stack, where features are shared
-            ]
+            blocks += [nn.Conv1d(in_ch, out_ch, kernel_size=3, padding=1, bias=False), nn.BatchNorm1d(out_ch),
+                       nn.ReLU(inplace=True), nn.MaxPool1d(2), nn.Dropout(config.dropout / 3)]
             in_ch = out_ch
         self.cnn = nn.Sequential(*blocks)
-        freq_after = config.n_mels // (2 ** len(config.conv_channels))
-        if freq_after < 1:
-            raise ValueError(f"{len(config.conv_channels)} pooling blocks leave no frequency bins of {config.n_mels}")
-        self.lstm = nn.LSTM(
-            input_size=in_ch * freq_after,
-            hidden_size=config.lstm_hidden,
-            num_layers=config.lstm_layers,
-            batch_first=True,
-            bidirectional=config.bidirectional,
-            dropout=config.dropout if config.lstm_layers > 1 else 0.0,
-        )
-        directions = 2 if config.bidirectional else 1
-        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.lstm_hidden * directions, config.n_classes))
+        self.embed = nn.Sequential(nn.Linear(2 * in_ch, config.embedding), nn.ReLU(inplace=True),
+                                   nn.Dropout(config.dropout))
+        self.lstm = nn.LSTM(config.embedding, config.lstm_hidden, num_layers=config.lstm_layers, batch_first=True,
+                            bidirectional=config.bidirectional,
+                            dropout=config.dropout if config.lstm_layers > 1 else 0.0)
+        width = config.lstm_hidden * (2 if config.bidirectional else 1)
+        self.drop = nn.Dropout(config.dropout)
+        self.segment_head = nn.Linear(width, len(EMOTIONS))
+        self.attention = nn.Linear(width, 1)
+        self.track_head = nn.Linear(width, len(EMOTIONS))
+        self.genre_head = nn.Linear(width, len(GENRES))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of shape ``(batch, n_classes)`` from log-mel dB of shape ``(batch, n_mels, frames)``."""
-        x = (x.float() + 40.0) / 40.0  # dB in [-80, 0] → about [-1, 1]
-        x = self.cnn(x.unsqueeze(1))  # (B, C, F', T')
-        b, c, f, t = x.shape
-        x = x.permute(0, 3, 1, 2).reshape(b, t, c * f)  # time steps for the LSTM
-        _, (h, _) = self.lstm(x)
-        directions = 2 if self.config.bidirectional else 1
-        last = torch.cat([h[-d] for d in range(directions, 0, -1)], dim=1) if directions == 2 else h[-1]
-        return self.head(last)
+    def set_normalisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Store per-band statistics (fitted on training data only) used to standardise every input."""
+        self.band_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.band_std.copy_(torch.as_tensor(np.maximum(std, 1e-3), dtype=torch.float32))
+
+    def embed_segments(self, x: torch.Tensor) -> torch.Tensor:
+        """Embeddings (N, embedding) of log-mel images in dB, shape (N, n_mels, frames)."""
+        x = (x.float() - self.band_mean[:, None]) / self.band_std[:, None]
+        h = self.cnn(x)  # (N, channels, frames')
+        return self.embed(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1))
+
+    def sequence(self, emb: torch.Tensor) -> NetOutput:
+        """Heads over the LSTM run across segment embeddings of shape (B, S, embedding)."""
+        states = self.drop(self.lstm(emb)[0])
+        weights = torch.softmax(self.attention(states), dim=1)
+        pooled = (weights * states).sum(dim=1)
+        return NetOutput(segment=self.segment_head(states), track=self.track_head(pooled),
+                         genre=self.genre_head(pooled))
+
+    def forward(self, x: torch.Tensor) -> NetOutput:
+        """Logits for log-mel dB of shape (B, S, n_mels, frames): B tracks of S segments."""
+        b, s = x.shape[:2]
+        return self.sequence(self.embed_segments(x.reshape(b * s, *x.shape[2:])).reshape(b, s, -1))
 
 
-def build_model(config: ModelConfig) -> CNNLSTM:
-    """A fresh CNN-LSTM for ``config``."""
-    return CNNLSTM(config)
+def build_model(config: ModelConfig, n_mels: int) -> CNNLSTM:
+    """A fresh CNN-LSTM for ``config`` over ``n_mels`` mel bands (from the FeatureConfig)."""
+    return CNNLSTM(config, n_mels)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -69,17 +101,44 @@ def count_parameters(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def predict_proba(net: nn.Module, X, batch_size: int = 256):
-    """Softmax probabilities for log-mel windows ``X`` (numpy, any float dtype) as a numpy array (n, n_classes)."""
-    import numpy as np
+def predict_tracks(net: CNNLSTM, X: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """Track and segment probabilities for tracks ``X`` of shape (n, S, n_mels, frames).
 
+    Returns
+    -------
+    track : np.ndarray [shape=(n, 9)]
+    segment : np.ndarray [shape=(n, S, 9)]
+    """
     was_training = net.training
     net.eval()
-    out = []
+    tracks, segments = [], []
     for lo in range(0, len(X), batch_size):
-        xb = torch.from_numpy(np.ascontiguousarray(X[lo : lo + batch_size], dtype=np.float32))
-        out.append(torch.softmax(net(xb), dim=1).numpy())
+        out = net(torch.from_numpy(np.asarray(X[lo:lo + batch_size], dtype=np.float32)))
+        tracks.append(torch.softmax(out.track, dim=-1).numpy())
+        segments.append(torch.softmax(out.segment, dim=-1).numpy())
     net.train(was_training)
-    if not out:
-        return np.zeros((0, net.config.n_classes), dtype=np.float32)
-    return np.concatenate(out)
+    if not tracks:
+        return np.zeros((0, len(EMOTIONS))), np.zeros((0, X.shape[1] if X.ndim > 1 else 0, len(EMOTIONS)))
+    return np.concatenate(tracks), np.concatenate(segments)
+
+
+@torch.no_grad()
+def predict_windows(net: CNNLSTM, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities of one track given as windows, shape (S, W, n_mels, frames).
+
+    A segment longer than one window is covered by W windows whose embeddings
+    are averaged before the LSTM; a shorter one arrives padded (see :mod:`mer.features`).
+
+    Returns
+    -------
+    track : np.ndarray [shape=(9,)]
+    segment : np.ndarray [shape=(S, 9)]
+    """
+    was_training = net.training
+    net.eval()
+    s, w = windows.shape[:2]
+    x = torch.from_numpy(np.asarray(windows, dtype=np.float32).reshape(s * w, *windows.shape[2:]))
+    emb = torch.cat([net.embed_segments(x[lo:lo + 256]) for lo in range(0, len(x), 256)])
+    out = net.sequence(emb.reshape(s, w, -1).mean(dim=1)[None])
+    net.train(was_training)
+    return torch.softmax(out.track[0], -1).numpy(), torch.softmax(out.segment[0], -1).numpy()

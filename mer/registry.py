@@ -5,7 +5,8 @@ A model directory ``models/<name>/`` holds
 * ``weights.pt``  – the network's ``state_dict`` (read with ``torch.load(weights_only=True)``),
 * ``config.json`` – audio, feature, model and training configs, emotion names,
   dataset fingerprint and library versions: everything needed to rebuild it,
-* ``metrics.json`` – test metrics (both protocols), baselines, learning curves,
+* ``metrics.json`` – cross-validated metrics, baselines on the same folds, the leakage ladder, curves
+  (:class:`mer.card.ModelMetrics`),
 * ``card.md``     – the model card.
 
 It is written into a hidden temporary folder and renamed into place, so a
@@ -20,11 +21,12 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .card import ModelMetrics
 from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig, from_dict
 from .errors import ModelError
 
@@ -41,6 +43,8 @@ __all__ = [
     "set_active",
     "read_json",
     "new_model_name",
+    "load_metrics",
+    "load_card",
 ]
 
 DEFAULT_MODEL = "default"
@@ -52,9 +56,9 @@ def models_dir() -> Path:
     return Path(os.environ.get("MER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
 
 
-def new_model_name(protocol: str) -> str:
-    """Default name of a newly trained model: its protocol and the local time, e.g. ``track-20261125-231500``."""
-    return f"{protocol}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+def new_model_name(prefix: str = "model") -> str:
+    """Default name of a newly trained model: a prefix and the local time, e.g. ``model-20261125-231500``."""
+    return f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -86,9 +90,8 @@ class ModelInfo:
     name: str
     path: Path
     created: str
-    protocol: str
     trained_on: str
-    metrics: dict[str, Any] = field(default_factory=dict)
+    cv_accuracy: float | None = None  # pooled track accuracy of the cross-validation, if one was run
 
 
 @dataclass
@@ -104,10 +107,6 @@ class LoadedModel:
     train_config: TrainConfig
     meta: dict[str, Any]
     fallback_reason: str | None = None  # set when the active model failed and this one stood in
-
-    @property
-    def protocol(self) -> str:
-        return self.train_config.protocol
 
     @property
     def trained_on(self) -> str:
@@ -218,11 +217,8 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     except TypeError as e:
         raise ModelError(f"The config.json of '{path.name}' has invalid fields ({e}).") from None
     audio_cfg, feat_cfg, model_cfg, train_cfg = configs
-    if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS or model_cfg.n_classes != len(EMOTIONS):
+    if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS:
         raise ModelError(f"The model '{path.name}' was trained on other emotion classes than the nine GEMS ones.")
-    if model_cfg.n_mels != feat_cfg.n_mels:
-        raise ModelError(f"The config.json of '{path.name}' is inconsistent: the model expects "
-                         f"{model_cfg.n_mels} mel bands, the features give {feat_cfg.n_mels}.")
     try:
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a damaged file (pickle, zip, runtime)
@@ -230,7 +226,10 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
                          "Retrain the model or roll back to another.") from None
     if not isinstance(state, dict):
         raise ModelError(f"The weights of '{path.name}' are not a state dict.")
-    net = build_model(model_cfg)
+    try:
+        net = build_model(model_cfg, n_mels=feat_cfg.n_mels)
+    except (ValueError, TypeError) as e:
+        raise ModelError(f"The config.json of '{path.name}' describes no buildable network ({e}).") from None
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:
@@ -294,13 +293,24 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
             meta = read_json(d / "config.json")
         except ModelError:
             continue
-        try:
-            metrics = read_json(d / "metrics.json")
-        except ModelError:
-            metrics = {}
+        metrics = load_metrics(d)
         out.append(ModelInfo(
             name=d.name, path=d, created=str(meta.get("created", "")),
-            protocol=str(meta.get("train", {}).get("protocol", "?")),
-            trained_on=str(meta.get("dataset", {}).get("description", "?")), metrics=metrics,
+            trained_on=str(meta.get("dataset", {}).get("description", "?")),
+            cv_accuracy=metrics.cv.pooled.accuracy if metrics and metrics.cv else None,
         ))
     return sorted(out, key=lambda m: m.created, reverse=True)
+
+
+def load_metrics(path: str | os.PathLike) -> ModelMetrics | None:
+    """A model directory's ``metrics.json`` as :class:`~mer.card.ModelMetrics`; None if absent or of an older format."""
+    try:
+        return ModelMetrics.from_dict(read_json(Path(path) / "metrics.json"))
+    except (ModelError, KeyError, TypeError):
+        return None
+
+
+def load_card(path: str | os.PathLike) -> str:
+    """A model directory's ``card.md`` (a short note when it has none)."""
+    card = Path(path) / "card.md"
+    return card.read_text() if card.is_file() else "This model has no card."

@@ -1,52 +1,66 @@
-"""Training: corpus → cached features → split → oversample the training fold → fit → model directory.
+"""Training: corpus → cached features → folds → balance (training tracks only) → fit → model directory.
 
-The loop follows the study: Adam, dropout in the network, learning-rate
-adjustment (ReduceLROnPlateau on validation loss), early stopping, and the
-best epoch's weights kept. Oversampling (SMOTE by default) sees the training
-fold only. Same seed and same data give the same metrics.
+The loop follows the study (dropout, learning-rate adjustment, early stopping,
+SMOTE available) and nanoGPT's shape: :func:`run_epoch` trains one pass,
+:func:`validate` scores the held-out tracks, :func:`fit` keeps the best epoch.
+:func:`cross_validate` gives the honest, track-grouped numbers; :func:`ladder`
+measures what the study's and the segment protocol's leakage adds; :func:`train`
+does all of that for a corpus and writes a model directory.
+
+Nothing from a test fold reaches training: oversampling, normalisation
+statistics, early stopping and learning-rate decisions see the fold's training
+tracks only (early stopping a stratified inner split of them).
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
-import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from .balance import SAMPLER_LABELS, class_counts, class_weights, oversample
-from .config import EMOTIONS, PROTOCOLS, SAMPLERS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
-from .dataset import SegmentData, segment_data, split_data
+from .balance import oversample
+from .config import EMOTIONS, GENRES, SAMPLERS, TARGETS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from .dataset import TrackData, segment_data, track_data
 from .emotify import Corpus, load_corpus
 from .errors import TrainingCancelled, TrainingError
-from .evaluate import evaluate_model, logreg_baseline, majority_baseline
+from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Metrics, Rung, genre_prior_baseline,
+                       logreg_baseline, majority_baseline, pooled_logmel, score)
+from .folds import Fold, inner_split, segment_split, track_folds
+from .progress import ProgressFn
 from .registry import models_dir, new_model_name, save_model
 
-__all__ = ["FitResult", "fit", "train", "check_train_config", "describe_dataset"]
+__all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "check_train_config",
+           "describe_dataset", "epoch_line"]
 
-ProgressFn = Callable[[int, int, str], None]
 EpochFn = Callable[[dict[str, Any]], None]
 StopFn = Callable[[], bool]
 
 
 @dataclass
 class FitResult:
+    """A trained network (best epoch's weights) and its curve."""
+
     net: Any
     history: list[dict[str, Any]]
     best_epoch: int
-    test: dict[str, Any]
-    baselines: dict[str, Any]
-    counts_before: dict[str, int]
-    counts_after: dict[str, int]
-    notes: list[str]
-    n_train_tracks: int
-    n_test_tracks: int
+
+
+@dataclass
+class TrainedModel:
+    """What :func:`train` computed before writing the model directory."""
+
+    net: Any
+    history: list[dict[str, Any]]
+    best_epoch: int
+    cv: CVReport | None
+    ladder: dict[str, Rung] = field(default_factory=dict)
+    seconds: float = 0.0
 
 
 def check_train_config(config: TrainConfig) -> None:
@@ -58,230 +72,329 @@ def check_train_config(config: TrainConfig) -> None:
         problems.append(f"the learning rate must be between 0 and 1 (got {config.lr})")
     if config.batch_size < 2:
         problems.append(f"the batch size must be at least 2 (got {config.batch_size})")
-    if not 0 <= config.dropout < 1:
-        problems.append(f"dropout must be in [0, 1) (got {config.dropout})")
     if config.sampler not in SAMPLERS:
         problems.append(f"sampler must be one of {', '.join(SAMPLERS)} (got {config.sampler!r})")
-    if config.protocol not in PROTOCOLS:
-        problems.append(f"protocol must be 'track' or 'segment' (got {config.protocol!r})")
-    if not (0 < config.val_fraction < 0.5 and 0 < config.test_fraction < 0.5):
-        problems.append("validation and test fractions must each be between 0 and 0.5")
+    if config.target not in TARGETS:
+        problems.append(f"target must be one of {', '.join(TARGETS)} (got {config.target!r})")
+    if not 0 < config.val_fraction < 0.5:
+        problems.append(f"the validation fraction must be between 0 and 0.5 (got {config.val_fraction})")
+    if config.cv_folds == 1 or config.cv_folds < 0:
+        problems.append(f"cross-validation needs 0 (none) or at least 2 folds (got {config.cv_folds})")
+    if config.mixup < 0 or config.segment_weight < 0 or config.genre_weight < 0:
+        problems.append("mixup and the loss weights cannot be negative")
     if problems:
         raise TrainingError("Cannot train: " + "; ".join(problems) + ".")
 
 
 def describe_dataset(corpus: Corpus) -> dict[str, Any]:
     """What a model card says about its data."""
-    demo = corpus.root / "demo.json"
     info: dict[str, Any] = {"root": str(corpus.root), "n_tracks": len(corpus), "fingerprint": corpus.fingerprint()}
-    if demo.is_file():
-        d = json.loads(demo.read_text())
-        info.update(kind="demo", seed=d.get("seed"), seconds=d.get("seconds"),
-                    description=f"synthetic demo corpus ({len(corpus)} tracks, seed {d.get('seed')})")
+    if (corpus.root / "demo.json").is_file():
+        info.update(kind="demo", description=f"synthetic demo corpus ({len(corpus)} tracks)")
     else:
-        info.update(kind="emotify", description=f"Emotify-layout corpus ({len(corpus)} tracks)")
+        info.update(kind="emotify", description=f"Emotify, {len(corpus)} tracks with their listeners' votes")
     return info
 
 
-def _epoch_line(e: dict[str, Any]) -> str:
-    return (f"epoch {e['epoch']}/{e['epochs']}: train loss {e['train_loss']:.3f}, val loss {e['val_loss']:.3f}, "
-            f"val acc {e['val_accuracy']:.3f}, val macro-F1 {e['val_macro_f1']:.3f}, lr {e['lr']:.2g}, "
-            f"{e['seconds']:.1f} s, ETA {e['eta_s']:.0f} s")
+def epoch_line(e: dict[str, Any]) -> str:
+    """One progress line for an epoch entry of :func:`fit`."""
+    where = f"{e['stage']}: " if e.get("stage") else ""
+    return (f"{where}epoch {e['epoch']}/{e['epochs']}: train loss {e['train_loss']:.3f}, val loss {e['val_loss']:.3f}, "
+            f"val acc {e['val_accuracy']:.3f}, lr {e['lr']:.2g}, {e['seconds']:.1f} s")
 
 
-def _augment(xb, gen, floor_db: float):
-    """Augment a batch of log-mel windows (batch, n_mels, frames) in place; see ``TrainConfig.augment``."""
-    import torch
-
-    b, n_mels, frames = xb.shape
-    r = torch.randint(0, 1 << 30, (b, 6), generator=gen).tolist()
-    for i, (f_shift, t_shift, f_w, f_0, t_w, t_0) in enumerate(r):
-        f_shift = f_shift % 5 - 2
-        x = torch.roll(xb[i], shifts=(f_shift, t_shift % frames), dims=(0, 1))
-        if f_shift > 0:
-            x[:f_shift] = floor_db
-        elif f_shift < 0:
-            x[f_shift:] = floor_db
-        f_w, t_w = f_w % 9, t_w % 17
-        f_0, t_0 = f_0 % (n_mels - f_w + 1), t_0 % (frames - t_w + 1)
-        x[f_0 : f_0 + f_w] = floor_db
-        x[:, t_0 : t_0 + t_w] = floor_db
-        xb[i] = x
-    return xb
+# --- one fit ---------------------------------------------------------------------------
 
 
-def fit(data: SegmentData, track_labels: np.ndarray, config: TrainConfig, model_config: ModelConfig, *,
-        on_epoch: EpochFn | None = None, should_stop: StopFn | None = None,
-        floor_db: float = FeatureConfig().floor_db) -> FitResult:
-    """Split, oversample the training fold, train with early stopping, and test the best epoch.
+@dataclass(frozen=True)
+class _Rows:
+    """Training or validation rows as tensors: inputs (n, S, mels, frames), targets (n, 9), genres (n,)."""
 
-    Raises
-    ------
-    TrainingError
-        A fold is empty (too few tracks for the split).
-    TrainingCancelled
-        ``should_stop()`` returned True.
+    X: Any
+    target: Any
+    genre: Any
+    y: np.ndarray
+
+
+def _targets(data: TrackData, idx: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "shares":
+        return data.targets[idx]
+    return np.eye(len(EMOTIONS))[data.labels[idx]]
+
+
+def _balanced_rows(data: TrackData, idx: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs, targets, labels and genres of the fit rows, oversampled when ``config.sampler`` asks.
+
+    Synthetic rows get the one-hot target of their class and no genre (-1).
     """
+    X, y = data.X[idx], data.labels[idx]
+    target, genre = _targets(data, idx, config.target), data.genre[idx]
+    if config.sampler == "none":
+        return X, target, y, genre
+    res = oversample(X, y, sampler=config.sampler, k_neighbors=config.k_neighbors, seed=config.seed)
+    extra = len(res.y) - len(y)
+    return (res.X, np.concatenate([target, np.eye(len(EMOTIONS))[res.y[len(y):]]]), res.y,
+            np.concatenate([genre, np.full(extra, -1)]))
+
+
+def _soft_ce(logits, target):
     import torch
-    import torch.nn.functional as F
 
-    from .model import build_model, predict_proba
+    return -(target * torch.log_softmax(logits, dim=-1)).sum(dim=-1)
 
-    check_train_config(config)
+
+def _augment(xb, gen):
+    """SpecAugment-style masks (one frequency band, one time span per batch) and a circular time shift."""
+    import torch
+
+    _, _, m, t = xb.shape
+    f0, fw, t0, tw, shift = torch.randint(0, 1 << 30, (5,), generator=gen).tolist()
+    fw, tw = fw % 8, tw % 16
+    f0, t0 = f0 % (m - fw + 1), t0 % (t - tw + 1)
+    xb = xb.clone()
+    floor = xb.amin()
+    xb[:, :, f0:f0 + fw] = floor
+    xb[:, :, :, t0:t0 + tw] = floor
+    return torch.roll(xb, shifts=shift % t, dims=3)
+
+
+def _loss(net, xb, tb, gb, config: TrainConfig, class_weight):
+    out = net(xb)
+    per_track = _soft_ce(out.track, tb)
+    if class_weight is not None:
+        per_track = per_track * (tb * class_weight).sum(dim=-1)
+    loss = per_track.mean()
+    if config.segment_weight:
+        loss = loss + config.segment_weight * _soft_ce(out.segment, tb[:, None, :].expand_as(out.segment)).mean()
+    known = gb >= 0
+    if config.genre_weight and known.any():
+        import torch.nn.functional as F
+
+        loss = loss + config.genre_weight * F.cross_entropy(out.genre[known], gb[known])
+    return loss
+
+
+def run_epoch(net, opt, rows: _Rows, config: TrainConfig, gen, class_weight=None,
+              should_stop: StopFn | None = None) -> float:
+    """Train one pass over ``rows`` in shuffled batches; returns the mean loss."""
+    import torch
+
+    net.train()
+    order = torch.randperm(len(rows.y), generator=gen)
+    total = 0.0
+    for lo in range(0, len(order), config.batch_size):
+        if should_stop and should_stop():
+            raise TrainingCancelled("Training was cancelled; no model was written and the active model is unchanged.")
+        b = order[lo:lo + config.batch_size]
+        if len(b) < 2:  # batch norm needs two samples
+            continue
+        xb, tb, gb = rows.X[b], rows.target[b], rows.genre[b]
+        if config.augment:
+            xb = _augment(xb, gen)
+        if config.mixup > 0:
+            lam = float(torch.distributions.Beta(config.mixup, config.mixup).sample())
+            perm = torch.randperm(len(b), generator=gen)
+            xb, tb = lam * xb + (1 - lam) * xb[perm], lam * tb + (1 - lam) * tb[perm]
+        loss = _loss(net, xb, tb, gb, config, class_weight)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item() * len(b)
+    return total / max(1, len(rows.y))
+
+
+def validate(net, rows: _Rows) -> tuple[float, float]:
+    """Validation loss (cross-entropy of the track head against the targets) and track accuracy."""
+    import torch
+
+    net.eval()
+    with torch.no_grad():
+        logits = torch.cat([net(rows.X[lo:lo + 64]).track for lo in range(0, len(rows.y), 64)])
+    loss = float(_soft_ce(logits, rows.target).mean())
+    return loss, float((logits.argmax(dim=1).numpy() == rows.y).mean())
+
+
+def _tensor_rows(X, target, y, genre) -> _Rows:
+    import torch
+
+    return _Rows(torch.from_numpy(np.asarray(X, dtype=np.float32)), torch.from_numpy(np.asarray(target, dtype=np.float32)),
+                 torch.from_numpy(np.asarray(genre, dtype=np.int64)), np.asarray(y))
+
+
+def _class_weight(y: np.ndarray):
+    import torch
+
+    counts = np.bincount(y, minlength=len(EMOTIONS)).astype(np.float64)
+    w = np.where(counts > 0, counts.sum() / (len(EMOTIONS) * np.maximum(counts, 1)), 0.0)
+    return torch.tensor(np.minimum(w, 5.0), dtype=torch.float32)  # capped: 2 amazement tracks would weigh 17
+
+
+def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: TrainConfig, model_config: ModelConfig,
+        *, on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, stage: str = "") -> FitResult:
+    """Train on rows ``fit_idx`` of ``data``, stop early on rows ``val_idx``, return the best epoch's network."""
+    import torch
+
+    from .model import build_model
+
     torch.manual_seed(config.seed)
-    torch.set_num_threads(max(1, config.threads))
-    split = split_data(data, track_labels, protocol=config.protocol, val_fraction=config.val_fraction,
-                       test_fraction=config.test_fraction, seed=config.seed)
-    for fold in ("train", "val", "test"):
-        if len(getattr(split, fold)) == 0:
-            raise TrainingError(f"The {fold} fold is empty: {len(track_labels)} tracks are too few for a "
-                                f"{config.protocol}-level split. Use a larger corpus.")
-    y_train = data.y[split.train]
-    res = oversample(data.X[split.train], y_train, sampler=config.sampler, k_neighbors=config.k_neighbors,
-                     seed=config.seed)
-    X_tr, y_tr = res.X, res.y
-    X_val, y_val = data.X[split.val], data.y[split.val]
-    weights = torch.tensor(class_weights(y_tr) if config.sampler == "none" else np.ones(len(EMOTIONS)),
-                           dtype=torch.float32)
-
-    net = build_model(dataclasses.replace(model_config, dropout=config.dropout))
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=config.lr_factor,
-                                                       patience=config.lr_patience)
     gen = torch.Generator().manual_seed(config.seed)
-    y_tr_t = torch.from_numpy(np.asarray(y_tr, dtype=np.int64))
+    X, target, y, genre = _balanced_rows(data, fit_idx, config)
+    net = build_model(model_config, n_mels=data.X.shape[2])
+    net.set_normalisation(*_band_stats(data.X[fit_idx]))
+    rows = _tensor_rows(X, target, y, genre)
+    val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx], data.genre[val_idx])
+    opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
+    weight = _class_weight(y) if config.class_weighted else None
     history: list[dict[str, Any]] = []
-    best_loss, best_state, best_epoch, since_best = math.inf, None, 0, 0
-    t_start = time.perf_counter()
+    best = (math.inf, 0, None)
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
-        net.train()
-        order = torch.randperm(len(y_tr), generator=gen).numpy()
-        total, seen = 0.0, 0
-        for lo in range(0, len(order), config.batch_size):
-            if should_stop and should_stop():
-                raise TrainingCancelled("Training was cancelled; no model was written and the active model is unchanged.")
-            idx = np.sort(order[lo : lo + config.batch_size])
-            if len(idx) < 2:  # batch norm needs two samples
-                continue
-            xb = torch.from_numpy(np.asarray(X_tr[idx], dtype=np.float32))
-            if config.augment:
-                xb = _augment(xb, gen, floor_db)
-            loss = F.cross_entropy(net(xb), y_tr_t[idx], weight=weights)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(idx)
-            seen += len(idx)
-        probs = predict_proba(net, X_val)
-        val_loss = float(F.nll_loss(torch.log(torch.from_numpy(probs).clamp_min(1e-8)),
-                                    torch.from_numpy(np.asarray(y_val, dtype=np.int64))))
-        val = evaluate_model(probs, y_val, data.track[split.val], track_labels)
+        train_loss = run_epoch(net, opt, rows, config, gen, weight, should_stop)
+        val_loss, val_acc = validate(net, val)
         sched.step(val_loss)
-        if val_loss < best_loss - 1e-4:
-            best_loss, best_state, best_epoch, since_best = val_loss, copy.deepcopy(net.state_dict()), epoch, 0
-        else:
-            since_best += 1
-        seconds = time.perf_counter() - t0
-        elapsed = time.perf_counter() - t_start
-        remaining = config.epochs - epoch
-        stopping = since_best >= config.patience
-        entry = {
-            "epoch": epoch, "epochs": config.epochs, "train_loss": total / max(1, seen), "val_loss": val_loss,
-            "val_accuracy": val["segment_accuracy"], "val_macro_f1": val["macro_f1"],
-            "val_track_accuracy": val["track_accuracy"], "lr": opt.param_groups[0]["lr"], "seconds": seconds,
-            "elapsed_s": elapsed, "eta_s": 0.0 if stopping else remaining * elapsed / epoch,
-            "best_epoch": best_epoch, "early_stop": stopping,
-        }
+        if val_loss < best[0] - 1e-4:
+            best = (val_loss, epoch, copy.deepcopy(net.state_dict()))
+        entry = {"stage": stage, "epoch": epoch, "epochs": config.epochs, "train_loss": train_loss,
+                 "val_loss": val_loss, "val_accuracy": val_acc, "lr": opt.param_groups[0]["lr"],
+                 "seconds": time.perf_counter() - t0, "best_epoch": best[1],
+                 "early_stop": epoch - best[1] >= config.patience}
         history.append(entry)
         if on_epoch:
             on_epoch(entry)
-        if stopping:
+        if entry["early_stop"]:
             break
-    if best_state is not None:
-        net.load_state_dict(best_state)
+    net.load_state_dict(best[2])
     net.eval()
-    test_probs = predict_proba(net, data.X[split.test])
-    test = evaluate_model(test_probs, data.y[split.test], data.track[split.test], track_labels)
-    baselines = {
-        "majority": majority_baseline(y_train, data.y[split.test]),
-        "logreg": logreg_baseline(data.X[split.train], y_train, data.X[split.test], data.y[split.test],
-                                  seed=config.seed),
-    }
-    return FitResult(
-        net=net, history=history, best_epoch=best_epoch, test=test, baselines=baselines,
-        counts_before=class_counts(y_train), counts_after=class_counts(y_tr), notes=list(res.notes),
-        n_train_tracks=int(np.unique(data.track[split.train]).size),
-        n_test_tracks=int(np.unique(data.track[split.test]).size),
-    )
+    return FitResult(net=net, history=history, best_epoch=best[1])
 
 
-def _summary(result: FitResult, protocol: str) -> dict[str, Any]:
-    t = result.test
+def _band_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of each mel band over tracks, segments and frames (float64 sums)."""
+    mean = np.zeros(X.shape[2])
+    sq = np.zeros(X.shape[2])
+    for chunk in np.array_split(np.arange(len(X)), max(1, len(X) // 32)):
+        x = X[chunk].astype(np.float64)
+        mean += x.sum(axis=(0, 1, 3))
+        sq += (x ** 2).sum(axis=(0, 1, 3))
+    n = X.shape[0] * X.shape[1] * X.shape[3]
+    mean /= n
+    return mean, np.sqrt(np.maximum(sq / n - mean ** 2, 0.0))
+
+
+# --- protocols -------------------------------------------------------------------------
+
+
+def _baseline_probs(data: TrackData, fold: Fold, seed: int) -> dict[str, np.ndarray]:
+    tr, te = fold.train, fold.test
+    feats = pooled_logmel(data.X)
     return {
-        "protocol": protocol,
-        "segment_accuracy": t["segment_accuracy"], "track_accuracy": t["track_accuracy"],
-        "macro_f1": t["macro_f1"], "track_macro_f1": t["track_macro_f1"],
-        "balanced_accuracy": t["balanced_accuracy"], "n_segments": t["n_segments"], "n_tracks": t["n_tracks"],
-        "per_class": t["segment"]["per_class"], "confusion": t["confusion"], "track_confusion": t["track_confusion"],
-        "baselines": {
-            name: {"accuracy": b["accuracy"], "macro_f1": b["macro_f1"], "balanced_accuracy": b["balanced_accuracy"]}
-            for name, b in result.baselines.items()
-        },
-        "best_epoch": result.best_epoch, "epochs_run": len(result.history),
-        "train_tracks": result.n_train_tracks, "test_tracks": result.n_test_tracks,
-        "train_segments_before": result.counts_before, "train_segments_after": result.counts_after,
-        "history": result.history, "notes": result.notes,
+        "majority": majority_baseline(data.labels[tr], len(te)),
+        "genre prior": genre_prior_baseline(data.labels[tr], data.genre_names[tr], data.genre_names[te]),
+        "logistic regression": logreg_baseline(feats[tr], data.labels[tr], feats[te], seed=seed),
     }
 
 
-def _card(name: str, dataset: dict[str, Any], config: TrainConfig, metrics: dict[str, Any]) -> str:
-    lines = [f"# Model card: {name}", "",
-             "A hybrid CNN-LSTM that classifies each of a track's 20 segments into the nine GEMS emotions "
-             "of Emotify; the track's emotion is the mean of its segments' probabilities.", "",
-             "## Data", f"- {dataset['description']}, fingerprint `{dataset['fingerprint']}`."]
-    if dataset.get("kind") == "demo":
-        lines.append("- **The demo corpus is synthetic music with simulated listeners.** This model recognises the "
-                     "archetypes mer's synthesiser plays; it is not a model of human emotion. Train on the real "
-                     "Emotify (`python -m mer data fetch-emotify`) for that.")
-    lines += ["", "## Training",
-              f"- Split protocol: **{config.protocol}** "
-              f"({'tracks split, no track on two sides' if config.protocol == 'track' else 'segments shuffled independently, as in the study'}).",
-              f"- Oversampling of the training fold: {SAMPLER_LABELS[config.sampler]} (k={config.k_neighbors}).",
-              f"- Adam, lr {config.lr:g} with ReduceLROnPlateau (×{config.lr_factor:g} after {config.lr_patience} "
-              f"epochs without progress), dropout {config.dropout:g}, batch {config.batch_size}, "
-              f"up to {config.epochs} epochs, early stopping after {config.patience}, seed {config.seed}.",
-              "", "## Test metrics", "", "| protocol | segment accuracy | track accuracy | macro-F1 | majority baseline | logistic regression |",
-              "|---|---|---|---|---|---|"]
-    for proto, m in metrics["test"].items():
-        lines.append(f"| {proto} | {m['segment_accuracy']:.3f} | {m['track_accuracy']:.3f} | {m['macro_f1']:.3f} | "
-                     f"{m['baselines']['majority']['accuracy']:.3f} | {m['baselines']['logreg']['accuracy']:.3f} |")
-    lines += ["", "Chance level for nine classes is 0.111. The segment protocol puts segments of one track on both "
-              "sides of the split, so its numbers are inflated; the track protocol is the honest one.", "",
-              "## Limits",
-              "- Nine-way single-label classification of the dominant emotion; listeners often feel several.",
-              "- Trained on one-minute excerpts; very different music, recording quality or lengths may fare worse.", ""]
-    return "\n".join(lines)
+def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConfig, *, description: str,
+                   on_epoch: EpochFn | None = None, on_progress: ProgressFn | None = None,
+                   should_stop: StopFn | None = None) -> tuple[CVReport, np.ndarray]:
+    """Track-grouped, stratified k-fold cross-validation of the model and the baselines on the same folds.
+
+    Returns the report and every track's out-of-fold probabilities (n_tracks, 9).
+    """
+    folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
+    oof = np.zeros((len(data), len(EMOTIONS)))
+    base_oof: dict[str, np.ndarray] = {}
+    reports = []
+    for k, fold in enumerate(folds):
+        if on_progress:
+            on_progress(k, len(folds), f"cross-validation fold {k + 1}/{len(folds)}")
+        res = fit(data, fold.fit, fold.val, replace(config, seed=config.seed + k), model_config,
+                  on_epoch=on_epoch, should_stop=should_stop, stage=f"fold {k + 1}/{len(folds)}")
+        from .model import predict_tracks
+
+        oof[fold.test] = predict_tracks(res.net, data.X[fold.test])[0]
+        reports.append(FoldReport(score(data.labels[fold.test], probs=oof[fold.test], shares=data.shares[fold.test]),
+                                  res.history, res.best_epoch, len(fold.train)))
+        for name, p in _baseline_probs(data, fold, config.seed).items():
+            base_oof.setdefault(name, np.zeros_like(oof))[fold.test] = p
+    baselines = {name: score(data.labels, probs=p, shares=data.shares) for name, p in base_oof.items()}
+    report = CVReport(pooled=score(data.labels, probs=oof, shares=data.shares), folds=reports, baselines=baselines,
+                      n_folds=len(folds), seed=config.seed, data=description)
+    return report, oof
+
+
+def _segment_rows(data: TrackData) -> TrackData:
+    """Every segment as a one-segment 'track' labelled with its track's emotion (the study's sample unit)."""
+    n, s = data.X.shape[:2]
+    rep = np.repeat(np.arange(n), s)
+    return TrackData(X=data.X.reshape(n * s, 1, *data.X.shape[2:]), labels=data.labels[rep],
+                     shares=data.shares[rep], genre=data.genre[rep], track_id=data.track_id[rep])
+
+
+def ladder(data: TrackData, config: TrainConfig, model_config: ModelConfig, cv: CVReport, *,
+           test_fraction: float = 0.2, on_epoch: EpochFn | None = None,
+           should_stop: StopFn | None = None) -> dict[str, Rung]:
+    """The leakage ladder: the same network under the study's, the segment and the track protocol.
+
+    ``study`` oversamples all segments with SMOTE and then splits them at random
+    (the order of the study's code), ``segment`` splits segments at random and
+    oversamples the training fold only; both train the CNN-LSTM on one-segment
+    sequences and report segment accuracy. ``track`` is the cross-validated
+    track accuracy of ``cv``.
+    """
+    seg = _segment_rows(data)
+    split = segment_split(seg.labels, test_fraction=test_fraction, val_fraction=config.val_fraction, seed=config.seed)
+    seg_config = replace(config, sampler="smote", target="dominant", segment_weight=0.0, mixup=0.0)
+    res = fit(seg, split.fit, split.val, seg_config, model_config, on_epoch=on_epoch, should_stop=should_stop,
+              stage="ladder: segment protocol")
+    from .model import predict_tracks
+
+    acc_segment = score(seg.labels[split.test], probs=predict_tracks(res.net, seg.X[split.test])[0]).accuracy
+    leaked = _study_rows(seg, config)
+    split = segment_split(leaked.labels, test_fraction=test_fraction, val_fraction=config.val_fraction,
+                          seed=config.seed)
+    res = fit(leaked, split.fit, split.val, replace(seg_config, sampler="none"), model_config,
+              on_epoch=on_epoch, should_stop=should_stop, stage="ladder: study protocol")
+    acc_study = score(leaked.labels[split.test], probs=predict_tracks(res.net, leaked.X[split.test])[0]).accuracy
+    n_test = len(split.test)
+    return {
+        "study": Rung("study", "segment", acc_study, n_test, PROTOCOL_LABELS["study"]),
+        "segment": Rung("segment", "segment", acc_segment, int(round(test_fraction * len(seg.labels))),
+                        PROTOCOL_LABELS["segment"]),
+        "track": Rung("track", "track", cv.pooled.accuracy, cv.pooled.n, PROTOCOL_LABELS["track"]),
+    }
+
+
+def _study_rows(seg: TrackData, config: TrainConfig) -> TrackData:
+    """All segments oversampled with SMOTE before any split, as the study's code does."""
+    res = oversample(seg.X, seg.labels, sampler="smote", k_neighbors=config.k_neighbors, seed=config.seed)
+    extra = len(res.y) - len(seg.labels)
+    onehot = np.eye(len(EMOTIONS))[res.y]
+    return TrackData(X=res.X, labels=res.y, shares=np.concatenate([seg.shares, onehot[len(seg.labels):]]),
+                     genre=np.concatenate([seg.genre, np.full(extra, -1)]),
+                     track_id=np.concatenate([seg.track_id, np.full(extra, -1)]))
+
+
+# --- a model directory -----------------------------------------------------------------
 
 
 def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: str | os.PathLike | None = None,
           feature_config: FeatureConfig = FeatureConfig(), audio_config: AudioConfig = AudioConfig(),
-          model_config: ModelConfig = ModelConfig(), both_protocols: bool = False, replace: bool = False,
+          model_config: ModelConfig = ModelConfig(), replace_existing: bool = False,
           cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None,
           on_epoch: EpochFn | None = None, should_stop: StopFn | None = None) -> Path:
-    """Train a model on an Emotify-layout corpus and write its directory.
+    """Cross-validate, optionally measure the leakage ladder, train on every track, write the model directory.
 
     Parameters
     ----------
     root : path
         Corpus folder (``data.csv`` + ``emotifymusic/``).
     config : TrainConfig
+        ``cv_folds`` and ``ladder`` choose the evaluations run before the final fit.
     out : path, optional
-        Model directory to write; default ``models/<protocol>-<timestamp>``.
-    both_protocols : bool
-        Also train and test under the other split protocol, so ``metrics.json``
-        holds both (the saved weights are those of ``config.protocol``).
-    replace : bool
+        Model directory to write; default ``models/track-<timestamp>``.
+    replace_existing : bool
         Replace an existing model directory at ``out`` (only once the new one is complete).
 
     Returns
@@ -289,29 +402,42 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
     Path of the new model directory.
     """
     check_train_config(config)
-    if model_config.n_mels != feature_config.n_mels:
-        raise TrainingError(f"The model expects {model_config.n_mels} mel bands but the features give "
-                            f"{feature_config.n_mels}.")
-    if out is None:
-        out = models_dir() / new_model_name(config.protocol)
-    out = Path(out)
-    if out.exists() and not replace:
+    out = Path(out) if out is not None else models_dir() / new_model_name("track")
+    if out.exists() and not replace_existing:
         raise TrainingError(f"'{out}' already exists. Choose another --out, or pass --replace to overwrite it.")
+    t_start = time.perf_counter()
     corpus = load_corpus(root)
-    data = segment_data(corpus, audio_config=audio_config, feature_config=feature_config, cache_dir=cache_dir,
-                        on_progress=on_progress)
-    main = fit(data, corpus.labels, config, model_config, on_epoch=on_epoch, should_stop=should_stop,
-               floor_db=feature_config.floor_db)
-    metrics: dict[str, Any] = {"protocol": config.protocol, "test": {config.protocol: _summary(main, config.protocol)}}
-    if both_protocols:
-        other = "segment" if config.protocol == "track" else "track"
-        if on_progress:
-            on_progress(0, 1, f"training under the {other} protocol for comparison")
-        res = fit(data, corpus.labels, dataclasses.replace(config, protocol=other), model_config,
-                  on_epoch=on_epoch, should_stop=should_stop, floor_db=feature_config.floor_db)
-        metrics["test"][other] = _summary(res, other)
+    data = track_data(corpus, segment_data(corpus, audio_config=audio_config, feature_config=feature_config,
+                                           cache_dir=cache_dir, on_progress=on_progress))
+    if len(data) < max(10, 2 * config.cv_folds):
+        raise TrainingError(f"{len(data)} tracks are too few to train and validate on; use a corpus of at least "
+                            f"{max(10, 2 * config.cv_folds)} tracks.")
     dataset = describe_dataset(corpus)
-    return save_model(main.net, name=out.name, root=out.parent, audio_config=audio_config,
-                      feature_config=feature_config, model_config=dataclasses.replace(model_config, dropout=config.dropout),
-                      train_config=config, dataset=dataset, metrics=metrics,
-                      card=_card(out.name, dataset, config, metrics), replace=replace)
+    model = _evaluate_and_fit(data, config, model_config, dataset["description"], on_epoch=on_epoch,
+                              on_progress=on_progress, should_stop=should_stop)
+    model.seconds = time.perf_counter() - t_start
+    from .card import model_card, model_metrics
+
+    metrics = model_metrics(model, config)
+    return save_model(model.net, name=out.name, root=out.parent, audio_config=audio_config,
+                      feature_config=feature_config, model_config=model_config, train_config=config,
+                      dataset=dataset, metrics=metrics.to_dict(),
+                      card=model_card(out.name, dataset, config, model_config, metrics), replace=replace_existing)
+
+
+def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelConfig, description: str, *,
+                      on_epoch: EpochFn | None, on_progress: ProgressFn | None,
+                      should_stop: StopFn | None) -> TrainedModel:
+    cv = None
+    if config.cv_folds:
+        cv, _ = cross_validate(data, config, model_config, description=description, on_epoch=on_epoch,
+                               on_progress=on_progress, should_stop=should_stop)
+    rungs = ladder(data, config, model_config, cv, on_epoch=on_epoch, should_stop=should_stop) \
+        if config.ladder and cv is not None else {}
+    if on_progress:
+        on_progress(0, 1, f"training on all {len(data)} tracks")
+    fit_idx, val_idx = inner_split(np.arange(len(data)), data.labels, val_fraction=config.val_fraction,
+                                   seed=config.seed)
+    final = fit(data, fit_idx, val_idx, config, model_config, on_epoch=on_epoch, should_stop=should_stop,
+                stage="final model")
+    return TrainedModel(net=final.net, history=final.history, best_epoch=final.best_epoch, cv=cv, ladder=rungs)

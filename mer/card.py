@@ -1,0 +1,133 @@
+"""What a model directory says about its model: ``metrics.json`` as a dataclass, and ``card.md``.
+
+Every accuracy names its protocol and its data: the headline is the
+track-grouped cross-validation; segment-level numbers of the study's and the
+segment protocol are labelled as leaky.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import EMOTIONS, ModelConfig, TrainConfig, emotion_label
+from .evaluate import CVReport, Rung
+
+__all__ = ["ModelMetrics", "model_metrics", "model_card", "card_summary", "CITATION"]
+
+CITATION = ("A. Aljanaki, F. Wiering, R. C. Veltkamp. Studying emotion induced by music through a crowdsourcing "
+            "game. Information Processing & Management, 2016. doi:10.1016/j.ipm.2015.03.004")
+
+
+@dataclass(frozen=True)
+class ModelMetrics:
+    """The contents of ``metrics.json``.
+
+    Attributes
+    ----------
+    cv : CVReport or None
+        Track-grouped cross-validation of this model's recipe (the honest headline).
+    ladder : dict[str, Rung]
+        The same network under the ``study``, ``segment`` and ``track`` protocols.
+    history : list of dict
+        Epochs of the final fit on all tracks (validation on an inner split).
+    best_epoch : int
+    seconds : float
+        Wall time of the whole training command.
+    """
+
+    cv: CVReport | None
+    ladder: dict[str, Rung] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cv": self.cv.to_dict() if self.cv else None,
+                "ladder": {k: r.to_dict() for k, r in self.ladder.items()},
+                "history": self.history, "best_epoch": self.best_epoch, "seconds": self.seconds}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelMetrics:
+        return cls(cv=CVReport.from_dict(d["cv"]) if d.get("cv") else None,
+                   ladder={k: Rung.from_dict(r) for k, r in d.get("ladder", {}).items()},
+                   history=d.get("history", []), best_epoch=d.get("best_epoch", 0), seconds=d.get("seconds", 0.0))
+
+
+def model_metrics(model: Any, config: TrainConfig) -> ModelMetrics:
+    """Metrics of a :class:`mer.train.TrainedModel`."""
+    return ModelMetrics(cv=model.cv, ladder=model.ladder, history=model.history, best_epoch=model.best_epoch,
+                        seconds=model.seconds)
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
+
+
+def _cv_lines(cv: CVReport) -> list[str]:
+    mean, std = cv.fold_accuracy
+    lines = [f"Cross-validated on {cv.data}: {cv.n_folds} folds grouped by track and stratified by dominant "
+             f"emotion (seed {cv.seed}); every track's prediction comes from the fold model that never saw it.", "",
+             "| model | track accuracy | macro-F1 | top-3 | listener agreement |", "|---|---|---|---|---|",
+             f"| **this CNN-LSTM** | **{cv.pooled.accuracy:.3f}** (folds {mean:.3f} ± {std:.3f}) | "
+             f"{cv.pooled.macro_f1:.3f} | {_fmt(cv.pooled.top3)} | {_fmt(cv.pooled.agreement)} |"]
+    for name, m in cv.baselines.items():
+        lines.append(f"| {name} | {m.accuracy:.3f} | {m.macro_f1:.3f} | {_fmt(m.top3)} | {_fmt(m.agreement)} |")
+    recall = ", ".join(f"{emotion_label(e)} {s.recall:.2f}" for e, s in cv.pooled.per_class.items() if s.support)
+    lines += ["", f"Per-class recall (tracks): {recall}.", ""]
+    return lines
+
+
+def model_card(name: str, dataset: dict[str, Any], config: TrainConfig, model_config: ModelConfig,
+               metrics: ModelMetrics) -> str:
+    """The Markdown card written beside the weights."""
+    lines = [f"# Model card: {name}", "",
+             "A hybrid CNN-LSTM: a CNN embeds each of a track's 20 segments (log-mel images from the segments' FFT "
+             "frames), a bidirectional LSTM runs across the 20 embeddings, and two heads give each segment's "
+             "emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
+             f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}.", "",
+             "## Data", f"- {dataset['description']}, fingerprint `{dataset['fingerprint']}`."]
+    if dataset.get("kind") == "demo":
+        lines.append("- **The demo corpus is synthetic music with simulated listeners; this model is not a model "
+                     "of human emotion.**")
+    else:
+        lines.append(f"- Emotify (induced emotion, GEMS-9). Cite: {CITATION}")
+    lines += ["", "## Honest numbers"]
+    lines += _cv_lines(metrics.cv) if metrics.cv else ["No cross-validation was run for this model.", ""]
+    if metrics.ladder:
+        lines += ["## The leakage ladder (same network, same data)", "", "| protocol | accuracy | unit |", "|---|---|---|"]
+        lines += [f"| {r.description} | {r.accuracy:.3f} | {r.unit} |" for r in metrics.ladder.values()]
+        lines += [""]
+    lines += ["## Training",
+              f"- AdamW lr {config.lr:g}, weight decay {config.weight_decay:g}, ReduceLROnPlateau "
+              f"(×{config.lr_factor:g} after {config.lr_patience} epochs), dropout {model_config.dropout:g}, "
+              f"{config.batch_size} tracks a batch, up to {config.epochs} epochs, early stopping after "
+              f"{config.patience} on {config.val_fraction:.0%} of the training tracks; best epoch "
+              f"{metrics.best_epoch}; oversampling: {config.sampler}; seed {config.seed}.",
+              f"- Whole training command: {metrics.seconds / 60:.1f} min.", "",
+              "## Limits",
+              "- Emotify's labels are noisy: a perfect model of its listeners would match a fresh panel's dominant "
+              "emotion about 69 % of the time, so that, not 100 %, is the ceiling of track accuracy.",
+              f"- Few tracks of some emotions ({emotion_label(EMOTIONS[0])} has 3 of 400): those are rarely "
+              "predicted.",
+              "- Trained on one-minute excerpts of four genres; other music may fare worse.", ""]
+    return "\n".join(lines)
+
+
+def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics) -> dict[str, Any]:
+    """The JSON printed by ``python -m mer card --json``."""
+    out: dict[str, Any] = {"name": name, "created": meta.get("created"), "dataset": meta.get("dataset", {}),
+                           "train": meta.get("train", {}), "model": meta.get("model", {})}
+    out["protocols"] = {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
+                        for k, r in metrics.ladder.items()}
+    if metrics.cv:
+        cv = metrics.cv
+        mean, std = cv.fold_accuracy
+        out["cross_validation"] = {
+            "data": cv.data, "folds": cv.n_folds, "accuracy": cv.pooled.accuracy, "fold_mean": mean, "fold_std": std,
+            "macro_f1": cv.pooled.macro_f1, "top3": cv.pooled.top3, "listener_agreement": cv.pooled.agreement,
+            "baselines": {k: {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "listener_agreement": m.agreement}
+                          for k, m in cv.baselines.items()},
+        }
+        out["protocols"].setdefault("track", {"accuracy": cv.pooled.accuracy, "unit": "track", "n_test": cv.pooled.n})
+    return out
