@@ -43,6 +43,9 @@ __all__ = [
     "fetch_emotify",
     "safe_extract",
     "REQUIRED_COLUMNS",
+    "emotify_url",
+    "emotify_reachable",
+    "downloaded_emotify_dir",
 ]
 
 ProgressFn = Callable[[int, int, str], None]
@@ -297,3 +300,28 @@ def fetch_emotify(out: str | os.PathLike, *, base_url: str = EMOTIFY_BASE_URL,
         else:
             src.rename(dest)
     return load_corpus(out)
+
+
+def emotify_url() -> str:
+    """Where Emotify is downloaded from: ``$MER_EMOTIFY_URL`` or the official Utrecht University address."""
+    return os.environ.get("MER_EMOTIFY_URL", EMOTIFY_BASE_URL)
+
+
+def downloaded_emotify_dir() -> Path:
+    """Where the app keeps an Emotify it downloaded: ``<data dir>/emotify`` (git-ignored)."""
+    from .config import data_dir
+
+    return data_dir() / "emotify"
+
+
+def emotify_reachable(base_url: str | None = None, timeout: float = 3.0) -> str | None:
+    """None when ``data.csv`` can be fetched from ``base_url``; otherwise why not, in words."""
+    base = base_url or emotify_url()
+    url = (base if base.endswith("/") else base + "/") + "data.csv"
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return None
+    except urllib.error.HTTPError as e:
+        return f"{url} answered HTTP {e.code}"
+    except (urllib.error.URLError, OSError, TimeoutError) as e:
+        return f"{url} cannot be reached ({getattr(e, 'reason', e)})"

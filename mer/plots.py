@@ -29,6 +29,8 @@ __all__ = [
     "confusion_figure",
     "per_class_figure",
     "history_figure",
+    "ladder_figure",
+    "cv_figure",
 ]
 
 #: One colour per emotion, used by every chart.
@@ -98,7 +100,7 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
 def distribution_figure(track_probabilities: np.ndarray) -> go.Figure:
     """The track's overall emotion distribution (mean of the segments), sorted."""
     order = np.argsort(track_probabilities)
-    fig = _fig(title="Whole track", height=390, xaxis=dict(title="mean probability", range=[0, 1]), showlegend=False)
+    fig = _fig(title="Whole track", height=390, xaxis=dict(title="track probability", range=[0, 1]), showlegend=False)
     fig.add_trace(go.Bar(x=track_probabilities[order], y=[LABELS[i] for i in order], orientation="h",
                          marker_color=[EMOTION_COLORS[EMOTIONS[i]] for i in order],
                          text=[f"{p:.2f}" for p in track_probabilities[order]], textposition="outside"))
@@ -187,10 +189,44 @@ def confusion_figure(confusion: list[list[int]], title: str) -> go.Figure:
     return fig
 
 
-def per_class_figure(per_class: dict[str, dict[str, float]], title: str = "F1 per emotion (test)") -> go.Figure:
-    fig = _fig(title=title, height=340, yaxis=dict(range=[0, 1], title="F1"), showlegend=False)
-    fig.add_trace(go.Bar(x=LABELS, y=[per_class[e]["f1"] for e in EMOTIONS], marker_color=[EMOTION_COLORS[e] for e in EMOTIONS],
-                         text=[f"{per_class[e]['f1']:.2f}" for e in EMOTIONS], textposition="outside"))
+def per_class_figure(per_class: dict[str, Any], title: str = "Recall and F1 per emotion (tracks)") -> go.Figure:
+    """Recall (bars) and F1 (markers) per emotion from :class:`mer.evaluate.ClassScore` values; support on hover."""
+    fig = _fig(title=title, height=340, yaxis=dict(range=[0, 1.05], title="score"), legend=dict(orientation="h", y=-0.3))
+    recall = [per_class[e].recall for e in EMOTIONS]
+    fig.add_trace(go.Bar(x=LABELS, y=recall, name="recall", marker_color=[EMOTION_COLORS[e] for e in EMOTIONS],
+                         text=[f"{r:.2f}" for r in recall], textposition="outside",
+                         customdata=[per_class[e].support for e in EMOTIONS],
+                         hovertemplate="%{x}: recall %{y:.2f} of %{customdata} tracks<extra></extra>"))
+    fig.add_trace(go.Scatter(x=LABELS, y=[per_class[e].f1 for e in EMOTIONS], name="F1", mode="markers",
+                             marker=dict(color="#212121", size=10, symbol="diamond")))
+    return fig
+
+
+def ladder_figure(rungs: list[Any], baseline: float | None = None) -> go.Figure:
+    """The leakage ladder: one bar per protocol (a :class:`mer.evaluate.Rung` each), most leaky first."""
+    names = [f"{r.protocol}<br>({r.unit}s)" for r in rungs]
+    fig = _fig(title="One network, one dataset, three protocols", height=360,
+               yaxis=dict(range=[0, 1.05], title="test accuracy", tickformat=".0%"), showlegend=False)
+    fig.add_trace(go.Bar(x=names, y=[r.accuracy for r in rungs], text=[f"{r.accuracy:.1%}" for r in rungs],
+                         textposition="outside", marker_color=["#b71c1c", "#ef6c00", "#2e7d32"][: len(rungs)],
+                         hovertext=[r.description for r in rungs], hoverinfo="text"))
+    if baseline is not None:
+        fig.add_hline(y=baseline, line_dash="dot", line_color="#616161",
+                      annotation_text=f"majority baseline {baseline:.1%}", annotation_position="top left")
+    return fig
+
+
+def cv_figure(names: list[str], accuracy: list[float], agreement: list[float], ceiling: float = 0.69) -> go.Figure:
+    """Cross-validated track accuracy and listener agreement of the model beside its baselines."""
+    fig = _fig(title="Cross-validated, grouped by track", height=360, barmode="group",
+               yaxis=dict(range=[0, 1], title="score", tickformat=".0%"), legend=dict(orientation="h", y=-0.25))
+    fig.add_trace(go.Bar(x=names, y=accuracy, name="track accuracy", marker_color="#1565c0",
+                         text=[f"{a:.1%}" for a in accuracy], textposition="outside"))
+    fig.add_trace(go.Bar(x=names, y=agreement, name="listener agreement", marker_color="#90a4ae",
+                         text=[f"{a:.2f}" for a in agreement], textposition="outside"))
+    fig.add_hline(y=ceiling, line_dash="dot", line_color="#2e7d32",
+                  annotation_text=f"ceiling of track accuracy ≈ {ceiling:.0%} (noisy labels)",
+                  annotation_position="top left")
     return fig
 
 
@@ -202,6 +238,6 @@ def history_figure(history: list[dict[str, Any]], title: str = "Learning curves"
                legend=dict(orientation="h", y=-0.3))
     fig.add_trace(go.Scatter(x=ep, y=[h["train_loss"] for h in history], name="train loss", line=dict(color="#1565c0")))
     fig.add_trace(go.Scatter(x=ep, y=[h["val_loss"] for h in history], name="validation loss", line=dict(color="#ef6c00")))
-    fig.add_trace(go.Scatter(x=ep, y=[h["val_accuracy"] for h in history], name="validation accuracy (segments)",
+    fig.add_trace(go.Scatter(x=ep, y=[h["val_accuracy"] for h in history], name="validation accuracy (tracks)",
                              yaxis="y2", line=dict(color="#2e7d32", dash="dot")))
     return fig

@@ -51,9 +51,9 @@ seg = result.features.segments
 tp = result.track_probabilities
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
-c2.metric("Mean probability", f"{tp.max():.2f}")
+c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments.")
 c3.metric("Duration", f"{result.audio.duration_s:.1f} s")
-c4.metric("Model", result.model_name, help=f"{result.model_protocol} protocol, trained on {result.model_trained_on}")
+c4.metric("Model", result.model_name, help=f"Trained on {result.model_trained_on}")
 
 st.audio(data)
 st.plotly_chart(waveform_figure(result.audio.samples, result.audio.sample_rate, seg.start_s, result.segment_top),

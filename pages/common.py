@@ -9,6 +9,7 @@ import streamlit as st
 
 from mer.analyze import Analysis, analyze
 from mer.demo import default_demo_root, ensure_demo_corpus
+from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_url, fetch_emotify
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, load_active, models_dir
 
@@ -42,17 +43,52 @@ def analysis_of(data: bytes, name: str) -> Analysis:
     return analyze_bytes(data, name, _active_key())
 
 
-def corpora() -> dict[str, Path]:
-    """Corpora the app may use: the demo corpus, plus an Emotify folder set by the server's settings.
+def corpora(with_audio: bool = False) -> dict[str, Path]:
+    """Corpora the app may use: an Emotify with audio if the server has one, and the synthetic demo corpus.
 
-    Users never type a path: an Emotify folder is configured with the
-    ``MER_EMOTIFY_DIR`` environment variable when the app is started.
+    Users never type a path: an Emotify folder is the one set by ``MER_EMOTIFY_DIR`` when the app is
+    started, or the one the Train page downloaded into the data folder.
     """
-    out = {"Demo corpus (synthetic)": default_demo_root()}
-    emotify = os.environ.get("MER_EMOTIFY_DIR")
-    if emotify and (Path(emotify) / "data.csv").is_file():
-        out[f"Emotify ({emotify})"] = Path(emotify)
+    out = {}
+    for root in (os.environ.get("MER_EMOTIFY_DIR"), downloaded_emotify_dir()):
+        if root and (Path(root) / "data.csv").is_file() and (Path(root) / "emotifymusic").is_dir():
+            out[f"Emotify ({root})"] = Path(root)
+    out["Demo corpus (synthetic)"] = default_demo_root()
     return out
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _reachability() -> str | None:
+    return emotify_reachable()
+
+
+def emotify_download() -> None:
+    """Offer to download the official Emotify (data.csv + 363 MB of audio) when this server can reach it."""
+    dest = downloaded_emotify_dir()
+    if (dest / "data.csv").is_file() and (dest / "emotifymusic").is_dir():
+        return
+    st.subheader("Train on the real Emotify")
+    problem = _reachability()
+    if problem:
+        st.info(f"This server cannot download Emotify: {problem}. To train on it, download `data.csv` and "
+                f"`emotifymusic.zip` from {emotify_url()} on a machine with internet, unzip the archive beside "
+                "data.csv, and start the app with `MER_EMOTIFY_DIR=<that folder>`; or run "
+                "`python -m mer data fetch-emotify --out data/emotify` where there is internet.")
+        return
+    st.write(f"Download the official Emotify (400 one-minute excerpts, 363 MB) from {emotify_url()} into "
+             f"`{dest}`. It is checked, unpacked safely and then offered as a corpus above.")
+    if st.button("Download Emotify", key="download_emotify"):
+        bar = st.progress(0.0, text="Starting the download…")
+        try:
+            fetch_emotify(dest, base_url=emotify_url(),
+                          on_progress=lambda d, t, m: bar.progress(min(1.0, d / max(t, 1)), text=m))
+        except MerError as e:
+            bar.empty()
+            show_error(e)
+            return
+        bar.empty()
+        st.success(f"Emotify is ready in {dest}.")
+        st.rerun()
 
 
 def ensure_corpus(root: Path) -> Path:

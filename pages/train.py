@@ -1,87 +1,113 @@
 """Train: start a background training run, watch it, cancel it, promote the result."""
 
+import dataclasses
 from pathlib import Path
 
 import streamlit as st
 
 from mer.balance import SAMPLER_LABELS
-from mer.config import PROTOCOLS, SAMPLERS, TrainConfig
+from mer.config import SAMPLERS, TARGETS, ModelConfig, TrainConfig
 from mer.errors import MerError
 from mer.jobs import cancel_training, clear_finished, job_status, start_training
 from mer.plots import history_figure
-from mer.registry import read_json, set_active
-from pages.common import DEMO_NOTE, corpora, ensure_corpus, get_model, show_error
+from mer.registry import load_metrics, set_active
+from pages.common import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error
 
 st.title("Train a model")
 st.caption("Training runs in a separate process: the app stays responsive, and everyone using it sees the same run. "
-           "Only one run at a time. A failed or cancelled run leaves the active model untouched.")
+           "Only one run at a time. A failed or cancelled run leaves the active model untouched. A run "
+           "cross-validates the recipe on the corpus (grouped by track), then trains the model on every track.")
 
-d = TrainConfig()
+T, M = TrainConfig(), ModelConfig()
+_MAIN = {"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder", "seed", "dropout"}
+
+
+def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
+    """One input per remaining config field, showing the dataclass default."""
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name in _MAIN:
+            continue
+        value, label, key = getattr(defaults, f.name), f.name.replace("_", " "), f"{prefix}_{f.name}"
+        if isinstance(value, bool):
+            values[f.name] = st.checkbox(label, value, key=key)
+        elif isinstance(value, int):
+            values[f.name] = int(st.number_input(label, 0, 100_000, value, key=key))
+        elif isinstance(value, float):
+            values[f.name] = float(st.number_input(label, 0.0, 10.0, value, format="%.4f", key=key))
+        elif isinstance(value, tuple):
+            text = st.text_input(label, ",".join(map(str, value)), key=key)
+            values[f.name] = tuple(int(x) for x in text.split(",") if x.strip())
+    return values
 
 
 def settings_form() -> None:
-    choices = corpora()
+    choices = corpora(with_audio=True)
     with st.form("train"):
-        label = st.selectbox("Corpus", list(choices))
+        label = st.selectbox("Corpus", list(choices), key="corpus")
         c1, c2, c3 = st.columns(3)
-        epochs = c1.number_input("Epochs", 1, 200, 10)
-        lr = c2.number_input("Learning rate", 1e-5, 1e-1, d.lr, format="%.5f")
-        batch = c3.number_input("Batch size", 8, 512, d.batch_size, step=8)
+        epochs = c1.number_input("Epochs (at most; early stopping)", 1, 500, T.epochs, key="epochs")
+        lr = c2.number_input("Learning rate", 1e-5, 1e-1, T.lr, format="%.5f", key="lr")
+        batch = c3.number_input("Tracks per batch", 2, 256, T.batch_size, key="batch_size")
         c4, c5, c6 = st.columns(3)
-        dropout = c4.slider("Dropout", 0.0, 0.8, d.dropout, 0.05)
-        sampler = c5.selectbox("Oversampling", SAMPLERS, format_func=SAMPLER_LABELS.get)
-        protocol = c6.selectbox("Split protocol", PROTOCOLS,
-                                format_func={"track": "track (honest)", "segment": "segment (the study's)"}.get)
-        seed = st.number_input("Seed", 0, 10_000, d.seed)
+        dropout = c4.slider("Dropout", 0.0, 0.8, M.dropout, 0.05, key="dropout")
+        target = c5.selectbox("Target", TARGETS, key="target", format_func={
+            "shares": "listeners' vote shares", "dominant": "dominant emotion only"}.get)
+        sampler = c6.selectbox("Oversampling (training tracks only)", SAMPLERS, key="sampler",
+                               index=SAMPLERS.index(T.sampler), format_func=SAMPLER_LABELS.get)
+        c7, c8, c9, c10 = st.columns(4)
+        cv_folds = c7.number_input("Cross-validation folds (0 = none)", 0, 10, T.cv_folds, key="cv_folds")
+        ladder = c8.checkbox("Also measure the leakage ladder", T.ladder, key="ladder")
+        weighted = c9.checkbox("Class-weighted loss", T.class_weighted, key="class_weighted")
+        seed = c10.number_input("Seed", 0, 10_000, T.seed, key="seed")
+        with st.expander("Advanced settings"):
+            train_extra = _advanced_inputs(TrainConfig, T, "train")
+            model_extra = _advanced_inputs(ModelConfig, M, "model")
         submitted = st.form_submit_button("Start training", type="primary")
-    if label.startswith("Demo"):
+    if "synthetic" in label:
         st.caption(DEMO_NOTE)
     if submitted:
-        config = TrainConfig(epochs=int(epochs), lr=float(lr), batch_size=int(batch), dropout=float(dropout),
-                             sampler=sampler, protocol=protocol, seed=int(seed))
         try:
-            root = ensure_corpus(choices[label])
-            start_training(root, config)
+            config = TrainConfig(epochs=int(epochs), lr=float(lr), batch_size=int(batch), target=target,
+                                 sampler=sampler, class_weighted=weighted, cv_folds=int(cv_folds), ladder=ladder,
+                                 seed=int(seed), **train_extra)
+            start_training(ensure_corpus(choices[label]), config, ModelConfig(dropout=float(dropout), **model_extra))
             st.rerun()
-        except MerError as e:
+        except (MerError, TypeError, ValueError) as e:
             show_error(e)
 
 
 def finished(status) -> None:
     if status.state == "done":
-        st.success(f"Training finished: {Path(status.model_dir).name}")
-        try:
-            new = read_json(Path(status.model_dir) / "metrics.json")["test"]
-            active = get_model()
-            old = read_json(active.path / "metrics.json").get("test", {})
-        except MerError as e:
-            show_error(e)
-            return
-        proto = status.settings.get("protocol", "track")
+        new_dir = Path(status.model_dir)
+        st.success(f"Training finished: {new_dir.name}")
         rows = []
-        for label, tests in ((f"new: {Path(status.model_dir).name}", new), (f"active: {active.name}", old)):
-            m = tests.get(proto)
-            if m:
-                rows.append({"model": label, "protocol": proto, "segment accuracy": round(m["segment_accuracy"], 3),
-                             "track accuracy": round(m["track_accuracy"], 3), "macro-F1": round(m["macro_f1"], 3),
-                             "test tracks": m["n_tracks"]})
-        st.dataframe(rows, hide_index=True, width="stretch")
+        for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {get_model().name}", get_model().path)):
+            m = load_metrics(path)
+            if m and m.cv:
+                mean, std = m.cv.fold_accuracy
+                rows.append({"model": label, "data": m.cv.data, "CV track accuracy": round(m.cv.pooled.accuracy, 3),
+                             "fold spread": f"± {std:.3f}", "macro-F1": round(m.cv.pooled.macro_f1, 3),
+                             "listener agreement": round(m.cv.pooled.agreement, 3)})
+        if rows:
+            st.dataframe(rows, hide_index=True, width="stretch")
+            st.caption("Compare models cross-validated on the same corpus; numbers on different data do not compare.")
         c1, c2 = st.columns(2)
-        if c1.button("Promote to active model", type="primary"):
+        if c1.button("Promote to active model", type="primary", key="promote"):
             try:
-                set_active(Path(status.model_dir).name)
+                set_active(new_dir.name)
                 clear_finished()
                 st.success("Promoted. The Analyze page now uses the new model.")
                 st.rerun()
             except MerError as e:
                 show_error(e)
-        if c2.button("Dismiss (keep the current active model)"):
+        if c2.button("Dismiss (keep the current active model)", key="dismiss"):
             clear_finished()
             st.rerun()
     else:
         (st.warning if status.state == "cancelled" else st.error)(
             f"Training {status.state}: {status.message}. The active model is unchanged.")
-        if st.button("Dismiss"):
+        if st.button("Dismiss", key="dismiss"):
             clear_finished()
             st.rerun()
 
@@ -92,18 +118,19 @@ def running() -> None:
     if status.state != "running":
         st.rerun()  # the whole page switches to the result view
     s = status.settings
-    st.info(f"Training on {Path(s.get('root', '?')).name}: {s.get('protocol')} protocol, "
-            f"{SAMPLER_LABELS.get(s.get('sampler'), '?')}, started {status.started}.")
+    st.info(f"Training on {Path(s.get('root', '?')).name}: {s.get('cv_folds')} cross-validation folds"
+            f"{', leakage ladder' if s.get('ladder') else ''}, then the final model; "
+            f"{SAMPLER_LABELS.get(s.get('sampler'), '?')}; started {status.started}.")
     st.progress(status.progress, text=status.message or "preparing features…")
     if status.epochs:
         last = status.epochs[-1]
-        c = st.columns(4)
-        c[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
-        c[1].metric("Validation accuracy", f"{last['val_accuracy']:.3f}")
-        c[2].metric("Learning rate", f"{last['lr']:.2g}")
-        c[3].metric("ETA", f"{last['eta_s']:.0f} s")
-        st.plotly_chart(history_figure(status.epochs), width="stretch")
-    if st.button("Cancel training"):
+        c = st.columns(3)
+        c[0].metric("Stage", last.get("stage") or "training")
+        c[1].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
+        c[2].metric("Validation accuracy (tracks)", f"{last['val_accuracy']:.3f}")
+        stage = [e for e in status.epochs if e.get("stage") == last.get("stage")]
+        st.plotly_chart(history_figure(stage, f"Learning curves, {last.get('stage') or 'training'}"), width="stretch")
+    if st.button("Cancel training", key="cancel"):
         cancel_training()
         st.rerun()
 
@@ -113,5 +140,6 @@ if status.state == "running":
     running()
 elif status.state == "idle":
     settings_form()
+    emotify_download()
 else:
     finished(status)

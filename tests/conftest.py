@@ -81,7 +81,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
     return generate_demo_corpus(tmp_path_factory.mktemp("corpus") / "tiny", DemoConfig(tracks=36, seconds=10.5, seed=1))
 
 
-TINY_TRAIN = dict(epochs=2, batch_size=32, seed=0, patience=5)
+TINY_TRAIN = dict(epochs=2, batch_size=8, seed=0, patience=5, cv_folds=2)
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,55 +12,113 @@ import pytest
 import torch
 
 from mer.analyze import analyze
+from mer.cli import main
 from mer.config import EMOTIONS, ModelConfig, TrainConfig
-from mer.dataset import segment_data
+from mer.dataset import TrackData, segment_data, track_data
 from mer.emotify import load_corpus
 from mer.errors import ModelError, TrainingCancelled, TrainingError
-from mer.model import build_model, count_parameters, predict_proba
-from mer.registry import list_models, load_active, load_model, set_active
-from mer.train import fit, train
+from mer.model import build_model, count_parameters, predict_tracks, predict_windows
+from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
+from mer.train import _band_stats, cross_validate, fit, train
 
 from .conftest import TINY_TRAIN, tone
 
 
-def test_model_maps_windows_to_nine_logits():
-    net = build_model(ModelConfig())
-    out = net(torch.full((3, 64, 126), -40.0))
-    assert out.shape == (3, 9)
-    assert 50_000 < count_parameters(net) < 400_000  # small enough for CPUs
+def separable(n: int = 40, seed: int = 0) -> TrackData:
+    """Tracks of two emotions that differ in which mel bands are loud, plus noise: learnable by any sane model."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([4, 6] * (n // 2))  # calmness, joyful activation
+    X = rng.normal(-50, 6, size=(n, 20, 64, 126)).astype(np.float16)
+    X[labels == 4, :, :20] += 15  # calm tracks: loud low bands
+    X[labels == 6, :, 40:] += 15  # joyful tracks: loud high bands
+    shares = np.full((n, 9), 0.1)
+    shares[np.arange(n), labels] = 0.6
+    return TrackData(X=X, labels=labels, shares=shares, genre=np.arange(n) % 4, track_id=np.arange(1, n + 1))
 
 
-def test_same_seed_same_metrics(tiny_corpus):
-    corpus = load_corpus(tiny_corpus)
-    data = segment_data(corpus)
-    config = TrainConfig(**TINY_TRAIN)
-    a = fit(data, corpus.labels, config, ModelConfig())
-    b = fit(data, corpus.labels, config, ModelConfig())
-    assert a.test["segment_accuracy"] == b.test["segment_accuracy"]
+def test_network_gives_a_timeline_and_a_track_distribution():
+    net = build_model(ModelConfig(), n_mels=64)
+    out = net(torch.full((3, 20, 64, 126), -40.0))
+    assert out.segment.shape == (3, 20, 9) and out.track.shape == (3, 9) and out.genre.shape == (3, 4)
+    assert 30_000 < count_parameters(net) < 400_000  # small enough for CPUs
+
+
+def test_lstm_lets_a_segment_see_its_neighbours():
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(), n_mels=64).eval()
+    x = torch.full((1, 20, 64, 126), -40.0)
+    y = x.clone()
+    y[0, 15] += 20  # change segment 16 only
+    a, b = net(x).segment[0], net(y).segment[0]
+    assert not torch.allclose(a[3], b[3])  # segment 4's prediction moved: it reads the whole track
+
+
+def test_long_segments_average_window_embeddings():
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(), n_mels=64).eval()
+    rng = np.random.default_rng(0)
+    one = rng.normal(-40, 5, (20, 1, 64, 126)).astype(np.float32)
+    track, seg = predict_windows(net, np.concatenate([one, one], axis=1))  # two identical windows per segment
+    t1, s1 = predict_windows(net, one)
+    np.testing.assert_allclose(track, t1, atol=1e-5)
+    np.testing.assert_allclose(seg.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_model_learns_two_separable_emotions_under_cross_validation():
+    data = separable()
+    config = TrainConfig(epochs=6, batch_size=8, cv_folds=2, patience=6, augment=False, seed=0)
+    report, oof = cross_validate(data, config, ModelConfig(), description="40 separable tracks")
+    assert report.pooled.accuracy >= 0.9 > report.baselines["majority"].accuracy
+    assert report.pooled.n == 40 and len(report.folds) == 2
+    assert oof.shape == (40, 9) and np.allclose(oof.sum(axis=1), 1)
+    # listener agreement of a right prediction is the share who ticked the dominant emotion (0.6 here)
+    assert report.pooled.agreement == pytest.approx(0.6 * report.pooled.accuracy + 0.1 * (1 - report.pooled.accuracy))
+
+
+def test_normalisation_is_fitted_on_the_training_tracks_only():
+    data = separable()
+    fit_idx, val_idx = np.arange(0, 30), np.arange(30, 36)
+    X = data.X.copy()
+    X[36:] = 0  # test tracks far louder: must not move the statistics
+    res = fit(dataclasses.replace(data, X=X), fit_idx, val_idx, TrainConfig(epochs=1, batch_size=8), ModelConfig())
+    mean, std = _band_stats(data.X[fit_idx])
+    np.testing.assert_allclose(res.net.band_mean.numpy(), mean, rtol=1e-5)
+    np.testing.assert_allclose(res.net.band_std.numpy(), std, rtol=1e-4)
+
+
+def test_same_seed_same_training():
+    data = separable(20)
+    config = TrainConfig(epochs=2, batch_size=8, seed=3)
+    a = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig())
+    b = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig())
     assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
-    # SMOTE balanced the training fold only
-    after = [c for c in a.counts_after.values() if c]
-    assert len(set(after)) == 1 and sum(a.counts_after.values()) > sum(a.counts_before.values())
+    np.testing.assert_array_equal(predict_tracks(a.net, data.X[:4])[0], predict_tracks(b.net, data.X[:4])[0])
 
 
-def test_model_directory_round_trip_gives_identical_outputs(tiny_models, tiny_corpus):
+def test_checkpoint_round_trip_gives_the_trained_networks_outputs(tmp_path):
+    data = separable(20)
+    res = fit(data, np.arange(16), np.arange(16, 20), TrainConfig(epochs=2, batch_size=8), ModelConfig())
+    path = save_model(res.net, name="rt", root=tmp_path, audio_config=__import__("mer.config").config.AudioConfig(),
+                      feature_config=__import__("mer.config").config.FeatureConfig(), model_config=ModelConfig(),
+                      train_config=TrainConfig(), dataset={"description": "test"}, metrics={}, card="# rt")
+    loaded = load_model(path)
+    np.testing.assert_allclose(predict_tracks(loaded.net, data.X)[0], predict_tracks(res.net, data.X)[0], atol=1e-6)
+    assert loaded.net.band_std.abs().sum() > 0  # the normalisation travelled with the weights
+
+
+def test_model_directory_holds_cv_metrics_and_card(tiny_models):
     model_dir = tiny_models / "default"
     assert {p.name for p in model_dir.iterdir()} == {"weights.pt", "config.json", "metrics.json", "card.md"}
     meta = json.loads((model_dir / "config.json").read_text())
-    assert meta["emotions"] == list(EMOTIONS) and meta["train"]["protocol"] == "track"
-    assert meta["dataset"]["kind"] == "demo" and len(meta["dataset"]["fingerprint"]) == 16
-    assert "torch" in meta["versions"]
-    metrics = json.loads((model_dir / "metrics.json").read_text())
-    track = metrics["test"]["track"]
-    assert 0 <= track["track_accuracy"] <= 1 and len(track["confusion"]) == 9
-    assert {"majority", "logreg"} <= set(track["baselines"])
-    assert len(track["history"]) == 2
+    assert meta["emotions"] == list(EMOTIONS) and meta["train"]["cv_folds"] == TINY_TRAIN["cv_folds"]
+    assert "threads" not in meta["train"] and "n_mels" not in meta["model"]  # one place per setting
+    assert meta["dataset"]["kind"] == "demo" and "torch" in meta["versions"]
+    metrics = load_metrics(model_dir)
+    assert metrics.cv.pooled.n == 36 and sum(map(sum, metrics.cv.pooled.confusion)) == 36
+    assert {"majority", "genre prior", "logistic regression"} == set(metrics.cv.baselines)
+    assert len(metrics.history) >= 1
     card = (model_dir / "card.md").read_text()
-    assert "synthetic" in card and "not a model of human emotion" in card
-
-    X = segment_data(load_corpus(tiny_corpus)).X[:50]
-    a, b = load_model(model_dir), load_model(model_dir)
-    np.testing.assert_array_equal(predict_proba(a.net, X), predict_proba(b.net, X))
+    assert "synthetic" in card and "not a model of human emotion" in card and "Cross-validated" in card
 
 
 def test_weights_are_loaded_without_running_pickled_code(tiny_models, tmp_path):
@@ -123,20 +180,32 @@ def test_cancel_leaves_no_model_and_the_active_one_intact(tiny_models, tiny_corp
 def test_bad_settings_and_existing_output_are_refused(tiny_models, tiny_corpus):
     with pytest.raises(TrainingError, match="epochs must be at least 1"):
         train(tiny_corpus, config=TrainConfig(epochs=0), out=tiny_models / "x")
+    with pytest.raises(TrainingError, match="at least 2 folds"):
+        train(tiny_corpus, config=TrainConfig(cv_folds=1), out=tiny_models / "x")
     with pytest.raises(TrainingError, match="already exists"):
         train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), out=tiny_models / "default")
 
 
-def test_analysis_gives_twenty_probability_vectors(tiny_models, write_audio):
+def test_track_data_keeps_segments_in_order(tiny_corpus):
+    corpus = load_corpus(tiny_corpus)
+    seg = segment_data(corpus)
+    data = track_data(corpus, seg)
+    assert data.X.shape == (36, 20, 64, 126)
+    row = np.flatnonzero((seg.track == 5) & (seg.segment == 7))[0]
+    np.testing.assert_array_equal(data.X[5, 7], seg.X[row])
+    np.testing.assert_allclose(data.targets.sum(axis=1), 1.0)
+
+
+def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny_models, write_audio):
     model = load_model(tiny_models / "default")
     path = write_audio("a.wav", tone(30.0, freq=330.0), 22_050)
     result = analyze(path, model=model)
-    assert result.probabilities.shape == (20, 9)
+    assert result.probabilities.shape == (20, 9) and result.track_probabilities.shape == (9,)
     np.testing.assert_allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
-    assert result.track_top == EMOTIONS[int(result.probabilities.mean(axis=0).argmax())]
-    assert all(t in EMOTIONS for t in result.segment_top)
+    assert result.track_probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert result.track_top == EMOTIONS[int(result.track_probabilities.argmax())]
     d = result.to_dict("a.wav")
-    assert d["model"] == {"name": "default", "protocol": "track", "trained_on": model.trained_on}
+    assert d["model"] == {"name": "default", "trained_on": model.trained_on}
     assert [s["index"] for s in d["segments"]] == list(range(20))
 
 
@@ -145,51 +214,51 @@ def test_long_tracks_average_over_several_windows(tiny_models, write_audio):
     result = analyze(write_audio("long.flac", tone(150.0, sr=8_000, freq=200.0), 8_000), model=model)
     # 7.5 s segments: 1 + (165,375 − 2,048) // 512 = 319 frames → 3 windows of 126
     assert result.features.windows.shape[:2] == (20, 3)
-    assert result.probabilities.shape == (20, 9)
     np.testing.assert_allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mer", *args], capture_output=True, text=True, timeout=600)
-
-
-def test_analyze_cli_json_and_table(tiny_models, write_audio):
+def test_analyze_cli_json_and_table(tiny_models, write_audio, capsys):
     path = write_audio("b.ogg", tone(20.0, freq=500.0, channels=2), 22_050)
-    res = run("analyze", str(path), "--model", str(tiny_models / "default"), "--json")
-    assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
     assert set(out) == {"file", "duration_s", "emotions", "segments", "track", "model"}
     assert out["emotions"] == list(EMOTIONS) and len(out["segments"]) == 20
     assert abs(sum(out["track"]["probabilities"]) - 1) < 1e-4
-    table = run("analyze", str(path), "--model", str(tiny_models / "default"))
-    assert table.returncode == 0 and len(table.stdout.strip().splitlines()) == 2 + 20 + 1
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default")]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2 + 20 + 1
 
 
-def test_analyze_cli_bad_file_and_bad_model(tiny_models, tmp_path, write_audio):
+def test_analyze_cli_bad_file_and_bad_model(tiny_models, tmp_path, write_audio, capsys):
     (tmp_path / "x.mp3").write_text("not audio")
-    res = run("analyze", str(tmp_path / "x.mp3"), "--model", str(tiny_models / "default"))
-    assert res.returncode == 2 and res.stderr.startswith("error:") and "not an audio file" in res.stderr
-    res = run("analyze", str(write_audio("ok.wav", tone(11.0), 22_050)), "--model", str(tmp_path / "nothing"))
-    assert res.returncode == 2 and res.stderr.startswith("error: No model at")
-    assert "Traceback" not in res.stderr
+    assert main(["analyze", str(tmp_path / "x.mp3"), "--model", str(tiny_models / "default")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "not an audio file" in err
+    assert main(["analyze", str(write_audio("ok.wav", tone(11.0), 22_050)), "--model", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: No model at") and "Traceback" not in err
 
 
-def test_train_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path):
+def test_train_card_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path, capsys):
     from mer.demo import DemoConfig, generate_demo_corpus
 
     out = tmp_path / "cli-model"
-    res = run("train", "--root", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--progress-json",
-              "--both-protocols")
-    assert res.returncode == 0, res.stderr
-    events = [json.loads(line) for line in res.stdout.splitlines()]
-    epochs = [e for e in events if e["event"] == "epoch"]
-    assert len(epochs) == 2 and events[-1] == {"event": "done", "model": str(out)}  # one epoch per protocol
-    assert "epoch 1/1: train loss" in res.stderr and "ETA" in res.stderr
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics["test"]) == {"track", "segment"}
+    code = main(["train", "--root", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--cv-folds", "2",
+                 "--ladder", "--progress-json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    events = [json.loads(line) for line in captured.out.splitlines()]
+    stages = [e["stage"] for e in events if e["event"] == "epoch"]
+    assert stages == ["fold 1/2", "fold 2/2", "ladder: segment protocol", "ladder: study protocol", "final model"]
+    assert events[-1] == {"event": "done", "model": str(out)}
+    assert "fold 1/2: epoch 1/1: train loss" in captured.err and "cross-validated (2 folds" in captured.err
+    assert main(["card", "--model", str(out), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert set(card["protocols"]) == {"study", "segment", "track"}
+    assert card["protocols"]["track"]["accuracy"] == card["cross_validation"]["accuracy"]
+    assert card["protocols"]["study"]["unit"] == "segment" and card["protocols"]["track"]["unit"] == "track"
     fresh = generate_demo_corpus(tmp_path / "fresh", DemoConfig(tracks=8, seconds=10.5, seed=99))
-    res = run("evaluate", "--model", str(out), "--root", str(fresh), "--json")
-    assert res.returncode == 0, res.stderr
-    ev = json.loads(res.stdout)
-    assert ev["n_tracks"] == 8 and ev["n_segments"] == 160
-    assert np.array(ev["confusion"]).sum() == 160 and 0 <= ev["track_accuracy"] <= 1
+    assert main(["evaluate", "--model", str(out), "--root", str(fresh), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert ev["n"] == 8 and np.array(ev["confusion"]).sum() == 8
+    shares = load_corpus(fresh).shares
+    assert shares.min(axis=1).mean() <= ev["agreement"] <= shares.max(axis=1).mean()
