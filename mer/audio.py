@@ -195,6 +195,22 @@ def validate_samples(samples: np.ndarray, sample_rate: int, name: str, config: A
         )
 
 
+def _check_header(snd, name: str, config: AudioConfig) -> None:
+    """Refuse an unsupported rate, or a file too long by its header, before spending time decoding it."""
+    rate = snd.samplerate
+    if not config.min_source_rate <= rate <= config.max_source_rate:
+        raise UnsupportedSampleRateError(
+            f"'{name}' has a sample rate of {rate} Hz; rates from {config.min_source_rate} to "
+            f"{config.max_source_rate} Hz are supported. Resample it in an audio editor first."
+        )
+    announced = snd.frames / rate if snd.frames > 0 else 0.0
+    if announced > config.max_duration_s * 1.01:
+        raise TooLongError(
+            f"'{name}' is too long ({_fmt_duration(announced)}); at most {_fmt_duration(config.max_duration_s)} "
+            "is accepted. Trim it to the part you want analysed."
+        )
+
+
 def load_audio(source: AudioSource, *, name: str | None = None, config: AudioConfig = AudioConfig()) -> Audio:
     """Decode a file or bytes to mono float32 at ``config.sample_rate``.
 
@@ -227,18 +243,7 @@ def load_audio(source: AudioSource, *, name: str | None = None, config: AudioCon
     snd, handle = _open(source, name)
     with snd:
         rate, channels, fmt = snd.samplerate, snd.channels, snd.format
-        if not config.min_source_rate <= rate <= config.max_source_rate:
-            raise UnsupportedSampleRateError(
-                f"'{name}' has a sample rate of {rate} Hz; rates from {config.min_source_rate} to "
-                f"{config.max_source_rate} Hz are supported. Resample it in an audio editor first."
-            )
-        announced = snd.frames / rate if snd.frames > 0 else 0.0
-        # Refuse a long file from its header before spending time decoding it.
-        if announced > config.max_duration_s * 1.01:
-            raise TooLongError(
-                f"'{name}' is too long ({_fmt_duration(announced)}); at most {_fmt_duration(config.max_duration_s)} "
-                "is accepted. Trim it to the part you want analysed."
-            )
+        _check_header(snd, name, config)
         samples, notes = _decode(snd, name, config)
     if handle is not None:
         handle.close()

@@ -100,15 +100,16 @@ class ModelConfig:
     lstm_hidden: int = 48
     lstm_layers: int = 1
     bidirectional: bool = True  # the LSTM runs across the 20 segments both ways
-    dropout: float = 0.3
+    dropout: float = 0.1
+    track_statistics: bool = True  # the track head also reads each band's mean and std over the whole track
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """How a model is trained and evaluated."""
 
-    epochs: int = 40
-    lr: float = 1e-3
+    epochs: int = 50
+    lr: float = 3e-3
     batch_size: int = 16  # tracks per batch (each 20 segments)
     weight_decay: float = 1e-3  # AdamW
     target: str = "shares"  # one of TARGETS: "shares" = listeners' vote shares, "dominant" = one-hot argmax
@@ -122,7 +123,7 @@ class TrainConfig:
     # time shift of every segment image.
     augment: bool = True
     val_fraction: float = 0.15  # training tracks held out for early stopping and learning-rate decisions
-    patience: int = 10  # early stopping: epochs without a better validation loss
+    patience: int = 12  # early stopping: epochs without a better validation loss
     lr_patience: int = 3  # ReduceLROnPlateau patience
     lr_factor: float = 0.5
     seed: int = 0

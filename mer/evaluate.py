@@ -29,7 +29,6 @@ __all__ = [
     "PROTOCOL_LABELS",
     "score",
     "listener_agreement",
-    "segment_votes",
     "majority_baseline",
     "genre_prior_baseline",
     "logreg_baseline",
@@ -153,17 +152,6 @@ def score(y_true: np.ndarray, *, probs: np.ndarray | None = None, y_pred: np.nda
                    for i, e in enumerate(EMOTIONS)},
         confusion=cm.tolist(),
     )
-
-
-def segment_votes(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean probability per group (the windows of one segment, or the segments of one track).
-
-    Returns the sorted group ids and their mean rows, shape (n_groups, n_classes).
-    """
-    ids, inverse = np.unique(group, return_inverse=True)
-    sums = np.zeros((len(ids), probs.shape[1]))
-    np.add.at(sums, inverse, probs)
-    return ids, sums / np.bincount(inverse, minlength=len(ids))[:, None]
 
 
 @dataclass(frozen=True)

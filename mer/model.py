@@ -11,7 +11,10 @@ LSTM's states:
 
 * the **segment head** gives each segment its emotion distribution (the timeline);
 * the **track head** pools the states with learned attention and gives the
-  track's distribution, trained against the listeners' vote shares.
+  track's distribution, trained against the listeners' vote shares. Beside the
+  pooled state it reads (``track_statistics``) the mean and standard deviation
+  of every standardised mel band over the whole track: the summary a linear
+  baseline thrives on, handed to the network directly.
 
 An auxiliary genre head (a second training target only; genre is never an
 input) shares the pooled state.
@@ -63,7 +66,7 @@ class CNNLSTM(nn.Module):
         self.drop = nn.Dropout(config.dropout)
         self.segment_head = nn.Linear(width, len(EMOTIONS))
         self.attention = nn.Linear(width, 1)
-        self.track_head = nn.Linear(width, len(EMOTIONS))
+        self.track_head = nn.Linear(width + (2 * n_mels if config.track_statistics else 0), len(EMOTIONS))
         self.genre_head = nn.Linear(width, len(GENRES))
 
     def set_normalisation(self, mean: np.ndarray, std: np.ndarray) -> None:
@@ -71,24 +74,36 @@ class CNNLSTM(nn.Module):
         self.band_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.band_std.copy_(torch.as_tensor(np.maximum(std, 1e-3), dtype=torch.float32))
 
-    def embed_segments(self, x: torch.Tensor) -> torch.Tensor:
-        """Embeddings (N, embedding) of log-mel images in dB, shape (N, n_mels, frames)."""
-        x = (x.float() - self.band_mean[:, None]) / self.band_std[:, None]
-        h = self.cnn(x)  # (N, channels, frames')
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """Log-mel dB (..., n_mels, frames) → per-band standardised values."""
+        return (x.float() - self.band_mean[:, None]) / self.band_std[:, None]
+
+    def embed_segments(self, z: torch.Tensor) -> torch.Tensor:
+        """Embeddings (N, embedding) of standardised log-mel images, shape (N, n_mels, frames)."""
+        h = self.cnn(z)  # (N, channels, frames')
         return self.embed(torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=1))
 
-    def sequence(self, emb: torch.Tensor) -> NetOutput:
+    def track_summary(self, z: torch.Tensor) -> torch.Tensor | None:
+        """Mean and std of each standardised band over all segments and frames: (B, 2 n_mels), or None."""
+        if not self.config.track_statistics:
+            return None
+        return torch.cat([z.mean(dim=(1, 3)), z.std(dim=(1, 3))], dim=1)
+
+    def sequence(self, emb: torch.Tensor, summary: torch.Tensor | None = None) -> NetOutput:
         """Heads over the LSTM run across segment embeddings of shape (B, S, embedding)."""
         states = self.drop(self.lstm(emb)[0])
         weights = torch.softmax(self.attention(states), dim=1)
         pooled = (weights * states).sum(dim=1)
-        return NetOutput(segment=self.segment_head(states), track=self.track_head(pooled),
+        track_in = pooled if summary is None else torch.cat([pooled, self.drop(summary)], dim=1)
+        return NetOutput(segment=self.segment_head(states), track=self.track_head(track_in),
                          genre=self.genre_head(pooled))
 
     def forward(self, x: torch.Tensor) -> NetOutput:
         """Logits for log-mel dB of shape (B, S, n_mels, frames): B tracks of S segments."""
         b, s = x.shape[:2]
-        return self.sequence(self.embed_segments(x.reshape(b * s, *x.shape[2:])).reshape(b, s, -1))
+        z = self.standardise(x)
+        emb = self.embed_segments(z.reshape(b * s, *x.shape[2:])).reshape(b, s, -1)
+        return self.sequence(emb, self.track_summary(z))
 
 
 def build_model(config: ModelConfig, n_mels: int) -> CNNLSTM:
@@ -137,8 +152,8 @@ def predict_windows(net: CNNLSTM, windows: np.ndarray) -> tuple[np.ndarray, np.n
     was_training = net.training
     net.eval()
     s, w = windows.shape[:2]
-    x = torch.from_numpy(np.asarray(windows, dtype=np.float32).reshape(s * w, *windows.shape[2:]))
-    emb = torch.cat([net.embed_segments(x[lo:lo + 256]) for lo in range(0, len(x), 256)])
-    out = net.sequence(emb.reshape(s, w, -1).mean(dim=1)[None])
+    z = net.standardise(torch.from_numpy(np.asarray(windows, dtype=np.float32).reshape(s * w, *windows.shape[2:])))
+    emb = torch.cat([net.embed_segments(z[lo:lo + 256]) for lo in range(0, len(z), 256)])
+    out = net.sequence(emb.reshape(s, w, -1).mean(dim=1)[None], net.track_summary(z[None]))
     net.train(was_training)
     return torch.softmax(out.track[0], -1).numpy(), torch.softmax(out.segment[0], -1).numpy()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -18,6 +19,7 @@ from mer.config import EMOTIONS, emotion_label
 from .conftest import encode, tone
 
 CHROMIUM = "/usr/bin/chromium"
+PAGE_TITLES = ["Analyze", "Dataset", "Train", "Model"]
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 
@@ -35,10 +37,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_models, tiny_corpus):
-    """The app on a free local port, on the tiny model, with the tiny corpus as its demo corpus."""
-    tmp = tmp_path_factory.mktemp("browser")
+@contextlib.contextmanager
+def _streamlit(tmp: Path, tiny_models: Path, tiny_corpus: Path):
+    """`streamlit run app.py` on a free local port, on the tiny model, with the tiny corpus as its demo corpus."""
     models, data = tmp / "models", tmp / "data"
     shutil.copytree(tiny_models, models)
     shutil.copytree(tiny_corpus, data / "demo")
@@ -60,10 +61,18 @@ def server(tmp_path_factory, tiny_models, tiny_corpus):
     else:
         proc.kill()
         raise RuntimeError(f"streamlit did not start; see {tmp / 'streamlit.log'}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_models, tiny_corpus):
+    with _streamlit(tmp_path_factory.mktemp("browser"), tiny_models, tiny_corpus) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +138,24 @@ def test_every_page_renders(server, page, title, marker):
     page.wait_for_timeout(1500)  # let plotly finish drawing
     assert page.locator("[data-testid=stException]").count() == 0
     page.screenshot(path=str(SHOTS / f"4-{title.lower()}.png"), full_page=True)
+
+
+def _sidebar_links(page) -> list[str]:
+    links = page.locator("[data-testid=stSidebarNav] a")
+    links.first.wait_for(timeout=60_000)
+    return [t.strip() for t in links.all_inner_texts()]
+
+
+def test_a_shared_link_to_a_page_opens_the_titled_sidebar(tmp_path_factory, tiny_models, tiny_corpus, page):
+    """A fresh server whose first visitor comes straight to /model sees the app's pages, not its files."""
+    with _streamlit(tmp_path_factory.mktemp("fresh"), tiny_models, tiny_corpus) as url:
+        page.goto(f"{url}/model")
+        page.wait_for_selector("text=Active model", timeout=120_000)
+        first = _sidebar_links(page)
+        page.reload()
+        page.wait_for_selector("text=Active model", timeout=120_000)
+        again = _sidebar_links(page)
+    page.screenshot(path=str(SHOTS / "0-shared-link-sidebar.png"))
+    for links in (first, again):
+        assert [t for t in links if t in PAGE_TITLES] == PAGE_TITLES, links
+        assert not {"common", "app", "analyze", "model"} & set(links), links
