@@ -147,6 +147,7 @@ def save_compact_features(features: CompactFeatures, path: str | os.PathLike) ->
                                 segment=np.arange(features.n_segments, dtype=np.int8),
                                 features_version=np.int32(features.features_version),
                                 feature_config=np.array(json.dumps(features.feature_config)))
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep the bundled file from other users
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
