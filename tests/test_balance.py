@@ -1,4 +1,4 @@
-"""Class balance, oversampling on the training fold, splits, the feature cache and `data stats`."""
+"""Oversampling on the training fold, splits, the feature cache and `data stats` on an audio corpus."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from mer.balance import class_counts, class_weights, genre_emotion_table, imbalance_ratio, oversample, pca_projection
+from mer.balance import class_counts, class_weights, imbalance_ratio, oversample
 from mer.config import EMOTIONS
 from mer.dataset import segment_data, split_data
 from mer.emotify import load_corpus
 from mer.errors import DataError
+from mer.stats import genre_emotion_table, pca_projection
 
 
 def blobs(counts: list[int], dim: int = 6, seed: int = 0, spacing: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
@@ -124,9 +125,13 @@ def test_stats_cli_balances_the_training_fold(tiny_corpus):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     stats = json.loads(res.stdout)
-    assert stats["emotions"] == list(EMOTIONS) and stats["tracks"] == 36 and stats["sampler"] == "smote"
-    before, after = stats["segments_per_class_before"], stats["segments_per_class_after"]
+    assert stats["emotions"] == list(EMOTIONS) and stats["tracks"] == 36
+    # the tiny corpus (seed 1): the same dominant-emotion counts as before the demo package was split
+    assert list(stats["tracks_per_emotion"].values()) == [2, 3, 6, 4, 8, 2, 6, 2, 3]
+    balance = stats["balance"]
+    assert balance["sampler"] == "smote" and balance["segments"] == 720
+    before, after = balance["segments_per_emotion_before"], balance["segments_per_emotion_after"]
     majority = max(before.values())
     assert all(after[e] == majority for e in EMOTIONS if before[e] > 0)
-    assert stats["imbalance_ratio_before"] > 1 and stats["imbalance_ratio_after"] == 1.0
-    assert sum(before.values()) == 20 * stats["train_tracks"]
+    assert balance["imbalance_ratio_before"] > 1 and balance["imbalance_ratio_after"] == 1.0
+    assert sum(before.values()) == 20 * balance["train_tracks"]
