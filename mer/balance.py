@@ -1,4 +1,4 @@
-"""Class balance and oversampling (SMOTE and friends, from imbalanced-learn).
+"""Oversampling (SMOTE and friends, from imbalanced-learn) and class weights.
 
 Oversampling is only ever fitted on a training fold: the caller passes the
 training rows and nothing else, so no synthetic sample is built from a
@@ -11,10 +11,8 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from .config import EMOTIONS, SAMPLERS
-from .emotify import Corpus
 from .errors import DataError
 
 __all__ = [
@@ -22,11 +20,8 @@ __all__ = [
     "Resampled",
     "class_counts",
     "imbalance_ratio",
-    "genre_emotion_table",
-    "agreement",
     "oversample",
     "class_weights",
-    "pca_projection",
 ]
 
 SAMPLER_LABELS: dict[str, str] = {
@@ -50,18 +45,6 @@ def imbalance_ratio(counts: dict[str, int]) -> float:
     if not present:
         raise DataError("No samples: the imbalance ratio is undefined.")
     return max(present) / min(present)
-
-
-def genre_emotion_table(corpus: Corpus) -> pd.DataFrame:
-    """Tracks per genre (rows) and dominant emotion (columns, Emotify order)."""
-    table = pd.crosstab(corpus.tracks["genre"], corpus.tracks["dominant"])
-    return table.reindex(columns=list(EMOTIONS), fill_value=0)
-
-
-def agreement(corpus: Corpus) -> pd.Series:
-    """Per track, the share of listeners who ticked its dominant emotion (1.0 = everyone agreed)."""
-    shares = corpus.shares
-    return pd.Series(shares.max(axis=1), index=corpus.tracks["track_id"], name="agreement")
 
 
 @dataclass(frozen=True)
@@ -176,29 +159,3 @@ def class_weights(y: np.ndarray, n_classes: int = len(EMOTIONS)) -> np.ndarray:
     w = np.zeros(n_classes)
     w[present] = counts.sum() / (present.sum() * counts[present])
     return w
-
-
-def pca_projection(resampled: Resampled, *, max_points: int = 3000, seed: int = 0) -> pd.DataFrame:
-    """2-D PCA of real and synthetic samples, fitted on the real ones.
-
-    Returns a frame with ``pc1, pc2, emotion, kind`` (``"real"``/``"synthetic"``),
-    subsampled to at most ``max_points`` rows, and the explained variance ratios
-    in ``df.attrs["explained"]``.
-    """
-    from sklearn.decomposition import PCA
-
-    flat = resampled.X.reshape(len(resampled.X), -1).astype(np.float32)
-    real = flat[: resampled.n_original]
-    pca = PCA(n_components=2, svd_solver="randomized", random_state=seed).fit(real)
-    rng = np.random.default_rng(seed)
-    keep = np.arange(len(flat))
-    if len(keep) > max_points:
-        keep = np.sort(rng.choice(len(flat), max_points, replace=False))
-    xy = pca.transform(flat[keep])
-    df = pd.DataFrame({
-        "pc1": xy[:, 0], "pc2": xy[:, 1],
-        "emotion": [EMOTIONS[int(c)] for c in resampled.y[keep]],
-        "kind": np.where(resampled.is_synthetic[keep], "synthetic", "real"),
-    })
-    df.attrs["explained"] = pca.explained_variance_ratio_.tolist()
-    return df

@@ -109,21 +109,33 @@ def _corpus_root(args: argparse.Namespace) -> Path:
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> int:
-    from .stats import corpus_stats
+    from .config import emotion_label
+    from .stats import dataset_stats
 
-    stats = corpus_stats(_corpus_root(args), sampler=args.sampler, k_neighbors=args.k, seed=args.seed,
-                         on_progress=_print_progress)
+    stats = dataset_stats(args.root, sampler=args.sampler, k_neighbors=args.k, seed=args.seed,
+                          allow_missing=args.allow_missing, on_progress=_print_progress)
+    for m in stats.missing[:5]:
+        print(f"warning: no audio for track {m.track_id} ({m.expected}); left out of the class balance",
+              file=sys.stderr)
+    if len(stats.missing) > 5:
+        print(f"warning: {len(stats.missing) - 5} more tracks without audio left out", file=sys.stderr)
     if args.json:
-        return _print_json(stats)
-    print(f"{stats['tracks']} tracks, {stats['segments']} segments; training fold ({stats['protocol']} split, "
-          f"seed {args.seed}) oversampled with {stats['sampler']}")
-    print(f"{'emotion':<18} {'tracks':>6} {'train segs':>10} {'after':>7}")
-    for e in stats["emotions"]:
-        print(f"{e:<18} {stats['tracks_per_class'][e]:>6} {stats['segments_per_class_before'][e]:>10} "
-              f"{stats['segments_per_class_after'][e]:>7}")
-    print(f"imbalance ratio (majority/minority): {stats['imbalance_ratio_before']:.2f} before, "
-          f"{stats['imbalance_ratio_after']:.2f} after")
-    for note in stats["notes"]:
+        return _print_json(stats.to_dict())
+    a, b = stats.annotations, stats.balance
+    print(f"{stats.name}: {a.n_tracks} tracks, {a.n_responses:,} responses ({a.source})")
+    print(f"{'emotion':<18} {'tracks':>6}   training fold ({b.n_tracks} tracks with features, {b.train_tracks} in "
+          f"training): segments before → after {b.sampler_label}")
+    for e in EMOTIONS:
+        print(f"{emotion_label(e):<18} {a.tracks_per_emotion[e]:>6}   {b.before[e]:>6} → {b.after[e]:<6}")
+    print(f"imbalance ratio (majority/minority): {a.imbalance_ratio:.1f} over tracks; training fold "
+          f"{b.imbalance_ratio_before:.2f} before, {b.imbalance_ratio_after:.2f} after")
+    ties = a.tied_track_ids
+    print(f"ties at the top (label goes to the earlier emotion): {len(ties)} tracks"
+          + (f" — {', '.join(map(str, ties[:12]))}{' …' if len(ties) > 12 else ''}" if ties else ""))
+    print(f"listener agreement (share who ticked the dominant emotion): mean {a.agreement.mean():.3f}; median gap "
+          f"to the runner-up {a.median_margin:.3f}")
+    print(f"samples: {b.features}")
+    for note in b.notes:
         print(f"note: {note}")
     return 0
 
@@ -317,8 +329,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0, help="seconds per track (default 60)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.set_defaults(func=_cmd_data_demo)
-    p = dsub.add_parser("stats", help="class balance before and after oversampling the training fold")
-    p.add_argument("--root", type=Path, default=None, help="Emotify-layout folder (default: the demo corpus)")
+    p = dsub.add_parser("stats", help="tracks per emotion, ties, agreement; class balance before/after oversampling")
+    p.add_argument("--root", type=Path, default=None,
+                   help="Emotify-layout folder with audio (default: the bundled Emotify annotations and features)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="go on without the tracks of data.csv whose audio is missing (they are listed)")
     p.add_argument("--sampler", choices=SAMPLERS, default="smote")
     p.add_argument("--k", type=int, default=5, help="k_neighbors for SMOTE-style samplers")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the sampler")

@@ -3,8 +3,8 @@
 Each track is decoded, cut into 20 segments and turned into log-mel windows
 (:mod:`mer.features`); every window is one sample labelled with its track's
 dominant emotion, as in the study. Features are cached on disk, keyed by the
-audio and feature configs and every audio file's path, size and mtime, so a
-second run reads them instead of recomputing.
+feature code's version, the audio and feature configs and every audio file's
+path, size and mtime, so a second run reads them instead of recomputing.
 """
 
 from __future__ import annotations
@@ -13,22 +13,20 @@ import hashlib
 import json
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .audio import load_audio
 from .config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
-from .emotify import Corpus
+from .emotify import Corpus, file_stamp
 from .errors import DataError, MerError
-from .features import track_features
+from .features import FEATURES_VERSION, track_features
+from .pool import default_workers, process_pool
+from .progress import ProgressFn
 
 __all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir"]
-
-ProgressFn = Callable[[int, int, str], None]
 
 
 def default_cache_dir() -> Path:
@@ -63,10 +61,9 @@ class SegmentData:
 
 def _cache_key(corpus: Corpus, audio_config: AudioConfig, feature_config: FeatureConfig) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([to_dict(audio_config), to_dict(feature_config)], sort_keys=True).encode())
+    h.update(json.dumps([FEATURES_VERSION, to_dict(audio_config), to_dict(feature_config)], sort_keys=True).encode())
     for path in corpus.tracks["path"]:
-        st = os.stat(path)
-        h.update(f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        h.update(f"{Path(path).resolve()}|{file_stamp(path)}\n".encode())
     return h.hexdigest()[:20]
 
 
@@ -111,10 +108,10 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
         return SegmentData(X=X, y=labels[track], track=track, segment=segment)
 
     jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
-    workers = workers or min(4, os.cpu_count() or 1)
+    workers = workers or default_workers()
     per_track: list[np.ndarray] = []
     if workers > 1 and len(jobs) > 8:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             for i, w in enumerate(pool.map(_extract, jobs, chunksize=4), 1):
                 per_track.append(w)
                 if on_progress:

@@ -25,20 +25,25 @@ import tempfile
 import urllib.error
 import urllib.request
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from .audio import SUPPORTED_EXTENSIONS as AUDIO_EXTENSIONS
 from .config import EMOTIONS, GENRES
 from .errors import DataError, DownloadError
+from .progress import ProgressFn
 
 __all__ = [
+    "Annotations",
     "Corpus",
+    "MissingAudio",
+    "load_annotations",
     "load_corpus",
     "read_votes",
+    "BUNDLED_DATA_CSV",
     "EMOTIFY_BASE_URL",
     "fetch_emotify",
     "safe_extract",
@@ -46,29 +51,27 @@ __all__ = [
     "emotify_url",
     "emotify_reachable",
     "downloaded_emotify_dir",
+    "AUDIO_EXTENSIONS",
+    "file_stamp",
 ]
-
-ProgressFn = Callable[[int, int, str], None]
 
 EMOTIFY_BASE_URL = "http://www2.projects.science.uu.nl/memotion/emotifydata/"
 REQUIRED_COLUMNS: tuple[str, ...] = ("track id", "genre", *EMOTIONS)
-AUDIO_EXTENSIONS: tuple[str, ...] = (".mp3", ".flac", ".wav", ".ogg")
+
+#: The official ``data.csv`` of all 400 tracks, shipped with mer (annotations only, no audio).
+#: Aljanaki, Wiering & Veltkamp 2016, doi:10.1016/j.ipm.2015.03.004 (cite it wherever it is used).
+BUNDLED_DATA_CSV = Path(__file__).resolve().parent / "resources" / "emotify" / "data.csv"
 
 
-@dataclass(frozen=True)
-class Corpus:
-    """A dataset in Emotify's layout, one row per track.
+def file_stamp(path: str | os.PathLike) -> str:
+    """``size|mtime_ns`` of a file: what cache keys and fingerprints hash to notice a changed file."""
+    st = os.stat(path)
+    return f"{st.st_size}|{st.st_mtime_ns}"
 
-    Attributes
-    ----------
-    root : Path
-    tracks : pd.DataFrame
-        Columns ``track_id, genre, rank, path, n_responses, dominant`` and one
-        vote-share column per emotion (in :data:`~mer.config.EMOTIONS` order),
-        sorted by ``track_id``.
-    """
 
-    root: Path
+class _TrackTable:
+    """Shared views of a per-track table with one vote-share column per emotion and ``dominant``."""
+
     tracks: pd.DataFrame
 
     def __len__(self) -> int:
@@ -84,6 +87,72 @@ class Corpus:
         """Dominant emotion index per track, shape (n_tracks,)."""
         return self.tracks["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
 
+    def shares_of(self, track_id: int) -> pd.Series:
+        """One track's vote shares (index: the nine emotions, Emotify order).
+
+        Raises
+        ------
+        DataError
+            No track with that id.
+        """
+        rows = self.tracks.index[self.tracks["track_id"] == track_id]
+        if len(rows) == 0:
+            ids = self.tracks["track_id"]
+            raise DataError(f"No track {track_id} in this corpus; its ids run from {ids.min()} to {ids.max()}.")
+        return self.tracks.loc[rows[0], list(EMOTIONS)].astype(float).rename(track_id)
+
+
+@dataclass(frozen=True)
+class Annotations(_TrackTable):
+    """The listeners' votes of a ``data.csv``, one row per track, with no audio attached.
+
+    Attributes
+    ----------
+    source : Path
+        The ``data.csv`` read.
+    tracks : pd.DataFrame
+        Columns ``track_id, genre, rank, n_responses, dominant`` and one vote-share
+        column per emotion (in :data:`~mer.config.EMOTIONS` order), sorted by ``track_id``.
+    """
+
+    source: Path
+    tracks: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class MissingAudio:
+    """A track of ``data.csv`` whose audio file is not in the corpus folder."""
+
+    track_id: int
+    genre: str
+    rank: int
+
+    @property
+    def expected(self) -> str:
+        """Where the file should be, relative to the corpus root (the official name, ``.mp3``)."""
+        return f"emotifymusic/{self.genre}/{self.rank}.mp3"
+
+
+@dataclass(frozen=True)
+class Corpus(_TrackTable):
+    """A dataset in Emotify's layout, one row per track with audio.
+
+    Attributes
+    ----------
+    root : Path
+    tracks : pd.DataFrame
+        Columns ``track_id, genre, rank, path, n_responses, dominant`` and one
+        vote-share column per emotion (in :data:`~mer.config.EMOTIONS` order),
+        sorted by ``track_id``.
+    missing : tuple of MissingAudio
+        Tracks of ``data.csv`` left out because their audio is absent (only with
+        ``load_corpus(..., allow_missing=True)``; empty otherwise).
+    """
+
+    root: Path
+    tracks: pd.DataFrame
+    missing: tuple[MissingAudio, ...] = field(default=())
+
     @property
     def paths(self) -> list[Path]:
         return [Path(p) for p in self.tracks["path"]]
@@ -92,8 +161,7 @@ class Corpus:
         """A short hash of the track list, labels, and audio sizes and times: changes when the data does."""
         h = hashlib.sha256()
         for row in self.tracks.itertuples():
-            st = os.stat(row.path)
-            h.update(f"{row.track_id}|{row.genre}|{row.dominant}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+            h.update(f"{row.track_id}|{row.genre}|{row.dominant}|{file_stamp(row.path)}\n".encode())
         return h.hexdigest()[:16]
 
 
@@ -143,34 +211,12 @@ def read_votes(csv_path: str | os.PathLike) -> pd.DataFrame:
     return df
 
 
-def _find_audio(folder: Path, rank: int) -> Path | None:
-    for ext in AUDIO_EXTENSIONS:
-        p = folder / f"{rank}{ext}"
-        if p.is_file():
-            return p
-    return None
-
-
-def load_corpus(root: str | os.PathLike) -> Corpus:
-    """Load an Emotify-layout folder: per-track vote shares, dominant emotion, audio paths.
-
-    Parameters
-    ----------
-    root : path
-        Folder holding ``data.csv`` and ``emotifymusic/``.
-
-    Raises
-    ------
-    DataError
-        Bad CSV (see :func:`read_votes`), a track whose responses tick no emotion,
-        a track listed under two genres, or audio files missing (named).
-    """
-    root = Path(root)
-    df = read_votes(root / "data.csv")
+def _per_track(df: pd.DataFrame, source: Path) -> pd.DataFrame:
+    """Responses → one row per track: vote shares, responses, genre, rank within genre, dominant emotion."""
     genres = df.groupby("track id")["genre"].nunique()
     if (genres > 1).any():
         tid = genres[genres > 1].index[0]
-        raise DataError(f"Track {tid} is listed under more than one genre in data.csv.")
+        raise DataError(f"Track {tid} is listed under more than one genre in '{source.name}'.")
     grouped = df.groupby("track id")
     tracks = grouped[list(EMOTIONS)].mean()
     tracks["n_responses"] = grouped.size()
@@ -180,29 +226,122 @@ def load_corpus(root: str | os.PathLike) -> Corpus:
         tid = ticks[ticks == 0].index[0]
         raise DataError(
             f"Track {tid} has {int(tracks.loc[tid, 'n_responses'])} response(s) but none ticks an emotion, "
-            "so it has no label. Remove it from data.csv or add its responses."
+            f"so it has no label. Remove it from '{source.name}' or add its responses."
         )
     tracks = tracks.reset_index().rename(columns={"track id": "track_id"}).sort_values("track_id")
+    tracks["track_id"] = tracks["track_id"].astype(int)
     tracks["rank"] = tracks.groupby("genre")["track_id"].rank(method="first").astype(int)
     # argmax takes the first maximum: ties go to the earlier emotion in Emotify's order
     tracks["dominant"] = [EMOTIONS[i] for i in np.argmax(tracks[list(EMOTIONS)].to_numpy(), axis=1)]
+    columns = ["track_id", "genre", "rank", "n_responses", "dominant", *EMOTIONS]
+    return tracks[columns].reset_index(drop=True)
 
+
+def load_annotations(source: str | os.PathLike | None = None) -> Annotations:
+    """Per-track vote shares and dominant emotions from a ``data.csv`` alone; no audio needed.
+
+    Parameters
+    ----------
+    source : path, optional
+        A ``data.csv``, or a folder holding one. ``None``: the official annotations of all
+        400 Emotify tracks bundled with mer (:data:`BUNDLED_DATA_CSV`).
+
+    Raises
+    ------
+    DataError
+        Bad CSV (see :func:`read_votes`), a track whose responses tick no emotion,
+        or a track listed under two genres.
+    """
+    path = BUNDLED_DATA_CSV if source is None else Path(source)
+    if path.is_dir():
+        path = path / "data.csv"
+    return Annotations(source=path, tracks=_per_track(read_votes(path), path))
+
+
+def _find_audio(folder: Path, rank: int) -> Path | None:
+    for ext in AUDIO_EXTENSIONS:
+        p = folder / f"{rank}{ext}"
+        if p.is_file():
+            return p
+    return None
+
+
+def _audio_ranks(folder: Path) -> set[int]:
+    """Numbers of the audio files ``<n>.<ext>`` in a genre folder (other files are ignored)."""
+    if not folder.is_dir():
+        return set()
+    return {int(p.stem) for p in folder.iterdir()
+            if p.suffix.lower() in AUDIO_EXTENSIONS and p.stem.isdigit() and p.is_file()}
+
+
+def _check_no_extra_audio(root: Path, tracks: pd.DataFrame) -> None:
+    """More audio files in a genre folder than tracks of that genre: the rank mapping cannot be trusted."""
+    for genre, n_tracks in tracks["genre"].value_counts().sort_index().items():
+        ranks = _audio_ranks(root / "emotifymusic" / genre)
+        if len(ranks) > n_tracks:
+            extra = sorted(r for r in ranks if r > n_tracks)
+            raise DataError(
+                f"emotifymusic/{genre}/ holds {len(ranks)} audio files but data.csv lists {n_tracks} {genre} "
+                f"tracks. Tracks map to files by their rank within the genre, so votes would be paired with the "
+                f"wrong audio. Use the data.csv that came with this audio"
+                + (f", or remove the files beyond rank {n_tracks} ({', '.join(f'{r}' for r in extra[:5])}"
+                   f"{' ...' if len(extra) > 5 else ''})." if extra else ".")
+            )
+
+
+def _missing_message(root: Path, tracks: pd.DataFrame, missing: list[MissingAudio]) -> str:
+    shown = ", ".join(m.expected for m in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    counts = []
+    for genre in sorted({m.genre for m in missing}):
+        n_tracks = int((tracks["genre"] == genre).sum())
+        n_files = len(_audio_ranks(root / "emotifymusic" / genre))
+        counts.append(f"{genre}: data.csv lists {n_tracks} tracks, emotifymusic/{genre}/ holds {n_files} audio files")
+    return (
+        f"{len(missing)} audio file(s) listed in data.csv are missing under '{root}': {shown}. "
+        f"({'; '.join(counts)}.) Tracks map to files by their rank within the genre: if this audio was not "
+        "numbered for this data.csv, votes would be paired with the wrong audio. Unpack emotifymusic.zip into "
+        f"the same folder as data.csv, or continue on the {len(tracks) - len(missing)} tracks present "
+        "(allow_missing=True; on the command line --allow-missing)."
+    )
+
+
+def load_corpus(root: str | os.PathLike, *, allow_missing: bool = False) -> Corpus:
+    """Load an Emotify-layout folder: per-track vote shares, dominant emotion, audio paths.
+
+    Parameters
+    ----------
+    root : path
+        Folder holding ``data.csv`` and ``emotifymusic/``.
+    allow_missing : bool
+        Go on without the tracks whose audio is absent: they are left out of
+        ``tracks`` and listed in ``Corpus.missing``. Ranks keep counting every
+        track of ``data.csv``, so the files present keep their pairing.
+
+    Raises
+    ------
+    DataError
+        Bad CSV (see :func:`read_votes`), a track whose responses tick no emotion,
+        a track listed under two genres, a genre folder holding more audio files than
+        ``data.csv`` has tracks of that genre (counts named), or audio files missing
+        (named, with counts per genre) unless ``allow_missing``.
+    """
+    root = Path(root)
+    tracks = _per_track(read_votes(root / "data.csv"), root / "data.csv")
+    _check_no_extra_audio(root, tracks)
     paths, missing = [], []
     for row in tracks.itertuples():
-        folder = root / "emotifymusic" / row.genre
-        p = _find_audio(folder, row.rank)
+        p = _find_audio(root / "emotifymusic" / row.genre, row.rank)
         if p is None:
-            missing.append(f"emotifymusic/{row.genre}/{row.rank}.mp3")
+            missing.append(MissingAudio(int(row.track_id), row.genre, int(row.rank)))
         paths.append(str(p) if p else "")
-    if missing:
-        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-        raise DataError(
-            f"{len(missing)} audio file(s) listed in data.csv are missing under '{root}': {shown}. "
-            "Unpack emotifymusic.zip into the same folder as data.csv."
-        )
-    tracks["path"] = paths
-    columns = ["track_id", "genre", "rank", "path", "n_responses", "dominant", *EMOTIONS]
-    return Corpus(root=root, tracks=tracks[columns].reset_index(drop=True))
+    if missing and not allow_missing:
+        raise DataError(_missing_message(root, tracks, missing))
+    if len(missing) == len(tracks):
+        raise DataError(f"None of the {len(tracks)} tracks of data.csv has audio under '{root}/emotifymusic/'. "
+                        "Unpack emotifymusic.zip into the same folder as data.csv.")
+    tracks.insert(3, "path", paths)
+    tracks = tracks[tracks["path"] != ""].reset_index(drop=True)
+    return Corpus(root=root, tracks=tracks, missing=tuple(missing))
 
 
 # --- download -------------------------------------------------------------------------

@@ -28,6 +28,8 @@ __all__ = ["Spectra", "TrackFeatures", "segment_spectra_and_logmel", "model_wind
 # (the frames of 2M samples hold 8M floats, 32 MB, before the FFT).
 _MAX_BATCH_SAMPLES = 2_000_000
 
+FEATURES_VERSION = 1  # bump when this module's output changes for the same configs: stale caches are then ignored
+
 
 @dataclass(frozen=True)
 class Spectra:

@@ -1,10 +1,10 @@
-"""Analyze: upload a track or pick a demo track; see the 20-segment emotion timeline and FFT spectra."""
+"""Analyze: upload a track or pick an example (real, freely licensed music); see the 20-segment emotion timeline and FFT spectra."""
 
 import streamlit as st
 
 from mer.config import emotion_label
-from mer.demo import DEMO_EXAMPLES, demo_example_audio
 from mer.errors import MerError
+from mer.examples import list_examples
 from mer.plots import distribution_figure, logmel_figure, spectrum_figure, timeline_figure, waveform_figure
 from mer.report import analysis_csv, analysis_json, html_report
 from pages.common import analysis_of, get_model, show_error
@@ -14,17 +14,27 @@ st.caption("Each track is cut into 20 equal segments; a CNN-LSTM gives each segm
            "the nine GEMS emotions. The track's emotion is the mean over its segments.")
 
 
-@st.cache_data(show_spinner="Synthesising the demo track…")
-def demo_bytes(index: int) -> bytes:
-    return demo_example_audio(DEMO_EXAMPLES[index])
+@st.cache_data(show_spinner=False)
+def examples():
+    return list_examples()
 
 
-source = st.radio("Source", ["Demo track", "Upload a file"], horizontal=True, label_visibility="collapsed")
-data, name = None, None
-if source == "Demo track":
-    index = st.selectbox("Demo track (synthetic, never used in training)", range(len(DEMO_EXAMPLES)),
-                         format_func=lambda i: DEMO_EXAMPLES[i].title)
-    data, name = demo_bytes(index), f"demo-{DEMO_EXAMPLES[index].title.lower().replace(' ', '-').replace(',', '')}.flac"
+@st.cache_data(show_spinner=False)
+def example_bytes(index: int) -> bytes:
+    return examples()[index].read_bytes()
+
+
+source = st.radio("Source", ["Example", "Upload a file"], horizontal=True, label_visibility="collapsed")
+data, name, credit = None, None, None
+if source == "Example":
+    try:
+        choices = examples()
+    except MerError as e:
+        show_error(e)
+        st.stop()
+    index = st.selectbox("Example (real music, freely licensed; never used in training)", range(len(choices)),
+                         format_func=lambda i: f"{choices[i].title} — {choices[i].author} ({choices[i].character})")
+    data, name, credit = example_bytes(index), choices[index].path.name, choices[index]
 else:
     upload = st.file_uploader("Audio file (WAV, MP3, FLAC or OGG, 10 s to 20 min)", type=["wav", "mp3", "flac", "ogg"])
     if upload is not None:
@@ -56,6 +66,9 @@ c3.metric("Duration", f"{result.audio.duration_s:.1f} s")
 c4.metric("Model", result.model_name, help=f"Trained on {result.model_trained_on}")
 
 st.audio(data)
+if credit is not None:
+    st.caption(f"{credit.credit} Licence: [{credit.licence}]({credit.licence_url}).", help="Sources and licences of "
+               "all examples: mer/resources/examples/LICENSES.md")
 st.plotly_chart(waveform_figure(result.audio.samples, result.audio.sample_rate, seg.start_s, result.segment_top),
                 width="stretch")
 

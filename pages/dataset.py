@@ -1,22 +1,31 @@
-"""Dataset: class balance before and after oversampling, PCA of real vs synthetic samples, genres, agreement."""
+"""Dataset: the real Emotify by default (bundled annotations and compact features), or the synthetic demo corpus:
+tracks per emotion, genres, ties, listener agreement, a track's vote shares, and class balance before/after SMOTE."""
+
+from pathlib import Path
 
 import streamlit as st
 
 from mer.balance import SAMPLER_LABELS
-from mer.config import SAMPLERS
+from mer.config import EMOTIONS, SAMPLERS, emotion_label
+from mer.emotify import BUNDLED_DATA_CSV, load_annotations
 from mer.errors import MerError
 from mer.plots import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
-from mer.stats import balance_report
+from mer.stats import dataset_stats
 from pages.common import DEMO_NOTE, corpora, ensure_corpus, show_error
+
+BUNDLED = "Emotify (bundled: annotations of all 400 tracks, features of 320)"
+EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.1016/j.ipm.2015.03.004): 400 one-minute "
+                "excerpts, 100 per genre, and the emotions listeners **felt**, ticked in a game. The annotations of all "
+                "400 tracks ship with mer; oversampling and the PCA use the compact features (per segment, mean and "
+                "standard deviation of 64 log-mel bands) of the 320 tracks whose audio the team holds.")
 
 st.title("Dataset and class balance")
 
-choices = corpora()
-label = st.selectbox("Corpus", list(choices), help="An Emotify folder appears here when the app is started with "
-                     "MER_EMOTIFY_DIR set to it.")
+choices: dict[str, Path | None] = {BUNDLED: None, **corpora()}
+label = st.selectbox("Corpus", list(choices), help="The demo corpus is synthetic. An Emotify folder with its audio "
+                     "appears here when the app is started with MER_EMOTIFY_DIR set to it.")
 root = choices[label]
-if label.startswith("Demo"):
-    st.info(DEMO_NOTE, icon=":material/info:")
+st.info(DEMO_NOTE if label.startswith("Demo") else EMOTIFY_NOTE, icon=":material/info:")
 
 c1, c2, c3 = st.columns([2, 1, 1])
 sampler = c1.selectbox("Oversampling of the training fold", SAMPLERS, format_func=SAMPLER_LABELS.get)
@@ -25,40 +34,81 @@ seed = c3.number_input("Split seed", 0, 10_000, 0)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def report(root: str, sampler: str, k: int, seed: int, stamp: float) -> dict:
-    return balance_report(root, sampler=sampler, k_neighbors=k, seed=seed)
+def report(root: str | None, sampler: str, k: int, seed: int, stamp: float):
+    return dataset_stats(root, sampler=sampler, k_neighbors=k, seed=seed, with_pca=True, allow_missing=True)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def annotations(root: str | None, stamp: float):
+    return load_annotations(root)
+
+
+csv = BUNDLED_DATA_CSV if root is None else root / "data.csv"
 try:
-    ensure_corpus(root)
+    if root is not None:
+        ensure_corpus(root)
     with st.spinner("Reading features and oversampling the training fold…"):
-        r = report(str(root), sampler, k, int(seed), (root / "data.csv").stat().st_mtime)
+        r = report(None if root is None else str(root), sampler, k, int(seed), csv.stat().st_mtime)
+        votes = annotations(None if root is None else str(root), csv.stat().st_mtime)
 except MerError as e:
     show_error(e)
     st.stop()
 
-m = st.columns(4)
-m[0].metric("Tracks", r["tracks"])
-m[1].metric("Segments", r["segments"])
-m[2].metric("Imbalance ratio before", f"{r['imbalance_ratio_before']:.2f}", help="majority / minority, training fold")
-m[3].metric(f"After {r['sampler_label']}", f"{r['imbalance_ratio_after']:.2f}")
-for note in r["notes"]:
-    st.caption(f"Note: {note}")
+a, b = r.annotations, r.balance
+if r.missing:
+    st.warning(f"{len(r.missing)} track(s) of data.csv have no audio under '{root}' "
+               f"({', '.join(m.expected for m in r.missing[:5])}{' …' if len(r.missing) > 5 else ''}). Their votes are "
+               f"counted below; the class balance uses the {b.n_tracks} tracks present. Tracks map to files by their "
+               "rank within the genre: if this audio was not numbered for this data.csv, votes and audio do not match.",
+               icon=":material/warning:")
+
+m = st.columns(5)
+m[0].metric("Tracks", a.n_tracks)
+m[1].metric("Responses", f"{a.n_responses:,}", help=f"per track: {a.responses_per_track[0]} to "
+            f"{a.responses_per_track[2]}, median {a.responses_per_track[1]:g}")
+m[2].metric("Imbalance ratio (tracks)", f"{a.imbalance_ratio:.1f}", help="largest / smallest dominant-emotion count")
+m[3].metric("Ties at the top", len(a.tied_track_ids), help="tracks whose largest vote share is shared by two "
+            "emotions; the earlier emotion in Emotify's order is taken")
+m[4].metric("Mean agreement", f"{a.agreement.mean():.2f}", help="share of a track's listeners who ticked its "
+            f"dominant emotion; median gap to the runner-up {a.median_margin:.3f}")
 
 left, right = st.columns(2)
-left.plotly_chart(tracks_figure(r["tracks_per_class"]), width="stretch")
-right.plotly_chart(balance_figure(r["segments_per_class_before"], r["segments_per_class_after"], r["sampler_label"],
-                                  f"Training fold: segments per emotion ({r['train_tracks']} tracks, track split)"),
-                   width="stretch")
-st.caption("Oversampling is fitted on the training fold only: validation and test segments are never used to "
-           "build synthetic samples.")
-
-if sampler != "none":
-    st.plotly_chart(pca_figure(r["pca"]), width="stretch")
+left.plotly_chart(tracks_figure(a.tracks_per_emotion), width="stretch")
+right.plotly_chart(genre_figure(a.genre_table), width="stretch")
 g1, g2 = st.columns(2)
-g1.plotly_chart(genre_figure(r["genre_table"]), width="stretch")
-g2.plotly_chart(agreement_figure(r["agreement"]), width="stretch")
+g1.plotly_chart(agreement_figure(a.agreement), width="stretch")
+with g2:
+    st.markdown("**One track's vote shares**")
+    ids = votes.tracks["track_id"].tolist()
+    track_id = st.selectbox("Track", ids, index=0, help="Emotify track ids: 1-100 classical, 101-200 rock, "
+                            "201-300 electronic, 301-400 pop")
+    row = votes.tracks[votes.tracks["track_id"] == track_id].iloc[0]
+    shares = votes.shares_of(track_id)
+    st.bar_chart({emotion_label(e): float(shares[e]) for e in EMOTIONS}, horizontal=True, height=260)
+    st.caption(f"Track {track_id} ({row['genre']}): {int(row['n_responses'])} listeners; dominant "
+               f"**{emotion_label(row['dominant'])}** ({shares.max():.0%})"
+               + (" — a tie, resolved to the earlier emotion." if track_id in a.tied_track_ids else "."))
+
+with st.expander(f"{len(a.tied_track_ids)} tracks tie at the top"):
+    st.write("Their largest vote share is shared by two or more emotions; the label goes to the earlier emotion in "
+             "Emotify's order, a convention rather than the listeners' choice. Track ids: "
+             + (", ".join(str(t) for t in a.tied_track_ids) or "none"))
+
+st.subheader("Class balance of the training fold")
+st.caption(f"Samples: {b.features}; {b.n_tracks} tracks, {b.n_segments:,} segments. Oversampling is fitted on the "
+           "training fold only: validation and test segments are never used to build synthetic samples.")
+m = st.columns(3)
+m[0].metric("Segments", b.n_segments)
+m[1].metric("Imbalance ratio before", f"{b.imbalance_ratio_before:.2f}", help="majority / minority, training fold")
+m[2].metric(f"After {b.sampler_label}", f"{b.imbalance_ratio_after:.2f}")
+for note in b.notes:
+    st.caption(f"Note: {note}")
+st.plotly_chart(balance_figure(b.before, b.after, b.sampler_label,
+                               f"Training fold: segments per emotion ({b.train_tracks} tracks, track split)"),
+                width="stretch")
+if b.pca is not None:
+    st.plotly_chart(pca_figure(b.pca), width="stretch")
 
 with st.expander("Counts as a table"):
-    st.dataframe({"tracks": r["tracks_per_class"], "training segments before": r["segments_per_class_before"],
-                  f"after {r['sampler_label']}": r["segments_per_class_after"]}, width="stretch")
+    st.dataframe({"tracks": a.tracks_per_emotion, "training segments before": b.before,
+                  f"after {b.sampler_label}": b.after}, width="stretch")

@@ -56,12 +56,18 @@ def array(value) -> np.ndarray:
     return np.asarray(value)
 
 
-def test_analyze_shows_a_demo_track_timeline_with_twenty_segments(app_env):
+def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monkeypatch):
+    import mer.demo.synth
+
+    def no_synthesis(*args, **kwargs):
+        raise AssertionError("the Analyze page synthesised audio")
+
+    monkeypatch.setattr(mer.demo.synth, "render_track", no_synthesis)
     at = run_app()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Overall emotion"] in LABELS and metrics["Model"] == "default"
-    assert metrics["Duration"] == "60.0 s"
+    assert metrics["Duration"] == "30.0 s"
     timeline = figure(at, "Emotion timeline")
     heat = timeline["data"][0]
     z = array(heat["z"])
@@ -71,13 +77,17 @@ def test_analyze_shows_a_demo_track_timeline_with_twenty_segments(app_env):
     assert list(heat["x"]) == [str(i) for i in range(1, 21)]
     assert at.slider(key="segment").max == 20
     assert len(at.get("download_button")) == 3
+    credit = " ".join(c.value for c in at.caption)
+    assert "“Motion” by Shawn Parrotte" in credit and "CC-BY-SA-3.0" in credit and "hyperrogue-music" in credit
+    at.selectbox[0].set_value(1).run()  # the second example
+    assert not at.exception and "Max McCracken" in " ".join(c.value for c in at.caption)
 
 
 def test_choosing_a_segment_updates_the_spectrum(app_env):
     at = run_app()
     at.slider(key="segment").set_value(7).run()
     spectrum = figure(at, "FFT spectrum")
-    assert spectrum["data"][0]["name"].startswith("segment 7 (18.0–21.0 s)")
+    assert spectrum["data"][0]["name"].startswith("segment 7 (9.0–10.5 s)")  # 20 segments of a 30 s example
     at.selectbox[1].set_value(2).run()  # compare with segment 3
     assert len(figure(at, "FFT spectrum")["data"]) == 2
 
@@ -95,16 +105,33 @@ def test_bad_upload_shows_a_readable_error_not_a_traceback(app_env, name):
     assert not at.error and {m.label: m.value for m in at.metric}["Duration"] == "20.0 s"
 
 
-def test_dataset_page_shows_equal_class_counts_after_smote(app_env):
+def test_dataset_page_opens_on_the_real_emotify(app_env):
     at = run_app("pages/dataset.py")
     assert not at.exception and not at.error
+    assert at.selectbox[0].value.startswith("Emotify (bundled")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tracks"] == "400" and metrics["Responses"] == "8,407" and metrics["Ties at the top"] == "57"
+    assert metrics["Imbalance ratio (tracks)"] == "32.7" and metrics["Segments"] == "6400"
+    tracks = array(figure(at, "Tracks per dominant emotion")["data"][0]["y"]).tolist()
+    assert tracks == [3, 29, 27, 53, 98, 34, 93, 44, 19]  # Emotify order: amazement ... sadness
+    assert metrics["After SMOTE"] == "1.00" and float(metrics["Imbalance ratio before"]) > 10
+    assert any(t["name"].endswith("(synthetic)") for t in figure(at, "PCA")["data"])
+    track = next(s for s in at.selectbox if s.label == "Track")
+    track.set_value(11).run()  # a track that ties at the top
+    assert any("Track 11 (classical)" in c.value and "a tie" in c.value for c in at.caption)
+
+
+def test_dataset_page_shows_the_synthetic_corpus_one_choice_away(app_env):
+    at = run_app("pages/dataset.py")
+    at.selectbox[0].set_value("Demo corpus (synthetic)").run()
+    assert not at.exception and not at.error
+    assert any("synthetic" in i.value for i in at.info)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tracks"] == "36" and metrics["Segments"] == "720"
     assert float(metrics["Imbalance ratio before"]) > 1 and metrics["After SMOTE"] == "1.00"
     bars = figure(at, "Training fold")["data"]
     before, after = array(bars[0]["y"]).tolist(), array(bars[1]["y"]).tolist()
     assert len(set(a for a, b in zip(after, before) if b)) == 1 and max(after) == max(before)
-    assert any(t["name"].endswith("(synthetic)") for t in figure(at, "PCA")["data"])
     at.selectbox[1].set_value("random").run()
     assert {m.label: m.value for m in at.metric}["After Random oversampling"] == "1.00"
 

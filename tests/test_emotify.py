@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import io
+import json
 import socket
 import threading
 import zipfile
@@ -15,7 +16,7 @@ import pytest
 
 from mer.config import EMOTIONS, GENRES
 from mer.demo import DemoConfig, demo_votes, generate_demo_corpus, render_track
-from mer.emotify import fetch_emotify, load_corpus, read_votes, safe_extract
+from mer.emotify import fetch_emotify, load_annotations, load_corpus, read_votes, safe_extract
 from mer.errors import DataError, DownloadError
 
 from .conftest import tone
@@ -99,11 +100,67 @@ def test_track_with_no_ticks_has_no_label(tmp_path):
         load_corpus(make_root(tmp_path, rows))
 
 
-def test_missing_audio_files_are_listed(tmp_path):
+def test_missing_audio_files_are_listed_with_counts_and_a_way_on(tmp_path):
     root = make_root(tmp_path, ROWS)
     (root / "emotifymusic" / "classical" / "2.mp3").unlink()
-    with pytest.raises(DataError, match=r"1 audio file\(s\).*emotifymusic/classical/2.mp3"):
+    with pytest.raises(DataError, match=r"1 audio file\(s\).*emotifymusic/classical/2.mp3") as e:
         load_corpus(root)
+    msg = str(e.value)
+    assert "classical: data.csv lists 2 tracks, emotifymusic/classical/ holds 1 audio files" in msg
+    assert "allow_missing=True" in msg and "--allow-missing" in msg and "2 tracks present" in msg
+
+
+def test_allow_missing_goes_on_with_the_tracks_present(tmp_path):
+    root = make_root(tmp_path, ROWS)
+    (root / "emotifymusic" / "classical" / "1.mp3").unlink()
+    corpus = load_corpus(root, allow_missing=True)
+    assert list(corpus.tracks["track_id"]) == [2, 101]
+    assert [(m.track_id, m.genre, m.rank, m.expected) for m in corpus.missing] == [
+        (1, "classical", 1, "emotifymusic/classical/1.mp3")]
+    # ranks still count every track of data.csv: track 2 keeps file 2
+    assert corpus.tracks.loc[0, "path"].endswith("emotifymusic/classical/2.mp3")
+    assert list(corpus.labels) == [EMOTIONS.index("tenderness"), EMOTIONS.index("power")]
+    (tmp_path / "full").mkdir()
+    assert load_corpus(make_root(tmp_path / "full", ROWS)).missing == ()
+
+
+def test_more_audio_files_than_tracks_is_refused_with_counts(tmp_path):
+    root = make_root(tmp_path, ROWS)
+    (root / "emotifymusic" / "classical" / "3.mp3").write_bytes((root / "emotifymusic" / "classical" / "1.mp3").read_bytes())
+    for allow in (False, True):
+        with pytest.raises(DataError, match=r"emotifymusic/classical/ holds 3 audio files but data.csv lists 2 "
+                                            r"classical tracks.*wrong audio.*beyond rank 2 \(3\)"):
+            load_corpus(root, allow_missing=allow)
+    (root / "emotifymusic" / "classical" / "notes.txt").write_text("not audio")  # other files do not count
+    (root / "emotifymusic" / "classical" / "3.mp3").unlink()
+    assert len(load_corpus(root)) == 3
+
+
+def test_stats_cli_names_missing_audio_and_goes_on_with_allow_missing(tmp_path, capsys):
+    from mer.cli import main
+
+    rows = [(t, g, v(e)) for t, g, e in [(1, "classical", "calmness"), (2, "classical", "sadness"),
+                                         (3, "classical", "calmness"), (4, "classical", "sadness"),
+                                         (5, "classical", "power"), (6, "classical", "power")]]
+    root = make_root(tmp_path, rows)
+    (root / "emotifymusic" / "classical" / "6.mp3").unlink()
+    assert main(["data", "stats", "--root", str(root), "--json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 1 audio file(s)") and "--allow-missing" in err and err.count("\n") == 1
+    assert main(["data", "stats", "--root", str(root), "--json", "--allow-missing", "--sampler", "random"]) == 0
+    captured = capsys.readouterr()
+    stats = json.loads(captured.out)
+    assert stats["tracks"] == 6 and stats["tracks_per_emotion"]["power"] == 2  # votes of all six tracks
+    assert stats["balance"]["tracks"] == 5 and stats["missing_audio"][0]["track_id"] == 6
+    assert "warning: no audio for track 6" in captured.err
+
+
+def test_annotations_load_without_audio(tmp_path):
+    annotations = load_annotations(make_root(tmp_path, ROWS, audio=False) / "data.csv")
+    assert list(annotations.tracks["dominant"]) == ["solemnity", "tenderness", "power"]
+    assert annotations.shares_of(101)["power"] == 1.0
+    with pytest.raises(DataError, match="missing under"):
+        load_corpus(annotations.source.parent)
 
 
 def test_empty_csv_and_missing_csv(tmp_path):

@@ -1,68 +1,36 @@
-"""A synthetic corpus in Emotify's layout, deterministic from a seed.
+"""Synthetic music from emotion archetypes, deterministic from a seed.
 
-The real Emotify audio cannot be downloaded on every machine, and the app must
-work out of the box, so mer synthesises music that follows the same format:
-``ROOT/data.csv`` with one row per (simulated) listener response and
-``ROOT/emotifymusic/<genre>/<rank>.flac``. :func:`mer.emotify.load_corpus`
-reads it with no special case.
-
-Each of the nine GEMS emotions is an *archetype*: ranges of the cues that
+Each of the nine GEMS emotions is an :class:`Archetype`: ranges of the cues that
 music psychology links to perceived emotion (Juslin & Laukka 2003; Gabrielsson
 & Lindström 2010) — tempo, mode, register, loudness, articulation, brightness,
-rhythmic density, dissonance. A track draws its cues from its archetype, is
-pulled part of the way towards a neighbouring archetype (tenderness ↔ calmness,
-power ↔ tension, ...), and a fifth of tracks change character part-way through.
-Simulated listeners then tick one to three emotions from the track's emotion
-profile, with more disagreement on the emotions that real listeners agreed on
-least (amazement, sadness, solemnity; Aljanaki et al. 2016), so vote shares are
-not one-hot and some tracks are ambiguous.
+rhythmic density, dissonance. A track draws its cues from its archetype, may be
+pulled part of the way towards a neighbouring archetype, and may change
+character part-way through. Instruments follow the genre.
 
-This corpus is for demonstrating and testing the product. It is *not* a model
-of how people feel music; train on the real Emotify for that.
+This is music made by a program, for demonstrating and testing mer; it is not a
+model of how people feel music.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
-import shutil
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
-import pandas as pd
-import soundfile as sf
 
-from .config import EMOTIONS, GENRES, data_dir
-
-__all__ = ["DemoConfig", "ARCHETYPES", "generate_demo_corpus", "ensure_demo_corpus", "demo_votes", "DEMO_EXAMPLES", "demo_example_audio", "render_track", "default_demo_root"]
-
-ProgressFn = Callable[[int, int, str], None]
+__all__ = ["SR", "Archetype", "ARCHETYPES", "CUES", "GENRE_AFFINITY", "render_track"]
 
 SR = 22_050
 
 
 @dataclass(frozen=True)
-class DemoConfig:
-    """Size and seed of a demo corpus."""
-
-    tracks: int = 240  # split equally over the four genres
-    seconds: float = 60.0  # Emotify excerpts are one minute
-    seed: int = 7
-    sample_rate: int = SR
-    mean_listeners: float = 20.0  # Emotify: 8,407 responses over 400 tracks ≈ 21
-    change_fraction: float = 0.2  # tracks whose character changes part-way through
-
-
-@dataclass(frozen=True)
 class Archetype:
-    """Ranges of musical cues for one emotion (each a (low, high) pair)."""
+    """One emotion as music: the ranges of cues a track draws from, and how the simulation treats it.
 
+    Every cue is a (low, high) range drawn uniformly per track, except ``major``, a probability.
+    """
+
+    emotion: str
     tempo: tuple[float, float]  # beats per minute
     major: float  # probability of a major key
     register: tuple[float, float]  # melody centre, MIDI note
@@ -74,47 +42,83 @@ class Archetype:
     drums: tuple[float, float]  # 0 none … 1 full kit
     dynamics: tuple[float, float]  # spread of note velocities and section contrast
     reverb: tuple[float, float]  # wet share
+    neighbours: tuple[str, ...]  # musical neighbours: tracks blend towards these, listeners confuse them
+    share: float  # share of a corpus's tracks (skewed like Emotify's: majority ≥ 4× minority)
+    clarity: float  # how sharply listeners agree; lowest for amazement, sadness, solemnity, as in Emotify
 
 
-ARCHETYPES: dict[str, Archetype] = {
-    "amazement": Archetype((105, 140), 0.8, (70, 82), (-20, -14), (0.4, 0.8), (0.6, 0.9), (1.5, 3.0), (0.15, 0.35), (0.2, 0.6), (0.6, 1.0), (0.15, 0.35)),
-    "solemnity": Archetype((48, 68), 0.35, (50, 60), (-22, -15), (0.9, 1.0), (0.2, 0.45), (0.25, 0.6), (0.05, 0.2), (0.0, 0.15), (0.1, 0.3), (0.3, 0.5)),
-    "tenderness": Archetype((62, 86), 0.9, (66, 76), (-30, -23), (0.85, 1.0), (0.15, 0.4), (0.5, 1.2), (0.0, 0.1), (0.0, 0.15), (0.05, 0.25), (0.2, 0.4)),
-    "nostalgia": Archetype((68, 96), 0.55, (60, 70), (-27, -20), (0.75, 0.95), (0.3, 0.55), (0.6, 1.3), (0.05, 0.2), (0.1, 0.45), (0.1, 0.3), (0.25, 0.45)),
-    "calmness": Archetype((52, 74), 0.8, (58, 68), (-34, -26), (0.95, 1.0), (0.1, 0.3), (0.2, 0.6), (0.0, 0.08), (0.0, 0.08), (0.0, 0.15), (0.3, 0.5)),
-    "power": Archetype((96, 132), 0.45, (46, 58), (-15, -10), (0.35, 0.7), (0.65, 0.95), (1.0, 2.0), (0.15, 0.35), (0.75, 1.0), (0.2, 0.45), (0.05, 0.2)),
-    "joyful_activation": Archetype((118, 150), 0.95, (72, 84), (-17, -11), (0.25, 0.55), (0.6, 0.9), (1.8, 3.5), (0.0, 0.12), (0.7, 1.0), (0.15, 0.35), (0.05, 0.2)),
-    "tension": Archetype((88, 136), 0.1, (52, 68), (-21, -13), (0.3, 0.75), (0.45, 0.8), (1.5, 3.0), (0.55, 0.9), (0.35, 0.75), (0.45, 0.8), (0.1, 0.25)),
-    "sadness": Archetype((46, 66), 0.08, (55, 65), (-31, -24), (0.85, 1.0), (0.1, 0.3), (0.3, 0.8), (0.05, 0.2), (0.0, 0.1), (0.05, 0.2), (0.25, 0.45)),
-}
+#: The nine archetypes by emotion name, in Emotify order.
+ARCHETYPES: dict[str, Archetype] = {a.emotion: a for a in (
+    Archetype(
+        "amazement",
+        tempo=(105, 140), major=0.8, register=(70, 82), loudness=(-20, -14),
+        legato=(0.4, 0.8), brightness=(0.6, 0.9), density=(1.5, 3),
+        dissonance=(0.15, 0.35), drums=(0.2, 0.6), dynamics=(0.6, 1), reverb=(0.15, 0.35),
+        neighbours=("joyful_activation", "power", "tension"), share=0.06, clarity=0.8,
+    ),
+    Archetype(
+        "solemnity",
+        tempo=(48, 68), major=0.35, register=(50, 60), loudness=(-22, -15),
+        legato=(0.9, 1), brightness=(0.2, 0.45), density=(0.25, 0.6),
+        dissonance=(0.05, 0.2), drums=(0, 0.15), dynamics=(0.1, 0.3), reverb=(0.3, 0.5),
+        neighbours=("sadness", "calmness", "power"), share=0.07, clarity=0.9,
+    ),
+    Archetype(
+        "tenderness",
+        tempo=(62, 86), major=0.9, register=(66, 76), loudness=(-30, -23),
+        legato=(0.85, 1), brightness=(0.15, 0.4), density=(0.5, 1.2),
+        dissonance=(0, 0.1), drums=(0, 0.15), dynamics=(0.05, 0.25), reverb=(0.2, 0.4),
+        neighbours=("calmness", "nostalgia"), share=0.13, clarity=1.6,
+    ),
+    Archetype(
+        "nostalgia",
+        tempo=(68, 96), major=0.55, register=(60, 70), loudness=(-27, -20),
+        legato=(0.75, 0.95), brightness=(0.3, 0.55), density=(0.6, 1.3),
+        dissonance=(0.05, 0.2), drums=(0.1, 0.45), dynamics=(0.1, 0.3), reverb=(0.25, 0.45),
+        neighbours=("tenderness", "sadness", "calmness"), share=0.1, clarity=1.1,
+    ),
+    Archetype(
+        "calmness",
+        tempo=(52, 74), major=0.8, register=(58, 68), loudness=(-34, -26),
+        legato=(0.95, 1), brightness=(0.1, 0.3), density=(0.2, 0.6),
+        dissonance=(0, 0.08), drums=(0, 0.08), dynamics=(0, 0.15), reverb=(0.3, 0.5),
+        neighbours=("tenderness", "solemnity"), share=0.17, clarity=1.3,
+    ),
+    Archetype(
+        "power",
+        tempo=(96, 132), major=0.45, register=(46, 58), loudness=(-15, -10),
+        legato=(0.35, 0.7), brightness=(0.65, 0.95), density=(1, 2),
+        dissonance=(0.15, 0.35), drums=(0.75, 1), dynamics=(0.2, 0.45), reverb=(0.05, 0.2),
+        neighbours=("tension", "joyful_activation"), share=0.14, clarity=1.6,
+    ),
+    Archetype(
+        "joyful_activation",
+        tempo=(118, 150), major=0.95, register=(72, 84), loudness=(-17, -11),
+        legato=(0.25, 0.55), brightness=(0.6, 0.9), density=(1.8, 3.5),
+        dissonance=(0, 0.12), drums=(0.7, 1), dynamics=(0.15, 0.35), reverb=(0.05, 0.2),
+        neighbours=("amazement", "power"), share=0.15, clarity=1.6,
+    ),
+    Archetype(
+        "tension",
+        tempo=(88, 136), major=0.1, register=(52, 68), loudness=(-21, -13),
+        legato=(0.3, 0.75), brightness=(0.45, 0.8), density=(1.5, 3),
+        dissonance=(0.55, 0.9), drums=(0.35, 0.75), dynamics=(0.45, 0.8), reverb=(0.1, 0.25),
+        neighbours=("power", "amazement"), share=0.145, clarity=1.3,
+    ),
+    Archetype(
+        "sadness",
+        tempo=(46, 66), major=0.08, register=(55, 65), loudness=(-31, -24),
+        legato=(0.85, 1), brightness=(0.1, 0.3), density=(0.3, 0.8),
+        dissonance=(0.05, 0.2), drums=(0, 0.1), dynamics=(0.05, 0.2), reverb=(0.25, 0.45),
+        neighbours=("nostalgia", "solemnity"), share=0.035, clarity=0.9,
+    ),
+)}
 
-#: Each emotion's musical neighbours: tracks blend towards these, and listeners confuse them.
-NEIGHBOURS: dict[str, tuple[str, ...]] = {
-    "amazement": ("joyful_activation", "power", "tension"),
-    "solemnity": ("sadness", "calmness", "power"),
-    "tenderness": ("calmness", "nostalgia"),
-    "nostalgia": ("tenderness", "sadness", "calmness"),
-    "calmness": ("tenderness", "solemnity"),
-    "power": ("tension", "joyful_activation"),
-    "joyful_activation": ("amazement", "power"),
-    "tension": ("power", "amazement"),
-    "sadness": ("nostalgia", "solemnity"),
-}
+#: The cue fields of an :class:`Archetype` (what a track draws).
+CUES: tuple[str, ...] = ("tempo", "major", "register", "loudness", "legato", "brightness", "density", "dissonance",
+                         "drums", "dynamics", "reverb")
 
-#: Share of tracks per dominant emotion (skewed like Emotify's: majority ≥ 4× minority).
-CLASS_WEIGHTS: dict[str, float] = {
-    "amazement": 0.06, "solemnity": 0.07, "tenderness": 0.13, "nostalgia": 0.10, "calmness": 0.17,
-    "power": 0.14, "joyful_activation": 0.15, "tension": 0.145, "sadness": 0.035,
-}
-
-#: How sharply listeners agree on each emotion (higher: more agreement). Amazement,
-#: sadness and solemnity had the lowest agreement in the Emotify game.
-CLARITY: dict[str, float] = {
-    "amazement": 0.8, "solemnity": 0.9, "tenderness": 1.6, "nostalgia": 1.1, "calmness": 1.3,
-    "power": 1.6, "joyful_activation": 1.6, "tension": 1.3, "sadness": 0.9,
-}
-
-#: How likely each genre is to carry each emotion (multiplies CLASS_WEIGHTS).
+#: How likely each genre is to carry each emotion (multiplies the archetypes' ``share``).
 GENRE_AFFINITY: dict[str, dict[str, float]] = {
     "classical": {"solemnity": 2.0, "tenderness": 1.5, "calmness": 1.5, "sadness": 1.5, "power": 0.4, "joyful_activation": 0.5},
     "rock": {"power": 2.0, "tension": 1.5, "calmness": 0.4, "tenderness": 0.6, "solemnity": 0.5},
@@ -126,14 +130,6 @@ _MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
 _MINOR = np.array([0, 2, 3, 5, 7, 8, 10])
 _PROGRESSIONS_MAJOR = ([0, 4, 5, 3], [0, 3, 4, 0], [0, 5, 3, 4], [0, 3, 0, 4], [5, 3, 0, 4])
 _PROGRESSIONS_MINOR = ([0, 5, 2, 6], [0, 3, 4, 0], [0, 6, 5, 4], [0, 3, 6, 2], [0, 5, 3, 4])
-
-
-def default_demo_root() -> Path:
-    """Where the app and CLI keep the default demo corpus (git-ignored)."""
-    return data_dir() / "demo"
-
-
-# --- synthesis ------------------------------------------------------------------------
 
 
 def _midi_hz(note: np.ndarray | float) -> np.ndarray | float:
@@ -417,202 +413,3 @@ def render_track(seed: int, emotion: str, genre: str, seconds: float, *, second_
     y[:fade] *= np.linspace(0, 1, fade)
     y[-fade:] *= np.linspace(1, 0, fade)
     return (np.tanh(y * 1.2) / 1.2).astype(np.float32)  # soft limiter
-
-
-# --- the corpus -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _TrackPlan:
-    track_id: int
-    genre: str
-    rank: int
-    emotion: str
-    second_emotion: str | None
-    blend_to: str | None
-    blend: float
-    seed: int
-
-
-def _plan(config: DemoConfig) -> list[_TrackPlan]:
-    rng = np.random.default_rng(config.seed)
-    per_genre = int(np.ceil(config.tracks / len(GENRES)))
-    plans = []
-    track_id = 0
-    for g, genre in enumerate(GENRES):
-        n_here = min(per_genre, config.tracks - g * per_genre)
-        weights = np.array([CLASS_WEIGHTS[e] * GENRE_AFFINITY[genre].get(e, 1.0) for e in EMOTIONS])
-        for rank in range(1, n_here + 1):
-            track_id += 1
-            emotion = EMOTIONS[rng.choice(len(EMOTIONS), p=weights / weights.sum())]
-            neighbours = NEIGHBOURS[emotion]
-            blend_to = neighbours[rng.integers(len(neighbours))]
-            blend = float(rng.uniform(0.0, 0.45))
-            second = None
-            if rng.random() < config.change_fraction:
-                pool = [e for e in EMOTIONS if e != emotion]
-                second = pool[rng.integers(len(pool))]
-            plans.append(_TrackPlan(track_id, genre, rank, emotion, second, blend_to, blend,
-                                    int(rng.integers(2**31))))
-    return plans
-
-
-def _emotion_profile(plan: _TrackPlan) -> np.ndarray:
-    """What the track expresses, as a distribution over the nine emotions."""
-    p = np.full(len(EMOTIONS), 0.02)
-    idx = {e: i for i, e in enumerate(EMOTIONS)}
-    main = 1.0 if plan.second_emotion is None else 0.65
-    p[idx[plan.emotion]] += main * (1 - plan.blend * 0.8)
-    if plan.blend_to:
-        p[idx[plan.blend_to]] += main * plan.blend * 0.8
-    if plan.second_emotion:
-        p[idx[plan.second_emotion]] += 0.35
-    return p / p.sum()
-
-
-def _listener_rows(plan: _TrackPlan, rng: np.random.Generator, mean_listeners: float) -> list[dict]:
-    profile = _emotion_profile(plan)
-    clarity = np.array([CLARITY[e] for e in EMOTIONS])
-    n = max(5, int(rng.poisson(mean_listeners)))
-    rows = []
-    for _ in range(n):
-        # A listener's felt scores: the profile, sharpened by how clear each emotion is, plus taste.
-        scores = clarity * np.log(profile) + rng.gumbel(size=len(EMOTIONS)) * 0.9
-        k = int(rng.choice([1, 2, 3], p=[0.45, 0.35, 0.2]))
-        ticked = np.argsort(scores)[::-1][:k]
-        votes = np.zeros(len(EMOTIONS), dtype=int)
-        votes[ticked] = 1
-        row = {"track id": plan.track_id, "genre": plan.genre}
-        row.update(dict(zip(EMOTIONS, votes.tolist())))
-        row.update({
-            "mood": int(rng.integers(1, 6)), "liked": int(rng.random() < 0.3), "disliked": int(rng.random() < 0.1),
-            "age": int(rng.integers(18, 66)), "gender": int(rng.integers(0, 2)),
-            "mother tongue": ["English", "Dutch", "Russian", "German", "Spanish"][int(rng.integers(5))],
-        })
-        rows.append(row)
-    return rows
-
-
-def demo_votes(config: DemoConfig = DemoConfig(), plans: list[_TrackPlan] | None = None) -> pd.DataFrame:
-    """The simulated listener responses of a demo corpus (the rows of its ``data.csv``), without audio."""
-    plans = plans if plans is not None else _plan(config)
-    rng = np.random.default_rng(config.seed + 1)
-    return pd.DataFrame([r for p in plans for r in _listener_rows(p, rng, config.mean_listeners)])
-
-
-def _render_to_file(args: tuple[_TrackPlan, float, int, str]) -> str:
-    plan, seconds, sr, path = args
-    y = render_track(plan.seed, plan.emotion, plan.genre, seconds, second_emotion=plan.second_emotion,
-                     blend_to=plan.blend_to, blend=plan.blend, sr=sr)
-    sf.write(path, y, sr, subtype="PCM_16", format="FLAC")
-    return path
-
-
-def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig(), *,
-                         on_progress: ProgressFn | None = None, workers: int | None = None) -> Path:
-    """Write a demo corpus in Emotify's layout to ``out``.
-
-    Written into a temporary folder beside ``out`` and renamed into place, so an
-    interrupted run never leaves a half corpus where one is expected.
-
-    Parameters
-    ----------
-    out : path
-        Target folder; replaced if it exists.
-    config : DemoConfig
-    on_progress : callable(done, total, message), optional
-    workers : int, optional
-        Processes used for synthesis (default: the machine's cores, at most 4).
-
-    Returns
-    -------
-    Path of the corpus root (``out``).
-    """
-    if config.tracks < len(GENRES):
-        raise ValueError(f"a demo corpus needs at least {len(GENRES)} tracks (one per genre), got {config.tracks}")
-    if config.seconds <= 0:
-        raise ValueError(f"seconds must be positive, got {config.seconds}")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        plans = _plan(config)
-        votes = demo_votes(config, plans)
-        jobs = []
-        for p in plans:
-            folder = tmp / "emotifymusic" / p.genre
-            folder.mkdir(parents=True, exist_ok=True)
-            jobs.append((p, config.seconds, config.sample_rate, str(folder / f"{p.rank}.flac")))
-        workers = workers or min(4, os.cpu_count() or 1)
-        if workers > 1 and len(jobs) > 4:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for i, _ in enumerate(pool.map(_render_to_file, jobs, chunksize=2), 1):
-                    if on_progress:
-                        on_progress(i, len(jobs), "synthesising demo tracks")
-        else:
-            for i, job in enumerate(jobs, 1):
-                _render_to_file(job)
-                if on_progress:
-                    on_progress(i, len(jobs), "synthesising demo tracks")
-        # The real data.csv has a space after every comma in its header.
-        votes.columns = [c if i == 0 else f" {c}" for i, c in enumerate(votes.columns)]
-        votes.to_csv(tmp / "data.csv", index=False)
-        (tmp / "README.txt").write_text(
-            "Synthetic demo corpus generated by mer (python -m mer data demo). "
-            f"{config.tracks} tracks x {config.seconds:g} s, seed {config.seed}. "
-            "Same layout and data.csv format as Emotify; the music and the listeners are simulated.\n"
-        )
-        (tmp / "demo.json").write_text(json.dumps(dataclasses.asdict(config)))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def ensure_demo_corpus(root: str | os.PathLike | None = None, config: DemoConfig = DemoConfig(), *,
-                       on_progress: ProgressFn | None = None) -> Path:
-    """The demo corpus at ``root`` (default :func:`default_demo_root`), generated on first use."""
-    root = Path(root) if root is not None else default_demo_root()
-    if not (root / "data.csv").is_file():
-        generate_demo_corpus(root, config, on_progress=on_progress)
-    return root
-
-
-@dataclass(frozen=True)
-class DemoExample:
-    """A ready-made track for the Analyze page: rendered on demand, never part of any training corpus."""
-
-    title: str
-    emotion: str
-    genre: str
-    seed: int
-    second_emotion: str | None = None
-
-
-#: One example per emotion plus two that change character, seeds outside any corpus.
-DEMO_EXAMPLES: tuple[DemoExample, ...] = (
-    DemoExample("Joyful pop", "joyful_activation", "pop", 90_001),
-    DemoExample("Tender classical", "tenderness", "classical", 90_002),
-    DemoExample("Powerful rock", "power", "rock", 90_003),
-    DemoExample("Tense electronic", "tension", "electronic", 90_004),
-    DemoExample("Sad classical", "sadness", "classical", 90_005),
-    DemoExample("Calm electronic", "calmness", "electronic", 90_006),
-    DemoExample("Nostalgic pop", "nostalgia", "pop", 90_007),
-    DemoExample("Solemn classical", "solemnity", "classical", 90_008),
-    DemoExample("Amazing electronic", "amazement", "electronic", 90_009),
-    DemoExample("Calm, then powerful (rock)", "calmness", "rock", 90_010, "power"),
-    DemoExample("Sad, then joyful (pop)", "sadness", "pop", 90_011, "joyful_activation"),
-)
-
-
-def demo_example_audio(example: DemoExample, seconds: float = 60.0) -> bytes:
-    """The example rendered as FLAC bytes (about half a second of synthesis)."""
-    import io
-
-    y = render_track(example.seed, example.emotion, example.genre, seconds, second_emotion=example.second_emotion)
-    buf = io.BytesIO()
-    sf.write(buf, y, SR, format="FLAC", subtype="PCM_16")
-    return buf.getvalue()

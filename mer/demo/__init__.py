@@ -1,0 +1,13 @@
+"""The synthetic demo corpus, for tests and offline runs.
+
+* :mod:`mer.demo.synth` — music synthesised from emotion archetypes (:func:`render_track`);
+* :mod:`mer.demo.corpus` — simulated listeners and the corpus writer in Emotify's layout.
+
+The Analyze page's examples are real, freely licensed music: see :mod:`mer.examples`.
+"""
+
+from .corpus import DemoConfig, default_demo_root, demo_votes, ensure_demo_corpus, generate_demo_corpus
+from .synth import ARCHETYPES, SR, Archetype, render_track
+
+__all__ = ["DemoConfig", "default_demo_root", "demo_votes", "ensure_demo_corpus", "generate_demo_corpus",
+           "ARCHETYPES", "SR", "Archetype", "render_track"]

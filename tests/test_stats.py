@@ -1,0 +1,124 @@
+"""Dataset statistics of the bundled Emotify (annotations of 400 tracks, compact features of 320)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mer.cli import main
+from mer.compact import (BUNDLED_FEATURES, build_compact_features, compact_segment_features, load_compact_features,
+                         save_compact_features)
+from mer.config import EMOTIONS
+from mer.emotify import BUNDLED_DATA_CSV, load_annotations
+from mer.errors import DataError
+from mer.features import FEATURES_VERSION
+from mer.stats import annotation_stats, dataset_stats, tied_tracks
+
+from .test_emotify import make_root, v
+
+#: Dominant emotion per track over all 400 tracks of the official data.csv (ties to the earlier emotion),
+#: as measured by the team (shared/EMOTIFY.md) and by `python -m mer data stats`.
+EMOTIFY_COUNTS = {"calmness": 98, "joyful_activation": 93, "nostalgia": 53, "tension": 44, "power": 34,
+                  "solemnity": 29, "tenderness": 27, "sadness": 19, "amazement": 3}
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "emotify"
+
+
+def test_bundled_annotations_give_emotifys_counts_ties_and_agreement():
+    stats = annotation_stats(load_annotations())
+    assert stats.n_tracks == 400 and stats.n_responses == 8407
+    assert stats.tracks_per_emotion == {e: EMOTIFY_COUNTS[e] for e in EMOTIONS}
+    assert stats.imbalance_ratio == pytest.approx(98 / 3)
+    assert len(stats.tied_track_ids) == 57 and stats.tied_track_ids[:3] == (11, 15, 43)
+    assert stats.agreement.mean() == pytest.approx(0.56, abs=0.005)
+    assert stats.median_margin == pytest.approx(0.125, abs=0.001)
+    assert stats.responses_per_track == (11, 14.0, 59)
+    table = stats.genre_table
+    assert table.loc["classical", "calmness"] == 35 and table.loc["classical", "joyful_activation"] == 31
+    assert table.loc["rock", "nostalgia"] == 24 and table.to_numpy().sum() == 400
+
+
+def test_annotations_need_no_audio(tmp_path):
+    shutil.copy(BUNDLED_DATA_CSV, tmp_path / "data.csv")  # a folder with data.csv and nothing else
+    annotations = load_annotations(tmp_path)
+    assert len(annotations) == 400 and "path" not in annotations.tracks.columns
+    shares = annotations.shares_of(1)
+    assert list(shares.index) == list(EMOTIONS) and shares.max() == pytest.approx(shares[annotations.tracks.loc[0, "dominant"]])
+    with pytest.raises(DataError, match="No track 401"):
+        annotations.shares_of(401)
+
+
+def test_ties_are_reported_with_their_track_ids(tmp_path):
+    rows = [(1, "classical", v("calmness")), (1, "classical", v("sadness")),  # calmness/sadness tie
+            (2, "classical", v("calmness")), (2, "classical", v("calmness", "power")),
+            (101, "rock", v("power", "tension")), (101, "rock", v("tension"))]
+    annotations = load_annotations(make_root(tmp_path, rows, audio=False))
+    assert tied_tracks(annotations) == (1,)
+    assert list(annotations.tracks["dominant"]) == ["calmness", "calmness", "tension"]
+
+
+def test_bundled_features_are_compact_and_join_the_annotations():
+    assert BUNDLED_FEATURES.stat().st_size < 5_000_000
+    feats = load_compact_features()
+    assert feats.X.shape == (320, 20, 128) and feats.X.dtype == np.float16
+    assert feats.features_version == FEATURES_VERSION and feats.feature_config["n_mels"] == 64
+    assert np.isfinite(feats.X.astype(np.float32)).all()
+    assert set(feats.track_id) <= set(load_annotations().tracks["track_id"])
+    assert np.all(feats.X[:, :, 64:].astype(np.float32) >= 0)  # standard deviations
+
+
+def test_smote_on_the_bundled_features_balances_the_training_fold():
+    stats = dataset_stats(with_pca=True)
+    b = stats.balance
+    assert b.n_tracks == 320 and b.n_segments == 6400 and sum(b.before.values()) == 20 * b.train_tracks
+    majority = max(b.before.values())
+    assert set(b.after.values()) == {majority} and b.imbalance_ratio_after == 1.0
+    assert b.imbalance_ratio_before > 10  # amazement has 3 tracks
+    assert (b.pca["kind"] == "synthetic").any() and (b.pca["kind"] == "real").any()
+
+
+def test_compact_features_are_rebuilt_from_a_corpus_and_round_trip(tiny_corpus, tmp_path):
+    from mer.audio import load_audio
+    from mer.emotify import load_corpus
+
+    feats = build_compact_features(tiny_corpus, workers=1)
+    assert feats.X.shape == (36, 20, 128) and list(feats.track_id) == list(range(1, 37))
+    first = load_corpus(tiny_corpus).paths[0]
+    audio = load_audio(first)
+    np.testing.assert_allclose(feats.X[0].astype(np.float32), compact_segment_features(audio.samples, 22_050),
+                               rtol=2e-3, atol=0.05)
+    back = load_compact_features(save_compact_features(feats, tmp_path / "f.npz"))
+    np.testing.assert_array_equal(back.X, feats.X)
+    assert back.features_version == FEATURES_VERSION
+    with pytest.raises(DataError, match="Rebuild it with"):
+        load_compact_features(tmp_path / "none.npz")
+
+
+@pytest.mark.skipif(not (SHARED / "original_ids.csv").is_file(), reason="the team's Emotify folder is not beside")
+def test_bundled_features_match_the_feature_code_on_the_teams_audio():
+    from mer.audio import load_audio
+
+    feats = load_compact_features()
+    ids = __import__("pandas").read_csv(SHARED / "original_ids.csv")
+    row = ids[ids["genre"] == "rock"].iloc[0]
+    audio = load_audio(SHARED / "emotifymusic" / "rock" / f"{row['file']}.ogg")
+    i = int(np.flatnonzero(feats.track_id == row["original_track_id"])[0])
+    np.testing.assert_allclose(feats.X[i].astype(np.float32), compact_segment_features(audio.samples, 22_050),
+                               rtol=2e-3, atol=0.05)
+
+
+def test_data_stats_cli_describes_the_bundled_emotify(capsys):
+    assert main(["data", "stats", "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["tracks_per_emotion"] == {e: EMOTIFY_COUNTS[e] for e in EMOTIONS}
+    assert stats["tracks"] == 400 and stats["ties"]["count"] == 57 and len(stats["ties"]["track_ids"]) == 57
+    assert stats["imbalance_ratio"] == pytest.approx(32.6667)
+    assert stats["genre_emotion"]["electronic"]["tension"] == 24
+    after = stats["balance"]["segments_per_emotion_after"]
+    assert len(set(after.values())) == 1
+    assert main(["data", "stats"]) == 0
+    out = capsys.readouterr().out
+    assert "400 tracks, 8,407 responses" in out and "57 tracks" in out
