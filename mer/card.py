@@ -98,7 +98,10 @@ def model_card(name: str, dataset: dict[str, Any], config: TrainConfig, model_co
         lines += ["## The leakage ladder (same network, same data)", "", "| protocol | accuracy | unit |", "|---|---|---|"]
         lines += [f"| {r.description} | {r.accuracy:.3f} | {r.unit} |" for r in metrics.ladder.values()]
         lines += [""]
-    lines += ["## Training",
+    shipped = (f"the average of the {metrics.cv.n_folds} cross-validation fold models (each scored above on the "
+               "tracks it never saw; their average has not been scored on unseen tracks here)"
+               if config.ship == "folds" and metrics.cv else "one network trained on all tracks")
+    lines += ["## Training", f"- The shipped model is {shipped}.",
               f"- AdamW lr {config.lr:g}, weight decay {config.weight_decay:g}, ReduceLROnPlateau "
               f"(×{config.lr_factor:g} after {config.lr_patience} epochs), dropout {model_config.dropout:g}, "
               f"{config.batch_size} tracks a batch, up to {config.epochs} epochs, early stopping after "

@@ -23,6 +23,7 @@ __all__ = [
     "SAMPLERS",
     "PROTOCOLS",
     "TARGETS",
+    "SHIPS",
     "to_dict",
     "from_dict",
     "read_run_config",
@@ -50,6 +51,7 @@ GENRES: tuple[str, ...] = ("classical", "rock", "electronic", "pop")
 SAMPLERS: tuple[str, ...] = ("none", "smote", "borderline_smote", "adasyn", "random")
 PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
 TARGETS: tuple[str, ...] = ("shares", "dominant")
+SHIPS: tuple[str, ...] = ("folds", "all")
 
 
 def data_dir() -> Path:
@@ -129,6 +131,7 @@ class TrainConfig:
     seed: int = 0
     cv_folds: int = 5  # track-grouped cross-validation folds for the reported metrics; 0 = none
     ladder: bool = False  # also measure the study and segment protocols (two segment-level runs)
+    ship: str = "folds"  # one of SHIPS: "folds" = average the cross-validation fold models; "all" = one fit on all tracks
 
 
 _C = TypeVar("_C")

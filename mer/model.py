@@ -30,7 +30,8 @@ from torch import nn
 
 from .config import EMOTIONS, GENRES, ModelConfig
 
-__all__ = ["CNNLSTM", "NetOutput", "build_model", "count_parameters", "predict_tracks", "predict_windows"]
+__all__ = ["CNNLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "predict_tracks",
+           "predict_windows"]
 
 
 @dataclass
@@ -106,9 +107,27 @@ class CNNLSTM(nn.Module):
         return self.sequence(emb, self.track_summary(z))
 
 
-def build_model(config: ModelConfig, n_mels: int) -> CNNLSTM:
-    """A fresh CNN-LSTM for ``config`` over ``n_mels`` mel bands (from the FeatureConfig)."""
+class Ensemble(nn.Module):
+    """Several CNN-LSTMs of one config whose probabilities are averaged (e.g. the cross-validation fold models)."""
+
+    def __init__(self, members: list[CNNLSTM]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.config = members[0].config
+
+
+def build_model(config: ModelConfig, n_mels: int, members: int = 1) -> CNNLSTM | Ensemble:
+    """A fresh network for ``config`` over ``n_mels`` mel bands (from the FeatureConfig).
+
+    ``members > 1`` builds an :class:`Ensemble` of that many CNN-LSTMs.
+    """
+    if members > 1:
+        return Ensemble([CNNLSTM(config, n_mels) for _ in range(members)])
     return CNNLSTM(config, n_mels)
+
+
+def _members(net: nn.Module) -> list[CNNLSTM]:
+    return list(net.members) if isinstance(net, Ensemble) else [net]
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -116,29 +135,32 @@ def count_parameters(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def predict_tracks(net: CNNLSTM, X: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+def predict_tracks(net: nn.Module, X: np.ndarray, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """Track and segment probabilities for tracks ``X`` of shape (n, S, n_mels, frames).
+
+    An :class:`Ensemble` averages its members' probabilities.
 
     Returns
     -------
     track : np.ndarray [shape=(n, 9)]
     segment : np.ndarray [shape=(n, S, 9)]
     """
+    if len(X) == 0:
+        return np.zeros((0, len(EMOTIONS))), np.zeros((0, X.shape[1] if X.ndim > 1 else 0, len(EMOTIONS)))
     was_training = net.training
     net.eval()
     tracks, segments = [], []
     for lo in range(0, len(X), batch_size):
-        out = net(torch.from_numpy(np.asarray(X[lo:lo + batch_size], dtype=np.float32)))
-        tracks.append(torch.softmax(out.track, dim=-1).numpy())
-        segments.append(torch.softmax(out.segment, dim=-1).numpy())
+        x = torch.from_numpy(np.asarray(X[lo:lo + batch_size], dtype=np.float32))
+        outs = [m(x) for m in _members(net)]
+        tracks.append(np.mean([torch.softmax(o.track, dim=-1).numpy() for o in outs], axis=0))
+        segments.append(np.mean([torch.softmax(o.segment, dim=-1).numpy() for o in outs], axis=0))
     net.train(was_training)
-    if not tracks:
-        return np.zeros((0, len(EMOTIONS))), np.zeros((0, X.shape[1] if X.ndim > 1 else 0, len(EMOTIONS)))
     return np.concatenate(tracks), np.concatenate(segments)
 
 
 @torch.no_grad()
-def predict_windows(net: CNNLSTM, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def predict_windows(net: nn.Module, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities of one track given as windows, shape (S, W, n_mels, frames).
 
     A segment longer than one window is covered by W windows whose embeddings
@@ -152,8 +174,13 @@ def predict_windows(net: CNNLSTM, windows: np.ndarray) -> tuple[np.ndarray, np.n
     was_training = net.training
     net.eval()
     s, w = windows.shape[:2]
-    z = net.standardise(torch.from_numpy(np.asarray(windows, dtype=np.float32).reshape(s * w, *windows.shape[2:])))
-    emb = torch.cat([net.embed_segments(z[lo:lo + 256]) for lo in range(0, len(z), 256)])
-    out = net.sequence(emb.reshape(s, w, -1).mean(dim=1)[None], net.track_summary(z[None]))
+    x = torch.from_numpy(np.asarray(windows, dtype=np.float32).reshape(s * w, *windows.shape[2:]))
+    tracks, segments = [], []
+    for member in _members(net):
+        z = member.standardise(x)
+        emb = torch.cat([member.embed_segments(z[lo:lo + 256]) for lo in range(0, len(z), 256)])
+        out = member.sequence(emb.reshape(s, w, -1).mean(dim=1)[None], member.track_summary(z[None]))
+        tracks.append(torch.softmax(out.track[0], -1).numpy())
+        segments.append(torch.softmax(out.segment[0], -1).numpy())
     net.train(was_training)
-    return torch.softmax(out.track[0], -1).numpy(), torch.softmax(out.segment[0], -1).numpy()
+    return np.mean(tracks, axis=0), np.mean(segments, axis=0)

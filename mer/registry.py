@@ -144,6 +144,7 @@ def save_model(net: Any, *, name: str, audio_config: AudioConfig, feature_config
         "model": to_dict(model_config),
         "train": to_dict(train_config),
         "dataset": dataset,
+        "members": len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
         "versions": _versions(__version__),
     }
     try:
@@ -227,7 +228,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     if not isinstance(state, dict):
         raise ModelError(f"The weights of '{path.name}' are not a state dict.")
     try:
-        net = build_model(model_cfg, n_mels=feat_cfg.n_mels)
+        net = build_model(model_cfg, n_mels=feat_cfg.n_mels, members=int(meta.get("members", 1)))
     except (ValueError, TypeError) as e:
         raise ModelError(f"The config.json of '{path.name}' describes no buildable network ({e}).") from None
     try:

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .balance import oversample
-from .config import EMOTIONS, GENRES, SAMPLERS, TARGETS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from .config import EMOTIONS, SAMPLERS, SHIPS, TARGETS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from .dataset import TrackData, segment_data, track_data
 from .emotify import Corpus, load_corpus
 from .errors import TrainingCancelled, TrainingError
@@ -80,6 +80,10 @@ def check_train_config(config: TrainConfig) -> None:
         problems.append(f"the validation fraction must be between 0 and 0.5 (got {config.val_fraction})")
     if config.cv_folds == 1 or config.cv_folds < 0:
         problems.append(f"cross-validation needs 0 (none) or at least 2 folds (got {config.cv_folds})")
+    if config.ship not in SHIPS:
+        problems.append(f"ship must be one of {', '.join(SHIPS)} (got {config.ship!r})")
+    elif config.ship == "folds" and config.cv_folds < 2:
+        problems.append("shipping the fold models (ship='folds') needs cross-validation (cv_folds of 2 or more)")
     if config.mixup < 0 or config.segment_weight < 0 or config.genre_weight < 0:
         problems.append("mixup and the loss weights cannot be negative")
     if problems:
@@ -297,22 +301,23 @@ def _baseline_probs(data: TrackData, fold: Fold, seed: int) -> dict[str, np.ndar
 
 def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConfig, *, description: str,
                    on_epoch: EpochFn | None = None, on_progress: ProgressFn | None = None,
-                   should_stop: StopFn | None = None) -> tuple[CVReport, np.ndarray]:
+                   should_stop: StopFn | None = None) -> tuple[CVReport, list[Any]]:
     """Track-grouped, stratified k-fold cross-validation of the model and the baselines on the same folds.
 
-    Returns the report and every track's out-of-fold probabilities (n_tracks, 9).
+    Returns the report and the fold models (each trained without its fold's test tracks).
     """
+    from .model import predict_tracks
+
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
     oof = np.zeros((len(data), len(EMOTIONS)))
     base_oof: dict[str, np.ndarray] = {}
-    reports = []
+    reports, nets = [], []
     for k, fold in enumerate(folds):
         if on_progress:
             on_progress(k, len(folds), f"cross-validation fold {k + 1}/{len(folds)}")
         res = fit(data, fold.fit, fold.val, replace(config, seed=config.seed + k), model_config,
                   on_epoch=on_epoch, should_stop=should_stop, stage=f"fold {k + 1}/{len(folds)}")
-        from .model import predict_tracks
-
+        nets.append(res.net)
         oof[fold.test] = predict_tracks(res.net, data.X[fold.test])[0]
         reports.append(FoldReport(score(data.labels[fold.test], probs=oof[fold.test], shares=data.shares[fold.test]),
                                   res.history, res.best_epoch, len(fold.train)))
@@ -321,7 +326,7 @@ def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConf
     baselines = {name: score(data.labels, probs=p, shares=data.shares) for name, p in base_oof.items()}
     report = CVReport(pooled=score(data.labels, probs=oof, shares=data.shares), folds=reports, baselines=baselines,
                       n_folds=len(folds), seed=config.seed, data=description)
-    return report, oof
+    return report, nets
 
 
 def _segment_rows(data: TrackData) -> TrackData:
@@ -428,12 +433,16 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
 def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelConfig, description: str, *,
                       on_epoch: EpochFn | None, on_progress: ProgressFn | None,
                       should_stop: StopFn | None) -> TrainedModel:
-    cv = None
+    cv, nets = None, []
     if config.cv_folds:
-        cv, _ = cross_validate(data, config, model_config, description=description, on_epoch=on_epoch,
-                               on_progress=on_progress, should_stop=should_stop)
+        cv, nets = cross_validate(data, config, model_config, description=description, on_epoch=on_epoch,
+                                  on_progress=on_progress, should_stop=should_stop)
     rungs = ladder(data, config, model_config, cv, on_epoch=on_epoch, should_stop=should_stop) \
         if config.ladder and cv is not None else {}
+    if config.ship == "folds":
+        from .model import Ensemble
+
+        return TrainedModel(net=Ensemble(nets), history=[], best_epoch=0, cv=cv, ladder=rungs)
     if on_progress:
         on_progress(0, 1, f"training on all {len(data)} tracks")
     fit_idx, val_idx = inner_split(np.arange(len(data)), data.labels, val_fraction=config.val_fraction,

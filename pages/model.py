@@ -64,8 +64,8 @@ if cv is not None:
     c1.plotly_chart(confusion_figure(cv.pooled.confusion, "Confusion matrix (tracks, out of fold)"),
                     width="stretch", key="confusion")
     c2.plotly_chart(per_class_figure(cv.pooled.per_class), width="stretch", key="per_class")
-    fold = st.selectbox("Learning curves of", [f"fold {i + 1}" for i in range(len(cv.folds))] + ["final model"],
-                        key="curves_of")
+    fits = [f"fold {i + 1}" for i in range(len(cv.folds))] + (["final model"] if metrics.history else [])
+    fold = st.selectbox("Learning curves of", fits, key="curves_of")
     history = metrics.history if fold == "final model" else cv.folds[int(fold.split()[1]) - 1].history
     best = metrics.best_epoch if fold == "final model" else cv.folds[int(fold.split()[1]) - 1].best_epoch
     st.plotly_chart(history_figure(history, f"Learning curves, {fold} (best epoch {best})"), width="stretch",
