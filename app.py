@@ -10,11 +10,4 @@ pages = [
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/model.py", title="Model", icon=":material/description:"),
 ]
-# The menu is drawn here rather than by Streamlit, and `client.showSidebarNavigation` is off: otherwise a fresh
-# server's first visitor who opens a page's own address (a shared link to /dataset) is shown a list of the files
-# in pages/ instead of these titled pages.
-current = st.navigation(pages, position="hidden")
-with st.sidebar:
-    for page in pages:
-        st.page_link(page, label=page.title, icon=page.icon)
-current.run()
+st.navigation(pages).run()

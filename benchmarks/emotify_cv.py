@@ -37,6 +37,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "no segment loss": ({"segment_weight": 0.0}, {}),
     "no augmentation": ({"augment": False}, {}),
     "dropout 0.3, lr 1e-3": ({"lr": 1e-3}, {"dropout": 0.3}),
+    "genre multi-task, dominant target": ({"genre_weight": 0.3, "target": "dominant"}, {}),
     "no track statistics path": ({}, {"track_statistics": False}),
 }
 
@@ -53,7 +54,12 @@ def main() -> None:
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--log", type=Path, default=ROOT / "benchmarks" / "emotify_cv.jsonl")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
     args = p.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     names = list(VARIANTS) if args.variants == "all" else [v.strip() for v in args.variants.split(",")]
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:

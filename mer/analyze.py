@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -12,7 +12,33 @@ from .config import EMOTIONS
 from .features import TrackFeatures, track_features
 from .registry import LoadedModel, load_active
 
-__all__ = ["Analysis", "analyze", "analyze_audio"]
+__all__ = ["Analysis", "Envelope", "analyze", "analyze_audio", "envelope"]
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Min/max envelope of a waveform, enough to draw it without the samples.
+
+    Attributes
+    ----------
+    times_s, low, high : np.ndarray [shape=(points,)]
+        Centre time, minimum and maximum of each block of samples.
+    duration_s : float
+    """
+
+    times_s: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    duration_s: float
+
+
+def envelope(samples: np.ndarray, sample_rate: int, points: int = 2000) -> Envelope:
+    """The min/max envelope of ``samples`` in at most ``points`` blocks."""
+    n = len(samples)
+    hop = max(1, n // points)
+    blocks = samples[: (n // hop) * hop].reshape(-1, hop)
+    times = (np.arange(len(blocks)) * hop + hop / 2) / sample_rate
+    return Envelope(times_s=times, low=blocks.min(axis=1), high=blocks.max(axis=1), duration_s=n / sample_rate)
 
 
 @dataclass(frozen=True)
@@ -30,6 +56,8 @@ class Analysis:
     track_probabilities : np.ndarray [shape=(9,)]
         The track head's probabilities (attention-pooled over the segments).
     model_name, model_trained_on : str
+    waveform : Envelope
+        What the waveform chart draws; it outlives the samples (see :meth:`without_samples`).
     """
 
     audio: Audio
@@ -38,6 +66,15 @@ class Analysis:
     track_probabilities: np.ndarray
     model_name: str
     model_trained_on: str
+    waveform: Envelope
+
+    @property
+    def duration_s(self) -> float:
+        return self.waveform.duration_s
+
+    def without_samples(self) -> Analysis:
+        """A copy without the decoded samples (20 minutes are 106 MB), for caches; charts and reports still work."""
+        return replace(self, audio=replace(self.audio, samples=np.zeros(0, dtype=np.float32)))
 
     @property
     def segment_top(self) -> list[str]:
@@ -52,7 +89,7 @@ class Analysis:
         seg = self.features.segments
         return {
             "file": file if file is not None else self.audio.name,
-            "duration_s": round(self.audio.duration_s, 4),
+            "duration_s": round(self.duration_s, 4),
             "emotions": list(EMOTIONS),
             "segments": [
                 {"index": i, "start_s": round(float(seg.start_s[i]), 4), "end_s": round(float(seg.end_s[i]), 4),
@@ -71,7 +108,8 @@ def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
     feats = track_features(audio, model.feature_config)
     track, segments = predict_windows(model.net, feats.windows)
     return Analysis(audio=audio, features=feats, probabilities=segments, track_probabilities=track,
-                    model_name=model.name, model_trained_on=model.trained_on)
+                    model_name=model.name, model_trained_on=model.trained_on,
+                    waveform=envelope(audio.samples, audio.sample_rate))
 
 
 def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:

@@ -167,7 +167,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         return _print_json(result.to_dict(str(args.file)))
     seg = result.features.segments
-    print(f"{result.audio.name}: {result.audio.duration_s:.2f} s — model '{result.model_name}' "
+    print(f"{result.audio.name}: {result.duration_s:.2f} s — model '{result.model_name}' "
           f"(trained on {result.model_trained_on})")
     print(f"{'seg':>3}  {'start–end (s)':>15}  {'top emotion':<18} {'p':>5}   second")
     for i in range(len(seg)):

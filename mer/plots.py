@@ -56,21 +56,17 @@ def _fig(**layout: Any) -> go.Figure:
     return fig
 
 
-def waveform_figure(samples: np.ndarray, sample_rate: int, boundaries_s: np.ndarray,
-                    top: list[str] | None = None, points: int = 2000) -> go.Figure:
-    """Min/max envelope of the waveform with the segment boundaries as lines.
+def waveform_figure(waveform: Any, boundaries_s: np.ndarray, top: list[str] | None = None) -> go.Figure:
+    """A waveform's min/max envelope (:class:`mer.analyze.Envelope`) with the segment boundaries as lines.
 
     Segments are shaded in the colour of their top emotion when ``top`` is given.
     """
-    n = len(samples)
-    hop = max(1, n // points)
-    frames = samples[: (n // hop) * hop].reshape(-1, hop)
-    t = (np.arange(len(frames)) * hop + hop / 2) / sample_rate
+    t = waveform.times_s
     fig = _fig(title="Waveform and the 20 segments", height=230, showlegend=False,
                xaxis_title="time (s)", yaxis=dict(range=[-1, 1], title="amplitude"))
-    fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([frames.max(1), frames.min(1)[::-1]]),
+    fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([waveform.high, waveform.low[::-1]]),
                              fill="toself", line=dict(width=0.5, color="#37474f"), hoverinfo="skip"))
-    edges = np.append(boundaries_s, n / sample_rate)
+    edges = np.append(boundaries_s, waveform.duration_s)
     for i in range(len(boundaries_s)):
         if top is not None:
             fig.add_vrect(x0=edges[i], x1=edges[i + 1], fillcolor=EMOTION_COLORS[top[i]], opacity=0.18, line_width=0)

@@ -7,11 +7,12 @@ from mer.errors import MerError
 from mer.examples import list_examples
 from mer.plots import distribution_figure, logmel_figure, spectrum_figure, timeline_figure, waveform_figure
 from mer.report import analysis_csv, analysis_json, html_report
-from pages.common import analysis_of, get_model, show_error
+from ui import analysis_of, get_model, show_error
 
 st.title("Analyze a track")
-st.caption("Each track is cut into 20 equal segments; a CNN-LSTM gives each segment a probability for each of "
-           "the nine GEMS emotions. The track's emotion is the mean over its segments.")
+st.caption("Each track is cut into 20 equal segments. A CNN embeds each segment's spectrogram, an LSTM reads the 20 "
+           "in order, and the model gives every segment, and the whole track, a probability for each of the nine "
+           "GEMS emotions.")
 
 
 @st.cache_data(show_spinner=False)
@@ -24,8 +25,8 @@ def example_bytes(index: int) -> bytes:
     return examples()[index].read_bytes()
 
 
-source = st.radio("Source", ["Example", "Upload a file"], horizontal=True, label_visibility="collapsed")
-data, name, credit = None, None, None
+source = st.radio("Source", ["Example", "Upload a file"], horizontal=True, label_visibility="collapsed", key="source")
+data, name, credit, token = None, None, None, None
 if source == "Example":
     try:
         choices = examples()
@@ -33,12 +34,14 @@ if source == "Example":
         show_error(e)
         st.stop()
     index = st.selectbox("Example (real music, freely licensed; never used in training)", range(len(choices)),
-                         format_func=lambda i: f"{choices[i].title} — {choices[i].author} ({choices[i].character})")
-    data, name, credit = example_bytes(index), choices[index].path.name, choices[index]
+                         format_func=lambda i: f"{choices[i].title} — {choices[i].author} ({choices[i].character})",
+                         key="example")
+    data, name, credit, token = example_bytes(index), choices[index].path.name, choices[index], f"example-{index}"
 else:
-    upload = st.file_uploader("Audio file (WAV, MP3, FLAC or OGG, 10 s to 20 min)", type=["wav", "mp3", "flac", "ogg"])
+    upload = st.file_uploader("Audio file (WAV, MP3, FLAC or OGG, 10 s to 20 min)", type=["wav", "mp3", "flac", "ogg"],
+                              key="upload")
     if upload is not None:
-        data, name = upload.getvalue(), upload.name
+        data, name, token = upload.getvalue(), upload.name, upload.file_id
 
 if data is None:
     st.info("Choose an audio file to analyse.")
@@ -47,7 +50,7 @@ if data is None:
 try:
     model = get_model()
     with st.spinner("Analysing…"):
-        result = analysis_of(data, name)
+        result = analysis_of(data, name, token)
 except MerError as e:
     show_error(e)
     st.stop()
@@ -62,22 +65,21 @@ tp = result.track_probabilities
 c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
 c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments.")
-c3.metric("Duration", f"{result.audio.duration_s:.1f} s")
+c3.metric("Duration", f"{result.duration_s:.1f} s")
 c4.metric("Model", result.model_name, help=f"Trained on {result.model_trained_on}")
 
 st.audio(data)
 if credit is not None:
     st.caption(f"{credit.credit} Licence: [{credit.licence}]({credit.licence_url}).", help="Sources and licences of "
                "all examples: mer/resources/examples/LICENSES.md")
-st.plotly_chart(waveform_figure(result.audio.samples, result.audio.sample_rate, seg.start_s, result.segment_top),
-                width="stretch")
+st.plotly_chart(waveform_figure(result.waveform, seg.start_s, result.segment_top), width="stretch", key="waveform")
 
 left, right = st.columns([3, 1])
 with left:
     event = st.plotly_chart(timeline_figure(result.probabilities, seg.start_s, seg.end_s), width="stretch",
                             on_select="rerun", selection_mode="points", key="timeline")
 with right:
-    st.plotly_chart(distribution_figure(tp), width="stretch")
+    st.plotly_chart(distribution_figure(tp), width="stretch", key="distribution")
 
 points = event.selection.points if event and event.selection else []
 if points:  # a click on the timeline picks the segment below
@@ -88,20 +90,20 @@ s1, s2 = st.columns(2)
 segment = s1.slider("Segment", 1, len(seg), key="segment",
                     help="Or click a column of the timeline.") - 1
 compare = s2.selectbox("Compare with", [None, *range(len(seg))],
-                       format_func=lambda i: "—" if i is None else f"segment {i + 1}")
+                       format_func=lambda i: "—" if i is None else f"segment {i + 1}", key="compare")
 st.caption(f"Segment {segment + 1}: {seg.start_s[segment]:.2f}–{seg.end_s[segment]:.2f} s · top emotion "
            f"**{emotion_label(result.segment_top[segment])}** ({result.probabilities[segment].max():.2f}) · dominant "
            f"{result.features.spectra.dominant_hz[segment]:.0f} Hz · centroid "
            f"{result.features.spectra.centroid_hz[segment]:.0f} Hz · RMS {result.features.spectra.rms_dbfs[segment]:.1f} dBFS")
 f1, f2 = st.columns(2)
 f1.plotly_chart(spectrum_figure(result.features.spectra.freqs_hz, result.features.spectra.magnitude_db, segment, compare,
-                                seg.start_s, seg.end_s), width="stretch")
+                                seg.start_s, seg.end_s), width="stretch", key="spectrum")
 f2.plotly_chart(logmel_figure(result.features.logmel[segment], result.audio.sample_rate,
-                              model.feature_config.hop_length, segment), width="stretch")
+                              model.feature_config.hop_length, segment), width="stretch", key="logmel")
 
 st.subheader("Download")
 stem = name.rsplit(".", 1)[0]
 d1, d2, d3 = st.columns(3)
-d1.download_button("Results (JSON)", analysis_json(result), f"{stem}-emotions.json", "application/json")
-d2.download_button("Results (CSV)", analysis_csv(result), f"{stem}-emotions.csv", "text/csv")
-d3.download_button("Report (HTML)", html_report(result), f"{stem}-report.html", "text/html")
+d1.download_button("Results (JSON)", analysis_json(result), f"{stem}-emotions.json", "application/json", key="get_json")
+d2.download_button("Results (CSV)", analysis_csv(result), f"{stem}-emotions.csv", "text/csv", key="get_csv")
+d3.download_button("Report (HTML)", html_report(result), f"{stem}-report.html", "text/html", key="get_html")

@@ -11,7 +11,7 @@ from mer.emotify import BUNDLED_DATA_CSV, load_annotations
 from mer.errors import MerError
 from mer.plots import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
 from mer.stats import dataset_stats
-from pages.common import DEMO_NOTE, corpora, ensure_corpus, show_error
+from ui import DEMO_NOTE, corpora, ensure_corpus, show_error
 
 BUNDLED = "Emotify (bundled: annotations of all 400 tracks, features of 320)"
 EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.1016/j.ipm.2015.03.004): 400 one-minute "
@@ -22,15 +22,16 @@ EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.101
 st.title("Dataset and class balance")
 
 choices: dict[str, Path | None] = {BUNDLED: None, **corpora()}
-label = st.selectbox("Corpus", list(choices), help="The demo corpus is synthetic. An Emotify folder with its audio "
+label = st.selectbox("Corpus", list(choices), key="corpus", help="The demo corpus is synthetic. An Emotify folder with its audio "
                      "appears here when the app is started with MER_EMOTIFY_DIR set to it.")
 root = choices[label]
 st.info(DEMO_NOTE if label.startswith("Demo") else EMOTIFY_NOTE, icon=":material/info:")
 
 c1, c2, c3 = st.columns([2, 1, 1])
-sampler = c1.selectbox("Oversampling of the training fold", SAMPLERS, format_func=SAMPLER_LABELS.get)
-k = c2.slider("k neighbours", 1, 10, 5, disabled=sampler in ("random", "none"))
-seed = c3.number_input("Split seed", 0, 10_000, 0)
+sampler = c1.selectbox("Oversampling of the training fold", SAMPLERS, format_func=SAMPLER_LABELS.get,
+                       index=SAMPLERS.index("smote"), key="sampler")
+k = c2.slider("k neighbours", 1, 10, 5, disabled=sampler in ("random", "none"), key="k")
+seed = c3.number_input("Split seed", 0, 10_000, 0, key="seed")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -80,7 +81,7 @@ g1.plotly_chart(agreement_figure(a.agreement), width="stretch")
 with g2:
     st.markdown("**One track's vote shares**")
     ids = votes.tracks["track_id"].tolist()
-    track_id = st.selectbox("Track", ids, index=0, help="Emotify track ids: 1-100 classical, 101-200 rock, "
+    track_id = st.selectbox("Track", ids, index=0, key="track", help="Emotify track ids: 1-100 classical, 101-200 rock, "
                             "201-300 electronic, 301-400 pop")
     row = votes.tracks[votes.tracks["track_id"] == track_id].iloc[0]
     shares = votes.shares_of(track_id)

@@ -6,7 +6,7 @@ from mer.errors import MerError
 from mer.evaluate import PROTOCOL_LABELS
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_metrics, set_active
-from pages.common import get_model, show_error
+from ui import get_model, show_error
 
 st.title("Model")
 

@@ -11,7 +11,7 @@ from mer.errors import MerError
 from mer.jobs import cancel_training, clear_finished, job_status, start_training
 from mer.plots import history_figure
 from mer.registry import load_metrics, set_active
-from pages.common import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error
+from ui import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error
 
 st.title("Train a model")
 st.caption("Training runs in a separate process: the app stays responsive, and everyone using it sees the same run. "

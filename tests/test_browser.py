@@ -133,7 +133,7 @@ def test_bad_upload_shows_an_error_in_the_browser(server, page, tmp_path):
 @pytest.mark.parametrize("title,marker", [("Dataset", "Imbalance ratio before"), ("Train", "Start training"),
                                           ("Model", "Active model")])
 def test_every_page_renders(server, page, title, marker):
-    page.locator(f"[data-testid=stSidebar] a[href$='/{title.lower()}']").click()
+    page.locator(f"[data-testid=stSidebarNav] a[href$='/{title.lower()}']").click()
     page.wait_for_selector(f"text={marker}", timeout=120_000)
     page.wait_for_timeout(1500)  # let plotly finish drawing
     assert page.locator("[data-testid=stException]").count() == 0
@@ -141,7 +141,7 @@ def test_every_page_renders(server, page, title, marker):
 
 
 def _sidebar_links(page) -> list[str]:
-    links = page.locator("[data-testid=stSidebar] a")
+    links = page.locator("[data-testid=stSidebarNav] a")
     links.first.wait_for(timeout=60_000)
     return [t.strip() for t in links.all_inner_texts()]
 

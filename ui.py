@@ -1,17 +1,35 @@
-"""Cached access to mer for the pages (imported by them; not a page itself)."""
+"""What the pages share: cached access to mer, corpora, error display. Not a page; every page imports it first.
+
+Importing it also routes a page through ``app.py``. Streamlit treats an app with a ``pages/`` folder as a
+file-based multipage app until the main script has once called ``st.navigation``; so on a fresh server, a
+first visitor who opens a page's own address (a shared link to ``/dataset``) would get that page run on its
+own, under a sidebar listing the files in ``pages/``. :func:`_route_through_app` switches Streamlit to the
+``st.navigation`` pages and reruns, which runs ``app.py`` and then the page the visitor asked for.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from mer.analyze import Analysis, analyze
 from mer.demo import default_demo_root, ensure_demo_corpus
 from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_url, fetch_emotify
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, load_active, models_dir
+
+
+def _route_through_app() -> None:
+    if PagesManager.uses_pages_directory:  # a page run without app.py: the file-based mode described above
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_route_through_app()
 
 DEMO_NOTE = ("The demo corpus is **synthetic**: music synthesised by mer from emotion archetypes (tempo, mode, "
              "register, loudness, brightness, density, dissonance) and simulated listeners, in Emotify's exact format. "
@@ -35,12 +53,22 @@ def get_model() -> LoadedModel:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def analyze_bytes(data: bytes, name: str, key: str) -> Analysis:
-    return analyze(data, name=name, model=_model(key))
+def _analysis(digest: str, name: str, model_key: str, _data: bytes) -> Analysis:
+    # keyed by the upload's digest (the bytes themselves are not hashed again: the leading underscore), and
+    # cached without the decoded samples, so 32 twenty-minute uploads do not hold gigabytes
+    return analyze(_data, name=name, model=_model(model_key)).without_samples()
 
 
-def analysis_of(data: bytes, name: str) -> Analysis:
-    return analyze_bytes(data, name, _active_key())
+def analysis_of(data: bytes, name: str, token: str) -> Analysis:
+    """The analysis of uploaded or example bytes with the active model (cached; the samples are not kept).
+
+    ``token`` names these bytes for this session (an upload's ``file_id``), so each upload is hashed once,
+    not on every rerun.
+    """
+    digests = st.session_state.setdefault("_digests", {})
+    if token not in digests:
+        digests[token] = hashlib.sha256(data).hexdigest()
+    return _analysis(digests[token], name, _active_key(), data)
 
 
 def corpora(with_audio: bool = False) -> dict[str, Path]:
