@@ -81,6 +81,23 @@ def _make(sampler: str, k: int, seed: int):
     return RandomOverSampler(random_state=seed)
 
 
+def _neighbours(sampler: str, k_neighbors: int, present: np.ndarray, counts: np.ndarray) -> tuple[int, list[str]]:
+    """The k a SMOTE-style sampler can use on these class counts, and a note when it had to be lowered."""
+    if sampler == "random":
+        return k_neighbors, []
+    smallest = int(counts.min())
+    name = EMOTIONS[int(present[counts.argmin()])]
+    if smallest < 2:
+        raise DataError(
+            f"'{name}' has a single sample in the training fold, and {SAMPLER_LABELS[sampler]} needs two "
+            "to interpolate. Use random oversampling, or add data for that emotion."
+        )
+    if smallest > k_neighbors:
+        return k_neighbors, []
+    k = smallest - 1
+    return k, [f"k_neighbors lowered from {k_neighbors} to {k}: the smallest class ({name}) has only {smallest} samples."]
+
+
 def oversample(X: np.ndarray, y: np.ndarray, *, sampler: str = "smote", k_neighbors: int = 5,
                seed: int = 0) -> Resampled:
     """Oversample the minority classes of a training fold up to the majority count.
@@ -117,22 +134,7 @@ def oversample(X: np.ndarray, y: np.ndarray, *, sampler: str = "smote", k_neighb
     present, counts = np.unique(y, return_counts=True)
     if len(present) < 2:
         raise DataError("The training fold holds a single emotion; there is nothing to balance.")
-    notes = []
-    k = k_neighbors
-    if sampler != "random":
-        smallest = int(counts.min())
-        if smallest < 2:
-            name = EMOTIONS[int(present[counts.argmin()])]
-            raise DataError(
-                f"'{name}' has a single sample in the training fold, and {SAMPLER_LABELS[sampler]} needs two "
-                "to interpolate. Use random oversampling, or add data for that emotion."
-            )
-        if smallest <= k:
-            k = smallest - 1
-            notes.append(
-                f"k_neighbors lowered from {k_neighbors} to {k}: the smallest class "
-                f"({EMOTIONS[int(present[counts.argmin()])]}) has only {smallest} samples."
-            )
+    k, notes = _neighbours(sampler, k_neighbors, present, counts)
     if len(present) == len(counts) and counts.min() == counts.max():
         return Resampled(X=X, y=y, n_original=len(y), sampler=sampler, k_neighbors=k,
                          notes=(*notes, "already balanced: nothing to add"))

@@ -312,15 +312,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mer", description="Music emotion recognition (CNN-LSTM, GEMS-9).")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("spectra", help="per-segment FFT spectra of an audio file")
-    p.add_argument("file", type=Path, help="WAV, MP3, FLAC or OGG file")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.set_defaults(func=_cmd_spectra)
-
+def _add_data_commands(sub) -> None:
+    """``python -m mer data demo | stats | fetch-emotify``."""
     data = sub.add_parser("data", help="datasets: demo corpus, class balance, Emotify download")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = dsub.add_parser("demo", help="generate the synthetic demo corpus in Emotify's layout")
@@ -343,6 +336,18 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--url", default=None, help="base URL (default: the official Utrecht University address)")
     p.set_defaults(func=_cmd_data_fetch)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mer", description="Music emotion recognition (CNN-LSTM, GEMS-9).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("spectra", help="per-segment FFT spectra of an audio file")
+    p.add_argument("file", type=Path, help="WAV, MP3, FLAC or OGG file")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=_cmd_spectra)
+
+    _add_data_commands(sub)
 
     p = sub.add_parser("analyze", help="20-segment emotion timeline of an audio file")
     p.add_argument("file", type=Path)

@@ -135,10 +135,15 @@ def _balanced_rows(data: TrackData, idx: np.ndarray, config: TrainConfig) -> tup
     target, genre = _targets(data, idx, config.target), data.genre[idx]
     if config.sampler == "none":
         return X, target, y, genre
-    res = oversample(X, y, sampler=config.sampler, k_neighbors=config.k_neighbors, seed=config.seed)
-    extra = len(res.y) - len(y)
-    return (res.X, np.concatenate([target, np.eye(len(EMOTIONS))[res.y[len(y):]]]), res.y,
-            np.concatenate([genre, np.full(extra, -1)]))
+    # a class with one training track (Emotify has 3 amazement tracks) has nothing to interpolate: it stays as is
+    counts = np.bincount(y, minlength=len(EMOTIONS))
+    lone = np.isin(y, np.flatnonzero(counts == 1)) if config.sampler != "random" else np.zeros(len(y), bool)
+    res = oversample(X[~lone], y[~lone], sampler=config.sampler, k_neighbors=config.k_neighbors, seed=config.seed)
+    synthetic = res.y[res.n_original:]
+    return (np.concatenate([X[~lone], X[lone], res.X[res.n_original:]]),
+            np.concatenate([target[~lone], target[lone], np.eye(len(EMOTIONS))[synthetic]]),
+            np.concatenate([y[~lone], y[lone], synthetic]),
+            np.concatenate([genre[~lone], genre[lone], np.full(len(synthetic), -1)]))
 
 
 def _soft_ce(logits, target):
