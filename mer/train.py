@@ -29,7 +29,7 @@ from .config import EMOTIONS, SAMPLERS, SHIPS, TARGETS, AudioConfig, FeatureConf
 from .dataset import TrackData, segment_data, track_data
 from .emotify import Corpus, load_corpus
 from .errors import TrainingCancelled, TrainingError
-from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Metrics, Rung, genre_prior_baseline,
+from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Rung, genre_prior_baseline,
                        logreg_baseline, majority_baseline, pooled_logmel, score)
 from .folds import Fold, inner_split, segment_split, track_folds
 from .progress import ProgressFn

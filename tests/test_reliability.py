@@ -18,6 +18,7 @@ import pytest
 
 from mer.analyze import analyze
 from mer.audio import load_audio
+from mer.cli import main
 from mer.config import AudioConfig
 from mer.errors import ModelError, TooLongError
 from mer.registry import list_models, load_active, load_model
@@ -33,14 +34,22 @@ def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("name", sorted(BAD_FILES))
-def test_every_bad_file_is_one_error_line_from_the_cli(tiny_models, tmp_path, name):
+def test_every_bad_file_is_one_error_line_from_the_cli(tiny_models, tmp_path, name, capsys):
     data, needle = BAD_FILES[name]
     path = tmp_path / name
     path.write_bytes(data)
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default")]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert captured.out == "" and len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], lines
+
+
+def test_a_bad_file_in_a_real_process_exits_2_with_only_the_error_line(tiny_models, tmp_path):
+    path = tmp_path / "text.mp3"
+    path.write_bytes(BAD_FILES["text.mp3"][0])
     res = run("analyze", str(path), "--model", str(tiny_models / "default"))
-    assert res.returncode == 2, res.stdout
-    lines = res.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], res.stderr
+    assert res.returncode == 2 and res.stdout == ""
+    assert res.stderr.strip().splitlines() == [res.stderr.strip()] and res.stderr.startswith("error:")
 
 
 def test_a_21_minute_file_is_refused_before_decoding(tmp_path):
@@ -94,12 +103,14 @@ def test_sigterm_cancels_cleanly_with_a_message(tiny_models, tiny_corpus, tmp_pa
     assert not (tmp_path / "m").exists()
 
 
-def test_a_full_disk_while_saving_gives_a_clear_error(tiny_models, tiny_corpus, tmp_path, monkeypatch):
+def test_a_full_disk_while_saving_gives_a_clear_error(tiny_models, tmp_path, monkeypatch):
     import errno
 
-    import mer.registry as registry
-    from mer.config import TrainConfig
-    from mer.train import train
+    import torch
+
+    from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+    from mer.model import build_model
+    from mer.registry import save_model
 
     models = tmp_path / "models"
     shutil.copytree(tiny_models, models)
@@ -107,9 +118,11 @@ def test_a_full_disk_while_saving_gives_a_clear_error(tiny_models, tiny_corpus, 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(registry.torch if hasattr(registry, "torch") else __import__("torch"), "save", full)
+    monkeypatch.setattr(torch, "save", full)
     with pytest.raises(ModelError, match="No space left on device.*active model is unchanged"):
-        train(tiny_corpus, config=TrainConfig(epochs=1, batch_size=32), out=models / "new")
+        save_model(build_model(ModelConfig(), n_mels=64), name="new", root=models, audio_config=AudioConfig(),
+                   feature_config=FeatureConfig(), model_config=ModelConfig(), train_config=TrainConfig(),
+                   dataset={"description": "test"}, metrics={}, card="# new")
     assert sorted(p.name for p in models.iterdir()) == ["default"]
     assert load_model(models / "default").name == "default"
 
