@@ -86,8 +86,8 @@ def corpora(with_audio: bool = False) -> dict[str, Path]:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _reachability() -> str | None:
-    return emotify_reachable()
+def _reachability(url: str) -> str | None:
+    return emotify_reachable(url)
 
 
 def emotify_download() -> None:
@@ -96,7 +96,7 @@ def emotify_download() -> None:
     if (dest / "data.csv").is_file() and (dest / "emotifymusic").is_dir():
         return
     st.subheader("Train on the real Emotify")
-    problem = _reachability()
+    problem = _reachability(emotify_url())
     if problem:
         st.info(f"This server cannot download Emotify: {problem}. To train on it, download `data.csv` and "
                 f"`emotifymusic.zip` from {emotify_url()} on a machine with internet, unzip the archive beside "

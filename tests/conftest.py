@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -93,3 +95,21 @@ def tiny_models(tmp_path_factory, tiny_corpus) -> Path:
     root = tmp_path_factory.mktemp("models")
     train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), out=root / "default")
     return root
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+
+@pytest.fixture
+def local_server(tmp_path):
+    """Serve tmp_path/site on 127.0.0.1 (never the internet)."""
+    site = tmp_path / "site"
+    site.mkdir()
+    handler = lambda *a, **k: _Handler(*a, directory=str(site), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()

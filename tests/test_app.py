@@ -139,7 +139,8 @@ def test_dataset_page_shows_the_synthetic_corpus_one_choice_away(app_env):
 def test_train_page_runs_one_epoch_in_the_background_and_promotes_it(app_env):
     at = run_app("pages/train.py")
     assert not at.exception
-    at.number_input[0].set_value(1)  # epochs
+    at.number_input(key="epochs").set_value(1)
+    at.number_input(key="cv_folds").set_value(2)
     at.button[0].click().run()  # "Start training" (the form's submit button)
     assert not at.exception and not at.error
     deadline = time.monotonic() + 240
@@ -149,8 +150,8 @@ def test_train_page_runs_one_epoch_in_the_background_and_promotes_it(app_env):
     assert status.state == "done", status.message
     at.run()
     assert any("Training finished" in s.value for s in at.success)
-    promote = next(b for b in at.button if b.label == "Promote to active model")
-    promote.click().run()
+    assert "CV track accuracy" in at.dataframe[0].value.columns  # the new model beside the active one
+    at.button(key="promote").click().run()
     assert not at.exception
     assert active_name(app_env) == status.model_dir.rsplit("/", 1)[-1] != "default"
 
@@ -172,12 +173,61 @@ def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
     assert sorted(p.name for p in app_env.iterdir() if not p.name.startswith(".")) == ["default"]
 
 
-def test_model_page_lists_models_and_rolls_back(app_env):
-    shutil.copytree(app_env / "default", app_env / "older")
+def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
+    from mer.card import ModelMetrics
+    from mer.evaluate import Rung
+    from mer.registry import load_metrics
+
+    older = app_env / "older"
+    shutil.copytree(app_env / "default", older)
+    metrics = load_metrics(app_env / "default")
+    rungs = {"study": Rung("study", "segment", 0.93, 1300, "study"), "segment": Rung("segment", "segment", 0.61, 1280, "s"),
+             "track": Rung("track", "track", metrics.cv.pooled.accuracy, 36, "t")}
+    with_ladder = ModelMetrics(cv=metrics.cv, ladder=rungs, history=metrics.history)
+    (app_env / "default" / "metrics.json").write_text(json.dumps(with_ladder.to_dict()))
     at = run_app("pages/model.py")
     assert not at.exception and not at.error
     assert any("Active model: default" in h.value for h in at.subheader)
-    assert array(figure(at, "Confusion matrix (segments")["data"][0]["z"]).shape == (9, 9)
-    at.selectbox[0].set_value("older").run()
-    next(b for b in at.button if b.label == "Make active").click().run()
+    confusion = array(figure(at, "Confusion matrix (tracks, out of fold)")["data"][0]["z"])
+    assert confusion.shape == (9, 9) and confusion.sum() == 36  # every tiny-corpus track, predicted out of fold
+    ladder = figure(at, "three protocols")["data"][0]
+    assert list(ladder["y"]) == pytest.approx([0.93, 0.61, metrics.cv.pooled.accuracy])
+    accuracy = next(m for m in at.metric if m.label == "Track accuracy")
+    assert accuracy.value == f"{metrics.cv.pooled.accuracy:.1%}"
+    at.selectbox(key="pick_model").set_value("older").run()
+    at.button(key="make_active").click().run()
     assert not at.exception and active_name(app_env) == "older"
+
+
+def test_train_page_downloads_emotify_from_a_local_server_and_offers_it(app_env, local_server, tmp_path, monkeypatch):
+    import zipfile
+
+    from .test_emotify import ROWS, make_root
+
+    site, url = local_server
+    src = make_root(tmp_path, ROWS)
+    (site / "data.csv").write_bytes((src / "data.csv").read_bytes())
+    with zipfile.ZipFile(site / "emotifymusic.zip", "w") as zf:
+        for p in (src / "emotifymusic").rglob("*.mp3"):
+            zf.write(p, p.relative_to(src).as_posix())
+    monkeypatch.setenv("MER_EMOTIFY_URL", url)
+    at = run_app("pages/train.py")
+    assert not at.exception
+    at.button(key="download_emotify").click().run()
+    assert not at.exception and not at.error
+    corpus_box = at.selectbox(key="corpus")
+    assert any(o.startswith("Emotify (") for o in corpus_box.options)  # offered as a corpus to train on
+
+
+def test_train_page_says_plainly_when_emotify_cannot_be_downloaded(app_env, monkeypatch):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed when the block ends: nothing listens there
+    monkeypatch.setenv("MER_EMOTIFY_URL", f"http://127.0.0.1:{port}/")
+    at = run_app("pages/train.py")
+    assert not at.exception
+    text = " ".join(i.value for i in at.info)
+    assert "cannot download Emotify" in text and "MER_EMOTIFY_DIR" in text and "fetch-emotify" in text
+    assert not [b for b in at.button if b.key == "download_emotify"]

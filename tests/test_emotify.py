@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import socket
-import threading
 import zipfile
 from pathlib import Path
 
@@ -215,24 +213,6 @@ def test_archetypes_differ_in_loudness_and_brightness():
     joy_rms, joy_centroid = describe("joyful_activation")
     assert joy_rms > calm_rms + 6
     assert joy_centroid > calm_centroid
-
-
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-
-@pytest.fixture
-def local_server(tmp_path):
-    """Serve tmp_path/site on 127.0.0.1 (never the internet)."""
-    site = tmp_path / "site"
-    site.mkdir()
-    handler = lambda *a, **k: _Handler(*a, directory=str(site), **k)  # noqa: E731
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield site, f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
 
 
 def test_fetch_emotify_from_a_local_server(tmp_path, local_server):
