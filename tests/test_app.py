@@ -188,8 +188,9 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     at = run_app("pages/model.py")
     assert not at.exception and not at.error
     assert any("Active model: default" in h.value for h in at.subheader)
-    confusion = array(figure(at, "Confusion matrix (tracks, out of fold)")["data"][0]["z"])
-    assert confusion.shape == (9, 9) and confusion.sum() == 36  # every tiny-corpus track, predicted out of fold
+    heatmap = figure(at, "Confusion matrix (tracks, out of fold)")["data"][0]
+    assert array(heatmap["z"]).shape == (9, 9)
+    assert array(heatmap["text"]).astype(int).sum() == 36  # every tiny-corpus track, predicted out of fold
     ladder = figure(at, "three protocols")["data"][0]
     assert list(ladder["y"]) == pytest.approx([0.93, 0.61, metrics.cv.pooled.accuracy])
     accuracy = next(m for m in at.metric if m.label == "Track accuracy")
