@@ -212,12 +212,14 @@ def test_train_page_downloads_emotify_from_a_local_server_and_offers_it(app_env,
         for p in (src / "emotifymusic").rglob("*.mp3"):
             zf.write(p, p.relative_to(src).as_posix())
     monkeypatch.setenv("MER_EMOTIFY_URL", url)
+    monkeypatch.setenv("MER_DATA_DIR", str(tmp_path / "data"))  # the download lands here, not in the shared folder
     at = run_app("pages/train.py")
     assert not at.exception
     at.button(key="download_emotify").click().run()
     assert not at.exception and not at.error
     corpus_box = at.selectbox(key="corpus")
     assert any(o.startswith("Emotify (") for o in corpus_box.options)  # offered as a corpus to train on
+    assert (tmp_path / "data" / "emotify" / "emotifymusic" / "classical").is_dir()
 
 
 def test_train_page_says_plainly_when_emotify_cannot_be_downloaded(app_env, monkeypatch):
