@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .inputs import BatchError, FileRef
-from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker
+from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, single_thread
 
 __all__ = ["ENGINES", "default_workers", "local_results", "ray_results"]
 
@@ -52,12 +52,9 @@ class _RayAnalyzer:
     """A Ray actor holding one model; the model's files travel with it, so nodes need no copy of models/."""
 
     def __init__(self, model_name: str, files: dict[str, bytes]) -> None:
-        os.environ["OMP_NUM_THREADS"] = "1"
-        import torch
-
         from ..registry import load_model
 
-        torch.set_num_threads(1)
+        single_thread()
         self._dir = Path(tempfile.mkdtemp(prefix="mer-model-")) / model_name
         self._dir.mkdir()
         for name, data in files.items():
@@ -69,6 +66,8 @@ class _RayAnalyzer:
 
 
 def _ray_init(address: str | None, workers: int) -> Any:
+    if not address:  # a local Ray is one node: keep its servers on the loopback interface (read at import)
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError:

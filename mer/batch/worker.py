@@ -18,7 +18,7 @@ from ..config import EMOTIONS
 from ..errors import MerError, MerWarning
 from .inputs import FileRef
 
-__all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init_worker", "analyze_in_worker"]
+__all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init_worker", "analyze_in_worker", "single_thread"]
 
 
 @dataclass(frozen=True)
@@ -143,13 +143,25 @@ def _exit_with_parent(parent_pid: int) -> None:
     os._exit(0)
 
 
-def init_worker(model_dir: str, parent_pid: int | None = None) -> None:
-    """Process-pool initializer: one torch thread (workers must not fight over cores), the model loaded once."""
-    global _MODEL
+def single_thread() -> None:
+    """One thread for torch, BLAS and OpenMP in this process.
+
+    Workers must not fight over cores, and every engine must compute in the same order: a 2-thread BLAS sums
+    in another order than a 1-thread one, and the probabilities would differ in their last bits.
+    """
     os.environ["OMP_NUM_THREADS"] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     import torch
 
     torch.set_num_threads(1)
+
+
+def init_worker(model_dir: str, parent_pid: int | None = None) -> None:
+    """Process-pool initializer: one thread (see :func:`single_thread`), the model loaded once."""
+    global _MODEL
+    single_thread()
     from ..registry import load_model
 
     _MODEL = load_model(model_dir)
