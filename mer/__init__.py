@@ -7,9 +7,12 @@ cuts 20 segments, :mod:`mer.features` computes FFT spectra and log-mel windows,
 
 __version__ = "0.1.0"
 
+__all__ = ["analyze_many", "__version__"]
 
-def analyze_many(paths, **kwargs):  # noqa: ANN001, ANN201 - the documented signature is mer.batch.analyze_many's
-    """Analyse many files (folders, globs, lists) on all cores or a Ray cluster; see :func:`mer.batch.analyze_many`."""
-    from .batch import analyze_many as _analyze_many
 
-    return _analyze_many(paths, **kwargs)
+def __getattr__(name: str):  # noqa: ANN202 - lazy, so `import mer` stays light
+    if name == "analyze_many":
+        from .batch import analyze_many
+
+        return analyze_many
+    raise AttributeError(f"module 'mer' has no attribute {name!r}")
