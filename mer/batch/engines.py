@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import tempfile
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -40,12 +41,20 @@ def local_results(refs: Iterable[FileRef], model_dir: Path, *, workers: int,
             pending.add(pool.submit(analyze_in_worker, ref))
             if len(pending) >= workers * inflight_per_worker:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from (f.result() for f in done)
+                yield from _results_of(done)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from (f.result() for f in done)
+            yield from _results_of(done)
+    except BrokenProcessPool:
+        raise BatchError("A worker process died (out of memory, or a crash inside a decoder). The results written "
+                         "so far are kept: run the same command again to resume, with fewer --workers if memory "
+                         "is short.") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _results_of(done: set[Future]) -> Iterator[TrackResult]:
+    return (f.result() for f in done)
 
 
 class _RayAnalyzer:
