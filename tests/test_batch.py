@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -110,8 +111,8 @@ def test_a_batch_killed_with_sigkill_resumes_to_exactly_50_tracks(library, model
                 Path(f"/proc/{w}/stat").read_text().split(")")[-1][:3]]
     res = batch(*args)
     assert res.returncode == 0, res.stderr
-    analysed, skipped, failed = (int(x) for x in
-                                 __import__("re").search(r"(\d+) analysed, (\d+) skipped, (\d+) failed", res.stderr).groups())
+    counts = re.search(r"(\d+) analysed, (\d+) skipped, (\d+) failed", res.stderr)
+    analysed, skipped, failed = (int(x) for x in counts.groups())
     assert skipped >= 9 and analysed + skipped + failed == 50
     tracks, segments = read(out)
     assert len(tracks) == 50 and tracks["path"].is_unique and (tracks["status"] == "ok").sum() == 47

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 import pandas as pd
 import pytest

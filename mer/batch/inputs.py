@@ -6,7 +6,6 @@ import glob
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
