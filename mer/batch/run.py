@@ -175,6 +175,8 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     report = (lambda: on_progress(counts.done, total, counts.message())) if on_progress else (lambda: None)
     with locked(out):
         clean_partial(out)
+        if on_progress:
+            on_progress(0, total, "starting the workers")
         todo = _todo(items, out, ":".join(ident), retry_errors, seen, counts, report)
         _analyse_into_chunks(_results(todo, model, engine=engine, workers=workers, address=address, total=total),
                              out, ident, counts, chunk_size, flush_s, report)
