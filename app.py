@@ -9,5 +9,6 @@ pages = [
     st.Page("pages/dataset.py", title="Dataset", icon=":material/bar_chart:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/model.py", title="Model", icon=":material/description:"),
+    st.Page("pages/library.py", title="Library", icon=":material/library_music:"),
 ]
 st.navigation(pages).run()

@@ -6,3 +6,13 @@ cuts 20 segments, :mod:`mer.features` computes FFT spectra and log-mel windows,
 """
 
 __version__ = "0.1.0"
+
+__all__ = ["analyze_many", "__version__"]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - lazy, so `import mer` stays light
+    if name == "analyze_many":
+        from .batch import analyze_many
+
+        return analyze_many
+    raise AttributeError(f"module 'mer' has no attribute {name!r}")

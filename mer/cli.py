@@ -312,6 +312,31 @@ def _cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+    from .batch.progress import BatchProgress
+
+    progress = BatchProgress(bar=not args.no_progress, json_lines=args.progress_json)
+    try:
+        s = run_batch(args.inputs, args.out, model=_load_model_arg(args.model) if args.model else None,
+                      engine=args.engine, workers=args.workers, address=args.address, chunk_size=args.chunk_size,
+                      csv=args.csv, retry_errors=args.retry_errors, on_progress=progress)
+    finally:
+        progress.close()
+    print(f"done: {s.analysed} analysed, {s.skipped} skipped, {s.failed} failed in {s.seconds:.1f} s "
+          f"({s.files_per_s:.2f} files/s, {s.engine} engine); {s.tracks} tracks ({s.ok_tracks} ok) in {s.out}",
+          file=sys.stderr)
+    if args.progress_json:
+        print(json.dumps({"event": "done", "analysed": s.analysed, "skipped": s.skipped, "failed": s.failed,
+                          "tracks": s.tracks, "ok_tracks": s.ok_tracks, "seconds": round(s.seconds, 3),
+                          "out": str(s.out)}), flush=True)
+    if s.ok_tracks == 0:
+        print(f"error: none of the {s.tracks} files could be analysed; the reasons are in the error column of "
+              f"{s.out / 'tracks.parquet'}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _add_data_commands(sub) -> None:
     """``python -m mer data demo | stats | fetch-emotify``."""
     data = sub.add_parser("data", help="datasets: demo corpus, class balance, Emotify download")
@@ -382,6 +407,22 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list models, or switch the active one")
     p.add_argument("--activate", metavar="NAME", default=None)
     p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("batch", help="analyse a whole library into Parquet tables (resumable, all cores or Ray)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="folder (recursive), audio file, glob such as 'music/**/*.mp3', or text file of paths")
+    p.add_argument("--out", type=Path, required=True, help="output folder (tracks.parquet, segments.parquet)")
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: one process per core (default); ray: a Ray cluster")
+    p.add_argument("--address", default=None, metavar="HOST:PORT", help="Ray cluster (default: start a local Ray)")
+    p.add_argument("--workers", type=int, default=None, help="processes or Ray actors (default: all cores)")
+    p.add_argument("--chunk-size", type=int, default=256, help="files per atomically written chunk (default 256)")
+    p.add_argument("--csv", action="store_true", help="also write tracks.csv and segments.csv")
+    p.add_argument("--retry-errors", action="store_true", help="analyse files that failed last time again")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout")
+    p.set_defaults(func=_cmd_batch)
     return parser
 
 

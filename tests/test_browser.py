@@ -19,7 +19,7 @@ from mer.config import EMOTIONS, emotion_label
 from .conftest import encode, tone
 
 CHROMIUM = "/usr/bin/chromium"
-PAGE_TITLES = ["Analyze", "Dataset", "Train", "Model"]
+PAGE_TITLES = ["Analyze", "Dataset", "Train", "Model", "Library"]
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
 

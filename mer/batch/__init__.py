@@ -1,0 +1,14 @@
+"""Batch analysis of a music library: many files → the analysis of each, on a local pool or a Ray cluster →
+two Parquet tables (tracks, segments), written in atomic chunks so an interrupted run resumes.
+
+:func:`run_batch` is ``python -m mer batch``; :func:`analyze_many` yields results for notebooks;
+:mod:`mer.batch.library` reads a finished batch for the app's Library page.
+"""
+
+from .engines import ENGINES, default_workers
+from .inputs import BatchError, FileRef, iter_paths
+from .run import BatchSummary, analyze_many, run_batch
+from .worker import TrackResult, model_identity
+
+__all__ = ["analyze_many", "run_batch", "BatchSummary", "TrackResult", "BatchError", "FileRef", "ENGINES",
+           "default_workers", "iter_paths", "model_identity"]

@@ -1,0 +1,144 @@
+"""A finished batch as the Library page shows it: which batches exist, the tracks, filters, summaries, figures.
+
+No streamlit here; the page lays these out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pyarrow.parquet as pq
+
+from ..config import EMOTIONS, data_dir, emotion_label
+from ..plots import EMOTION_COLORS, LABELS
+
+__all__ = ["BatchInfo", "list_batches", "load_tracks", "track_segments", "filter_tracks", "group_shares",
+           "emotion_counts", "library_figure", "group_figure", "TABLE_COLUMNS"]
+
+#: Columns of the Library page's table, in order.
+TABLE_COLUMNS = ["file", "folder", "genre", "top_emotion", "top_probability", *EMOTIONS, "duration_s", "status",
+                 "error", "path"]
+_MAX_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """A batch result folder under the data folder."""
+
+    name: str  # path relative to the data folder
+    path: Path
+    tracks: int
+    finished: str
+
+    def __str__(self) -> str:
+        when = f", {self.finished.replace('T', ' ')[:16]}" if self.finished else ""
+        return f"{self.name} ({self.tracks} tracks{when})"
+
+
+def _batch_dirs(root: Path, depth: int = 0):
+    if (root / "tracks.parquet").is_file() and (root / "segments.parquet").is_file():
+        yield root
+        return
+    if depth >= _MAX_DEPTH:
+        return
+    try:
+        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError:
+        return
+    for child in children:
+        yield from _batch_dirs(child, depth + 1)
+
+
+def list_batches(root: Path | None = None) -> list[BatchInfo]:
+    """Batch result folders (holding tracks.parquet and segments.parquet) up to 3 levels under ``root``.
+
+    ``root`` defaults to the data folder (``$MER_DATA_DIR`` or ``data/``); the app never takes a typed path.
+    """
+    root = root or data_dir()
+    out = []
+    for d in _batch_dirs(root) if root.is_dir() else ():
+        try:
+            n = pq.ParquetFile(d / "tracks.parquet").metadata.num_rows
+        except Exception:  # a damaged table is not offered  # noqa: BLE001
+            continue
+        try:
+            finished = str(json.loads((d / "batch.json").read_text()).get("finished", ""))
+        except (OSError, ValueError):
+            finished = ""
+        out.append(BatchInfo(name=str(d.relative_to(root)), path=d, tracks=n, finished=finished))
+    return out
+
+
+def load_tracks(path: Path) -> pd.DataFrame:
+    """The tracks table of a batch folder."""
+    return pq.read_table(Path(path) / "tracks.parquet").to_pandas()
+
+
+def track_segments(path: Path, track_id: int) -> pd.DataFrame:
+    """One track's segment rows, in order (read with a filter: the rest of the table stays on disk)."""
+    t = pq.read_table(Path(path) / "segments.parquet", filters=[("track_id", "==", np.uint64(track_id))])
+    return t.to_pandas().sort_values("segment", ignore_index=True)
+
+
+def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None, min_probability: float = 0.0,
+                  status: str = "ok", text: str = "", sort_by: str = "top_probability") -> pd.DataFrame:
+    """The rows the page's filters keep, sorted by ``sort_by`` (an emotion or ``top_probability``), highest first.
+
+    ``emotions`` keeps tracks whose top emotion is one of them; ``min_probability`` applies to the top emotion's
+    probability; ``status`` is ``"ok"``, ``"error"`` or ``"all"``; ``text`` must occur in the path (any case).
+    """
+    keep = pd.Series(True, index=tracks.index)
+    if status != "all":
+        keep &= tracks["status"] == status
+    if emotions is not None and status != "error":
+        keep &= tracks["top_emotion"].isin(list(emotions))
+    if min_probability > 0:
+        keep &= tracks["top_probability"].fillna(0) >= min_probability
+    if text:
+        keep &= tracks["path"].str.contains(text, case=False, regex=False)
+    return tracks[keep].sort_values(sort_by, ascending=False, na_position="last", kind="stable")
+
+
+def emotion_counts(tracks: pd.DataFrame) -> pd.Series:
+    """Tracks per top emotion (analysed tracks only), in Emotify's order."""
+    ok = tracks[tracks["status"] == "ok"]
+    return ok["top_emotion"].value_counts().reindex(list(EMOTIONS), fill_value=0)
+
+
+def group_shares(tracks: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Share of each top emotion within each group (``folder`` or ``genre``); rows sum to 1, plus a count column."""
+    ok = tracks[(tracks["status"] == "ok") & tracks[by].notna()]
+    table = pd.crosstab(ok[by], ok["top_emotion"]).reindex(columns=list(EMOTIONS), fill_value=0)
+    shares = table.div(table.sum(axis=1), axis=0)
+    shares["tracks"] = table.sum(axis=1)
+    return shares
+
+
+def library_figure(counts: pd.Series) -> go.Figure:
+    """How many tracks have each emotion as their top one."""
+    fig = go.Figure(go.Bar(x=[emotion_label(e) for e in counts.index], y=counts.to_numpy(),
+                           marker_color=[EMOTION_COLORS[e] for e in counts.index], text=counts.to_numpy(),
+                           textposition="outside"))
+    fig.update_layout(title="The library's emotions (top emotion per track)", template="plotly_white", height=360,
+                      yaxis_title="tracks", margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
+    return fig
+
+
+def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
+    """Stacked bars: each group's share of tracks per top emotion."""
+    fig = go.Figure()
+    for e, label in zip(EMOTIONS, LABELS):
+        fig.add_trace(go.Bar(y=shares.index.astype(str), x=shares[e].to_numpy(), name=label, orientation="h",
+                             marker_color=EMOTION_COLORS[e],
+                             customdata=shares["tracks"].to_numpy(),
+                             hovertemplate=f"%{{y}}: {label} %{{x:.0%}} of %{{customdata}} tracks<extra></extra>"))
+    fig.update_layout(title=f"Emotion by {by}", barmode="stack", template="plotly_white",
+                      height=max(260, 60 + 28 * len(shares)), xaxis=dict(title="share of tracks", range=[0, 1]),
+                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
+    return fig

@@ -1,0 +1,247 @@
+"""A batch's output folder: chunks written atomically as they complete, merged into two Parquet tables.
+
+Layout of ``--out DIR``::
+
+    tracks.parquet     one row per track (path, duration, model, status, error, top emotion, 9 probabilities)
+    segments.parquet   one row per segment of every analysed track (20 per track)
+    batch.json         the last run's summary (inputs, model, counts, times)
+    .parts/000000007/  a chunk of results not merged yet: tracks.parquet + segments.parquet, renamed into place
+                       complete, so a killed run (kill -9 included) leaves whole chunks or nothing
+
+A run reads which analyses are done (file path, size, mtime and model) from the tables and the chunks,
+analyses the rest, and at the end merges everything into new tables (newest row of a path wins; paths the
+inputs no longer name are dropped), replaces the old ones, then deletes the chunks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..config import EMOTIONS
+from .inputs import BatchError, HashSet, input_key
+from .worker import TrackResult
+
+__all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",
+           "tracks_table", "segments_table"]
+
+_PROBS = [pa.field(e, pa.float32()) for e in EMOTIONS]
+_MODEL = [pa.field("model_name", pa.string()), pa.field("model_version", pa.string())]
+
+TRACK_SCHEMA = pa.schema([
+    pa.field("track_id", pa.uint64()), pa.field("path", pa.string()), pa.field("folder", pa.string()),
+    pa.field("file", pa.string()), pa.field("size_bytes", pa.int64()), pa.field("mtime_ns", pa.int64()),
+    pa.field("input_key", pa.uint64()), pa.field("duration_s", pa.float64()), *_MODEL,
+    pa.field("status", pa.string()), pa.field("error", pa.string()), pa.field("top_emotion", pa.string()),
+    pa.field("top_probability", pa.float32()), *_PROBS, pa.field("n_segments", pa.int16()),
+    pa.field("genre", pa.string()), pa.field("notes", pa.string()),
+])
+SEGMENT_SCHEMA = pa.schema([
+    pa.field("track_id", pa.uint64()), pa.field("path", pa.string()), pa.field("segment", pa.int16()),
+    pa.field("start_s", pa.float64()), pa.field("end_s", pa.float64()), pa.field("duration_s", pa.float64()),
+    *_MODEL, pa.field("status", pa.string()), pa.field("top_emotion", pa.string()), *_PROBS,
+])
+_TABLES = ("tracks.parquet", "segments.parquet")
+
+
+@contextlib.contextmanager
+def locked(out: Path) -> Iterator[None]:
+    """Hold ``out/.lock`` for the run: two batches writing one folder would interleave their chunks."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd = os.open(out / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    except OSError as e:
+        raise BatchError(f"Cannot write to the output folder '{out}' ({e.strerror}). Choose a writable folder.") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BatchError(f"Another batch is writing to '{out}'. Wait for it to finish or choose another --out.") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.Table:
+    """The tracks rows of some results (``model`` is ``(name, version)``)."""
+    tp = [r.track_probabilities for r in results]
+    probs = np.stack([p if p is not None else np.full(len(EMOTIONS), np.nan, np.float32) for p in tp]) \
+        if results else np.zeros((0, len(EMOTIONS)), np.float32)
+    cols = {
+        "track_id": [r.track_id for r in results], "path": [r.path for r in results],
+        "folder": [os.path.basename(os.path.dirname(r.path)) for r in results],
+        "file": [os.path.basename(r.path) for r in results],
+        "size_bytes": [r.size_bytes for r in results], "mtime_ns": [r.mtime_ns for r in results],
+        "input_key": [input_key(r.path, r.size_bytes, r.mtime_ns, ":".join(model)) for r in results],
+        "duration_s": [r.duration_s for r in results],
+        "model_name": [model[0]] * len(results), "model_version": [model[1]] * len(results),
+        "status": [r.status for r in results], "error": [r.error for r in results],
+        "top_emotion": [r.track_top for r in results],
+        "top_probability": [None if p is None else float(p.max()) for p in tp],
+        **{e: pa.array(probs[:, j], mask=np.array([p is None for p in tp], dtype=bool)) for j, e in enumerate(EMOTIONS)},
+        "n_segments": [0 if r.probabilities is None else len(r.probabilities) for r in results],
+        "genre": [r.genre for r in results], "notes": ["; ".join(r.notes) or None for r in results],
+    }
+    return pa.table(cols, schema=TRACK_SCHEMA)
+
+
+def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.Table:
+    """The segment rows of the analysed results (20 per track; none for an error)."""
+    ok = [r for r in results if r.probabilities is not None]
+    n = [len(r.probabilities) for r in ok]
+    probs = np.concatenate([r.probabilities for r in ok]) if ok else np.zeros((0, len(EMOTIONS)), np.float32)
+    rep = lambda values: np.repeat(np.asarray(values, dtype=object), n) if ok else []  # noqa: E731
+    cols = {
+        "track_id": np.repeat(np.array([r.track_id for r in ok], dtype=np.uint64), n),
+        "path": rep([r.path for r in ok]),
+        "segment": np.concatenate([np.arange(1, k + 1, dtype=np.int16) for k in n]) if ok else [],
+        "start_s": np.concatenate([r.start_s for r in ok]) if ok else [],
+        "end_s": np.concatenate([r.end_s for r in ok]) if ok else [],
+        "duration_s": np.repeat(np.array([r.duration_s for r in ok], dtype=np.float64), n),
+        "model_name": [model[0]] * len(probs), "model_version": [model[1]] * len(probs),
+        "status": ["ok"] * len(probs), "top_emotion": [EMOTIONS[i] for i in probs.argmax(axis=1)] if ok else [],
+        **{e: probs[:, j] for j, e in enumerate(EMOTIONS)},
+    }
+    return pa.table(cols, schema=SEGMENT_SCHEMA)
+
+
+def _write_durable(table: pa.Table, path: Path) -> None:
+    pq.write_table(table, path, compression="zstd")
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
+def _parts_dir(out: Path) -> Path:
+    return out / ".parts"
+
+
+def _parts(out: Path) -> list[Path]:
+    """Complete chunks, oldest first (half-written ``.tmp-*`` folders of a killed run are not chunks)."""
+    d = _parts_dir(out)
+    return sorted(p for p in d.iterdir() if p.name.isdigit()) if d.is_dir() else []
+
+
+def clean_partial(out: Path) -> None:
+    """Remove what a killed run left half-written (temporary chunk folders and tables)."""
+    d = _parts_dir(out)
+    for p in (d.iterdir() if d.is_dir() else ()):
+        if p.name.startswith(".tmp-"):
+            shutil.rmtree(p, ignore_errors=True)
+    for pattern in (".*-merging", ".*-writing"):
+        for p in out.glob(pattern):
+            p.unlink(missing_ok=True)
+
+
+def write_part(out: Path, results: Sequence[TrackResult], model: tuple[str, str]) -> Path:
+    """Write one chunk atomically: both tables into a temporary folder, renamed into place when complete."""
+    d = _parts_dir(out)
+    d.mkdir(exist_ok=True)
+    existing = _parts(out)
+    seq = int(existing[-1].name) + 1 if existing else 1
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=d))
+    try:
+        _write_durable(tracks_table(results, model), tmp / _TABLES[0])
+        _write_durable(segments_table(results, model), tmp / _TABLES[1])
+        dest = d / f"{seq:09d}"
+        os.rename(tmp, dest)
+    except OSError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BatchError(f"Cannot write results to '{out}' ({e.strerror}). Free some space; the chunks written "
+                         "so far are kept and a new run resumes from them.") from None
+    return dest
+
+
+def _units(out: Path) -> list[Path]:
+    """Folders holding a tracks/segments pair, oldest first: the merged tables, then the chunks."""
+    base = [out] if all((out / t).is_file() for t in _TABLES) else []
+    return base + _parts(out)
+
+
+def done_keys(out: Path, *, retry_errors: bool = False) -> HashSet:
+    """The ``input_key`` of every analysis already stored (errors too, unless ``retry_errors``)."""
+    keys = HashSet()
+    for unit in _units(out):
+        t = pq.read_table(unit / _TABLES[0], columns=["input_key", "status"])
+        k = t.column("input_key").to_numpy()
+        if retry_errors:
+            k = k[np.asarray(t.column("status").to_pylist()) == "ok"]
+        keys.update(k)
+    return keys
+
+
+def _keep_masks(units: list[Path], wanted: HashSet) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per unit, which track rows to keep (the newest row of each wanted path) and their sorted ids."""
+    taken = HashSet()
+    masks: list[tuple[np.ndarray, np.ndarray]] = []
+    for unit in reversed(units):
+        ids = pq.read_table(unit / _TABLES[0], columns=["track_id"]).column("track_id").to_numpy()
+        last = np.zeros(len(ids), dtype=bool)  # within a unit, the last row of an id
+        last[len(ids) - 1 - np.unique(ids[::-1], return_index=True)[1]] = True
+        keep = last & wanted.isin(ids) & ~taken.isin(ids)
+        taken.update(ids[keep])
+        masks.append((keep, np.sort(ids[keep])))
+    return masks[::-1]
+
+
+def merge_parts(out: Path, wanted: HashSet) -> int:
+    """Merge the tables and chunks into new tables of the ``wanted`` track ids; returns the number of tracks.
+
+    Streams record batches (memory stays flat in the library's size); the new tables replace the old
+    ones by rename, and the merged chunks are deleted only after that.
+    """
+    units = _units(out)
+    parts = _parts(out)
+    masks = _keep_masks(units, wanted)
+    n = 0
+    tmps = [out / f".{t}-merging" for t in _TABLES]
+    writers = [pq.ParquetWriter(tmps[0], TRACK_SCHEMA, compression="zstd"),
+               pq.ParquetWriter(tmps[1], SEGMENT_SCHEMA, compression="zstd")]
+    try:
+        for unit, (keep, ids) in zip(units, masks):
+            offset = 0
+            for batch in pq.ParquetFile(unit / _TABLES[0]).iter_batches(batch_size=65_536):
+                m = keep[offset: offset + batch.num_rows]
+                offset += batch.num_rows
+                if m.any():
+                    writers[0].write_batch(batch.filter(pa.array(m)))
+                    n += int(m.sum())
+            for batch in pq.ParquetFile(unit / _TABLES[1]).iter_batches(batch_size=262_144):
+                m = np.isin(batch.column("track_id").to_numpy(), ids)
+                if m.any():
+                    writers[1].write_batch(batch.filter(pa.array(m)))
+    finally:
+        for w in writers:
+            w.close()
+    for tmp, name in zip(tmps, _TABLES):
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, out / name)
+    for p in parts:
+        shutil.rmtree(p, ignore_errors=True)
+    return n
+
+
+def write_csv(out: Path) -> list[Path]:
+    """``tracks.csv`` and ``segments.csv`` beside the Parquet tables, streamed, each written atomically."""
+    import pyarrow.csv as pacsv
+
+    written = []
+    for name in _TABLES:
+        src, dest = out / name, out / name.replace(".parquet", ".csv")
+        tmp = out / f".{dest.name}-writing"
+        pf = pq.ParquetFile(src)
+        with pacsv.CSVWriter(str(tmp), pf.schema_arrow) as w:
+            for batch in pf.iter_batches(batch_size=65_536):
+                w.write_batch(batch)
+        os.replace(tmp, dest)
+        written.append(dest)
+    return written

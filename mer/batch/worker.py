@@ -1,0 +1,173 @@
+"""One file's analysis inside a worker (a local process or a Ray actor): the same code for every engine."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..config import EMOTIONS
+from ..errors import MerError, MerWarning
+from .inputs import FileRef
+
+__all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init_worker", "analyze_in_worker", "single_thread"]
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """What a batch keeps of one track (not the audio or the features: a batch of millions must stay small).
+
+    Attributes
+    ----------
+    path : str
+        Absolute path of the file.
+    track_id : int
+        64-bit id of the path (joins the tracks and segments tables).
+    size_bytes, mtime_ns : int
+        The file as it was analysed (a change means it is analysed again).
+    status : str
+        ``"ok"`` or ``"error"``.
+    error : str or None
+        The one-line message ``python -m mer analyze`` gives for this file, when ``status == "error"``.
+    duration_s : float or None
+    probabilities : np.ndarray [shape=(n_segments, 9), dtype=float32] or None
+        Each segment's emotion probabilities.
+    start_s, end_s : np.ndarray [shape=(n_segments,)] or None
+        Segment bounds in seconds.
+    notes : tuple of str
+        Recoverable decoding problems (e.g. a truncated stream that was analysed in part).
+    genre : str or None
+        The file's genre tag, where it has one.
+    """
+
+    path: str
+    track_id: int
+    size_bytes: int
+    mtime_ns: int
+    status: str
+    error: str | None = None
+    duration_s: float | None = None
+    probabilities: np.ndarray | None = None
+    start_s: np.ndarray | None = None
+    end_s: np.ndarray | None = None
+    notes: tuple[str, ...] = ()
+    genre: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def track_probabilities(self) -> np.ndarray | None:
+        """Mean of the segments' probabilities, shape (9,), float32 (as :attr:`mer.analyze.Analysis.track_probabilities`)."""
+        return None if self.probabilities is None else self.probabilities.mean(axis=0)
+
+    @property
+    def track_top(self) -> str | None:
+        tp = self.track_probabilities
+        return None if tp is None else EMOTIONS[int(tp.argmax())]
+
+
+def model_identity(model: Any) -> tuple[str, str]:
+    """``(name, version)`` of a loaded model; the version is a short hash of its files (config and weights).
+
+    Two models with the same name but different weights have different versions, so a batch run with a
+    retrained model analyses every track again.
+    """
+    h = hashlib.sha256()
+    files = [Path(model.path) / f for f in ("config.json", "weights.pt")] if getattr(model, "path", None) else []
+    if files and all(f.is_file() for f in files):
+        for f in files:
+            h.update(f.read_bytes())
+    else:
+        h.update(json.dumps(getattr(model, "meta", {}), sort_keys=True, default=str).encode())
+    return str(model.name), h.hexdigest()[:12]
+
+
+def error_result(ref: FileRef, message: str) -> TrackResult:
+    return TrackResult(path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns,
+                       status="error", error=" ".join(message.split()))
+
+
+def _genre_tag(path: str) -> str | None:
+    import soundfile as sf
+
+    try:
+        with sf.SoundFile(path) as f:
+            genre = f.copy_metadata().get("genre")
+    except Exception:  # tags are a nicety; the analysis already succeeded
+        return None
+    if not isinstance(genre, str) or not genre.strip():
+        return None
+    return genre.strip()
+
+
+def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
+    """Analyse one file; every failure becomes an error result, never an exception."""
+    from ..analyze import analyze
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MerWarning)  # kept as the result's notes instead
+            result = analyze(ref.path, model=model)
+    except MerError as e:
+        return error_result(ref, str(e))
+    except Exception as e:  # an unforeseen failure on one file must not stop a library of thousands
+        return error_result(ref, f"'{os.path.basename(ref.path)}' could not be analysed ({type(e).__name__}: {e}).")
+    seg = result.features.segments
+    return TrackResult(
+        path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns, status="ok",
+        duration_s=float(result.audio.duration_s), probabilities=np.asarray(result.probabilities, dtype=np.float32),
+        start_s=np.asarray(seg.start_s, dtype=np.float64), end_s=np.asarray(seg.end_s, dtype=np.float64),
+        notes=tuple(result.audio.notes), genre=_genre_tag(ref.path),
+    )
+
+
+# --- the worker process ---------------------------------------------------------------------------------
+
+_MODEL: Any = None
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A worker whose parent died (kill -9) exits instead of waiting forever for work."""
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def single_thread() -> None:
+    """One thread for torch, BLAS and OpenMP in this process.
+
+    Workers must not fight over cores, and every engine must compute in the same order: a 2-thread BLAS sums
+    in another order than a 1-thread one, and the probabilities would differ in their last bits.
+    """
+    os.environ["OMP_NUM_THREADS"] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def init_worker(model_dir: str, parent_pid: int | None = None) -> None:
+    """Process-pool initializer: one thread (see :func:`single_thread`), the model loaded once."""
+    global _MODEL
+    single_thread()
+    from ..registry import load_model
+
+    _MODEL = load_model(model_dir)
+    if parent_pid is not None:
+        threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+
+
+def analyze_in_worker(ref: FileRef) -> TrackResult:
+    return analyze_ref(ref, _MODEL)
