@@ -28,7 +28,7 @@ __all__ = ["Spectra", "TrackFeatures", "segment_spectra_and_logmel", "model_wind
 # (the frames of 2M samples hold 8M floats, 32 MB, before the FFT).
 _MAX_BATCH_SAMPLES = 2_000_000
 
-FEATURES_VERSION = 1  # bump when this module's output changes for the same configs: stale caches are then ignored
+FEATURES_VERSION = 2  # bump when this module's output changes for the same configs: stale caches are then ignored
 
 
 @dataclass(frozen=True)
@@ -147,8 +147,11 @@ def model_windows(logmel: np.ndarray, config: FeatureConfig = FeatureConfig()) -
     more frames than ``window_frames`` (tracks longer than 60 s), it is covered
     by ``ceil(n_frames / window_frames)`` evenly spaced windows, which may overlap
     slightly; the caller averages the model's predictions over a segment's windows.
-    If it has fewer (tracks shorter than 60 s), its frames are placed at the start
-    of one window and the rest is padded with ``floor_db`` (silence).
+    If it has fewer (tracks shorter than 60 s), its frames are repeated end to end
+    until they fill one window. Repeating, not padding with silence, keeps what the
+    model measures (each band's level and spread over time, its textures) the same
+    as in the segment; padding a 30 s track's 1.5 s segments with 1.5 s of silence
+    made every short track look quiet and calm.
 
     Parameters
     ----------
@@ -161,9 +164,8 @@ def model_windows(logmel: np.ndarray, config: FeatureConfig = FeatureConfig()) -
     w = config.window_frames
     n_seg, n_mels, n_frames = logmel.shape
     if n_frames <= w:
-        out = np.full((n_seg, 1, n_mels, w), config.floor_db, dtype=np.float32)
-        out[:, 0, :, :n_frames] = logmel
-        return out
+        reps = -(-w // max(n_frames, 1))
+        return np.tile(logmel, (1, 1, reps))[:, None, :, :w].astype(np.float32)
     n_windows = int(np.ceil(n_frames / w))
     starts = np.round(np.linspace(0, n_frames - w, n_windows)).astype(int)
     return np.stack([logmel[:, :, s : s + w] for s in starts], axis=1).astype(np.float32)

@@ -65,14 +65,17 @@ def test_a_60_s_track_fills_exactly_one_window_per_segment():
     np.testing.assert_array_equal(feats.windows[:, 0], feats.logmel)
 
 
-def test_long_segments_get_several_windows_short_ones_are_padded():
+def test_long_segments_get_several_windows_short_ones_repeat_their_own_frames():
     config = FeatureConfig()
     long = model_windows(np.zeros((20, 64, 300), dtype=np.float32), config)
     assert long.shape == (20, 3, 64, 126)  # ceil(300 / 126)
-    short_logmel = np.zeros((20, 64, 40), dtype=np.float32)
+    short_logmel = np.random.default_rng(0).uniform(-60, -20, (20, 64, 40)).astype(np.float32)
     short = model_windows(short_logmel, config)
     assert short.shape == (20, 1, 64, 126)
-    assert np.all(short[:, :, :, :40] == 0) and np.all(short[:, :, :, 40:] == config.floor_db)
+    np.testing.assert_array_equal(short[:, 0, :, :40], short_logmel)
+    np.testing.assert_array_equal(short[:, 0, :, 40:80], short_logmel)  # repeated, never silence
+    np.testing.assert_array_equal(short[:, 0, :, 120:], short_logmel[:, :, :6])
+    assert short.min() >= -60  # no floor_db padding
 
 
 def test_a_ten_minute_track_is_covered_by_windows_of_its_own_frames():
