@@ -37,9 +37,10 @@ DEMO_NOTE = ("The demo corpus is **synthetic**: music synthesised by mer from em
 
 
 def _active_key() -> str:
+    """Which model is active, in which models folder, since when: the cached model is reloaded when it changes."""
     pointer = models_dir() / "active.json"
     stamp = pointer.stat().st_mtime_ns if pointer.exists() else 0
-    return f"{active_name()}:{stamp}"
+    return f"{models_dir()}:{active_name()}:{stamp}"
 
 
 @st.cache_resource(show_spinner="Loading the model…")

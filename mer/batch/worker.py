@@ -40,6 +40,8 @@ class TrackResult:
     duration_s : float or None
     probabilities : np.ndarray [shape=(n_segments, 9), dtype=float32] or None
         Each segment's emotion probabilities.
+    track_probabilities : np.ndarray [shape=(9,), dtype=float32] or None
+        The track's probabilities (the model's track head, as :attr:`mer.analyze.Analysis.track_probabilities`).
     start_s, end_s : np.ndarray [shape=(n_segments,)] or None
         Segment bounds in seconds.
     notes : tuple of str
@@ -56,6 +58,7 @@ class TrackResult:
     error: str | None = None
     duration_s: float | None = None
     probabilities: np.ndarray | None = None
+    track_probabilities: np.ndarray | None = None
     start_s: np.ndarray | None = None
     end_s: np.ndarray | None = None
     notes: tuple[str, ...] = ()
@@ -64,11 +67,6 @@ class TrackResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-    @property
-    def track_probabilities(self) -> np.ndarray | None:
-        """Mean of the segments' probabilities, shape (9,), float32 (as :attr:`mer.analyze.Analysis.track_probabilities`)."""
-        return None if self.probabilities is None else self.probabilities.mean(axis=0)
 
     @property
     def track_top(self) -> str | None:
@@ -125,7 +123,8 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
     seg = result.features.segments
     return TrackResult(
         path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns, status="ok",
-        duration_s=float(result.audio.duration_s), probabilities=np.asarray(result.probabilities, dtype=np.float32),
+        duration_s=float(result.duration_s), probabilities=np.asarray(result.probabilities, dtype=np.float32),
+        track_probabilities=np.asarray(result.track_probabilities, dtype=np.float32),
         start_s=np.asarray(seg.start_s, dtype=np.float64), end_s=np.asarray(seg.end_s, dtype=np.float64),
         notes=tuple(result.audio.notes), genre=_genre_tag(ref.path),
     )
