@@ -72,7 +72,7 @@ def analysis_of(data: bytes, name: str, token: str) -> Analysis:
     return _analysis(digests[token], name, _active_key(), data)
 
 
-def corpora(with_audio: bool = False) -> dict[str, Path]:
+def corpora() -> dict[str, Path]:
     """Corpora the app may use: an Emotify with audio if the server has one, and the synthetic demo corpus.
 
     Users never type a path: an Emotify folder is the one set by ``MER_EMOTIFY_DIR`` when the app is

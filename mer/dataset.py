@@ -23,7 +23,7 @@ from .config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
 from .emotify import Corpus, file_stamp
 from .errors import DataError, MerError
 from .features import FEATURES_VERSION, track_features
-from .pool import default_workers, process_pool
+from .pool import map_with_progress
 from .progress import ProgressFn
 
 __all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir"]
@@ -108,19 +108,8 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
         return SegmentData(X=X, y=labels[track], track=track, segment=segment)
 
     jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
-    workers = workers or default_workers()
-    per_track: list[np.ndarray] = []
-    if workers > 1 and len(jobs) > 8:
-        with process_pool(workers) as pool:
-            for i, w in enumerate(pool.map(_extract, jobs, chunksize=4), 1):
-                per_track.append(w)
-                if on_progress:
-                    on_progress(i, len(jobs), "extracting segment features")
-    else:
-        for i, job in enumerate(jobs, 1):
-            per_track.append(_extract(job))
-            if on_progress:
-                on_progress(i, len(jobs), "extracting segment features")
+    per_track = map_with_progress(_extract, jobs, message="extracting segment features", workers=workers,
+                                  on_progress=on_progress)
 
     # windows: (n_segments, n_windows, n_mels, frames) per track → rows
     X = np.concatenate([w.reshape(-1, *w.shape[2:]) for w in per_track])

@@ -5,8 +5,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Sequence
 
-__all__ = ["process_pool", "default_workers"]
+from .progress import ProgressFn
+
+__all__ = ["process_pool", "default_workers", "map_with_progress"]
 
 
 def default_workers(limit: int = 4) -> int:
@@ -23,3 +26,26 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     ``fork`` context on Linux.
     """
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def map_with_progress(fn: Callable[[Any], Any], jobs: Sequence[Any], *, message: str, workers: int | None = None,
+                      on_progress: ProgressFn | None = None, min_jobs: int = 8, chunksize: int = 4) -> list[Any]:
+    """``[fn(job) for job in jobs]`` in order, on a :func:`process_pool` when there are enough jobs and cores.
+
+    ``on_progress(done, total, message)`` is called after each job.
+    """
+    workers = workers or default_workers()
+    out: list[Any] = []
+    if workers > 1 and len(jobs) > min_jobs:
+        with process_pool(workers) as pool:
+            results = pool.map(fn, jobs, chunksize=chunksize)
+            for i, result in enumerate(results, 1):
+                out.append(result)
+                if on_progress:
+                    on_progress(i, len(jobs), message)
+        return out
+    for i, job in enumerate(jobs, 1):
+        out.append(fn(job))
+        if on_progress:
+            on_progress(i, len(jobs), message)
+    return out

@@ -42,7 +42,7 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
 
 
 def settings_form() -> None:
-    choices = corpora(with_audio=True)
+    choices = corpora()
     with st.form("train"):
         label = st.selectbox("Corpus", list(choices), key="corpus")
         c1, c2, c3 = st.columns(3)
@@ -81,8 +81,8 @@ def finished(status) -> None:
     if status.state == "done":
         new_dir = Path(status.model_dir)
         st.success(f"Training finished: {new_dir.name}")
-        rows = []
-        for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {get_model().name}", get_model().path)):
+        rows, active = [], get_model()
+        for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {active.name}", active.path)):
             m = load_metrics(path)
             if m and m.cv:
                 mean, std = m.cv.fold_accuracy

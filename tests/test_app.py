@@ -201,16 +201,10 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
 
 
 def test_train_page_downloads_emotify_from_a_local_server_and_offers_it(app_env, local_server, tmp_path, monkeypatch):
-    import zipfile
-
-    from .test_emotify import ROWS, make_root
+    from .test_emotify import publish_emotify
 
     site, url = local_server
-    src = make_root(tmp_path, ROWS)
-    (site / "data.csv").write_bytes((src / "data.csv").read_bytes())
-    with zipfile.ZipFile(site / "emotifymusic.zip", "w") as zf:
-        for p in (src / "emotifymusic").rglob("*.mp3"):
-            zf.write(p, p.relative_to(src).as_posix())
+    publish_emotify(site, tmp_path)
     monkeypatch.setenv("MER_EMOTIFY_URL", url)
     monkeypatch.setenv("MER_DATA_DIR", str(tmp_path / "data"))  # the download lands here, not in the shared folder
     at = run_app("pages/train.py")

@@ -215,13 +215,18 @@ def test_archetypes_differ_in_loudness_and_brightness():
     assert joy_centroid > calm_centroid
 
 
-def test_fetch_emotify_from_a_local_server(tmp_path, local_server):
-    site, url = local_server
+def publish_emotify(site: Path, tmp_path: Path) -> None:
+    """Put a small Emotify (data.csv and emotifymusic.zip, the official names) where a local server serves it."""
     src = make_root(tmp_path, ROWS)
     (site / "data.csv").write_bytes((src / "data.csv").read_bytes())
     with zipfile.ZipFile(site / "emotifymusic.zip", "w") as zf:
         for p in (src / "emotifymusic").rglob("*.mp3"):
             zf.write(p, p.relative_to(src).as_posix())
+
+
+def test_fetch_emotify_from_a_local_server(tmp_path, local_server):
+    site, url = local_server
+    publish_emotify(site, tmp_path)
     seen = []
     corpus = fetch_emotify(tmp_path / "out", base_url=url, on_progress=lambda d, t, m: seen.append((d, t)))
     assert len(corpus) == 3

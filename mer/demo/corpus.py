@@ -27,7 +27,7 @@ import pandas as pd
 import soundfile as sf
 
 from ..config import EMOTIONS, GENRES, data_dir
-from ..pool import default_workers, process_pool
+from ..pool import map_with_progress
 from ..progress import ProgressFn
 from .synth import ARCHETYPES, GENRE_AFFINITY, SR, render_track
 
@@ -173,17 +173,8 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
             folder = tmp / "emotifymusic" / p.genre
             folder.mkdir(parents=True, exist_ok=True)
             jobs.append((p, config.seconds, config.sample_rate, str(folder / f"{p.rank}.flac")))
-        workers = workers or default_workers()
-        if workers > 1 and len(jobs) > 4:
-            with process_pool(workers) as pool:
-                for i, _ in enumerate(pool.map(_render_to_file, jobs, chunksize=2), 1):
-                    if on_progress:
-                        on_progress(i, len(jobs), "synthesising demo tracks")
-        else:
-            for i, job in enumerate(jobs, 1):
-                _render_to_file(job)
-                if on_progress:
-                    on_progress(i, len(jobs), "synthesising demo tracks")
+        map_with_progress(_render_to_file, jobs, message="synthesising demo tracks", workers=workers,
+                          on_progress=on_progress, min_jobs=4, chunksize=2)
         # The real data.csv has a space after every comma in its header.
         votes.columns = [c if i == 0 else f" {c}" for i, c in enumerate(votes.columns)]
         votes.to_csv(tmp / "data.csv", index=False)
