@@ -363,23 +363,8 @@ def _add_data_commands(sub) -> None:
     p.set_defaults(func=_cmd_data_fetch)
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m mer", description="Music emotion recognition (CNN-LSTM, GEMS-9).")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    p = sub.add_parser("spectra", help="per-segment FFT spectra of an audio file")
-    p.add_argument("file", type=Path, help="WAV, MP3, FLAC or OGG file")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.set_defaults(func=_cmd_spectra)
-
-    _add_data_commands(sub)
-
-    p = sub.add_parser("analyze", help="20-segment emotion timeline of an audio file")
-    p.add_argument("file", type=Path)
-    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=_cmd_analyze)
-
+def _add_model_commands(sub) -> None:
+    """``python -m mer train | evaluate | card``."""
     p = sub.add_parser("train", help="cross-validate and train a CNN-LSTM on an Emotify-layout corpus",
                        description="Every setting of TrainConfig and ModelConfig has a flag; --config FILE reads "
                                    "them from JSON ({\"train\": {...}, \"model\": {...}}) and flags override it.")
@@ -404,6 +389,25 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_card)
 
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m mer", description="Music emotion recognition (CNN-LSTM, GEMS-9).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("spectra", help="per-segment FFT spectra of an audio file")
+    p.add_argument("file", type=Path, help="WAV, MP3, FLAC or OGG file")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=_cmd_spectra)
+
+    _add_data_commands(sub)
+
+    p = sub.add_parser("analyze", help="20-segment emotion timeline of an audio file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_analyze)
+
+    _add_model_commands(sub)
     p = sub.add_parser("models", help="list models, or switch the active one")
     p.add_argument("--activate", metavar="NAME", default=None)
     p.set_defaults(func=_cmd_models)

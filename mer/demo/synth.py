@@ -274,17 +274,22 @@ def _render_section(rng: np.random.Generator, cues: _Cues, genre: str, key: int,
                     intensity: float) -> np.ndarray:
     """Melody, chords, bass and drums for one stretch of music, n samples long."""
     out = np.zeros(n, dtype=np.float32)
-    timbres = _GENRE_TIMBRES[genre]
     beat = 60.0 / cues.tempo
     scale = _MAJOR if cues.major else _MINOR
     progression = (_PROGRESSIONS_MAJOR if cues.major else _PROGRESSIONS_MINOR)[rng.integers(5)]
-    bar = 4 * beat
-    n_bars = int(np.ceil(n / sr / bar))
-    dyn = cues.dynamics
     centre = cues.register + 4 * (intensity - 0.5)
+    # the parts draw from rng in this order; keep it, or every seed's audio changes
+    _chords_and_bass(out, rng, cues, genre, key, scale, progression, beat, centre, sr, intensity)
+    _melody(out, rng, cues, genre, key, scale, beat, centre, sr, intensity)
+    _drums(out, rng, cues, genre, beat, sr, intensity)
+    return out
 
-    # Chords and bass: one chord per bar; dissonance adds a minor second or a tritone.
-    for b in range(n_bars):
+
+def _chords_and_bass(out: np.ndarray, rng: np.random.Generator, cues: _Cues, genre: str, key: int, scale, progression,
+                     beat: float, centre: float, sr: int, intensity: float) -> None:
+    """One chord per bar (dissonance adds a minor second or a tritone) and a bass line, added to ``out``."""
+    timbres, dyn, bar = _GENRE_TIMBRES[genre], cues.dynamics, 4 * beat
+    for b in range(int(np.ceil(len(out) / sr / bar))):
         degree = progression[b % len(progression)]
         root = key + scale[degree % 7] + 12 * (degree // 7)
         tones = [root + (scale[(degree + k) % 7] - scale[degree % 7]) % 12 for k in (0, 2, 4)]
@@ -309,11 +314,13 @@ def _render_section(rng: np.random.Generator, cues: _Cues, genre: str, key: int,
             y = _note(_midi_hz(bass_note), slot, slot * cues.legato, vel * 1.1, timbres["bass"], cues.brightness * 0.6, sr)
             _add(out, start + int(s * slot * sr), 0.45 * y)
 
-    # Melody: a random walk on the scale around the register, notes per beat = density.
-    t = 0.0
+
+def _melody(out: np.ndarray, rng: np.random.Generator, cues: _Cues, genre: str, key: int, scale, beat: float,
+            centre: float, sr: int, intensity: float) -> None:
+    """A random walk on the scale around the register, notes per beat = density, added to ``out``."""
+    t, total = 0.0, len(out) / sr
     step = int(rng.integers(0, 7))
-    total = n / sr
-    leap = 3 if dyn > 0.5 else 2
+    leap = 3 if cues.dynamics > 0.5 else 2
     while t < total:
         slot = beat / cues.density * rng.choice([0.5, 1.0, 1.0, 1.0, 2.0])
         step += int(rng.integers(-leap, leap + 1))
@@ -322,20 +329,23 @@ def _render_section(rng: np.random.Generator, cues: _Cues, genre: str, key: int,
         pitch += 12 * round((centre - pitch) / 12)
         if rng.random() < cues.dissonance * 0.3:
             pitch += 1  # chromatic neighbour
-        vel = 0.6 * (1 + dyn * (rng.random() - 0.5)) * (0.7 + 0.6 * intensity)
+        vel = 0.6 * (1 + cues.dynamics * (rng.random() - 0.5)) * (0.7 + 0.6 * intensity)
         if rng.random() > 0.12:  # rests
-            y = _note(_midi_hz(pitch), slot, slot * cues.legato, vel, timbres["lead"], cues.brightness, sr)
+            y = _note(_midi_hz(pitch), slot, slot * cues.legato, vel, _GENRE_TIMBRES[genre]["lead"], cues.brightness, sr)
             _add(out, int(t * sr), 0.5 * y)
         t += slot
 
-    # Drums: kick on 1 and 3 (every beat in dance music), snare on 2 and 4, hats by density.
+
+def _drums(out: np.ndarray, rng: np.random.Generator, cues: _Cues, genre: str, beat: float, sr: int,
+           intensity: float) -> None:
+    """Kick on 1 and 3 (every beat in dance music), snare on 2 and 4, hats by density; timpani in classical."""
+    total = len(out) / sr
     if cues.drums > 0.05 and genre != "classical":
         kit = _drum_kit(rng, sr, genre)
         level = cues.drums * (0.7 + 0.6 * intensity)
-        n_beats = int(total / beat) + 1
         hats_per_beat = 1 if cues.density < 1 else (2 if cues.density < 2.5 else 4)
         four_floor = genre == "electronic" or cues.tempo > 125
-        for i in range(n_beats):
+        for i in range(int(total / beat) + 1):
             start = int(i * beat * sr)
             if i % 2 == 0 or four_floor:
                 _add(out, start, level * 0.9 * kit["kick"])
@@ -348,7 +358,6 @@ def _render_section(rng: np.random.Generator, cues: _Cues, genre: str, key: int,
         kit = _drum_kit(rng, sr, genre)
         for i in range(0, int(total / beat) + 1, 4):
             _add(out, int(i * beat * sr), cues.drums * 0.6 * kit["kick"])
-    return out
 
 
 def _reverb(y: np.ndarray, wet: float, rng: np.random.Generator, sr: int) -> np.ndarray:
