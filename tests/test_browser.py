@@ -155,7 +155,7 @@ def test_a_shared_link_to_a_page_opens_the_titled_sidebar(tmp_path_factory, tiny
         page.reload()
         page.wait_for_selector("text=Active model", timeout=120_000)
         again = _sidebar_links(page)
-    page.screenshot(path=str(SHOTS / "0-shared-link-sidebar.png"))
+        page.screenshot(path=str(SHOTS / "0-shared-link-sidebar.png"))
     for links in (first, again):
         assert [t for t in links if t in PAGE_TITLES] == PAGE_TITLES, links
         assert not {"common", "app", "analyze", "model"} & set(links), links
