@@ -249,7 +249,7 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     gen = torch.Generator().manual_seed(config.seed)
     X, target, y, genre = _balanced_rows(data, fit_idx, config)
     net = build_model(model_config, n_mels=data.X.shape[2])
-    net.set_normalisation(*_band_stats(data.X[fit_idx]))
+    net.set_normalisation(*_band_stats(X[:len(fit_idx)]))  # the real fit rows come first; synthetic ones after
     rows = _tensor_rows(X, target, y, genre)
     val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx], data.genre[val_idx])
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)

@@ -13,7 +13,7 @@ import torch
 
 from mer.analyze import analyze
 from mer.cli import main
-from mer.config import EMOTIONS, ModelConfig, TrainConfig
+from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.dataset import TrackData, segment_data, track_data
 from mer.emotify import load_corpus
 from mer.errors import ModelError, TrainingCancelled, TrainingError
@@ -101,8 +101,8 @@ def test_same_seed_same_training():
 def test_checkpoint_round_trip_gives_the_trained_networks_outputs(tmp_path):
     data = separable(20)
     res = fit(data, np.arange(16), np.arange(16, 20), TrainConfig(epochs=2, batch_size=8), ModelConfig())
-    path = save_model(res.net, name="rt", root=tmp_path, audio_config=__import__("mer.config").config.AudioConfig(),
-                      feature_config=__import__("mer.config").config.FeatureConfig(), model_config=ModelConfig(),
+    path = save_model(res.net, name="rt", root=tmp_path, audio_config=AudioConfig(),
+                      feature_config=FeatureConfig(), model_config=ModelConfig(),
                       train_config=TrainConfig(), dataset={"description": "test"}, metrics={}, card="# rt")
     loaded = load_model(path)
     np.testing.assert_allclose(predict_tracks(loaded.net, data.X)[0], predict_tracks(res.net, data.X)[0], atol=1e-6)

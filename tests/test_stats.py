@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mer.cli import main
@@ -102,7 +103,7 @@ def test_bundled_features_match_the_feature_code_on_the_teams_audio():
     from mer.audio import load_audio
 
     feats = load_compact_features()
-    ids = __import__("pandas").read_csv(SHARED / "original_ids.csv")
+    ids = pd.read_csv(SHARED / "original_ids.csv")
     row = ids[ids["genre"] == "rock"].iloc[0]
     audio = load_audio(SHARED / "emotifymusic" / "rock" / f"{row['file']}.ogg")
     i = int(np.flatnonzero(feats.track_id == row["original_track_id"])[0])
