@@ -31,6 +31,7 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "default": ({}, {}),
     "dominant target": ({"target": "dominant"}, {}),
     "class-weighted": ({"class_weighted": True}, {}),
+    "random oversampling of tracks": ({"sampler": "random"}, {}),
     "SMOTE on training tracks": ({"sampler": "smote"}, {}),
     "mixup 0.4": ({"mixup": 0.4}, {}),
     "genre multi-task": ({"genre_weight": 0.3}, {}),
@@ -53,8 +54,11 @@ def main() -> None:
     p.add_argument("--variants", default="default", help=f"comma-separated, from: {', '.join(VARIANTS)}; or 'all'")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="most epochs per fit (a quick smoke run: 1)")
     p.add_argument("--log", type=Path, default=ROOT / "benchmarks" / "emotify_cv.jsonl")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own choice)")
+    p.add_argument("--select", action="store_true",
+                   help="also score the nested choice: in each fold, the variant with the lowest inner-validation loss")
     args = p.parse_args()
     if args.threads:
         import torch
@@ -68,12 +72,14 @@ def main() -> None:
     corpus = load_corpus(args.root)
     data = track_data(corpus, segment_data(corpus))
     print(f"{len(data)} tracks from {args.root}; {args.folds}-fold CV grouped by track, seed {args.seed}")
+    runs = {}
     for name in names:
         train_changes, model_changes = VARIANTS[name]
-        config = TrainConfig(cv_folds=args.folds, seed=args.seed, **train_changes)
+        config = TrainConfig(cv_folds=args.folds, seed=args.seed, epochs=args.epochs, **train_changes)
         model_config = ModelConfig(**model_changes)
         t0 = time.perf_counter()
-        report, _ = cross_validate(data, config, model_config, description=f"{len(data)} Emotify tracks")
+        report, nets = cross_validate(data, config, model_config, description=f"{len(data)} Emotify tracks")
+        runs[name] = (report, nets)
         seconds = time.perf_counter() - t0
         print(f"\n{name} ({seconds / 60:.1f} min)")
         for k, f in enumerate(report.folds):
@@ -87,6 +93,33 @@ def main() -> None:
             f.write(json.dumps({"variant": name, "train": dataclasses.asdict(config),
                                 "model": dataclasses.asdict(model_config), "seconds": seconds,
                                 "report": report.to_dict()}) + "\n")
+    if args.select:
+        _nested_choice(data, runs, TrainConfig(cv_folds=args.folds, seed=args.seed), args.log)
+
+
+def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:
+    """Score choosing a variant per fold by its inner-validation loss: the choice never sees the test fold."""
+    import numpy as np
+
+    from mer.evaluate import score
+    from mer.folds import track_folds
+    from mer.model import predict_tracks
+
+    folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
+    probs = np.zeros((len(data), data.shares.shape[1]))
+    chosen = []
+    for k, fold in enumerate(folds):
+        val_loss = {name: min(e["val_loss"] for e in report.folds[k].history) for name, (report, _) in runs.items()}
+        best = min(val_loss, key=val_loss.get)
+        chosen.append(best)
+        probs[fold.test] = predict_tracks(runs[best][1][k], data.X[fold.test])[0]
+        print(f"  fold {k + 1}: inner-validation loss " + ", ".join(f"{n} {v:.4f}" for n, v in val_loss.items())
+              + f" -> {best}")
+    m = score(data.labels, probs=probs, shares=data.shares)
+    print(_row("pooled, nested choice", m))
+    with open(log, "a") as f:
+        f.write(json.dumps({"variant": "nested choice of " + ", ".join(runs), "chosen": chosen,
+                            "report": {"pooled": m.to_dict()}}) + "\n")
 
 
 if __name__ == "__main__":
