@@ -67,10 +67,14 @@ def waveform_figure(waveform: Any, boundaries_s: np.ndarray, top: list[str] | No
     fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([waveform.high, waveform.low[::-1]]),
                              fill="toself", line=dict(width=0.5, color="#37474f"), hoverinfo="skip"))
     edges = np.append(boundaries_s, waveform.duration_s)
-    for i in range(len(boundaries_s)):
-        if top is not None:
-            fig.add_vrect(x0=edges[i], x1=edges[i + 1], fillcolor=EMOTION_COLORS[top[i]], opacity=0.18, line_width=0)
-        fig.add_vline(x=edges[i], line=dict(width=1, color="#90a4ae", dash="dot"))
+    # shapes set in one go: add_vrect/add_vline re-validate every earlier shape (40 of them took ~0.4 s)
+    span = dict(xref="x", yref="y domain", y0=0, y1=1)
+    shapes = [] if top is None else [
+        dict(type="rect", x0=edges[i], x1=edges[i + 1], fillcolor=EMOTION_COLORS[top[i]], opacity=0.18,
+             line_width=0, layer="below", **span) for i in range(len(boundaries_s))]
+    shapes += [dict(type="line", x0=x, x1=x, line=dict(width=1, color="#90a4ae", dash="dot"), **span)
+               for x in edges[:-1]]
+    fig.update_layout(shapes=shapes)
     return fig
 
 

@@ -104,6 +104,8 @@ f2.plotly_chart(logmel_figure(result.features.logmel[segment], result.audio.samp
 st.subheader("Download")
 stem = name.rsplit(".", 1)[0]
 d1, d2, d3 = st.columns(3)
-d1.download_button("Results (JSON)", analysis_json(result), f"{stem}-emotions.json", "application/json", key="get_json")
-d2.download_button("Results (CSV)", analysis_csv(result), f"{stem}-emotions.csv", "text/csv", key="get_csv")
-d3.download_button("Report (HTML)", html_report(result), f"{stem}-report.html", "text/html", key="get_html")
+# built when clicked, not on every rerun (the report embeds plotly.js, a few MB)
+d1.download_button("Results (JSON)", lambda: analysis_json(result), f"{stem}-emotions.json", "application/json",
+                   key="get_json")
+d2.download_button("Results (CSV)", lambda: analysis_csv(result), f"{stem}-emotions.csv", "text/csv", key="get_csv")
+d3.download_button("Report (HTML)", lambda: html_report(result), f"{stem}-report.html", "text/html", key="get_html")

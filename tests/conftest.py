@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import io
 import threading
@@ -58,6 +59,21 @@ def write_audio(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _components_scanned_once():
+    """Scan the installed packages for Streamlit components once per session, as a server does once per start.
+
+    Every ``AppTest.run`` of a fresh AppTest rescans all ~570 installed distributions (~0.7 s each time);
+    the packages cannot change during a test session.
+    """
+    from streamlit.components.v2 import manifest_scanner
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(manifest_scanner, "scan_component_manifests",
+                   functools.cache(manifest_scanner.scan_component_manifests))
+        yield
 
 
 @pytest.fixture(scope="session", autouse=True)

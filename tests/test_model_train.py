@@ -212,6 +212,20 @@ def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny
     assert [s["index"] for s in d["segments"]] == list(range(20))
 
 
+def test_the_html_report_holds_the_charts_the_numbers_and_the_model(tiny_models, write_audio):
+    from mer.report import analysis_csv, html_report
+
+    result = analyze(write_audio("a b.wav", tone(30.0, freq=330.0), 22_050), model=load_model(tiny_models / "default"))
+    page = html_report(result)
+    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 3  # plotly.js inline, three charts
+    assert "Emotion timeline" in page and "Whole track" in page and "Waveform and the 20 segments" in page
+    assert page.count("<tr><td>") == 20 and "<b>default</b>" in page
+    top = result.track_top.replace("_", " ")
+    assert f"Overall emotion: {top}" in page and f"{result.track_probabilities.max():.2f}" in page
+    rows = analysis_csv(result).splitlines()
+    assert len(rows) == 21 and rows[0].startswith("segment,start_s,end_s,top_emotion,amazement")
+
+
 def test_long_tracks_average_over_several_windows(tiny_models, write_audio):
     model = load_model(tiny_models / "default")
     result = analyze(write_audio("long.flac", tone(150.0, sr=8_000, freq=200.0), 8_000), model=model)
