@@ -18,6 +18,7 @@ import soundfile as sf
 
 from mer.analyze import analyze
 from mer.batch import BatchError, analyze_many, iter_paths, run_batch
+from mer.cli import main
 from mer.config import EMOTIONS
 from mer.errors import MerError
 from mer.registry import load_model
@@ -59,11 +60,11 @@ def model_dir(tiny_models) -> Path:
     return tiny_models / "default"
 
 
-def test_a_library_of_50_with_3_bad_files_gives_47_ok_and_3_error_rows(library, model_dir, tmp_path):
+def test_a_library_of_50_with_3_bad_files_gives_47_ok_and_3_error_rows(library, model_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    res = batch(str(library), "--out", str(out), "--model", str(model_dir), "--csv", "--no-progress")
-    assert res.returncode == 0, res.stderr
-    assert "done: 47 analysed, 0 skipped, 3 failed" in res.stderr
+    assert main(["batch", str(library), "--out", str(out), "--model", str(model_dir), "--csv", "--no-progress",
+                 "--workers", "2"]) == 0
+    assert "done: 47 analysed, 0 skipped, 3 failed" in capsys.readouterr().err
     tracks, segments = read(out)
     assert len(tracks) == 50 and tracks["path"].is_unique
     assert (tracks["status"] == "ok").sum() == 47
@@ -95,9 +96,23 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _alive(pids: list[int]) -> list[int]:
+    """The processes of ``pids`` still running (not gone, not zombies)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
 def test_a_batch_killed_with_sigkill_resumes_to_exactly_50_tracks(library, model_dir, tmp_path):
     out = tmp_path / "out"
-    args = [str(library), "--out", str(out), "--model", str(model_dir), "--chunk-size", "3", "--no-progress"]
+    args = [str(library), "--out", str(out), "--model", str(model_dir), "--chunk-size", "3", "--no-progress",
+            "--workers", "2"]
     proc = subprocess.Popen([sys.executable, "-m", "mer", "batch", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240
@@ -108,9 +123,10 @@ def test_a_batch_killed_with_sigkill_resumes_to_exactly_50_tracks(library, model
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (out / "tracks.parquet").exists() and len(workers) >= 1
-    time.sleep(3)  # orphaned workers notice their parent is gone within a second and exit
-    assert not [w for w in workers if Path(f"/proc/{w}").exists() and "Z" not in
-                Path(f"/proc/{w}/stat").read_text().split(")")[-1][:3]]
+    deadline = time.monotonic() + 5  # orphaned workers notice their parent is gone within a second and exit
+    while _alive(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(workers)
     res = batch(*args)
     assert res.returncode == 0, res.stderr
     counts = re.search(r"(\d+) analysed, (\d+) skipped, (\d+) failed", res.stderr)
@@ -143,11 +159,11 @@ def test_a_changed_file_a_removed_file_and_another_model_are_handled_on_rerun(mo
     assert read(out)[0]["model_name"].eq("other").all()
 
 
-def test_when_nothing_can_be_analysed_the_exit_status_is_2_and_the_rows_are_written(model_dir, tmp_path):
+def test_when_nothing_can_be_analysed_the_exit_status_is_2_and_the_rows_are_written(model_dir, tmp_path, capsys):
     lib = write_library(tmp_path / "lib", 0, bad=("empty.wav", "clip.wav"))
-    res = batch(str(lib), "--out", str(tmp_path / "out"), "--model", str(model_dir), "--no-progress")
-    assert res.returncode == 2
-    assert res.stderr.strip().splitlines()[-1].startswith("error: none of the 2 files could be analysed")
+    assert main(["batch", str(lib), "--out", str(tmp_path / "out"), "--model", str(model_dir), "--no-progress",
+                 "--workers", "1"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: none of the 2 files could be analysed")
     assert read(tmp_path / "out")[0]["status"].eq("error").sum() == 2
 
 

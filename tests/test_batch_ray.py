@@ -12,6 +12,8 @@ import tempfile
 import pandas as pd
 import pytest
 
+from mer.batch import run_batch
+
 from .test_batch import ROOT, write_library
 
 try:
@@ -63,8 +65,7 @@ def test_the_ray_engine_gives_the_local_engines_tables_and_resumes(ray_cluster, 
         return subprocess.run([sys.executable, "-m", "mer", "batch", str(lib), "--out", str(tmp_path / out),
                                *common, *extra], capture_output=True, text=True, timeout=300, cwd=ROOT, env=RAY_ENV)
 
-    local = batch("local")
-    assert local.returncode == 0, local.stderr
+    run_batch([lib], tmp_path / "local", model=model, workers=1, chunk_size=2)  # in this process, one thread
     remote = batch("ray", "--engine", "ray", "--address", ray_cluster)
     assert remote.returncode == 0, remote.stderr
     assert "4 analysed, 0 skipped, 1 failed" in remote.stderr and "ray engine" in remote.stderr

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .inputs import BatchError, FileRef
-from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, single_thread
+from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, one_thread, single_thread
 
-__all__ = ["ENGINES", "default_workers", "local_results", "ray_results"]
+__all__ = ["ENGINES", "default_workers", "inline_results", "local_results", "ray_results"]
 
 ENGINES: tuple[str, ...] = ("local", "ray")
 
@@ -24,6 +24,17 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def inline_results(refs: Iterable[FileRef], model: Any) -> Iterator[TrackResult]:
+    """Results from this process, one file after another, with one thread like a pool's worker.
+
+    One worker needs no pool: this saves starting a process and loading a second copy of the model, and
+    computes the same bits as a worker (see :func:`~mer.batch.worker.single_thread`).
+    """
+    with one_thread():
+        for ref in refs:
+            yield analyze_ref(ref, model)
 
 
 def local_results(refs: Iterable[FileRef], model_dir: Path, *, workers: int,

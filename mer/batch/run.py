@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .engines import ENGINES, default_workers, local_results, ray_results
+from .engines import ENGINES, default_workers, inline_results, local_results, ray_results
 from .inputs import BatchError, FileRef, HashSet, count_paths, input_key, iter_file_refs
 from .store import clean_partial, done_keys, locked, merge_parts, write_csv, write_part
 from .worker import TrackResult, model_identity
@@ -80,6 +80,8 @@ def _results(refs: Iterable[FileRef], model: Any, *, engine: str, workers: int |
     if engine == "ray":
         return ray_results(refs, Path(model.path), workers=workers, address=address)
     n = max(1, min(workers or default_workers(), total))  # no idle processes, each holding a model
+    if n == 1:
+        return inline_results(refs, model)
     return local_results(refs, Path(model.path), workers=n)
 
 

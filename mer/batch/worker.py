@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -10,7 +11,7 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -18,7 +19,8 @@ from ..config import EMOTIONS
 from ..errors import MerError, MerWarning
 from .inputs import FileRef
 
-__all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init_worker", "analyze_in_worker", "single_thread"]
+__all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init_worker", "analyze_in_worker",
+           "single_thread", "one_thread"]
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,21 @@ def single_thread() -> None:
     import torch
 
     torch.set_num_threads(1)
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """:func:`single_thread` for the duration of a block, in a process that goes on afterwards."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    try:
+        with threadpool_limits(1):
+            torch.set_num_threads(1)
+            yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def init_worker(model_dir: str, parent_pid: int | None = None) -> None:
