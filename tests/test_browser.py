@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -69,10 +70,28 @@ def _streamlit(tmp: Path, tiny_models: Path, tiny_corpus: Path):
         log.close()
 
 
+#: Servers no page has visited yet: the shared-link test needs a fresh one, and takes the module's if it can.
+_UNVISITED: set[str] = set()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_models, tiny_corpus):
     with _streamlit(tmp_path_factory.mktemp("browser"), tiny_models, tiny_corpus) as url:
+        _UNVISITED.add(url)
         yield url
+
+
+def _open(page, url: str) -> None:
+    parts = urllib.parse.urlsplit(url)
+    _UNVISITED.discard(f"{parts.scheme}://{parts.netloc}")
+    page.goto(url)
+
+
+def _settled(page) -> None:
+    """Wait until the script run is over and every plotly chart on the page has drawn its SVG."""
+    page.wait_for_selector("[data-testid=stStatusWidget]", state="detached", timeout=120_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.js-plotly-plot')]"
+                           ".every(p => p.querySelector('.main-svg'))", timeout=60_000)
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +107,30 @@ def page(server):
         browser.close()
 
 
+def _sidebar_links(page) -> list[str]:
+    links = page.locator("[data-testid=stSidebarNav] a")
+    links.first.wait_for(timeout=60_000)
+    return [t.strip().splitlines()[-1].strip() for t in links.all_inner_texts()]  # the title after the icon
+
+
+def test_a_shared_link_to_a_page_opens_the_titled_sidebar(server, tmp_path_factory, tiny_models, tiny_corpus, page):
+    """A fresh server whose first visitor comes straight to /model sees the app's pages, not its files."""
+    with contextlib.ExitStack() as stack:
+        url = server if server in _UNVISITED else stack.enter_context(  # run after other tests: a server of its own
+            _streamlit(tmp_path_factory.mktemp("fresh"), tiny_models, tiny_corpus))
+        _open(page, f"{url}/model")
+        page.wait_for_selector("text=Active model", timeout=120_000)
+        first = _sidebar_links(page)
+        page.reload()
+        page.wait_for_selector("text=Active model", timeout=120_000)
+        again = _sidebar_links(page)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "0-shared-link-sidebar.png"))
+    for links in (first, again):
+        assert [t for t in links if t in PAGE_TITLES] == PAGE_TITLES, links
+        assert not {"common", "app", "analyze", "model"} & set(links), links
+
+
 # the only chart on the Analyze page that is a heatmap with emotions on its y axis
 TIMELINE = ".js-plotly-plot:has(.heatmaplayer):has(.ytick:has-text('joyful activation'))"
 
@@ -100,7 +143,7 @@ def test_upload_shows_the_twenty_segment_timeline(server, page, tmp_path):
     SHOTS.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots in {SHOTS}")
     t0 = time.monotonic()
-    page.goto(server)
+    _open(page, server)
     page.wait_for_selector(TIMELINE, timeout=120_000)  # the demo track, on first load
     cold = time.monotonic() - t0
     page.screenshot(path=str(SHOTS / "1-analyze-demo.png"), full_page=True)
@@ -134,30 +177,11 @@ def test_bad_upload_shows_an_error_in_the_browser(server, page, tmp_path):
                                           ("Model", "Active model")])
 def test_every_page_renders(server, page, title, marker):
     if not page.url.startswith(server):  # run on its own, not after the upload test
-        page.goto(server)
+        _open(page, server)
     page.locator(f"[data-testid=stSidebarNav] a[href$='/{title.lower()}']").click()
     page.wait_for_selector(f"text={marker}", timeout=120_000)
-    page.wait_for_timeout(1500)  # let plotly finish drawing
+    _settled(page)
     assert page.locator("[data-testid=stException]").count() == 0
     page.screenshot(path=str(SHOTS / f"4-{title.lower()}.png"), full_page=True)
 
 
-def _sidebar_links(page) -> list[str]:
-    links = page.locator("[data-testid=stSidebarNav] a")
-    links.first.wait_for(timeout=60_000)
-    return [t.strip().splitlines()[-1].strip() for t in links.all_inner_texts()]  # the title after the icon
-
-
-def test_a_shared_link_to_a_page_opens_the_titled_sidebar(tmp_path_factory, tiny_models, tiny_corpus, page):
-    """A fresh server whose first visitor comes straight to /model sees the app's pages, not its files."""
-    with _streamlit(tmp_path_factory.mktemp("fresh"), tiny_models, tiny_corpus) as url:
-        page.goto(f"{url}/model")
-        page.wait_for_selector("text=Active model", timeout=120_000)
-        first = _sidebar_links(page)
-        page.reload()
-        page.wait_for_selector("text=Active model", timeout=120_000)
-        again = _sidebar_links(page)
-        page.screenshot(path=str(SHOTS / "0-shared-link-sidebar.png"))
-    for links in (first, again):
-        assert [t for t in links if t in PAGE_TITLES] == PAGE_TITLES, links
-        assert not {"common", "app", "analyze", "model"} & set(links), links

@@ -24,7 +24,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
 def batch_dir(tiny_models, tmp_path_factory, _isolated_data_dir) -> Path:
     lib = write_library(tmp_path_factory.mktemp("library"), 9, bad=("text.mp3",))
     out = _isolated_data_dir / "batches" / "my-library"
-    run_batch([lib], out, model=tiny_models / "default", workers=2)
+    run_batch([lib], out, model=tiny_models / "default", workers=1)
     return out
 
 
