@@ -148,14 +148,15 @@ def _cmd_data_fetch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_model_arg(path: Path | None):
+def _load_model_arg(path: Path | None, device: str = "cpu"):
+    from .device import resolve_device
     from .registry import load_active, load_model
 
-    if path is not None:
-        return load_model(path)
-    model = load_active()
+    torch_device = resolve_device(device)  # before loading: a missing GPU is named before any work
+    model = load_model(path) if path is not None else load_active()
     if model.fallback_reason:
         print(f"warning: {model.fallback_reason}", file=sys.stderr)
+    model.net.to(torch_device)
     return model
 
 
@@ -163,7 +164,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .analyze import analyze
     from .config import emotion_label
 
-    result = analyze(args.file, model=_load_model_arg(args.model))
+    result = analyze(args.file, model=_load_model_arg(args.model, args.device))
     if args.json:
         return _print_json(result.to_dict(str(args.file)))
     seg = result.features.segments
@@ -240,7 +241,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         path = train(_corpus_root(args), config=train_config, model_config=model_config, out=args.out,
                      replace_existing=args.replace, on_progress=on_progress, on_epoch=on_epoch,
-                     should_stop=lambda: stop["flag"])
+                     should_stop=lambda: stop["flag"], device=args.device)
     except TrainingCancelled as e:
         if args.progress_json:
             print(json.dumps({"event": "cancelled", "message": str(e)}), flush=True)
@@ -274,7 +275,7 @@ def _print_card_lines(path: Path) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_corpus
 
-    model = _load_model_arg(args.model)
+    model = _load_model_arg(args.model, args.device)
     result = evaluate_corpus(model, _corpus_root(args), on_progress=_print_progress)
     if args.json:
         return _print_json({"model": model.name, "root": str(args.root), **result.to_dict()})
@@ -363,6 +364,12 @@ def _add_data_commands(sub) -> None:
     p.set_defaults(func=_cmd_data_fetch)
 
 
+def _add_device_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="cpu", metavar="{auto,cpu,cuda,mps}",
+                   help="where the network computes (default: cpu; auto takes a GPU where there is one; not saved "
+                        "with the model)")
+
+
 def _add_model_commands(sub) -> None:
     """``python -m mer train | evaluate | card``."""
     p = sub.add_parser("train", help="cross-validate and train a CNN-LSTM on an Emotify-layout corpus",
@@ -374,6 +381,7 @@ def _add_model_commands(sub) -> None:
     _add_config_arguments(p, TrainConfig)
     _add_config_arguments(p, ModelConfig)
     p.add_argument("--threads", type=int, default=None, help="torch threads of this process (default: torch's)")
+    _add_device_argument(p)
     p.add_argument("--replace", action="store_true", help="replace --out if it exists")
     p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout")
     p.set_defaults(func=_cmd_train)
@@ -382,6 +390,7 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
     p.add_argument("--root", type=Path, default=None, help="corpus folder (default: the demo corpus)")
     p.add_argument("--json", action="store_true")
+    _add_device_argument(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("card", help="the model card: data, cross-validated metrics, leakage ladder")
@@ -405,6 +414,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", type=Path)
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
     p.add_argument("--json", action="store_true")
+    _add_device_argument(p)
     p.set_defaults(func=_cmd_analyze)
 
     _add_model_commands(sub)
@@ -463,3 +473,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `python -m mer analyze FILE | head`: the reader left; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141

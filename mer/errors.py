@@ -23,6 +23,7 @@ __all__ = [
     "TrainingBusyError",
     "TrainingCancelled",
     "DownloadError",
+    "DeviceError",
     "MerWarning",
 ]
 
@@ -89,6 +90,10 @@ class TrainingCancelled(TrainingError):
 
 class DownloadError(MerError):
     """A download failed: offline, wrong size, or an unsafe archive."""
+
+
+class DeviceError(MerError):
+    """The requested compute device (a GPU) is not available."""
 
 
 class MerWarning(UserWarning):

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .config import EMOTIONS, GENRES, ModelConfig
+from .device import module_device
 
 __all__ = ["CNNLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "predict_tracks",
            "predict_windows"]
@@ -149,12 +150,13 @@ def predict_tracks(net: nn.Module, X: np.ndarray, batch_size: int = 32) -> tuple
         return np.zeros((0, len(EMOTIONS))), np.zeros((0, X.shape[1] if X.ndim > 1 else 0, len(EMOTIONS)))
     was_training = net.training
     net.eval()
+    device = module_device(net)
     tracks, segments = [], []
     for lo in range(0, len(X), batch_size):
-        x = torch.from_numpy(np.asarray(X[lo:lo + batch_size], dtype=np.float32))
+        x = torch.from_numpy(np.asarray(X[lo:lo + batch_size], dtype=np.float32)).to(device)
         outs = [m(x) for m in _members(net)]
-        tracks.append(np.mean([torch.softmax(o.track, dim=-1).numpy() for o in outs], axis=0))
-        segments.append(np.mean([torch.softmax(o.segment, dim=-1).numpy() for o in outs], axis=0))
+        tracks.append(np.mean([torch.softmax(o.track, dim=-1).cpu().numpy() for o in outs], axis=0))
+        segments.append(np.mean([torch.softmax(o.segment, dim=-1).cpu().numpy() for o in outs], axis=0))
     net.train(was_training)
     return np.concatenate(tracks), np.concatenate(segments)
 
@@ -175,12 +177,13 @@ def predict_windows(net: nn.Module, windows: np.ndarray) -> tuple[np.ndarray, np
     net.eval()
     s, w = windows.shape[:2]
     x = torch.from_numpy(np.asarray(windows, dtype=np.float32).reshape(s * w, *windows.shape[2:]))
+    x = x.to(module_device(net))
     tracks, segments = [], []
     for member in _members(net):
         z = member.standardise(x)
         emb = torch.cat([member.embed_segments(z[lo:lo + 256]) for lo in range(0, len(z), 256)])
         out = member.sequence(emb.reshape(s, w, -1).mean(dim=1)[None], member.track_summary(z[None]))
-        tracks.append(torch.softmax(out.track[0], -1).numpy())
-        segments.append(torch.softmax(out.segment[0], -1).numpy())
+        tracks.append(torch.softmax(out.track[0], -1).cpu().numpy())
+        segments.append(torch.softmax(out.segment[0], -1).cpu().numpy())
     net.train(was_training)
     return np.mean(tracks, axis=0), np.mean(segments, axis=0)

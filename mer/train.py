@@ -27,6 +27,7 @@ import numpy as np
 from .balance import oversample
 from .config import EMOTIONS, SAMPLERS, SHIPS, TARGETS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from .dataset import TrackData, segment_data, track_data
+from .device import resolve_device
 from .emotify import Corpus, load_corpus
 from .errors import TrainingCancelled, TrainingError
 from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Rung, genre_prior_baseline,
@@ -119,6 +120,9 @@ class _Rows:
     genre: Any
     y: np.ndarray
 
+    def to(self, device: Any) -> _Rows:
+        return _Rows(self.X.to(device), self.target.to(device), self.genre.to(device), self.y)
+
 
 def _targets(data: TrackData, idx: np.ndarray, kind: str) -> np.ndarray:
     if kind == "shares":
@@ -197,12 +201,13 @@ def run_epoch(net, opt, rows: _Rows, config: TrainConfig, gen, class_weight=None
         b = order[lo:lo + config.batch_size]
         if len(b) < 2:  # batch norm needs two samples
             continue
+        b = b.to(rows.X.device)
         xb, tb, gb = rows.X[b], rows.target[b], rows.genre[b]
         if config.augment:
             xb = _augment(xb, gen)
         if config.mixup > 0:
             lam = float(torch.distributions.Beta(config.mixup, config.mixup).sample())
-            perm = torch.randperm(len(b), generator=gen)
+            perm = torch.randperm(len(b), generator=gen).to(xb.device)
             xb, tb = lam * xb + (1 - lam) * xb[perm], lam * tb + (1 - lam) * tb[perm]
         loss = _loss(net, xb, tb, gb, config, class_weight)
         opt.zero_grad()
@@ -220,7 +225,7 @@ def validate(net, rows: _Rows) -> tuple[float, float]:
     with torch.no_grad():
         logits = torch.cat([net(rows.X[lo:lo + 64]).track for lo in range(0, len(rows.y), 64)])
     loss = float(_soft_ce(logits, rows.target).mean())
-    return loss, float((logits.argmax(dim=1).numpy() == rows.y).mean())
+    return loss, float((logits.argmax(dim=1).cpu().numpy() == rows.y).mean())
 
 
 def _tensor_rows(X, target, y, genre) -> _Rows:
@@ -239,22 +244,30 @@ def _class_weight(y: np.ndarray):
 
 
 def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: TrainConfig, model_config: ModelConfig,
-        *, on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, stage: str = "") -> FitResult:
-    """Train on rows ``fit_idx`` of ``data``, stop early on rows ``val_idx``, return the best epoch's network."""
+        *, on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, stage: str = "",
+        device: Any = None) -> FitResult:
+    """Train on rows ``fit_idx`` of ``data``, stop early on rows ``val_idx``, return the best epoch's network.
+
+    ``device`` (a :class:`torch.device`, default the CPU) is where the epochs run; the network returned is on
+    the CPU.
+    """
     import torch
 
     from .model import build_model
 
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
+    device = device or torch.device("cpu")
     X, target, y, genre = _balanced_rows(data, fit_idx, config)
     net = build_model(model_config, n_mels=data.X.shape[2])
     net.set_normalisation(*_band_stats(X[:len(fit_idx)]))  # the real fit rows come first; synthetic ones after
-    rows = _tensor_rows(X, target, y, genre)
-    val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx], data.genre[val_idx])
+    net.to(device)
+    rows = _tensor_rows(X, target, y, genre).to(device)
+    val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx],
+                       data.genre[val_idx]).to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
-    weight = _class_weight(y) if config.class_weighted else None
+    weight = _class_weight(y).to(device) if config.class_weighted else None
     history: list[dict[str, Any]] = []
     best = (math.inf, 0, None)
     for epoch in range(1, config.epochs + 1):
@@ -274,7 +287,7 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
         if entry["early_stop"]:
             break
     net.load_state_dict(best[2])
-    net.eval()
+    net.to("cpu").eval()
     return FitResult(net=net, history=history, best_epoch=best[1])
 
 
@@ -306,7 +319,7 @@ def _baseline_probs(data: TrackData, fold: Fold, seed: int) -> dict[str, np.ndar
 
 def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConfig, *, description: str,
                    on_epoch: EpochFn | None = None, on_progress: ProgressFn | None = None,
-                   should_stop: StopFn | None = None) -> tuple[CVReport, list[Any]]:
+                   should_stop: StopFn | None = None, device: Any = None) -> tuple[CVReport, list[Any]]:
     """Track-grouped, stratified k-fold cross-validation of the model and the baselines on the same folds.
 
     Returns the report and the fold models (each trained without its fold's test tracks).
@@ -321,7 +334,7 @@ def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConf
         if on_progress:
             on_progress(k, len(folds), f"cross-validation fold {k + 1}/{len(folds)}")
         res = fit(data, fold.fit, fold.val, replace(config, seed=config.seed + k), model_config,
-                  on_epoch=on_epoch, should_stop=should_stop, stage=f"fold {k + 1}/{len(folds)}")
+                  on_epoch=on_epoch, should_stop=should_stop, stage=f"fold {k + 1}/{len(folds)}", device=device)
         nets.append(res.net)
         oof[fold.test] = predict_tracks(res.net, data.X[fold.test])[0]
         reports.append(FoldReport(score(data.labels[fold.test], probs=oof[fold.test], shares=data.shares[fold.test]),
@@ -344,7 +357,7 @@ def _segment_rows(data: TrackData) -> TrackData:
 
 def ladder(data: TrackData, config: TrainConfig, model_config: ModelConfig, cv: CVReport, *,
            test_fraction: float = 0.2, on_epoch: EpochFn | None = None,
-           should_stop: StopFn | None = None) -> dict[str, Rung]:
+           should_stop: StopFn | None = None, device: Any = None) -> dict[str, Rung]:
     """The leakage ladder: the same network under the study's, the segment and the track protocol.
 
     ``study`` oversamples all segments with SMOTE and then splits them at random
@@ -357,7 +370,7 @@ def ladder(data: TrackData, config: TrainConfig, model_config: ModelConfig, cv: 
     split = segment_split(seg.labels, test_fraction=test_fraction, val_fraction=config.val_fraction, seed=config.seed)
     seg_config = replace(config, sampler="smote", target="dominant", segment_weight=0.0, mixup=0.0)
     res = fit(seg, split.fit, split.val, seg_config, model_config, on_epoch=on_epoch, should_stop=should_stop,
-              stage="ladder: segment protocol")
+              stage="ladder: segment protocol", device=device)
     from .model import predict_tracks
 
     acc_segment = score(seg.labels[split.test], probs=predict_tracks(res.net, seg.X[split.test])[0]).accuracy
@@ -365,7 +378,7 @@ def ladder(data: TrackData, config: TrainConfig, model_config: ModelConfig, cv: 
     split = segment_split(leaked.labels, test_fraction=test_fraction, val_fraction=config.val_fraction,
                           seed=config.seed)
     res = fit(leaked, split.fit, split.val, replace(seg_config, sampler="none"), model_config,
-              on_epoch=on_epoch, should_stop=should_stop, stage="ladder: study protocol")
+              on_epoch=on_epoch, should_stop=should_stop, stage="ladder: study protocol", device=device)
     acc_study = score(leaked.labels[split.test], probs=predict_tracks(res.net, leaked.X[split.test])[0]).accuracy
     n_test = len(split.test)
     return {
@@ -393,7 +406,7 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
           feature_config: FeatureConfig = FeatureConfig(), audio_config: AudioConfig = AudioConfig(),
           model_config: ModelConfig = ModelConfig(), replace_existing: bool = False,
           cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None,
-          on_epoch: EpochFn | None = None, should_stop: StopFn | None = None) -> Path:
+          on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, device: str = "cpu") -> Path:
     """Cross-validate, optionally measure the leakage ladder, train on every track, write the model directory.
 
     Parameters
@@ -406,12 +419,15 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
         Model directory to write; default ``models/track-<timestamp>``.
     replace_existing : bool
         Replace an existing model directory at ``out`` (only once the new one is complete).
+    device : str
+        Where the epochs run: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"`` (see :mod:`mer.device`); not saved.
 
     Returns
     -------
     Path of the new model directory.
     """
     check_train_config(config)
+    torch_device = resolve_device(device)
     out = Path(out) if out is not None else models_dir() / new_model_name("track")
     if out.exists() and not replace_existing:
         raise TrainingError(f"'{out}' already exists. Choose another --out, or pass --replace to overwrite it.")
@@ -424,7 +440,7 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
                             f"{max(10, 2 * config.cv_folds)} tracks.")
     dataset = describe_dataset(corpus)
     model = _evaluate_and_fit(data, config, model_config, dataset["description"], on_epoch=on_epoch,
-                              on_progress=on_progress, should_stop=should_stop)
+                              on_progress=on_progress, should_stop=should_stop, device=torch_device)
     model.seconds = time.perf_counter() - t_start
     from .card import model_card, model_metrics
 
@@ -437,12 +453,12 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
 
 def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelConfig, description: str, *,
                       on_epoch: EpochFn | None, on_progress: ProgressFn | None,
-                      should_stop: StopFn | None) -> TrainedModel:
+                      should_stop: StopFn | None, device: Any) -> TrainedModel:
     cv, nets = None, []
     if config.cv_folds:
         cv, nets = cross_validate(data, config, model_config, description=description, on_epoch=on_epoch,
-                                  on_progress=on_progress, should_stop=should_stop)
-    rungs = ladder(data, config, model_config, cv, on_epoch=on_epoch, should_stop=should_stop) \
+                                  on_progress=on_progress, should_stop=should_stop, device=device)
+    rungs = ladder(data, config, model_config, cv, on_epoch=on_epoch, should_stop=should_stop, device=device) \
         if config.ladder and cv is not None else {}
     if config.ship == "folds":
         from .model import Ensemble
@@ -453,5 +469,5 @@ def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelC
     fit_idx, val_idx = inner_split(np.arange(len(data)), data.labels, val_fraction=config.val_fraction,
                                    seed=config.seed)
     final = fit(data, fit_idx, val_idx, config, model_config, on_epoch=on_epoch, should_stop=should_stop,
-                stage="final model")
+                stage="final model", device=device)
     return TrainedModel(net=final.net, history=final.history, best_epoch=final.best_epoch, cv=cv, ladder=rungs)

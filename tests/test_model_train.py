@@ -279,3 +279,29 @@ def test_train_card_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path, capsys):
     assert ev["n"] == 8 and np.array(ev["confusion"]).sum() == 8
     shares = load_corpus(fresh).shares
     assert shares.min(axis=1).mean() <= ev["agreement"] <= shares.max(axis=1).mean()
+
+
+def test_devices_resolve_or_say_what_to_use_instead(tiny_models, write_audio, capsys):
+    from mer.device import resolve_device
+    from mer.errors import DeviceError
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else
+                                           "mps" if torch.backends.mps.is_available() else "cpu")
+    with pytest.raises(DeviceError, match="Unknown device 'tpu'"):
+        resolve_device("tpu")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the refusal below cannot be shown")
+    path = write_audio("c.wav", tone(12.0), 22_050)
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: The device 'cuda' is not available") and "--device cpu" in err
+
+
+def test_a_network_trained_on_a_device_comes_back_on_the_cpu():
+    data = separable(n=12)
+    config = TrainConfig(epochs=1, batch_size=4, class_weighted=True, mixup=0.2)
+    res = fit(data, np.arange(8), np.arange(8, 12), config, ModelConfig(), device=torch.device("cpu"))
+    assert all(p.device.type == "cpu" for p in res.net.parameters())
+    same = fit(data, np.arange(8), np.arange(8, 12), config, ModelConfig())
+    np.testing.assert_allclose(predict_tracks(res.net, data.X)[0], predict_tracks(same.net, data.X)[0], atol=1e-6)
