@@ -253,21 +253,11 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     """
     import torch
 
-    from .model import build_model
-
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    device = device or torch.device("cpu")
-    X, target, y, genre = _balanced_rows(data, fit_idx, config)
-    net = build_model(model_config, n_mels=data.X.shape[2])
-    net.set_normalisation(*_band_stats(X[:len(fit_idx)]))  # the real fit rows come first; synthetic ones after
-    net.to(device)
-    rows = _tensor_rows(X, target, y, genre).to(device)
-    val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx],
-                       data.genre[val_idx]).to(device)
+    net, rows, val, weight = _prepare(data, fit_idx, val_idx, config, model_config, device or torch.device("cpu"))
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
-    weight = _class_weight(y).to(device) if config.class_weighted else None
     history: list[dict[str, Any]] = []
     best = (math.inf, 0, None)
     for epoch in range(1, config.epochs + 1):
@@ -289,6 +279,21 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     net.load_state_dict(best[2])
     net.to("cpu").eval()
     return FitResult(net=net, history=history, best_epoch=best[1])
+
+
+def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: TrainConfig,
+             model_config: ModelConfig, device: Any) -> tuple[Any, _Rows, _Rows, Any]:
+    """A fresh network standardised on the fit rows, the fit and validation rows, the class weights: on ``device``."""
+    from .model import build_model
+
+    X, target, y, genre = _balanced_rows(data, fit_idx, config)
+    net = build_model(model_config, n_mels=data.X.shape[2])
+    net.set_normalisation(*_band_stats(X[:len(fit_idx)]))  # the real fit rows come first; synthetic ones after
+    rows = _tensor_rows(X, target, y, genre).to(device)
+    val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx],
+                       data.genre[val_idx]).to(device)
+    weight = _class_weight(y).to(device) if config.class_weighted else None
+    return net.to(device), rows, val, weight
 
 
 def _band_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
