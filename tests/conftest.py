@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import http.server
 import io
+import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -79,8 +81,6 @@ def _components_scanned_once():
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_data_dir(tmp_path_factory):
     """Feature caches and the demo corpus of the tests live in a temporary folder, never in the repo."""
-    import os
-
     path = tmp_path_factory.mktemp("mer-data")
     old = os.environ.get("MER_DATA_DIR")
     os.environ["MER_DATA_DIR"] = str(path)
@@ -91,12 +91,29 @@ def _isolated_data_dir(tmp_path_factory):
         os.environ["MER_DATA_DIR"] = old
 
 
+def _built_once(tmp_path_factory, name: str, build) -> Path:
+    """``build(path)`` once per test run, shared by every pytest-xdist worker (the first one builds, under a lock)."""
+    from filelock import FileLock  # a dependency of torch
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' temporary folders share this parent
+    path, done = root / name, root / f"{name}.done"
+    with FileLock(str(root / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(path, ignore_errors=True)  # what a crashed worker left
+            build(path)
+            done.touch()
+    return path
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
-    """36 synthetic tracks of 10.5 s in Emotify's layout (generated once per test session)."""
+    """36 synthetic tracks of 10.5 s in Emotify's layout (generated once per test run)."""
     from mer.demo import DemoConfig, generate_demo_corpus
 
-    return generate_demo_corpus(tmp_path_factory.mktemp("corpus") / "tiny", DemoConfig(tracks=36, seconds=10.5, seed=1))
+    return _built_once(tmp_path_factory, "tiny-corpus",
+                       lambda path: generate_demo_corpus(path, DemoConfig(tracks=36, seconds=10.5, seed=1)))
 
 
 TINY_TRAIN = dict(epochs=2, batch_size=8, seed=0, patience=5, cv_folds=2)
@@ -108,9 +125,8 @@ def tiny_models(tmp_path_factory, tiny_corpus) -> Path:
     from mer.config import TrainConfig
     from mer.train import train
 
-    root = tmp_path_factory.mktemp("models")
-    train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), out=root / "default")
-    return root
+    return _built_once(tmp_path_factory, "tiny-models",
+                       lambda path: train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), out=path / "default"))
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):
