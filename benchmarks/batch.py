@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import shutil
 import socket
@@ -23,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +73,9 @@ def _decode(path: str) -> int:
 
 def decode_only(paths: list[Path], workers: int) -> float:
     """Seconds to decode every file on ``workers`` processes (same pool kind as the batch; start-up excluded)."""
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_decoder_with, initargs=(str(paths[0]),)) as pool:
+    from mer.pool import process_pool
+
+    with process_pool(workers, initializer=_init_decoder_with, initargs=(str(paths[0]),)) as pool:
         list(pool.map(_sleep, [0.5] * workers))  # every worker started and warm
         t0 = time.perf_counter()
         list(pool.map(_decode, map(str, paths), chunksize=1))

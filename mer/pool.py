@@ -18,11 +18,14 @@ def default_workers(limit: int = 4) -> int:
 
 
 #: Imported once by the fork server, so that a new pool's workers start without seconds of imports each
-#: (librosa's filters and resampler pull in scipy.signal and numba: ~2 s; the jobs' modules pandas).
-PRELOAD = ["mer.dataset", "mer.compact", "mer.demo.corpus", "librosa.filters", "librosa.core.audio"]
+#: (librosa's filters and resampler pull in scipy.signal and numba, batch workers torch: ~2 s each).
+#: Importing starts no threads: forking the fork server stays safe.
+PRELOAD = ["mer.dataset", "mer.compact", "mer.demo.corpus", "librosa.filters", "librosa.core.audio",
+           "mer.batch.worker", "mer.analyze", "mer.registry", "mer.model"]
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
+def process_pool(workers: int, *, initializer: Callable[..., None] | None = None,
+                 initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
     """A pool whose workers come from a fork server, never from ``fork()`` of the calling process.
 
     Forking a process in which torch or the server already run threads can
@@ -33,7 +36,7 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(PRELOAD)  # takes effect when the fork server starts (the first pool)
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs)
 
 
 def map_with_progress(fn: Callable[[Any], Any], jobs: Sequence[Any], *, message: str, workers: int | None = None,

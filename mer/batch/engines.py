@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import tempfile
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..pool import process_pool
 from .inputs import BatchError, FileRef
 from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, one_thread, single_thread
 
@@ -39,13 +39,13 @@ def inline_results(refs: Iterable[FileRef], model: Any) -> Iterator[TrackResult]
 
 def local_results(refs: Iterable[FileRef], model_dir: Path, *, workers: int,
                   inflight_per_worker: int = 4) -> Iterator[TrackResult]:
-    """Results in completion order from ``workers`` spawned processes, each with its own copy of the model.
+    """Results in completion order from ``workers`` processes, each with its own copy of the model.
 
     At most ``workers * inflight_per_worker`` files are queued at once, so memory does not grow with the
-    library. Processes are started with "spawn" (never fork a process whose torch threads are running).
+    library. Processes come from :func:`mer.pool.process_pool`'s fork server (never a fork of a process whose
+    torch threads are running), which has imported torch and mer already.
     """
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=init_worker, initargs=(str(model_dir), os.getpid()))
+    pool = process_pool(workers, initializer=init_worker, initargs=(str(model_dir),))
     pending: set[Future] = set()
     try:
         for ref in refs:

@@ -137,10 +137,18 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
 _MODEL: Any = None
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    """A worker whose parent died (kill -9) exits instead of waiting forever for work."""
-    while os.getppid() == parent_pid:
-        time.sleep(1.0)
+def _exit_with_parent() -> None:
+    """A worker whose parent died (kill -9) exits instead of waiting forever for work.
+
+    The parent holds the write end of a pipe whose read end is this process's parent sentinel: it becomes
+    readable when the parent is gone, whichever way it died.
+    """
+    import multiprocessing.connection
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    multiprocessing.connection.wait([parent.sentinel])
     os._exit(0)
 
 
@@ -174,15 +182,15 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def init_worker(model_dir: str, parent_pid: int | None = None) -> None:
+def init_worker(model_dir: str, watch_parent: bool = True) -> None:
     """Process-pool initializer: one thread (see :func:`single_thread`), the model loaded once."""
     global _MODEL
     single_thread()
     from ..registry import load_model
 
     _MODEL = load_model(model_dir)
-    if parent_pid is not None:
-        threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+    if watch_parent:
+        threading.Thread(target=_exit_with_parent, daemon=True).start()
 
 
 def analyze_in_worker(ref: FileRef) -> TrackResult:
