@@ -14,6 +14,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel test workers share the cores: torch's and BLAS's thread pools (which spin while they wait)
+    # would oversubscribe them many times over. One thread each, for this process and what it starts.
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[_var] = "1"
+
 
 def tone(seconds: float, sr: int = 22_050, freq: float = 440.0, amp: float = 0.5, channels: int = 1) -> np.ndarray:
     """A sine (with a little noise so it is not pathological), shape (n,) or (n, channels)."""
@@ -61,6 +67,11 @@ def write_audio(tmp_path: Path):
         return path
 
     return _write
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto``: a worker per core, at most 4 (each holds torch, a model and a Streamlit runtime)."""
+    return max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
 @pytest.fixture(scope="session", autouse=True)

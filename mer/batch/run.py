@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import time
@@ -180,8 +181,11 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
         if on_progress:
             on_progress(0, total, "starting the workers")
         todo = _todo(items, out, ":".join(ident), retry_errors, seen, counts, report)
-        _analyse_into_chunks(_results(todo, model, engine=engine, workers=workers, address=address, total=total),
-                             out, ident, counts, chunk_size, flush_s, report)
+        first = next(todo, None)  # a finished batch starts no workers and connects to no cluster
+        if first is not None:
+            _analyse_into_chunks(_results(itertools.chain([first], todo), model, engine=engine, workers=workers,
+                                          address=address, total=total), out, ident, counts, chunk_size, flush_s,
+                                 report)
         if on_progress:
             on_progress(counts.done, total, "merging the results")
         n_tracks = merge_parts(out, seen)
