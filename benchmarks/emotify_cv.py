@@ -1,6 +1,6 @@
 """Cross-validated comparison of CNN-LSTM variants on real Emotify: figures, not tests.
 
-``python benchmarks/emotify_cv.py [--root ../shared/emotify] [--variants default,dominant,...] [--folds 5]``
+``python benchmarks/emotify_cv.py [--root ../shared/emotify] [--variants default,dominant,...] [--folds 5] [--select]``
 
 Every variant runs through :func:`mer.train.cross_validate`: 5 folds grouped by track and stratified by
 dominant emotion; each fold's oversampling, normalisation statistics, early stopping and learning-rate
