@@ -44,7 +44,10 @@ def resolve_device(name: str = "cpu") -> Any:
         build = f"torch {torch.__version__}" + (" (a CPU-only build)" if not torch.backends.cuda.is_built() else "")
         raise DeviceError(f"The device '{name}' is not available here ({build}). Use --device cpu, or --device auto "
                           "to take a GPU only where there is one.")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DeviceError(f"'{name}' is not a device name; write cuda:0, cuda:1, ...") from None
     if kind == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise DeviceError(f"There is no GPU {device.index}: this machine has {torch.cuda.device_count()}.")
     return device

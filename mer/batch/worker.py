@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import threading
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
