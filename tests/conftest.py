@@ -69,6 +69,17 @@ def write_audio(tmp_path: Path):
     return _write
 
 
+#: Files that start servers or processes: collected first, so that with several workers the long files start
+#: early and the workers finish together (pytest-xdist hands out whole files in collection order).
+SLOW_FILES_FIRST = ("test_browser.py", "test_batch_ray.py", "test_batch.py", "test_reliability.py", "test_jobs.py",
+                    "test_app.py", "test_model_train.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept
+
+
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: a worker per core, at most 4 (each holds torch, a model and a Streamlit runtime)."""
     return max(1, min(len(os.sched_getaffinity(0)), 4))
