@@ -162,6 +162,16 @@ def test_upload_shows_the_twenty_segment_timeline(server, page, tmp_path):
     print(f"cold load to first timeline: {cold:.1f} s")
 
 
+def test_the_report_is_built_when_its_button_is_clicked(server, page, tmp_path):
+    if "upload.wav" not in page.content():
+        pytest.skip("needs the upload of test_upload_shows_the_twenty_segment_timeline on this page")
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Report (HTML)").click()
+    assert download.value.suggested_filename == "upload-report.html"
+    report = Path(download.value.path()).read_text()
+    assert "Music emotion report: upload.wav" in report and report.count("Plotly.newPlot") == 3
+
+
 def test_bad_upload_shows_an_error_in_the_browser(server, page, tmp_path):
     bad = tmp_path / "notes.mp3"
     bad.write_text("not music at all\n" * 30)
