@@ -69,10 +69,12 @@ def write_audio(tmp_path: Path):
     return _write
 
 
-#: Files that start servers or processes: collected first, so that with several workers the long files start
-#: early and the workers finish together (pytest-xdist hands out whole files in collection order).
-SLOW_FILES_FIRST = ("test_browser.py", "test_batch_ray.py", "test_batch.py", "test_reliability.py", "test_jobs.py",
-                    "test_app.py", "test_model_train.py")
+#: Files that start servers or processes come early, so that with several workers the long files start first
+#: and the workers finish together (pytest-xdist hands out whole files in this order); right behind the first,
+#: files that need no trained model keep a second worker busy while the first trains the tiny one.
+SLOW_FILES_FIRST = ("test_browser.py", "test_audio.py", "test_cli_spectra.py", "test_segments_features.py",
+                    "test_batch_ray.py", "test_batch.py", "test_reliability.py", "test_jobs.py", "test_app.py",
+                    "test_model_train.py")
 
 
 def pytest_collection_modifyitems(items) -> None:
