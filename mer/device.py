@@ -10,7 +10,7 @@ from typing import Any
 
 from .errors import DeviceError
 
-__all__ = ["DEVICES", "resolve_device", "module_device"]
+__all__ = ["DEVICES", "available_devices", "resolve_device", "module_device"]
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
 
@@ -23,6 +23,11 @@ def _available(kind: str) -> bool:
     if kind == "mps":
         return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     return kind == "cpu"
+
+
+def available_devices() -> list[str]:
+    """The devices this machine's torch can compute on, the CPU first."""
+    return [kind for kind in ("cpu", "cuda", "mps") if _available(kind)]
 
 
 def resolve_device(name: str = "cpu") -> Any:

@@ -68,8 +68,8 @@ class JobStatus:
 
 
 def start_training(root: str | os.PathLike, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
-                   models_root: Path | None = None, name: str | None = None) -> JobStatus:
-    """Start a training run in the background.
+                   models_root: Path | None = None, name: str | None = None, device: str = "cpu") -> JobStatus:
+    """Start a training run in the background, its epochs on ``device`` (see :mod:`mer.device`).
 
     Raises
     ------
@@ -77,10 +77,14 @@ def start_training(root: str | os.PathLike, config: TrainConfig, model_config: M
         Another run is in progress (for any user of this models folder).
     TrainingError
         The models folder cannot be written.
+    DeviceError
+        ``device`` is not available here (said now, not by a run that fails later).
     """
+    from .device import resolve_device
     from .train import check_train_config
 
     check_train_config(config)
+    resolve_device(device)
     jobs = _jobs_dir(models_root)
     try:
         jobs.mkdir(parents=True, exist_ok=True)
@@ -102,7 +106,7 @@ def start_training(root: str | os.PathLike, config: TrainConfig, model_config: M
     out = (models_root or models_dir()) / name
     write_run_config(jobs / "run-config.json", config, model_config)
     cmd = [sys.executable, "-m", "mer", "train", "--root", str(root), "--out", str(out), "--progress-json",
-           "--config", str(jobs / "run-config.json")]
+           "--config", str(jobs / "run-config.json"), "--device", device]
     env = dict(os.environ)
     if models_root is not None:
         env["MER_MODELS_DIR"] = str(models_root)

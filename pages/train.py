@@ -7,6 +7,7 @@ import streamlit as st
 
 from mer.balance import SAMPLER_LABELS
 from mer.config import SAMPLERS, TARGETS, ModelConfig, TrainConfig
+from mer.device import available_devices
 from mer.errors import MerError
 from mer.jobs import cancel_training, clear_finished, job_status, start_training
 from mer.plots import history_figure
@@ -61,6 +62,8 @@ def settings_form() -> None:
         weighted = c9.checkbox("Class-weighted loss", T.class_weighted, key="class_weighted")
         seed = c10.number_input("Seed", 0, 10_000, T.seed, key="seed")
         with st.expander("Advanced settings"):
+            device = st.selectbox("Compute on", available_devices(), key="device",
+                                  help="The devices this server's torch can use; the model is saved for the CPU.")
             train_extra = _advanced_inputs(TrainConfig, T, "train")
             model_extra = _advanced_inputs(ModelConfig, M, "model")
         submitted = st.form_submit_button("Start training", type="primary")
@@ -71,7 +74,8 @@ def settings_form() -> None:
             config = TrainConfig(epochs=int(epochs), lr=float(lr), batch_size=int(batch), target=target,
                                  sampler=sampler, class_weighted=weighted, cv_folds=int(cv_folds), ladder=ladder,
                                  seed=int(seed), **train_extra)
-            start_training(ensure_corpus(choices[label]), config, ModelConfig(dropout=float(dropout), **model_extra))
+            start_training(ensure_corpus(choices[label]), config, ModelConfig(dropout=float(dropout), **model_extra),
+                           device=device)
             st.rerun()
         except (MerError, TypeError, ValueError) as e:
             show_error(e)

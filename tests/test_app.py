@@ -140,6 +140,9 @@ def test_dataset_page_shows_the_synthetic_corpus_one_choice_away(app_env):
 def test_train_page_runs_one_epoch_in_the_background_and_promotes_it(app_env):
     at = run_app("pages/train.py")
     assert not at.exception
+    from mer.device import available_devices
+
+    assert at.selectbox(key="device").options == available_devices() and at.selectbox(key="device").value == "cpu"
     at.number_input(key="epochs").set_value(1)
     at.number_input(key="cv_folds").set_value(2)
     at.button[0].click().run()  # "Start training" (the form's submit button)

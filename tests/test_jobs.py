@@ -53,3 +53,15 @@ def test_run_config_files_round_trip_and_refuse_unknown_settings(tmp_path):
         read_run_config(path)
     with pytest.raises(TrainingError, match="No run config"):
         read_run_config(tmp_path / "missing.json")
+
+
+def test_a_job_on_a_missing_gpu_is_refused_before_it_starts(tiny_corpus, tmp_path):
+    import torch
+
+    from mer.errors import DeviceError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the refusal cannot be shown")
+    with pytest.raises(DeviceError, match="--device cpu"):
+        start_training(tiny_corpus, TrainConfig(epochs=1), models_root=tmp_path / "models", device="cuda")
+    assert job_status(tmp_path / "models").state == "idle"  # nothing started, no lock left
