@@ -29,7 +29,7 @@ SAMPLER_LABELS: dict[str, str] = {
     "borderline_smote": "Borderline-SMOTE",
     "adasyn": "ADASYN",
     "random": "Random oversampling",
-    "none": "None (class weights)",
+    "none": "None (no oversampling)",
 }
 
 
@@ -154,10 +154,14 @@ def oversample(X: np.ndarray, y: np.ndarray, *, sampler: str = "smote", k_neighb
                      n_original=len(y), sampler=sampler, k_neighbors=k, notes=tuple(notes))
 
 
-def class_weights(y: np.ndarray, n_classes: int = len(EMOTIONS)) -> np.ndarray:
-    """Inverse-frequency weights ``n / (n_present_classes * count)``; 0 for absent classes."""
+def class_weights(y: np.ndarray, n_classes: int = len(EMOTIONS), cap: float | None = None) -> np.ndarray:
+    """Inverse-frequency weights ``n / (n_present_classes * count)``; 0 for absent classes.
+
+    ``cap`` bounds the weight of a rare class (Emotify's two or three amazement tracks of a training fold
+    would otherwise weigh 17 times a typical track).
+    """
     counts = np.bincount(y, minlength=n_classes).astype(np.float64)
     present = counts > 0
     w = np.zeros(n_classes)
     w[present] = counts.sum() / (present.sum() * counts[present])
-    return w
+    return w if cap is None else np.minimum(w, cap)

@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .balance import oversample
+from .balance import class_weights, oversample
 from .config import EMOTIONS, SAMPLERS, SHIPS, TARGETS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from .dataset import TrackData, segment_data, track_data
 from .device import resolve_device
@@ -235,12 +235,6 @@ def _tensor_rows(X, target, y, genre) -> _Rows:
                  torch.from_numpy(np.asarray(genre, dtype=np.int64)), np.asarray(y))
 
 
-def _class_weight(y: np.ndarray):
-    import torch
-
-    counts = np.bincount(y, minlength=len(EMOTIONS)).astype(np.float64)
-    w = np.where(counts > 0, counts.sum() / (len(EMOTIONS) * np.maximum(counts, 1)), 0.0)
-    return torch.tensor(np.minimum(w, 5.0), dtype=torch.float32)  # capped: 2 amazement tracks would weigh 17
 
 
 def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: TrainConfig, model_config: ModelConfig,
@@ -284,6 +278,8 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
 def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: TrainConfig,
              model_config: ModelConfig, device: Any) -> tuple[Any, _Rows, _Rows, Any]:
     """A fresh network standardised on the fit rows, the fit and validation rows, the class weights: on ``device``."""
+    import torch
+
     from .model import build_model
 
     X, target, y, genre = _balanced_rows(data, fit_idx, config)
@@ -292,7 +288,8 @@ def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: 
     rows = _tensor_rows(X, target, y, genre).to(device)
     val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx],
                        data.genre[val_idx]).to(device)
-    weight = _class_weight(y).to(device) if config.class_weighted else None
+    weight = (torch.tensor(class_weights(y, len(EMOTIONS), cap=5.0), dtype=torch.float32, device=device)
+              if config.class_weighted else None)
     return net.to(device), rows, val, weight
 
 

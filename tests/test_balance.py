@@ -72,6 +72,8 @@ def test_none_keeps_data_and_class_weights_balance_the_loss():
     assert res.X is X and len(res.y) == 60
     w = class_weights(y, 3)
     np.testing.assert_allclose(w * np.bincount(y), [20, 20, 20])
+    rare = np.array([0] * 100 + [1] * 2)  # a class of two tracks would weigh 25.5; the cap holds it at 5
+    np.testing.assert_allclose(class_weights(rare, 3, cap=5.0), [0.51, 5.0, 0.0])
 
 
 def test_imbalance_ratio_ignores_absent_classes():
