@@ -89,8 +89,8 @@ st.subheader("Per-segment FFT spectra")
 s1, s2 = st.columns(2)
 segment = s1.slider("Segment", 1, len(seg), key="segment",
                     help="Or click a column of the timeline.") - 1
-compare = s2.selectbox("Compare with", [None, *range(len(seg))],
-                       format_func=lambda i: "—" if i is None else f"segment {i + 1}", key="compare")
+compare = s2.selectbox("Compare with", range(len(seg)), index=None, placeholder="no second segment",
+                       format_func=lambda i: f"segment {i + 1}", key="compare")
 st.caption(f"Segment {segment + 1}: {seg.start_s[segment]:.2f}–{seg.end_s[segment]:.2f} s · top emotion "
            f"**{emotion_label(result.segment_top[segment])}** ({result.probabilities[segment].max():.2f}) · dominant "
            f"{result.features.spectra.dominant_hz[segment]:.0f} Hz · centroid "

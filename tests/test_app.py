@@ -88,6 +88,7 @@ def test_choosing_a_segment_updates_the_spectrum(app_env):
     at.slider(key="segment").set_value(7).run()
     spectrum = figure(at, "FFT spectrum")
     assert spectrum["data"][0]["name"].startswith("segment 7 (9.0–10.5 s)")  # 20 segments of a 30 s example
+    assert len(spectrum["data"]) == 1 and at.selectbox(key="compare").value is None  # no second segment yet
     at.selectbox[1].set_value(2).run()  # compare with segment 3
     assert len(figure(at, "FFT spectrum")["data"]) == 2
 
