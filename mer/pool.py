@@ -9,12 +9,19 @@ from typing import Any, Callable, Sequence
 
 from .progress import ProgressFn
 
-__all__ = ["process_pool", "default_workers", "map_with_progress"]
+__all__ = ["process_pool", "usable_cores", "default_workers", "map_with_progress"]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the system has one, else every core)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def default_workers(limit: int = 4) -> int:
-    """The machine's cores, at most ``limit``."""
-    return min(limit, os.cpu_count() or 1)
+    """The usable cores, at most ``limit``."""
+    return min(limit, usable_cores())
 
 
 #: Imported once by the fork server, so that a new pool's workers start without seconds of imports each

@@ -84,8 +84,9 @@ def pytest_collection_modifyitems(items) -> None:
 
 def pytest_xdist_auto_num_workers(config) -> int:
     """``-n auto``: a worker per core, at most 4 (each holds torch, a model and a Streamlit runtime)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(cores, 4))
+    from mer.pool import default_workers
+
+    return default_workers(limit=4)
 
 
 @pytest.fixture(scope="session", autouse=True)

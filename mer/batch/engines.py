@@ -9,7 +9,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..pool import process_pool
+from ..pool import process_pool, usable_cores
 from .inputs import BatchError, FileRef
 from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, one_thread, single_thread
 
@@ -20,10 +20,7 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 
 def default_workers() -> int:
     """One worker per core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def inline_results(refs: Iterable[FileRef], model: Any) -> Iterator[TrackResult]:
