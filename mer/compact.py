@@ -28,7 +28,7 @@ from .config import AudioConfig, FeatureConfig, to_dict
 from .emotify import BUNDLED_DATA_CSV, load_corpus
 from .errors import DataError, MerError
 from .features import FEATURES_VERSION, segment_spectra_and_logmel
-from .pool import map_with_progress
+from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
 
@@ -118,7 +118,8 @@ def build_compact_features(root: str | os.PathLike, *, audio_config: AudioConfig
     root = Path(root)
     corpus = load_corpus(root)
     jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
-    rows = map_with_progress(_extract, jobs, message="summarising segments", workers=workers, on_progress=on_progress)
+    rows = map_with_progress(_extract, jobs, message="summarising segments", workers=workers, on_progress=on_progress,
+                             preload=("mer.compact", *AUDIO_MODULES))
     ids = _official_ids(root, corpus.tracks["track_id"].to_numpy())
     return CompactFeatures(X=np.stack(rows).astype(np.float16), track_id=ids.astype(np.int32),
                            features_version=FEATURES_VERSION, feature_config=to_dict(feature_config))

@@ -23,7 +23,7 @@ from .config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
 from .emotify import Corpus, file_stamp
 from .errors import DataError, MerError
 from .features import FEATURES_VERSION, track_features
-from .pool import map_with_progress
+from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 
 __all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir"]
@@ -109,7 +109,7 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
 
     jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
     per_track = map_with_progress(_extract, jobs, message="extracting segment features", workers=workers,
-                                  on_progress=on_progress)
+                                  on_progress=on_progress, preload=("mer.dataset", *AUDIO_MODULES))
 
     # windows: (n_segments, n_windows, n_mels, frames) per track → rows
     X = np.concatenate([w.reshape(-1, *w.shape[2:]) for w in per_track])

@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence
 
 from .progress import ProgressFn
 
-__all__ = ["process_pool", "usable_cores", "default_workers", "map_with_progress"]
+__all__ = ["AUDIO_MODULES", "process_pool", "usable_cores", "default_workers", "map_with_progress"]
 
 
 def usable_cores() -> int:
@@ -24,38 +24,54 @@ def default_workers(limit: int = 4) -> int:
     return min(limit, usable_cores())
 
 
-#: Imported once by the fork server, so that a new pool's workers start without seconds of imports each
-#: (librosa's filters and resampler pull in scipy.signal and numba, batch workers torch: ~2 s each).
-#: Importing starts no threads: forking the fork server stays safe.
-PRELOAD = ["mer.dataset", "mer.compact", "mer.demo.corpus", "librosa.filters", "librosa.core.audio",
-           "mer.batch.worker", "mer.analyze", "mer.registry", "mer.model"]
+#: What a job that decodes audio and computes features needs: librosa loads its filters and resampler lazily,
+#: and they pull in scipy.signal and numba (~3 s of imports).
+AUDIO_MODULES: tuple[str, ...] = ("mer.audio", "mer.features", "librosa.filters", "librosa.core.audio")
 
 
-def process_pool(workers: int, *, initializer: Callable[..., None] | None = None,
+def process_pool(workers: int, *, preload: Sequence[str] = (), initializer: Callable[..., None] | None = None,
                  initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
     """A pool whose workers come from a fork server, never from ``fork()`` of the calling process.
 
     Forking a process in which torch or the server already run threads can
     deadlock the child (a lock held by another thread is copied locked), so
-    feature extraction and the demo generator use this instead of the default
-    ``fork`` context on Linux. The fork server is single-threaded and has
-    imported :data:`PRELOAD`, so forking from it is safe and quick.
+    feature extraction, the demo generator and batch analysis use this instead
+    of the default ``fork`` context on Linux. The fork server is
+    single-threaded, so forking from it is safe and quick.
+
+    Parameters
+    ----------
+    workers : int
+    preload : module names
+        What the jobs import. The fork server imports them once, before its
+        first fork, so workers start without seconds of imports each. A
+        process has one fork server, started by its first pool: workers of
+        later pools import what it lacks themselves.
+    initializer, initargs
+        As for :class:`~concurrent.futures.ProcessPoolExecutor`.
     """
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(PRELOAD)  # takes effect when the fork server starts (the first pool)
+    ctx.set_forkserver_preload(list(preload))  # takes effect only when the fork server starts
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs)
 
 
 def map_with_progress(fn: Callable[[Any], Any], jobs: Sequence[Any], *, message: str, workers: int | None = None,
-                      on_progress: ProgressFn | None = None, min_jobs: int = 8, chunksize: int = 4) -> list[Any]:
+                      on_progress: ProgressFn | None = None, min_jobs: int = 48, chunksize: int = 4,
+                      preload: Sequence[str] = ()) -> list[Any]:
     """``[fn(job) for job in jobs]`` in order, on a :func:`process_pool` when there are enough jobs and cores.
 
-    ``on_progress(done, total, message)`` is called after each job.
+    A pool first waits for its fork server's imports (librosa and scipy: ~3 s),
+    so it pays off only with ``min_jobs`` or more jobs. The default suits jobs
+    of about a minute of audio each: on 2 cores the features of 36 Emotify
+    tracks took 7.6 s in one process and 8.4 s on a pool of two, 64 tracks
+    12.9 s and 11.2 s, 320 tracks 50.5 s and 38.7 s (``benchmarks/pool.py``).
+    ``on_progress(done, total, message)`` is called after each job; ``preload``
+    is passed on to :func:`process_pool`.
     """
     workers = workers or default_workers()
     out: list[Any] = []
-    if workers > 1 and len(jobs) > min_jobs:
-        with process_pool(workers) as pool:
+    if workers > 1 and len(jobs) >= min_jobs:
+        with process_pool(workers, preload=preload) as pool:
             results = pool.map(fn, jobs, chunksize=chunksize)
             for i, result in enumerate(results, 1):
                 out.append(result)

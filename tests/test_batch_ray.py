@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -13,15 +14,11 @@ import pandas as pd
 import pytest
 
 from mer.batch import run_batch
+from mer.cli import main
 
-from .test_batch import ROOT, write_library
+from .test_batch import write_library
 
-try:
-    import ray  # noqa: F401
-
-    HAVE_RAY = True
-except ImportError:
-    HAVE_RAY = False
+HAVE_RAY = importlib.util.find_spec("ray") is not None  # not imported here: only the worker running this file pays
 
 if not HAVE_RAY and not os.environ.get("CI"):  # in CI, .ci/run installs requirements-ray.txt: it must run
     pytest.skip("Ray is not installed (pip install -r requirements-ray.txt)", allow_module_level=True)
@@ -56,23 +53,27 @@ def ray_cluster():
         shutil.rmtree(temp, ignore_errors=True)
 
 
-def test_the_ray_engine_gives_the_local_engines_tables_and_resumes(ray_cluster, tiny_models, tmp_path):
+def test_the_ray_engine_gives_the_local_engines_tables_and_resumes(ray_cluster, tiny_models, tmp_path, capsys,
+                                                                    monkeypatch):
     lib = write_library(tmp_path / "lib", 4, bad=("text.mp3",))
     model = str(tiny_models / "default")
-    common = ["--model", model, "--no-progress", "--chunk-size", "2"]
+    for name in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_USAGE_STATS_ENABLED"):
+        monkeypatch.setenv(name, RAY_ENV[name])
 
-    def batch(out: str, *extra: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "mer", "batch", str(lib), "--out", str(tmp_path / out),
-                               *common, *extra], capture_output=True, text=True, timeout=300, cwd=ROOT, env=RAY_ENV)
+    def batch(out: str) -> tuple[int, str]:
+        """``mer batch`` on the cluster, in this process (a Ray driver like the command's own process)."""
+        capsys.readouterr()
+        code = main(["batch", str(lib), "--out", str(tmp_path / out), "--model", model, "--no-progress",
+                     "--chunk-size", "2", "--engine", "ray", "--address", ray_cluster])
+        return code, capsys.readouterr().err
 
     run_batch([lib], tmp_path / "local", model=model, workers=1, chunk_size=2)  # in this process, one thread
-    remote = batch("ray", "--engine", "ray", "--address", ray_cluster)
-    assert remote.returncode == 0, remote.stderr
-    assert "4 analysed, 0 skipped, 1 failed" in remote.stderr and "ray engine" in remote.stderr
+    code, err = batch("ray")
+    assert code == 0 and "4 analysed, 0 skipped, 1 failed" in err and "ray engine" in err, err
     for table, keys in (("tracks", ["path"]), ("segments", ["path", "segment"])):
         a = pd.read_parquet(tmp_path / "local" / f"{table}.parquet").sort_values(keys, ignore_index=True)
         b = pd.read_parquet(tmp_path / "ray" / f"{table}.parquet").sort_values(keys, ignore_index=True)
         pd.testing.assert_frame_equal(a, b, check_exact=True)  # byte-identical probabilities
     assert len(a) == 80
-    again = batch("ray", "--engine", "ray", "--address", ray_cluster)
-    assert again.returncode == 0 and "0 analysed, 5 skipped, 0 failed" in again.stderr, again.stderr
+    code, err = batch("ray")
+    assert code == 0 and "0 analysed, 5 skipped, 0 failed" in err, err

@@ -9,7 +9,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..pool import process_pool, usable_cores
+from ..pool import AUDIO_MODULES, process_pool, usable_cores
 from .inputs import BatchError, FileRef
 from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, one_thread, single_thread
 
@@ -40,9 +40,10 @@ def local_results(refs: Iterable[FileRef], model_dir: Path, *, workers: int,
 
     At most ``workers * inflight_per_worker`` files are queued at once, so memory does not grow with the
     library. Processes come from :func:`mer.pool.process_pool`'s fork server (never a fork of a process whose
-    torch threads are running), which has imported torch and mer already.
+    torch threads are running), which imports torch, librosa and mer once for all of them.
     """
-    pool = process_pool(workers, initializer=init_worker, initargs=(str(model_dir),))
+    pool = process_pool(workers, preload=("mer.batch.worker", *AUDIO_MODULES), initializer=init_worker,
+                         initargs=(str(model_dir),))
     pending: set[Future] = set()
     try:
         for ref in refs:

@@ -174,7 +174,7 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
             folder.mkdir(parents=True, exist_ok=True)
             jobs.append((p, config.seconds, config.sample_rate, str(folder / f"{p.rank}.flac")))
         map_with_progress(_render_to_file, jobs, message="synthesising demo tracks", workers=workers,
-                          on_progress=on_progress, min_jobs=4, chunksize=2)
+                          on_progress=on_progress, min_jobs=4, chunksize=2, preload=("mer.demo.corpus",))
         # The real data.csv has a space after every comma in its header.
         votes.columns = [c if i == 0 else f" {c}" for i, c in enumerate(votes.columns)]
         votes.to_csv(tmp / "data.csv", index=False)
