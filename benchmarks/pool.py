@@ -5,7 +5,8 @@ Times, each in a fresh process (so imports and the pool's fork server are counte
   and on a pool of N workers;
 * the demo synthesiser for a few corpus sizes, the same two ways.
 
-``mer.pool.map_with_progress``'s default ``min_jobs`` comes from these figures.
+``mer.pool.map_with_progress``'s default ``min_jobs`` and ``mer.demo.corpus.POOL_MIN_SECONDS`` come from these
+figures.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 FEATURE_TRACKS = (36, 64, 128, 320)
-DEMO_SIZES = ((36, 10.5), (24, 60.0), (96, 60.0))
+DEMO_SIZES = ((8, 10.5), (16, 10.5), (36, 10.5), (24, 60.0), (96, 60.0))
 
 
 def _features(root: str, n: int, workers: int) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -30,6 +31,11 @@ from ..config import EMOTIONS, GENRES, data_dir
 from ..pool import map_with_progress
 from ..progress import ProgressFn
 from .synth import ARCHETYPES, GENRE_AFFINITY, SR, render_track
+
+#: Seconds of audio below which one process synthesises a corpus sooner than a pool (which first starts its fork
+#: server): on 2 cores 8 tracks of 10.5 s took 2.3 s in one process and 2.7 s on a pool of two, 16 tracks 3.5 s
+#: and 3.4 s, 36 tracks 5.2 s and 4.3 s (``benchmarks/pool.py``).
+POOL_MIN_SECONDS = 180.0
 
 __all__ = ["DemoConfig", "demo_votes", "generate_demo_corpus", "ensure_demo_corpus", "default_demo_root"]
 
@@ -174,7 +180,8 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
             folder.mkdir(parents=True, exist_ok=True)
             jobs.append((p, config.seconds, config.sample_rate, str(folder / f"{p.rank}.flac")))
         map_with_progress(_render_to_file, jobs, message="synthesising demo tracks", workers=workers,
-                          on_progress=on_progress, min_jobs=4, chunksize=2, preload=("mer.demo.corpus",))
+                          on_progress=on_progress, min_jobs=max(4, math.ceil(POOL_MIN_SECONDS / config.seconds)),
+                          chunksize=2, preload=("mer.demo.corpus",))
         # The real data.csv has a space after every comma in its header.
         votes.columns = [c if i == 0 else f" {c}" for i, c in enumerate(votes.columns)]
         votes.to_csv(tmp / "data.csv", index=False)
