@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .config import EMOTIONS, SAMPLERS, TARGETS, ModelConfig, TrainConfig
+from .config import CHOICES, EMOTIONS, SAMPLERS, ModelConfig, TrainConfig
 from .errors import MerError, MerWarning
 
 __all__ = ["main"]
@@ -195,8 +195,8 @@ def _add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             parser.add_argument(flag, type=lambda v: tuple(int(x) for x in v.split(",")), default=None,
                                 metavar="N,N,...", help=f"(default: {','.join(map(str, default))})")
         else:
-            choices = {"sampler": SAMPLERS, "target": TARGETS}.get(f.name)
-            parser.add_argument(flag, type=type(default), default=None, choices=choices, help=f"(default: {default})")
+            parser.add_argument(flag, type=type(default), default=None, choices=CHOICES.get(f.name),
+                                help=f"(default: {default})")
 
 
 def _configs_from_args(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:

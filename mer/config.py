@@ -24,6 +24,8 @@ __all__ = [
     "PROTOCOLS",
     "TARGETS",
     "SHIPS",
+    "SHIP_LABELS",
+    "CHOICES",
     "to_dict",
     "from_dict",
     "read_run_config",
@@ -52,6 +54,10 @@ SAMPLERS: tuple[str, ...] = ("none", "smote", "borderline_smote", "adasyn", "ran
 PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
 TARGETS: tuple[str, ...] = ("shares", "dominant")
 SHIPS: tuple[str, ...] = ("folds", "all")
+SHIP_LABELS: dict[str, str] = {"folds": "the cross-validation fold models, averaged",
+                               "all": "one network trained on every track"}
+#: The allowed values of each text setting: the command line's choices, the Train page's options.
+CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "sampler": SAMPLERS, "ship": SHIPS}
 
 
 def data_dir() -> Path:

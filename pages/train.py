@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from mer.balance import SAMPLER_LABELS
-from mer.config import SAMPLERS, TARGETS, ModelConfig, TrainConfig
+from mer.config import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS, ModelConfig, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError
 from mer.jobs import cancel_training, clear_finished, job_status, start_training
@@ -21,6 +21,7 @@ st.caption("Training runs in a separate process: the app stays responsive, and e
 
 T, M = TrainConfig(), ModelConfig()
 _MAIN = {"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder", "seed", "dropout"}
+_OPTION_LABELS = {"ship": SHIP_LABELS}
 
 
 def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
@@ -39,6 +40,12 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
         elif isinstance(value, tuple):
             text = st.text_input(label, ",".join(map(str, value)), key=key)
             values[f.name] = tuple(int(x) for x in text.split(",") if x.strip())
+        elif isinstance(value, str):  # one of a fixed set
+            options, names = CHOICES[f.name], _OPTION_LABELS.get(f.name, {})
+            values[f.name] = st.selectbox(label, options, options.index(value), key=key,
+                                          format_func=lambda v, names=names: names.get(v, v))
+        else:
+            raise TypeError(f"the Train page has no input for {cls.__name__}.{f.name}")  # a new kind of setting
     return values
 
 

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mer.config import EMOTIONS, emotion_label
+from mer.config import EMOTIONS, ModelConfig, TrainConfig, emotion_label, from_dict
 from mer.jobs import job_status
 from mer.registry import active_name
 
-from .conftest import BAD_FILES, encode, tone
+from .conftest import BAD_FILES, MODEL, TRAIN, encode, tone
 
 LABELS = {emotion_label(e) for e in EMOTIONS}
 
@@ -138,14 +138,26 @@ def test_dataset_page_shows_the_synthetic_corpus_one_choice_away(app_env):
     assert {m.label: m.value for m in at.metric}["After Random oversampling"] == "1.00"
 
 
-def test_train_page_runs_one_epoch_in_the_background_and_promotes_it(app_env):
+def _form_input(at: AppTest, name: str, prefix: str):
+    """The Train form's input for a setting: by its own key among the main ones, else ``{prefix}_{name}``."""
+    for key in (name, f"{prefix}_{name}"):
+        for kind in ("number_input", "checkbox", "selectbox", "slider", "text_input"):
+            try:
+                return getattr(at, kind)(key=key)
+            except KeyError:
+                continue
+    raise AssertionError(f"the Train page has no input for {prefix} setting {name!r}")
+
+
+def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promoted(app_env):
     at = run_app("pages/train.py")
     assert not at.exception
     from mer.device import available_devices
 
     assert at.selectbox(key="device").options == available_devices() and at.selectbox(key="device").value == "cpu"
-    at.number_input(key="epochs").set_value(1)
-    at.number_input(key="cv_folds").set_value(2)
+    for prefix, values in (("train", TRAIN), ("model", MODEL)):
+        for name, value in values.items():
+            _form_input(at, name, prefix).set_value(",".join(map(str, value)) if isinstance(value, tuple) else value)
     at.button[0].click().run()  # "Start training" (the form's submit button)
     assert not at.exception and not at.error
     deadline = time.monotonic() + 240
@@ -153,12 +165,18 @@ def test_train_page_runs_one_epoch_in_the_background_and_promotes_it(app_env):
         time.sleep(0.5)
     status = job_status()
     assert status.state == "done", status.message
+    saved = json.loads((Path(status.model_dir) / "config.json").read_text())
+    assert from_dict(TrainConfig, saved["train"]) == TrainConfig(**TRAIN)  # every field, as set on the page
+    assert from_dict(ModelConfig, saved["model"]) == ModelConfig(**MODEL)
+    assert {e["stage"] for e in status.epochs} == {"fold 1/2", "fold 2/2", "ladder: segment protocol",
+                                                   "ladder: study protocol", "final model"}
     at.run()
     assert any("Training finished" in s.value for s in at.success)
     assert "CV track accuracy" in at.dataframe[0].value.columns  # the new model beside the active one
     at.button(key="promote").click().run()
     assert not at.exception
     assert active_name(app_env) == status.model_dir.rsplit("/", 1)[-1] != "default"
+    assert job_status().state == "idle"  # the finished run is cleared once promoted
 
 
 def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
