@@ -30,7 +30,7 @@ from .errors import (
     UnsupportedSampleRateError,
 )
 
-__all__ = ["Audio", "AudioSource", "load_audio", "validate_samples", "SUPPORTED_EXTENSIONS"]
+__all__ = ["Audio", "AudioSource", "load_audio", "resample", "validate_samples", "SUPPORTED_EXTENSIONS"]
 
 AudioSource = Union[str, os.PathLike, bytes, bytearray, memoryview]
 
@@ -211,6 +211,24 @@ def _check_header(snd, name: str, config: AudioConfig) -> None:
         )
 
 
+def resample(samples: np.ndarray, rate: int, target: int, method: str = "soxr_hq") -> np.ndarray:
+    """``librosa.resample(samples, orig_sr=rate, target_sr=target, res_type=method)``, to the bit.
+
+    The soxr methods call soxr directly, as librosa does, and cut or pad to
+    librosa's length; importing librosa's resampler would pull in scipy.signal
+    and numba (~2 s at the start of a process). Other methods go to librosa.
+    """
+    if not method.startswith("soxr"):
+        import librosa
+
+        return librosa.resample(samples, orig_sr=rate, target_sr=target, res_type=method)
+    import soxr
+
+    out = soxr.resample(samples, rate, target, quality=method)
+    n = int(np.ceil(samples.shape[-1] * float(target) / rate))
+    return np.asarray(out[:n] if len(out) >= n else np.pad(out, (0, n - len(out))), dtype=samples.dtype)
+
+
 def load_audio(source: AudioSource, *, name: str | None = None, config: AudioConfig = AudioConfig()) -> Audio:
     """Decode a file or bytes to mono float32 at ``config.sample_rate``.
 
@@ -249,10 +267,7 @@ def load_audio(source: AudioSource, *, name: str | None = None, config: AudioCon
         handle.close()
     validate_samples(samples, rate, name, config)
     if rate != config.sample_rate:
-        import librosa  # imported here: decoding alone should not pay for librosa's import
-
-        samples = librosa.resample(samples, orig_sr=rate, target_sr=config.sample_rate, res_type=config.resampler)
-        samples = np.ascontiguousarray(samples, dtype=np.float32)
+        samples = np.ascontiguousarray(resample(samples, rate, config.sample_rate, config.resampler), dtype=np.float32)
     for note in notes:
         warnings.warn(f"'{name}': {note}; analysing what decoded.", MerWarning, stacklevel=2)
     return Audio(

@@ -166,3 +166,16 @@ def test_clean_file_gives_no_warning(write_audio):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_audio(write_audio("c.wav", tone(10.0), 22_050))
+
+
+@pytest.mark.parametrize("rate", [8_000, 16_000, 44_100, 48_000])
+@pytest.mark.parametrize("method", ["soxr_hq", "soxr_vhq"])
+def test_resampling_gives_librosas_samples_to_the_bit(rate, method):
+    import librosa
+
+    from mer.audio import resample
+
+    y = np.random.default_rng(rate).standard_normal(rate * 3 + 7).astype(np.float32) * 0.3
+    ours, theirs = resample(y, rate, 22_050, method), librosa.resample(y, orig_sr=rate, target_sr=22_050, res_type=method)
+    assert ours.dtype == theirs.dtype == np.float32 and ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)
