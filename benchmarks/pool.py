@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FEATURE_TRACKS = (36, 64, 128, 320)
+FEATURE_TRACKS = (12, 24, 36, 64, 128, 320)
 DEMO_SIZES = ((8, 10.5), (16, 10.5), (36, 10.5), (24, 60.0), (96, 60.0))
 
 

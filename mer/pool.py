@@ -55,15 +55,16 @@ def process_pool(workers: int, *, preload: Sequence[str] = (), initializer: Call
 
 
 def map_with_progress(fn: Callable[[Any], Any], jobs: Sequence[Any], *, message: str, workers: int | None = None,
-                      on_progress: ProgressFn | None = None, min_jobs: int = 48, chunksize: int = 4,
+                      on_progress: ProgressFn | None = None, min_jobs: int = 24, chunksize: int = 4,
                       preload: Sequence[str] = ()) -> list[Any]:
     """``[fn(job) for job in jobs]`` in order, on a :func:`process_pool` when there are enough jobs and cores.
 
-    A pool first waits for its fork server's imports (numpy, pandas, mer: ~1 s),
-    so it pays off only with ``min_jobs`` or more jobs. The default suits jobs
-    of about a minute of audio each: on 2 cores the features of 36 Emotify
-    tracks took 7.6 s in one process and 8.4 s on a pool of two, 64 tracks
-    12.9 s and 11.2 s, 320 tracks 50.5 s and 38.7 s (``benchmarks/pool.py``).
+    A pool first waits for its fork server's imports (numpy, pandas, mer:
+    about a second), so it pays off only with ``min_jobs`` or more jobs. The
+    default suits jobs of about a minute of audio each: on 2 cores the
+    features of 12 Emotify tracks took 3.5 s in one process and 3.8 s on a
+    pool of two, 24 tracks 4.5 s and 4.3 s, 320 tracks 44.5 s and 35.0 s
+    (``benchmarks/pool.py``).
     ``on_progress(done, total, message)`` is called after each job; ``preload``
     is passed on to :func:`process_pool`.
     """

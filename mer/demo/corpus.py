@@ -33,9 +33,9 @@ from ..progress import ProgressFn
 from .synth import ARCHETYPES, GENRE_AFFINITY, SR, render_track
 
 #: Seconds of audio below which one process synthesises a corpus sooner than a pool (which first starts its fork
-#: server): on 2 cores 8 tracks of 10.5 s took 2.3 s in one process and 2.7 s on a pool of two, 16 tracks 3.5 s
-#: and 3.4 s, 36 tracks 5.2 s and 4.3 s (``benchmarks/pool.py``).
-POOL_MIN_SECONDS = 180.0
+#: server): on 2 cores 8 tracks of 10.5 s took 2.0 s in one process and 2.1 s on a pool of two, 16 tracks 2.7 s
+#: and 2.1 s, 96 tracks of 60 s 49.7 s and 33.0 s (``benchmarks/pool.py``).
+POOL_MIN_SECONDS = 120.0
 
 __all__ = ["DemoConfig", "demo_votes", "generate_demo_corpus", "ensure_demo_corpus", "default_demo_root"]
 
