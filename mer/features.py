@@ -22,7 +22,8 @@ from .audio import Audio
 from .config import FeatureConfig
 from .segments import Segments, segment_bounds
 
-__all__ = ["mel_filterbank", "Spectra", "TrackFeatures", "segment_spectra_and_logmel", "model_windows", "track_features"]
+__all__ = ["Spectra", "TrackFeatures", "mel_filterbank", "segment_spectra_and_logmel", "model_windows",
+           "track_features"]
 
 # Segments transformed per batch: bounds memory on 20-minute tracks
 # (the frames of 2M samples hold 8M floats, 32 MB, before the FFT).
@@ -65,10 +66,6 @@ class TrackFeatures:
     @property
     def n_segments(self) -> int:
         return len(self.segments)
-
-
-def _mel_basis(sample_rate: int, config: FeatureConfig) -> np.ndarray:
-    return mel_filterbank(sample_rate, config.n_fft, config.n_mels, fmin=config.fmin, fmax=sample_rate / 2)
 
 
 # Slaney's mel scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above; librosa's constants.
@@ -151,7 +148,9 @@ def segment_spectra_and_logmel(
     n_fft = min(config.n_fft, length)
     seg_rows = segments.stack(samples)
     floor = np.float32(10 ** (config.floor_db / 10))
-    mel_basis = _mel_basis(sr, config) if n_fft == config.n_fft else None
+    mel_basis = None  # segments shorter than one FFT frame get an all-floor log-mel image (below)
+    if n_fft == config.n_fft:
+        mel_basis = mel_filterbank(sr, n_fft, config.n_mels, fmin=config.fmin, fmax=sr / 2)
     per_batch = max(1, _MAX_BATCH_SAMPLES // length)
     mean_power, logmels = [], []
     for lo in range(0, len(seg_rows), per_batch):

@@ -40,7 +40,7 @@ def local_results(refs: Iterable[FileRef], model_dir: Path, *, workers: int,
 
     At most ``workers * inflight_per_worker`` files are queued at once, so memory does not grow with the
     library. Processes come from :func:`mer.pool.process_pool`'s fork server (never a fork of a process whose
-    torch threads are running), which imports torch, librosa and mer once for all of them.
+    torch threads are running), which imports torch and mer once for all of them.
     """
     pool = process_pool(workers, preload=("mer.batch.worker", *AUDIO_MODULES), initializer=init_worker,
                          initargs=(str(model_dir),))
