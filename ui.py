@@ -18,7 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from mer.analyze import Analysis, analyze
 from mer.demo import default_demo_root, ensure_demo_corpus
-from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_url, fetch_emotify
+from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, load_active, models_dir
 
@@ -79,9 +79,11 @@ def corpora() -> dict[str, Path]:
     started, or the one the Train page downloaded into the data folder.
     """
     out = {}
-    for root in (os.environ.get("MER_EMOTIFY_DIR"), downloaded_emotify_dir()):
-        if root and (Path(root) / "data.csv").is_file() and (Path(root) / "emotifymusic").is_dir():
-            out[f"Emotify ({root})"] = Path(root)
+    root = os.environ.get("MER_EMOTIFY_DIR")
+    if root and (Path(root) / "data.csv").is_file() and (Path(root) / "emotifymusic").is_dir():
+        out[f"Emotify ({root})"] = Path(root)
+    if emotify_ready(downloaded_emotify_dir()):  # only a download that finished and was checked
+        out[f"Emotify ({downloaded_emotify_dir()})"] = downloaded_emotify_dir()
     out["Demo corpus (synthetic)"] = default_demo_root()
     return out
 
@@ -94,7 +96,7 @@ def _reachability(url: str) -> str | None:
 def emotify_download() -> None:
     """Offer to download the official Emotify (data.csv + 363 MB of audio) when this server can reach it."""
     dest = downloaded_emotify_dir()
-    if (dest / "data.csv").is_file() and (dest / "emotifymusic").is_dir():
+    if emotify_ready(dest):
         return
     st.subheader("Train on the real Emotify")
     problem = _reachability(emotify_url())

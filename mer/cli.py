@@ -141,9 +141,9 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from .emotify import EMOTIFY_BASE_URL, fetch_emotify
+    from .emotify import emotify_url, fetch_emotify
 
-    corpus = fetch_emotify(args.out, base_url=args.url or EMOTIFY_BASE_URL, on_progress=_print_progress)
+    corpus = fetch_emotify(args.out, base_url=args.url or emotify_url(), on_progress=_print_progress)
     print(f"Emotify ready in {args.out}: {len(corpus)} tracks", file=sys.stderr)
     return 0
 
@@ -343,7 +343,8 @@ def _add_data_commands(sub) -> None:
     data = sub.add_parser("data", help="datasets: demo corpus, class balance, Emotify download")
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p = dsub.add_parser("demo", help="generate the synthetic demo corpus in Emotify's layout")
-    p.add_argument("--out", type=Path, required=True, help="folder to write (replaced if it exists)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="folder to write: new, empty, or an earlier demo corpus (replaced); any other is refused")
     p.add_argument("--tracks", type=int, default=240, help="number of tracks (default 240)")
     p.add_argument("--seconds", type=float, default=60.0, help="seconds per track (default 60)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
@@ -360,7 +361,8 @@ def _add_data_commands(sub) -> None:
     p.set_defaults(func=_cmd_data_stats)
     p = dsub.add_parser("fetch-emotify", help="download and unpack the official Emotify dataset")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--url", default=None, help="base URL (default: the official Utrecht University address)")
+    p.add_argument("--url", default=None,
+                   help="base URL (default: $MER_EMOTIFY_URL, else the official Utrecht University address)")
     p.set_defaults(func=_cmd_data_fetch)
 
 

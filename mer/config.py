@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+
 __all__ = [
     "EMOTIONS",
     "GENRES",
@@ -26,6 +28,8 @@ __all__ = [
     "SHIPS",
     "SHIP_LABELS",
     "CHOICES",
+    "RESAMPLERS",
+    "MAX_PARAMETERS",
     "to_dict",
     "from_dict",
     "read_run_config",
@@ -70,6 +74,46 @@ def emotion_label(name: str) -> str:
     return name.replace("_", " ")
 
 
+RESAMPLERS: tuple[str, ...] = ("soxr_vhq", "soxr_hq", "soxr_mq", "soxr_lq", "soxr_qq")
+#: The most weights a model may have (all members together): 100 M parameters, 400 MB in float32. A config
+#: asking for more is refused before anything is built (a typo such as 100000 channels would need 100+ GB).
+MAX_PARAMETERS = 100_000_000
+
+
+def _check(config: Any, ranges: dict[str, tuple[float, float]], extra: list[str] = ()) -> None:
+    """Raise :class:`~mer.errors.ConfigError` naming every field of ``config`` of the wrong type or out of range.
+
+    ``ranges`` maps a numeric field (or a tuple-of-int field, checked element-wise) to its inclusive bounds.
+    """
+    from .errors import ConfigError
+
+    problems = list(extra)
+    for f in dataclasses.fields(config):
+        value, default = getattr(config, f.name), f.default
+        if isinstance(default, bool):
+            ok = isinstance(value, bool)
+        elif isinstance(default, int):
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif isinstance(default, float):
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+        elif isinstance(default, tuple):
+            ok = isinstance(value, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        else:
+            ok = isinstance(value, type(default))
+        if not ok:
+            problems.append(f"{f.name} must be a {type(default).__name__} (got {value!r})")
+            continue
+        if f.name in ranges:
+            lo, hi = ranges[f.name]
+            values = value if isinstance(value, tuple) else (value,)
+            if not values or not all(lo <= v <= hi for v in values):
+                problems.append(f"{f.name} must be between {lo:g} and {hi:g} (got {value!r})")
+        if f.name in CHOICES and value not in CHOICES[f.name]:
+            problems.append(f"{f.name} must be one of {', '.join(CHOICES[f.name])} (got {value!r})")
+    if problems:
+        raise ConfigError(f"Invalid {type(config).__name__}: " + "; ".join(problems) + ".")
+
+
 @dataclass(frozen=True)
 class AudioConfig:
     """How audio is decoded and which files are accepted."""
@@ -81,6 +125,15 @@ class AudioConfig:
     max_source_rate: int = 192_000
     silence_dbfs: float = -60.0  # a track whose peak is below this is "silent"
     resampler: str = "soxr_hq"
+
+    def __post_init__(self) -> None:
+        _check(self, {"sample_rate": (8_000, 96_000), "min_duration_s": (0.1, 7_200), "max_duration_s": (0.1, 7_200),
+                      "min_source_rate": (1_000, 768_000), "max_source_rate": (1_000, 768_000),
+                      "silence_dbfs": (-200, 0)},
+               [f"min_duration_s ({self.min_duration_s}) must not exceed max_duration_s ({self.max_duration_s})"]
+               * (self.min_duration_s > self.max_duration_s)
+               + [f"resampler must be one of {', '.join(RESAMPLERS)} (got {self.resampler!r})"]
+               * (self.resampler not in RESAMPLERS))
 
 
 @dataclass(frozen=True)
@@ -97,6 +150,12 @@ class FeatureConfig:
     window_frames: int = 126
     floor_db: float = -80.0  # log-mel and spectrum floor; 0 dB is a full-scale sine
 
+    def __post_init__(self) -> None:
+        _check(self, {"n_segments": (1, 100), "n_fft": (64, 16_384), "hop_length": (1, 16_384),
+                      "n_mels": (4, 256), "fmin": (0, 20_000), "window_frames": (4, 4_096), "floor_db": (-200, -1)},
+               [f"hop_length ({self.hop_length}) must not exceed n_fft ({self.n_fft})"]
+               * (isinstance(self.hop_length, int) and isinstance(self.n_fft, int) and self.hop_length > self.n_fft))
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -110,6 +169,12 @@ class ModelConfig:
     bidirectional: bool = True  # the LSTM runs across the 20 segments both ways
     dropout: float = 0.1
     track_statistics: bool = True  # the track head also reads each band's mean and std over the whole track
+
+    def __post_init__(self) -> None:
+        _check(self, {"time_pool": (1, 64), "conv_channels": (1, 1_024), "embedding": (1, 4_096),
+                      "lstm_hidden": (1, 2_048), "lstm_layers": (1, 8), "dropout": (0, 0.9)},
+               ["conv_channels needs 1 to 8 blocks"] * (isinstance(self.conv_channels, tuple)
+                                                       and not 1 <= len(self.conv_channels) <= 8))
 
 
 @dataclass(frozen=True)
@@ -138,6 +203,18 @@ class TrainConfig:
     cv_folds: int = 5  # track-grouped cross-validation folds for the reported metrics; 0 = none
     ladder: bool = False  # also measure the study and segment protocols (two segment-level runs)
     ship: str = "folds"  # one of SHIPS: "folds" = average the cross-validation fold models; "all" = one fit on all tracks
+
+    def __post_init__(self) -> None:
+        extra = []
+        if isinstance(self.cv_folds, int) and self.cv_folds == 1:
+            extra.append("cv_folds must be 0 (none) or at least 2 folds (got 1)")
+        if self.ship == "folds" and self.cv_folds == 0:
+            extra.append("shipping the fold models (ship='folds') needs cross-validation (cv_folds of 2 or more)")
+        _check(self, {"epochs": (1, 10_000), "lr": (1e-7, 0.99), "batch_size": (2, 4_096), "weight_decay": (0, 1),
+                      "segment_weight": (0, 100), "genre_weight": (0, 100), "k_neighbors": (1, 100),
+                      "mixup": (0, 10), "val_fraction": (0.01, 0.49), "patience": (1, 10_000),
+                      "lr_patience": (0, 10_000), "lr_factor": (0.01, 0.99), "seed": (0, 2**32 - 1),
+                      "cv_folds": (0, 50)}, extra)
 
 
 _C = TypeVar("_C")

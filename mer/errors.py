@@ -18,6 +18,7 @@ __all__ = [
     "InvalidSamplesError",
     "UnsupportedSampleRateError",
     "DataError",
+    "ConfigError",
     "ModelError",
     "TrainingError",
     "TrainingBusyError",
@@ -70,6 +71,10 @@ class UnsupportedSampleRateError(AudioError):
 
 class DataError(MerError):
     """A dataset (CSV, folder layout, feature cache) is malformed or incomplete."""
+
+
+class ConfigError(MerError):
+    """A setting is out of its range or of the wrong type (raised where the config is built)."""
 
 
 class ModelError(MerError):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Fold", "track_folds", "inner_split", "segment_split"]
+__all__ = ["Fold", "track_folds", "inner_split", "segment_split", "folds_problem"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,35 @@ def segment_split(labels: np.ndarray, *, test_fraction: float, val_fraction: flo
     train, test = _stratified_take(np.arange(len(labels)), labels, test_fraction, rng)
     fit, val = _stratified_take(train, labels[train], val_fraction / (1 - test_fraction), rng)
     return Fold(fit=fit, val=val, test=test)
+
+
+def folds_problem(labels: np.ndarray, *, n_folds: int, val_fraction: float, seed: int) -> str | None:
+    """Why these tracks cannot fill the folds (a fold with no test or no validation track), or None.
+
+    With ``n_folds`` 0 (no cross-validation) only the final fit's validation split is checked. The answer
+    names settings that would work on these tracks, when there are any.
+    """
+    def problem(k: int, frac: float) -> str | None:
+        labels_ = np.asarray(labels)
+        if k > len(labels_):
+            return f"{len(labels_)} tracks are too few for {k} folds"
+        folds = track_folds(labels_, n_folds=k, val_fraction=frac, seed=seed) if k else []
+        if k == 0:
+            folds = [Fold(*inner_split(np.arange(len(labels_)), labels_, val_fraction=frac, seed=seed),
+                          test=np.arange(len(labels_)))]
+        for i, f in enumerate(folds, 1):
+            if len(f.val) == 0:
+                return (f"{'fold ' + str(i) if k else 'the final fit'} gets no validation track "
+                        f"(val_fraction {frac:g} of {len(f.train)} training tracks, taken per emotion, rounds to 0)")
+            if len(f.test) == 0:
+                return f"fold {i} gets no test track"
+        return None
+
+    why = problem(n_folds, val_fraction)
+    if why is None:
+        return None
+    options = [f"--val-fraction {v:g}" for v in (0.2, 0.3, 0.4) if v > val_fraction and not problem(n_folds, v)]
+    options += [f"--cv-folds {k}" for k in range(n_folds - 1, 1, -1) if not problem(k, val_fraction)][:1]
+    hint = ("; what works on these tracks: " + " or ".join(options[:2])) if options else \
+        "; use a corpus with more tracks of each emotion"
+    return why + hint

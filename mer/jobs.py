@@ -81,9 +81,7 @@ def start_training(root: str | os.PathLike, config: TrainConfig, model_config: M
         ``device`` is not available here (said now, not by a run that fails later).
     """
     from .device import resolve_device
-    from .train import check_train_config
 
-    check_train_config(config)
     resolve_device(device)
     jobs = _jobs_dir(models_root)
     try:

@@ -28,11 +28,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import EMOTIONS, GENRES, ModelConfig
+from .config import EMOTIONS, GENRES, MAX_PARAMETERS, ModelConfig
 from .device import module_device
 
-__all__ = ["CNNLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "predict_tracks",
-           "predict_windows"]
+__all__ = ["CNNLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "estimate_parameters",
+           "predict_tracks", "predict_windows"]
 
 
 @dataclass
@@ -117,11 +117,43 @@ class Ensemble(nn.Module):
         self.config = members[0].config
 
 
+def estimate_parameters(config: ModelConfig, n_mels: int, members: int = 1) -> int:
+    """How many weights :func:`build_model` would allocate, counted without building anything.
+
+    Raises
+    ------
+    ConfigError
+        More than ``MAX_PARAMETERS`` (a typo such as 100000 channels), or ``members`` outside 1–50.
+    """
+    from .errors import ConfigError
+
+    if not isinstance(members, int) or not 1 <= members <= 50:
+        raise ConfigError(f"A model averages 1 to 50 networks (got members={members!r}).")
+    n, in_ch = 0, n_mels
+    for out_ch in config.conv_channels:
+        n += 3 * in_ch * out_ch + 2 * out_ch
+        in_ch = out_ch
+    n += 2 * in_ch * config.embedding + config.embedding
+    dirs, h = 2 if config.bidirectional else 1, config.lstm_hidden
+    for layer in range(config.lstm_layers):
+        n += dirs * 4 * (h * ((config.embedding if layer == 0 else dirs * h) + h) + 2 * h)
+    width = dirs * h
+    n += (width + 1) * len(EMOTIONS) + width + 1 + (width + 1) * len(GENRES)
+    n += (width + (2 * n_mels if config.track_statistics else 0) + 1) * len(EMOTIONS)
+    if n * members > MAX_PARAMETERS:
+        raise ConfigError(f"This model would have {n * members:,} weights ({members} × {n:,}), more than the "
+                          f"{MAX_PARAMETERS:,} mer allows (about {4 * MAX_PARAMETERS // 10**6} MB). Use fewer or "
+                          "smaller layers.")
+    return n * members
+
+
 def build_model(config: ModelConfig, n_mels: int, members: int = 1) -> CNNLSTM | Ensemble:
     """A fresh network for ``config`` over ``n_mels`` mel bands (from the FeatureConfig).
 
-    ``members > 1`` builds an :class:`Ensemble` of that many CNN-LSTMs.
+    ``members > 1`` builds an :class:`Ensemble` of that many CNN-LSTMs. The size is checked first
+    (:func:`estimate_parameters`).
     """
+    estimate_parameters(config, n_mels, members)
     if members > 1:
         return Ensemble([CNNLSTM(config, n_mels) for _ in range(members)])
     return CNNLSTM(config, n_mels)

@@ -10,15 +10,21 @@ A model directory ``models/<name>/`` holds
 * ``card.md``     – the model card.
 
 It is written into a hidden temporary folder and renamed into place, so a
-crash never leaves half a model where one is expected. ``models/active.json``
-names the active model and is replaced atomically; when it or the model it
-names is missing or broken, the bundled ``default`` model is used.
+crash never leaves half a model where one is expected; replacing a model goes
+through a journal (:func:`mer.files.replace_dir`) that the next load repairs, so
+a kill at any instant leaves the old or the new model, and one writer at a time
+holds a name (two runs replacing one model: the second is told). Only a folder
+holding nothing but these four files is ever replaced. ``models/active.json``
+names the active model (a name inside the models folder, nothing else) and is
+replaced atomically; when it or the model it names is missing or broken, the
+bundled ``default`` model is used, with the reason shown.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -28,7 +34,8 @@ from typing import Any
 
 from .card import ModelMetrics
 from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig, from_dict
-from .errors import ModelError
+from .errors import MerError, ModelError
+from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
 
 __all__ = [
     "LoadedModel",
@@ -45,10 +52,16 @@ __all__ = [
     "new_model_name",
     "load_metrics",
     "load_card",
+    "MODEL_FILES",
+    "check_model_name",
+    "check_model_out",
 ]
 
 DEFAULT_MODEL = "default"
 _FILES = ("weights.pt", "config.json")
+#: Everything mer writes into a model directory: a folder holding anything else is never replaced.
+MODEL_FILES = ("weights.pt", "config.json", "metrics.json", "card.md")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 def models_dir() -> Path:
@@ -70,17 +83,28 @@ def read_json(path: Path) -> dict[str, Any]:
         raise ModelError(f"'{path}' is not valid JSON ({e}).") from None
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+def check_model_name(name: str) -> str:
+    """``name`` if it can name a model directory inside the models folder (no path, no leading dot).
+
+    Raises
+    ------
+    ModelError
+        A path (``../x``, ``/abs``), an empty or hidden name, or characters other than letters, digits, ``._-``.
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or name in (".", ".."):
+        raise ModelError(f"'{name}' is not a model name: give the name of a folder inside the models folder "
+                         "(letters, digits, '.', '_' and '-'; see `python -m mer models`), not a path.")
+    return name
+
+
+def check_model_out(dest: Path, *, replace: bool) -> None:
+    """Refuse a model destination that exists (without ``replace``) or holds anything but a model's files."""
+    if (dest.exists() or dest.is_symlink()) and not replace:
+        raise ModelError(f"'{dest}' already exists. Choose another name (--out), or pass --replace to overwrite it.")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        check_output_dir(dest, markers=("config.json",), allowed=MODEL_FILES, what="a model")
+    except MerError as e:
+        raise ModelError(str(e)) from None
 
 
 @dataclass(frozen=True)
@@ -133,8 +157,7 @@ def save_model(net: Any, *, name: str, audio_config: AudioConfig, feature_config
 
     root = root or models_dir()
     dest = root / name
-    if dest.exists() and not replace:
-        raise ModelError(f"A model named '{name}' already exists in {root}. Choose another name.")
+    check_model_out(dest, replace=replace)
     config = {
         "name": name,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -158,13 +181,12 @@ def save_model(net: Any, *, name: str, audio_config: AudioConfig, feature_config
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (tmp / "card.md").write_text(card)
-        if dest.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".old-{name}-", dir=root))
-            os.replace(dest, old / name)
-            os.rename(tmp, dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, dest)
+        with name_lock(root, name, what="the model"):
+            check_model_out(dest, replace=replace)  # again: another run may have written it meanwhile
+            replace_dir(tmp, dest)
+    except MerError as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelError(str(e)) from None
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"Could not save the model to '{dest}' ({e.strerror}). Free some space or make the "
@@ -202,12 +224,15 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     from .model import build_model
 
     path = Path(path)
+    repair(path.parent)  # a replacement a crash interrupted is finished before anything is read
     if not path.is_dir():
         raise ModelError(f"No model at '{path}'. Train one with `python -m mer train` or pick one from the list.")
     for f in _FILES:
         if not (path / f).is_file():
             raise ModelError(f"The model '{path.name}' is incomplete: {f} is missing. Retrain it or roll back.")
     meta = read_json(path / "config.json")
+    if not isinstance(meta, dict):
+        raise ModelError(f"The config.json of '{path.name}' is not a JSON object. Retrain the model or roll back.")
     try:
         configs = (
             from_dict(AudioConfig, meta.get("audio")),
@@ -217,9 +242,17 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         )
     except TypeError as e:
         raise ModelError(f"The config.json of '{path.name}' has invalid fields ({e}).") from None
+    except MerError as e:  # a setting out of range: refused before anything is built
+        raise ModelError(f"The config.json of '{path.name}' is not a valid model: {e} Retrain it or roll back.") from None
     audio_cfg, feat_cfg, model_cfg, train_cfg = configs
     if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS:
         raise ModelError(f"The model '{path.name}' was trained on other emotion classes than the nine GEMS ones.")
+    try:
+        net = build_model(model_cfg, n_mels=feat_cfg.n_mels, members=meta.get("members", 1))
+    except MerError as e:
+        raise ModelError(f"The config.json of '{path.name}' is not a valid model: {e} Retrain it or roll back.") from None
+    except (ValueError, TypeError) as e:
+        raise ModelError(f"The config.json of '{path.name}' describes no buildable network ({e}).") from None
     try:
         state = torch.load(path / "weights.pt", map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a damaged file (pickle, zip, runtime)
@@ -227,10 +260,6 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
                          "Retrain the model or roll back to another.") from None
     if not isinstance(state, dict):
         raise ModelError(f"The weights of '{path.name}' are not a state dict.")
-    try:
-        net = build_model(model_cfg, n_mels=feat_cfg.n_mels, members=int(meta.get("members", 1)))
-    except (ValueError, TypeError) as e:
-        raise ModelError(f"The config.json of '{path.name}' describes no buildable network ({e}).") from None
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as e:
@@ -254,9 +283,9 @@ def active_name(root: Path | None = None) -> str:
 def set_active(name: str, root: Path | None = None) -> None:
     """Make ``name`` the active model (checked to load first; the pointer is replaced atomically)."""
     root = root or models_dir()
-    load_model(root / name)
+    load_model(root / check_model_name(name))
     try:
-        _write_json_atomic(root / "active.json", {"name": name})
+        write_json_atomic(root / "active.json", {"name": name})
     except OSError as e:
         raise ModelError(f"Cannot switch the active model: '{root}' is not writable ({e.strerror}).") from None
 
@@ -272,7 +301,7 @@ def load_active(root: Path | None = None) -> LoadedModel:
     root = root or models_dir()
     name = active_name(root)
     try:
-        return load_model(root / name)
+        return load_model(root / check_model_name(name))
     except ModelError as e:
         if name == DEFAULT_MODEL:
             raise
@@ -287,6 +316,7 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
     out = []
     if not root.is_dir():
         return out
+    repair(root)
     for d in root.iterdir():
         if d.name.startswith(".") or not d.is_dir() or not all((d / f).is_file() for f in _FILES):
             continue

@@ -25,19 +25,20 @@ from typing import Any, Callable
 import numpy as np
 
 from .balance import class_weights, oversample
-from .config import EMOTIONS, SAMPLERS, SHIPS, TARGETS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from .dataset import TrackData, segment_data, track_data
 from .device import resolve_device
 from .emotify import Corpus, load_corpus
 from .errors import TrainingCancelled, TrainingError
 from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Rung, genre_prior_baseline,
                        logreg_baseline, majority_baseline, pooled_logmel, score)
-from .folds import Fold, inner_split, segment_split, track_folds
+from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
 from .progress import ProgressFn
-from .registry import models_dir, new_model_name, save_model
+from .files import name_lock
+from .model import estimate_parameters
+from .registry import check_model_out, models_dir, new_model_name, save_model
 
-__all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "check_train_config",
-           "describe_dataset", "epoch_line"]
+__all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset", "epoch_line"]
 
 EpochFn = Callable[[dict[str, Any]], None]
 StopFn = Callable[[], bool]
@@ -62,33 +63,6 @@ class TrainedModel:
     cv: CVReport | None
     ladder: dict[str, Rung] = field(default_factory=dict)
     seconds: float = 0.0
-
-
-def check_train_config(config: TrainConfig) -> None:
-    """Raise :class:`TrainingError` for a setting that cannot work, naming it."""
-    problems = []
-    if config.epochs < 1:
-        problems.append(f"epochs must be at least 1 (got {config.epochs})")
-    if not 0 < config.lr < 1:
-        problems.append(f"the learning rate must be between 0 and 1 (got {config.lr})")
-    if config.batch_size < 2:
-        problems.append(f"the batch size must be at least 2 (got {config.batch_size})")
-    if config.sampler not in SAMPLERS:
-        problems.append(f"sampler must be one of {', '.join(SAMPLERS)} (got {config.sampler!r})")
-    if config.target not in TARGETS:
-        problems.append(f"target must be one of {', '.join(TARGETS)} (got {config.target!r})")
-    if not 0 < config.val_fraction < 0.5:
-        problems.append(f"the validation fraction must be between 0 and 0.5 (got {config.val_fraction})")
-    if config.cv_folds == 1 or config.cv_folds < 0:
-        problems.append(f"cross-validation needs 0 (none) or at least 2 folds (got {config.cv_folds})")
-    if config.ship not in SHIPS:
-        problems.append(f"ship must be one of {', '.join(SHIPS)} (got {config.ship!r})")
-    elif config.ship == "folds" and config.cv_folds < 2:
-        problems.append("shipping the fold models (ship='folds') needs cross-validation (cv_folds of 2 or more)")
-    if config.mixup < 0 or config.segment_weight < 0 or config.genre_weight < 0:
-        problems.append("mixup and the loss weights cannot be negative")
-    if problems:
-        raise TrainingError("Cannot train: " + "; ".join(problems) + ".")
 
 
 def describe_dataset(corpus: Corpus) -> dict[str, Any]:
@@ -428,13 +402,23 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
     -------
     Path of the new model directory.
     """
-    check_train_config(config)
     torch_device = resolve_device(device)
     out = Path(out) if out is not None else models_dir() / new_model_name("track")
-    if out.exists() and not replace_existing:
-        raise TrainingError(f"'{out}' already exists. Choose another --out, or pass --replace to overwrite it.")
+    check_model_out(out, replace=replace_existing)
+    estimate_parameters(model_config, feature_config.n_mels, members=config.cv_folds if config.ship == "folds" else 1)
+    with name_lock(out.parent, out.name, what="the model"):  # a second run writing this name is told at once
+        return _train(root, out, config, feature_config, audio_config, model_config, replace_existing, cache_dir,
+                      on_progress, on_epoch, should_stop, torch_device)
+
+
+def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, audio_config: AudioConfig,
+           model_config: ModelConfig, replace_existing: bool, cache_dir, on_progress: ProgressFn | None,
+           on_epoch: EpochFn | None, should_stop: StopFn | None, torch_device: Any) -> Path:
     t_start = time.perf_counter()
     corpus = load_corpus(root)
+    why = folds_problem(corpus.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
+    if why:
+        raise TrainingError(f"Cannot train on {len(corpus)} tracks with these settings: {why}.")
     data = track_data(corpus, segment_data(corpus, audio_config=audio_config, feature_config=feature_config,
                                            cache_dir=cache_dir, on_progress=on_progress))
     if len(data) < max(10, 2 * config.cv_folds):

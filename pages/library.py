@@ -7,7 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from mer.batch.library import (TABLE_COLUMNS, emotion_counts, filter_tracks, group_figure, group_shares,
-                               library_figure, list_batches, load_tracks, track_segments)
+                               library_figure, list_batches, load_tracks, playable_path,
+                               track_segments)
 from mer.config import EMOTIONS, emotion_label
 from mer.plots import distribution_figure, timeline_figure
 import ui  # noqa: F401  (routes a shared link to this page through app.py; see ui.py)
@@ -83,8 +84,12 @@ row = view[view["path"] == path].iloc[0]
 seg = segments_of(str(batch.path), stamp, int(row["track_id"]))
 st.caption(f"{path} · {row['duration_s']:.1f} s · top emotion **{emotion_label(row['top_emotion'])}** "
            f"({row['top_probability']:.2f})")
-if Path(path).is_file():
-    st.audio(path)
+audio = playable_path(batch.path, path)
+if audio is not None:
+    st.audio(str(audio))
+elif Path(path).is_file():
+    st.caption("This file lies outside the library folders this batch analysed, so it is not played here "
+               "(add its folder to `MER_LIBRARY_ROOTS` when starting the app to allow it).")
 else:
     st.caption("The audio file is no longer at this path; the results remain.")
 t1, t2 = st.columns([3, 1])

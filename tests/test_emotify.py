@@ -253,3 +253,39 @@ def test_unzip_refuses_entries_that_escape(tmp_path, entry):
         safe_extract(archive, tmp_path / "target")
     assert not (tmp_path / "evil.txt").exists()
     assert not (tmp_path / "target" / "emotifymusic").exists()  # nothing written before the check
+
+
+def test_an_archive_that_expands_like_a_bomb_is_refused_and_leaves_nothing(tmp_path):
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("emotifymusic/rock/1.mp3", b"x" * 1000)
+        zf.writestr("emotifymusic/rock/2.mp3", bytes(4_000_000))  # 4 MB of zeros in about 4 KB
+    with pytest.raises(DownloadError, match="expands"):
+        safe_extract(archive, tmp_path / "target")
+    with zipfile.ZipFile(archive, "w") as zf:  # stored, not compressed: only the caps can stop it
+        for i in range(30):
+            zf.writestr(f"emotifymusic/rock/{i}.mp3", bytes(1000))
+    with pytest.raises(DownloadError, match="30 entries"):
+        safe_extract(archive, tmp_path / "target", max_entries=20)
+    with pytest.raises(DownloadError, match="would unpack to"):
+        safe_extract(archive, tmp_path / "target", max_bytes=20_000)
+    assert not (tmp_path / "target").exists() or not any((tmp_path / "target").rglob("*"))
+
+
+def test_a_broken_download_is_removed_and_never_offered(tmp_path, local_server, monkeypatch, capsys):
+    from mer.cli import main
+    from mer.emotify import emotify_ready
+
+    site, url = local_server
+    publish_emotify(site, tmp_path)
+    with zipfile.ZipFile(site / "emotifymusic.zip", "w") as zf:  # one file short
+        zf.writestr("emotifymusic/rock/1.mp3", b"x")
+    monkeypatch.setenv("MER_EMOTIFY_URL", url)  # the command honours the setting, like the Train page
+    assert main(["data", "fetch-emotify", "--out", str(tmp_path / "out")]) == 2
+    assert "not a complete Emotify (2 audio file(s) listed in data.csv are missing)" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "emotifymusic").exists() and not emotify_ready(tmp_path / "out")
+    assert not [p for p in (tmp_path / "out").iterdir() if p.name.startswith(".unpack")]
+    (tmp_path / "again").mkdir()
+    publish_emotify(site, tmp_path / "again")
+    assert main(["data", "fetch-emotify", "--out", str(tmp_path / "out")]) == 0
+    assert emotify_ready(tmp_path / "out")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +85,42 @@ def test_the_library_page_shows_the_batch_filters_and_a_tracks_timeline(batch_di
     Path(path).unlink()  # the results stay when the audio is gone
     at.run()
     assert not at.get("audio") and any("no longer" in c.value for c in at.caption)
+
+
+def test_the_page_plays_only_audio_under_the_batchs_library(batch_dir, tmp_path, monkeypatch):
+    from mer.batch.library import playable_path
+
+    tracks = load_tracks(batch_dir)
+    ok = tracks[tracks["status"] == "ok"]["path"].tolist()
+    assert playable_path(batch_dir, ok[0]) == Path(ok[0]).resolve()
+    link = Path(ok[1])  # a file of the library becomes a link to a secret
+    secret = tmp_path / "secret.mp3"
+    secret.write_bytes(b"password")
+    link.unlink()
+    link.symlink_to(secret)
+    assert playable_path(batch_dir, str(link)) is None
+    assert playable_path(batch_dir, "/etc/passwd") is None  # a path written into a table by hand
+    monkeypatch.setenv("MER_LIBRARY_ROOTS", str(tmp_path))  # a folder the server's owner allows
+    assert playable_path(batch_dir, str(link)) == secret.resolve()
+    assert playable_path(batch_dir, "/etc/passwd") is None  # still not: not audio, not under the roots
+
+
+def test_a_hand_written_table_and_linked_folders_are_not_served(batch_dir, _isolated_data_dir, tmp_path):
+    from mer.batch.library import playable_path
+
+    fake = _isolated_data_dir / "batches" / "fake"
+    fake.mkdir(parents=True, exist_ok=True)
+    table = load_tracks(batch_dir).head(1).assign(path="/etc/passwd", status="ok")
+    table.to_parquet(fake / "tracks.parquet")
+    pd.read_parquet(batch_dir / "segments.parquet").head(20).to_parquet(fake / "segments.parquet")
+    (fake / "batch.json").write_text(json.dumps({"roots": ["/etc"]}))  # even a batch.json naming /etc
+    assert playable_path(fake, "/etc/passwd") is None
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(batch_dir, elsewhere / "b")
+    (_isolated_data_dir / "batches" / "linked").symlink_to(elsewhere, target_is_directory=True)
+    try:
+        names = [b.name for b in list_batches()]
+    finally:
+        (_isolated_data_dir / "batches" / "linked").unlink()
+        shutil.rmtree(fake)
+    assert "batches/fake" in names and not any(n.startswith("batches/linked") for n in names)

@@ -16,7 +16,7 @@ from mer.cli import main
 from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.dataset import TrackData, segment_data, track_data
 from mer.emotify import load_corpus
-from mer.errors import ModelError, TrainingCancelled, TrainingError
+from mer.errors import ConfigError, ModelError, TrainingCancelled, TrainingError
 from mer.model import build_model, count_parameters, predict_tracks, predict_windows
 from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
 from mer.train import _band_stats, cross_validate, fit, train
@@ -185,11 +185,11 @@ def test_cancel_leaves_no_model_and_the_active_one_intact(tiny_models, tiny_corp
 
 
 def test_bad_settings_and_existing_output_are_refused(tiny_models, tiny_corpus):
-    with pytest.raises(TrainingError, match="epochs must be at least 1"):
+    with pytest.raises(ConfigError, match="epochs must be between 1 and"):
         train(tiny_corpus, config=TrainConfig(epochs=0), out=tiny_models / "x")
-    with pytest.raises(TrainingError, match="at least 2 folds"):
+    with pytest.raises(ConfigError, match="at least 2 folds"):
         train(tiny_corpus, config=TrainConfig(cv_folds=1), out=tiny_models / "x")
-    with pytest.raises(TrainingError, match="already exists"):
+    with pytest.raises(ModelError, match="already exists"):
         train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), out=tiny_models / "default")
 
 

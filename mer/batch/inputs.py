@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import itertools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ import numpy as np
 from ..audio import SUPPORTED_EXTENSIONS
 from ..errors import MerError
 
-__all__ = ["BatchError", "FileRef", "iter_paths", "iter_file_refs", "count_paths", "path_id", "input_key", "HashSet"]
+__all__ = ["BatchError", "FileRef", "iter_paths", "iter_file_refs", "count_paths", "path_id", "input_key", "HashSet",
+           "input_roots"]
 
 _GLOB_CHARS = set("*?[")
 
@@ -99,6 +101,34 @@ def iter_paths(inputs: Iterable[str | os.PathLike]) -> Iterator[str]:
     for item in inputs:
         for p in _expand(os.fspath(item)):
             yield os.path.abspath(p)
+
+
+def _glob_base(pattern: str) -> str:
+    """The folder a glob searches: its leading components without wildcards."""
+    parts = pattern.split(os.sep)
+    fixed = [p for p in itertools.takewhile(lambda p: not (_GLOB_CHARS & set(p)), parts)]
+    return os.sep.join(fixed) or "."
+
+
+def input_roots(inputs: Iterable[str | os.PathLike]) -> list[str]:
+    """Where the audio the inputs name lies, symlinks resolved: each folder, file and glob base, and the
+    common folder of a text file's paths. Recorded with a batch, they bound what the browser may read."""
+    def folder_of(path: str) -> str:  # the folder's links resolved, not the file's own (it may point anywhere)
+        return os.path.realpath(os.path.dirname(os.path.abspath(path)))
+
+    roots = []
+    for item in map(os.fspath, inputs):
+        if os.path.isdir(item):
+            roots.append(os.path.realpath(item))
+        elif os.path.isfile(item) and _is_audio(item):
+            roots.append(os.path.join(folder_of(item), os.path.basename(item)))
+        elif os.path.isfile(item):
+            listed = [folder_of(p) for p in _list_file(item)]
+            if listed:
+                roots.append(os.path.commonpath(listed))
+        elif _GLOB_CHARS & set(item):
+            roots.append(os.path.realpath(_glob_base(item)))
+    return sorted(set(roots))
 
 
 def count_paths(inputs: Iterable[str | os.PathLike]) -> int:

@@ -6,6 +6,7 @@ No streamlit here; the page lays these out.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -15,10 +16,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import pyarrow.parquet as pq
 
+from ..audio import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir, emotion_label
+from ..files import is_under
 from ..plots import EMOTION_COLORS, LABELS
 
-__all__ = ["BatchInfo", "list_batches", "load_tracks", "track_segments", "filter_tracks", "group_shares",
+__all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "load_tracks", "track_segments", "filter_tracks", "group_shares",
            "emotion_counts", "library_figure", "group_figure", "TABLE_COLUMNS"]
 
 #: Columns of the Library page's table, in order.
@@ -47,8 +50,9 @@ def _batch_dirs(root: Path, depth: int = 0):
         return
     if depth >= _MAX_DEPTH:
         return
-    try:
-        children = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:  # links are not followed: a link in the data folder must not list (or serve) what lies elsewhere
+        children = sorted(p for p in root.iterdir()
+                          if p.is_dir() and not p.is_symlink() and not p.name.startswith("."))
     except OSError:
         return
     for child in children:
@@ -62,7 +66,9 @@ def list_batches(root: Path | None = None) -> list[BatchInfo]:
     """
     root = root or data_dir()
     out = []
-    for d in _batch_dirs(root) if root.is_dir() else ():
+    for d in _batch_dirs(root) if root.is_dir() and not root.is_symlink() else ():
+        if any((d / t).is_symlink() for t in ("tracks.parquet", "segments.parquet")):
+            continue
         try:
             n = pq.ParquetFile(d / "tracks.parquet").metadata.num_rows
         except Exception:  # a damaged table is not offered  # noqa: BLE001
@@ -73,6 +79,29 @@ def list_batches(root: Path | None = None) -> list[BatchInfo]:
             finished = ""
         out.append(BatchInfo(name=str(d.relative_to(root)), path=d, tracks=n, finished=finished))
     return out
+
+
+def allowed_roots(batch: Path) -> list[Path]:
+    """Folders whose audio the page may play for a batch: the data folder, the library folders the batch
+    recorded (``roots`` in its ``batch.json``) and those in ``$MER_LIBRARY_ROOTS`` (separated by ``os.pathsep``)."""
+    roots = [data_dir()]
+    try:
+        recorded = json.loads((Path(batch) / "batch.json").read_text()).get("roots", [])
+        roots += [Path(r) for r in recorded if isinstance(r, str) and Path(r).is_absolute()]
+    except (OSError, ValueError, AttributeError):
+        pass
+    roots += [Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r]
+    return roots
+
+
+def playable_path(batch: Path, path: str) -> Path | None:
+    """The audio file at ``path``, symlinks resolved, if the page may serve it: an audio file that lies under
+    :func:`allowed_roots` of the batch. None for anything else (a link re-pointed at ``/etc/passwd``, a path
+    written into a table by hand, a file that is gone)."""
+    if not str(path).lower().endswith(SUPPORTED_EXTENSIONS) or not is_under(path, allowed_roots(batch)):
+        return None
+    real = Path(path).resolve()
+    return real if real.is_file() and real.suffix.lower() in SUPPORTED_EXTENSIONS else None
 
 
 def load_tracks(path: Path) -> pd.DataFrame:

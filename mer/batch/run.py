@@ -11,9 +11,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..errors import MerError
+from ..files import check_output_dir
 from .engines import ENGINES, default_workers, inline_results, local_results, ray_results
-from .inputs import BatchError, FileRef, HashSet, count_paths, input_key, iter_file_refs
-from .store import clean_partial, done_keys, locked, merge_parts, write_csv, write_part
+from .inputs import BatchError, FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
+from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
 from .worker import TrackResult, model_identity
 
 __all__ = ["BatchSummary", "analyze_many", "run_batch"]
@@ -168,6 +170,10 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     if not items:
         raise BatchError("No input given. Name a folder, an audio file, a glob or a text file of paths.")
     out = Path(out)
+    try:
+        check_output_dir(out, markers=BATCH_MARKERS, what="batch results", ignore=(".lock",))
+    except MerError as e:
+        raise BatchError(str(e)) from None
     total = count_paths(items)
     if total == 0:
         raise BatchError(f"No audio files (.wav, .mp3, .flac, .ogg) found in {', '.join(map(str, items))}.")
@@ -230,6 +236,7 @@ def _count_ok(out: Path) -> int:
 def _write_summary(out: Path, summary: BatchSummary, items: Sequence[Any]) -> None:
     data = {**asdict(summary), "out": str(summary.out), "files_per_s": round(summary.files_per_s, 3),
             "inputs": [os.fspath(i) for i in items],
+            "roots": input_roots(items),  # where the library's audio lies: the only files the Library page plays
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     tmp = out / ".batch.json-writing"
     tmp.write_text(json.dumps(data, indent=2))

@@ -51,6 +51,8 @@ SEGMENT_SCHEMA = pa.schema([
     *_MODEL, pa.field("status", pa.string()), pa.field("top_emotion", pa.string()), *_PROBS,
 ])
 _TABLES = ("tracks.parquet", "segments.parquet")
+#: A folder holding one of these was written by a batch: the only non-empty folders a batch writes into.
+BATCH_MARKERS = ("batch.json", ".parts")
 
 
 @contextlib.contextmanager
@@ -170,7 +172,11 @@ def done_keys(out: Path, *, retry_errors: bool = False) -> HashSet:
     """The ``input_key`` of every analysis already stored (errors too, unless ``retry_errors``)."""
     keys = HashSet()
     for unit in _units(out):
-        t = pq.read_table(unit / _TABLES[0], columns=["input_key", "status"])
+        try:
+            t = pq.read_table(unit / _TABLES[0], columns=["input_key", "status"])
+        except (pa.ArrowException, OSError, KeyError) as e:
+            raise BatchError(f"'{unit / _TABLES[0]}' is not a batch table mer can resume from ({e}). Choose a new "
+                             "--out folder.") from None
         k = t.column("input_key").to_numpy()
         if retry_errors:
             k = k[np.asarray(t.column("status").to_pylist()) == "ok"]

@@ -28,6 +28,7 @@ import pandas as pd
 import soundfile as sf
 
 from ..config import EMOTIONS, GENRES, data_dir
+from ..files import check_output_dir, replace_dir
 from ..pool import map_with_progress
 from ..progress import ProgressFn
 from .synth import ARCHETYPES, GENRE_AFFINITY, SR, render_track
@@ -36,6 +37,8 @@ from .synth import ARCHETYPES, GENRE_AFFINITY, SR, render_track
 #: server): on 2 cores 8 tracks of 10.5 s took 2.0 s in one process and 2.1 s on a pool of two, 16 tracks 2.7 s
 #: and 2.1 s, 96 tracks of 60 s 49.7 s and 33.0 s (``benchmarks/pool.py``).
 POOL_MIN_SECONDS = 120.0
+#: What a demo corpus folder holds: replacing one that holds anything else is refused.
+DEMO_FILES = ("data.csv", "emotifymusic", "README.txt", "demo.json")
 
 __all__ = ["DemoConfig", "demo_votes", "generate_demo_corpus", "ensure_demo_corpus", "default_demo_root"]
 
@@ -154,7 +157,7 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
     Parameters
     ----------
     out : path
-        Target folder; replaced if it exists.
+        Target folder: new, empty, or an earlier demo corpus (which is replaced). Any other folder is refused.
     config : DemoConfig
     on_progress : callable(done, total, message), optional
     workers : int, optional
@@ -169,6 +172,7 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
     if config.seconds <= 0:
         raise ValueError(f"seconds must be positive, got {config.seconds}")
     out = Path(out)
+    check_output_dir(out, markers=("demo.json",), allowed=DEMO_FILES, what="a demo corpus")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
@@ -191,9 +195,7 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
             "Same layout and data.csv format as Emotify; the music and the listeners are simulated.\n"
         )
         (tmp / "demo.json").write_text(json.dumps(dataclasses.asdict(config)))
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
+        replace_dir(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

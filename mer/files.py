@@ -1,0 +1,223 @@
+"""What mer may write and read on disk: atomic files, folders it owns, crash-safe replacement, allowed roots.
+
+Three rules, one place:
+
+* **Nothing half-written.** Files are written to a temporary name beside their
+  destination and renamed (:func:`write_atomic`, :func:`write_json_atomic`).
+* **Nothing of anyone else's.** A command writes into a folder only when it
+  created it, the folder is empty, or it carries that command's own marker; a
+  folder is replaced only when everything in it is what mer writes there
+  (:func:`check_output_dir`), and never ``/``, the home folder or the working folder.
+* **A crash never loses a folder.** :func:`replace_dir` swaps a complete new
+  folder for an old one with a journal: killed at any instant, the old or the
+  new folder is under its name, or :func:`repair` puts one back at the next
+  start. :func:`name_lock` lets one writer at a time own a name.
+
+And the browser reads only files under allowed roots (:func:`is_under`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from .errors import MerError
+
+__all__ = ["OutputFolderError", "write_atomic", "write_json_atomic", "check_output_dir", "claim_output_dir",
+           "name_lock", "replace_dir", "repair", "is_under"]
+
+
+class OutputFolderError(MerError):
+    """A command was pointed at a folder it must not write into or replace."""
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, fsync it, and rename it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)  # mkstemp's 0600 would hide the file from other users
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:
+    """:func:`write_atomic` of ``data`` as indented JSON."""
+    return write_atomic(path, json.dumps(data, indent=2))
+
+
+def _forbidden(path: Path) -> str | None:
+    """Why ``path`` may never be written into or replaced by a command, or None."""
+    resolved = path.resolve()
+    if resolved == Path(resolved.anchor):
+        return "it is the file system's root"
+    if resolved == Path.home().resolve():
+        return "it is the home folder"
+    if resolved == Path.cwd().resolve() or Path.cwd().resolve().is_relative_to(resolved):
+        return "it is the working folder (or holds it)"
+    return None
+
+
+def _describe(entries: list[str]) -> str:
+    shown = ", ".join(sorted(entries)[:3])
+    return shown + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+
+
+def check_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: str,
+                     allowed: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> None:
+    """Check that a command may write (or replace) ``what`` at folder ``path``.
+
+    Allowed: a path that does not exist, an empty folder (``ignore`` names entries that do not count, such
+    as a lock file), or a folder holding one of ``markers`` (files that command writes there itself) and,
+    when ``allowed`` is given, nothing but those names, so that replacing it loses nothing of anyone else's.
+
+    Raises
+    ------
+    OutputFolderError
+        ``path`` is a file, ``/``, the home or working folder, or a folder holding other files.
+    """
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    if not path.is_dir() or path.is_symlink():
+        raise OutputFolderError(f"'{path}' is not a folder mer wrote (a file or a link). Choose a new folder for "
+                                f"{what}.")
+    why = _forbidden(path)
+    if why:
+        raise OutputFolderError(f"Refusing to write {what} into '{path}': {why}. Choose a new folder.")
+    entries = [e.name for e in path.iterdir() if e.name not in set(ignore)]
+    if not entries:
+        return
+    if not any((path / m).exists() for m in markers):
+        raise OutputFolderError(
+            f"'{path}' already holds files mer did not write ({_describe(entries)}); refusing to write {what} "
+            "there. Choose a new or empty folder.")
+    foreign = [e for e in entries if allowed is not None and e not in set(allowed)]
+    if foreign:
+        raise OutputFolderError(
+            f"Refusing to replace '{path}': besides {what} it holds other files ({_describe(foreign)}). "
+            "Move them away or choose another folder.")
+
+
+def claim_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: str,
+                     ignore: Iterable[str] = ()) -> Path:
+    """:func:`check_output_dir`, then create the folder if it is missing; returns it."""
+    check_output_dir(path, markers=markers, what=what, ignore=ignore)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_HELD: dict[Path, int] = {}
+
+
+@contextlib.contextmanager
+def name_lock(folder: Path, name: str, *, what: str) -> Iterator[None]:
+    """Hold ``folder/.lock-<name>`` (an advisory lock the system drops when the process dies, kill -9 included).
+
+    Re-entrant within a process. Raises :class:`OutputFolderError` when another process holds it.
+    """
+    lock = (folder / f".lock-{name}").absolute()
+    if lock in _HELD:
+        yield
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise OutputFolderError(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish or "
+                                "choose another name.") from None
+    _HELD[lock] = fd
+    try:
+        yield
+    finally:
+        del _HELD[lock]
+        os.close(fd)
+
+
+def _journal(dest: Path) -> Path:
+    return dest.parent / f".replace-{dest.name}.json"
+
+
+#: Test hook: called with the step's name before each step of :func:`replace_dir` (a test kills the process there).
+_on_step: Callable[[str], None] = lambda step: None  # noqa: E731
+
+
+def replace_dir(new: Path, dest: Path) -> None:
+    """Put the complete folder ``new`` at ``dest``, replacing what is there, so that a crash loses neither.
+
+    The swap is written in a journal first; if the process dies between the two renames, :func:`repair`
+    (run before anything reads ``dest``) completes it. Both folders must be in the same parent.
+    """
+    if not dest.exists():
+        _on_step("rename-new")
+        os.rename(new, dest)
+        return
+    old = dest.parent / f".old-{dest.name}-{new.name.rsplit('-', 1)[-1]}"
+    journal = _journal(dest)
+    _on_step("journal")
+    write_json_atomic(journal, {"new": new.name, "old": old.name})
+    _on_step("rename-old")
+    os.rename(dest, old)
+    _on_step("rename-new")
+    os.rename(new, dest)
+    _on_step("remove-old")
+    shutil.rmtree(old, ignore_errors=True)
+    journal.unlink(missing_ok=True)
+
+
+def repair(folder: Path) -> list[str]:
+    """Finish or undo every replacement in ``folder`` that a crash interrupted; returns the names repaired.
+
+    A replacement whose writer is still alive (it holds the name's lock) is left alone.
+    """
+    repaired = []
+    for journal in sorted(folder.glob(".replace-*.json")) if folder.is_dir() else ():
+        name = journal.name[len(".replace-"):-len(".json")]
+        try:
+            entry = json.loads(journal.read_text())
+            new, old = folder / Path(entry["new"]).name, folder / Path(entry["old"]).name
+            with name_lock(folder, name, what="the folder"):
+                dest = folder / name
+                if not dest.exists():
+                    src = new if new.is_dir() else old
+                    if src.is_dir():
+                        os.rename(src, dest)
+                        repaired.append(name)
+                shutil.rmtree(old, ignore_errors=True)
+                if new.is_dir() and new != dest:
+                    shutil.rmtree(new, ignore_errors=True)
+                journal.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError, TypeError, OutputFolderError):
+            continue  # busy or unreadable: the next start tries again
+    return repaired
+
+
+def is_under(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> bool:
+    """Whether ``path``, symlinks resolved, lies inside one of ``roots`` (also resolved)."""
+    try:
+        real = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return False
+    for root in roots:
+        try:
+            if real.is_relative_to(Path(root).resolve()):
+                return True
+        except (OSError, RuntimeError):
+            continue
+    return False

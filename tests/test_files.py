@@ -1,0 +1,201 @@
+"""Nothing lost: output folders mer may write, crash-safe model replacement, one writer per name, model configs
+refused before anything is built, and the models folder's active pointer."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mer import files
+from mer.cli import main
+from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig, to_dict
+from mer.errors import ConfigError, ModelError
+from mer.folds import folds_problem
+from mer.model import build_model
+from mer.registry import load_active, load_model, save_model, set_active
+
+SMALL = ModelConfig(conv_channels=(4,), embedding=4, lstm_hidden=4)
+FEATURES = FeatureConfig(n_mels=8)
+
+
+def _save(root: Path, name: str, seed: int, replace: bool = False) -> Path:
+    torch.manual_seed(seed)
+    return save_model(build_model(SMALL, n_mels=8), name=name, root=root, audio_config=AudioConfig(),
+                      feature_config=FEATURES, model_config=SMALL, train_config=TrainConfig(), dataset={},
+                      metrics={}, card=f"seed {seed}", replace=replace)
+
+
+def _weights(path: Path) -> dict:
+    return torch.load(path / "weights.pt", weights_only=True)
+
+
+def test_demo_corpus_never_empties_a_folder_it_did_not_write(tmp_path, monkeypatch, capsys):
+    here = tmp_path / "here"
+    here.mkdir()
+    (here / "keep.txt").write_text("keep")
+    monkeypatch.chdir(here)
+    assert main(["data", "demo", "--out", ".", "--tracks", "4", "--seconds", "11"]) == 2
+    thesis = tmp_path / "thesis"
+    thesis.mkdir()
+    (thesis / "thesis.txt").write_text("years of work")
+    assert main(["data", "demo", "--out", str(thesis), "--tracks", "4", "--seconds", "11"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("error:") == 2 and "thesis.txt" in err
+    assert (here / "keep.txt").read_text() == "keep" and (thesis / "thesis.txt").read_text() == "years of work"
+    # an earlier demo corpus is mer's own: it is replaced, and nothing is left beside it
+    demo = tmp_path / "demo"
+    for seed in (1, 2):
+        assert main(["data", "demo", "--out", str(demo), "--tracks", "4", "--seconds", "11", "--seed", str(seed)]) == 0
+    assert json.loads((demo / "demo.json").read_text())["seed"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo", "here", "thesis"]
+    (demo / "notes.txt").write_text("mine")  # a demo folder holding a user's file is not replaced either
+    assert main(["data", "demo", "--out", str(demo), "--tracks", "4", "--seconds", "11"]) == 2
+    assert (demo / "notes.txt").exists()
+
+
+def test_replace_refuses_a_folder_that_is_not_a_model(tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(ModelError, match="notes.txt"):
+        _save(tmp_path, "notes", 0, replace=True)
+    with pytest.raises(ModelError, match="already exists"):
+        _save(tmp_path, "notes", 0)
+    _save(tmp_path, "model", 0)
+    (tmp_path / "model" / "data.csv").write_text("someone's")
+    with pytest.raises(ModelError, match="data.csv"):
+        _save(tmp_path, "model", 1, replace=True)
+    assert (folder / "notes.txt").read_text() == "mine" and (tmp_path / "model" / "data.csv").exists()
+
+
+@pytest.mark.parametrize("step,survivor", [("journal", "seed 1"), ("rename-old", "seed 1"),
+                                           ("rename-new", "seed 2"), ("remove-old", "seed 2")])
+def test_a_kill_at_any_step_of_a_replace_leaves_a_loadable_model(tmp_path, step, survivor):
+    _save(tmp_path, "m", seed=1)
+    pid = os.fork()
+    if pid == 0:  # the writer, killed with SIGKILL (no cleanup runs) just before `step`
+        files._on_step = lambda s: os.kill(os.getpid(), signal.SIGKILL) if s == step else None
+        try:
+            _save(tmp_path, "m", seed=2, replace=True)
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert (tmp_path / "m").exists() == (step != "rename-new")  # between the renames the name is empty ...
+    model = load_model(tmp_path / "m")  # ... and the next load finishes the swap first
+    assert (model.path / "card.md").read_text() == survivor
+    assert all(torch.equal(model.net.state_dict()[k], v) for k, v in _weights(tmp_path / "m").items())
+    assert not list(tmp_path.glob(".replace-*")) and not list(tmp_path.glob(".old-*"))
+
+
+def test_a_second_writer_of_one_name_is_told(tmp_path):
+    _save(tmp_path, "m", seed=1)
+    fd = os.open(tmp_path / ".lock-m", os.O_CREAT | os.O_RDWR)  # another process's run holds the name
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        with pytest.raises(ModelError, match="Another run is writing"):
+            _save(tmp_path, "m", seed=2, replace=True)
+    finally:
+        os.close(fd)
+    assert (tmp_path / "m" / "card.md").read_text() == "seed 1"
+    _save(tmp_path, "m", seed=2, replace=True)
+    assert (tmp_path / "m" / "card.md").read_text() == "seed 2"
+
+
+@pytest.mark.parametrize("section,change,message", [
+    ("model", {"conv_channels": [100000, 100000]}, "conv_channels must be between"),
+    ("model", {"lstm_hidden": 100000}, "lstm_hidden must be between"),
+    ("model", {"lstm_hidden": 2048, "lstm_layers": 8, "conv_channels": [1024] * 8}, "weights"),
+    ("model", {"conv_channels": [-5]}, "conv_channels"),
+    ("model", {"embedding": "wide"}, "embedding must be a int"),
+    ("audio", {"sample_rate": 0}, "sample_rate must be between"),
+    ("features", {"hop_length": 0}, "hop_length must be between"),
+    ("features", {"n_segments": 0}, "n_segments must be between"),
+    (None, {"members": 1000000}, "1 to 50 networks"),
+])
+def test_an_absurd_config_is_refused_before_anything_is_built(tmp_path, section, change, message):
+    path = _save(tmp_path, "m", seed=0)
+    meta = json.loads((path / "config.json").read_text())
+    (meta[section] if section else meta).update(change)
+    (path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match=message):
+        load_model(path)
+
+
+def test_a_broken_active_model_falls_back_with_its_reason_and_activation_stays_inside(tmp_path, capsys,
+                                                                                      monkeypatch):
+    _save(tmp_path, "default", seed=0)
+    bad = _save(tmp_path, "bad", seed=1)
+    meta = json.loads((bad / "config.json").read_text())
+    meta["model"]["lstm_hidden"] = 100000
+    (bad / "config.json").write_text(json.dumps(meta))
+    (tmp_path / "active.json").write_text(json.dumps({"name": "bad"}))
+    model = load_active(tmp_path)
+    assert model.name == "default" and "lstm_hidden must be between" in model.fallback_reason
+    with pytest.raises(ModelError, match="lstm_hidden"):
+        set_active("bad", tmp_path)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside"
+    shutil.copytree(tmp_path / "default", outside / "evil")
+    monkeypatch.setenv("MER_MODELS_DIR", str(tmp_path))
+    for name in (f"../{outside.name}/evil", str(outside / "evil"), ".", ".."):
+        assert main(["models", "--activate", name]) == 2
+    assert "not a model name" in capsys.readouterr().err
+    (tmp_path / "active.json").write_text(json.dumps({"name": f"../{outside.name}/evil"}))  # written by hand
+    model = load_active(tmp_path)
+    assert model.name == "default" and "not a model name" in model.fallback_reason
+
+
+def test_cli_settings_out_of_range_are_one_error_line(capsys, tmp_path):
+    for flags in (["--conv-channels=-3"], ["--embedding", "0"], ["--cv-folds", "1"], ["--lr", "5"]):
+        assert main(["train", "--root", str(tmp_path), "--out", str(tmp_path / "m"), *flags]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: Invalid") for line in lines)
+
+
+def test_folds_a_small_corpus_cannot_fill_are_refused_with_what_works():
+    labels = np.repeat(np.arange(9), [2, 2, 3, 3, 3, 3, 3, 3, 2])  # 24 tracks, two or three per emotion
+    why = folds_problem(labels, n_folds=3, val_fraction=0.15, seed=0)
+    assert "no validation track" in why and "--val-fraction 0.3" in why
+    assert folds_problem(labels, n_folds=3, val_fraction=0.3, seed=0) is None  # what it suggests works
+    assert folds_problem(np.arange(9) % 9, n_folds=12, val_fraction=0.15, seed=0).startswith("9 tracks are too few")
+    assert folds_problem(np.repeat(np.arange(9), 40), n_folds=5, val_fraction=0.15, seed=0) is None
+
+
+def test_output_dir_rules(tmp_path):
+    files.check_output_dir(tmp_path / "new", markers=("m",), what="x")  # a new folder is fine
+    (tmp_path / "empty").mkdir()
+    files.check_output_dir(tmp_path / "empty", markers=("m",), what="x")
+    with pytest.raises(files.OutputFolderError, match="home folder"):
+        files.check_output_dir(Path.home(), markers=(), what="x")
+    with pytest.raises(files.OutputFolderError, match="root"):
+        files.check_output_dir(Path("/"), markers=(), what="x")
+    (tmp_path / "link").symlink_to(tmp_path / "empty")
+    with pytest.raises(files.OutputFolderError, match="a file or a link"):
+        files.check_output_dir(tmp_path / "link", markers=(), what="x")
+
+
+def test_train_replace_on_a_folder_that_is_not_a_model_is_one_error_line(tmp_path, capsys):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "thesis.txt").write_text("mine")
+    assert main(["train", "--root", str(tmp_path), "--out", str(folder), "--replace"]) == 2
+    assert "thesis.txt" in capsys.readouterr().err and (folder / "thesis.txt").read_text() == "mine"
+
+
+def test_batch_never_writes_into_a_folder_holding_someone_elses_tables(tmp_path, capsys):
+    for name in ("tracks.csv", "tracks.parquet"):
+        folder = tmp_path / name.replace(".", "-")
+        folder.mkdir()
+        (folder / name).write_text("mine")
+        assert main(["batch", str(tmp_path), "--out", str(folder), "--csv"]) == 2
+        assert (folder / name).read_text() == "mine"
+    err = capsys.readouterr().err
+    assert err.count("error:") == 2 and "did not write (tracks.parquet)" in err and "Traceback" not in err
