@@ -1,0 +1,375 @@
+"""MusiCNN, the pretrained music tagger of Pons and Serra, ported to PyTorch with its input.
+
+The network is ``MSD_musicnn`` of the ``musicnn`` 0.1.0 wheel (ISC licence;
+J. Pons and X. Serra, "musicnn: pre-trained convolutional neural networks for
+music audio tagging", ISMIR 2019 late-breaking demo), trained on 50 Last.fm tags
+of the Million Song Dataset. Its TensorFlow checkpoint is converted once by
+``benchmarks/convert_musicnn.py`` into ``mer/resources/musicnn/msd_musicnn.pt``;
+``tests/test_musicnn.py`` holds the port to the original's outputs.
+
+Blocks are named for what they hear, as in musicnn's ``models.py``:
+
+* the **frontend** reads a 3 s patch of log-mel frames with timbral filters (7
+  frames × 38 and 67 mel bands: 40 % and 70 % of the mel axis) and temporal
+  filters (128, 64 and 32 frames × 1 band), each followed by a max over frequency;
+* the **midend** runs three 1-D convolutions along time over those 561
+  channels, densely connected (residuals);
+* the **backend** pools the 753 channels over time (max and mean), then two
+  dense layers give the penultimate embedding (200) and the 50 tags.
+
+The input is musicnn's: 16 kHz mono, centred STFT (n_fft 512, hop 256, Hann),
+power through 96 Slaney mel bands, ``log10(10000·x + 1)``, in patches of 187
+frames. Unlike musicnn's extractor, the log compression is computed in float32:
+its float16 cast overflows to ``inf`` on loud bins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .errors import ModelError
+from .features import mel_filterbank
+
+__all__ = [
+    "SAMPLE_RATE",
+    "N_FFT",
+    "HOP",
+    "N_MELS",
+    "PATCH_FRAMES",
+    "TAGS",
+    "WEIGHTS_PATH",
+    "REBUILD_COMMAND",
+    "MusiCNN",
+    "MusiCNNOutput",
+    "logmel",
+    "patches",
+    "load_musicnn",
+    "weights_hash",
+]
+
+SAMPLE_RATE = 16_000  # Hz; musicnn's configuration.SR
+N_FFT = 512
+HOP = 256
+N_MELS = 96
+PATCH_FRAMES = 187  # 3 s: librosa.time_to_frames(3, sr=16000, n_fft=512, hop_length=256) + 1
+
+#: The 50 Last.fm tags of the Million Song Dataset, in musicnn's order (configuration.MSD_LABELS).
+TAGS: tuple[str, ...] = (
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
+    "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",
+    "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient",
+    "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening",
+    "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House",
+    "happy",
+)
+
+#: The converted weights that ship with mer.
+WEIGHTS_PATH = Path(__file__).resolve().parent / "resources" / "musicnn" / "msd_musicnn.pt"
+
+#: How to rebuild the weights file (see the script's docstring for the TensorFlow venv it needs).
+REBUILD_COMMAND = ("pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn && "
+                   "python benchmarks/convert_musicnn.py --wheel-dir /tmp/musicnn --tf-python /tmp/tfvenv/bin/python")
+
+_BN_EPS = 1e-3  # TensorFlow's default for tf.compat.v1.layers.batch_normalization
+_TIMBRAL_BANDS = (int(0.4 * N_MELS), int(0.7 * N_MELS))  # 38 and 67 bands
+_TIMBRAL_FILTERS = int(1.6 * 128)  # 204
+_TEMPORAL_FRAMES = (128, 64, 32)
+_TEMPORAL_FILTERS = int(1.6 * 32)  # 51
+_MIDEND_FILTERS = 64
+_MIDEND_KERNEL = 7
+_PENULTIMATE = 200
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Input
+
+
+def _hann(n: int) -> np.ndarray:
+    """Periodic Hann window in float64: scipy.signal.get_window("hann", n, fftbins=True)."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+
+
+def logmel(samples_16k: np.ndarray) -> np.ndarray:
+    """musicnn's input: log-compressed mel spectrogram of 16 kHz mono audio.
+
+    ``np.log10(10000 * librosa.feature.melspectrogram(y, sr=16000, n_fft=512,
+    hop_length=256, n_mels=96).T + 1)`` computed in float32, in numpy alone
+    (importing librosa costs about 2 s per process). Frames are centred, the
+    signal padded with zeros as librosa 0.11 does.
+
+    Parameters
+    ----------
+    samples_16k : np.ndarray [shape=(n,)]
+        Mono audio at :data:`SAMPLE_RATE` (see :func:`mer.audio.resample`).
+
+    Returns
+    -------
+    np.ndarray [shape=(1 + n // HOP, N_MELS), dtype=float32]
+    """
+    y = np.asarray(samples_16k, dtype=np.float32)
+    if y.ndim != 1:
+        raise ValueError(f"logmel expects mono samples of shape (n,), got shape {y.shape}")
+    y = np.pad(y, N_FFT // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::HOP]
+    # As librosa: a float64 window, the FFT in float64, stored as complex64, power in float32.
+    spectrum = np.fft.rfft(frames * _hann(N_FFT), axis=-1).astype(np.complex64)
+    power = np.abs(spectrum) ** 2
+    # librosa's own product (same operand order), so the result is librosa's to the bit
+    mel = np.ascontiguousarray(np.einsum("...ft,mf->...mt", power.T, _mel_basis(), optimize=True).T)
+    return np.log10(np.float32(10000) * mel + np.float32(1))
+
+
+@lru_cache(maxsize=1)
+def _mel_basis() -> np.ndarray:
+    return mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS)
+
+
+def patches(mel: np.ndarray, n_patches: int | None = None) -> np.ndarray:
+    """Consecutive, non-overlapping 187-frame patches of a log-mel spectrogram.
+
+    Like musicnn's extractor, frames after the last whole patch are dropped. With
+    ``n_patches``, exactly that many patches are returned: when the frames run
+    short, they are repeated end to end (not padded with silence, which would
+    make the missing part sound quiet).
+
+    Parameters
+    ----------
+    mel : np.ndarray [shape=(n_frames, N_MELS)]
+    n_patches : int > 0, optional
+
+    Returns
+    -------
+    np.ndarray [shape=(n_patches, PATCH_FRAMES, N_MELS), dtype=float32]
+    """
+    if mel.ndim != 2 or mel.shape[1] != N_MELS or len(mel) == 0:
+        raise ValueError(f"patches expects a log-mel spectrogram of shape (n_frames > 0, {N_MELS}), got {mel.shape}")
+    if n_patches is not None and n_patches < 1:
+        raise ValueError(f"n_patches must be positive, got {n_patches}")
+    n = n_patches if n_patches is not None else max(1, len(mel) // PATCH_FRAMES)
+    need = n * PATCH_FRAMES
+    if len(mel) < need:
+        mel = np.tile(mel, (-(-need // len(mel)), 1))
+    return np.ascontiguousarray(mel[:need].reshape(n, PATCH_FRAMES, N_MELS), dtype=np.float32)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Network
+
+
+@dataclass
+class MusiCNNOutput:
+    """The layers of one forward pass over N patches (musicnn's extractor names them alike).
+
+    Attributes
+    ----------
+    tags : torch.Tensor [shape=(N, 50)]
+        Sigmoid probabilities of :data:`TAGS` (musicnn's taggram).
+    penultimate : torch.Tensor [shape=(N, 200)]
+        The batch-normalised dense layer before the tags.
+    max_pool, mean_pool : torch.Tensor [shape=(N, 753)]
+        The front- and mid-end features, pooled over time.
+    """
+
+    tags: torch.Tensor
+    penultimate: torch.Tensor
+    max_pool: torch.Tensor
+    mean_pool: torch.Tensor
+
+
+def _batch_norm(channels: int, dims: int) -> nn.Module:
+    cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+    return cls(channels, eps=_BN_EPS)
+
+
+def _pad_same(kernel: int) -> tuple[int, int]:
+    """TensorFlow's "same" padding at stride 1: the odd one out goes at the end."""
+    return (kernel - 1) // 2, kernel // 2
+
+
+class _FrequencyPooledConv(nn.Module):
+    """Conv over (time × mel) → ReLU → batch norm → max over frequency: musicnn's timbral and tempo blocks."""
+
+    def __init__(self, filters: int, frames: int, bands: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, filters, (frames, bands))
+        self.bn = _batch_norm(filters, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 1, T', 96) padded in time → (N, filters, T)."""
+        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+
+
+class Frontend(nn.Module):
+    """Musically motivated filters over the normalised log-mel patch: timbre (wide in frequency), tempo (long in time)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.input_bn = _batch_norm(1, 2)
+        self.timbral = nn.ModuleList(_FrequencyPooledConv(_TIMBRAL_FILTERS, 7, b) for b in _TIMBRAL_BANDS)
+        self.temporal = nn.ModuleList(_FrequencyPooledConv(_TEMPORAL_FILTERS, t, 1) for t in _TEMPORAL_FRAMES)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        """(N, T, 96) → (N, 561, T): 2 × 204 timbral then 3 × 51 temporal channels."""
+        x = self.input_bn(patches.unsqueeze(1))
+        # Timbral filters: "valid" in frequency (the max over it follows), "same" in time via 3 + 3 zero frames.
+        padded = F.pad(x, (0, 0, 3, 3))
+        out = [block(padded) for block in self.timbral]
+        out += [block(F.pad(x, (0, 0, *_pad_same(t)))) for block, t in zip(self.temporal, _TEMPORAL_FRAMES)]
+        return torch.cat(out, dim=1)
+
+
+class Midend(nn.Module):
+    """Three 1-D convolutions along time, each input to the next and summed with it (dense residuals)."""
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        k = _MIDEND_KERNEL
+        self.convs = nn.ModuleList(
+            nn.Conv1d(c, _MIDEND_FILTERS, k, padding=k // 2) for c in (in_channels, _MIDEND_FILTERS, _MIDEND_FILTERS))
+        self.bns = nn.ModuleList(_batch_norm(_MIDEND_FILTERS, 1) for _ in range(3))
+
+    def forward(self, front: torch.Tensor) -> torch.Tensor:
+        """(N, 561, T) → (N, 753, T): the front-end features and the three layers' outputs, concatenated."""
+        layers = [front]
+        h = None
+        for i, (conv, bn) in enumerate(zip(self.convs, self.bns)):
+            out = bn(F.relu(conv(layers[-1])))
+            h = out if i == 0 else out + h
+            layers.append(h)
+        return torch.cat(layers, dim=1)
+
+
+class Backend(nn.Module):
+    """Max and mean over time, then the dense penultimate layer and the tag layer."""
+
+    def __init__(self, channels: int, n_tags: int) -> None:
+        super().__init__()
+        self.pool_bn = _batch_norm(2 * channels, 1)
+        self.dropout = nn.Dropout(0.5)
+        self.dense = nn.Linear(2 * channels, _PENULTIMATE)
+        self.dense_bn = _batch_norm(_PENULTIMATE, 1)
+        self.tags = nn.Linear(_PENULTIMATE, n_tags)
+
+    def forward(self, features: torch.Tensor) -> MusiCNNOutput:
+        max_pool = features.amax(dim=2)
+        mean_pool = features.mean(dim=2)
+        # TensorFlow flattened a (channels, 2) array: max and mean interleave, channel by channel.
+        pooled = torch.stack([max_pool, mean_pool], dim=2).flatten(1)
+        penultimate = self.dense_bn(F.relu(self.dense(self.dropout(self.pool_bn(pooled)))))
+        logits = self.tags(self.dropout(penultimate))
+        return MusiCNNOutput(tags=torch.sigmoid(logits), penultimate=penultimate, max_pool=max_pool,
+                             mean_pool=mean_pool)
+
+
+class MusiCNN(nn.Module):
+    """musicnn's ``build_musicnn`` (MSD_musicnn: 64 mid-end filters, 200 dense units, 50 tags)."""
+
+    def __init__(self, n_tags: int = len(TAGS)) -> None:
+        super().__init__()
+        self.frontend = Frontend()
+        front = len(_TIMBRAL_BANDS) * _TIMBRAL_FILTERS + len(_TEMPORAL_FRAMES) * _TEMPORAL_FILTERS
+        self.midend = Midend(front)
+        self.backend = Backend(front + 3 * _MIDEND_FILTERS, n_tags)
+
+    def forward(self, patches: torch.Tensor) -> MusiCNNOutput:
+        """Patches of log-mel frames (N, 187, 96) → :class:`MusiCNNOutput`.
+
+        Any number of frames works (musicnn pools over time), 187 is what it was trained on.
+        """
+        return self.backend(self.midend(self.frontend(patches)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Weights
+
+
+def _resolve(path: str | Path | None) -> Path:
+    return WEIGHTS_PATH if path is None else Path(path)
+
+
+def _remedy() -> str:
+    return f"Rebuild it with `{REBUILD_COMMAND}`."
+
+
+def weights_hash(path: str | Path | None = None) -> str:
+    """First 16 hex digits of the weights file's sha256, to key caches of embeddings.
+
+    Raises
+    ------
+    ModelError
+        If the file is missing.
+    """
+    path = _resolve(path)
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except OSError as e:
+        raise ModelError(f"The MusiCNN weights '{path}' cannot be read ({e.strerror}). {_remedy()}") from None
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    if not path.is_file():
+        raise ModelError(f"The MusiCNN weights '{path}' are missing. {_remedy()}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many types for a damaged file (pickle, zip, runtime)
+        raise ModelError(f"The MusiCNN weights '{path}' cannot be read ({type(e).__name__}); the file is damaged. "
+                         f"{_remedy()}") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelError(f"The MusiCNN weights '{path}' are not a dict of tensors. {_remedy()}")
+    return state
+
+
+def _check_state(state: dict[str, torch.Tensor], net: MusiCNN, path: Path) -> None:
+    """Every key of the architecture present with its shape, and nothing else."""
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    wrong = [f"{k} {tuple(state[k].shape)} instead of {tuple(v.shape)}"
+             for k, v in expected.items() if k in state and state[k].shape != v.shape]
+    problems = ([f"missing {', '.join(missing[:3])}"] if missing else []) + (
+        [f"unexpected {', '.join(extra[:3])}"] if extra else []) + wrong[:3]
+    if problems:
+        raise ModelError(f"The weights '{path}' are not MSD_musicnn's ({'; '.join(problems)}). {_remedy()}")
+
+
+def load_musicnn(path: str | Path | None = None) -> MusiCNN:
+    """The pretrained MusiCNN in eval mode, its weights read with ``torch.load(weights_only=True)``.
+
+    The bundled weights are loaded once per process; a network loaded from
+    another ``path`` is built anew at each call.
+
+    Parameters
+    ----------
+    path : path, optional
+        A converted weights file; by default :data:`WEIGHTS_PATH`.
+
+    Raises
+    ------
+    ModelError
+        If the file is missing, damaged, or holds another network's weights; the
+        message names the file and the command that rebuilds it.
+    """
+    if path is None or Path(path).resolve() == WEIGHTS_PATH:
+        return _load_bundled()
+    return _load(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _load_bundled() -> MusiCNN:
+    return _load(WEIGHTS_PATH)
+
+
+def _load(path: Path) -> MusiCNN:
+    state = _read_state(path)
+    net = MusiCNN()
+    _check_state(state, net, path)
+    net.load_state_dict(state, strict=True)
+    return net.eval()
