@@ -126,7 +126,8 @@ _HELD: dict[Path, int] = {}
 
 @contextlib.contextmanager
 def name_lock(folder: Path, name: str, *, what: str) -> Iterator[None]:
-    """Hold ``folder/.lock-<name>`` (an advisory lock the system drops when the process dies, kill -9 included).
+    """Hold ``folder/.lock-<name>`` while a run writes ``name`` (an advisory lock: the system drops it when the
+    process dies, kill -9 included; the file is removed on release, so nothing is left behind).
 
     Re-entrant within a process. Raises :class:`OutputFolderError` when another process holds it.
     """
@@ -135,18 +136,26 @@ def name_lock(folder: Path, name: str, *, what: str) -> Iterator[None]:
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    while True:
+        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise OutputFolderError(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish "
+                                    "or choose another name.") from None
+        try:  # the file we locked is still the one at that name (its last holder may have just removed it)
+            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                break
+        except FileNotFoundError:
+            pass
         os.close(fd)
-        raise OutputFolderError(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish or "
-                                "choose another name.") from None
     _HELD[lock] = fd
     try:
         yield
     finally:
         del _HELD[lock]
+        lock.unlink(missing_ok=True)  # while still held: a waiting process then locks a fresh file
         os.close(fd)
 
 
