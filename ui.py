@@ -72,13 +72,18 @@ def analysis_of(data: bytes, name: str, token: str) -> Analysis:
     return _analysis(digests[token], name, _active_key(), data)
 
 
-def corpora() -> dict[str, Path]:
-    """Corpora the app may use: an Emotify with audio if the server has one, and the synthetic demo corpus.
+#: The Train page's first corpus: the bundled MusiCNN embeddings of the 320 Emotify tracks (no audio needed).
+BUNDLED_EMOTIFY = "Emotify, 320 tracks (bundled MusiCNN embeddings)"
+
+
+def corpora(bundled: bool = False) -> dict[str, Path | None]:
+    """Corpora the app may use: the bundled Emotify embeddings (with ``bundled``; value None), an Emotify with
+    audio if the server has one, and the synthetic demo corpus.
 
     Users never type a path: an Emotify folder is the one set by ``MER_EMOTIFY_DIR`` when the app is
     started, or the one the Train page downloaded into the data folder.
     """
-    out = {}
+    out: dict[str, Path | None] = {BUNDLED_EMOTIFY: None} if bundled else {}
     root = os.environ.get("MER_EMOTIFY_DIR")
     if root and (Path(root) / "data.csv").is_file() and (Path(root) / "emotifymusic").is_dir():
         out[f"Emotify ({root})"] = Path(root)
@@ -122,9 +127,9 @@ def emotify_download() -> None:
         st.rerun()
 
 
-def ensure_corpus(root: Path) -> Path:
+def ensure_corpus(root: Path | None) -> Path | None:
     """The demo corpus is generated on first use, with a progress bar."""
-    if root == default_demo_root() and not (root / "data.csv").is_file():
+    if root is not None and root == default_demo_root() and not (root / "data.csv").is_file():
         bar = st.progress(0.0, text="Generating the demo corpus (first run only, about a minute)…")
         ensure_demo_corpus(root, on_progress=lambda d, t, m: bar.progress(d / t, text=f"{m}: {d}/{t}"))
         bar.empty()

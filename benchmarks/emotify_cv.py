@@ -2,6 +2,10 @@
 
 ``python benchmarks/emotify_cv.py [--root ../shared/emotify] [--variants default,dominant,...] [--folds 5] [--select]``
 
+Variants named ``musicnn …`` read the MusiCNN embeddings: the bundled ones of the 320 tracks
+(``--from-audio`` computes them from ``--root`` instead: the same numbers up to float16); the others
+are the log-mel front-end trained from scratch on the audio.
+
 Every variant runs through :func:`mer.train.cross_validate`: 5 folds grouped by track and stratified by
 dominant emotion; each fold's oversampling, normalisation statistics, early stopping and learning-rate
 decisions see that fold's training tracks only (early stopping an inner 15 % of them). Printed per
@@ -22,24 +26,31 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mer.config import ModelConfig, TrainConfig  # noqa: E402
-from mer.dataset import segment_data, track_data  # noqa: E402
-from mer.emotify import load_corpus  # noqa: E402
-from mer.train import cross_validate  # noqa: E402
+from mer.train import cross_validate, load_training_data  # noqa: E402
 
 #: name → (TrainConfig changes, ModelConfig changes) relative to the defaults.
+LOGMEL = {"front_end": "logmel"}
 VARIANTS: dict[str, tuple[dict, dict]] = {
-    "default": ({}, {}),
-    "dominant target": ({"target": "dominant"}, {}),
-    "class-weighted": ({"class_weighted": True}, {}),
-    "random oversampling of tracks": ({"sampler": "random"}, {}),
-    "SMOTE on training tracks": ({"sampler": "smote"}, {}),
-    "mixup 0.4": ({"mixup": 0.4}, {}),
-    "genre multi-task": ({"genre_weight": 0.3}, {}),
-    "no segment loss": ({"segment_weight": 0.0}, {}),
-    "no augmentation": ({"augment": False}, {}),
-    "dropout 0.3, lr 1e-3": ({"lr": 1e-3}, {"dropout": 0.3}),
-    "genre multi-task, dominant target": ({"genre_weight": 0.3, "target": "dominant"}, {}),
-    "no track statistics path": ({}, {"track_statistics": False}),
+    "musicnn": ({}, {}),
+    "musicnn dropout 0.3": ({}, {"dropout": 0.3}),
+    "musicnn dropout 0.5, wd 1e-2": ({"weight_decay": 1e-2}, {"dropout": 0.5}),
+    "musicnn dropout 0.3, lr 1e-3": ({"lr": 1e-3}, {"dropout": 0.3}),
+    "musicnn no track statistics": ({}, {"track_statistics": False}),
+    "musicnn no segment loss": ({"segment_weight": 0.0}, {}),
+    "musicnn class-weighted": ({"class_weighted": True}, {}),
+    "musicnn mixup 0.4": ({"mixup": 0.4}, {}),
+    "default": ({}, LOGMEL),
+    "dominant target": ({"target": "dominant"}, LOGMEL),
+    "class-weighted": ({"class_weighted": True}, LOGMEL),
+    "random oversampling of tracks": ({"sampler": "random"}, LOGMEL),
+    "SMOTE on training tracks": ({"sampler": "smote"}, LOGMEL),
+    "mixup 0.4": ({"mixup": 0.4}, LOGMEL),
+    "genre multi-task": ({"genre_weight": 0.3}, LOGMEL),
+    "no segment loss": ({"segment_weight": 0.0}, LOGMEL),
+    "no augmentation": ({"augment": False}, LOGMEL),
+    "dropout 0.3, lr 1e-3": ({"lr": 1e-3}, {"dropout": 0.3, **LOGMEL}),
+    "genre multi-task, dominant target": ({"genre_weight": 0.3, "target": "dominant"}, LOGMEL),
+    "no track statistics path": ({}, {"track_statistics": False, **LOGMEL}),
 }
 
 
@@ -51,7 +62,8 @@ def _row(name: str, m) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", type=Path, default=ROOT.parent / "shared" / "emotify")
-    p.add_argument("--variants", default="default", help=f"comma-separated, from: {', '.join(VARIANTS)}; or 'all'")
+    p.add_argument("--from-audio", action="store_true", help="musicnn variants: embed --root's audio (cached)")
+    p.add_argument("--variants", default="musicnn", help=f"comma-separated, from: {', '.join(VARIANTS)}; or 'all'")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="most epochs per fit (a quick smoke run: 1)")
@@ -69,14 +81,21 @@ def main() -> None:
     if unknown:
         p.error(f"unknown variant(s) {unknown}")
 
-    corpus = load_corpus(args.root)
-    data = track_data(corpus, segment_data(corpus))
-    print(f"{len(data)} tracks from {args.root}; {args.folds}-fold CV grouped by track, seed {args.seed}")
+    if args.select and len({ModelConfig(**VARIANTS[n][1]).front_end for n in names}) > 1:
+        p.error("--select compares variants of one front-end (their inputs differ)")
+    datasets = {}
     runs = {}
     for name in names:
         train_changes, model_changes = VARIANTS[name]
         config = TrainConfig(cv_folds=args.folds, seed=args.seed, epochs=args.epochs, **train_changes)
         model_config = ModelConfig(**model_changes)
+        kind = model_config.front_end
+        if kind not in datasets:
+            root = None if kind == "musicnn" and not args.from_audio else args.root
+            datasets[kind] = load_training_data(root, model_config=model_config)[0]
+            print(f"{len(datasets[kind])} tracks ({kind} inputs {datasets[kind].X.shape[2:]}, "
+                  f"{'bundled' if root is None else root}); {args.folds}-fold CV grouped by track, seed {args.seed}")
+        data = datasets[kind]
         t0 = time.perf_counter()
         report, nets = cross_validate(data, config, model_config, description=f"{len(data)} Emotify tracks")
         runs[name] = (report, nets)
@@ -88,13 +107,29 @@ def main() -> None:
         for base, m in report.baselines.items():
             print(_row(f"pooled, {base}", m))
         mean, std = report.fold_accuracy
-        print(f"  fold accuracy {mean:.3f} ± {std:.3f}")
+        variation = _timeline_variation(data, nets, config)
+        print(f"  fold accuracy {mean:.3f} ± {std:.3f}; timeline variation (out of fold: mean over tracks of the "
+              f"std across segments, averaged over emotions) {variation:.4f}")
         with open(args.log, "a") as f:
             f.write(json.dumps({"variant": name, "train": dataclasses.asdict(config),
                                 "model": dataclasses.asdict(model_config), "seconds": seconds,
+                                "timeline_variation": variation,
                                 "report": report.to_dict()}) + "\n")
     if args.select:
         _nested_choice(data, runs, TrainConfig(cv_folds=args.folds, seed=args.seed), args.log)
+
+
+def _timeline_variation(data, nets: list, config: TrainConfig) -> float:
+    """How much the timeline moves: each test track's segment probabilities from its fold's model, their std
+    across the segments, averaged over emotions and tracks."""
+    import numpy as np
+
+    from mer.folds import track_folds
+    from mer.model import predict_tracks
+
+    folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
+    stds = [predict_tracks(net, data.X[f.test])[1].std(axis=1).mean(axis=1) for net, f in zip(nets, folds)]
+    return float(np.concatenate(stds).mean())
 
 
 def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:

@@ -82,7 +82,7 @@ def bench_training(epochs: int = 1) -> dict:
     X = rng.uniform(-80, 0, size=(256, fc.n_segments, fc.n_mels, fc.window_frames)).astype(np.float16)
     target = rng.dirichlet(np.ones(9), size=256)
     rows = _tensor_rows(X, target, target.argmax(axis=1), rng.integers(0, 4, 256))
-    net = build_model(ModelConfig(), n_mels=fc.n_mels)
+    net = build_model(ModelConfig(front_end="logmel"), fc.n_mels)
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(0)
     t0 = time.perf_counter()

@@ -1,4 +1,8 @@
-"""Analysis of one file: audio → 20 segments → spectra and log-mel → CNN-LSTM → emotion timeline."""
+"""Analysis of one file: audio → 20 segments → spectra and log-mel → CNN-LSTM → emotion timeline.
+
+With the MusiCNN front-end the CNN is the pretrained tagger: each segment's
+embedding feeds the LSTM, and its 50 tags come along (what the CNN hears).
+"""
 
 from __future__ import annotations
 
@@ -57,6 +61,9 @@ class Analysis:
         The track head's probabilities (attention-pooled over the segments).
     model_name, model_trained_on : str
     waveform : Envelope
+    tags : np.ndarray [shape=(n_segments, 50)] or None
+        With the MusiCNN front-end, each segment's tag probabilities from the pretrained tagger
+        (:data:`mer.musicnn.TAGS`: genres, instruments, moods of Last.fm): what the CNN hears, not emotions.
         What the waveform chart draws; it outlives the samples (see :meth:`without_samples`).
     """
 
@@ -67,6 +74,7 @@ class Analysis:
     model_name: str
     model_trained_on: str
     waveform: Envelope
+    tags: np.ndarray | None = None  # [shape=(n_segments, 50)]: MusiCNN's tag probabilities (the tagger's, not emotions)
 
     @property
     def duration_s(self) -> float:
@@ -98,18 +106,43 @@ class Analysis:
             ],
             "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top},
             "model": {"name": self.model_name, "trained_on": self.model_trained_on},
+            **({"tagger": self.tagger_dict()} if self.tags is not None else {}),
         }
+
+    @property
+    def track_tags(self) -> np.ndarray | None:
+        """The tagger's probabilities for the whole track: the mean over segments (None without MusiCNN)."""
+        return None if self.tags is None else self.tags.mean(axis=0)
+
+    def tagger_dict(self, top: int = 5) -> dict[str, Any]:
+        """The tagger's output as exported: its names, the track's and every segment's probabilities."""
+        from .musicnn import TAGS
+
+        order = np.argsort(self.track_tags)[::-1][:top]
+        return {"source": "MusiCNN (MSD_musicnn, Pons and Serra 2019): Last.fm tags from the pretrained tagger, "
+                          "not emotions",
+                "tags": list(TAGS), "top": [TAGS[i] for i in order],
+                "track": [round(float(p), 6) for p in self.track_tags],
+                "segments": [[round(float(p), 6) for p in row] for row in self.tags]}
 
 
 def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
     """Run an already decoded track through the model's feature pipeline and network."""
-    from .model import predict_windows
+    from .model import predict_tracks, predict_windows
 
     feats = track_features(audio, model.feature_config)
-    track, segments = predict_windows(model.net, feats.windows)
+    tags = None
+    if model.model_config.front_end == "musicnn":
+        from .embeddings import embed_audio
+
+        emb = embed_audio(audio, n_segments=model.feature_config.n_segments)
+        track, segments = (p[0] for p in predict_tracks(model.net, emb.vectors[None]))
+        tags = emb.tags
+    else:
+        track, segments = predict_windows(model.net, feats.windows)
     return Analysis(audio=audio, features=feats, probabilities=segments, track_probabilities=track,
                     model_name=model.name, model_trained_on=model.trained_on,
-                    waveform=envelope(audio.samples, audio.sample_rate))
+                    waveform=envelope(audio.samples, audio.sample_rate), tags=tags)
 
 
 def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:

@@ -78,13 +78,23 @@ def _cv_lines(cv: CVReport) -> list[str]:
     return lines
 
 
+#: What the card says about the pretrained front-end: its network, its training data, its licence.
+MUSICNN_NOTE = ("the pretrained MusiCNN (MSD_musicnn of the musicnn 0.1.0 package, ISC licence; J. Pons and X. Serra, "
+                "\"musicnn: pre-trained convolutional neural networks for music audio tagging\", ISMIR 2019 "
+                "late-breaking demo; trained to tag the Million Song Dataset with 50 Last.fm tags) embeds each of a "
+                "track's 20 segments from 3 s patches of its 16 kHz log-mel spectrogram; MusiCNN is frozen and only "
+                "the layers after it are trained on Emotify")
+
+
 def model_card(name: str, dataset: dict[str, Any], config: TrainConfig, model_config: ModelConfig,
                metrics: ModelMetrics) -> str:
     """The Markdown card written beside the weights."""
+    cnn = (MUSICNN_NOTE if model_config.front_end == "musicnn" else
+           "a CNN trained from scratch embeds each of a track's 20 segments (log-mel images from the segments' FFT "
+           "frames)")
     lines = [f"# Model card: {name}", "",
-             "A hybrid CNN-LSTM: a CNN embeds each of a track's 20 segments (log-mel images from the segments' FFT "
-             "frames), a bidirectional LSTM runs across the 20 embeddings, and two heads give each segment's "
-             "emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
+             f"A hybrid CNN-LSTM: {cnn}; a bidirectional LSTM runs across the 20 embeddings, and two heads give each "
+             "segment's emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
              f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}.", "",
              "## Data", f"- {dataset['description']}, fingerprint `{dataset['fingerprint']}`."]
     if dataset.get("kind") == "demo":

@@ -100,8 +100,9 @@ def _cmd_data_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corpus_root(args: argparse.Namespace) -> Path:
-    if args.root is not None:
+def _corpus_root(args: argparse.Namespace, bundled: bool = False) -> Path | None:
+    """``--root``, else the bundled Emotify where the command can use it (``bundled``), else the demo corpus."""
+    if args.root is not None or bundled:
         return args.root
     from .demo import ensure_demo_corpus
 
@@ -180,6 +181,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     tp = result.track_probabilities
     print(f"track: {emotion_label(result.track_top)} ({tp.max():.2f}); "
           + ", ".join(f"{emotion_label(EMOTIONS[j])} {tp[j]:.2f}" for j in np.argsort(tp)[::-1][1:4]))
+    if result.tags is not None:
+        from .musicnn import TAGS
+
+        tags = result.track_tags
+        print("what the CNN hears (MusiCNN's tags, not emotions): "
+              + ", ".join(f"{TAGS[j]} {tags[j]:.2f}" for j in np.argsort(tags)[::-1][:5]))
     return 0
 
 
@@ -239,7 +246,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        path = train(_corpus_root(args), config=train_config, model_config=model_config, out=args.out,
+        path = train(_corpus_root(args, bundled=model_config.front_end == "musicnn"), config=train_config, model_config=model_config, out=args.out,
                      replace_existing=args.replace, on_progress=on_progress, on_epoch=on_epoch,
                      should_stop=lambda: stop["flag"], device=args.device)
     except TrainingCancelled as e:
@@ -377,8 +384,10 @@ def _add_model_commands(sub) -> None:
     p = sub.add_parser("train", help="cross-validate and train a CNN-LSTM on an Emotify-layout corpus",
                        description="Every setting of TrainConfig and ModelConfig has a flag; --config FILE reads "
                                    "them from JSON ({\"train\": {...}, \"model\": {...}}) and flags override it.")
-    p.add_argument("--root", type=Path, default=None, help="corpus folder (default: the demo corpus)")
-    p.add_argument("--out", type=Path, default=None, help="model directory to write (default: models/model-<time>)")
+    p.add_argument("--root", type=Path, default=None,
+                   help="corpus folder (default: the bundled Emotify embeddings; the demo corpus with "
+                        "--front-end logmel)")
+    p.add_argument("--out", type=Path, default=None, help="model directory to write (default: models/track-<time>)")
     p.add_argument("--config", type=Path, default=None, help="JSON file with the run's configs")
     _add_config_arguments(p, TrainConfig)
     _add_config_arguments(p, ModelConfig)

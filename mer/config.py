@@ -26,6 +26,7 @@ __all__ = [
     "PROTOCOLS",
     "TARGETS",
     "SHIPS",
+    "FRONT_ENDS",
     "SHIP_LABELS",
     "CHOICES",
     "RESAMPLERS",
@@ -58,10 +59,12 @@ SAMPLERS: tuple[str, ...] = ("none", "smote", "borderline_smote", "adasyn", "ran
 PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
 TARGETS: tuple[str, ...] = ("shares", "dominant")
 SHIPS: tuple[str, ...] = ("folds", "all")
+FRONT_ENDS: tuple[str, ...] = ("musicnn", "logmel")
 SHIP_LABELS: dict[str, str] = {"folds": "the cross-validation fold models, averaged",
                                "all": "one network trained on every track"}
 #: The allowed values of each text setting: the command line's choices, the Train page's options.
-CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "sampler": SAMPLERS, "ship": SHIPS}
+CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "sampler": SAMPLERS, "ship": SHIPS,
+                                       "front_end": FRONT_ENDS}
 
 
 def data_dir() -> Path:
@@ -159,8 +162,11 @@ class FeatureConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The CNN-LSTM's shape; the network is built from this and ``FeatureConfig.n_mels`` alone."""
+    """The CNN-LSTM's shape; the network is built from this and the size of its input alone."""
 
+    # What hears each segment: "musicnn" = the pretrained MusiCNN (frozen; its embeddings feed the LSTM),
+    # "logmel" = the 1-D CNN below, trained from scratch on the segment's log-mel image.
+    front_end: str = "musicnn"
     time_pool: int = 4  # log-mel frames averaged before the CNN: 126 frames of 23 ms → 31 of 93 ms
     conv_channels: tuple[int, ...] = (96, 96)  # one 1-D conv block per entry (mel bands in), each halves time
     embedding: int = 64  # size of a segment's embedding, the LSTM's input

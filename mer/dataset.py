@@ -133,7 +133,8 @@ class TrackData:
     Attributes
     ----------
     X : np.ndarray [shape=(n_tracks, n_segments, n_mels, window_frames), dtype=float16]
-        Each segment's log-mel window in dB (the first, for the rare segment longer than one window).
+        Each segment's log-mel window in dB (the first, for the rare segment longer than one window); or,
+        for the MusiCNN front-end, [shape=(n_tracks, n_segments, EMBEDDING_DIM)]: each segment's embedding.
     labels : np.ndarray [shape=(n_tracks,)]
         Dominant emotion index.
     shares : np.ndarray [shape=(n_tracks, 9)]
@@ -141,6 +142,10 @@ class TrackData:
     genre : np.ndarray [shape=(n_tracks,)]
         Index into :data:`~mer.config.GENRES` (-1 where unknown).
     track_id : np.ndarray [shape=(n_tracks,)]
+    summary : np.ndarray [shape=(n_tracks, 2 * n_mels)], optional
+        Where ``X`` holds embeddings, not log-mel images: each track's mean and standard deviation of its
+        log-mel bands, for the linear baseline (:func:`mer.evaluate.pooled_logmel` computes it from ``X``
+        otherwise).
     """
 
     X: np.ndarray
@@ -148,6 +153,7 @@ class TrackData:
     shares: np.ndarray
     genre: np.ndarray
     track_id: np.ndarray
+    summary: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -267,13 +267,14 @@ def genre_prior_baseline(y_train: np.ndarray, genre_train: np.ndarray, genre_tes
     return probs
 
 
-def logreg_baseline(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Probabilities of a standardised logistic regression on pooled log-mel summaries."""
+def logreg_baseline(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray, seed: int = 0,
+                    C: float = 0.1) -> np.ndarray:
+    """Probabilities of a standardised logistic regression on per-track summaries (pooled log-mel, embeddings)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=3000, random_state=seed))
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=3000, random_state=seed))
     clf.fit(F_train, y_train)
     probs = np.zeros((len(F_test), len(EMOTIONS)))
     probs[:, clf.classes_] = clf.predict_proba(F_test)
@@ -294,6 +295,12 @@ def evaluate_corpus(model: Any, root: Any, *, on_progress: Any = None) -> Metric
     from .model import predict_tracks
 
     corpus = load_corpus(root)
-    data = track_data(corpus, segment_data(corpus, audio_config=model.audio_config,
-                                           feature_config=model.feature_config, on_progress=on_progress))
+    if model.model_config.front_end == "musicnn":
+        from .embeddings import embedding_track_data
+
+        data = embedding_track_data(corpus, audio_config=model.audio_config,
+                                    n_segments=model.feature_config.n_segments, on_progress=on_progress)
+    else:
+        data = track_data(corpus, segment_data(corpus, audio_config=model.audio_config,
+                                               feature_config=model.feature_config, on_progress=on_progress))
     return score(data.labels, probs=predict_tracks(model.net, data.X)[0], shares=data.shares)

@@ -67,9 +67,11 @@ class JobStatus:
     progress: float = 0.0  # 0..1 over all fits to run (cross-validation folds, ladder, final model)
 
 
-def start_training(root: str | os.PathLike, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
+def start_training(root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
                    models_root: Path | None = None, name: str | None = None, device: str = "cpu") -> JobStatus:
     """Start a training run in the background, its epochs on ``device`` (see :mod:`mer.device`).
+
+    ``root`` None trains on the bundled Emotify embeddings (the MusiCNN front-end only).
 
     Raises
     ------
@@ -82,6 +84,9 @@ def start_training(root: str | os.PathLike, config: TrainConfig, model_config: M
     """
     from .device import resolve_device
 
+    if root is None and model_config.front_end != "musicnn":
+        raise TrainingError("The bundled Emotify is shipped as MusiCNN embeddings: train it with the MusiCNN "
+                            "front-end, or choose a corpus with audio for the log-mel front-end.")
     resolve_device(device)
     jobs = _jobs_dir(models_root)
     try:
@@ -103,8 +108,8 @@ def start_training(root: str | os.PathLike, config: TrainConfig, model_config: M
     name = name or new_model_name()
     out = (models_root or models_dir()) / name
     write_run_config(jobs / "run-config.json", config, model_config)
-    cmd = [sys.executable, "-m", "mer", "train", "--root", str(root), "--out", str(out), "--progress-json",
-           "--config", str(jobs / "run-config.json"), "--device", device]
+    cmd = [sys.executable, "-m", "mer", "train", *(["--root", str(root)] if root is not None else []),
+           "--out", str(out), "--progress-json", "--config", str(jobs / "run-config.json"), "--device", device]
     env = dict(os.environ)
     if models_root is not None:
         env["MER_MODELS_DIR"] = str(models_root)
@@ -113,7 +118,8 @@ def start_training(root: str | os.PathLike, config: TrainConfig, model_config: M
                                 cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
     os.write(fd, str(proc.pid).encode())
     os.close(fd)
-    job = {"pid": proc.pid, "settings": {**to_dict(config), "root": str(root)}, "model_dir": str(out),
+    job = {"pid": proc.pid, "settings": {**to_dict(config), "root": str(root) if root else "bundled"},
+           "model_dir": str(out),
            "started": datetime.now().isoformat(timespec="seconds")}
     (jobs / "job.json").write_text(json.dumps(job))
     return job_status(models_root)
@@ -157,7 +163,8 @@ def job_status(models_root: Path | None = None) -> JobStatus:
     status = JobStatus(state="running", settings=job.get("settings", {}), epochs=epochs,
                        model_dir=job.get("model_dir"), started=job.get("started"))
     settings = status.settings
-    fits = max(1, int(settings.get("cv_folds", 0) or 0) + (2 if settings.get("ladder") else 0) + 1)
+    final = settings.get("ship") != "folds"  # shipping the fold models trains no final network
+    fits = max(1, int(settings.get("cv_folds", 0) or 0) + (2 if settings.get("ladder") else 0) + final)
     if epochs:
         last = epochs[-1]
         # each fit runs up to `epochs` epochs; an early-stopped fit counts as done when the next begins

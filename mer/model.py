@@ -31,7 +31,7 @@ from torch import nn
 from .config import EMOTIONS, GENRES, MAX_PARAMETERS, ModelConfig
 from .device import module_device
 
-__all__ = ["CNNLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "estimate_parameters",
+__all__ = ["CNNLSTM", "EmbeddingLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "estimate_parameters",
            "predict_tracks", "predict_windows"]
 
 
@@ -44,10 +44,49 @@ class NetOutput:
     genre: torch.Tensor
 
 
-class CNNLSTM(nn.Module):
-    def __init__(self, config: ModelConfig, n_mels: int) -> None:
+class _SequenceHeads(nn.Module):
+    """The LSTM across a track's segment embeddings and the three heads that read it.
+
+    ``segment_extra`` inputs join each segment's LSTM state in the segment head (the segment's own
+    embedding: the timeline hears its own segment, not only the track's drift); ``track_extra`` join
+    the attention-pooled state in the track head (a summary of the whole track).
+    """
+
+    def __init__(self, config: ModelConfig, *, segment_extra: int, track_extra: int) -> None:
         super().__init__()
         self.config = config
+        self.lstm = nn.LSTM(config.embedding, config.lstm_hidden, num_layers=config.lstm_layers, batch_first=True,
+                            bidirectional=config.bidirectional,
+                            dropout=config.dropout if config.lstm_layers > 1 else 0.0)
+        width = config.lstm_hidden * (2 if config.bidirectional else 1)
+        self.drop = nn.Dropout(config.dropout)
+        self.segment_head = nn.Linear(width + segment_extra, len(EMOTIONS))
+        self.attention = nn.Linear(width, 1)
+        self.track_head = nn.Linear(width + track_extra, len(EMOTIONS))
+        self.genre_head = nn.Linear(width, len(GENRES))
+
+    def set_normalisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Store per-input statistics (fitted on training data only) used to standardise every input."""
+        self.band_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.band_std.copy_(torch.as_tensor(np.maximum(std, 1e-3), dtype=torch.float32))
+
+    def sequence(self, emb: torch.Tensor, summary: torch.Tensor | None = None,
+                 own: torch.Tensor | None = None) -> NetOutput:
+        """Heads over the LSTM run across segment embeddings of shape (B, S, embedding)."""
+        states = self.drop(self.lstm(emb)[0])
+        weights = torch.softmax(self.attention(states), dim=1)
+        pooled = (weights * states).sum(dim=1)
+        track_in = pooled if summary is None else torch.cat([pooled, self.drop(summary)], dim=1)
+        segment_in = states if own is None else torch.cat([states, own], dim=2)
+        return NetOutput(segment=self.segment_head(segment_in), track=self.track_head(track_in),
+                         genre=self.genre_head(pooled))
+
+
+class CNNLSTM(_SequenceHeads):
+    """The log-mel front-end: a 1-D CNN trained from scratch embeds each segment's log-mel image."""
+
+    def __init__(self, config: ModelConfig, n_mels: int) -> None:
+        super().__init__(config, segment_extra=0, track_extra=2 * n_mels if config.track_statistics else 0)
         self.n_mels = n_mels
         # standardisation of each mel band, fitted on the training fold (see set_normalisation)
         self.register_buffer("band_mean", torch.zeros(n_mels))
@@ -61,20 +100,6 @@ class CNNLSTM(nn.Module):
         self.cnn = nn.Sequential(*blocks)
         self.embed = nn.Sequential(nn.Linear(2 * in_ch, config.embedding), nn.ReLU(inplace=True),
                                    nn.Dropout(config.dropout))
-        self.lstm = nn.LSTM(config.embedding, config.lstm_hidden, num_layers=config.lstm_layers, batch_first=True,
-                            bidirectional=config.bidirectional,
-                            dropout=config.dropout if config.lstm_layers > 1 else 0.0)
-        width = config.lstm_hidden * (2 if config.bidirectional else 1)
-        self.drop = nn.Dropout(config.dropout)
-        self.segment_head = nn.Linear(width, len(EMOTIONS))
-        self.attention = nn.Linear(width, 1)
-        self.track_head = nn.Linear(width + (2 * n_mels if config.track_statistics else 0), len(EMOTIONS))
-        self.genre_head = nn.Linear(width, len(GENRES))
-
-    def set_normalisation(self, mean: np.ndarray, std: np.ndarray) -> None:
-        """Store per-band statistics (fitted on training data only) used to standardise every input."""
-        self.band_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
-        self.band_std.copy_(torch.as_tensor(np.maximum(std, 1e-3), dtype=torch.float32))
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         """Log-mel dB (..., n_mels, frames) → per-band standardised values."""
@@ -91,15 +116,6 @@ class CNNLSTM(nn.Module):
             return None
         return torch.cat([z.mean(dim=(1, 3)), z.std(dim=(1, 3))], dim=1)
 
-    def sequence(self, emb: torch.Tensor, summary: torch.Tensor | None = None) -> NetOutput:
-        """Heads over the LSTM run across segment embeddings of shape (B, S, embedding)."""
-        states = self.drop(self.lstm(emb)[0])
-        weights = torch.softmax(self.attention(states), dim=1)
-        pooled = (weights * states).sum(dim=1)
-        track_in = pooled if summary is None else torch.cat([pooled, self.drop(summary)], dim=1)
-        return NetOutput(segment=self.segment_head(states), track=self.track_head(track_in),
-                         genre=self.genre_head(pooled))
-
     def forward(self, x: torch.Tensor) -> NetOutput:
         """Logits for log-mel dB of shape (B, S, n_mels, frames): B tracks of S segments."""
         b, s = x.shape[:2]
@@ -108,16 +124,44 @@ class CNNLSTM(nn.Module):
         return self.sequence(emb, self.track_summary(z))
 
 
-class Ensemble(nn.Module):
-    """Several CNN-LSTMs of one config whose probabilities are averaged (e.g. the cross-validation fold models)."""
+class EmbeddingLSTM(_SequenceHeads):
+    """The pretrained front-end: each segment arrives as its MusiCNN embedding (:mod:`mer.embeddings`).
 
-    def __init__(self, members: list[CNNLSTM]) -> None:
+    Standardised (statistics of the training fold), each embedding is projected to ``embedding`` units
+    for the LSTM. The segment head reads a segment's LSTM state beside its own projection; with
+    ``track_statistics`` the track head reads the mean embedding over the track beside the pooled state
+    (what a linear model of the embeddings thrives on, handed to the network directly).
+    """
+
+    def __init__(self, config: ModelConfig, n_inputs: int) -> None:
+        super().__init__(config, segment_extra=config.embedding,
+                         track_extra=n_inputs if config.track_statistics else 0)
+        self.n_inputs = n_inputs
+        self.register_buffer("band_mean", torch.zeros(n_inputs))
+        self.register_buffer("band_std", torch.ones(n_inputs))
+        self.embed = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(n_inputs, config.embedding),
+                                   nn.ReLU(inplace=True), nn.Dropout(config.dropout))
+
+    def standardise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() - self.band_mean) / self.band_std
+
+    def forward(self, x: torch.Tensor) -> NetOutput:
+        """Logits for embeddings of shape (B, S, n_inputs): B tracks of S segments."""
+        z = self.standardise(x)
+        emb = self.embed(z)
+        return self.sequence(emb, z.mean(dim=1) if self.config.track_statistics else None, own=emb)
+
+
+class Ensemble(nn.Module):
+    """Several networks of one config whose probabilities are averaged (e.g. the cross-validation fold models)."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
         self.config = members[0].config
 
 
-def estimate_parameters(config: ModelConfig, n_mels: int, members: int = 1) -> int:
+def estimate_parameters(config: ModelConfig, n_inputs: int, members: int = 1) -> int:
     """How many weights :func:`build_model` would allocate, counted without building anything.
 
     Raises
@@ -129,17 +173,21 @@ def estimate_parameters(config: ModelConfig, n_mels: int, members: int = 1) -> i
 
     if not isinstance(members, int) or not 1 <= members <= 50:
         raise ConfigError(f"A model averages 1 to 50 networks (got members={members!r}).")
-    n, in_ch = 0, n_mels
-    for out_ch in config.conv_channels:
-        n += 3 * in_ch * out_ch + 2 * out_ch
-        in_ch = out_ch
-    n += 2 * in_ch * config.embedding + config.embedding
     dirs, h = 2 if config.bidirectional else 1, config.lstm_hidden
+    width = dirs * h
+    if config.front_end == "musicnn":
+        n = (n_inputs + 1) * config.embedding + (width + config.embedding + 1) * len(EMOTIONS)
+        n += (width + (n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
+    else:
+        n, in_ch = 0, n_inputs
+        for out_ch in config.conv_channels:
+            n += 3 * in_ch * out_ch + 2 * out_ch
+            in_ch = out_ch
+        n += 2 * in_ch * config.embedding + config.embedding + (width + 1) * len(EMOTIONS)
+        n += (width + (2 * n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
     for layer in range(config.lstm_layers):
         n += dirs * 4 * (h * ((config.embedding if layer == 0 else dirs * h) + h) + 2 * h)
-    width = dirs * h
-    n += (width + 1) * len(EMOTIONS) + width + 1 + (width + 1) * len(GENRES)
-    n += (width + (2 * n_mels if config.track_statistics else 0) + 1) * len(EMOTIONS)
+    n += width + 1 + (width + 1) * len(GENRES)
     if n * members > MAX_PARAMETERS:
         raise ConfigError(f"This model would have {n * members:,} weights ({members} × {n:,}), more than the "
                           f"{MAX_PARAMETERS:,} mer allows (about {4 * MAX_PARAMETERS // 10**6} MB). Use fewer or "
@@ -147,16 +195,18 @@ def estimate_parameters(config: ModelConfig, n_mels: int, members: int = 1) -> i
     return n * members
 
 
-def build_model(config: ModelConfig, n_mels: int, members: int = 1) -> CNNLSTM | Ensemble:
-    """A fresh network for ``config`` over ``n_mels`` mel bands (from the FeatureConfig).
+def build_model(config: ModelConfig, n_inputs: int, members: int = 1) -> nn.Module:
+    """A fresh network for ``config``: a :class:`CNNLSTM` over ``n_inputs`` mel bands (the FeatureConfig's),
+    or an :class:`EmbeddingLSTM` over embeddings of ``n_inputs`` numbers (:data:`mer.embeddings.EMBEDDING_DIM`).
 
-    ``members > 1`` builds an :class:`Ensemble` of that many CNN-LSTMs. The size is checked first
+    ``members > 1`` builds an :class:`Ensemble` of that many. The size is checked first
     (:func:`estimate_parameters`).
     """
-    estimate_parameters(config, n_mels, members)
+    estimate_parameters(config, n_inputs, members)
+    cls = EmbeddingLSTM if config.front_end == "musicnn" else CNNLSTM
     if members > 1:
-        return Ensemble([CNNLSTM(config, n_mels) for _ in range(members)])
-    return CNNLSTM(config, n_mels)
+        return Ensemble([cls(config, n_inputs) for _ in range(members)])
+    return cls(config, n_inputs)
 
 
 def _members(net: nn.Module) -> list[CNNLSTM]:

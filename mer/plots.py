@@ -19,10 +19,11 @@ __all__ = [
     "LABELS",
     "waveform_figure",
     "timeline_figure",
+    "taggram_figure",
     "distribution_figure",
     "spectrum_figure",
     "logmel_figure",
-    "balance_figure",
+    "balance_figure", "taggram_figure",
     "pca_figure",
     "genre_figure",
     "agreement_figure",
@@ -94,6 +95,24 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
                              marker=dict(symbol="circle-open", size=14, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
                                          line=dict(width=3)), hoverinfo="skip", showlegend=False))
+    return fig
+
+
+def taggram_figure(tags: np.ndarray, names: list[str], start_s: np.ndarray, end_s: np.ndarray,
+                   top: int = 12) -> go.Figure:
+    """What the pretrained tagger hears per segment: its ``top`` tags (by mean over the track) × segments."""
+    n = len(tags)
+    keep = np.argsort(tags.mean(axis=0))[::-1][:top]
+    x = [f"{i + 1}" for i in range(n)]
+    ticks = [f"{i + 1}<br>{start_s[i]:.0f}s" for i in range(n)]
+    hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{names[k]}: {tags[j, k]:.2f}"
+              for j in range(n)] for k in keep]
+    fig = _fig(title="What the CNN hears: MusiCNN's tags per segment (the tagger's output, not emotions)",
+               height=360, xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks,
+                                      type="category"), yaxis=dict(autorange="reversed"))
+    fig.add_trace(go.Heatmap(z=tags[:, keep].T, x=x, y=[names[k] for k in keep], colorscale="Greens", zmin=0,
+                             zmax=max(0.5, float(tags[:, keep].max())), text=hover, hoverinfo="text",
+                             colorbar=dict(title="p", thickness=12)))
     return fig
 
 

@@ -55,6 +55,8 @@ __all__ = [
     "MODEL_FILES",
     "check_model_name",
     "check_model_out",
+    "model_inputs",
+    "input_record",
 ]
 
 DEFAULT_MODEL = "default"
@@ -168,6 +170,7 @@ def save_model(net: Any, *, name: str, audio_config: AudioConfig, feature_config
         "train": to_dict(train_config),
         "dataset": dataset,
         "members": len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
+        **input_record(model_config),
         "versions": _versions(__version__),
     }
     try:
@@ -237,7 +240,8 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         configs = (
             from_dict(AudioConfig, meta.get("audio")),
             from_dict(FeatureConfig, meta.get("features")),
-            from_dict(ModelConfig, meta.get("model")),
+            # models saved before the pretrained front-end have no such field: they are log-mel models
+            from_dict(ModelConfig, {"front_end": "logmel", **(meta.get("model") or {})}),
             from_dict(TrainConfig, meta.get("train")),
         )
     except TypeError as e:
@@ -247,8 +251,9 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     audio_cfg, feat_cfg, model_cfg, train_cfg = configs
     if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS:
         raise ModelError(f"The model '{path.name}' was trained on other emotion classes than the nine GEMS ones.")
+    _check_inputs(path.name, meta, model_cfg)
     try:
-        net = build_model(model_cfg, n_mels=feat_cfg.n_mels, members=meta.get("members", 1))
+        net = build_model(model_cfg, model_inputs(model_cfg, feat_cfg), members=meta.get("members", 1))
     except MerError as e:
         raise ModelError(f"The config.json of '{path.name}' is not a valid model: {e} Retrain it or roll back.") from None
     except (ValueError, TypeError) as e:
@@ -269,6 +274,35 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     net.eval()
     return LoadedModel(name=path.name, path=path, net=net, audio_config=audio_cfg, feature_config=feat_cfg,
                        model_config=model_cfg, train_config=train_cfg, meta=meta)
+
+
+def model_inputs(model_config: ModelConfig, feature_config: FeatureConfig) -> int:
+    """Numbers per segment the network reads: mel bands (log-mel front-end) or the embedding's size (MusiCNN)."""
+    from .embeddings import EMBEDDING_DIM
+
+    return EMBEDDING_DIM if model_config.front_end == "musicnn" else feature_config.n_mels
+
+
+def input_record(model_config: ModelConfig) -> dict[str, Any]:
+    """What ``config.json`` records about how the inputs were computed, checked when the model loads."""
+    from .features import FEATURES_VERSION
+
+    if model_config.front_end == "musicnn":
+        from .embeddings import front_end_record
+
+        return {"features_version": FEATURES_VERSION, "front_end": front_end_record()}
+    return {"features_version": FEATURES_VERSION}
+
+
+def _check_inputs(name: str, meta: dict[str, Any], model_config: ModelConfig) -> None:
+    """Refuse a model whose inputs this mer would compute differently (another feature version or front-end)."""
+    expected = input_record(model_config)
+    got = {k: meta[k] for k in expected if k in meta}
+    got.setdefault("features_version", expected["features_version"])  # models from before it was recorded
+    if got != expected:
+        raise ModelError(f"The model '{name}' was trained on inputs this version of mer computes differently "
+                         f"(it records {json.dumps(got)}, mer computes {json.dumps(expected)}). Retrain it with "
+                         "`python -m mer train`, or use the mer it was trained with.")
 
 
 def active_name(root: Path | None = None) -> str:

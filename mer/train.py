@@ -28,7 +28,7 @@ from .balance import class_weights, oversample
 from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from .dataset import TrackData, segment_data, track_data
 from .device import resolve_device
-from .emotify import Corpus, load_corpus
+from .emotify import Corpus, file_stamp, load_corpus
 from .errors import TrainingCancelled, TrainingError
 from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Rung, genre_prior_baseline,
                        logreg_baseline, majority_baseline, pooled_logmel, score)
@@ -36,9 +36,10 @@ from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
 from .progress import ProgressFn
 from .files import name_lock
 from .model import estimate_parameters
-from .registry import check_model_out, models_dir, new_model_name, save_model
+from .registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
 
-__all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset", "epoch_line"]
+__all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset", "epoch_line",
+           "load_training_data"]
 
 EpochFn = Callable[[dict[str, Any]], None]
 StopFn = Callable[[], bool]
@@ -63,6 +64,35 @@ class TrainedModel:
     cv: CVReport | None
     ladder: dict[str, Rung] = field(default_factory=dict)
     seconds: float = 0.0
+
+
+def load_training_data(root: str | os.PathLike | None, *, model_config: ModelConfig,
+                       audio_config: AudioConfig = AudioConfig(), feature_config: FeatureConfig = FeatureConfig(),
+                       cache_dir: str | os.PathLike | None = None,
+                       on_progress: ProgressFn | None = None) -> tuple[TrackData, dict[str, Any]]:
+    """The network's inputs for a corpus and what the model card says about them.
+
+    ``root`` None with the MusiCNN front-end is the bundled Emotify (embeddings of its 320 tracks: nothing to
+    download or decode); a folder is decoded and embedded (MusiCNN, cached) or turned into log-mel windows.
+    """
+    if model_config.front_end == "musicnn":
+        from .embeddings import BUNDLED_EMBEDDINGS, bundled_track_data, embedding_track_data
+
+        if root is None:
+            data = bundled_track_data()
+            return data, {"root": "bundled", "n_tracks": len(data), "kind": "emotify", "bundled": True,
+                          "fingerprint": file_stamp(BUNDLED_EMBEDDINGS),
+                          "description": f"Emotify, {len(data)} tracks with their listeners' votes "
+                                         "(the bundled MusiCNN embeddings)"}
+        corpus = load_corpus(root)
+        return embedding_track_data(corpus, audio_config=audio_config, n_segments=feature_config.n_segments,
+                                    cache_dir=cache_dir, on_progress=on_progress), describe_dataset(corpus)
+    if root is None:
+        raise TrainingError("The log-mel front-end trains on audio: name a corpus folder (--root).")
+    corpus = load_corpus(root)
+    data = track_data(corpus, segment_data(corpus, audio_config=audio_config, feature_config=feature_config,
+                                           cache_dir=cache_dir, on_progress=on_progress))
+    return data, describe_dataset(corpus)
 
 
 def describe_dataset(corpus: Corpus) -> dict[str, Any]:
@@ -177,7 +207,7 @@ def run_epoch(net, opt, rows: _Rows, config: TrainConfig, gen, class_weight=None
             continue
         b = b.to(rows.X.device)
         xb, tb, gb = rows.X[b], rows.target[b], rows.genre[b]
-        if config.augment:
+        if config.augment and xb.ndim == 4:  # masks and shifts of log-mel images; embeddings are not augmented
             xb = _augment(xb, gen)
         if config.mixup > 0:
             lam = float(torch.distributions.Beta(config.mixup, config.mixup).sample())
@@ -257,7 +287,7 @@ def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: 
     from .model import build_model
 
     X, target, y, genre = _balanced_rows(data, fit_idx, config)
-    net = build_model(model_config, n_mels=data.X.shape[2])
+    net = build_model(model_config, data.X.shape[2])
     net.set_normalisation(*_band_stats(X[:len(fit_idx)]))  # the real fit rows come first; synthetic ones after
     rows = _tensor_rows(X, target, y, genre).to(device)
     val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx],
@@ -268,16 +298,22 @@ def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: 
 
 
 def _band_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of each mel band over tracks, segments and frames (float64 sums)."""
+    """Mean and standard deviation of each input (mel band, or embedding dimension: axis 2) over everything
+    else (float64 sums)."""
+    axes = tuple(a for a in range(X.ndim) if a != 2)
     mean = np.zeros(X.shape[2])
     sq = np.zeros(X.shape[2])
     for chunk in np.array_split(np.arange(len(X)), max(1, len(X) // 32)):
         x = X[chunk].astype(np.float64)
-        mean += x.sum(axis=(0, 1, 3))
-        sq += (x ** 2).sum(axis=(0, 1, 3))
-    n = X.shape[0] * X.shape[1] * X.shape[3]
+        mean += x.sum(axis=axes)
+        sq += (x ** 2).sum(axis=axes)
+    n = X.size // X.shape[2]
     mean /= n
     return mean, np.sqrt(np.maximum(sq / n - mean ** 2, 0.0))
+
+
+#: The baseline on the pretrained embeddings (the team's recipe: StandardScaler, C = 0.01).
+EMBEDDING_BASELINE = "logistic regression on MusiCNN"
 
 
 # --- protocols -------------------------------------------------------------------------
@@ -285,12 +321,17 @@ def _band_stats(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _baseline_probs(data: TrackData, fold: Fold, seed: int) -> dict[str, np.ndarray]:
     tr, te = fold.train, fold.test
-    feats = pooled_logmel(data.X)
-    return {
+    out = {
         "majority": majority_baseline(data.labels[tr], len(te)),
         "genre prior": genre_prior_baseline(data.labels[tr], data.genre_names[tr], data.genre_names[te]),
-        "logistic regression": logreg_baseline(feats[tr], data.labels[tr], feats[te], seed=seed),
     }
+    feats = pooled_logmel(data.X) if data.X.ndim == 4 else data.summary
+    if feats is not None:
+        out["logistic regression"] = logreg_baseline(feats[tr], data.labels[tr], feats[te], seed=seed)
+    if data.X.ndim == 3:  # the network reads MusiCNN embeddings: a linear model of their track mean beside it
+        emb = np.asarray(data.X, dtype=np.float32).mean(axis=1)
+        out[EMBEDDING_BASELINE] = logreg_baseline(emb[tr], data.labels[tr], emb[te], seed=seed, C=0.01)
+    return out
 
 
 def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConfig, *, description: str,
@@ -387,8 +428,8 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
 
     Parameters
     ----------
-    root : path
-        Corpus folder (``data.csv`` + ``emotifymusic/``).
+    root : path or None
+        Corpus folder (``data.csv`` + ``emotifymusic/``); None: the bundled Emotify embeddings (MusiCNN front-end).
     config : TrainConfig
         ``cv_folds`` and ``ladder`` choose the evaluations run before the final fit.
     out : path, optional
@@ -405,7 +446,8 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
     torch_device = resolve_device(device)
     out = Path(out) if out is not None else models_dir() / new_model_name("track")
     check_model_out(out, replace=replace_existing)
-    estimate_parameters(model_config, feature_config.n_mels, members=config.cv_folds if config.ship == "folds" else 1)
+    estimate_parameters(model_config, model_inputs(model_config, feature_config),
+                        members=config.cv_folds if config.ship == "folds" else 1)
     with name_lock(out.parent, out.name, what="the model"):  # a second run writing this name is told at once
         return _train(root, out, config, feature_config, audio_config, model_config, replace_existing, cache_dir,
                       on_progress, on_epoch, should_stop, torch_device)
@@ -415,16 +457,14 @@ def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, 
            model_config: ModelConfig, replace_existing: bool, cache_dir, on_progress: ProgressFn | None,
            on_epoch: EpochFn | None, should_stop: StopFn | None, torch_device: Any) -> Path:
     t_start = time.perf_counter()
-    corpus = load_corpus(root)
-    why = folds_problem(corpus.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
+    data, dataset = load_training_data(root, model_config=model_config, audio_config=audio_config,
+                                       feature_config=feature_config, cache_dir=cache_dir, on_progress=on_progress)
+    why = folds_problem(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
     if why:
-        raise TrainingError(f"Cannot train on {len(corpus)} tracks with these settings: {why}.")
-    data = track_data(corpus, segment_data(corpus, audio_config=audio_config, feature_config=feature_config,
-                                           cache_dir=cache_dir, on_progress=on_progress))
+        raise TrainingError(f"Cannot train on {len(data)} tracks with these settings: {why}.")
     if len(data) < max(10, 2 * config.cv_folds):
         raise TrainingError(f"{len(data)} tracks are too few to train and validate on; use a corpus of at least "
                             f"{max(10, 2 * config.cv_folds)} tracks.")
-    dataset = describe_dataset(corpus)
     model = _evaluate_and_fit(data, config, model_config, dataset["description"], on_epoch=on_epoch,
                               on_progress=on_progress, should_stop=should_stop, device=torch_device)
     model.seconds = time.perf_counter() - t_start

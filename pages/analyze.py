@@ -5,14 +5,15 @@ import streamlit as st
 from mer.config import emotion_label
 from mer.errors import MerError
 from mer.examples import list_examples
-from mer.plots import distribution_figure, logmel_figure, spectrum_figure, timeline_figure, waveform_figure
+from mer.plots import (distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
+                       waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
 from ui import analysis_of, get_model, show_error
 
 st.title("Analyze a track")
-st.caption("Each track is cut into 20 equal segments. A CNN embeds each segment's spectrogram, an LSTM reads the 20 "
-           "in order, and the model gives every segment, and the whole track, a probability for each of the nine "
-           "GEMS emotions.")
+st.caption("Each track is cut into 20 equal segments. A CNN embeds each segment's spectrogram (MusiCNN, pretrained on "
+           "a million songs, in the default model), an LSTM reads the 20 in order, and the model gives every segment, "
+           "and the whole track, a probability for each of the nine GEMS emotions.")
 
 
 @st.cache_data(show_spinner=False)
@@ -80,6 +81,13 @@ with left:
                             on_select="rerun", selection_mode="points", key="timeline")
 with right:
     st.plotly_chart(distribution_figure(tp), width="stretch", key="distribution")
+
+if result.tags is not None:
+    heard = result.tagger_dict()
+    st.caption(f"**What the CNN hears** (MusiCNN's Last.fm tags for the whole track; the tagger's output, not "
+               f"emotions): {', '.join(heard['top'])}.")
+    st.plotly_chart(taggram_figure(result.tags, heard["tags"], seg.start_s, seg.end_s), width="stretch",
+                    key="taggram")
 
 points = event.selection.points if event and event.selection else []
 if points:  # a click on the timeline picks the segment below

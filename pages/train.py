@@ -50,9 +50,11 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
 
 
 def settings_form() -> None:
-    choices = corpora()
+    choices = corpora(bundled=True)
     with st.form("train"):
-        label = st.selectbox("Corpus", list(choices), key="corpus")
+        label = st.selectbox("Corpus", list(choices), key="corpus",
+                             help="The bundled Emotify needs no audio: it is the MusiCNN embeddings of the 320 "
+                                  "tracks, for the MusiCNN front-end. Corpora with audio train either front-end.")
         c1, c2, c3 = st.columns(3)
         epochs = c1.number_input("Epochs (at most; early stopping)", 1, 500, T.epochs, key="epochs")
         lr = c2.number_input("Learning rate", 1e-5, 1e-1, T.lr, format="%.5f", key="lr")

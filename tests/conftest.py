@@ -147,13 +147,13 @@ def tiny_corpus(tmp_path_factory) -> Path:
 TRAIN = dict(epochs=1, lr=0.002, batch_size=32, weight_decay=0.002, target="dominant", segment_weight=0.5,
              genre_weight=0.2, sampler="random", k_neighbors=3, class_weighted=True, mixup=0.2, augment=False,
              val_fraction=0.2, patience=3, lr_patience=1, lr_factor=0.3, seed=7, cv_folds=2, ladder=True, ship="all")
-MODEL = dict(time_pool=8, conv_channels=(32, 32), embedding=32, lstm_hidden=16, lstm_layers=2, bidirectional=False,
+MODEL = dict(front_end="logmel", time_pool=8, conv_channels=(32, 32), embedding=32, lstm_hidden=16, lstm_layers=2, bidirectional=False,
              dropout=0.2, track_statistics=False)
 
 
 TINY_TRAIN = dict(epochs=2, batch_size=8, seed=0, patience=5, cv_folds=2)
 #: The bundled architecture at a third of its width: the same layers, quick to train and to run in every test.
-TINY_MODEL = dict(conv_channels=(32, 32), embedding=32, lstm_hidden=16)
+TINY_MODEL = dict(front_end="logmel", conv_channels=(32, 32), embedding=32, lstm_hidden=16)
 
 
 @pytest.fixture(scope="session")

@@ -155,6 +155,8 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
     from mer.device import available_devices
 
     assert at.selectbox(key="device").options == available_devices() and at.selectbox(key="device").value == "cpu"
+    assert at.selectbox(key="corpus").value.startswith("Emotify, 320 tracks (bundled")  # the default corpus
+    at.selectbox(key="corpus").set_value("Demo corpus (synthetic)")  # MODEL's log-mel front-end reads audio
     for prefix, values in (("train", TRAIN), ("model", MODEL)):
         for name, value in values.items():
             _form_input(at, name, prefix).set_value(",".join(map(str, value)) if isinstance(value, tuple) else value)

@@ -22,13 +22,13 @@ from mer.folds import folds_problem
 from mer.model import build_model
 from mer.registry import load_active, load_model, save_model, set_active
 
-SMALL = ModelConfig(conv_channels=(4,), embedding=4, lstm_hidden=4)
+SMALL = ModelConfig(front_end="logmel", conv_channels=(4,), embedding=4, lstm_hidden=4)
 FEATURES = FeatureConfig(n_mels=8)
 
 
 def _save(root: Path, name: str, seed: int, replace: bool = False) -> Path:
     torch.manual_seed(seed)
-    return save_model(build_model(SMALL, n_mels=8), name=name, root=root, audio_config=AudioConfig(),
+    return save_model(build_model(SMALL, 8), name=name, root=root, audio_config=AudioConfig(),
                       feature_config=FEATURES, model_config=SMALL, train_config=TrainConfig(), dataset={},
                       metrics={}, card=f"seed {seed}", replace=replace)
 

@@ -41,7 +41,7 @@ def separable(n: int = 40, seed: int = 0, frames: int = 32) -> TrackData:
 
 
 def test_network_gives_a_timeline_and_a_track_distribution():
-    net = build_model(ModelConfig(), n_mels=64)
+    net = build_model(ModelConfig(front_end="logmel"), 64)
     out = net(torch.full((3, 20, 64, 126), -40.0))
     assert out.segment.shape == (3, 20, 9) and out.track.shape == (3, 9) and out.genre.shape == (3, 4)
     assert 30_000 < count_parameters(net) < 400_000  # small enough for CPUs
@@ -49,7 +49,7 @@ def test_network_gives_a_timeline_and_a_track_distribution():
 
 def test_lstm_lets_a_segment_see_its_neighbours():
     torch.manual_seed(0)
-    net = build_model(ModelConfig(), n_mels=64).eval()
+    net = build_model(ModelConfig(front_end="logmel"), 64).eval()
     x = torch.full((1, 20, 64, 126), -40.0)
     y = x.clone()
     y[0, 15] += 20  # change segment 16 only
@@ -59,7 +59,7 @@ def test_lstm_lets_a_segment_see_its_neighbours():
 
 def test_long_segments_average_window_embeddings():
     torch.manual_seed(0)
-    net = build_model(ModelConfig(), n_mels=64).eval()
+    net = build_model(ModelConfig(front_end="logmel"), 64).eval()
     rng = np.random.default_rng(0)
     one = rng.normal(-40, 5, (20, 1, 64, 126)).astype(np.float32)
     track, seg = predict_windows(net, np.concatenate([one, one], axis=1))  # two identical windows per segment
@@ -71,7 +71,7 @@ def test_long_segments_average_window_embeddings():
 def test_the_model_learns_two_separable_emotions_under_cross_validation():
     data = separable()
     config = TrainConfig(epochs=6, batch_size=8, cv_folds=2, patience=6, augment=False, seed=0)
-    report, nets = cross_validate(data, config, ModelConfig(), description="40 separable tracks")
+    report, nets = cross_validate(data, config, ModelConfig(front_end="logmel"), description="40 separable tracks")
     assert report.pooled.accuracy >= 0.9 > report.baselines["majority"].accuracy
     assert report.pooled.n == 40 and len(report.folds) == 2 and len(nets) == 2
     from mer.model import Ensemble
@@ -87,7 +87,7 @@ def test_normalisation_is_fitted_on_the_training_tracks_only():
     fit_idx, val_idx = np.arange(0, 30), np.arange(30, 36)
     X = data.X.copy()
     X[36:] = 0  # test tracks far louder: must not move the statistics
-    res = fit(dataclasses.replace(data, X=X), fit_idx, val_idx, TrainConfig(epochs=1, batch_size=8), ModelConfig())
+    res = fit(dataclasses.replace(data, X=X), fit_idx, val_idx, TrainConfig(epochs=1, batch_size=8), ModelConfig(front_end="logmel"))
     mean, std = _band_stats(data.X[fit_idx])
     np.testing.assert_allclose(res.net.band_mean.numpy(), mean, rtol=1e-5)
     np.testing.assert_allclose(res.net.band_std.numpy(), std, rtol=1e-4)
@@ -96,17 +96,17 @@ def test_normalisation_is_fitted_on_the_training_tracks_only():
 def test_same_seed_same_training():
     data = separable(20)
     config = TrainConfig(epochs=2, batch_size=8, seed=3)
-    a = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig())
-    b = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig())
+    a = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig(front_end="logmel"))
+    b = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig(front_end="logmel"))
     assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
     np.testing.assert_array_equal(predict_tracks(a.net, data.X[:4])[0], predict_tracks(b.net, data.X[:4])[0])
 
 
 def test_checkpoint_round_trip_gives_the_trained_networks_outputs(tmp_path):
     data = separable(20)
-    res = fit(data, np.arange(16), np.arange(16, 20), TrainConfig(epochs=2, batch_size=8), ModelConfig())
+    res = fit(data, np.arange(16), np.arange(16, 20), TrainConfig(epochs=2, batch_size=8), ModelConfig(front_end="logmel"))
     path = save_model(res.net, name="rt", root=tmp_path, audio_config=AudioConfig(),
-                      feature_config=FeatureConfig(), model_config=ModelConfig(),
+                      feature_config=FeatureConfig(), model_config=ModelConfig(front_end="logmel"),
                       train_config=TrainConfig(), dataset={"description": "test"}, metrics={}, card="# rt")
     loaded = load_model(path)
     np.testing.assert_allclose(predict_tracks(loaded.net, data.X)[0], predict_tracks(res.net, data.X)[0], atol=1e-6)
@@ -305,7 +305,7 @@ def test_devices_resolve_or_say_what_to_use_instead(tiny_models, write_audio, ca
 def test_a_network_trained_on_a_device_comes_back_on_the_cpu():
     data = separable(n=12)
     config = TrainConfig(epochs=1, batch_size=4, class_weighted=True, mixup=0.2)
-    res = fit(data, np.arange(8), np.arange(8, 12), config, ModelConfig(), device=torch.device("cpu"))
+    res = fit(data, np.arange(8), np.arange(8, 12), config, ModelConfig(front_end="logmel"), device=torch.device("cpu"))
     assert all(p.device.type == "cpu" for p in res.net.parameters())
-    same = fit(data, np.arange(8), np.arange(8, 12), config, ModelConfig())
+    same = fit(data, np.arange(8), np.arange(8, 12), config, ModelConfig(front_end="logmel"))
     np.testing.assert_allclose(predict_tracks(res.net, data.X)[0], predict_tracks(same.net, data.X)[0], atol=1e-6)

@@ -120,8 +120,8 @@ def test_a_full_disk_while_saving_gives_a_clear_error(tiny_models, tmp_path, mon
 
     monkeypatch.setattr(torch, "save", full)
     with pytest.raises(ModelError, match="No space left on device.*active model is unchanged"):
-        save_model(build_model(ModelConfig(), n_mels=64), name="new", root=models, audio_config=AudioConfig(),
-                   feature_config=FeatureConfig(), model_config=ModelConfig(), train_config=TrainConfig(),
+        save_model(build_model(ModelConfig(front_end="logmel"), 64), name="new", root=models, audio_config=AudioConfig(),
+                   feature_config=FeatureConfig(), model_config=ModelConfig(front_end="logmel"), train_config=TrainConfig(),
                    dataset={"description": "test"}, metrics={}, card="# new")
     assert sorted(p.name for p in models.iterdir()) == ["default"]
     assert load_model(models / "default").name == "default"

@@ -1,0 +1,263 @@
+"""What MusiCNN hears in each of a track's segments: one embedding and 50 tag probabilities per segment.
+
+A segment is read through 3 s MusiCNN patches (187 frames of its 16 kHz
+log-mel, :mod:`mer.musicnn`):
+
+* a segment of about 3 s (a 60 s Emotify excerpt cut in 20) is one patch;
+* a longer one averages up to ``MAX_PATCHES`` patches spread evenly over it, so
+  a 20-minute file costs a small multiple of a 60 s one;
+* a shorter one takes the 3 s patch centred on it.
+
+The embedding of a patch is MusiCNN's pooled front- and mid-end features
+(:data:`LAYERS`); a segment's is the mean over its patches. Embeddings of a
+corpus are cached per track, keyed by the front-end's weights hash and
+:data:`EMBEDDINGS_VERSION`, so an embedding from other weights is never
+reused; those of the 320 Emotify tracks the team holds ship with mer
+(:data:`BUNDLED_EMBEDDINGS`, float16).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import musicnn
+from .audio import Audio, load_audio, resample
+from .config import EMOTIONS, GENRES, AudioConfig, to_dict
+from .dataset import TrackData, default_cache_dir
+from .emotify import Corpus
+from .errors import DataError, MerError
+from .files import write_atomic
+from .pool import AUDIO_MODULES, map_with_progress
+from .progress import ProgressFn
+from .segments import segment_bounds
+
+__all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_EMBEDDINGS",
+           "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record",
+           "BundledEmbeddings", "load_bundled_embeddings", "save_embeddings", "corpus_embeddings",
+           "embedding_track_data", "bundled_track_data"]
+
+#: MusiCNN layers concatenated into a segment's embedding (see benchmarks/emotify_cv.py for the choice).
+LAYERS: tuple[str, ...] = ("mean_pool",)
+EMBEDDING_DIM = 753
+#: Bump when this module's output changes for the same audio and weights: cached embeddings are then ignored.
+EMBEDDINGS_VERSION = 1
+#: Patches a long segment averages at most.
+MAX_PATCHES = 4
+BUNDLED_EMBEDDINGS = Path(__file__).resolve().parent / "resources" / "emotify" / "segment-embeddings.npz"
+_FRAMES_PER_S = musicnn.SAMPLE_RATE / musicnn.HOP
+
+
+@dataclass(frozen=True)
+class SegmentEmbeddings:
+    """MusiCNN's view of one track, segment by segment.
+
+    Attributes
+    ----------
+    vectors : np.ndarray [shape=(n_segments, EMBEDDING_DIM), dtype=float32]
+    tags : np.ndarray [shape=(n_segments, 50)]
+        Tag probabilities (:data:`mer.musicnn.TAGS`), the mean over the segment's patches.
+    patches : np.ndarray [shape=(n_segments,)]
+        Patches averaged per segment.
+    """
+
+    vectors: np.ndarray
+    tags: np.ndarray
+    patches: np.ndarray
+
+
+def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
+                 max_patches: int = MAX_PATCHES) -> list[np.ndarray]:
+    """First frame of every patch of each segment (segments given in seconds).
+
+    A patch is :data:`mer.musicnn.PATCH_FRAMES` frames; starts are clamped to the track, so a track shorter
+    than one patch gets start 0 (its frames are then repeated, see :func:`mer.musicnn.patches`).
+    """
+    size, last = musicnn.PATCH_FRAMES, max(0, n_frames - musicnn.PATCH_FRAMES)
+    out = []
+    for s, e in zip(starts_s, ends_s):
+        a, b = int(round(s * _FRAMES_PER_S)), int(round(e * _FRAMES_PER_S))
+        n = int(np.clip((b - a) // size, 1, max_patches))
+        if b - a >= size:
+            first = a + np.round(np.linspace(0, b - a - size, n)).astype(np.int64) if n > 1 else \
+                np.array([a + (b - a - size) // 2])
+        else:  # shorter than a patch: the patch centred on it
+            first = np.array([int(round((a + b - size) / 2))])
+        out.append(np.clip(first, 0, last))
+    return out
+
+
+def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20, max_patches: int = MAX_PATCHES,
+                  layers: tuple[str, ...] = LAYERS, net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
+    """:class:`SegmentEmbeddings` of mono ``samples`` cut into ``n_segments`` equal segments.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,)]
+        Mono audio at ``sample_rate`` (resampled here to 16 kHz, MusiCNN's rate).
+    layers : tuple of str
+        MusiCNN layers (:class:`mer.musicnn.MusiCNNOutput` fields) concatenated into a segment's vector.
+    net : MusiCNN, optional
+        Default: the bundled MSD_musicnn (:func:`mer.musicnn.load_musicnn`).
+    """
+    import torch
+
+    net = net or musicnn.load_musicnn()
+    y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
+    mel = musicnn.logmel(y16)
+    seg = segment_bounds(len(samples), n_segments=n_segments, sample_rate=sample_rate)
+    starts = patch_starts(len(mel), seg.start_s, seg.end_s, max_patches=max_patches)
+    if len(mel) < musicnn.PATCH_FRAMES:
+        mel = musicnn.patches(mel, 1)[0]
+    flat = np.concatenate(starts)
+    batch = np.stack([mel[i:i + musicnn.PATCH_FRAMES] for i in flat])
+    with torch.inference_mode():
+        out = net(torch.from_numpy(batch))
+    values = torch.cat([getattr(out, name) for name in layers], dim=1).numpy()
+    owner = np.repeat(np.arange(n_segments), [len(s) for s in starts])
+    counts = np.bincount(owner, minlength=n_segments)
+    vectors = np.zeros((n_segments, values.shape[1]), dtype=np.float64)
+    tags = np.zeros((n_segments, out.tags.shape[1]), dtype=np.float64)
+    np.add.at(vectors, owner, values)
+    np.add.at(tags, owner, out.tags.numpy())
+    return SegmentEmbeddings(vectors=(vectors / counts[:, None]).astype(np.float32),
+                             tags=(tags / counts[:, None]).astype(np.float32), patches=counts)
+
+
+def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
+                net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
+    """:func:`embed_samples` of a decoded :class:`~mer.audio.Audio`."""
+    return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers, net=net)
+
+
+def front_end_record() -> dict[str, object]:
+    """What a model trained on these embeddings records about its front-end, and checks when it loads."""
+    return {"name": "MSD_musicnn", "weights_sha256": musicnn.weights_hash(), "layers": list(LAYERS),
+            "embeddings_version": EMBEDDINGS_VERSION, "max_patches": MAX_PATCHES}
+
+
+@dataclass(frozen=True)
+class BundledEmbeddings:
+    """Per-segment embeddings and tags of a set of Emotify tracks, as shipped."""
+
+    vectors: np.ndarray  # (n_tracks, n_segments, EMBEDDING_DIM), float16
+    tags: np.ndarray  # (n_tracks, n_segments, 50), float16
+    track_id: np.ndarray
+    front_end: dict
+
+
+def save_embeddings(path: str | os.PathLike, vectors: np.ndarray, tags: np.ndarray, track_id: np.ndarray) -> Path:
+    """Write embeddings as the bundled file is written: float16, compressed, with their front-end record."""
+    import io
+
+    buf = io.BytesIO()
+    np.savez_compressed(buf, vectors=vectors.astype(np.float16), tags=tags.astype(np.float16),
+                        track_id=np.asarray(track_id, dtype=np.int32),
+                        front_end=np.array(json.dumps(front_end_record())))
+    return write_atomic(path, buf.getvalue())
+
+
+def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> BundledEmbeddings:
+    """The shipped embeddings, checked against the front-end this mer runs.
+
+    Raises
+    ------
+    DataError
+        The file is missing or damaged, or was computed by other weights or another version of this module.
+    """
+    remedy = "Rebuild it with `python benchmarks/bundle_embeddings.py --root ../shared/emotify`."
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in ("vectors", "tags", "track_id", "front_end")}
+        record = json.loads(str(data["front_end"]))
+    except (OSError, KeyError, ValueError) as e:
+        raise DataError(f"The bundled embeddings '{path}' cannot be read ({e}). {remedy}") from None
+    if record != front_end_record():
+        raise DataError(f"The bundled embeddings '{path}' were computed by another front-end ({record.get('name')}, "
+                        f"weights {record.get('weights_sha256')}, version {record.get('embeddings_version')}). "
+                        f"{remedy}")
+    return BundledEmbeddings(vectors=data["vectors"], tags=data["tags"], track_id=data["track_id"], front_end=record)
+
+
+# --- corpora -----------------------------------------------------------------------------
+
+
+def _embed_file(args: tuple[str, AudioConfig, int]) -> tuple[np.ndarray, np.ndarray]:
+    path, audio_config, n_segments = args
+    import torch
+
+    torch.set_num_threads(1)  # one pool worker per core
+    try:
+        audio = load_audio(path, config=audio_config)
+    except MerError as e:
+        raise DataError(f"Cannot embed '{path}': {e}") from None
+    emb = embed_audio(audio, n_segments=n_segments)
+    return emb.vectors, emb.tags
+
+
+def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(), n_segments: int = 20,
+                      cache_dir: str | os.PathLike | None = None, workers: int | None = None,
+                      on_progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings and tags of every track of a corpus: (n_tracks, n_segments, EMBEDDING_DIM) and (…, 50).
+
+    Cached in the feature cache, keyed by the corpus's files, the audio config and :func:`front_end_record`
+    (so embeddings of other weights are never reused).
+    """
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    key = hashlib.sha256(json.dumps([corpus.fingerprint(), to_dict(audio_config), n_segments, front_end_record()],
+                                    sort_keys=True).encode()).hexdigest()[:16]
+    cached = cache / f"embeddings-{key}.npz"
+    if cached.is_file():
+        with np.load(cached, allow_pickle=False) as z:
+            if on_progress:
+                on_progress(len(corpus), len(corpus), "embeddings read from cache")
+            return z["vectors"].astype(np.float32), z["tags"].astype(np.float32)
+    jobs = [(p, audio_config, n_segments) for p in corpus.tracks["path"]]
+    rows = map_with_progress(_embed_file, jobs, message="MusiCNN: embedding segments", workers=workers,
+                             on_progress=on_progress, min_jobs=8, preload=("mer.embeddings", *AUDIO_MODULES))
+    vectors, tags = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        buf = io.BytesIO()
+        np.savez(buf, vectors=vectors.astype(np.float16), tags=tags.astype(np.float16))
+        write_atomic(cached, buf.getvalue())
+    except OSError:
+        pass  # a read-only cache only costs time next run
+    return vectors.astype(np.float16).astype(np.float32), tags
+
+
+def embedding_track_data(corpus: Corpus, **kwargs) -> TrackData:
+    """:class:`~mer.dataset.TrackData` whose inputs are the corpus's segment embeddings (see :func:`corpus_embeddings`)."""
+    vectors, _ = corpus_embeddings(corpus, **kwargs)
+    genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
+    return TrackData(X=vectors, labels=corpus.labels, shares=corpus.shares, genre=genre,
+                     track_id=corpus.tracks["track_id"].to_numpy())
+
+
+def bundled_track_data() -> TrackData:
+    """The 320 Emotify tracks mer ships embeddings of, labelled from the bundled annotations, with their
+    pooled log-mel summaries (from the bundled compact features) for the linear baseline."""
+    from .compact import BUNDLED_FEATURES, load_compact_features
+    from .emotify import load_annotations
+
+    emb = load_bundled_embeddings()
+    tracks = load_annotations().tracks.set_index("track_id").loc[emb.track_id]
+    shares = tracks[list(EMOTIONS)].to_numpy(dtype=np.float64)
+    compact = load_compact_features(BUNDLED_FEATURES)
+    order = pd.Index(compact.track_id).get_indexer(emb.track_id)
+    if (order < 0).any():
+        raise DataError("The bundled embeddings and compact features name different tracks; rebuild both.")
+    seg = compact.X[order].astype(np.float64)  # (n, S, 2 n_mels): per segment mean, std of each band
+    n_mels = seg.shape[2] // 2
+    mean = seg[..., :n_mels].mean(axis=1)
+    var = (seg[..., n_mels:] ** 2 + seg[..., :n_mels] ** 2).mean(axis=1) - mean ** 2  # law of total variance
+    genre = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
+    return TrackData(X=emb.vectors.astype(np.float32), labels=shares.argmax(axis=1), shares=shares, genre=genre,
+                     track_id=emb.track_id, summary=np.concatenate([mean, np.sqrt(np.maximum(var, 0))], axis=1))

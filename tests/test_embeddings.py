@@ -1,0 +1,95 @@
+"""MusiCNN's view of a track's segments: which patches a segment reads, the embeddings and tags, their caches,
+and the bundled embeddings of Emotify that the default model trains on."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mer import embeddings, musicnn
+from mer.errors import DataError
+
+from .conftest import tone
+
+
+def _frames(seconds: float) -> int:
+    return 1 + int(seconds * musicnn.SAMPLE_RATE) // musicnn.HOP
+
+
+def test_a_60_s_excerpt_reads_one_patch_per_segment_aligned_with_musicnns_own():
+    edges = np.linspace(0, 60, 21)
+    starts = embeddings.patch_starts(_frames(60), edges[:-1], edges[1:])
+    assert [len(s) for s in starts] == [1] * 20
+    first = np.concatenate(starts)
+    # musicnn's extractor cuts patches at 0, 187, 374, ...: the segments' patches are within a few frames of them
+    assert np.abs(first - 187 * np.arange(20)).max() <= 10 and np.all(np.diff(first) >= 185)
+
+
+def test_long_segments_average_a_bounded_number_of_patches_inside_them_and_short_ones_are_centred():
+    edges = np.linspace(0, 1200, 21)  # 20 minutes: 60 s segments
+    starts = embeddings.patch_starts(_frames(1200), edges[:-1], edges[1:])
+    assert [len(s) for s in starts] == [embeddings.MAX_PATCHES] * 20
+    for s, a, b in zip(starts, edges[:-1] * 62.5, edges[1:] * 62.5):
+        assert s.min() >= a - 1 and s.max() + musicnn.PATCH_FRAMES <= b + 1 and np.all(np.diff(s) > 0)
+    edges = np.linspace(0, 10, 21)  # 10 s: segments of 0.5 s (31 frames)
+    starts = np.concatenate(embeddings.patch_starts(_frames(10), edges[:-1], edges[1:]))
+    centres = starts + musicnn.PATCH_FRAMES / 2
+    inner = slice(3, 17)  # away from the ends, where the patch is clamped to the track
+    np.testing.assert_allclose(centres[inner], ((edges[:-1] + edges[1:]) / 2 * 62.5)[inner], atol=1)
+    assert starts.min() == 0 and starts.max() == _frames(10) - musicnn.PATCH_FRAMES
+
+
+def test_segment_embeddings_and_tags_follow_the_music():
+    sr = 22_050
+    rng = np.random.default_rng(0)
+    y = np.concatenate([0.3 * rng.standard_normal(6 * sr), tone(6.0, sr=sr, freq=220.0)]).astype(np.float32)
+    emb = embeddings.embed_samples(y, sr)
+    assert emb.vectors.shape == (20, embeddings.EMBEDDING_DIM) and emb.tags.shape == (20, len(musicnn.TAGS))
+    assert np.isfinite(emb.vectors).all() and 0 <= emb.tags.min() and emb.tags.max() <= 1
+    assert list(emb.patches) == [1] * 20
+    noise, sine = emb.vectors[1:9], emb.vectors[11:19]
+    within = np.linalg.norm(noise - noise.mean(0), axis=1).mean() + np.linalg.norm(sine - sine.mean(0), axis=1).mean()
+    assert np.linalg.norm(noise.mean(0) - sine.mean(0)) > within  # the halves are heard apart
+
+
+def test_bundled_embeddings_from_another_front_end_are_refused(tmp_path, monkeypatch):
+    path = tmp_path / "emb.npz"
+    embeddings.save_embeddings(path, np.zeros((2, 20, 4)), np.zeros((2, 20, 50)), np.array([1, 2]))
+    assert embeddings.load_bundled_embeddings(path).vectors.dtype == np.float16
+    monkeypatch.setattr(musicnn, "weights_hash", lambda path=None: "0123456789abcdef")
+    with pytest.raises(DataError, match="another front-end.*bundle_embeddings.py"):
+        embeddings.load_bundled_embeddings(path)
+
+
+def test_the_bundled_embeddings_are_emotifys_320_tracks_with_their_votes():
+    data = embeddings.bundled_track_data()
+    assert data.X.shape == (320, 20, embeddings.EMBEDDING_DIM) and np.isfinite(data.X).all()
+    assert np.bincount(data.genre).tolist() == [80, 80, 80, 80]
+    np.testing.assert_allclose(data.shares.max(axis=1), data.shares[np.arange(320), data.labels])
+    assert data.summary.shape == (320, 128) and np.isfinite(data.summary).all()
+    size = embeddings.BUNDLED_EMBEDDINGS.stat().st_size
+    assert size <= 12e6, f"the bundled embeddings are {size / 1e6:.1f} MB"
+
+
+def test_corpus_embeddings_are_cached_and_never_reused_across_front_ends(tmp_path, monkeypatch):
+    from mer.demo import DemoConfig, generate_demo_corpus
+    from mer.emotify import load_corpus
+
+    corpus = load_corpus(generate_demo_corpus(tmp_path / "c", DemoConfig(tracks=4, seconds=10.5, seed=3)))
+    seen = []
+    first, tags = embeddings.corpus_embeddings(corpus, n_segments=4, cache_dir=tmp_path / "cache",
+                                               on_progress=lambda d, t, m: seen.append(m))
+    again, _ = embeddings.corpus_embeddings(corpus, n_segments=4, cache_dir=tmp_path / "cache",
+                                            on_progress=lambda d, t, m: seen.append(m))
+    assert first.shape == (4, 4, embeddings.EMBEDDING_DIM) and tags.shape == (4, 4, 50)
+    np.testing.assert_array_equal(first, again)
+    assert seen[-1] == "embeddings read from cache"
+    monkeypatch.setattr(musicnn, "weights_hash", lambda path=None: "another-network")
+    seen.clear()
+    embeddings.corpus_embeddings(corpus, n_segments=4, cache_dir=tmp_path / "cache",
+                                 on_progress=lambda d, t, m: seen.append(m))
+    assert "embeddings read from cache" not in seen and len(list((tmp_path / "cache").glob("embeddings-*"))) == 2
+    record = json.loads(json.dumps(embeddings.front_end_record()))
+    assert record["weights_sha256"] == "another-network"
