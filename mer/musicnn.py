@@ -195,7 +195,22 @@ def _pad_same(kernel: int) -> tuple[int, int]:
 
 
 class _FrequencyPooledConv(nn.Module):
-    """Conv over (time × mel) → ReLU → batch norm → max over frequency: musicnn's timbral and tempo blocks."""
+    """Conv over (time × mel) → ReLU → batch norm → max over frequency: musicnn's timbral and tempo blocks.
+
+    Time is padded as TensorFlow's "same" does (3 + 3 frames for the timbral 7,
+    the extra frame at the end for even lengths), frequency is "valid".
+
+    In eval mode the max is taken straight after the convolution, before the
+    bias, ReLU and batch norm: each of these is monotonic per filter, so the
+    max commutes with them (with the min where the batch norm's scale is
+    negative, taken as the max of the negated filter). The result is the same
+    to the bit, and the per-position work after the convolution is gone: it
+    cost as much as the convolution itself. The convolution runs one patch at
+    a time so that its output (9 MB for a timbral block) is still in cache for
+    the max. (FFT convolutions were measured too: slower, 2.3x for the timbral
+    blocks and 3x for the temporal ones, than oneDNN's direct convolution,
+    which runs at ~35-40 GMAC/s on one AVX-512 core here.)
+    """
 
     def __init__(self, filters: int, frames: int, bands: int) -> None:
         super().__init__()
@@ -203,8 +218,32 @@ class _FrequencyPooledConv(nn.Module):
         self.bn = _batch_norm(filters, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 1, T', 96) padded in time → (N, filters, T)."""
-        return self.bn(F.relu(self.conv(x))).amax(dim=3)
+        """Normalised patches (N, 1, T, 96) → (N, filters, T)."""
+        x = F.pad(x, (0, 0, *_pad_same(self.conv.kernel_size[0])))
+        if self.training:  # batch statistics must see every frequency, as in musicnn's training
+            return self.bn(F.relu(self.conv(x))).amax(dim=3)
+        signs = torch.where(self.bn.weight < 0, -1.0, 1.0)
+        weight = self.conv.weight * signs[:, None, None, None]
+        peaks = torch.cat([self._peak(patch, weight) for patch in x.split(1)])
+        return self.bn(F.relu(peaks * signs[:, None] + self.conv.bias[:, None]).unsqueeze(3)).squeeze(3)
+
+    def _peak(self, patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Max over frequency of the bias-free convolution of one padded patch: (1, 1, T', 96) → (1, filters, T)."""
+        return F.conv2d(patch, weight).amax(dim=3)
+
+
+class TimbralBlock(_FrequencyPooledConv):
+    """7 frames × 40 % or 70 % of the mel axis: spectral shapes (timbre), wherever they sit in pitch."""
+
+
+class TemporalBlock(_FrequencyPooledConv):
+    """128, 64 or 32 frames × 1 band: rhythm and tempo patterns, in whichever band they sound."""
+
+    def _peak(self, patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        # Each band is a separate signal for a (frames × 1) filter: a 1-D convolution with the bands as the
+        # batch runs 3x faster than the same 2-D convolution.
+        bands = patch[0, 0].T.unsqueeze(1)  # (96, 1, T')
+        return F.conv1d(bands, weight[..., 0]).amax(dim=0, keepdim=True)
 
 
 class Frontend(nn.Module):
@@ -213,17 +252,13 @@ class Frontend(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.input_bn = _batch_norm(1, 2)
-        self.timbral = nn.ModuleList(_FrequencyPooledConv(_TIMBRAL_FILTERS, 7, b) for b in _TIMBRAL_BANDS)
-        self.temporal = nn.ModuleList(_FrequencyPooledConv(_TEMPORAL_FILTERS, t, 1) for t in _TEMPORAL_FRAMES)
+        self.timbral = nn.ModuleList(TimbralBlock(_TIMBRAL_FILTERS, 7, b) for b in _TIMBRAL_BANDS)
+        self.temporal = nn.ModuleList(TemporalBlock(_TEMPORAL_FILTERS, t, 1) for t in _TEMPORAL_FRAMES)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         """(N, T, 96) → (N, 561, T): 2 × 204 timbral then 3 × 51 temporal channels."""
         x = self.input_bn(patches.unsqueeze(1))
-        # Timbral filters: "valid" in frequency (the max over it follows), "same" in time via 3 + 3 zero frames.
-        padded = F.pad(x, (0, 0, 3, 3))
-        out = [block(padded) for block in self.timbral]
-        out += [block(F.pad(x, (0, 0, *_pad_same(t)))) for block, t in zip(self.temporal, _TEMPORAL_FRAMES)]
-        return torch.cat(out, dim=1)
+        return torch.cat([block(x) for block in (*self.timbral, *self.temporal)], dim=1)
 
 
 class Midend(nn.Module):
