@@ -60,6 +60,18 @@ def test_port_reproduces_musicnn_tensorflow_outputs(net, parity):
         assert np.abs(ours - theirs).max() <= bound, layer
 
 
+def test_pooling_first_equals_musicnns_order_of_operations(net, parity):
+    # The port takes the max over frequency straight after each front-end convolution; musicnn applies the bias,
+    # ReLU and batch norm first (most filters' batch-norm scales are negative, so the min is taken for them).
+    x = net.frontend.input_bn(torch.from_numpy(parity["patches"]).unsqueeze(1))
+    with torch.no_grad():
+        for block in (*net.frontend.timbral, *net.frontend.temporal):
+            frames = block.conv.kernel_size[0]
+            padded = torch.nn.functional.pad(x, (0, 0, (frames - 1) // 2, frames // 2))  # TensorFlow's "same"
+            musicnn_order = block.bn(torch.relu(block.conv(padded))).amax(dim=3)
+            torch.testing.assert_close(block(x), musicnn_order, rtol=0, atol=1e-5)  # bit-identical here
+
+
 def test_logmel_equals_librosas_float32_recipe():
     librosa = pytest.importorskip("librosa")
     y = _signal(4.0)[:-77]  # not a whole number of hops
