@@ -20,7 +20,7 @@ from mer.analyze import Analysis, analyze
 from mer.demo import default_demo_root, ensure_demo_corpus
 from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
 from mer.errors import MerError
-from mer.registry import LoadedModel, active_name, load_active, models_dir
+from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, models_dir
 
 
 def _route_through_app() -> None:
@@ -36,21 +36,33 @@ DEMO_NOTE = ("The demo corpus is **synthetic**: music synthesised by mer from em
              "It is for demonstrating and testing the product, not a model of human emotion.")
 
 
-def _active_key() -> str:
-    """Which model is active, in which models folder, since when: the cached model is reloaded when it changes."""
-    pointer = models_dir() / "active.json"
-    stamp = pointer.stat().st_mtime_ns if pointer.exists() else 0
-    return f"{models_dir()}:{active_name()}:{stamp}"
+def _model_key(name: str | None = None) -> str:
+    """Which model (the active one when ``name`` is None), in which models folder, since when: the cached model
+    is reloaded when the active pointer or the model's config changes."""
+    if name is None:
+        pointer = models_dir() / "active.json"
+        stamp = pointer.stat().st_mtime_ns if pointer.exists() else 0
+        return f"{models_dir()}\0\0{active_name()}:{stamp}"
+    config = models_dir() / name / "config.json"
+    return f"{models_dir()}\0{name}\0{config.stat().st_mtime_ns if config.exists() else 0}"
 
 
 @st.cache_resource(show_spinner="Loading the model…")
 def _model(key: str) -> LoadedModel:
-    return load_active()
+    name = key.split("\0")[1]
+    return load_model(models_dir() / name) if name else load_active()
 
 
-def get_model() -> LoadedModel:
-    """The active model (reloaded when the active pointer changes)."""
-    return _model(_active_key())
+def get_model(name: str | None = None) -> LoadedModel:
+    """The active model (reloaded when the active pointer changes), or the model ``name`` of the models folder."""
+    return _model(_model_key(name))
+
+
+def model_names() -> list[str]:
+    """Complete models in the models folder, the active one first."""
+    active = active_name()
+    names = [m.name for m in list_models()]
+    return sorted(names, key=lambda n: n != active)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -60,8 +72,9 @@ def _analysis(digest: str, name: str, model_key: str, _data: bytes) -> Analysis:
     return analyze(_data, name=name, model=_model(model_key)).without_samples()
 
 
-def analysis_of(data: bytes, name: str, token: str) -> Analysis:
-    """The analysis of uploaded or example bytes with the active model (cached; the samples are not kept).
+def analysis_of(data: bytes, name: str, token: str, model: str | None = None) -> Analysis:
+    """The analysis of uploaded or example bytes with the active model, or the model named ``model`` (cached;
+    the samples are not kept).
 
     ``token`` names these bytes for this session (an upload's ``file_id``), so each upload is hashed once,
     not on every rerun.
@@ -69,7 +82,7 @@ def analysis_of(data: bytes, name: str, token: str) -> Analysis:
     digests = st.session_state.setdefault("_digests", {})
     if token not in digests:
         digests[token] = hashlib.sha256(data).hexdigest()
-    return _analysis(digests[token], name, _active_key(), data)
+    return _analysis(digests[token], name, _model_key(model), data)
 
 
 #: The Train page's first corpus: the bundled MusiCNN embeddings of the 320 Emotify tracks (no audio needed).

@@ -32,13 +32,16 @@ from mer.train import cross_validate, load_training_data  # noqa: E402
 LOGMEL = {"front_end": "logmel"}
 VARIANTS: dict[str, tuple[dict, dict]] = {
     "musicnn": ({}, {}),
-    "musicnn dropout 0.3": ({}, {"dropout": 0.3}),
-    "musicnn dropout 0.5, wd 1e-2": ({"weight_decay": 1e-2}, {"dropout": 0.5}),
     "musicnn dropout 0.3, lr 1e-3": ({"lr": 1e-3}, {"dropout": 0.3}),
-    "musicnn no track statistics": ({}, {"track_statistics": False}),
-    "musicnn no segment loss": ({"segment_weight": 0.0}, {}),
-    "musicnn class-weighted": ({"class_weighted": True}, {}),
-    "musicnn mixup 0.4": ({"mixup": 0.4}, {}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2": ({"lr": 1e-3, "weight_decay": 1e-2}, {"dropout": 0.5}),
+    "musicnn dropout 0.5, lr 3e-4, wd 1e-2": ({"lr": 3e-4, "weight_decay": 1e-2}, {"dropout": 0.5}),
+    "musicnn dropout 0.5, lr 3e-4, wd 0.1": ({"lr": 3e-4, "weight_decay": 0.1}, {"dropout": 0.5}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4": ({"lr": 1e-3, "weight_decay": 1e-2, "mixup": 0.4},
+                                                        {"dropout": 0.5}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, no track statistics": ({"lr": 1e-3, "weight_decay": 1e-2},
+                                                                  {"dropout": 0.5, "track_statistics": False}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, class-weighted": ({"lr": 1e-3, "weight_decay": 1e-2,
+                                                              "class_weighted": True}, {"dropout": 0.5}),
     "default": ({}, LOGMEL),
     "dominant target": ({"target": "dominant"}, LOGMEL),
     "class-weighted": ({"class_weighted": True}, LOGMEL),
@@ -54,6 +57,16 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
 }
 
 
+def _parse_variants(text: str) -> list[str]:
+    """Comma-separated variant names, some of which hold commas themselves: at each place the longest name wins."""
+    parts, names, i = [p.strip() for p in text.split(",")], [], 0
+    while i < len(parts):
+        j = next((j for j in range(len(parts), i, -1) if ", ".join(parts[i:j]) in VARIANTS), i + 1)
+        names.append(", ".join(parts[i:j]))
+        i = j
+    return [n for n in names if n]
+
+
 def _row(name: str, m) -> str:
     return (f"  {name:<28} acc {m.accuracy:.3f}  macro-F1 {m.macro_f1:.3f}  top-3 {m.top3:.3f}  "
             f"agreement {m.agreement:.3f}")
@@ -63,7 +76,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--root", type=Path, default=ROOT.parent / "shared" / "emotify")
     p.add_argument("--from-audio", action="store_true", help="musicnn variants: embed --root's audio (cached)")
-    p.add_argument("--variants", default="musicnn", help=f"comma-separated, from: {', '.join(VARIANTS)}; or 'all'")
+    p.add_argument("--variants", default="musicnn", help=f"comma-separated, from: {'; '.join(VARIANTS)}; or 'all'")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="most epochs per fit (a quick smoke run: 1)")
@@ -76,7 +89,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(args.threads)
-    names = list(VARIANTS) if args.variants == "all" else [v.strip() for v in args.variants.split(",")]
+    names = list(VARIANTS) if args.variants == "all" else _parse_variants(args.variants)
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         p.error(f"unknown variant(s) {unknown}")

@@ -8,7 +8,7 @@ from mer.examples import list_examples
 from mer.plots import (distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
                        waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
-from ui import analysis_of, get_model, show_error
+from ui import analysis_of, get_model, model_names, show_error
 
 st.title("Analyze a track")
 st.caption("Each track is cut into 20 equal segments. A CNN embeds each segment's spectrogram (MusiCNN, pretrained on "
@@ -48,10 +48,14 @@ if data is None:
     st.info("Choose an audio file to analyse.")
     st.stop()
 
+names = model_names()
+picked = st.selectbox("Model", names, key="model", help="The active model comes first; the others are in the "
+                      "models folder (`python -m mer models`).") if len(names) > 1 else None
+picked = None if picked is None or picked == names[0] else picked  # the active model, with its fallback
 try:
-    model = get_model()
+    model = get_model(picked)
     with st.spinner("Analysing…"):
-        result = analysis_of(data, name, token)
+        result = analysis_of(data, name, token, picked)
 except MerError as e:
     show_error(e)
     st.stop()

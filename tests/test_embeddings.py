@@ -93,3 +93,54 @@ def test_corpus_embeddings_are_cached_and_never_reused_across_front_ends(tmp_pat
     assert "embeddings read from cache" not in seen and len(list((tmp_path / "cache").glob("embeddings-*"))) == 2
     record = json.loads(json.dumps(embeddings.front_end_record()))
     assert record["weights_sha256"] == "another-network"
+
+
+@pytest.fixture(scope="module")
+def musicnn_model(tmp_path_factory):
+    """A MusiCNN CNN-LSTM trained briefly on 120 of the bundled Emotify tracks, saved like any model."""
+    import dataclasses
+
+    from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+    from mer.registry import save_model
+    from mer.train import fit
+
+    data = embeddings.bundled_track_data()
+    data = dataclasses.replace(data, X=data.X[:120], labels=data.labels[:120], shares=data.shares[:120],
+                               genre=data.genre[:120], track_id=data.track_id[:120], summary=data.summary[:120])
+    config, model_config = TrainConfig(epochs=3, cv_folds=0, ship="all"), ModelConfig(embedding=16, lstm_hidden=8)
+    res = fit(data, np.arange(100), np.arange(100, 120), config, model_config)
+    root = tmp_path_factory.mktemp("musicnn-models")
+    return save_model(res.net, name="musicnn", root=root, audio_config=AudioConfig(), feature_config=FeatureConfig(),
+                      model_config=model_config, train_config=config, dataset={"description": "120 tracks"},
+                      metrics={}, card="")
+
+
+def test_a_musicnn_model_records_its_front_end_and_analyses_with_tags(musicnn_model, write_audio):
+    from mer.analyze import analyze
+    from mer.registry import load_model
+
+    meta = json.loads((musicnn_model / "config.json").read_text())
+    assert meta["model"]["front_end"] == "musicnn" and meta["front_end"] == embeddings.front_end_record()
+    path = write_audio("song.wav", tone(12.0, freq=330.0), 22_050)
+    result = analyze(path, model=load_model(musicnn_model))
+    out = result.to_dict()
+    assert np.array(out["segments"][0]["probabilities"]).shape == (9,) and len(out["segments"]) == 20
+    np.testing.assert_allclose(result.probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    tagger = out["tagger"]
+    assert len(tagger["tags"]) == 50 and np.array(tagger["segments"]).shape == (20, 50)
+    assert "not emotions" in tagger["source"] and tagger["top"][0] == tagger["tags"][int(np.argmax(tagger["track"]))]
+
+
+def test_a_model_trained_on_another_front_end_is_refused(musicnn_model, tmp_path):
+    import shutil
+
+    from mer.errors import ModelError
+    from mer.registry import load_model
+
+    copy = tmp_path / "other"
+    shutil.copytree(musicnn_model, copy)
+    meta = json.loads((copy / "config.json").read_text())
+    meta["front_end"]["weights_sha256"] = "0000000000000000"
+    (copy / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="inputs this version of mer computes differently.*Retrain"):
+        load_model(copy)
