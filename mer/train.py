@@ -327,7 +327,7 @@ def _baseline_probs(data: TrackData, fold: Fold, seed: int) -> dict[str, np.ndar
     }
     feats = pooled_logmel(data.X) if data.X.ndim == 4 else data.summary
     if feats is not None:
-        out["logistic regression"] = logreg_baseline(feats[tr], data.labels[tr], feats[te], seed=seed)
+        out["logistic regression on log-mel"] = logreg_baseline(feats[tr], data.labels[tr], feats[te], seed=seed)
     if data.X.ndim == 3:  # the network reads MusiCNN embeddings: a linear model of their track mean beside it
         emb = np.asarray(data.X, dtype=np.float32).mean(axis=1)
         out[EMBEDDING_BASELINE] = logreg_baseline(emb[tr], data.labels[tr], emb[te], seed=seed, C=0.01)

@@ -122,7 +122,7 @@ def test_model_directory_holds_cv_metrics_and_card(tiny_models):
     assert meta["dataset"]["kind"] == "demo" and "torch" in meta["versions"]
     metrics = load_metrics(model_dir)
     assert metrics.cv.pooled.n == 36 and sum(map(sum, metrics.cv.pooled.confusion)) == 36
-    assert {"majority", "genre prior", "logistic regression"} == set(metrics.cv.baselines)
+    assert {"majority", "genre prior", "logistic regression on log-mel"} == set(metrics.cv.baselines)
     assert meta["members"] == 2 and load_model(model_dir).net.members[1].band_std.sum() > 0  # the fold models
     card = (model_dir / "card.md").read_text()
     assert "synthetic" in card and "not a model of human emotion" in card and "Cross-validated" in card
