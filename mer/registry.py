@@ -60,6 +60,9 @@ __all__ = [
 ]
 
 DEFAULT_MODEL = "default"
+#: Bundled models that stand in, in this order, when the active one cannot be loaded: the log-mel model needs
+#: no MusiCNN weights, so the app still works if those are missing or damaged.
+FALLBACK_MODELS = (DEFAULT_MODEL, "logmel")
 _FILES = ("weights.pt", "config.json")
 #: Everything mer writes into a model directory: a folder holding anything else is never replaced.
 MODEL_FILES = ("weights.pt", "config.json", "metrics.json", "card.md")
@@ -296,6 +299,10 @@ def input_record(model_config: ModelConfig) -> dict[str, Any]:
 
 def _check_inputs(name: str, meta: dict[str, Any], model_config: ModelConfig) -> None:
     """Refuse a model whose inputs this mer would compute differently (another feature version or front-end)."""
+    if model_config.front_end == "musicnn":
+        from .musicnn import load_musicnn
+
+        load_musicnn()  # missing or damaged weights: an error naming the file and how to rebuild it
     expected = input_record(model_config)
     got = {k: meta[k] for k in expected if k in meta}
     got.setdefault("features_version", expected["features_version"])  # models from before it was recorded
@@ -325,23 +332,29 @@ def set_active(name: str, root: Path | None = None) -> None:
 
 
 def load_active(root: Path | None = None) -> LoadedModel:
-    """The active model; the bundled default if the active one is missing or broken.
+    """The active model; the first bundled model of :data:`FALLBACK_MODELS` that loads if the active one is
+    missing or broken (with ``fallback_reason`` saying why).
 
     Raises
     ------
     ModelError
-        When the default model cannot be loaded either.
+        When no fallback model can be loaded either.
     """
     root = root or models_dir()
     name = active_name(root)
     try:
         return load_model(root / check_model_name(name))
     except ModelError as e:
-        if name == DEFAULT_MODEL:
-            raise
-        model = load_model(root / DEFAULT_MODEL)
-        model.fallback_reason = f"The active model '{name}' could not be loaded ({e}) — using the default model."
+        problem = e
+    for fallback in (n for n in FALLBACK_MODELS if n != name):
+        try:
+            model = load_model(root / fallback)
+        except ModelError:
+            continue
+        model.fallback_reason = (f"The active model '{name}' could not be loaded ({problem}) — using the "
+                                 f"'{fallback}' model instead.")
         return model
+    raise problem
 
 
 def list_models(root: Path | None = None) -> list[ModelInfo]:

@@ -144,3 +144,39 @@ def test_a_model_trained_on_another_front_end_is_refused(musicnn_model, tmp_path
     (copy / "config.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="inputs this version of mer computes differently.*Retrain"):
         load_model(copy)
+
+
+def test_the_shipped_model_gives_the_stored_answer_on_a_bundled_example():
+    """Pins the bundled default model, its front-end and the analysis pipeline: any change shows here."""
+    from pathlib import Path
+
+    from mer.analyze import analyze
+    from mer.registry import load_model
+
+    root = Path(__file__).resolve().parent.parent
+    stored = json.loads((Path(__file__).parent / "fixtures" / "default_model_motion.json").read_text())
+    result = analyze(root / stored["file"], model=load_model(root / stored["model"]))
+    np.testing.assert_allclose(result.track_probabilities, stored["track"], atol=2e-4)
+    np.testing.assert_allclose(result.probabilities, stored["segments"], atol=2e-4)
+    assert result.track_top == "joyful_activation" and result.tagger_dict()["top"] == stored["top_tags"]
+
+
+def test_missing_musicnn_weights_fall_back_to_the_log_mel_model_with_the_reason(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from mer.errors import ModelError
+    from mer.registry import load_active, load_model
+
+    models = Path(__file__).resolve().parent.parent / "models"
+    for name in ("default", "logmel"):
+        shutil.copytree(models / name, tmp_path / name)
+    monkeypatch.setattr(musicnn, "WEIGHTS_PATH", tmp_path / "gone.pt")
+    musicnn._load_bundled.cache_clear()
+    try:
+        with pytest.raises(ModelError, match="gone.pt.*convert_musicnn.py"):
+            load_model(tmp_path / "default")
+        model = load_active(tmp_path)
+    finally:
+        musicnn._load_bundled.cache_clear()
+    assert model.name == "logmel" and "gone.pt" in model.fallback_reason
