@@ -1,8 +1,8 @@
 """Benchmarks: figures, not tests. ``python benchmarks/run.py [--quick]`` prints a table.
 
 Measures, in one run on this machine:
-* analysis speed: decode-only vs full analysis (segments, spectra, log-mel, CNN-LSTM)
-  for a 60 s MP3 and a 10-minute FLAC;
+* analysis speed: decode-only vs full analysis (segments, spectra, log-mel, MusiCNN, CNN-LSTM; the active
+  model) for a 60 s MP3 and a 10-minute FLAC; MusiCNN's effective GMAC/s beside torch.matmul's;
 * training speed: seconds per epoch at Emotify scale (256 training tracks of 20 segments);
 * memory: peak RSS of a process analysing a 20-minute track;
 * the app: time until the Analyze page has drawn its timeline for its first example, cold and warm (AppTest).
@@ -68,6 +68,23 @@ def bench_analysis(tmp: Path, repeat: int) -> list[dict]:
     return rows
 
 
+def bench_musicnn(repeat: int) -> dict:
+    """MusiCNN alone on the 20 patches of a 60 s track, against this machine's matrix-product rate."""
+    import torch
+
+    from mer.musicnn import PATCH_FRAMES, N_MELS, load_musicnn
+
+    net = load_musicnn()
+    x = torch.rand(20, PATCH_FRAMES, N_MELS) * 3
+    with torch.inference_mode():
+        seconds = _best(lambda: net(x), repeat)
+    a = torch.rand(2048, 2048)
+    matmul = _best(lambda: a @ a, repeat)
+    gmac = 20 * 1.40  # multiply-adds of one 3 s patch, counted layer by layer (mer/musicnn.py)
+    return {"musicnn_20_patches_s": seconds, "musicnn_gmac_per_s": gmac / seconds,
+            "matmul_gmac_per_s": 2048 ** 3 / matmul / 1e9, "threads": torch.get_num_threads()}
+
+
 def bench_training(epochs: int = 1) -> dict:
     """Seconds per epoch of the default recipe at Emotify scale: 256 training tracks of 20 segments."""
     import torch
@@ -129,6 +146,11 @@ def main() -> None:
         for r in results["analysis"]:
             print(f"{r['what']:<32} decode {r['decode_s']:6.2f} s   full analysis {r['full_s']:6.2f} s   "
                   f"full/decode {r['ratio']:4.2f}   {r['x_realtime']:6.0f}× real time")
+        results["musicnn"] = bench_musicnn(repeat)
+        m = results["musicnn"]
+        print(f"MusiCNN, 20 patches (a 60 s track): {m['musicnn_20_patches_s']:.2f} s on {m['threads']} threads = "
+              f"{m['musicnn_gmac_per_s']:.0f} GMAC/s effective (direct fp32; torch.matmul here: "
+              f"{m['matmul_gmac_per_s']:.0f} GMAC/s)")
         results["training"] = bench_training()
         print(f"training: {results['training']['seconds_per_epoch_256_tracks']:.1f} s per epoch of 256 tracks × 20 "
               "segments (one cross-validation fold of Emotify's 320)")
