@@ -54,7 +54,7 @@ class ModelMetrics:
                    history=d.get("history", []), best_epoch=d.get("best_epoch", 0), seconds=d.get("seconds", 0.0))
 
 
-def model_metrics(model: Any, config: TrainConfig) -> ModelMetrics:
+def model_metrics(model: Any) -> ModelMetrics:
     """Metrics of a :class:`mer.train.TrainedModel`."""
     return ModelMetrics(cv=model.cv, ladder=model.ladder, history=model.history, best_epoch=model.best_epoch,
                         seconds=model.seconds)

@@ -283,9 +283,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_corpus
 
     model = _load_model_arg(args.model, args.device)
-    result = evaluate_corpus(model, _corpus_root(args), on_progress=_print_progress)
+    root = _corpus_root(args)
+    result = evaluate_corpus(model, root, on_progress=_print_progress)
     if args.json:
-        return _print_json({"model": model.name, "root": str(args.root), **result.to_dict()})
+        return _print_json({"model": model.name, "root": str(root), **result.to_dict()})
     print(f"model '{model.name}' on {result.n} tracks it was not trained on (track level): accuracy "
           f"{result.accuracy:.3f}, macro-F1 {result.macro_f1:.3f}, top-3 {result.top3:.3f}, listener agreement "
           f"{result.agreement:.3f}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from .config import AudioConfig, FeatureConfig, to_dict
 from .emotify import BUNDLED_DATA_CSV, load_corpus
 from .errors import DataError, MerError
 from .features import FEATURES_VERSION, segment_spectra_and_logmel
+from .files import open_atomic
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
@@ -129,18 +129,11 @@ def save_compact_features(features: CompactFeatures, path: str | os.PathLike) ->
     """Write to a temporary name beside ``path``, then rename (compressed ``.npz``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, X=features.X, track_id=features.track_id,
-                                segment=np.arange(features.n_segments, dtype=np.int8),
-                                features_version=np.int32(features.features_version),
-                                feature_config=np.array(json.dumps(features.feature_config)))
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep the bundled file from other users
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_atomic(path) as f:
+        np.savez_compressed(f, X=features.X, track_id=features.track_id,
+                            segment=np.arange(features.n_segments, dtype=np.int8),
+                            features_version=np.int32(features.features_version),
+                            feature_config=np.array(json.dumps(features.feature_config)))
     return path
 
 

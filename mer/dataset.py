@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from .config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
 from .emotify import Corpus, file_stamp
 from .errors import DataError, MerError
 from .features import FEATURES_VERSION, track_features
+from .files import open_atomic
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 
@@ -115,14 +115,12 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
     X = np.concatenate([w.reshape(-1, *w.shape[2:]) for w in per_track])
     track = np.concatenate([np.full(w.shape[0] * w.shape[1], t) for t, w in enumerate(per_track)])
     segment = np.concatenate([np.repeat(np.arange(w.shape[0]), w.shape[1]) for w in per_track])
-    cache.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".features-", suffix=".npz", dir=cache)
     try:
-        with os.fdopen(fd, "wb") as f:
+        cache.mkdir(parents=True, exist_ok=True)
+        with open_atomic(cached) as f:
             np.savez(f, X=X, track=track, segment=segment)
-        os.replace(tmp, cached)
     except OSError:
-        Path(tmp).unlink(missing_ok=True)  # a read-only cache only costs time next run
+        pass  # a read-only cache only costs time next run
     return SegmentData(X=X, y=labels[track], track=track, segment=segment)
 
 

@@ -19,7 +19,6 @@ reused; those of the 320 Emotify tracks the team holds ship with mer
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from .config import EMOTIONS, GENRES, AudioConfig, to_dict
 from .dataset import TrackData, default_cache_dir
 from .emotify import Corpus
 from .errors import DataError, MerError
-from .files import write_atomic
+from .files import open_atomic
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
@@ -155,13 +154,11 @@ class BundledEmbeddings:
 
 def save_embeddings(path: str | os.PathLike, vectors: np.ndarray, tags: np.ndarray, track_id: np.ndarray) -> Path:
     """Write embeddings as the bundled file is written: float16, compressed, with their front-end record."""
-    import io
-
-    buf = io.BytesIO()
-    np.savez_compressed(buf, vectors=vectors.astype(np.float16), tags=tags.astype(np.float16),
-                        track_id=np.asarray(track_id, dtype=np.int32),
-                        front_end=np.array(json.dumps(front_end_record())))
-    return write_atomic(path, buf.getvalue())
+    with open_atomic(path) as f:
+        np.savez_compressed(f, vectors=vectors.astype(np.float16), tags=tags.astype(np.float16),
+                            track_id=np.asarray(track_id, dtype=np.int32),
+                            front_end=np.array(json.dumps(front_end_record())))
+    return Path(path)
 
 
 def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> BundledEmbeddings:
@@ -225,9 +222,8 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
     vectors, tags = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        np.savez(buf, vectors=vectors.astype(np.float16), tags=tags.astype(np.float16))
-        write_atomic(cached, buf.getvalue())
+        with open_atomic(cached) as f:
+            np.savez(f, vectors=vectors.astype(np.float16), tags=tags.astype(np.float16))
     except OSError:
         pass  # a read-only cache only costs time next run
     return vectors.astype(np.float16).astype(np.float32), tags

@@ -490,7 +490,7 @@ def fetch_emotify(out: str | os.PathLike, *, base_url: str = EMOTIFY_BASE_URL,
         src.rename(staging / "emotifymusic")
         shutil.copyfile(out / "data.csv", staging / "data.csv")
         try:  # checked before it replaces anything: a broken archive leaves nothing behind
-            n = len(load_corpus(staging))
+            load_corpus(staging)
         except DataError as e:
             first = str(e).split(" under ")[0]
             raise DownloadError(f"The downloaded archive is not a complete Emotify ({first}); nothing was kept. "

@@ -201,11 +201,6 @@ class CVReport:
         acc = np.array([f.metrics.accuracy for f in self.folds])
         return float(acc.mean()), float(acc.std())
 
-    def fold_spread(self, metric: str) -> tuple[float, float]:
-        """Mean and standard deviation over folds of a :class:`Metrics` field."""
-        vals = np.array([getattr(f.metrics, metric) for f in self.folds], dtype=np.float64)
-        return float(vals.mean()), float(vals.std())
-
     def to_dict(self) -> dict[str, Any]:
         return {"pooled": self.pooled.to_dict(), "folds": [f.to_dict() for f in self.folds],
                 "baselines": {k: v.to_dict() for k, v in self.baselines.items()},

@@ -25,11 +25,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from .errors import MerError
 
-__all__ = ["OutputFolderError", "write_atomic", "write_json_atomic", "check_output_dir", "claim_output_dir",
+__all__ = ["OutputFolderError", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir", "claim_output_dir",
            "name_lock", "replace_dir", "repair", "is_under"]
 
 
@@ -37,13 +37,15 @@ class OutputFolderError(MerError):
     """A command was pointed at a folder it must not write into or replace."""
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int = 0o644) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, fsync it, and rename it."""
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike, *, mode: int = 0o644) -> Iterator[BinaryIO]:
+    """A binary file that appears at ``path`` only once it is complete: written under a temporary name in the
+    same folder, fsynced and renamed when the block ends; removed if the block fails."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)  # mkstemp's 0600 would hide the file from other users
@@ -51,7 +53,13 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int = 0o64
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str, *, mode: int = 0o644) -> Path:
+    """Write ``data`` to ``path`` with :func:`open_atomic`."""
+    with open_atomic(path, mode=mode) as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+    return Path(path)
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> Path:

@@ -20,6 +20,8 @@ __all__ = [
     "waveform_figure",
     "timeline_figure",
     "taggram_figure",
+    "library_figure",
+    "group_figure",
     "distribution_figure",
     "spectrum_figure",
     "logmel_figure",
@@ -264,4 +266,28 @@ def history_figure(history: list[dict[str, Any]], title: str = "Learning curves"
     fig.add_trace(go.Scatter(x=ep, y=[h["val_loss"] for h in history], name="validation loss", line=dict(color="#ef6c00")))
     fig.add_trace(go.Scatter(x=ep, y=[h["val_accuracy"] for h in history], name="validation accuracy (tracks)",
                              yaxis="y2", line=dict(color="#2e7d32", dash="dot")))
+    return fig
+
+
+def library_figure(counts: pd.Series) -> go.Figure:
+    """How many tracks have each emotion as their top one."""
+    fig = go.Figure(go.Bar(x=[emotion_label(e) for e in counts.index], y=counts.to_numpy(),
+                           marker_color=[EMOTION_COLORS[e] for e in counts.index], text=counts.to_numpy(),
+                           textposition="outside"))
+    fig.update_layout(**{**_LAYOUT, "title": "The library's emotions (top emotion per track)", "height": 360,
+                         "yaxis_title": "tracks", "showlegend": False})
+    return fig
+
+
+def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
+    """Stacked bars: each group's share of tracks per top emotion."""
+    fig = go.Figure()
+    for e, label in zip(EMOTIONS, LABELS):
+        fig.add_trace(go.Bar(y=shares.index.astype(str), x=shares[e].to_numpy(), name=label, orientation="h",
+                             marker_color=EMOTION_COLORS[e],
+                             customdata=shares["tracks"].to_numpy(),
+                             hovertemplate=f"%{{y}}: {label} %{{x:.0%}} of %{{customdata}} tracks<extra></extra>"))
+    fig.update_layout(**{**_LAYOUT, "title": f"Emotion by {by}", "barmode": "stack",
+                         "height": max(260, 60 + 28 * len(shares)),
+                         "xaxis": dict(title="share of tracks", range=[0, 1]), "legend": dict(orientation="h", y=-0.2)})
     return fig

@@ -19,9 +19,10 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def default_workers(limit: int = 4) -> int:
-    """The usable cores, at most ``limit``."""
-    return min(limit, usable_cores())
+def default_workers(limit: int | None = None) -> int:
+    """Worker processes by default: one per usable core, at most ``limit`` (batch analysis takes every core;
+    :func:`map_with_progress`'s short feature jobs stop at 4)."""
+    return usable_cores() if limit is None else min(limit, usable_cores())
 
 
 #: What a job that decodes audio and computes features needs.
@@ -68,7 +69,7 @@ def map_with_progress(fn: Callable[[Any], Any], jobs: Sequence[Any], *, message:
     ``on_progress(done, total, message)`` is called after each job; ``preload``
     is passed on to :func:`process_pool`.
     """
-    workers = workers or default_workers()
+    workers = workers or default_workers(limit=4)
     out: list[Any] = []
     if workers > 1 and len(jobs) >= min_jobs:
         with process_pool(workers, preload=preload) as pool:

@@ -30,9 +30,8 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .card import ModelMetrics
 from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig, from_dict
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
@@ -58,6 +57,9 @@ __all__ = [
     "model_inputs",
     "input_record",
 ]
+
+if TYPE_CHECKING:  # storage does not import the metrics code (card → evaluate) until a card is read
+    from .card import ModelMetrics
 
 DEFAULT_MODEL = "default"
 #: Bundled models that stand in, in this order, when the active one cannot be loaded: the log-mel model needs
@@ -382,6 +384,8 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
 
 def load_metrics(path: str | os.PathLike) -> ModelMetrics | None:
     """A model directory's ``metrics.json`` as :class:`~mer.card.ModelMetrics`; None if absent or of an older format."""
+    from .card import ModelMetrics
+
     try:
         return ModelMetrics.from_dict(read_json(Path(path) / "metrics.json"))
     except (ModelError, KeyError, TypeError):

@@ -102,11 +102,6 @@ class AnnotationStats:
     median_margin: float
     responses_per_track: tuple[int, float, int]
 
-    def agreement_per_emotion(self, table: Annotations | Corpus) -> dict[str, float]:
-        """Mean agreement of the tracks of each dominant emotion (NaN where there are none)."""
-        by = pd.Series(self.agreement.to_numpy(), index=table.tracks["dominant"].to_numpy())
-        return {e: float(by[by.index == e].mean()) if (by.index == e).any() else float("nan") for e in EMOTIONS}
-
     def to_dict(self) -> dict[str, Any]:
         lo, med, hi = self.responses_per_track
         return {

@@ -470,7 +470,7 @@ def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, 
     model.seconds = time.perf_counter() - t_start
     from .card import model_card, model_metrics
 
-    metrics = model_metrics(model, config)
+    metrics = model_metrics(model)
     return save_model(model.net, name=out.name, root=out.parent, audio_config=audio_config,
                       feature_config=feature_config, model_config=model_config, train_config=config,
                       dataset=dataset, metrics=metrics.to_dict(),

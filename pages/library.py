@@ -6,11 +6,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from mer.batch.library import (TABLE_COLUMNS, emotion_counts, filter_tracks, group_figure, group_shares,
-                               library_figure, list_batches, load_tracks, playable_path,
-                               track_segments)
+from mer.batch.library import (TABLE_COLUMNS, emotion_counts, filter_tracks, group_shares, list_batches,
+                               load_tracks, playable_path, track_segments)
 from mer.config import EMOTIONS, emotion_label
-from mer.plots import distribution_figure, timeline_figure
+from mer.plots import distribution_figure, group_figure, library_figure, timeline_figure
 import ui  # noqa: F401  (routes a shared link to this page through app.py; see ui.py)
 
 st.title("Library")

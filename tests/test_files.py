@@ -16,8 +16,8 @@ import torch
 
 from mer import files
 from mer.cli import main
-from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig, to_dict
-from mer.errors import ConfigError, ModelError
+from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from mer.errors import ModelError
 from mer.folds import folds_problem
 from mer.model import build_model
 from mer.registry import load_active, load_model, save_model, set_active

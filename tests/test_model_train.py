@@ -16,7 +16,7 @@ from mer.cli import main
 from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.dataset import TrackData, segment_data, track_data
 from mer.emotify import load_corpus
-from mer.errors import ConfigError, ModelError, TrainingCancelled, TrainingError
+from mer.errors import ConfigError, ModelError, TrainingCancelled
 from mer.model import build_model, count_parameters, predict_tracks, predict_windows
 from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
 from mer.train import _band_stats, cross_validate, fit, train

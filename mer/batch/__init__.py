@@ -5,7 +5,8 @@ two Parquet tables (tracks, segments), written in atomic chunks so an interrupte
 :mod:`mer.batch.library` reads a finished batch for the app's Library page.
 """
 
-from .engines import ENGINES, default_workers
+from ..pool import default_workers
+from .engines import ENGINES
 from .inputs import BatchError, FileRef, iter_paths
 from .run import BatchSummary, analyze_many, run_batch
 from .worker import TrackResult, model_identity

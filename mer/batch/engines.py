@@ -9,18 +9,13 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..pool import AUDIO_MODULES, process_pool, usable_cores
+from ..pool import AUDIO_MODULES, default_workers, process_pool
 from .inputs import BatchError, FileRef
 from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, one_thread, single_thread
 
-__all__ = ["ENGINES", "default_workers", "inline_results", "local_results", "ray_results"]
+__all__ = ["ENGINES", "inline_results", "local_results", "ray_results"]
 
 ENGINES: tuple[str, ...] = ("local", "ray")
-
-
-def default_workers() -> int:
-    """One worker per core this process may use."""
-    return usable_cores()
 
 
 def inline_results(refs: Iterable[FileRef], model: Any) -> Iterator[TrackResult]:

@@ -1,4 +1,5 @@
-"""A finished batch as the Library page shows it: which batches exist, the tracks, filters, summaries, figures.
+"""A finished batch as the Library page shows it: which batches exist, the tracks, filters, summaries (the
+figures are :func:`mer.plots.library_figure` and :func:`mer.plots.group_figure`).
 
 No streamlit here; the page lays these out.
 """
@@ -13,16 +14,14 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import pyarrow.parquet as pq
 
 from ..audio import SUPPORTED_EXTENSIONS
-from ..config import EMOTIONS, data_dir, emotion_label
+from ..config import EMOTIONS, data_dir
 from ..files import is_under
-from ..plots import EMOTION_COLORS, LABELS
 
 __all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "load_tracks", "track_segments", "filter_tracks", "group_shares",
-           "emotion_counts", "library_figure", "group_figure", "TABLE_COLUMNS"]
+           "emotion_counts", "TABLE_COLUMNS"]
 
 #: Columns of the Library page's table, in order.
 TABLE_COLUMNS = ["file", "folder", "genre", "top_emotion", "top_probability", *EMOTIONS, "duration_s", "status",
@@ -147,27 +146,3 @@ def group_shares(tracks: pd.DataFrame, by: str) -> pd.DataFrame:
     shares = table.div(table.sum(axis=1), axis=0)
     shares["tracks"] = table.sum(axis=1)
     return shares
-
-
-def library_figure(counts: pd.Series) -> go.Figure:
-    """How many tracks have each emotion as their top one."""
-    fig = go.Figure(go.Bar(x=[emotion_label(e) for e in counts.index], y=counts.to_numpy(),
-                           marker_color=[EMOTION_COLORS[e] for e in counts.index], text=counts.to_numpy(),
-                           textposition="outside"))
-    fig.update_layout(title="The library's emotions (top emotion per track)", template="plotly_white", height=360,
-                      yaxis_title="tracks", margin=dict(l=10, r=10, t=40, b=10), showlegend=False)
-    return fig
-
-
-def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
-    """Stacked bars: each group's share of tracks per top emotion."""
-    fig = go.Figure()
-    for e, label in zip(EMOTIONS, LABELS):
-        fig.add_trace(go.Bar(y=shares.index.astype(str), x=shares[e].to_numpy(), name=label, orientation="h",
-                             marker_color=EMOTION_COLORS[e],
-                             customdata=shares["tracks"].to_numpy(),
-                             hovertemplate=f"%{{y}}: {label} %{{x:.0%}} of %{{customdata}} tracks<extra></extra>"))
-    fig.update_layout(title=f"Emotion by {by}", barmode="stack", template="plotly_white",
-                      height=max(260, 60 + 28 * len(shares)), xaxis=dict(title="share of tracks", range=[0, 1]),
-                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.2))
-    return fig

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -12,8 +11,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..errors import MerError
-from ..files import check_output_dir
-from .engines import ENGINES, default_workers, inline_results, local_results, ray_results
+from ..files import check_output_dir, write_json_atomic
+from ..pool import default_workers
+from .engines import ENGINES, inline_results, local_results, ray_results
 from .inputs import BatchError, FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
 from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
 from .worker import TrackResult, model_identity
@@ -238,6 +238,4 @@ def _write_summary(out: Path, summary: BatchSummary, items: Sequence[Any]) -> No
             "inputs": [os.fspath(i) for i in items],
             "roots": input_roots(items),  # where the library's audio lies: the only files the Library page plays
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    tmp = out / ".batch.json-writing"
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, out / "batch.json")
+    write_json_atomic(out / "batch.json", data)
