@@ -92,7 +92,10 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     fig = _fig(title="Emotion timeline (CNN-LSTM, per segment)", height=390,
                xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks, type="category"),
                yaxis=dict(autorange="reversed"))
-    fig.add_trace(go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=1,
+    # the colour scale ends at the largest probability (rounded up, at least 0.3), so that a timeline of
+    # probabilities between 0.05 and 0.35 is not a pale band; the colour bar states the scale
+    top_p = max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
+    fig.add_trace(go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=top_p,
                              text=hover, hoverinfo="text", colorbar=dict(title="p", thickness=12)))
     fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
                              marker=dict(symbol="circle-open", size=14, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
