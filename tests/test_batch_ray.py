@@ -23,8 +23,11 @@ HAVE_RAY = importlib.util.find_spec("ray") is not None  # not imported here: onl
 if not HAVE_RAY and not os.environ.get("CI"):  # in CI, .ci/run installs requirements-ray.txt: it must run
     pytest.skip("Ray is not installed (pip install -r requirements-ray.txt)", allow_module_level=True)
 
-# A one-machine cluster keeps every server on the loopback interface with this setting.
-RAY_ENV = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
+# A one-machine cluster keeps every server on the loopback interface with this setting. The cluster and the
+# driver get a home of their own: Ray keeps an auth token in ~/.ray, and one left by an earlier run on this
+# machine must not decide whether the tests pass.
+HOME = tempfile.mkdtemp(prefix="mer-ray-home-")
+RAY_ENV = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "HOME": HOME}
 
 
 def _free_port() -> int:
@@ -51,13 +54,14 @@ def ray_cluster():
     finally:
         _ray("stop", "--force", timeout=60)
         shutil.rmtree(temp, ignore_errors=True)
+        shutil.rmtree(HOME, ignore_errors=True)
 
 
 def test_the_ray_engine_gives_the_local_engines_tables_and_resumes(ray_cluster, tiny_models, tmp_path, capsys,
                                                                     monkeypatch):
     lib = write_library(tmp_path / "lib", 4, bad=("text.mp3",))
     model = str(tiny_models / "default")
-    for name in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_USAGE_STATS_ENABLED"):
+    for name in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_USAGE_STATS_ENABLED", "HOME"):
         monkeypatch.setenv(name, RAY_ENV[name])
 
     def batch(out: str) -> tuple[int, str]:
