@@ -171,7 +171,7 @@ def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:
     probs = np.zeros((len(data), data.shares.shape[1]))
     chosen = []
     for k, fold in enumerate(folds):
-        val_loss = {name: min(e["val_loss"] for e in report.folds[k].history) for name, (report, _) in runs.items()}
+        val_loss = {name: min(e.val_loss for e in report.folds[k].history) for name, (report, _) in runs.items()}
         best = min(val_loss, key=val_loss.get)
         chosen.append(best)
         probs[fold.test] = predict_tracks(runs[best][1][k], data.X[fold.test])[0]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import EMOTIONS, ModelConfig, TrainConfig, emotion_label
+from .progress import Epoch
 from .evaluate import CVReport, Rung
 
 __all__ = ["ModelMetrics", "model_metrics", "model_card", "card_summary", "CITATION"]
@@ -29,7 +30,7 @@ class ModelMetrics:
         Track-grouped cross-validation of this model's recipe (the honest headline).
     ladder : dict[str, Rung]
         The same network under the ``study``, ``segment`` and ``track`` protocols.
-    history : list of dict
+    history : list of Epoch
         Epochs of the final fit on all tracks (validation on an inner split).
     best_epoch : int
     seconds : float
@@ -38,20 +39,22 @@ class ModelMetrics:
 
     cv: CVReport | None
     ladder: dict[str, Rung] = field(default_factory=dict)
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[Epoch] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {"cv": self.cv.to_dict() if self.cv else None,
                 "ladder": {k: r.to_dict() for k, r in self.ladder.items()},
-                "history": self.history, "best_epoch": self.best_epoch, "seconds": self.seconds}
+                "history": [e.to_dict() for e in self.history], "best_epoch": self.best_epoch,
+                "seconds": self.seconds}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelMetrics:
         return cls(cv=CVReport.from_dict(d["cv"]) if d.get("cv") else None,
                    ladder={k: Rung.from_dict(r) for k, r in d.get("ladder", {}).items()},
-                   history=d.get("history", []), best_epoch=d.get("best_epoch", 0), seconds=d.get("seconds", 0.0))
+                   history=[Epoch.from_dict(e) for e in d.get("history", [])], best_epoch=d.get("best_epoch", 0),
+                   seconds=d.get("seconds", 0.0))
 
 
 def model_metrics(model: Any) -> ModelMetrics:

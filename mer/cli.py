@@ -19,6 +19,7 @@ import numpy as np
 
 from .config import CHOICES, EMOTIONS, SAMPLERS, ModelConfig, TrainConfig
 from .errors import MerError, MerWarning
+from .progress import Epoch
 
 __all__ = ["main"]
 
@@ -220,7 +221,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import signal
 
     from .errors import TrainingCancelled
-    from .train import epoch_line, train
+    from .train import train
 
     train_config, model_config = _configs_from_args(args)
     stop = {"flag": False}
@@ -231,10 +232,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _request_stop)
     signal.signal(signal.SIGINT, _request_stop)
 
-    def on_epoch(entry: dict) -> None:
-        print(epoch_line(entry), file=sys.stderr, flush=True)
+    def on_epoch(entry: Epoch) -> None:
+        print(entry.line(), file=sys.stderr, flush=True)
         if args.progress_json:
-            print(json.dumps({"event": "epoch", **entry}), flush=True)
+            print(json.dumps({"event": "epoch", **entry.to_dict()}), flush=True)
 
     def on_progress(done: int, total: int, message: str) -> None:
         _print_progress(done, total, message)

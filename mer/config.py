@@ -210,6 +210,13 @@ class TrainConfig:
     ladder: bool = False  # also measure the study and segment protocols (two segment-level runs)
     ship: str = "folds"  # one of SHIPS: "folds" = average the cross-validation fold models; "all" = one fit on all tracks
 
+    def fits(self) -> list[str]:
+        """The fits a training run makes, in order, named as the stages of its epoch records (:class:`mer.progress.Epoch`)."""
+        k = self.cv_folds
+        return ([f"fold {i + 1}/{k}" for i in range(k)]
+                + (["ladder: segment protocol", "ladder: study protocol"] if self.ladder and k else [])
+                + (["final model"] if self.ship == "all" else []))
+
     def __post_init__(self) -> None:
         extra = []
         if isinstance(self.cv_folds, int) and self.cv_folds == 1:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .config import EMOTIONS, GENRES
+from .progress import Epoch
 
 __all__ = [
     "ClassScore",
@@ -159,17 +160,19 @@ class FoldReport:
     """One cross-validation fold: its test metrics, training curve and best epoch."""
 
     metrics: Metrics
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[Epoch] = field(default_factory=list)
     best_epoch: int = 0
     n_train: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"metrics": self.metrics.to_dict(), "history": self.history, "best_epoch": self.best_epoch,
+        return {"metrics": self.metrics.to_dict(), "history": [e.to_dict() for e in self.history],
+                "best_epoch": self.best_epoch,
                 "n_train": self.n_train}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FoldReport:
-        return cls(Metrics.from_dict(d["metrics"]), d.get("history", []), d.get("best_epoch", 0), d.get("n_train", 0))
+        return cls(Metrics.from_dict(d["metrics"]), [Epoch.from_dict(e) for e in d.get("history", [])],
+                   d.get("best_epoch", 0), d.get("n_train", 0))
 
 
 @dataclass(frozen=True)

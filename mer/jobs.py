@@ -29,8 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .config import ModelConfig, TrainConfig, to_dict, write_run_config
+from .config import ModelConfig, TrainConfig, from_dict, to_dict, write_run_config
 from .errors import TrainingBusyError, TrainingError
+from .progress import Epoch
 from .registry import models_dir, new_model_name
 
 __all__ = ["JobStatus", "start_training", "job_status", "cancel_training", "clear_finished"]
@@ -60,11 +61,12 @@ class JobStatus:
 
     state: str  # "idle", "running", "done", "failed", "cancelled"
     settings: dict[str, Any] = field(default_factory=dict)
-    epochs: list[dict[str, Any]] = field(default_factory=list)
+    epochs: list[Epoch] = field(default_factory=list)
     message: str = ""  # latest progress message, or why the run failed
     model_dir: str | None = None
     started: str | None = None
-    progress: float = 0.0  # 0..1 over all fits to run (cross-validation folds, ladder, final model)
+    plan: list[str] = field(default_factory=list)  # the fits the run makes, in order (TrainConfig.fits)
+    progress: float = 0.0  # 0..1 over the fits of the plan
 
 
 def start_training(root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
@@ -159,19 +161,17 @@ def job_status(models_root: Path | None = None) -> JobStatus:
     except (FileNotFoundError, json.JSONDecodeError):
         return JobStatus(state="idle")
     events = _read_events(jobs / "progress.jsonl")
-    epochs = [e for e in events if e.get("event") == "epoch"]
-    status = JobStatus(state="running", settings=job.get("settings", {}), epochs=epochs,
-                       model_dir=job.get("model_dir"), started=job.get("started"))
-    settings = status.settings
-    final = settings.get("ship") != "folds"  # shipping the fold models trains no final network
-    fits = max(1, int(settings.get("cv_folds", 0) or 0) + (2 if settings.get("ladder") else 0) + final)
+    epochs = [Epoch.from_dict(e) for e in events if e.get("event") == "epoch"]
+    settings = job.get("settings", {})
+    status = JobStatus(state="running", settings=settings, epochs=epochs, model_dir=job.get("model_dir"),
+                       started=job.get("started"), plan=from_dict(TrainConfig, settings).fits())
     if epochs:
         last = epochs[-1]
-        # each fit runs up to `epochs` epochs; an early-stopped fit counts as done when the next begins
-        done_fits = sum(1 for a, b in zip(epochs, epochs[1:]) if b.get("stage") != a.get("stage"))
-        within = min(1.0, last["epoch"] / max(1, int(last.get("epochs", 1))))
-        status.progress = min(1.0, (done_fits + (1.0 if last.get("early_stop") else within)) / fits)
-        status.message = f"{last.get('stage') or 'training'}: epoch {last['epoch']}/{last.get('epochs', '?')}"
+        # a fit counts as done when the next one begins or early stopping ends it; the current one by its epochs
+        done = status.plan.index(last.stage) if last.stage in status.plan else 0
+        within = 1.0 if last.early_stop else min(1.0, last.epoch / max(1, last.epochs))
+        status.progress = min(1.0, (done + within) / max(1, len(status.plan)))
+        status.message = f"{last.stage or 'training'}: epoch {last.epoch}/{last.epochs}"
     elif events:
         status.message = events[-1].get("message", "")
     kinds = {e.get("event") for e in events}

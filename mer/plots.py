@@ -259,15 +259,15 @@ def cv_figure(names: list[str], accuracy: list[float], agreement: list[float],
     return fig
 
 
-def history_figure(history: list[dict[str, Any]], title: str = "Learning curves") -> go.Figure:
+def history_figure(history: list[Any], title: str = "Learning curves") -> go.Figure:
     """Train and validation loss (left axis) and validation accuracy (right axis) per epoch."""
-    ep = [h["epoch"] for h in history]
+    ep = [h.epoch for h in history]
     fig = _fig(title=title, height=340, xaxis_title="epoch", yaxis=dict(title="loss"),
                yaxis2=dict(title="validation accuracy", overlaying="y", side="right", range=[0, 1]),
                legend=dict(orientation="h", y=-0.3))
-    fig.add_trace(go.Scatter(x=ep, y=[h["train_loss"] for h in history], name="train loss", line=dict(color="#1565c0")))
-    fig.add_trace(go.Scatter(x=ep, y=[h["val_loss"] for h in history], name="validation loss", line=dict(color="#ef6c00")))
-    fig.add_trace(go.Scatter(x=ep, y=[h["val_accuracy"] for h in history], name="validation accuracy (tracks)",
+    fig.add_trace(go.Scatter(x=ep, y=[h.train_loss for h in history], name="train loss", line=dict(color="#1565c0")))
+    fig.add_trace(go.Scatter(x=ep, y=[h.val_loss for h in history], name="validation loss", line=dict(color="#ef6c00")))
+    fig.add_trace(go.Scatter(x=ep, y=[h.val_accuracy for h in history], name="validation accuracy (tracks)",
                              yaxis="y2", line=dict(color="#2e7d32", dash="dot")))
     return fig
 

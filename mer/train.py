@@ -33,15 +33,14 @@ from .errors import TrainingCancelled, TrainingError
 from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Rung, genre_prior_baseline,
                        logreg_baseline, majority_baseline, pooled_logmel, score)
 from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
-from .progress import ProgressFn
+from .progress import Epoch, EpochFn, ProgressFn
 from .files import name_lock
 from .model import estimate_parameters
 from .registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
 
-__all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset", "epoch_line",
+__all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset",
            "load_training_data"]
 
-EpochFn = Callable[[dict[str, Any]], None]
 StopFn = Callable[[], bool]
 
 
@@ -50,7 +49,7 @@ class FitResult:
     """A trained network (best epoch's weights) and its curve."""
 
     net: Any
-    history: list[dict[str, Any]]
+    history: list[Epoch]
     best_epoch: int
 
 
@@ -59,7 +58,7 @@ class TrainedModel:
     """What :func:`train` computed before writing the model directory."""
 
     net: Any
-    history: list[dict[str, Any]]
+    history: list[Epoch]
     best_epoch: int
     cv: CVReport | None
     ladder: dict[str, Rung] = field(default_factory=dict)
@@ -103,13 +102,6 @@ def describe_dataset(corpus: Corpus) -> dict[str, Any]:
     else:
         info.update(kind="emotify", description=f"Emotify, {len(corpus)} tracks with their listeners' votes")
     return info
-
-
-def epoch_line(e: dict[str, Any]) -> str:
-    """One progress line for an epoch entry of :func:`fit`."""
-    where = f"{e['stage']}: " if e.get("stage") else ""
-    return (f"{where}epoch {e['epoch']}/{e['epochs']}: train loss {e['train_loss']:.3f}, val loss {e['val_loss']:.3f}, "
-            f"val acc {e['val_accuracy']:.3f}, lr {e['lr']:.2g}, {e['seconds']:.1f} s")
 
 
 # --- one fit ---------------------------------------------------------------------------
@@ -256,7 +248,7 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     net, rows, val, weight = _prepare(data, fit_idx, val_idx, config, model_config, device or torch.device("cpu"))
     opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
-    history: list[dict[str, Any]] = []
+    history: list[Epoch] = []
     best = (math.inf, 0, None)
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
@@ -265,14 +257,13 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
         sched.step(val_loss)
         if val_loss < best[0] - 1e-4:
             best = (val_loss, epoch, copy.deepcopy(net.state_dict()))
-        entry = {"stage": stage, "epoch": epoch, "epochs": config.epochs, "train_loss": train_loss,
-                 "val_loss": val_loss, "val_accuracy": val_acc, "lr": opt.param_groups[0]["lr"],
-                 "seconds": time.perf_counter() - t0, "best_epoch": best[1],
-                 "early_stop": epoch - best[1] >= config.patience}
+        entry = Epoch(stage=stage, epoch=epoch, epochs=config.epochs, train_loss=train_loss, val_loss=val_loss,
+                      val_accuracy=val_acc, lr=opt.param_groups[0]["lr"], seconds=time.perf_counter() - t0,
+                      best_epoch=best[1], early_stop=epoch - best[1] >= config.patience)
         history.append(entry)
         if on_epoch:
             on_epoch(entry)
-        if entry["early_stop"]:
+        if entry.early_stop:
             break
     net.load_state_dict(best[2])
     net.to("cpu").eval()

@@ -131,18 +131,20 @@ def running() -> None:
     if status.state != "running":
         st.rerun()  # the whole page switches to the result view
     s = status.settings
-    st.info(f"Training on {Path(s.get('root', '?')).name}: {s.get('cv_folds')} cross-validation folds"
-            f"{', leakage ladder' if s.get('ladder') else ''}, then the final model; "
+    folds = sum(f.startswith("fold ") for f in status.plan)
+    ladder = ", the leakage ladder's two fits" if any(f.startswith("ladder") for f in status.plan) else ""
+    shipped = "then one network on every track" if "final model" in status.plan else "the fold models ship"
+    st.info(f"Training on {Path(s.get('root', '?')).name}: {folds} cross-validation folds{ladder}; {shipped}; "
             f"{SAMPLER_LABELS.get(s.get('sampler'), '?')}; started {status.started}.")
     st.progress(status.progress, text=status.message or "preparing features…")
     if status.epochs:
         last = status.epochs[-1]
         c = st.columns(3)
-        c[0].metric("Stage", last.get("stage") or "training")
-        c[1].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
-        c[2].metric("Validation accuracy (tracks)", f"{last['val_accuracy']:.3f}")
-        stage = [e for e in status.epochs if e.get("stage") == last.get("stage")]
-        st.plotly_chart(history_figure(stage, f"Learning curves, {last.get('stage') or 'training'}"), width="stretch")
+        c[0].metric("Stage", last.stage or "training")
+        c[1].metric("Epoch", f"{last.epoch}/{last.epochs}")
+        c[2].metric("Validation accuracy (tracks)", f"{last.val_accuracy:.3f}")
+        stage = [e for e in status.epochs if e.stage == last.stage]
+        st.plotly_chart(history_figure(stage, f"Learning curves, {last.stage or 'training'}"), width="stretch")
     if st.button("Cancel training", key="cancel"):
         cancel_training()
         st.rerun()

@@ -170,7 +170,7 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
     saved = json.loads((Path(status.model_dir) / "config.json").read_text())
     assert from_dict(TrainConfig, saved["train"]) == TrainConfig(**TRAIN)  # every field, as set on the page
     assert from_dict(ModelConfig, saved["model"]) == ModelConfig(**MODEL)
-    assert {e["stage"] for e in status.epochs} == {"fold 1/2", "fold 2/2", "ladder: segment protocol",
+    assert {e.stage for e in status.epochs} == {"fold 1/2", "fold 2/2", "ladder: segment protocol",
                                                    "ladder: study protocol", "final model"}
     at.run()
     assert any("Training finished" in s.value for s in at.success)

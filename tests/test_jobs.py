@@ -42,3 +42,26 @@ def test_a_job_on_a_missing_gpu_is_refused_before_it_starts(tiny_corpus, tmp_pat
     with pytest.raises(DeviceError, match="--device cpu"):
         start_training(tiny_corpus, TrainConfig(epochs=1), models_root=tmp_path / "models", device="cuda")
     assert job_status(tmp_path / "models").state == "idle"  # nothing started, no lock left
+
+
+def test_a_default_run_on_the_bundled_emotify_announces_its_plan_and_its_bar_ends_full(tmp_path):
+    """The Train page's default: the bundled embeddings, 5 folds, the fold models shipped (no final fit)."""
+    import time
+
+    root = tmp_path / "models"
+    start_training(None, TrainConfig(epochs=2), ModelConfig(embedding=16, lstm_hidden=8), models_root=root)
+    seen, deadline = [], time.monotonic() + 120
+    while (status := job_status(root)).state == "running" and time.monotonic() < deadline:
+        seen.append(status.progress)
+        time.sleep(0.2)
+    assert status.state == "done", status.message
+    assert status.plan == ["fold 1/5", "fold 2/5", "fold 3/5", "fold 4/5", "fold 5/5"]
+    assert [e.stage for e in status.epochs] == [f for f in status.plan for _ in range(2)]
+    assert seen == sorted(seen) and status.progress == 1.0
+    meta = json.loads((root / status.model_dir.rsplit("/", 1)[-1] / "config.json").read_text())
+    assert meta["model"]["front_end"] == "musicnn" and meta["dataset"]["root"] == "bundled"
+
+
+def test_the_bundled_emotify_cannot_train_the_log_mel_front_end(tmp_path):
+    with pytest.raises(TrainingError, match="MusiCNN embeddings"):
+        start_training(None, TrainConfig(), ModelConfig(front_end="logmel"), models_root=tmp_path / "models")

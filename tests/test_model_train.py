@@ -98,7 +98,7 @@ def test_same_seed_same_training():
     config = TrainConfig(epochs=2, batch_size=8, seed=3)
     a = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig(front_end="logmel"))
     b = fit(data, np.arange(16), np.arange(16, 20), config, ModelConfig(front_end="logmel"))
-    assert [h["train_loss"] for h in a.history] == [h["train_loss"] for h in b.history]
+    assert [h.train_loss for h in a.history] == [h.train_loss for h in b.history]
     np.testing.assert_array_equal(predict_tracks(a.net, data.X[:4])[0], predict_tracks(b.net, data.X[:4])[0])
 
 
@@ -270,6 +270,7 @@ def test_train_card_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path, capsys):
     events = [json.loads(line) for line in captured.out.splitlines()]
     stages = [e["stage"] for e in events if e["event"] == "epoch"]
     assert stages == ["fold 1/2", "fold 2/2", "ladder: segment protocol", "ladder: study protocol"]  # ships the folds
+    assert sorted(set(stages), key=stages.index) == TrainConfig(cv_folds=2, ladder=True).fits()  # the announced plan
     assert events[-1] == {"event": "done", "model": str(out)}
     assert "fold 1/2: epoch 1/1: train loss" in captured.err and "cross-validated (2 folds" in captured.err
     assert main(["card", "--model", str(out), "--json"]) == 0
