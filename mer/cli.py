@@ -115,7 +115,7 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
     from .stats import dataset_stats
 
     stats = dataset_stats(args.root, sampler=args.sampler, k_neighbors=args.k, seed=args.seed,
-                          allow_missing=args.allow_missing, on_progress=_print_progress)
+                          allow_missing=args.allow_missing, samples=args.samples, on_progress=_print_progress)
     for m in stats.missing[:5]:
         print(f"warning: no audio for track {m.track_id} ({m.expected}); left out of the class balance",
               file=sys.stderr)
@@ -365,6 +365,8 @@ def _add_data_commands(sub) -> None:
                    help="go on without the tracks of data.csv whose audio is missing (they are listed)")
     p.add_argument("--sampler", choices=SAMPLERS, default="smote")
     p.add_argument("--k", type=int, default=5, help="k_neighbors for SMOTE-style samplers")
+    p.add_argument("--samples", choices=("logmel", "musicnn"), default="logmel",
+                   help="bundled Emotify: oversample the log-mel summaries or the MusiCNN embeddings of the segments")
     p.add_argument("--seed", type=int, default=0, help="seed of the split and the sampler")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_data_stats)

@@ -40,6 +40,7 @@ __all__ = [
     "agreement",
     "tied_tracks",
     "pca_projection",
+    "BUNDLED_SAMPLES",
 ]
 
 _TIE_TOLERANCE = 1e-9  # shares are k/n of one n per track: equal shares are equal to rounding
@@ -230,24 +231,36 @@ class DatasetStats:
                                   for m in self.missing]}
 
 
-def _bundled_segments(annotations: Annotations) -> tuple[SegmentData, np.ndarray]:
-    """The bundled compact features as segment rows, labelled from the bundled annotations."""
-    feats = load_compact_features(BUNDLED_FEATURES)
+#: What a segment of the bundled Emotify is, for oversampling and the PCA: name → description.
+BUNDLED_SAMPLES = {"logmel": "compact: mean and std of 64 log-mel bands per segment",
+                   "musicnn": "MusiCNN embeddings: 753 per segment, what the default model reads"}
+
+
+def _bundled_segments(annotations: Annotations, samples: str = "logmel") -> tuple[SegmentData, np.ndarray]:
+    """The bundled compact features (or MusiCNN embeddings) as segment rows, labelled from the bundled annotations."""
+    if samples == "musicnn":
+        from .embeddings import load_bundled_embeddings
+
+        emb = load_bundled_embeddings()
+        X, ids = emb.vectors, emb.track_id
+    else:
+        feats = load_compact_features(BUNDLED_FEATURES)
+        X, ids = feats.X, feats.track_id
     labels_by_id = pd.Series(annotations.labels, index=annotations.tracks["track_id"].to_numpy())
-    unknown = np.setdiff1d(feats.track_id, labels_by_id.index)
+    unknown = np.setdiff1d(ids, labels_by_id.index)
     if unknown.size:
         raise DataError(f"The bundled features name track(s) {unknown[:5].tolist()} that the bundled data.csv lacks. "
-                        "Rebuild them with benchmarks/bundle_features.py.")
-    track_labels = labels_by_id.loc[feats.track_id].to_numpy()
-    n_tracks, n_seg, dim = feats.X.shape
+                        "Rebuild them with benchmarks/bundle_features.py or bundle_embeddings.py.")
+    track_labels = labels_by_id.loc[ids].to_numpy()
+    n_tracks, n_seg, dim = X.shape
     track = np.repeat(np.arange(n_tracks), n_seg)
-    data = SegmentData(X=feats.X.reshape(-1, dim), y=track_labels[track], track=track,
+    data = SegmentData(X=X.reshape(-1, dim), y=track_labels[track], track=track,
                        segment=np.tile(np.arange(n_seg), n_tracks))
     return data, track_labels
 
 
 def dataset_stats(root: str | os.PathLike | None = None, *, sampler: str = "smote", k_neighbors: int = 5,
-                  seed: int = 0, with_pca: bool = False, allow_missing: bool = False,
+                  seed: int = 0, with_pca: bool = False, allow_missing: bool = False, samples: str = "logmel",
                   on_progress: ProgressFn | None = None) -> DatasetStats:
     """Describe a corpus: its annotations, and its training fold before and after oversampling.
 
@@ -263,6 +276,8 @@ def dataset_stats(root: str | os.PathLike | None = None, *, sampler: str = "smot
     allow_missing : bool
         Describe a folder whose ``data.csv`` names tracks with no audio: the annotations of all
         of them, the balance of those present; the others are listed in ``missing``.
+    samples : {"logmel", "musicnn"}
+        For the bundled Emotify, what one segment is (:data:`BUNDLED_SAMPLES`).
     on_progress : callable(done, total, message), optional
 
     Raises
@@ -273,9 +288,11 @@ def dataset_stats(root: str | os.PathLike | None = None, *, sampler: str = "smot
     """
     if root is None:
         annotations = load_annotations()
-        data, track_labels = _bundled_segments(annotations)
+        if samples not in BUNDLED_SAMPLES:
+            raise DataError(f"samples must be one of {', '.join(BUNDLED_SAMPLES)} (got {samples!r}).")
+        data, track_labels = _bundled_segments(annotations, samples)
         balance = balance_stats(data, track_labels, sampler=sampler, k_neighbors=k_neighbors, seed=seed,
-                                with_pca=with_pca, features="compact: mean and std of 64 log-mel bands per segment")
+                                with_pca=with_pca, features=BUNDLED_SAMPLES[samples])
         return DatasetStats(name="Emotify (bundled)", annotations=annotation_stats(annotations), balance=balance)
     corpus = load_corpus(root, allow_missing=allow_missing)
     annotations = load_annotations(root) if corpus.missing else corpus

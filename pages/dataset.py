@@ -10,14 +10,15 @@ from mer.config import EMOTIONS, SAMPLERS, emotion_label
 from mer.emotify import BUNDLED_DATA_CSV, load_annotations
 from mer.errors import MerError
 from mer.plots import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
-from mer.stats import dataset_stats
+from mer.stats import BUNDLED_SAMPLES, dataset_stats
 from ui import DEMO_NOTE, corpora, ensure_corpus, show_error
 
 BUNDLED = "Emotify (bundled: annotations of all 400 tracks, features of 320)"
 EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.1016/j.ipm.2015.03.004): 400 one-minute "
                 "excerpts, 100 per genre, and the emotions listeners **felt**, ticked in a game. The annotations of all "
                 "400 tracks ship with mer; oversampling and the PCA use the compact features (per segment, mean and "
-                "standard deviation of 64 log-mel bands) of the 320 tracks whose audio the team holds.")
+                "standard deviation of 64 log-mel bands) or the MusiCNN embeddings of the 320 tracks whose audio the "
+                "team holds.")
 
 st.title("Dataset and class balance")
 
@@ -27,6 +28,12 @@ label = st.selectbox("Corpus", list(choices), key="corpus", help="The demo corpu
 root = choices[label]
 st.info(DEMO_NOTE if label.startswith("Demo") else EMOTIFY_NOTE, icon=":material/info:")
 
+samples = "logmel"
+if root is None:
+    samples = st.radio("Samples to oversample", list(BUNDLED_SAMPLES), format_func=lambda s: {
+        "logmel": "log-mel summaries (128 numbers per segment)",
+        "musicnn": "MusiCNN embeddings (753 per segment: what the default model reads)"}[s], horizontal=True,
+        key="samples")
 c1, c2, c3 = st.columns([2, 1, 1])
 sampler = c1.selectbox("Oversampling of the training fold", SAMPLERS, format_func=SAMPLER_LABELS.get,
                        index=SAMPLERS.index("smote"), key="sampler")
@@ -35,8 +42,9 @@ seed = c3.number_input("Split seed", 0, 10_000, 0, key="seed")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def report(root: str | None, sampler: str, k: int, seed: int, stamp: float):
-    return dataset_stats(root, sampler=sampler, k_neighbors=k, seed=seed, with_pca=True, allow_missing=True)
+def report(root: str | None, sampler: str, k: int, seed: int, stamp: float, samples: str):
+    return dataset_stats(root, sampler=sampler, k_neighbors=k, seed=seed, with_pca=True, allow_missing=True,
+                         samples=samples)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -49,7 +57,7 @@ try:
     if root is not None:
         ensure_corpus(root)
     with st.spinner("Reading features and oversampling the training fold…"):
-        r = report(None if root is None else str(root), sampler, k, int(seed), csv.stat().st_mtime)
+        r = report(None if root is None else str(root), sampler, k, int(seed), csv.stat().st_mtime, samples)
         votes = annotations(None if root is None else str(root), csv.stat().st_mtime)
 except MerError as e:
     show_error(e)

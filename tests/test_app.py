@@ -121,6 +121,10 @@ def test_dataset_page_opens_on_the_real_emotify(app_env):
     track = next(s for s in at.selectbox if s.label == "Track")
     track.set_value(11).run()  # a track that ties at the top
     assert any("Track 11 (classical)" in c.value and "a tie" in c.value for c in at.caption)
+    at.radio(key="samples").set_value("musicnn").run()  # SMOTE on what the default model reads
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["After SMOTE"] == "1.00"
+    assert any("MusiCNN embeddings" in c.value for c in at.caption)
 
 
 def test_dataset_page_shows_the_synthetic_corpus_one_choice_away(app_env):
