@@ -34,7 +34,8 @@ import pandas as pd
 
 from .audio import SUPPORTED_EXTENSIONS as AUDIO_EXTENSIONS
 from .config import EMOTIONS, GENRES
-from .errors import DataError, DownloadError
+from .errors import DataError, DownloadError, MerError
+from .files import check_output_dir
 from .progress import ProgressFn
 
 __all__ = [
@@ -69,6 +70,8 @@ ARCHIVE_MAX_ENTRIES = 2_000
 ARCHIVE_MAX_RATIO = 20  # unpacked ÷ packed per entry: MP3s barely compress (about 1.0); bombs reach 1000
 #: Written into a downloaded Emotify folder once it is complete and checked: only such a folder is offered.
 FETCHED_MARKER = ".mer-fetched.json"
+#: Written first into a folder fetch_emotify downloads into: the folder is mer's, a later fetch may write there.
+FETCHING_MARKER = ".mer-fetch.json"
 BUNDLED_DATA_CSV = Path(__file__).resolve().parent / "resources" / "emotify" / "data.csv"
 
 
@@ -473,7 +476,12 @@ def fetch_emotify(out: str | os.PathLike, *, base_url: str = EMOTIFY_BASE_URL,
         The downloaded data does not form a complete corpus.
     """
     out = Path(out)
+    try:  # a folder of someone else's (a data.csv of their own, say) is never written into
+        check_output_dir(out, markers=(FETCHING_MARKER,), what="the Emotify download")
+    except MerError as e:
+        raise DownloadError(str(e)) from None
     out.mkdir(parents=True, exist_ok=True)
+    (out / FETCHING_MARKER).write_text(json.dumps({"source": base_url}))
     (out / FETCHED_MARKER).unlink(missing_ok=True)
     base = base_url if base_url.endswith("/") else base_url + "/"
     _download(base + "data.csv", out / "data.csv", on_progress, timeout)

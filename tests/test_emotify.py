@@ -289,3 +289,16 @@ def test_a_broken_download_is_removed_and_never_offered(tmp_path, local_server, 
     publish_emotify(site, tmp_path / "again")
     assert main(["data", "fetch-emotify", "--out", str(tmp_path / "out")]) == 0
     assert emotify_ready(tmp_path / "out")
+
+
+def test_fetch_never_writes_into_a_folder_of_someone_elses(tmp_path, local_server):
+    site, url = local_server
+    publish_emotify(site, tmp_path)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "data.csv").write_text("my own survey")
+    with pytest.raises(DownloadError, match="did not write"):
+        fetch_emotify(mine, base_url=url)
+    assert (mine / "data.csv").read_text() == "my own survey"
+    assert len(fetch_emotify(tmp_path / "new", base_url=url)) == 3
+    assert len(fetch_emotify(tmp_path / "new", base_url=url)) == 3  # its own folder: fetched again
