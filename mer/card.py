@@ -8,10 +8,13 @@ segment protocol are labelled as leaky.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .config import EMOTIONS, ModelConfig, TrainConfig, emotion_label
 from .progress import Epoch
+
+if TYPE_CHECKING:
+    from .registry import DatasetInfo
 from .evaluate import CVReport, Rung
 
 __all__ = ["ModelMetrics", "model_metrics", "model_card", "card_summary", "CITATION"]
@@ -89,7 +92,7 @@ MUSICNN_NOTE = ("the pretrained MusiCNN (MSD_musicnn of the musicnn 0.1.0 packag
                 "the layers after it are trained on Emotify")
 
 
-def model_card(name: str, dataset: dict[str, Any], config: TrainConfig, model_config: ModelConfig,
+def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_config: ModelConfig,
                metrics: ModelMetrics) -> str:
     """The Markdown card written beside the weights."""
     cnn = (MUSICNN_NOTE if model_config.front_end == "musicnn" else
@@ -99,8 +102,8 @@ def model_card(name: str, dataset: dict[str, Any], config: TrainConfig, model_co
              f"A hybrid CNN-LSTM: {cnn}; a bidirectional LSTM runs across the 20 embeddings, and two heads give each "
              "segment's emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
              f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}.", "",
-             "## Data", f"- {dataset['description']}, fingerprint `{dataset['fingerprint']}`."]
-    if dataset.get("kind") == "demo":
+             "## Data", f"- {dataset.description}, fingerprint `{dataset.fingerprint}`."]
+    if dataset.kind == "demo":
         lines.append("- **The demo corpus is synthetic music with simulated listeners; this model is not a model "
                      "of human emotion.**")
     else:

@@ -13,13 +13,17 @@ and the CLI read.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .config import EMOTIONS, GENRES
-from .progress import Epoch
+from .progress import Epoch, ProgressFn
+
+if TYPE_CHECKING:
+    from .registry import LoadedModel
 
 __all__ = [
     "ClassScore",
@@ -279,7 +283,7 @@ def logreg_baseline(F_train: np.ndarray, y_train: np.ndarray, F_test: np.ndarray
     return probs
 
 
-def evaluate_corpus(model: Any, root: Any, *, on_progress: Any = None) -> Metrics:
+def evaluate_corpus(model: LoadedModel, root: str | os.PathLike, *, on_progress: ProgressFn | None = None) -> Metrics:
     """Track-level metrics of a loaded model on a corpus it was not trained on.
 
     Parameters

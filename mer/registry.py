@@ -22,6 +22,7 @@ bundled ``default`` model is used, with the reason shown.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -38,6 +39,7 @@ from .files import check_output_dir, name_lock, repair, replace_dir, write_json_
 
 __all__ = [
     "LoadedModel",
+    "DatasetInfo",
     "ModelInfo",
     "DEFAULT_MODEL",
     "models_dir",
@@ -59,6 +61,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # storage does not import the metrics code (card → evaluate) until a card is read
+    from torch import nn
+
     from .card import ModelMetrics
 
 DEFAULT_MODEL = "default"
@@ -115,6 +119,28 @@ def check_model_out(dest: Path, *, replace: bool) -> None:
 
 
 @dataclass(frozen=True)
+class DatasetInfo:
+    """What a model was trained on, as its ``config.json`` records it and its card and pages show it."""
+
+    description: str  # e.g. "Emotify, 320 tracks with their listeners' votes (the bundled MusiCNN embeddings)"
+    kind: str = "unknown"  # "emotify" (real listeners) or "demo" (synthetic)
+    n_tracks: int = 0
+    root: str = ""  # the corpus folder, or "bundled"
+    fingerprint: str = ""  # changes when the data does
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> DatasetInfo:
+        """From ``config.json``'s ``"dataset"`` (unknown keys ignored; a model saved without one: unknown data)."""
+        d = d if isinstance(d, dict) else {}
+        return cls(description=str(d.get("description", "unknown data")), kind=str(d.get("kind", "unknown")),
+                   n_tracks=int(d.get("n_tracks", 0) or 0), root=str(d.get("root", "")),
+                   fingerprint=str(d.get("fingerprint", "")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What the model list shows about a model directory."""
 
@@ -131,7 +157,7 @@ class LoadedModel:
 
     name: str
     path: Path
-    net: Any  # mer.model.CNNLSTM, in eval mode
+    net: nn.Module  # a mer.model network (or an Ensemble of them), in eval mode
     audio_config: AudioConfig
     feature_config: FeatureConfig
     model_config: ModelConfig
@@ -140,12 +166,16 @@ class LoadedModel:
     fallback_reason: str | None = None  # set when the active model failed and this one stood in
 
     @property
+    def dataset(self) -> DatasetInfo:
+        return DatasetInfo.from_dict(self.meta.get("dataset"))
+
+    @property
     def trained_on(self) -> str:
-        return self.meta.get("dataset", {}).get("description", "unknown data")
+        return self.dataset.description
 
 
-def save_model(net: Any, *, name: str, audio_config: AudioConfig, feature_config: FeatureConfig,
-               model_config: ModelConfig, train_config: TrainConfig, dataset: dict[str, Any],
+def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_config: FeatureConfig,
+               model_config: ModelConfig, train_config: TrainConfig, dataset: DatasetInfo,
                metrics: dict[str, Any], card: str, root: Path | None = None, replace: bool = False) -> Path:
     """Write a model directory atomically and return its path.
 
@@ -173,7 +203,7 @@ def save_model(net: Any, *, name: str, audio_config: AudioConfig, feature_config
         "features": to_dict(feature_config),
         "model": to_dict(model_config),
         "train": to_dict(train_config),
-        "dataset": dataset,
+        "dataset": dataset.to_dict(),
         "members": len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
         **input_record(model_config),
         "versions": _versions(__version__),
@@ -376,7 +406,7 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
         metrics = load_metrics(d)
         out.append(ModelInfo(
             name=d.name, path=d, created=str(meta.get("created", "")),
-            trained_on=str(meta.get("dataset", {}).get("description", "?")),
+            trained_on=DatasetInfo.from_dict(meta.get("dataset")).description,
             cv_accuracy=metrics.cv.pooled.accuracy if metrics and metrics.cv else None,
         ))
     return sorted(out, key=lambda m: m.created, reverse=True)

@@ -20,7 +20,7 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -36,19 +36,22 @@ from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
 from .progress import Epoch, EpochFn, ProgressFn
 from .files import name_lock
 from .model import estimate_parameters
-from .registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
+from .registry import DatasetInfo, check_model_out, model_inputs, models_dir, new_model_name, save_model
 
 __all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset",
            "load_training_data"]
 
 StopFn = Callable[[], bool]
 
+if TYPE_CHECKING:
+    from torch import nn
+
 
 @dataclass
 class FitResult:
     """A trained network (best epoch's weights) and its curve."""
 
-    net: Any
+    net: nn.Module
     history: list[Epoch]
     best_epoch: int
 
@@ -57,7 +60,7 @@ class FitResult:
 class TrainedModel:
     """What :func:`train` computed before writing the model directory."""
 
-    net: Any
+    net: nn.Module  # one network, or the Ensemble of the fold models
     history: list[Epoch]
     best_epoch: int
     cv: CVReport | None
@@ -68,7 +71,7 @@ class TrainedModel:
 def load_training_data(root: str | os.PathLike | None, *, model_config: ModelConfig,
                        audio_config: AudioConfig = AudioConfig(), feature_config: FeatureConfig = FeatureConfig(),
                        cache_dir: str | os.PathLike | None = None,
-                       on_progress: ProgressFn | None = None) -> tuple[TrackData, dict[str, Any]]:
+                       on_progress: ProgressFn | None = None) -> tuple[TrackData, DatasetInfo]:
     """The network's inputs for a corpus and what the model card says about them.
 
     ``root`` None with the MusiCNN front-end is the bundled Emotify (embeddings of its 320 tracks: nothing to
@@ -79,10 +82,10 @@ def load_training_data(root: str | os.PathLike | None, *, model_config: ModelCon
 
         if root is None:
             data = bundled_track_data()
-            return data, {"root": "bundled", "n_tracks": len(data), "kind": "emotify", "bundled": True,
-                          "fingerprint": file_stamp(BUNDLED_EMBEDDINGS),
-                          "description": f"Emotify, {len(data)} tracks with their listeners' votes "
-                                         "(the bundled MusiCNN embeddings)"}
+            return data, DatasetInfo(kind="emotify", n_tracks=len(data), root="bundled",
+                                     fingerprint=file_stamp(BUNDLED_EMBEDDINGS),
+                                     description=f"Emotify, {len(data)} tracks with their listeners' votes "
+                                                 "(the bundled MusiCNN embeddings)")
         corpus = load_corpus(root)
         return embedding_track_data(corpus, audio_config=audio_config, n_segments=feature_config.n_segments,
                                     cache_dir=cache_dir, on_progress=on_progress), describe_dataset(corpus)
@@ -94,14 +97,13 @@ def load_training_data(root: str | os.PathLike | None, *, model_config: ModelCon
     return data, describe_dataset(corpus)
 
 
-def describe_dataset(corpus: Corpus) -> dict[str, Any]:
+def describe_dataset(corpus: Corpus) -> DatasetInfo:
     """What a model card says about its data."""
-    info: dict[str, Any] = {"root": str(corpus.root), "n_tracks": len(corpus), "fingerprint": corpus.fingerprint()}
-    if (corpus.root / "demo.json").is_file():
-        info.update(kind="demo", description=f"synthetic demo corpus ({len(corpus)} tracks)")
-    else:
-        info.update(kind="emotify", description=f"Emotify, {len(corpus)} tracks with their listeners' votes")
-    return info
+    demo = (corpus.root / "demo.json").is_file()
+    return DatasetInfo(kind="demo" if demo else "emotify", n_tracks=len(corpus), root=str(corpus.root),
+                       fingerprint=corpus.fingerprint(),
+                       description=f"synthetic demo corpus ({len(corpus)} tracks)" if demo else
+                       f"Emotify, {len(corpus)} tracks with their listeners' votes")
 
 
 # --- one fit ---------------------------------------------------------------------------
@@ -456,7 +458,7 @@ def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, 
     if len(data) < max(10, 2 * config.cv_folds):
         raise TrainingError(f"{len(data)} tracks are too few to train and validate on; use a corpus of at least "
                             f"{max(10, 2 * config.cv_folds)} tracks.")
-    model = _evaluate_and_fit(data, config, model_config, dataset["description"], on_epoch=on_epoch,
+    model = _evaluate_and_fit(data, config, model_config, dataset.description, on_epoch=on_epoch,
                               on_progress=on_progress, should_stop=should_stop, device=torch_device)
     model.seconds = time.perf_counter() - t_start
     from .card import model_card, model_metrics

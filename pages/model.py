@@ -28,7 +28,7 @@ if cv is None:
             "Retrain it with cross-validation folds on the Train page.")
 else:
     mean, std = cv.fold_accuracy
-    emotify = model.meta.get("dataset", {}).get("kind") == "emotify"
+    emotify = model.dataset.kind == "emotify"
     c = st.columns(4)
     c[0].metric("Track accuracy", f"{cv.pooled.accuracy:.1%}", help=f"Folds: {mean:.1%} ± {std:.1%}")
     c[1].metric("Listener agreement", f"{cv.pooled.agreement:.3f}",

@@ -101,7 +101,7 @@ def musicnn_model(tmp_path_factory):
     import dataclasses
 
     from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
-    from mer.registry import save_model
+    from mer.registry import DatasetInfo, save_model
     from mer.train import fit
 
     data = embeddings.bundled_track_data()
@@ -111,7 +111,7 @@ def musicnn_model(tmp_path_factory):
     res = fit(data, np.arange(100), np.arange(100, 120), config, model_config)
     root = tmp_path_factory.mktemp("musicnn-models")
     return save_model(res.net, name="musicnn", root=root, audio_config=AudioConfig(), feature_config=FeatureConfig(),
-                      model_config=model_config, train_config=config, dataset={"description": "120 tracks"},
+                      model_config=model_config, train_config=config, dataset=DatasetInfo("120 tracks"),
                       metrics={}, card="")
 
 

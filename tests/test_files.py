@@ -20,7 +20,7 @@ from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ModelError
 from mer.folds import folds_problem
 from mer.model import build_model
-from mer.registry import load_active, load_model, save_model, set_active
+from mer.registry import DatasetInfo, load_active, load_model, save_model, set_active
 
 SMALL = ModelConfig(front_end="logmel", conv_channels=(4,), embedding=4, lstm_hidden=4)
 FEATURES = FeatureConfig(n_mels=8)
@@ -29,7 +29,8 @@ FEATURES = FeatureConfig(n_mels=8)
 def _save(root: Path, name: str, seed: int, replace: bool = False) -> Path:
     torch.manual_seed(seed)
     return save_model(build_model(SMALL, 8), name=name, root=root, audio_config=AudioConfig(),
-                      feature_config=FEATURES, model_config=SMALL, train_config=TrainConfig(), dataset={},
+                      feature_config=FEATURES, model_config=SMALL, train_config=TrainConfig(),
+                      dataset=DatasetInfo("nothing"),
                       metrics={}, card=f"seed {seed}", replace=replace)
 
 

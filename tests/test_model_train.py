@@ -18,7 +18,7 @@ from mer.dataset import TrackData, segment_data, track_data
 from mer.emotify import load_corpus
 from mer.errors import ConfigError, ModelError, TrainingCancelled
 from mer.model import build_model, count_parameters, predict_tracks, predict_windows
-from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
+from mer.registry import DatasetInfo, list_models, load_active, load_metrics, load_model, save_model, set_active
 from mer.train import _band_stats, cross_validate, fit, train
 
 from .conftest import TINY_TRAIN, tone
@@ -107,7 +107,7 @@ def test_checkpoint_round_trip_gives_the_trained_networks_outputs(tmp_path):
     res = fit(data, np.arange(16), np.arange(16, 20), TrainConfig(epochs=2, batch_size=8), ModelConfig(front_end="logmel"))
     path = save_model(res.net, name="rt", root=tmp_path, audio_config=AudioConfig(),
                       feature_config=FeatureConfig(), model_config=ModelConfig(front_end="logmel"),
-                      train_config=TrainConfig(), dataset={"description": "test"}, metrics={}, card="# rt")
+                      train_config=TrainConfig(), dataset=DatasetInfo("test"), metrics={}, card="# rt")
     loaded = load_model(path)
     np.testing.assert_allclose(predict_tracks(loaded.net, data.X)[0], predict_tracks(res.net, data.X)[0], atol=1e-6)
     assert loaded.net.band_std.abs().sum() > 0  # the normalisation travelled with the weights

@@ -21,7 +21,7 @@ from mer.audio import load_audio
 from mer.cli import main
 from mer.config import AudioConfig
 from mer.errors import ModelError, TooLongError
-from mer.registry import list_models, load_active, load_model
+from mer.registry import DatasetInfo, list_models, load_active, load_model
 
 from .conftest import BAD_FILES, encode, tone
 
@@ -122,7 +122,7 @@ def test_a_full_disk_while_saving_gives_a_clear_error(tiny_models, tmp_path, mon
     with pytest.raises(ModelError, match="No space left on device.*active model is unchanged"):
         save_model(build_model(ModelConfig(front_end="logmel"), 64), name="new", root=models, audio_config=AudioConfig(),
                    feature_config=FeatureConfig(), model_config=ModelConfig(front_end="logmel"), train_config=TrainConfig(),
-                   dataset={"description": "test"}, metrics={}, card="# new")
+                   dataset=DatasetInfo("test"), metrics={}, card="# new")
     assert sorted(p.name for p in models.iterdir()) == ["default"]
     assert load_model(models / "default").name == "default"
 
