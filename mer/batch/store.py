@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..config import EMOTIONS
+from ..files import open_atomic
 from .inputs import BatchError, HashSet, input_key
 from .worker import TrackResult
 
@@ -117,9 +118,8 @@ def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa
 
 
 def _write_durable(table: pa.Table, path: Path) -> None:
-    pq.write_table(table, path, compression="zstd")
-    with open(path, "rb+") as f:
-        os.fsync(f.fileno())
+    with open_atomic(path) as f:
+        pq.write_table(table, f, compression="zstd")
 
 
 def _parts_dir(out: Path) -> Path:
@@ -138,7 +138,7 @@ def clean_partial(out: Path) -> None:
     for p in (d.iterdir() if d.is_dir() else ()):
         if p.name.startswith(".tmp-"):
             shutil.rmtree(p, ignore_errors=True)
-    for pattern in (".*-merging", ".*-writing"):
+    for pattern in (".*-merging", ".*.tmp"):
         for p in out.glob(pattern):
             p.unlink(missing_ok=True)
 
@@ -208,6 +208,8 @@ def merge_parts(out: Path, wanted: HashSet) -> int:
     parts = _parts(out)
     masks = _keep_masks(units, wanted)
     n = 0
+    # both tables are written beside the old ones, then renamed together: not open_atomic, which renames each
+    # file as soon as it is complete (a crash between would pair new tracks with old segments)
     tmps = [out / f".{t}-merging" for t in _TABLES]
     writers = [pq.ParquetWriter(tmps[0], TRACK_SCHEMA, compression="zstd"),
                pq.ParquetWriter(tmps[1], SEGMENT_SCHEMA, compression="zstd")]
@@ -243,11 +245,9 @@ def write_csv(out: Path) -> list[Path]:
     written = []
     for name in _TABLES:
         src, dest = out / name, out / name.replace(".parquet", ".csv")
-        tmp = out / f".{dest.name}-writing"
         pf = pq.ParquetFile(src)
-        with pacsv.CSVWriter(str(tmp), pf.schema_arrow) as w:
+        with open_atomic(dest) as f, pacsv.CSVWriter(f, pf.schema_arrow) as w:
             for batch in pf.iter_batches(batch_size=65_536):
                 w.write_batch(batch)
-        os.replace(tmp, dest)
         written.append(dest)
     return written
