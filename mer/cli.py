@@ -19,29 +19,12 @@ import numpy as np
 
 from .config import CHOICES, EMOTIONS, SAMPLERS, ModelConfig, TrainConfig
 from .errors import MerError, MerWarning
-from .progress import Epoch
+from .progress import Epoch, ProgressPrinter
 
 __all__ = ["main"]
 
 
-class _ProgressLine:
-    """A progress line on stderr: rewritten in place on a terminal, every 10 % otherwise."""
-
-    def __init__(self) -> None:
-        self._last: tuple[str, int] | None = None
-
-    def __call__(self, done: int, total: int, message: str) -> None:
-        pct = int(100 * done / total) if total else 100
-        tty = sys.stderr.isatty()
-        step = (message, pct // 10)
-        if not tty and step == self._last and done < total:
-            return
-        self._last = step
-        end = "\r" if tty and done < total else "\n"
-        print(f"[{done}/{total} {pct:3d}%] {message}", end=end, file=sys.stderr, flush=True)
-
-
-_print_progress = _ProgressLine()
+_print_progress = ProgressPrinter()  # one line on stderr
 
 
 def _print_json(obj: object) -> int:
@@ -237,10 +220,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if args.progress_json:
             print(json.dumps({"event": "epoch", **entry.to_dict()}), flush=True)
 
-    def on_progress(done: int, total: int, message: str) -> None:
-        _print_progress(done, total, message)
-        if args.progress_json:
-            print(json.dumps({"event": "progress", "done": done, "total": total, "message": message}), flush=True)
+    on_progress = ProgressPrinter(json_lines=args.progress_json)
 
     if args.threads:
         import torch
@@ -324,9 +304,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run_batch
-    from .batch.progress import BatchProgress
-
-    progress = BatchProgress(bar=not args.no_progress, json_lines=args.progress_json)
+    progress = ProgressPrinter(style=None if args.no_progress else "bar", json_lines=args.progress_json, unit="file")
     try:
         s = run_batch(args.inputs, args.out, model=_load_model_arg(args.model) if args.model else None,
                       engine=args.engine, workers=args.workers, address=args.address, chunk_size=args.chunk_size,
