@@ -14,10 +14,10 @@ from mer.cli import main
 from mer.compact import (BUNDLED_FEATURES, build_compact_features, compact_segment_features, load_compact_features,
                          save_compact_features)
 from mer.config import EMOTIONS
-from mer.emotify import BUNDLED_DATA_CSV, load_annotations
+from mer.emotify import BUNDLED_DATA_CSV, load_annotations, load_corpus
 from mer.errors import DataError
 from mer.features import FEATURES_VERSION
-from mer.stats import annotation_stats, dataset_stats, tied_tracks
+from mer.stats import annotation_stats, dataset_stats, genre_emotion_table, tied_tracks
 
 from .test_emotify import make_root, v
 
@@ -123,3 +123,27 @@ def test_data_stats_cli_describes_the_bundled_emotify(capsys):
     assert main(["data", "stats"]) == 0
     out = capsys.readouterr().out
     assert "400 tracks, 8,407 responses" in out and "57 tracks" in out
+
+
+def test_genre_emotion_table_counts_every_track(tiny_corpus):
+    corpus = load_corpus(tiny_corpus)
+    table = genre_emotion_table(corpus)
+    assert list(table.columns) == list(EMOTIONS)
+    assert table.to_numpy().sum() == 36 and set(table.index) == {"classical", "rock", "electronic", "pop"}
+
+
+def test_stats_cli_balances_the_training_fold(tiny_corpus, capsys):
+    from mer.cli import main
+
+    assert main(["data", "stats", "--root", str(tiny_corpus), "--json"]) == 0
+    stats = json.loads(capsys.readouterr().out)
+    assert stats["emotions"] == list(EMOTIONS) and stats["tracks"] == 36
+    # the tiny corpus (seed 1): the same dominant-emotion counts as before the demo package was split
+    assert list(stats["tracks_per_emotion"].values()) == [2, 3, 6, 4, 8, 2, 6, 2, 3]
+    balance = stats["balance"]
+    assert balance["sampler"] == "smote" and balance["segments"] == 720
+    before, after = balance["segments_per_emotion_before"], balance["segments_per_emotion_after"]
+    majority = max(before.values())
+    assert all(after[e] == majority for e in EMOTIONS if before[e] > 0)
+    assert balance["imbalance_ratio_before"] > 1 and balance["imbalance_ratio_after"] == 1.0
+    assert sum(before.values()) == 20 * balance["train_tracks"]

@@ -1,0 +1,89 @@
+"""Analysing a file: the timeline, the HTML report, long tracks, the analyze command, devices."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mer.analyze import analyze
+from mer.cli import main
+from mer.config import EMOTIONS
+from mer.registry import load_model
+
+from .conftest import tone
+
+
+def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny_models, write_audio):
+    model = load_model(tiny_models / "default")
+    path = write_audio("a.wav", tone(30.0, freq=330.0), 22_050)
+    result = analyze(path, model=model)
+    assert result.probabilities.shape == (20, 9) and result.track_probabilities.shape == (9,)
+    np.testing.assert_allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert result.track_probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert result.track_top == EMOTIONS[int(result.track_probabilities.argmax())]
+    d = result.to_dict("a.wav")
+    assert d["model"] == {"name": "default", "trained_on": model.trained_on}
+    assert [s["index"] for s in d["segments"]] == list(range(20))
+
+
+def test_the_html_report_holds_the_charts_the_numbers_and_the_model(tiny_models, write_audio):
+    from mer.report import analysis_csv, html_report
+
+    result = analyze(write_audio("a b.wav", tone(30.0, freq=330.0), 22_050), model=load_model(tiny_models / "default"))
+    page = html_report(result)
+    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 3  # plotly.js inline, three charts
+    assert "Emotion timeline" in page and "Whole track" in page and "Waveform and the 20 segments" in page
+    assert page.count("<tr><td>") == 20 and "<b>default</b>" in page
+    top = result.track_top.replace("_", " ")
+    assert f"Overall emotion: {top}" in page and f"{result.track_probabilities.max():.2f}" in page
+    rows = analysis_csv(result).splitlines()
+    assert len(rows) == 21 and rows[0].startswith("segment,start_s,end_s,top_emotion,amazement")
+
+
+def test_long_tracks_average_over_several_windows(tiny_models, write_audio):
+    model = load_model(tiny_models / "default")
+    result = analyze(write_audio("long.flac", tone(150.0, sr=8_000, freq=200.0), 8_000), model=model)
+    # 7.5 s segments: 1 + (165,375 − 2,048) // 512 = 319 frames → 3 windows of 126
+    assert result.features.windows.shape[:2] == (20, 3)
+    np.testing.assert_allclose(result.probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_analyze_cli_json_and_table(tiny_models, write_audio, capsys):
+    path = write_audio("b.ogg", tone(20.0, freq=500.0, channels=2), 22_050)
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"file", "duration_s", "emotions", "segments", "track", "model"}
+    assert out["emotions"] == list(EMOTIONS) and len(out["segments"]) == 20
+    assert abs(sum(out["track"]["probabilities"]) - 1) < 1e-4
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default")]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2 + 20 + 1
+
+
+def test_analyze_cli_bad_file_and_bad_model(tiny_models, tmp_path, write_audio, capsys):
+    (tmp_path / "x.mp3").write_text("not audio")
+    assert main(["analyze", str(tmp_path / "x.mp3"), "--model", str(tiny_models / "default")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "not an audio file" in err
+    assert main(["analyze", str(write_audio("ok.wav", tone(11.0), 22_050)), "--model", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: No model at") and "Traceback" not in err
+
+
+def test_devices_resolve_or_say_what_to_use_instead(tiny_models, write_audio, capsys):
+    from mer.device import resolve_device
+    from mer.errors import DeviceError
+
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else
+                                           "mps" if torch.backends.mps.is_available() else "cpu")
+    with pytest.raises(DeviceError, match="Unknown device 'tpu'"):
+        resolve_device("tpu")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the refusal below cannot be shown")
+    path = write_audio("c.wav", tone(12.0), 22_050)
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: The device 'cuda' is not available") and "--device cpu" in err

@@ -1,0 +1,83 @@
+"""Models on disk: checkpoints, metrics and cards, loading without pickled code, fallback, mismatched configs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from mer.errors import ModelError
+from mer.model import predict_tracks
+from mer.registry import DatasetInfo, load_active, load_metrics, load_model, save_model, set_active
+from mer.train import fit
+
+from .conftest import TINY_TRAIN, separable
+
+
+def test_checkpoint_round_trip_gives_the_trained_networks_outputs(tmp_path):
+    data = separable(20)
+    res = fit(data, np.arange(16), np.arange(16, 20), TrainConfig(epochs=2, batch_size=8), ModelConfig(front_end="logmel"))
+    path = save_model(res.net, name="rt", root=tmp_path, audio_config=AudioConfig(),
+                      feature_config=FeatureConfig(), model_config=ModelConfig(front_end="logmel"),
+                      train_config=TrainConfig(), dataset=DatasetInfo("test"), metrics={}, card="# rt")
+    loaded = load_model(path)
+    np.testing.assert_allclose(predict_tracks(loaded.net, data.X)[0], predict_tracks(res.net, data.X)[0], atol=1e-6)
+    assert loaded.net.band_std.abs().sum() > 0  # the normalisation travelled with the weights
+
+
+def test_model_directory_holds_cv_metrics_and_card(tiny_models):
+    model_dir = tiny_models / "default"
+    assert {p.name for p in model_dir.iterdir()} == {"weights.pt", "config.json", "metrics.json", "card.md"}
+    meta = json.loads((model_dir / "config.json").read_text())
+    assert meta["emotions"] == list(EMOTIONS) and meta["train"]["cv_folds"] == TINY_TRAIN["cv_folds"]
+    assert "threads" not in meta["train"] and "n_mels" not in meta["model"]  # one place per setting
+    assert meta["dataset"]["kind"] == "demo" and "torch" in meta["versions"]
+    metrics = load_metrics(model_dir)
+    assert metrics.cv.pooled.n == 36 and sum(map(sum, metrics.cv.pooled.confusion)) == 36
+    assert {"majority", "genre prior", "logistic regression on log-mel"} == set(metrics.cv.baselines)
+    assert meta["members"] == 2 and load_model(model_dir).net.members[1].band_std.sum() > 0  # the fold models
+    card = (model_dir / "card.md").read_text()
+    assert "synthetic" in card and "not a model of human emotion" in card and "Cross-validated" in card
+
+
+def test_weights_are_loaded_without_running_pickled_code(tiny_models, tmp_path):
+    bad = tmp_path / "evil"
+    shutil.copytree(tiny_models / "default", bad)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    torch.save({"x": Exploit()}, bad / "weights.pt")
+    with pytest.raises(ModelError, match="cannot be read"):
+        load_model(bad)
+    assert not marker.exists()
+
+
+def test_corrupt_weights_fall_back_to_the_default_model(tiny_models, tmp_path):
+    root = tmp_path / "models"
+    shutil.copytree(tiny_models, root)
+    shutil.copytree(root / "default", root / "mine")
+    set_active("mine", root)
+    assert load_active(root).name == "mine"
+    (root / "mine" / "weights.pt").write_bytes(b"\x00garbage" * 100)
+    with pytest.raises(ModelError, match="damaged"):
+        load_model(root / "mine")
+    model = load_active(root)
+    assert model.name == "default" and "mine" in model.fallback_reason
+
+
+def test_config_that_does_not_match_the_weights_is_refused(tiny_models, tmp_path):
+    bad = tmp_path / "mismatch"
+    shutil.copytree(tiny_models / "default", bad)
+    meta = json.loads((bad / "config.json").read_text())
+    meta["model"]["lstm_hidden"] = 32
+    (bad / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="do not match its config.json"):
+        load_model(bad)
