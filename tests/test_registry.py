@@ -81,3 +81,16 @@ def test_config_that_does_not_match_the_weights_is_refused(tiny_models, tmp_path
     (bad / "config.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="do not match its config.json"):
         load_model(bad)
+
+
+def test_a_model_of_another_feature_version_is_refused_with_how_to_retrain(tiny_models, tmp_path):
+    from mer.features import FEATURES_VERSION
+
+    old = tmp_path / "old"
+    shutil.copytree(tiny_models / "default", old)
+    meta = json.loads((old / "config.json").read_text())
+    assert meta["features_version"] == FEATURES_VERSION  # recorded when saved
+    meta["features_version"] = FEATURES_VERSION - 1
+    (old / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="computes differently.*python -m mer train"):
+        load_model(old)
