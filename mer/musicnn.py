@@ -340,9 +340,16 @@ def weights_hash(path: str | Path | None = None) -> str:
     """
     path = _resolve(path)
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        st = path.stat()
+        return _file_hash(str(path.resolve()), st.st_size, st.st_mtime_ns)
     except OSError as e:
         raise ModelError(f"The MusiCNN weights '{path}' cannot be read ({e.strerror}). {_remedy()}") from None
+
+
+@lru_cache(maxsize=8)
+def _file_hash(path: str, size: int, mtime_ns: int) -> str:
+    """Hashed once per version of the file (size and time are the key): every model load and cache look-up asks."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
