@@ -17,7 +17,7 @@ from mer.model import predict_tracks
 from mer.registry import list_models
 from mer.train import _band_stats, cross_validate, fit, train
 
-from .conftest import TINY_TRAIN, separable
+from .conftest import TINY_MODEL, TINY_TRAIN, separable
 
 
 def test_the_model_learns_two_separable_emotions_under_cross_validation():
@@ -65,7 +65,8 @@ def test_cancel_leaves_no_model_and_the_active_one_intact(tiny_models, tiny_corp
         return calls["n"] > 3
 
     with pytest.raises(TrainingCancelled, match="no model was written"):
-        train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), out=root / "new", should_stop=stop_after_three_batches)
+        train(tiny_corpus, config=TrainConfig(**TINY_TRAIN), model_config=ModelConfig(**TINY_MODEL), out=root / "new",
+              should_stop=stop_after_three_batches)
     assert not (root / "new").exists()
     assert [m.name for m in list_models(root)] == ["default"]
     assert sorted(p.name for p in root.iterdir()) == ["default"]
