@@ -16,7 +16,8 @@ def test_train_card_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path, capsys):
 
     out = tmp_path / "cli-model"
     code = main(["train", "--root", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--cv-folds", "2",
-                 "--ladder", "--progress-json", "--conv-channels", "32,32", "--embedding", "32", "--lstm-hidden", "16"])
+                 "--ladder", "--progress-json", "--front-end", "logmel", "--conv-channels", "32,32", "--embedding", "32",
+                 "--lstm-hidden", "16"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
     events = [json.loads(line) for line in captured.out.splitlines()]

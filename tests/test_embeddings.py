@@ -95,6 +95,22 @@ def test_corpus_embeddings_are_cached_and_never_reused_across_front_ends(tmp_pat
     assert record["weights_sha256"] == "another-network"
 
 
+def test_training_data_from_audio_are_the_corpus_embeddings(tmp_path):
+    """``train --root DIR`` with the MusiCNN front-end: the corpus is embedded (and cached), labelled from data.csv."""
+    from mer.config import ModelConfig
+    from mer.demo import DemoConfig, generate_demo_corpus
+    from mer.emotify import load_corpus
+    from mer.train import load_training_data
+
+    root = generate_demo_corpus(tmp_path / "c", DemoConfig(tracks=4, seconds=10.5, seed=5))
+    data, info = load_training_data(root, model_config=ModelConfig(), cache_dir=tmp_path / "cache")
+    corpus = load_corpus(root)
+    vectors, _ = embeddings.corpus_embeddings(corpus, cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(data.X, vectors)
+    assert data.X.shape == (4, 20, embeddings.EMBEDDING_DIM) and list(data.labels) == list(corpus.labels)
+    assert info.kind == "demo" and info.n_tracks == 4
+
+
 @pytest.fixture(scope="module")
 def musicnn_model(tmp_path_factory):
     """A MusiCNN CNN-LSTM trained briefly on 120 of the bundled Emotify tracks, saved like any model."""
