@@ -29,7 +29,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 from .errors import MerError
 
-__all__ = ["OutputFolderError", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir", "claim_output_dir",
+__all__ = ["OutputFolderError", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
            "name_lock", "replace_dir", "repair", "is_under"]
 
 
@@ -118,15 +118,6 @@ def check_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: s
         raise OutputFolderError(
             f"Refusing to replace '{path}': besides {what} it holds other files ({_describe(foreign)}). "
             "Move them away or choose another folder.")
-
-
-def claim_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: str,
-                     ignore: Iterable[str] = ()) -> Path:
-    """:func:`check_output_dir`, then create the folder if it is missing; returns it."""
-    check_output_dir(path, markers=markers, what=what, ignore=ignore)
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 _HELD: dict[Path, int] = {}
