@@ -298,7 +298,8 @@ def _cmd_models(args: argparse.Namespace) -> int:
     active = active_name()
     for m in list_models():
         acc = f"CV track acc {m.cv_accuracy:.3f}" if m.cv_accuracy is not None else "no cross-validation"
-        print(f"{'*' if m.name == active else ' '} {m.name:<28} {m.created:<26} {acc:<22} {m.trained_on}")
+        print(f"{'*' if m.name == active else ' '} {m.name:<28} {m.created:<26} {m.front_end:<8} {acc:<22} "
+              f"{m.trained_on}")
     return 0
 
 

@@ -149,6 +149,7 @@ class ModelInfo:
     created: str
     trained_on: str
     cv_accuracy: float | None = None  # pooled track accuracy of the cross-validation, if one was run
+    front_end: str = "logmel"  # what hears the segments (ModelConfig.front_end)
 
 
 @dataclass
@@ -408,6 +409,7 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
             name=d.name, path=d, created=str(meta.get("created", "")),
             trained_on=DatasetInfo.from_dict(meta.get("dataset")).description,
             cv_accuracy=metrics.cv.pooled.accuracy if metrics and metrics.cv else None,
+            front_end=str((meta.get("model") or {}).get("front_end", "logmel")),
         ))
     return sorted(out, key=lambda m: m.created, reverse=True)
 

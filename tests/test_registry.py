@@ -13,7 +13,7 @@ import torch
 from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ModelError
 from mer.model import predict_tracks
-from mer.registry import DatasetInfo, load_active, load_metrics, load_model, save_model, set_active
+from mer.registry import DatasetInfo, list_models, load_active, load_metrics, load_model, save_model, set_active
 from mer.train import fit
 
 from .conftest import TINY_TRAIN, separable
@@ -94,3 +94,10 @@ def test_a_model_of_another_feature_version_is_refused_with_how_to_retrain(tiny_
     (old / "config.json").write_text(json.dumps(meta))
     with pytest.raises(ModelError, match="computes differently.*python -m mer train"):
         load_model(old)
+
+
+def test_the_bundled_models_are_listed_with_their_front_ends_and_cv_accuracy():
+    models = {m.name: m for m in list_models(Path(__file__).resolve().parent.parent / "models")}
+    assert {"default", "logmel"} <= set(models)  # models a user trained may sit beside them
+    assert (models["default"].front_end, models["logmel"].front_end) == ("musicnn", "logmel")
+    assert models["default"].cv_accuracy > models["logmel"].cv_accuracy  # 0.487 against 0.341 (grouped CV)
