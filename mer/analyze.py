@@ -114,14 +114,20 @@ class Analysis:
         """The tagger's probabilities for the whole track: the mean over segments (None without MusiCNN)."""
         return None if self.tags is None else self.tags.mean(axis=0)
 
+    def top_tags(self, n: int = 5) -> list[tuple[str, float]]:
+        """The tagger's ``n`` most probable tags for the whole track, with their probabilities."""
+        from .musicnn import TAGS
+
+        tags = self.track_tags
+        return [] if tags is None else [(TAGS[i], float(tags[i])) for i in np.argsort(tags)[::-1][:n]]
+
     def tagger_dict(self, top: int = 5) -> dict[str, Any]:
         """The tagger's output as exported: its names, the track's and every segment's probabilities."""
         from .musicnn import TAGS
 
-        order = np.argsort(self.track_tags)[::-1][:top]
         return {"source": "MusiCNN (MSD_musicnn, Pons and Serra 2019): Last.fm tags from the pretrained tagger, "
                           "not emotions",
-                "tags": list(TAGS), "top": [TAGS[i] for i in order],
+                "tags": list(TAGS), "top": [tag for tag, _ in self.top_tags(top)],
                 "track": [round(float(p), 6) for p in self.track_tags],
                 "segments": [[round(float(p), 6) for p in row] for row in self.tags]}
 

@@ -166,11 +166,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     print(f"track: {emotion_label(result.track_top)} ({tp.max():.2f}); "
           + ", ".join(f"{emotion_label(EMOTIONS[j])} {tp[j]:.2f}" for j in np.argsort(tp)[::-1][1:4]))
     if result.tags is not None:
-        from .musicnn import TAGS
-
-        tags = result.track_tags
         print("what the CNN hears (MusiCNN's tags, not emotions): "
-              + ", ".join(f"{TAGS[j]} {tags[j]:.2f}" for j in np.argsort(tags)[::-1][:5]))
+              + ", ".join(f"{tag} {p:.2f}" for tag, p in result.top_tags()))
     return 0
 
 
@@ -227,7 +224,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        path = train(_corpus_root(args, bundled=model_config.front_end == "musicnn"), config=train_config, model_config=model_config, out=args.out,
+        root = _corpus_root(args, bundled=model_config.front_end == "musicnn")
+        path = train(root, config=train_config, model_config=model_config, out=args.out,
                      replace_existing=args.replace, on_progress=on_progress, on_epoch=on_epoch,
                      should_stop=lambda: stop["flag"], device=args.device)
     except TrainingCancelled as e:

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .audio import SUPPORTED_EXTENSIONS as AUDIO_EXTENSIONS
 from .config import EMOTIONS, GENRES
-from .errors import DataError, DownloadError, MerError
+from .errors import DataError, DownloadError
 from .files import check_output_dir
 from .progress import ProgressFn
 
@@ -476,10 +476,8 @@ def fetch_emotify(out: str | os.PathLike, *, base_url: str = EMOTIFY_BASE_URL,
         The downloaded data does not form a complete corpus.
     """
     out = Path(out)
-    try:  # a folder of someone else's (a data.csv of their own, say) is never written into
-        check_output_dir(out, markers=(FETCHING_MARKER,), what="the Emotify download")
-    except MerError as e:
-        raise DownloadError(str(e)) from None
+    # a folder of someone else's (a data.csv of their own, say) is never written into
+    check_output_dir(out, markers=(FETCHING_MARKER,), what="the Emotify download", error=DownloadError)
     out.mkdir(parents=True, exist_ok=True)
     (out / FETCHING_MARKER).write_text(json.dumps({"source": base_url}))
     (out / FETCHED_MARKER).unlink(missing_ok=True)

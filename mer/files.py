@@ -85,7 +85,8 @@ def _describe(entries: list[str]) -> str:
 
 
 def check_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: str,
-                     allowed: Iterable[str] | None = None, ignore: Iterable[str] = ()) -> None:
+                     allowed: Iterable[str] | None = None, ignore: Iterable[str] = (),
+                     error: type[MerError] = OutputFolderError) -> None:
     """Check that a command may write (or replace) ``what`` at folder ``path``.
 
     Allowed: a path that does not exist, an empty folder (``ignore`` names entries that do not count, such
@@ -94,28 +95,28 @@ def check_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: s
 
     Raises
     ------
-    OutputFolderError
+    OutputFolderError (or ``error``, the caller's own kind)
         ``path`` is a file, ``/``, the home or working folder, or a folder holding other files.
     """
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         return
     if not path.is_dir() or path.is_symlink():
-        raise OutputFolderError(f"'{path}' is not a folder mer wrote (a file or a link). Choose a new folder for "
+        raise error(f"'{path}' is not a folder mer wrote (a file or a link). Choose a new folder for "
                                 f"{what}.")
     why = _forbidden(path)
     if why:
-        raise OutputFolderError(f"Refusing to write {what} into '{path}': {why}. Choose a new folder.")
+        raise error(f"Refusing to write {what} into '{path}': {why}. Choose a new folder.")
     entries = [e.name for e in path.iterdir() if e.name not in set(ignore)]
     if not entries:
         return
     if not any((path / m).exists() for m in markers):
-        raise OutputFolderError(
+        raise error(
             f"'{path}' already holds files mer did not write ({_describe(entries)}); refusing to write {what} "
             "there. Choose a new or empty folder.")
     foreign = [e for e in entries if allowed is not None and e not in set(allowed)]
     if foreign:
-        raise OutputFolderError(
+        raise error(
             f"Refusing to replace '{path}': besides {what} it holds other files ({_describe(foreign)}). "
             "Move them away or choose another folder.")
 
@@ -124,11 +125,11 @@ _HELD: dict[Path, int] = {}
 
 
 @contextlib.contextmanager
-def name_lock(folder: Path, name: str, *, what: str) -> Iterator[None]:
+def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = OutputFolderError) -> Iterator[None]:
     """Hold ``folder/.lock-<name>`` while a run writes ``name`` (an advisory lock: the system drops it when the
     process dies, kill -9 included; the file is removed on release, so nothing is left behind).
 
-    Re-entrant within a process. Raises :class:`OutputFolderError` when another process holds it.
+    Re-entrant within a process. Raises :class:`OutputFolderError` (or ``error``) when another process holds it.
     """
     lock = (folder / f".lock-{name}").absolute()
     if lock in _HELD:
@@ -141,7 +142,7 @@ def name_lock(folder: Path, name: str, *, what: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise OutputFolderError(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish "
+            raise error(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish "
                                     "or choose another name.") from None
         try:  # the file we locked is still the one at that name (its last holder may have just removed it)
             if os.stat(lock).st_ino == os.fstat(fd).st_ino:

@@ -112,10 +112,7 @@ def check_model_out(dest: Path, *, replace: bool) -> None:
     """Refuse a model destination that exists (without ``replace``) or holds anything but a model's files."""
     if (dest.exists() or dest.is_symlink()) and not replace:
         raise ModelError(f"'{dest}' already exists. Choose another name (--out), or pass --replace to overwrite it.")
-    try:
-        check_output_dir(dest, markers=("config.json",), allowed=MODEL_FILES, what="a model")
-    except MerError as e:
-        raise ModelError(str(e)) from None
+    check_output_dir(dest, markers=("config.json",), allowed=MODEL_FILES, what="a model", error=ModelError)
 
 
 @dataclass(frozen=True)
@@ -220,12 +217,9 @@ def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (tmp / "card.md").write_text(card)
-        with name_lock(root, name, what="the model"):
+        with name_lock(root, name, what="the model", error=ModelError):
             check_model_out(dest, replace=replace)  # again: another run may have written it meanwhile
             replace_dir(tmp, dest)
-    except MerError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ModelError(str(e)) from None
     except OSError as e:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ModelError(f"Could not save the model to '{dest}' ({e.strerror}). Free some space or make the "
@@ -247,6 +241,10 @@ def _versions(mer_version: str) -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return out
+
+
+def _invalid(path: Path, problem: MerError) -> ModelError:
+    return ModelError(f"The config.json of '{path.name}' is not a valid model: {problem} Retrain it or roll back.")
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
@@ -276,22 +274,21 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         configs = (
             from_dict(AudioConfig, meta.get("audio")),
             from_dict(FeatureConfig, meta.get("features")),
-            # models saved before the pretrained front-end have no such field: they are log-mel models
-            from_dict(ModelConfig, {"front_end": "logmel", **(meta.get("model") or {})}),
+            from_dict(ModelConfig, _model_section(meta)),
             from_dict(TrainConfig, meta.get("train")),
         )
     except TypeError as e:
         raise ModelError(f"The config.json of '{path.name}' has invalid fields ({e}).") from None
     except MerError as e:  # a setting out of range: refused before anything is built
-        raise ModelError(f"The config.json of '{path.name}' is not a valid model: {e} Retrain it or roll back.") from None
+        raise _invalid(path, e) from None
     audio_cfg, feat_cfg, model_cfg, train_cfg = configs
     if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS:
         raise ModelError(f"The model '{path.name}' was trained on other emotion classes than the nine GEMS ones.")
     _check_inputs(path.name, meta, model_cfg)
     try:
         net = build_model(model_cfg, model_inputs(model_cfg, feat_cfg), members=meta.get("members", 1))
-    except MerError as e:
-        raise ModelError(f"The config.json of '{path.name}' is not a valid model: {e} Retrain it or roll back.") from None
+    except MerError as e:  # too large
+        raise _invalid(path, e) from None
     except (ValueError, TypeError) as e:
         raise ModelError(f"The config.json of '{path.name}' describes no buildable network ({e}).") from None
     try:
@@ -310,6 +307,11 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     net.eval()
     return LoadedModel(name=path.name, path=path, net=net, audio_config=audio_cfg, feature_config=feat_cfg,
                        model_config=model_cfg, train_config=train_cfg, meta=meta)
+
+
+def _model_section(meta: dict[str, Any]) -> dict[str, Any]:
+    """``config.json``'s model config; models saved before the pretrained front-end have none: log-mel models."""
+    return {"front_end": "logmel", **(meta.get("model") or {})}  # TypeError where it is not an object
 
 
 def model_inputs(model_config: ModelConfig, feature_config: FeatureConfig) -> int:
@@ -402,14 +404,15 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
             continue
         try:
             meta = read_json(d / "config.json")
-        except ModelError:
+            front_end = str(_model_section(meta)["front_end"])
+        except (ModelError, TypeError, AttributeError):  # unreadable, or not a config of a model
             continue
         metrics = load_metrics(d)
         out.append(ModelInfo(
             name=d.name, path=d, created=str(meta.get("created", "")),
             trained_on=DatasetInfo.from_dict(meta.get("dataset")).description,
             cv_accuracy=metrics.cv.pooled.accuracy if metrics and metrics.cv else None,
-            front_end=str((meta.get("model") or {}).get("front_end", "logmel")),
+            front_end=front_end,
         ))
     return sorted(out, key=lambda m: m.created, reverse=True)
 

@@ -29,7 +29,7 @@ from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConf
 from .dataset import TrackData, segment_data, track_data
 from .device import resolve_device
 from .emotify import Corpus, file_stamp, load_corpus
-from .errors import TrainingCancelled, TrainingError
+from .errors import ModelError, TrainingCancelled, TrainingError
 from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Rung, genre_prior_baseline,
                        logreg_baseline, majority_baseline, pooled_logmel, score)
 from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
@@ -441,7 +441,8 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
     check_model_out(out, replace=replace_existing)
     estimate_parameters(model_config, model_inputs(model_config, feature_config),
                         members=config.cv_folds if config.ship == "folds" else 1)
-    with name_lock(out.parent, out.name, what="the model"):  # a second run writing this name is told at once
+    # a second run writing this name is told at once
+    with name_lock(out.parent, out.name, what="the model", error=ModelError):
         return _train(root, out, config, feature_config, audio_config, model_config, replace_existing, cache_dir,
                       on_progress, on_epoch, should_stop, torch_device)
 

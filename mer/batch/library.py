@@ -97,10 +97,12 @@ def playable_path(batch: Path, path: str) -> Path | None:
     """The audio file at ``path``, symlinks resolved, if the page may serve it: an audio file that lies under
     :func:`allowed_roots` of the batch. None for anything else (a link re-pointed at ``/etc/passwd``, a path
     written into a table by hand, a file that is gone)."""
-    if not str(path).lower().endswith(SUPPORTED_EXTENSIONS) or not is_under(path, allowed_roots(batch)):
+    try:
+        real = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):  # gone, or a loop of links
         return None
-    real = Path(path).resolve()
-    return real if real.is_file() and real.suffix.lower() in SUPPORTED_EXTENSIONS else None
+    audio = str(path).lower().endswith(SUPPORTED_EXTENSIONS) and real.suffix.lower() in SUPPORTED_EXTENSIONS
+    return real if audio and real.is_file() and is_under(real, allowed_roots(batch)) else None
 
 
 def load_tracks(path: Path) -> pd.DataFrame:

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from ..errors import MerError
 from ..files import check_output_dir, write_json_atomic
 from ..pool import default_workers
 from .engines import ENGINES, inline_results, local_results, ray_results
@@ -170,10 +169,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     if not items:
         raise BatchError("No input given. Name a folder, an audio file, a glob or a text file of paths.")
     out = Path(out)
-    try:
-        check_output_dir(out, markers=BATCH_MARKERS, what="batch results", ignore=(".lock",))
-    except MerError as e:
-        raise BatchError(str(e)) from None
+    check_output_dir(out, markers=BATCH_MARKERS, what="batch results", ignore=(".lock",), error=BatchError)
     total = count_paths(items)
     if total == 0:
         raise BatchError(f"No audio files (.wav, .mp3, .flac, .ogg) found in {', '.join(map(str, items))}.")
