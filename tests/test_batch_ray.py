@@ -1,4 +1,5 @@
-"""The Ray engine on a local two-worker cluster (bound to 127.0.0.1): same tables as the local engine."""
+"""The Ray engine with Ray's token authentication: a local Ray run, then the README's `ray start` cluster in the
+same home (which then wants the token the local run left), both giving the local engine's tables."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import socket
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
-from mer.batch import run_batch
+from mer.batch import BatchError, run_batch
 from mer.cli import main
 
 from .test_batch import write_library
@@ -23,11 +26,11 @@ HAVE_RAY = importlib.util.find_spec("ray") is not None  # not imported here: onl
 if not HAVE_RAY and not os.environ.get("CI"):  # in CI, .ci/run installs requirements-ray.txt: it must run
     pytest.skip("Ray is not installed (pip install -r requirements-ray.txt)", allow_module_level=True)
 
-# A one-machine cluster keeps every server on the loopback interface with this setting. The cluster and the
-# driver get a home of their own: Ray keeps an auth token in ~/.ray, and one left by an earlier run on this
-# machine must not decide whether the tests pass.
-HOME = tempfile.mkdtemp(prefix="mer-ray-home-")
-RAY_ENV = {**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0", "HOME": HOME}
+#: Ray reads its auth settings from these and from ~/.ray/auth_token: the tests get a home of their own and none
+#: of the machine's settings, so a token left on this machine cannot decide whether they pass.
+AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+# A one-machine cluster keeps every server on the loopback interface with this setting.
+SETTINGS = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 
 
 def _free_port() -> int:
@@ -36,48 +39,107 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ray(*args: str, timeout: float) -> subprocess.CompletedProcess:
+def _ray(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ray.scripts.scripts", *args], capture_output=True, text=True,
-                          timeout=timeout, env=RAY_ENV)
+                          timeout=timeout, env=env)
+
+
+def _batch(lib: Path, out: Path, model: str, *extra: str) -> tuple[int, str]:
+    """``python -m mer batch`` in this process (a Ray driver like the command's own process): status, stderr."""
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(["batch", str(lib), "--out", str(out), "--model", model, "--no-progress", "--chunk-size", "2",
+                     "--engine", "ray", *extra])
+    return code, err.getvalue()
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """``ray start --head`` on 127.0.0.1 with two CPUs (two workers); ``ray stop`` afterwards, whatever happens."""
+def recipe(tiny_models, tmp_path_factory):
+    """The issue's sequence in a fresh home: a local Ray run (``--engine ray``, no address), then
+    ``ray start --head --node-ip-address=127.0.0.1 --port=P --num-cpus=2`` in the same home; ``ray stop``
+    afterwards, whatever happens."""
+    tmp = tmp_path_factory.mktemp("ray")
+    home = tmp / "home"
+    home.mkdir()
+    lib = write_library(tmp / "lib", 4, bad=("text.mp3",))
+    model = str(tiny_models / "default")
     temp = tempfile.mkdtemp(prefix="mer-ray-", dir="/tmp")  # short: Ray's socket paths have a length limit
     port = _free_port()
-    try:
-        res = _ray("start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
-                   "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}", timeout=120)
-        assert res.returncode == 0, res.stderr[-2000:]
-        yield f"127.0.0.1:{port}"
-    finally:
-        _ray("stop", "--force", timeout=60)
-        shutil.rmtree(temp, ignore_errors=True)
-        shutil.rmtree(HOME, ignore_errors=True)
+    env = {k: v for k, v in os.environ.items() if k not in AUTH_VARS} | SETTINGS | {"HOME": str(home)}
+    with pytest.MonkeyPatch.context() as mp:
+        for name in AUTH_VARS:
+            mp.delenv(name, raising=False)
+        for name, value in (SETTINGS | {"HOME": str(home)}).items():
+            mp.setenv(name, value)
+        try:
+            local_ray = _batch(lib, tmp / "local-ray", model, "--workers", "2")
+            started = _ray("start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+                           "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}", env=env,
+                           timeout=120)
+            assert started.returncode == 0, started.stderr[-2000:]
+            yield SimpleNamespace(lib=lib, model=model, home=home, tmp=tmp, address=f"127.0.0.1:{port}",
+                                  local_ray=local_ray, ray_start=started.stdout + started.stderr)
+        finally:
+            _ray("stop", "--force", env=env, timeout=60)
+            shutil.rmtree(temp, ignore_errors=True)
 
 
-def test_the_ray_engine_gives_the_local_engines_tables_and_resumes(ray_cluster, tiny_models, tmp_path, capsys,
-                                                                    monkeypatch):
-    lib = write_library(tmp_path / "lib", 4, bad=("text.mp3",))
-    model = str(tiny_models / "default")
-    for name in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_USAGE_STATS_ENABLED", "HOME"):
-        monkeypatch.setenv(name, RAY_ENV[name])
-
-    def batch(out: str) -> tuple[int, str]:
-        """``mer batch`` on the cluster, in this process (a Ray driver like the command's own process)."""
-        capsys.readouterr()
-        code = main(["batch", str(lib), "--out", str(tmp_path / out), "--model", model, "--no-progress",
-                     "--chunk-size", "2", "--engine", "ray", "--address", ray_cluster])
-        return code, capsys.readouterr().err
-
-    run_batch([lib], tmp_path / "local", model=model, workers=1, chunk_size=2)  # in this process, one thread
-    code, err = batch("ray")
-    assert code == 0 and "4 analysed, 0 skipped, 1 failed" in err and "ray engine" in err, err
+def _assert_same_tables(a_dir: Path, b_dir: Path) -> None:
     for table, keys in (("tracks", ["path"]), ("segments", ["path", "segment"])):
-        a = pd.read_parquet(tmp_path / "local" / f"{table}.parquet").sort_values(keys, ignore_index=True)
-        b = pd.read_parquet(tmp_path / "ray" / f"{table}.parquet").sort_values(keys, ignore_index=True)
+        a = pd.read_parquet(a_dir / f"{table}.parquet").sort_values(keys, ignore_index=True)
+        b = pd.read_parquet(b_dir / f"{table}.parquet").sort_values(keys, ignore_index=True)
         pd.testing.assert_frame_equal(a, b, check_exact=True)  # byte-identical probabilities
     assert len(a) == 80
-    code, err = batch("ray")
+
+
+@pytest.fixture(scope="module")
+def local_engine(recipe) -> Path:
+    """The local engine's tables (one worker, in this process): what every Ray run must reproduce."""
+    run_batch([recipe.lib], recipe.tmp / "local", model=recipe.model, workers=1, chunk_size=2)
+    return recipe.tmp / "local"
+
+
+def test_a_local_ray_run_leaves_a_token_and_gives_the_local_engines_tables(recipe, local_engine):
+    code, err = recipe.local_ray
+    assert code == 0 and "4 analysed, 0 skipped, 1 failed" in err and "ray engine" in err, err
+    assert len((recipe.home / ".ray" / "auth_token").read_text().strip()) >= 32  # Ray's default, in this home
+    assert "Token authentication is enabled" in recipe.ray_start  # so `ray start` now wants that token
+    _assert_same_tables(local_engine, recipe.tmp / "local-ray")
+
+
+def test_the_readme_cluster_recipe_works_after_a_local_ray_run_and_resumes(recipe, local_engine):
+    code, err = _batch(recipe.lib, recipe.tmp / "cluster", recipe.model, "--address", recipe.address)
+    assert code == 0 and "4 analysed, 0 skipped, 1 failed" in err and "ray engine" in err, err
+    _assert_same_tables(local_engine, recipe.tmp / "cluster")
+    assert "RAY_AUTH_MODE" not in os.environ  # the driver's switch to token mode ends with the run
+    code, err = _batch(recipe.lib, recipe.tmp / "cluster", recipe.model, "--address", recipe.address)
     assert code == 0 and "0 analysed, 5 skipped, 0 failed" in err, err
+
+
+@pytest.mark.parametrize("env, words", [
+    ({"HOME": "EMPTY"}, ["uses token authentication and this machine has no token", "~/.ray/auth_token",
+                         "RAY_AUTH_TOKEN"]),
+    ({"RAY_AUTH_TOKEN": "not-the-token"}, ["refused this machine's auth token (from RAY_AUTH_TOKEN)",
+                                           "ray get-auth-token"]),
+    ({"RAY_AUTH_MODE": "disabled"}, ["uses token authentication, and RAY_AUTH_MODE=disabled here sends no token",
+                                     "unset RAY_AUTH_MODE"]),
+])
+def test_a_driver_without_the_clusters_token_is_told_where_to_put_it(recipe, tmp_path, monkeypatch, env, words):
+    for name, value in env.items():
+        monkeypatch.setenv(name, str(tmp_path) if value == "EMPTY" else value)
+    with pytest.raises(BatchError) as e:
+        run_batch([recipe.lib], tmp_path / "out", model=recipe.model, engine="ray", address=recipe.address)
+    for w in words:
+        assert w in str(e.value)
+    assert not (tmp_path / "out" / "tracks.parquet").exists()
+
+
+def test_an_address_where_nothing_listens_fails_at_once_with_the_way_on(recipe, tmp_path):
+    with pytest.raises(BatchError, match=r"Cannot connect to the Ray cluster at '127\.0\.0\.1:\d+' .*ray start --head"):
+        run_batch([recipe.lib], tmp_path / "out", model=recipe.model, engine="ray",
+                  address=f"127.0.0.1:{_free_port()}")
+    with pytest.raises(BatchError, match="HOST:PORT"):
+        run_batch([recipe.lib], tmp_path / "out", model=recipe.model, engine="ray", address="head-node")
