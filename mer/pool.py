@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
 from .progress import ProgressFn
 
-__all__ = ["AUDIO_MODULES", "process_pool", "usable_cores", "default_workers", "map_with_progress"]
+__all__ = ["AUDIO_MODULES", "process_pool", "StartingPool", "usable_cores", "default_workers", "map_with_progress"]
 
 
 def usable_cores() -> int:
@@ -53,6 +54,72 @@ def process_pool(workers: int, *, preload: Sequence[str] = (), initializer: Call
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(list(preload))  # takes effect only when the fork server starts
     return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=initializer, initargs=initargs)
+
+
+def _init_then_ready(initializer: Callable[..., None] | None, initargs: tuple[Any, ...], ready: Any) -> None:
+    if initializer is not None:
+        initializer(*initargs)
+    ready.put(os.getpid())
+
+
+class StartingPool:
+    """A :func:`process_pool` that starts in a background thread while the caller goes on working.
+
+    Starting a pool takes seconds (the fork server imports the jobs' modules before the first worker is
+    forked, then each worker runs its initializer), and the first ``submit`` waits for all of it. Here a
+    thread waits instead, and each worker says when its initializer is done (:meth:`ready_workers`), so the
+    caller can keep working itself and hand jobs only to workers that can take them at once.
+    :meth:`stop` stops the pool at once, even while it is still starting (the thread stops it when its
+    start returns).
+    """
+
+    def __init__(self, workers: int, *, preload: Sequence[str] = (), initializer: Callable[..., None] | None = None,
+                 initargs: tuple[Any, ...] = ()) -> None:
+        self._ready = multiprocessing.get_context("forkserver").SimpleQueue()
+        self._n_ready = 0
+        self._pool = process_pool(workers, preload=preload, initializer=_init_then_ready,
+                                  initargs=(initializer, initargs, self._ready))
+        self._lock = threading.Lock()
+        self._started = self._stopped = False
+        self._thread = threading.Thread(target=self._start, args=(workers,), name="mer-pool-start", daemon=True)
+        self._thread.start()
+
+    def _start(self, workers: int) -> None:
+        try:
+            for _ in range(workers):  # a pool starts a process per job submitted while none is idle
+                self._pool.submit(int)
+        except RuntimeError:  # stopped meanwhile
+            pass
+        with self._lock:
+            self._started = True
+            if self._stopped:
+                self._stop_now()
+
+    def ready_workers(self) -> int:
+        """How many workers have run their initializer (and can take a job at once)."""
+        while not self._ready.empty():
+            self._ready.get()
+            self._n_ready += 1
+        return self._n_ready
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        return self._pool.submit(fn, *args)
+
+    def stop(self) -> None:
+        """Cancel the jobs not begun and end the workers now (those still starting as soon as they exist)."""
+        with self._lock:
+            self._stopped = True
+            if self._started:
+                self._stop_now()
+
+    def _stop_now(self) -> None:
+        processes = list((self._pool._processes or {}).values())  # shutdown() forgets them
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for p in processes:
+            if p.is_alive():
+                p.terminate()
+        for p in processes:
+            p.join(timeout=10)
 
 
 def map_with_progress(fn: Callable[[Any], Any], jobs: Sequence[Any], *, message: str, workers: int | None = None,

@@ -118,13 +118,14 @@ def test_a_batch_killed_with_sigkill_resumes_to_exactly_50_tracks(library, model
     proc = subprocess.Popen([sys.executable, "-m", "mer", "batch", *args], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and len(list((out / ".parts").glob("0*"))) < 3:
+    while time.monotonic() < deadline and (len(list((out / ".parts").glob("0*"))) < 3
+                                           or len(_descendants(proc.pid)) < 2):
         assert proc.poll() is None, "the batch finished before it could be killed"
         time.sleep(0.05)
     workers = _descendants(proc.pid)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (out / "tracks.parquet").exists() and len(workers) >= 3  # the fork server and two workers
+    assert not (out / "tracks.parquet").exists() and len(workers) >= 2  # the fork server and the pool's worker
     deadline = time.monotonic() + 5  # orphaned workers notice their parent is gone within a second and exit
     while _alive(workers) and time.monotonic() < deadline:
         time.sleep(0.1)

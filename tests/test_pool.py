@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from mer.pool import map_with_progress
+from mer.pool import StartingPool, map_with_progress
 
 
 def _square_and_pid(x: int) -> tuple[int, int]:
@@ -25,3 +25,52 @@ def test_fewer_jobs_than_min_jobs_run_in_this_process():
     out = map_with_progress(_square_and_pid, list(range(29)), message="squaring", workers=2, min_jobs=30)
     assert [value for value, _ in out] == [x * x for x in range(29)]
     assert {pid for _, pid in out} == {os.getpid()}
+
+
+def _sleep(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
+def _children(pid: int) -> list[int]:
+    """Children, grandchildren, ... of ``pid`` that are still running (pool workers are the fork server's)."""
+    from pathlib import Path
+
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (int(c) for c in (task / "children").read_text().split()):
+            try:
+                state = Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]
+            except FileNotFoundError:
+                continue
+            out += [child, *_children(child)] if state != "Z" else []
+    return out
+
+
+def test_a_starting_pool_lets_the_caller_work_and_stops_at_once_while_still_starting():
+    import time
+
+    t0 = time.perf_counter()
+    pool = StartingPool(1, initializer=_sleep, initargs=(30.0,))  # a worker that takes 30 s to get ready
+    assert time.perf_counter() - t0 < 0.5  # the caller is not kept waiting for the fork server
+    deadline = time.monotonic() + 30
+    while len(_children(os.getpid())) < 2 and time.monotonic() < deadline:  # the fork server and the worker
+        time.sleep(0.05)
+    worker = _children(os.getpid())[-1]
+    assert pool.ready_workers() == 0
+    t0 = time.perf_counter()
+    pool.stop()
+    assert time.perf_counter() - t0 < 5 and worker not in _children(os.getpid())
+
+
+def test_a_starting_pool_counts_its_ready_workers_and_runs_jobs():
+    import time
+
+    pool = StartingPool(2, initializer=_sleep, initargs=(0.0,))
+    deadline = time.monotonic() + 60
+    while pool.ready_workers() < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.ready_workers() == 2
+    assert pool.submit(_square_and_pid, 7).result(timeout=30)[0] == 49
+    pool.stop()

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from ..pool import AUDIO_MODULES, process_pool
+from ..pool import AUDIO_MODULES, StartingPool
 from .cluster import ray_results
 from .inputs import BatchError, FileRef
 from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, one_thread
@@ -29,33 +28,71 @@ def inline_results(refs: Iterable[FileRef], model: Any) -> Iterator[TrackResult]
             yield analyze_ref(ref, model)
 
 
-def local_results(refs: Iterable[FileRef], model_dir: Path, *, workers: int,
+def local_results(refs: Iterable[FileRef], model: Any, *, workers: int,
                   inflight_per_worker: int = 4) -> Iterator[TrackResult]:
-    """Results in completion order from ``workers`` processes, each with its own copy of the model.
+    """Results in completion order from this process and ``workers - 1`` pool processes, each with its own model.
 
-    At most ``workers * inflight_per_worker`` files are queued at once, so memory does not grow with the
-    library. Processes come from :func:`mer.pool.process_pool`'s fork server (never a fork of a process whose
-    torch threads are running), which imports torch and mer once for all of them.
+    This process analyses files from the first moment, as with one worker, while the pool starts (a fork
+    server importing torch and mer, then each worker loading the model: seconds). A pool worker gets files
+    only once it has said it is ready, so a library that is done before the pool is up never waits for it,
+    and the pool is stopped unused: the default number of workers is never slower than one worker by more
+    than the pool's start-up costs the other cores. At most ``inflight_per_worker`` files wait for each pool
+    worker, and at the end this process takes back the ones no worker has begun, so no core idles while
+    another works through a queue. Processes come from :func:`mer.pool.process_pool`'s fork server (never a
+    fork of a process whose torch threads are running).
     """
-    pool = process_pool(workers, preload=("mer.batch.worker", *AUDIO_MODULES), initializer=init_worker,
-                         initargs=(str(model_dir),))
-    pending: set[Future] = set()
+    if workers < 2:
+        yield from inline_results(refs, model)
+        return
+    pool = StartingPool(workers - 1, preload=("mer.batch.worker", *AUDIO_MODULES), initializer=init_worker,
+                        initargs=(str(model.path),))
+    queue = _PoolQueue(pool, inflight_per_worker)
+    todo = iter(refs)
     try:
-        for ref in refs:
-            pending.add(pool.submit(analyze_in_worker, ref))
-            if len(pending) >= workers * inflight_per_worker:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                yield from _results_of(done)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            yield from _results_of(done)
+        with one_thread():
+            for ref in todo:
+                yield from queue.collect()
+                queue.fill(todo)
+                yield analyze_ref(ref, model)
+            while queue.pending:
+                ref = queue.take_back()
+                if ref is not None:
+                    yield analyze_ref(ref, model)
+                yield from queue.collect(block=ref is None)
     except BrokenProcessPool:
         raise BatchError("A worker process died (out of memory, or a crash inside a decoder). The results written "
                          "so far are kept: run the same command again to resume, with fewer --workers if memory "
                          "is short.") from None
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.stop()
 
 
-def _results_of(done: set[Future]) -> Iterator[TrackResult]:
-    return (f.result() for f in done)
+class _PoolQueue:
+    """The files handed to the pool: at most ``per_worker`` for each worker that said it is ready."""
+
+    def __init__(self, pool: StartingPool, per_worker: int) -> None:
+        self.pool, self.per_worker = pool, per_worker
+        self.pending: dict[Future, FileRef] = {}
+
+    def fill(self, todo: Iterator[FileRef]) -> None:
+        """Hand files from ``todo`` to the ready workers until each has ``per_worker`` waiting or running."""
+        while len(self.pending) < self.pool.ready_workers() * self.per_worker:
+            ref = next(todo, None)
+            if ref is None:
+                return
+            self.pending[self.pool.submit(analyze_in_worker, ref)] = ref
+
+    def collect(self, block: bool = False) -> Iterator[TrackResult]:
+        """The results that are ready (with ``block``: at least one, waiting for it)."""
+        if block:
+            wait(self.pending, return_when=FIRST_COMPLETED)
+        for f in [f for f in self.pending if f.done()]:
+            del self.pending[f]
+            yield f.result()
+
+    def take_back(self) -> FileRef | None:
+        """A file the pool has not begun (the most recently handed), taken back; ``None`` if none is left."""
+        for f in reversed(list(self.pending)):
+            if f.cancel():
+                return self.pending.pop(f)
+        return None

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from ..files import check_output_dir, write_json_atomic
 from ..pool import default_workers
-from .engines import ENGINES, inline_results, local_results, ray_results
+from .engines import ENGINES, local_results, ray_results
 from .inputs import BatchError, FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
 from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
 from .worker import TrackResult, model_identity
@@ -82,9 +82,7 @@ def _results(refs: Iterable[FileRef], model: Any, *, engine: str, workers: int |
     if engine == "ray":
         return ray_results(refs, Path(model.path), workers=workers, address=address)
     n = max(1, min(workers or default_workers(), total))  # no idle processes, each holding a model
-    if n == 1:
-        return inline_results(refs, model)
-    return local_results(refs, Path(model.path), workers=n)
+    return local_results(refs, model, workers=n)
 
 
 def analyze_many(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, model: Any = None, engine: str = "local",
