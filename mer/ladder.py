@@ -1,0 +1,241 @@
+"""The leakage ladder with two families: the study's recipe and mer's network, on the same tracks and splits.
+
+The study reports 94.7 % on Emotify. Its figure comes from its protocol: SMOTE
+on all segments, then a random split of segments, so every test segment has
+its 19 siblings, and synthetic points interpolated from it, in training. A
+regularised network like mer's gains little from that; a memorising one like
+the study's gains a lot. :func:`run_ladder` runs both families under the three
+protocols of :data:`mer.evaluate.PROTOCOL_LABELS` with the same tracks, the
+same segment split, the same track folds and the same seed, so the only thing
+that differs between two bars of one protocol is the family.
+
+``python -m mer ladder --save`` writes the result to ``models/ladder.json``;
+the Model page and ``python -m mer card --json`` read it from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import EMOTIONS, ModelConfig, TrainConfig, read_run_config, to_dict
+from .errors import DataError, ModelError
+from .evaluate import Rung
+from .files import write_json_atomic
+from .progress import EpochFn, ProgressFn
+from .registry import models_dir
+from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
+from .train import StopFn, cross_validate, ladder
+
+__all__ = ["FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "FamilyLadder", "LadderReport", "LadderData",
+           "ladder_data", "run_ladder", "ladder_file", "save_ladder", "load_ladder"]
+
+FAMILIES: tuple[str, ...] = ("study", "mer")
+FAMILY_LABELS: dict[str, str] = {
+    "study": "the study's recipe (28 librosa means per segment, Conv1D-LSTM)",
+    "mer": "mer's default model (MusiCNN embeddings, BiLSTM)",
+}
+#: The study's published accuracy (segments, its own protocol), drawn as a reference line.
+STUDY_PUBLISHED = 0.947
+#: The fraction of segments tested by the two segment-level protocols (as :func:`mer.train.ladder`).
+TEST_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class FamilyLadder:
+    """One family under the three protocols."""
+
+    family: str  # one of FAMILIES
+    rungs: dict[str, Rung]  # "study", "segment", "track"
+    seconds: float  # time to run this family's ladder
+    config: dict[str, Any]  # the family's settings, as run
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"family": self.family, "rungs": {k: r.to_dict() for k, r in self.rungs.items()},
+                "seconds": self.seconds, "config": self.config}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FamilyLadder:
+        return cls(family=d["family"], rungs={k: Rung.from_dict(r) for k, r in d["rungs"].items()},
+                   seconds=d["seconds"], config=d["config"])
+
+
+@dataclass(frozen=True)
+class LadderReport:
+    """Both families' ladders on one set of tracks."""
+
+    data: str  # what the tracks are
+    n_tracks: int
+    seed: int
+    families: dict[str, FamilyLadder]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": self.data, "n_tracks": self.n_tracks, "seed": self.seed,
+                "families": {k: f.to_dict() for k, f in self.families.items()}}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LadderReport:
+        return cls(data=d["data"], n_tracks=d["n_tracks"], seed=d["seed"],
+                   families={k: FamilyLadder.from_dict(f) for k, f in d["families"].items()})
+
+
+@dataclass(frozen=True)
+class LadderData:
+    """What the two families read, row for row the same tracks."""
+
+    study: np.ndarray | None  # (n_tracks, n_segments, 28): the study's features
+    mer: Any  # a mer.dataset.TrackData of MusiCNN embeddings, or None
+    labels: np.ndarray  # each track's dominant emotion
+    description: str
+
+
+def _aligned_study_features(track_id: np.ndarray) -> np.ndarray:
+    """The bundled study features in the order of ``track_id``; refused with the counts when the sets differ."""
+    feats = load_study_features()
+    have, want = set(feats.track_id.tolist()), set(track_id.tolist())
+    if have != want:
+        raise DataError(f"The bundled study features are of another set of tracks: they hold {len(have)} tracks, "
+                        f"the bundled annotations {len(want)} ({len(want - have)} of these missing, "
+                        f"{len(have - want)} others extra). Rebuild them with "
+                        "`python benchmarks/bundle_study_features.py --root ../shared/emotify`.")
+    order = {t: i for i, t in enumerate(feats.track_id.tolist())}
+    return feats.X[[order[t] for t in track_id.tolist()]]
+
+
+def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = None, allow_missing: bool = False,
+                cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None) -> LadderData:
+    """The inputs of the ladder: the bundled features (``root`` None) or those of a corpus's audio (cached).
+
+    Raises
+    ------
+    DataError
+        Audio missing (without ``allow_missing``), or bundled features of another set of tracks.
+    """
+    from .embeddings import bundled_track_data, embedding_track_data
+    from .emotify import load_annotations, load_corpus
+
+    if root is None:
+        data = bundled_track_data() if "mer" in families else None
+        ids = data.track_id if data is not None else load_study_features().track_id
+        if data is None:
+            labels = load_annotations().tracks.set_index("track_id").loc[ids][list(EMOTIONS)].to_numpy().argmax(axis=1)
+        else:
+            labels = data.labels
+        study = _aligned_study_features(np.asarray(ids)) if "study" in families else None
+        return LadderData(study=study, mer=data, labels=np.asarray(labels),
+                          description=f"Emotify, {len(ids)} tracks (bundled features)")
+    corpus = load_corpus(root, allow_missing=allow_missing)
+    study = corpus_study_features(corpus, cache_dir=cache_dir, on_progress=on_progress) if "study" in families else None
+    data = embedding_track_data(corpus, cache_dir=cache_dir, on_progress=on_progress) if "mer" in families else None
+    return LadderData(study=study, mer=data, labels=corpus.labels,
+                      description=f"{len(corpus)} tracks of '{corpus.root}'")
+
+
+def default_recipe() -> tuple[TrainConfig, ModelConfig]:
+    """mer's family: the bundled default model's training and model settings (``models/default/config.json``)."""
+    path = Path(__file__).resolve().parent.parent / "models" / "default" / "config.json"
+    try:
+        return read_run_config(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelError(f"Cannot read mer's default recipe from '{path}' ({e}).") from None
+
+
+def run_ladder(families: tuple[str, ...] = FAMILIES, *, root: str | os.PathLike | None = None,
+               allow_missing: bool = False, seed: int = 0, study_config: StudyConfig = StudyConfig(),
+               cache_dir: str | os.PathLike | None = None, workers: int | None = None,
+               on_progress: ProgressFn | None = None, on_epoch: EpochFn | None = None,
+               should_stop: StopFn | None = None) -> LadderReport:
+    """Each family under the study's, the segment and the track protocol, on the same tracks, splits and seed.
+
+    mer's family is trained with the bundled default model's settings
+    (:func:`default_recipe`); its ``track`` rung is its cross-validated track
+    accuracy. The study's family uses ``study_config``. Both use the default
+    recipe's folds (``cv_folds``, ``val_fraction``) and :data:`TEST_FRACTION`.
+
+    The study's fits run side by side on ``workers`` processes (default: one per core).
+    Deterministic for a seed: two runs give the same numbers, whatever ``workers``.
+    """
+    unknown = [f for f in families if f not in FAMILIES]
+    if unknown or not families:
+        raise DataError(f"Unknown ladder family {unknown or families}: choose from {', '.join(FAMILIES)}.")
+    config, model_config = default_recipe()
+    config = replace(config, seed=seed, ladder=True)
+    data = ladder_data(families, root=root, allow_missing=allow_missing, cache_dir=cache_dir, on_progress=on_progress)
+    out: dict[str, FamilyLadder] = {}
+    for family in families:
+        t0 = time.perf_counter()
+        if on_progress:
+            on_progress(len(out), len(families), f"ladder: {FAMILY_LABELS[family]}")
+        if family == "study":
+            rungs = _study_rungs(data, config, study_config, workers=workers, on_progress=on_progress,
+                                 on_epoch=on_epoch, should_stop=should_stop)
+            settings = to_dict(study_config)
+        else:
+            cv, _ = cross_validate(data.mer, config, model_config, description=data.description, on_epoch=on_epoch,
+                                   should_stop=should_stop)
+            rungs = ladder(data.mer, config, model_config, cv, test_fraction=TEST_FRACTION, on_epoch=on_epoch,
+                           should_stop=should_stop)
+            settings = {"train": to_dict(config), "model": to_dict(model_config)}
+        out[family] = FamilyLadder(family=family, rungs=rungs, seconds=time.perf_counter() - t0, config=settings)
+    if on_progress:
+        on_progress(len(families), len(families), "ladder done")
+    return LadderReport(data=data.description, n_tracks=len(data.labels), seed=seed, families=out)
+
+
+def _study_rungs(data: LadderData, config: TrainConfig, study_config: StudyConfig, **kwargs) -> dict[str, Rung]:
+    return study_ladder(data.study, data.labels, config=study_config, seed=config.seed, test_fraction=TEST_FRACTION,
+                        val_fraction=config.val_fraction, n_folds=config.cv_folds, **kwargs)
+
+
+def ladder_file() -> Path:
+    """Where the ladder is saved and read: ``ladder.json`` in the models folder."""
+    return models_dir() / "ladder.json"
+
+
+def save_ladder(report: LadderReport, path: str | os.PathLike | None = None) -> Path:
+    """Write a ladder (atomically), keeping the families of an earlier one on the same data that this one lacks."""
+    path = Path(path) if path is not None else ladder_file()
+    previous = load_ladder(path)
+    if previous is not None and (previous.data, previous.seed) == (report.data, report.seed):
+        report = replace(report, families={**previous.families, **report.families})
+    write_json_atomic(path, report.to_dict())
+    return path
+
+
+def load_ladder(path: str | os.PathLike | None = None) -> LadderReport | None:
+    """The saved ladder, or None when there is none or it cannot be read."""
+    path = Path(path) if path is not None else ladder_file()
+    try:
+        return LadderReport.from_dict(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+#: What leaks under each protocol, for the sentences beside the ladder.
+LEAKS: dict[str, str] = {
+    "study": "SMOTE ran on all segments before the split, so synthetic training points are interpolated from test "
+             "segments, and each test segment's 19 siblings of the same track are in training: a network that "
+             "memorises recognises the track, not the emotion",
+    "segment": "SMOTE sees the training segments only, but segments of one track still sit on both sides of the "
+               "split: the siblings still give the track away",
+    "track": "every track is tested by a model that never heard any of it: what a listener with new music gets",
+}
+
+
+def rung_sentences(report: LadderReport) -> list[str]:
+    """One sentence per protocol: what leaks, and each family's number (Markdown)."""
+    out = []
+    for protocol, leak in LEAKS.items():
+        scores = [f"{FAMILY_LABELS[f.family].split(' (')[0]} **{f.rungs[protocol].accuracy:.1%}**"
+                  for f in report.families.values() if protocol in f.rungs]
+        if scores:
+            unit = next(f.rungs[protocol] for f in report.families.values() if protocol in f.rungs)
+            out.append(f"**{protocol}** ({unit.n_test} test {unit.unit}s): {', '.join(scores)}. {leak[0].upper()}"
+                       f"{leak[1:]}.")
+    return out
