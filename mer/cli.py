@@ -302,12 +302,22 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from .batch import run_batch
+    import signal
+
+    from .batch import BatchCancelled, run_batch
     progress = ProgressPrinter(style=None if args.no_progress else "bar", json_lines=args.progress_json, unit="file")
+    stop = {"flag": False}
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(flag=True))  # keep what is done, then stop
     try:
         s = run_batch(args.inputs, args.out, model=_load_model_arg(args.model) if args.model else None,
                       engine=args.engine, workers=args.workers, address=args.address, chunk_size=args.chunk_size,
-                      csv=args.csv, retry_errors=args.retry_errors, on_progress=progress)
+                      csv=args.csv, retry_errors=args.retry_errors, within=args.within,
+                      should_stop=lambda: stop["flag"], on_progress=progress)
+    except BatchCancelled as e:
+        if args.progress_json:
+            print(json.dumps({"event": "cancelled", "message": str(e)}), flush=True)
+        print(f"error: {e}", file=sys.stderr)
+        return 130
     finally:
         progress.close()
     print(f"done: {s.analysed} analysed, {s.skipped} skipped, {s.failed} failed in {s.seconds:.1f} s "
@@ -426,6 +436,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=int, default=256, help="files per atomically written chunk (default 256)")
     p.add_argument("--csv", action="store_true", help="also write tracks.csv and segments.csv")
     p.add_argument("--retry-errors", action="store_true", help="analyse files that failed last time again")
+    p.add_argument("--within", action="append", type=Path, default=None, metavar="DIR",
+                   help="read only files whose real path lies under DIR (repeatable; others get an error row)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout")
     p.set_defaults(func=_cmd_batch)

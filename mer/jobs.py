@@ -1,4 +1,4 @@
-"""One background training process at a time: start, follow, cancel.
+"""Background processes the app starts: one training run at a time; a batch per output folder (below).
 
 The app starts ``python -m mer train --config FILE --progress-json`` as a separate
 process, the run's configs written whole to ``run-config.json`` (one path from a
@@ -18,6 +18,7 @@ atomically at the very end), so the active model is untouched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,7 +35,8 @@ from .errors import TrainingBusyError, TrainingError
 from .progress import Epoch
 from .registry import models_dir, new_model_name
 
-__all__ = ["JobStatus", "start_training", "job_status", "cancel_training", "clear_finished"]
+__all__ = ["JobStatus", "start_training", "job_status", "cancel_training", "clear_finished",
+           "BatchJobStatus", "start_batch", "batch_status", "batch_jobs", "cancel_batch", "clear_batch"]
 
 
 def _jobs_dir(root: Path | None = None) -> Path:
@@ -213,3 +215,190 @@ def clear_finished(models_root: Path | None = None) -> None:
     jobs = _jobs_dir(models_root)
     for f in ("job.json", "run-config.json", "progress.jsonl", "stderr.log", "lock"):
         (jobs / f).unlink(missing_ok=True)
+
+
+# --- batch analysis of a library (the Library page) --------------------------------------------------------
+#
+# One background ``python -m mer batch`` per output folder (``batches/NAME`` in the data folder), several
+# folders at a time. State lives in ``batches/.jobs/NAME/`` beside the results: ``lock`` (the pid, created
+# exclusively), ``job.json`` (folder, output, start time, pid), ``progress.jsonl`` (the process's JSON lines:
+# files done, files/s, ETA) and ``stderr.log``. Cancelling sends SIGTERM: the process writes what it has
+# analysed and stops; starting the same batch again resumes it.
+
+
+@dataclass
+class BatchJobStatus:
+    """What the Library page shows about a batch it started.
+
+    Attributes
+    ----------
+    name : str
+        The batch's name: its results are in ``batches/NAME`` of the data folder.
+    state : str
+        ``"idle"`` (never started, or dismissed), ``"running"``, ``"done"``, ``"failed"`` or ``"cancelled"``.
+    folder : str
+        The library folder analysed.
+    done, total : int
+        Files done (analysed, failed or skipped as done before) and named.
+    files_per_s, eta_s : float or None
+        The run's rate so far and the time it expects still to need.
+    message : str
+        The latest progress message, the summary when done, or why it failed.
+    summary : dict
+        The ``done`` event: analysed, skipped, failed, tracks, ok_tracks, seconds.
+    """
+
+    name: str
+    state: str
+    folder: str = ""
+    out: str = ""
+    started: str | None = None
+    done: int = 0
+    total: int = 0
+    files_per_s: float | None = None
+    eta_s: float | None = None
+    message: str = ""
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> float:
+        """0..1: files done of the files named."""
+        return 1.0 if self.state == "done" else min(1.0, self.done / self.total) if self.total else 0.0
+
+
+def _batch_jobs_dir(name: str) -> Path:
+    from .batch.library import batches_dir
+
+    return batches_dir() / ".jobs" / name
+
+
+def start_batch(folder: str, name: str) -> BatchJobStatus:
+    """Start ``python -m mer batch`` on a library folder of this server, in the background, into ``batches/NAME``.
+
+    The folder must be one the app may read (:func:`mer.batch.library.readable_folder`), and the batch reads
+    only files whose real path lies under those folders (links out of them become error rows). Starting a
+    batch that was cancelled or failed resumes it.
+
+    Raises
+    ------
+    BatchError
+        The folder may not be read or is not there; the name is not a plain name; this batch is already
+        running; its output folder holds files mer did not write; the data folder cannot be written.
+    """
+    from .batch import BatchError
+    from .batch.library import batch_output, library_roots, readable_folder
+    from .batch.store import BATCH_MARKERS
+    from .files import check_output_dir
+
+    real = readable_folder(folder)
+    out = batch_output(name)
+    check_output_dir(out, markers=BATCH_MARKERS, what="batch results", ignore=(".lock",), error=BatchError)
+    jobs = _batch_jobs_dir(name)
+    try:
+        jobs.mkdir(parents=True, exist_ok=True)
+        fd = _claim(jobs / "lock")
+    except OSError as e:
+        raise BatchError(f"Cannot write to the data folder '{jobs.parent.parent.parent}' ({e.strerror}); a batch "
+                         "needs a writable data folder.") from None
+    if fd is None:
+        raise BatchError(f"The batch '{name}' is already running (started {batch_status(name).started}). Wait for "
+                         "it, cancel it, or give this one another name.")
+    cmd = [sys.executable, "-m", "mer", "batch", str(real), "--out", str(out), "--progress-json", "--no-progress",
+           *(f"--within={r}" for r in library_roots())]
+    with open(jobs / "progress.jsonl", "w") as out_f, open(jobs / "stderr.log", "w") as err_f:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
+                                cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+    os.write(fd, str(proc.pid).encode())
+    os.close(fd)
+    job = {"pid": proc.pid, "folder": str(real), "out": str(out),
+           "started": datetime.now().isoformat(timespec="seconds")}
+    (jobs / "job.json").write_text(json.dumps(job))
+    return batch_status(name)
+
+
+def _claim(lock: Path) -> int | None:
+    """The lock file created exclusively (its fd), or None while a live process holds it; a stale one is taken."""
+    for _ in range(2):
+        try:
+            return os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid == 0 and time.time() - lock.stat().st_mtime < 5:  # being written by a start right now
+                return None
+            if pid and _alive(pid):
+                return None
+            lock.unlink(missing_ok=True)  # the lock of a run that died
+    return None
+
+
+def batch_status(name: str) -> BatchJobStatus:
+    """State of the batch ``name`` the page started (``"idle"`` if none), read from its job files."""
+    jobs = _batch_jobs_dir(name)
+    try:
+        job = json.loads((jobs / "job.json").read_text())
+    except (OSError, ValueError):
+        return BatchJobStatus(name=name, state="idle")
+    status = BatchJobStatus(name=name, state="running", folder=job.get("folder", ""), out=job.get("out", ""),
+                            started=job.get("started"))
+    events = _read_events(jobs / "progress.jsonl")
+    progress = [e for e in events if e.get("event") == "progress"]
+    if progress:
+        last = progress[-1]
+        status.done, status.total = int(last.get("done", 0)), int(last.get("total", 0))
+        status.files_per_s, status.eta_s = last.get("files_per_s"), last.get("eta_s")
+        status.message = str(last.get("message", ""))
+    ends = {e.get("event"): e for e in events if e.get("event") in ("done", "cancelled")}
+    if "done" in ends:
+        status.state, status.summary = "done", ends["done"]
+        status.done = status.total = max(status.total, int(ends["done"].get("tracks", 0)))
+        status.message = (f"{ends['done'].get('analysed', 0)} analysed, {ends['done'].get('skipped', 0)} skipped, "
+                          f"{ends['done'].get('failed', 0)} failed in {ends['done'].get('seconds', 0):.1f} s")
+    elif "cancelled" in ends:
+        status.state, status.message = "cancelled", str(ends["cancelled"].get("message", ""))
+    elif not _alive(int(job.get("pid", 0)) or -1):
+        status.state = "failed"
+        status.message = _last_error(jobs / "stderr.log") or "the batch process ended without a result"
+    if status.state != "running":
+        (jobs / "lock").unlink(missing_ok=True)
+    return status
+
+
+def batch_jobs() -> list[BatchJobStatus]:
+    """Every batch the page started and did not dismiss, the newest first."""
+    from .batch.library import batches_dir
+
+    root = batches_dir() / ".jobs"
+    names = [p.name for p in root.iterdir() if (p / "job.json").is_file()] if root.is_dir() else []
+    return sorted((batch_status(n) for n in names), key=lambda s: s.started or "", reverse=True)
+
+
+def cancel_batch(name: str, timeout: float = 30.0) -> BatchJobStatus:
+    """Ask the batch ``name`` to stop (SIGTERM: it writes what it has analysed and exits; start it to resume)."""
+    status = batch_status(name)
+    if status.state != "running":
+        return status
+    pid = int(json.loads((_batch_jobs_dir(name) / "job.json").read_text())["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + timeout
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid):
+        os.killpg(pid, signal.SIGKILL)  # its own session: the process and its workers
+    return batch_status(name)
+
+
+def clear_batch(name: str) -> None:
+    """Forget a finished, cancelled or failed batch job (its results, if any, stay)."""
+    if batch_status(name).state == "running":
+        return
+    jobs = _batch_jobs_dir(name)
+    for f in ("job.json", "progress.jsonl", "stderr.log", "lock"):
+        (jobs / f).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        jobs.rmdir()

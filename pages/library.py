@@ -1,19 +1,23 @@
-"""Library: a batch's results for stakeholders — the library's emotions, by folder or genre, a filterable
-table, and a track's 20-segment timeline."""
+"""Library: analyse a folder of music on this server in the background, and present a batch's results — the
+library's emotions, by folder or genre, a filterable table, and a track's 20-segment timeline."""
 
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from mer.batch.library import (TABLE_COLUMNS, emotion_counts, filter_tracks, group_shares, list_batches,
-                               load_tracks, playable_path, track_segments)
+from mer.batch.library import (TABLE_COLUMNS, emotion_counts, ensure_sample, filter_tracks, group_shares,
+                               library_roots, list_batches, load_tracks, playable_path, track_segments)
 from mer.config import EMOTIONS, emotion_label
+from mer.errors import MerError
+from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.plots import distribution_figure, group_figure, library_figure, timeline_figure
-import ui  # noqa: F401  (routes a shared link to this page through app.py; see ui.py)
+from ui import get_model, show_error
 
 st.title("Library")
-st.caption("The results of `python -m mer batch` on a whole music library: one row per track, 20 segments each.")
+st.caption("A whole music library, analysed in the background on this server (or by `python -m mer batch`): one "
+           "row per track, 20 segments each.")
+SAMPLE = "sample"
 
 
 @st.cache_data(show_spinner="Reading the batch…", max_entries=4)
@@ -26,12 +30,93 @@ def segments_of(path: str, stamp: int, track_id: int) -> pd.DataFrame:
     return track_segments(Path(path), track_id)
 
 
-batches = list_batches()
-if not batches:
-    st.info("No batch results in the data folder yet. Analyse a library with "
-            "`python -m mer batch MUSIC_FOLDER --out data/batches/NAME`, then come back.")
-    st.stop()
-batch = st.selectbox("Batch", batches, format_func=str, help="Batch result folders under the data folder.")
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes}:{secs:02d}"
+
+
+def start_form(expanded: bool) -> None:
+    roots = library_roots()
+    with st.expander("Analyse a folder on this server", expanded=expanded), st.form("start_batch"):
+        folder = st.text_input("Folder", key="folder", placeholder=str(roots[0]) if roots else "",
+                               help="A folder of WAV, MP3, FLAC or OGG files (searched recursively) under one of the "
+                                    "folders this app may read: " + ", ".join(f"`{r}`" for r in roots) +
+                                    ". Whoever runs the server adds folders with MER_LIBRARY_ROOTS.")
+        name = st.text_input("Name of the results", key="batch_name", placeholder="the folder's name",
+                             help="The results go to batches/NAME in the data folder. Starting a cancelled batch "
+                                  "again resumes it.")
+        if st.form_submit_button("Analyse", type="primary"):
+            try:
+                job = start_batch(folder, name.strip() or Path(folder.strip().rstrip("/")).name)
+                st.session_state["show"] = job.name
+                st.rerun()
+            except MerError as e:
+                show_error(e)
+
+
+@st.fragment(run_every=1.0)
+def running(name: str) -> None:
+    job = batch_status(name)
+    if job.state != "running":
+        st.rerun()  # the whole page: the results are ready (or the reason it stopped)
+    rate = f"{job.files_per_s:.2f} files/s" if job.files_per_s else "starting"
+    st.progress(job.progress, text=f"**{name}**: {job.done:,} of {job.total:,} files · {rate} · "
+                                   f"ETA {_duration(job.eta_s)} · {job.message or 'starting the workers'}")
+    st.caption(f"{job.folder}, started {job.started}")
+    if st.button("Cancel", key=f"cancel-{name}"):
+        cancel_batch(name)
+        st.rerun()
+
+
+def finished(job) -> None:
+    if job.state == "done":
+        st.success(f"**{job.name}** is analysed: {job.message}. Its results are shown below.")
+    else:
+        (st.warning if job.state == "cancelled" else st.error)(
+            f"**{job.name}**: {job.message}" if job.state == "cancelled" else f"**{job.name}** failed: {job.message}")
+    c1, c2 = st.columns([1, 5])
+    if job.state != "done" and c1.button("Resume", key=f"resume-{job.name}", type="primary"):
+        try:
+            start_batch(job.folder, job.name)
+            st.rerun()
+        except MerError as e:
+            show_error(e)
+    if c2.button("Dismiss", key=f"dismiss-{job.name}"):
+        clear_batch(job.name)
+        st.rerun()
+
+
+jobs = batch_jobs()
+batches = {b.name: b for b in list_batches()}
+start_form(expanded=not batches and not jobs)
+for job in jobs:
+    if job.state == "running":
+        running(job.name)
+    else:
+        finished(job)
+        if job.state == "done" and st.session_state.get("show") == job.name:
+            st.session_state["batch"] = f"batches/{job.name}"  # the results of the batch just started
+            st.session_state["show"] = None
+
+names = sorted(batches, key=lambda n: batches[n].finished, reverse=True) + [SAMPLE]
+if st.session_state.get("batch") not in names:
+    st.session_state["batch"] = names[0]
+choice = st.selectbox("Batch", names, key="batch", help="Batch result folders under the data folder.",
+                      format_func=lambda n: "Sample: the example excerpts bundled with mer" if n == SAMPLE
+                      else str(batches[n]))
+if choice == SAMPLE:
+    try:
+        with st.spinner("Analysing the example excerpts with the active model (once)…"):
+            batch = ensure_sample(get_model())
+    except MerError as e:
+        show_error(e)
+        st.stop()
+    st.caption("A sample: the five freely licensed excerpts of the Analyze page, analysed with the active model. "
+               "Analyse a folder of your own above, or run `python -m mer batch MUSIC --out data/batches/NAME`.")
+else:
+    batch = batches[choice]
 stamp = (batch.path / "tracks.parquet").stat().st_mtime_ns
 tracks = tracks_of(str(batch.path), stamp)
 ok = tracks[tracks["status"] == "ok"]

@@ -38,6 +38,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: Each test server's data folder (the Library page reads music from it).
+_SERVER_DATA: dict[str, Path] = {}
+
+
 @contextlib.contextmanager
 def _streamlit(tmp: Path, tiny_models: Path, tiny_corpus: Path):
     """`streamlit run app.py` on a free local port, on the tiny model, with the tiny corpus as its demo corpus."""
@@ -53,6 +57,7 @@ def _streamlit(tmp: Path, tiny_models: Path, tiny_corpus: Path):
          "--server.fileWatcherType", "none"],  # a test server never reloads its code
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    _SERVER_DATA[url] = data
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -196,3 +201,32 @@ def test_every_page_renders(server, page, title, marker):
     page.screenshot(path=str(SHOTS / f"4-{title.lower()}.png"), full_page=True)
 
 
+
+
+def test_the_library_page_starts_shows_and_cancels_a_batch(server, page):
+    """A fresh Library page shows the sample; a folder typed there is analysed in the background, with a bar,
+    and cancelled from the page."""
+    import soundfile as sf
+
+    data = _SERVER_DATA[server]
+    (data / "long").mkdir(exist_ok=True)
+    for i in range(8):  # four-minute files: about a second each, so the batch is still running when cancelled
+        sf.write(data / "long" / f"t{i:02d}.flac", tone(240.0, sr=8_000, freq=150.0 + 40 * i), 8_000)
+    _open(page, f"{server}/library")
+    page.wait_for_selector("text=A sample: the five freely licensed excerpts", timeout=120_000)
+    page.wait_for_selector(TIMELINE, timeout=60_000)  # a track of the sample, segment by segment
+    _settled(page)
+    page.screenshot(path=str(SHOTS / "5-library-sample.png"), full_page=True)
+    page.get_by_role("textbox", name="Folder", exact=True).fill("long")
+    page.get_by_role("button", name="Analyse").click()
+    bar = page.locator("[data-testid=stProgress]", has_text="of 8 files")
+    bar.wait_for(timeout=60_000)
+    page.wait_for_selector("text=/files\\/s · ETA \\d+:\\d\\d/", timeout=60_000)
+    page.screenshot(path=str(SHOTS / "6-library-running.png"), full_page=True)
+    page.get_by_role("button", name="Cancel").click()
+    warning = page.locator("[data-testid=stAlertContentWarning]", has_text="Cancelled after")
+    warning.wait_for(timeout=60_000)
+    assert "The results are kept" in warning.inner_text()
+    assert page.get_by_role("button", name="Resume").count() == 1
+    assert page.locator("[data-testid=stException]").count() == 0
+    page.screenshot(path=str(SHOTS / "7-library-cancelled.png"), full_page=True)

@@ -11,14 +11,23 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mer.batch import run_batch
-from mer.batch.library import filter_tracks, group_shares, list_batches, load_tracks
+from mer.batch import BatchCancelled, BatchError, run_batch
+from mer.batch.library import (batch_output, ensure_sample, filter_tracks, group_shares, list_batches, load_tracks,
+                               readable_folder, sample_dir)
 from mer.config import EMOTIONS, emotion_label
+from mer.examples import list_examples
+from mer.jobs import batch_status, cancel_batch, clear_batch, start_batch
 
 from .test_app import array, figure
 from .test_batch import write_library
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
+
+
+@pytest.fixture(autouse=True)
+def _tiny_active_model(tiny_models, monkeypatch):
+    """The page analyses the sample with the active model: the tiny one here."""
+    monkeypatch.setenv("MER_MODELS_DIR", str(tiny_models))
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +133,154 @@ def test_a_hand_written_table_and_linked_folders_are_not_served(batch_dir, _isol
         (_isolated_data_dir / "batches" / "linked").unlink()
         shutil.rmtree(fake)
     assert "batches/fake" in names and not any(n.startswith("batches/linked") for n in names)
+
+
+# --- the sample, the folders the browser may read, batches started from the page --------------------------
+
+
+@pytest.fixture
+def fresh_data(tmp_path, monkeypatch) -> Path:
+    """A data folder of its own: no batch in it yet, as on a fresh start."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    return data
+
+
+def test_a_fresh_page_shows_the_bundled_examples_analysed_once(fresh_data, tiny_models):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    n = len(list_examples())
+    assert at.selectbox(key="batch").value == "sample"
+    assert {m.label: m.value for m in at.metric} == {"Tracks": str(n), "Analysed": str(n), "Failed": "0",
+                                                     "Model": "default"}
+    tracks = load_tracks(sample_dir())
+    bars = figure(at, "The library's emotions")["data"][0]
+    assert sum(array(bars["y"]).tolist()) == n
+    assert dict(zip(bars["x"], array(bars["y"]).tolist()))[emotion_label(tracks["top_emotion"].iloc[0])] >= 1
+    assert len(at.dataframe[0].value) == n
+    z = array(figure(at, "Emotion timeline")["data"][0]["z"])
+    assert z.shape == (9, 20)
+    assert len(at.get("audio")) == 1  # the examples are played: their folder is the sample's library
+    written = (sample_dir() / "batch.json").stat().st_mtime_ns
+    AppTest.from_file(PAGE, default_timeout=120).run()  # a second visitor: read, not analysed again
+    assert (sample_dir() / "batch.json").stat().st_mtime_ns == written
+    assert not list_batches()  # the sample is not one of the user's batches
+
+
+def test_the_sample_is_analysed_again_for_another_model(fresh_data, tiny_models, tmp_path):
+    from mer.registry import load_model
+
+    first = ensure_sample(load_model(tiny_models / "default"))
+    other = tmp_path / "other"
+    shutil.copytree(tiny_models / "default", other)
+    (other / "config.json").write_text((other / "config.json").read_text() + " ")  # another version
+    again = ensure_sample(load_model(other))
+    assert load_tracks(again.path)["model_name"].eq("other").all() and first.tracks == again.tracks == 5
+
+
+def test_only_folders_under_the_data_folder_and_the_library_roots_are_read(fresh_data, tmp_path, monkeypatch):
+    music = fresh_data / "music"
+    music.mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (fresh_data / "escape").symlink_to(outside, target_is_directory=True)
+    assert readable_folder(str(music)) == music.resolve()
+    assert readable_folder("music") == music.resolve()  # relative to the data folder
+    for text, words in (("", "Type the path"), ("/etc", "outside the folders this app may read"),
+                        ("music/../..", "outside the folders"), (f"{music}/../../outside", "outside the folders"),
+                        ("escape", "outside the folders"), ("nothere", "There is no folder"),
+                        (str(outside / "x"), "There is no folder")):
+        with pytest.raises(BatchError, match=words):
+            readable_folder(text)
+    with pytest.raises(BatchError, match="MER_LIBRARY_ROOTS"):
+        readable_folder(str(outside))
+    monkeypatch.setenv("MER_LIBRARY_ROOTS", f"{tmp_path / 'missing'}:{outside}")  # what the server's owner allows
+    assert readable_folder(str(outside)) == outside.resolve() == readable_folder("escape")
+    for name in ("../x", ".hidden", "a/b", "", "x" * 65):
+        with pytest.raises(BatchError, match="cannot name a batch"):
+            batch_output(name)
+
+
+def test_the_page_refuses_a_folder_outside_the_roots_with_the_reason(fresh_data):
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.text_input(key="folder").input("/etc")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "outside the folders this app may read" in at.error[0].value
+    assert not (fresh_data / "batches" / "etc").exists()
+
+
+def test_links_inside_a_library_to_files_elsewhere_are_not_read(fresh_data, tiny_models, tmp_path):
+    lib = write_library(fresh_data / "music", 2, bad=())
+    secret = tmp_path / "secret.wav"
+    shutil.copyfile(next(lib.rglob("*.wav")), secret)
+    (lib / "link.wav").symlink_to(secret)
+    run_batch([lib], fresh_data / "out", model=tiny_models / "default", workers=1, within=[fresh_data])
+    tracks = load_tracks(fresh_data / "out").set_index("file")
+    assert tracks.loc["link.wav", "status"] == "error" and "outside the folders" in tracks.loc["link.wav", "error"]
+    assert (tracks["status"] == "ok").sum() == 2
+
+
+def test_a_cancelled_batch_keeps_its_results_and_resumes(tiny_models, tmp_path):
+    lib = write_library(tmp_path / "lib", 7, bad=())
+    done = [0]
+    with pytest.raises(BatchCancelled, match="Cancelled after 3 analysed"):
+        run_batch([lib], tmp_path / "out", model=tiny_models / "default", workers=1, chunk_size=100,
+                  should_stop=lambda: done[0] >= 3, on_progress=lambda d, t, m: done.__setitem__(0, d))
+    assert not (tmp_path / "out" / "tracks.parquet").exists()  # not merged; the three are in a chunk
+    summary = run_batch([lib], tmp_path / "out", model=tiny_models / "default", workers=1)
+    assert (summary.skipped, summary.analysed, summary.tracks) == (3, 4, 7)
+
+
+def _wait(name: str, until, timeout: float = 90.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not until(status := batch_status(name)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return status
+
+
+def test_a_batch_started_on_the_page_runs_in_the_background_and_its_results_are_shown(fresh_data):
+    write_library(fresh_data / "music", 4, bad=("text.mp3",))
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at.text_input(key="folder").input("music")
+    at.button[0].click().run()  # the form's Analyse button
+    assert not at.exception and not at.error
+    with pytest.raises(BatchError, match="already running"):  # one batch at a time per output folder
+        start_batch("music", "music")
+    status = _wait("music", lambda s: s.state != "running")
+    assert status.state == "done", status.message
+    assert status.summary["analysed"] == 4 and status.summary["failed"] == 1 and status.progress == 1.0
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="batch").value == "batches/music"
+    assert any("is analysed: 4 analysed, 0 skipped, 1 failed" in s.value for s in at.success)
+    assert {m.label: m.value for m in at.metric}["Tracks"] == "5"
+    clear_batch("music")
+    assert batch_status("music").state == "idle" and (fresh_data / "batches" / "music" / "tracks.parquet").is_file()
+
+
+def test_a_running_batch_is_cancelled_keeps_what_it_did_and_resumes(fresh_data):
+    import soundfile as sf
+
+    from .conftest import tone
+
+    lib = fresh_data / "long"
+    lib.mkdir()
+    for i in range(8):  # four-minute files: about a second each, long enough to cancel halfway
+        sf.write(lib / f"t{i:02d}.flac", tone(240.0, sr=8_000, freq=150.0 + 40 * i), 8_000)
+    start_batch(str(lib), "long")
+    running = _wait("long", lambda s: s.state != "running" or s.done >= 1)
+    assert running.state == "running" and running.total == 8 and running.files_per_s > 0 and running.eta_s > 0
+    status = cancel_batch("long")
+    assert status.state == "cancelled", status.message
+    assert "The results are kept" in status.message
+    done_before = int(status.message.split("after ")[1].split(" ")[0])
+    assert 1 <= done_before < 8
+    start_batch(str(lib), "long")  # resume
+    status = _wait("long", lambda s: s.state != "running", timeout=180)
+    assert status.state == "done" and status.summary["skipped"] == done_before, status.summary
+    assert status.summary["analysed"] == 8 - done_before and status.summary["tracks"] == 8

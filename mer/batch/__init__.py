@@ -7,9 +7,9 @@ two Parquet tables (tracks, segments), written in atomic chunks so an interrupte
 
 from ..pool import default_workers
 from .engines import ENGINES
-from .inputs import BatchError, FileRef, iter_paths
+from .inputs import BatchCancelled, BatchError, FileRef, iter_paths
 from .run import BatchSummary, analyze_many, run_batch
 from .worker import TrackResult, model_identity
 
-__all__ = ["analyze_many", "run_batch", "BatchSummary", "TrackResult", "BatchError", "FileRef", "ENGINES",
+__all__ = ["analyze_many", "run_batch", "BatchSummary", "TrackResult", "BatchError", "BatchCancelled", "FileRef", "ENGINES",
            "default_workers", "iter_paths", "model_identity"]

@@ -7,14 +7,15 @@ import itertools
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ..audio import SUPPORTED_EXTENSIONS
 from ..errors import MerError
+from ..files import is_under
 
-__all__ = ["BatchError", "FileRef", "iter_paths", "iter_file_refs", "count_paths", "path_id", "input_key", "HashSet",
+__all__ = ["BatchError", "BatchCancelled", "FileRef", "iter_paths", "iter_file_refs", "count_paths", "path_id", "input_key", "HashSet",
            "input_roots"]
 
 _GLOB_CHARS = set("*?[")
@@ -22,6 +23,10 @@ _GLOB_CHARS = set("*?[")
 
 class BatchError(MerError):
     """A batch cannot start or cannot finish (no inputs, an unwritable output folder, nothing analysable)."""
+
+
+class BatchCancelled(BatchError):
+    """A batch was asked to stop (SIGTERM, the Library page's Cancel): what it analysed is kept, to resume."""
 
 
 def path_id(path: str) -> int:
@@ -43,6 +48,7 @@ class FileRef:
     track_id: int
     size_bytes: int
     mtime_ns: int
+    refused: str | None = None  # why the file is not read (its real path lies outside the folders allowed)
 
 
 def _is_audio(name: str) -> bool:
@@ -136,10 +142,13 @@ def count_paths(inputs: Iterable[str | os.PathLike]) -> int:
     return sum(1 for _ in iter_paths(inputs))
 
 
-def iter_file_refs(inputs: Iterable[str | os.PathLike], seen: "HashSet | None" = None) -> Iterator[FileRef]:
+def iter_file_refs(inputs: Iterable[str | os.PathLike], seen: "HashSet | None" = None, *,
+                   within: Sequence[str | os.PathLike] | None = None) -> Iterator[FileRef]:
     """:class:`FileRef` per distinct audio path (size and mtime -1 for a listed path that cannot be read).
 
     ``seen`` collects the track ids given so far, so a file named twice (by a folder and a glob) is analysed once.
+    With ``within``, a file whose real path (links resolved) lies outside those folders is not read: its
+    reference carries the reason, and it becomes an error row.
     """
     seen = seen if seen is not None else HashSet()
     for p in iter_paths(inputs):
@@ -147,6 +156,11 @@ def iter_file_refs(inputs: Iterable[str | os.PathLike], seen: "HashSet | None" =
         if tid in seen:
             continue
         seen.add(tid)
+        if within is not None and os.path.lexists(p) and not is_under(p, within):
+            yield FileRef(path=p, track_id=tid, size_bytes=-1, mtime_ns=-1,
+                          refused=f"'{os.path.basename(p)}' lies outside the folders this batch may read "
+                                  f"({', '.join(map(str, within))}; links resolved), so it was not read.")
+            continue
         try:
             st = os.stat(p)
         except OSError:  # listed but missing: the worker reports it with the CLI's own message

@@ -6,11 +6,14 @@ No streamlit here; the page lays these out.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -19,9 +22,11 @@ import pyarrow.parquet as pq
 from ..audio import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir
 from ..files import is_under
+from .inputs import BatchError
 
 __all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "load_tracks", "track_segments", "filter_tracks", "group_shares",
-           "emotion_counts", "TABLE_COLUMNS"]
+           "emotion_counts", "TABLE_COLUMNS", "library_roots", "readable_folder", "batch_output", "batches_dir",
+           "sample_dir", "ensure_sample"]
 
 #: Columns of the Library page's table, in order.
 TABLE_COLUMNS = ["file", "folder", "genre", "top_emotion", "top_probability", *EMOTIONS, "duration_s", "status",
@@ -103,6 +108,121 @@ def playable_path(batch: Path, path: str) -> Path | None:
         return None
     audio = str(path).lower().endswith(SUPPORTED_EXTENSIONS) and real.suffix.lower() in SUPPORTED_EXTENSIONS
     return real if audio and real.is_file() and is_under(real, allowed_roots(batch)) else None
+
+
+def library_roots() -> list[Path]:
+    """Folders the Library page may analyse a library from: the data folder and those in ``$MER_LIBRARY_ROOTS``
+    (separated by ``os.pathsep``), resolved; folders that do not exist are left out."""
+    roots = [data_dir(), *(Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r)]
+    out: list[Path] = []
+    for r in roots:
+        try:
+            real = r.expanduser().resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue
+        if real.is_dir() and real not in out:
+            out.append(real)
+    return out
+
+
+def readable_folder(text: str) -> Path:
+    """The folder typed on the Library page, links resolved, if the server lets the browser read it.
+
+    A relative path is taken from the data folder. The folder's real path must lie under
+    :func:`library_roots`: ``..`` and links that lead out of them are refused like any other path.
+
+    Raises
+    ------
+    BatchError
+        Nothing typed; no such folder; a file; a folder outside the allowed ones (the message lists them and
+        names ``MER_LIBRARY_ROOTS``).
+    """
+    text = text.strip()
+    if not text:
+        raise BatchError("Type the path of a folder of music on this server.")
+    path = Path(text).expanduser()
+    path = path if path.is_absolute() else data_dir() / path
+    roots = library_roots()
+    allowed = ", ".join(f"'{r}'" for r in roots) or "none"
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise BatchError(f"There is no folder '{text}' on this server. Type the path of a folder under one of the "
+                         f"folders the app may read: {allowed}.") from None
+    if not is_under(real, roots):
+        raise BatchError(f"'{text}' lies outside the folders this app may read ({allowed}; links resolved). Ask "
+                         "whoever runs the server to add its folder to MER_LIBRARY_ROOTS (separated by "
+                         f"'{os.pathsep}') when starting the app.")
+    if not real.is_dir():
+        raise BatchError(f"'{text}' is a file, not a folder. Type the folder that holds the music.")
+    return real
+
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def batches_dir() -> Path:
+    """Where the Library page writes the batches it starts: ``batches/`` in the data folder."""
+    return data_dir() / "batches"
+
+
+def batch_output(name: str) -> Path:
+    """The output folder of a batch the Library page starts, ``batches/NAME`` in the data folder.
+
+    Raises
+    ------
+    BatchError
+        ``name`` is not 1–64 letters, digits, ``.``, ``_`` or ``-`` starting with a letter or digit.
+    """
+    if not _NAME.fullmatch(name or ""):
+        raise BatchError(f"'{name}' cannot name a batch: use 1 to 64 letters, digits, '.', '_' or '-', starting "
+                         "with a letter or a digit.")
+    return batches_dir() / name
+
+
+def sample_dir() -> Path:
+    """The sample batch (the bundled example excerpts); hidden, so no user's batch name can meet it."""
+    return batches_dir() / ".sample"
+
+
+@contextlib.contextmanager
+def _waiting_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a second visitor waits for the first one's analysis, then reads it
+        yield
+    finally:
+        os.close(fd)
+
+
+def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
+    """The Library page's sample: the bundled example excerpts analysed with ``model``, once.
+
+    Kept in :func:`sample_dir` (written by :func:`mer.batch.run_batch`, so atomically) and analysed again
+    only when the model changes (another name, config or weights) or an example is added.
+
+    Raises
+    ------
+    BatchError
+        The data folder cannot be written.
+    """
+    from ..examples import EXAMPLES_DIR, list_examples
+    from .run import run_batch
+    from .worker import model_identity
+
+    out = sample_dir()
+    with _waiting_lock(batches_dir() / ".sample.lock"):
+        try:
+            summary = json.loads((out / "batch.json").read_text())
+        except (OSError, ValueError):
+            summary = {}
+        current = (summary.get("model_name"), summary.get("model_version")) == model_identity(model) \
+            and summary.get("tracks") == len(list_examples()) and (out / "tracks.parquet").is_file()
+        if not current:
+            run_batch([EXAMPLES_DIR], out, model=model, workers=1, on_progress=on_progress)
+    return BatchInfo(name="sample", path=out, tracks=len(list_examples()),
+                     finished=str(json.loads((out / "batch.json").read_text()).get("finished", "")))
 
 
 def load_tracks(path: Path) -> pd.DataFrame:

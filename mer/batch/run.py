@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from ..files import check_output_dir, write_json_atomic
 from ..pool import default_workers
 from .engines import ENGINES, local_results, ray_results
-from .inputs import BatchError, FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
+from .inputs import BatchCancelled, BatchError, FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
 from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
 from .worker import TrackResult, model_identity
 
@@ -133,10 +133,10 @@ class _Counts:
 
 
 def _todo(items: Sequence[Any], out: Path, model_id: str, retry_errors: bool, seen: HashSet, counts: _Counts,
-          report: Callable[[], None]) -> Iterator[FileRef]:
+          report: Callable[[], None], within: Sequence[str | os.PathLike] | None) -> Iterator[FileRef]:
     """File references not analysed yet by this model in this state; counts (and reports) the skipped ones."""
     done = done_keys(out, retry_errors=retry_errors)
-    for ref in iter_file_refs(items, seen):
+    for ref in iter_file_refs(items, seen, within=within):
         if input_key(ref.path, ref.size_bytes, ref.mtime_ns, model_id) in done:
             counts.skipped += 1
             report()
@@ -147,6 +147,7 @@ def _todo(items: Sequence[Any], out: Path, model_id: str, retry_errors: bool, se
 def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, model: Any = None,
               engine: str = "local", workers: int | None = None, address: str | None = None,
               chunk_size: int = 256, flush_s: float = 30.0, csv: bool = False, retry_errors: bool = False,
+              within: Sequence[str | os.PathLike] | None = None, should_stop: Callable[[], bool] | None = None,
               on_progress: ProgressFn | None = None) -> BatchSummary:
     """Analyse a library into ``out/tracks.parquet`` and ``out/segments.parquet``, resumably.
 
@@ -155,8 +156,15 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     current state (path, size, mtime) by the same model, and finishes the rest. Bad files get a row with
     ``status="error"`` and never stop the run.
 
+    ``within``: read only files whose real path (links resolved) lies under one of these folders; the others
+    get an error row saying so (the Library page passes the folders the server allows). ``should_stop`` is
+    asked after each file: when it says yes, the results so far are written and :class:`BatchCancelled` is
+    raised (the same call again resumes).
+
     Raises
     ------
+    BatchCancelled
+        ``should_stop`` said yes; nothing is merged, every analysed file is kept for the next run.
     BatchError
         Bad arguments, no audio files in the inputs, an output folder that cannot be written or is in use.
     ModelError
@@ -180,12 +188,12 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
         clean_partial(out)
         if on_progress:
             on_progress(0, total, "starting the workers")
-        todo = _todo(items, out, ":".join(ident), retry_errors, seen, counts, report)
+        todo = _todo(items, out, ":".join(ident), retry_errors, seen, counts, report, within)
         first = next(todo, None)  # a finished batch starts no workers and connects to no cluster
         if first is not None:
             _analyse_into_chunks(_results(itertools.chain([first], todo), model, engine=engine, workers=workers,
                                           address=address, total=total), out, ident, counts, chunk_size, flush_s,
-                                 report)
+                                 report, should_stop or (lambda: False))
         if on_progress:
             on_progress(counts.done, total, "merging the results")
         n_tracks = merge_parts(out, seen)
@@ -202,21 +210,29 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
 
 
 def _analyse_into_chunks(results: Iterator[TrackResult], out: Path, ident: tuple[str, str], counts: _Counts,
-                         chunk_size: int, flush_s: float, report: Callable[[], None]) -> None:
+                         chunk_size: int, flush_s: float, report: Callable[[], None],
+                         should_stop: Callable[[], bool]) -> None:
     buffer: list[TrackResult] = []
     last_flush = time.monotonic()
-    for r in results:
-        buffer.append(r)
-        if r.ok:
-            counts.ok += 1
-        else:
-            counts.failed += 1
-        report()
-        if len(buffer) >= chunk_size or time.monotonic() - last_flush >= flush_s:
+    try:
+        for r in results:
+            buffer.append(r)
+            if r.ok:
+                counts.ok += 1
+            else:
+                counts.failed += 1
+            report()
+            if should_stop():
+                raise BatchCancelled(f"Cancelled after {counts.message()}. The results are kept: run the same "
+                                     "batch again to analyse the rest.")
+            if len(buffer) >= chunk_size or time.monotonic() - last_flush >= flush_s:
+                write_part(out, buffer, ident)
+                buffer, last_flush = [], time.monotonic()
+    finally:
+        if buffer:
             write_part(out, buffer, ident)
-            buffer, last_flush = [], time.monotonic()
-    if buffer:
-        write_part(out, buffer, ident)
+        if hasattr(results, "close"):  # stop the engine's workers now, not when the generator is collected
+            results.close()
 
 
 def _count_ok(out: Path) -> int:

@@ -113,6 +113,8 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
     """Analyse one file; every failure becomes an error result, never an exception."""
     from ..analyze import analyze
 
+    if ref.refused:
+        return error_result(ref, ref.refused)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MerWarning)  # kept as the result's notes instead
