@@ -1,4 +1,5 @@
-"""Batch benchmarks: figures, not tests. ``python benchmarks/batch.py [--quick] [--ray]`` prints a table.
+"""Batch benchmarks: figures, not tests. ``python benchmarks/batch.py [--quick] [--ray]`` prints a table;
+``python benchmarks/batch.py --whole [--rounds N]`` times whole processes instead (below).
 
 Measures, on this machine:
 * throughput of ``python -m mer batch``'s local engine on 60 s MP3s (44.1 kHz stereo) with 1 and N workers,
@@ -8,7 +9,14 @@ Measures, on this machine:
 * with ``--ray``: the Ray engine on a local cluster of N workers (``ray start --head`` on 127.0.0.1)
   against the local engine on the same 200 files.
 
-Audio is synthesised (mer's demo synthesiser for the MP3s, tones for the short files); nothing is downloaded.
+With ``--whole``: ``python -m mer batch`` as a user meets it (start-up, model loading and the pool's start
+included), one worker against the default, in alternating runs (the machine's speed drifts, and other work may
+share it), on two libraries: 47 excerpts of 12–16 s and 80 one-minute MP3s (44.1 kHz stereo). Both are cut
+from the Emotify audio in ``--emotify`` (default ``../shared/emotify``, read only) when it is there, else
+synthesised; ``--libraries DIR`` keeps them between invocations (encoding 80 MP3s takes a minute or two).
+
+Audio is synthesised (mer's demo synthesiser for the MP3s, tones for the short files) or read from a local
+Emotify; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -145,6 +153,69 @@ def ray_vs_local(inputs: Path, tmp: Path, workers: int) -> dict:
     return out
 
 
+def make_whole_libraries(folder: Path, emotify: Path) -> dict[str, Path]:
+    """The ``--whole`` libraries in ``folder`` (made once): ``small``, 47 excerpts of 12–16 s (Ogg), and
+    ``mp3``, 80 one-minute MP3s at 44.1 kHz stereo. From Emotify's audio when there is some, else synthesised."""
+    import soxr
+
+    small, mp3 = folder / "small", folder / "mp3"
+    sources = sorted(emotify.glob("emotifymusic/*/*")) if emotify.is_dir() else []
+    rng = np.random.default_rng(0)
+    if not small.is_dir() or len(list(small.iterdir())) < 47:
+        small.mkdir(parents=True, exist_ok=True)
+        for i in range(47):
+            if sources:
+                y, sr = sf.read(sources[1 + 6 * i], dtype="float32")
+            else:
+                y, sr = render_track(3000 + i, EMOTION_CYCLE[i % 8], "pop", 40.0), 22_050
+            seconds, start = rng.uniform(12, 16), rng.uniform(0, len(y) / sr - 16)
+            sf.write(small / f"excerpt{i:02d}.ogg", y[int(start * sr): int((start + seconds) * sr)], sr)
+    if not mp3.is_dir() or len(list(mp3.glob("*.mp3"))) < 80:
+        if not sources:
+            make_mp3s(mp3, 80)
+        else:
+            mp3.mkdir(parents=True, exist_ok=True)
+            for i in range(80):
+                y, sr = sf.read(sources[4 * i], dtype="float32")
+                y = soxr.resample(y, sr, 44_100)
+                sf.write(mp3 / f"track{i:02d}.mp3", np.stack([y, 0.95 * y], axis=1), 44_100)
+    return {"47 excerpts of 12-16 s": small, "80 one-minute MP3s": mp3}
+
+
+def whole_process(inputs: Path, out: Path, workers: int | None) -> float:
+    """Seconds of ``python -m mer batch INPUTS --out OUT [--workers N]`` from start to exit, on a new folder."""
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mer", "batch", str(inputs), "--out", str(out), "--no-progress",
+                    *(["--workers", str(workers)] if workers else [])], check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - t0
+
+
+def whole_runs(libraries: dict[str, Path], tmp: Path, rounds: int) -> dict:
+    """Alternating whole-process runs, one worker then the default, ``rounds`` times per library."""
+    out = {}
+    for label, folder in libraries.items():
+        one, default, loads = [], [], []
+        for _ in range(rounds):
+            loads.append(os.getloadavg()[0])
+            one.append(whole_process(folder, tmp / "out", 1))
+            default.append(whole_process(folder, tmp / "out", None))
+        out[label] = {"one_worker_s": one, "default_s": default, "load_at_start": loads,
+                      "ratios": [a / b for a, b in zip(one, default)]}
+    return out
+
+
+def _whole_table(r: dict) -> str:
+    lines = [f"machine: {r['machine']}; default workers: {r['default_workers']}"]
+    for label, v in r["whole"].items():
+        lines.append(f"{label}: one worker / default, run by run (load at start):")
+        for a, b, q, load in zip(v["one_worker_s"], v["default_s"], v["ratios"], v["load_at_start"]):
+            lines.append(f"  {a:6.1f} s / {b:6.1f} s = {q:.2f}x   (load {load:.1f})")
+        lines.append(f"  median ratio {float(np.median(v['ratios'])):.2f}x, "
+                     f"min {min(v['ratios']):.2f}x, max {max(v['ratios']):.2f}x")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer files (a smoke run, not for the README)")
@@ -152,7 +223,22 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--large", type=int, default=2000, help="files of the large memory run (default 2000)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--whole", action="store_true",
+                        help="time whole `mer batch` processes, one worker vs the default, alternating")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating pairs per library with --whole")
+    parser.add_argument("--emotify", type=Path, default=ROOT.parent / "shared" / "emotify")
+    parser.add_argument("--libraries", type=Path, default=None, help="keep the --whole libraries here")
     args = parser.parse_args()
+    if args.whole:
+        from mer.pool import default_workers
+
+        with tempfile.TemporaryDirectory(prefix="mer-bench-whole-") as tmp_s:
+            libraries = make_whole_libraries(args.libraries or Path(tmp_s) / "libraries", args.emotify)
+            results = {"machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at start",
+                       "default_workers": default_workers(), "whole": whole_runs(libraries, Path(tmp_s), args.rounds)}
+        results["machine"] += f", {os.getloadavg()[0]:.2f} at end"
+        print(json.dumps(results, indent=2) if args.json else _whole_table(results))
+        return
     n_mp3, n_small, n_large, n_ray = (8, 20, 100, 40) if args.quick else (40, 100, args.large, 200)
     load_active()  # fail early if no model
     results: dict = {"machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at start"}

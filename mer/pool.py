@@ -5,12 +5,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Callable, Sequence
 
 from .progress import ProgressFn
 
-__all__ = ["AUDIO_MODULES", "process_pool", "StartingPool", "usable_cores", "default_workers", "map_with_progress"]
+__all__ = ["AUDIO_MODULES", "process_pool", "StartingPool", "IdleCores", "usable_cores", "default_workers",
+           "map_with_progress"]
 
 
 def usable_cores() -> int:
@@ -24,6 +26,46 @@ def default_workers(limit: int | None = None) -> int:
     """Worker processes by default: one per usable core, at most ``limit`` (batch analysis takes every core;
     :func:`map_with_progress`'s short feature jobs stop at 4)."""
     return usable_cores() if limit is None else min(limit, usable_cores())
+
+
+def _idle_seconds() -> float | None:
+    """Seconds the usable cores have spent idle since boot (``/proc/stat``: idle + iowait); None where unknown."""
+    cpus = {f"cpu{i}" for i in os.sched_getaffinity(0)} if hasattr(os, "sched_getaffinity") else None
+    try:
+        with open("/proc/stat") as f:
+            lines = f.read().splitlines()
+        ticks = 0
+        for line in lines:
+            name, *fields = line.split()
+            if name.startswith("cpu") and name != "cpu" and (cpus is None or name in cpus):
+                ticks += int(fields[3]) + int(fields[4])
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class IdleCores:
+    """How many of this process's usable cores sat idle over a window of time: what another worker would get.
+
+    The window starts when the object is made and again at each :meth:`measure`. Linux only (``/proc/stat``);
+    elsewhere :meth:`measure` says None.
+    """
+
+    def __init__(self) -> None:
+        self._t, self._idle = time.monotonic(), _idle_seconds()
+
+    def elapsed(self) -> float:
+        """Seconds since the window started."""
+        return time.monotonic() - self._t
+
+    def measure(self) -> float | None:
+        """Idle cores over the window (0 to the number of usable cores), and a new window from now."""
+        t, idle = time.monotonic(), _idle_seconds()
+        before_t, before_idle = self._t, self._idle
+        self._t, self._idle = t, idle
+        if idle is None or before_idle is None or t <= before_t:
+            return None
+        return max(0.0, (idle - before_idle) / (t - before_t))
 
 
 #: What a job that decodes audio and computes features needs.

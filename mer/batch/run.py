@@ -82,7 +82,7 @@ def _results(refs: Iterable[FileRef], model: Any, *, engine: str, workers: int |
     if engine == "ray":
         return ray_results(refs, Path(model.path), workers=workers, address=address)
     n = max(1, min(workers or default_workers(), total))  # no idle processes, each holding a model
-    return local_results(refs, model, workers=n)
+    return local_results(refs, model, workers=n, adaptive=workers is None)
 
 
 def analyze_many(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, model: Any = None, engine: str = "local",
