@@ -149,4 +149,13 @@ def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics) -> dict
                           for k, m in cv.baselines.items()},
         }
         out["protocols"].setdefault("track", {"accuracy": cv.pooled.accuracy, "unit": "track", "n_test": cv.pooled.n})
+    from .ladder import load_ladder
+
+    saved = load_ladder()
+    if saved is not None and "study" in saved.families:
+        fam = saved.families["study"]
+        out["study_recipe"] = {
+            "data": saved.data, "seed": saved.seed, "seconds": fam.seconds,
+            "protocols": {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
+                          for k, r in fam.rungs.items()}}
     return out

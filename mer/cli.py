@@ -286,6 +286,37 @@ def _cmd_card(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ladder(args: argparse.Namespace) -> int:
+    from .ladder import FAMILIES, FAMILY_LABELS, STUDY_PUBLISHED, run_ladder, save_ladder
+
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    families = FAMILIES if args.family == "both" else (args.family,)
+    last = {"stage": ""}
+
+    def on_epoch(entry: Epoch) -> None:  # one line per fit, rewritten by each of its epochs
+        if entry.stage != last["stage"] and last["stage"]:
+            print(file=sys.stderr)
+        last["stage"] = entry.stage
+        end = "\n" if entry.early_stop or entry.epoch == entry.epochs else ""
+        print(f"\r{entry.line()}", end=end, file=sys.stderr, flush=True)
+
+    report = run_ladder(families, root=args.root, allow_missing=args.allow_missing, seed=args.seed,
+                        workers=args.workers, on_progress=_print_progress, on_epoch=on_epoch)
+    if args.save:
+        print(f"ladder saved to {save_ladder(report)}", file=sys.stderr)
+    if args.json:
+        return _print_json(report.to_dict())
+    print(f"{report.data}, seed {report.seed}; the study publishes {STUDY_PUBLISHED:.1%} (segments, its protocol)")
+    for fam in report.families.values():
+        print(f"{FAMILY_LABELS[fam.family]} ({fam.seconds:.0f} s):")
+        for r in fam.rungs.values():
+            print(f"  {r.protocol:<8} {r.accuracy:6.1%} of {r.n_test} {r.unit}s")
+    return 0
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from .registry import active_name, list_models, set_active
 
@@ -399,6 +430,24 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_card)
+
+    p = sub.add_parser("ladder", help="the leakage ladder: the study's recipe and mer's model under three protocols",
+                       description="Trains each family under the study's protocol (SMOTE on all segments, then a "
+                                   "random segment split), a segment split and track-grouped cross-validation, on "
+                                   "the same tracks, splits and seed.")
+    p.add_argument("--family", choices=("study", "mer", "both"), default="both")
+    p.add_argument("--root", type=Path, default=None,
+                   help="corpus folder with audio (default: the bundled features of Emotify's 320 tracks)")
+    p.add_argument("--allow-missing", action="store_true", help="leave out tracks whose audio is missing")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--save", action="store_true",
+                   help="write the result to models/ladder.json (what the Model page and the card show)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="the study recipe's fits side by side, one per process (default: one per core); the numbers "
+                        "do not depend on it")
+    p.add_argument("--threads", type=int, default=None, help="torch threads of this process (default: torch's)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_ladder)
 
 
 def _build_parser() -> argparse.ArgumentParser:

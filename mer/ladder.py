@@ -101,7 +101,7 @@ def _aligned_study_features(track_id: np.ndarray) -> np.ndarray:
     have, want = set(feats.track_id.tolist()), set(track_id.tolist())
     if have != want:
         raise DataError(f"The bundled study features are of another set of tracks: they hold {len(have)} tracks, "
-                        f"the bundled annotations {len(want)} ({len(want - have)} of these missing, "
+                        f"the bundled embeddings {len(want)} ({len(want - have)} of these missing, "
                         f"{len(have - want)} others extra). Rebuild them with "
                         "`python benchmarks/bundle_study_features.py --root ../shared/emotify`.")
     order = {t: i for i, t in enumerate(feats.track_id.tolist())}
@@ -117,16 +117,14 @@ def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = N
     DataError
         Audio missing (without ``allow_missing``), or bundled features of another set of tracks.
     """
-    from .embeddings import bundled_track_data, embedding_track_data
+    from .embeddings import bundled_track_data, embedding_track_data, load_bundled_embeddings
     from .emotify import load_annotations, load_corpus
 
     if root is None:
         data = bundled_track_data() if "mer" in families else None
-        ids = data.track_id if data is not None else load_study_features().track_id
-        if data is None:
-            labels = load_annotations().tracks.set_index("track_id").loc[ids][list(EMOTIONS)].to_numpy().argmax(axis=1)
-        else:
-            labels = data.labels
+        ids = data.track_id if data is not None else load_bundled_embeddings().track_id
+        labels = data.labels if data is not None else \
+            load_annotations().tracks.set_index("track_id").loc[ids][list(EMOTIONS)].to_numpy().argmax(axis=1)
         study = _aligned_study_features(np.asarray(ids)) if "study" in families else None
         return LadderData(study=study, mer=data, labels=np.asarray(labels),
                           description=f"Emotify, {len(ids)} tracks (bundled features)")

@@ -226,14 +226,26 @@ def per_class_figure(per_class: dict[str, Any], title: str = "Recall and F1 per 
     return fig
 
 
-def ladder_figure(rungs: list[Any], baseline: float | None = None) -> go.Figure:
-    """The leakage ladder: one bar per protocol (a :class:`mer.evaluate.Rung` each), most leaky first."""
-    names = [f"{r.protocol}<br>({r.unit}s)" for r in rungs]
-    fig = _fig(title="One network, one dataset, three protocols", height=360,
-               yaxis=dict(range=[0, 1.05], title="test accuracy", tickformat=".0%"), showlegend=False)
-    fig.add_trace(go.Bar(x=names, y=[r.accuracy for r in rungs], text=[f"{r.accuracy:.1%}" for r in rungs],
-                         textposition="outside", marker_color=["#b71c1c", "#ef6c00", "#2e7d32"][: len(rungs)],
-                         hovertext=[r.description for r in rungs], hoverinfo="text"))
+def ladder_figure(groups: dict[str, list[Any]], *, baseline: float | None = None,
+                  published: float | None = None) -> go.Figure:
+    """The leakage ladder: per protocol (most leaky first), one bar per family.
+
+    ``groups`` maps a family's label to its :class:`mer.evaluate.Rung` list, in protocol order.
+    ``published``: the study's reported accuracy, drawn as a reference line.
+    """
+    colors = ["#b71c1c", "#1565c0", "#2e7d32", "#6a1b9a"]
+    title = "Two networks, one dataset, three protocols" if len(groups) > 1 else "One network, one dataset, three protocols"
+    fig = _fig(title=title, height=400, barmode="group", showlegend=len(groups) > 1,
+               yaxis=dict(range=[0, 1.08], title="test accuracy", tickformat=".0%"),
+               legend=dict(orientation="h", y=-0.2))
+    for (label, rungs), color in zip(groups.items(), colors):
+        fig.add_trace(go.Bar(x=[f"{r.protocol}<br>({r.unit}s)" for r in rungs], y=[r.accuracy for r in rungs],
+                             name=label, marker_color=color, text=[f"{r.accuracy:.1%}" for r in rungs],
+                             textposition="outside", hovertext=[f"{label}: {r.description}" for r in rungs],
+                             hoverinfo="text"))
+    if published is not None:
+        fig.add_hline(y=published, line_dash="dash", line_color="#212121",
+                      annotation_text=f"the study's published {published:.1%}", annotation_position="top right")
     if baseline is not None:
         fig.add_hline(y=baseline, line_dash="dot", line_color="#616161",
                       annotation_text=f"majority baseline {baseline:.1%}", annotation_position="top left")

@@ -202,7 +202,8 @@ class StudyConfig:
     """The study's network and training loop, as its public code sets them.
 
     Keras defaults are kept where the code relies on them: RMSprop's learning
-    rate 1e-3 and rho 0.9, batch-norm momentum 0.99 and epsilon 1e-3. The
+    rate 1e-3 and rho 0.9, batch-norm momentum 0.99 (``norm_momentum`` 0.01 in
+    torch's terms) and epsilon 1e-3. The
     inputs are min-max scaled to [0, 1] on the rows the network trains on.
     """
 
@@ -218,12 +219,14 @@ class StudyConfig:
     lr_patience: int = 5  # halve the learning rate after this many epochs without a better validation loss
     lr_factor: float = 0.5
     k_neighbors: int = 5  # SMOTE
+    # Keras's BatchNormalization momentum 0.99: the running statistics move 1 % a step (torch's default is 10 %)
+    norm_momentum: float = 0.01
 
     def __post_init__(self) -> None:
         _check(self, {"conv_channels": (1, 2_048), "kernel_size": (1, 28), "lstm_hidden": (1, 2_048),
                       "dense": (1, 4_096), "dropout": (0, 0.9), "epochs": (1, 10_000), "batch_size": (2, 4_096),
                       "lr": (1e-7, 0.99), "patience": (1, 10_000), "lr_patience": (0, 10_000),
-                      "lr_factor": (0.01, 0.99), "k_neighbors": (1, 100)},
+                      "lr_factor": (0.01, 0.99), "k_neighbors": (1, 100), "norm_momentum": (0.001, 1)},
                ["conv_channels needs 1 to 4 blocks (each halves the 28 features)"]
                * (isinstance(self.conv_channels, tuple) and not 1 <= len(self.conv_channels) <= 4))
 
@@ -248,7 +251,7 @@ def build_study_net(config: StudyConfig = StudyConfig(), n_classes: int = 9, n_f
             return super().forward(x.transpose(1, 2)).transpose(1, 2) if x.ndim == 3 else super().forward(x)
 
     def norm(n: int) -> nn.Module:
-        return LastAxisNorm(n, eps=1e-3, momentum=0.01)
+        return LastAxisNorm(n, eps=1e-3, momentum=config.norm_momentum)
 
     class StudyNet(nn.Module):
         def __init__(self) -> None:
@@ -257,7 +260,7 @@ def build_study_net(config: StudyConfig = StudyConfig(), n_classes: int = 9, n_f
             for c in config.conv_channels:
                 blocks += [SamePad(), nn.Conv1d(c_in, c, config.kernel_size), nn.ReLU(),
                            SamePad(), nn.Conv1d(c, c, config.kernel_size), nn.ReLU(),
-                           nn.BatchNorm1d(c, eps=1e-3, momentum=0.01), nn.MaxPool1d(2), nn.Dropout(config.dropout)]
+                           nn.BatchNorm1d(c, eps=1e-3, momentum=config.norm_momentum), nn.MaxPool1d(2), nn.Dropout(config.dropout)]
                 c_in = c
             self.conv = nn.Sequential(*blocks)
             self.lstm1 = nn.LSTM(c_in, config.lstm_hidden, batch_first=True)

@@ -228,6 +228,21 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     at.button(key="make_active").click().run()
     assert not at.exception and active_name(app_env) == "older"
 
+    from mer.ladder import save_ladder
+
+    from .test_ladder import two_family_report
+
+    save_ladder(two_family_report())  # what `python -m mer ladder --save` writes: both families, one chart
+    at.run()
+    fig = figure(at, "Two networks, one dataset, three protocols")
+    bars = {trace["name"]: list(trace["y"]) for trace in fig["data"]}
+    assert bars == {"the study's recipe (28 librosa means per segment, Conv1D-LSTM)": [0.912, 0.803, 0.331],
+                    "mer's default model (MusiCNN embeddings, BiLSTM)": [0.633, 0.446, 0.487]}
+    assert fig["layout"]["shapes"][0]["y0"] == pytest.approx(0.947)  # the study's published figure
+    said = " ".join(m.value for m in at.markdown)
+    assert "the study's recipe **91.2%**, mer's default model **63.3%**" in said
+    assert "How to read this" in [e.label for e in at.expander]
+
 
 def test_train_page_downloads_emotify_from_a_local_server_and_offers_it(app_env, local_server, tmp_path, monkeypatch):
     from .test_emotify import publish_emotify

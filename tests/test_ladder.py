@@ -1,0 +1,151 @@
+"""The study's recipe and the two-family leakage ladder: its features, its leak, its determinism, where it shows."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from mer.errors import DataError
+from mer.evaluate import Rung
+from mer.study import FEATURE_NAMES, StudyConfig, segment_features, study_ladder
+
+SR = 22_050
+
+
+def test_the_study_features_are_librosas_means_of_each_segment():
+    t = np.arange(6 * SR) / SR
+    sine = 0.5 * np.sin(2 * np.pi * 440 * t)
+    clicks = np.zeros_like(t)
+    decay = np.random.default_rng(0).normal(size=1000) * np.exp(-np.arange(1000) / 150) * 0.5
+    for beat in np.arange(0, 6, 0.5):  # noise bursts at 120 beats per minute
+        clicks[int(beat * SR):int(beat * SR) + 1000] = decay
+    y = np.concatenate([sine, clicks, [0.9] * 3]).astype(np.float32)  # a remainder the segments drop
+    F = segment_features(y, SR, n_segments=4)
+    col = {name: F[:, i] for i, name in enumerate(FEATURE_NAMES)}
+    assert F.shape == (4, 28) and F.dtype == np.float32 and np.isfinite(F).all()
+    np.testing.assert_allclose(col["rms"][:2], 0.5 / np.sqrt(2), rtol=0.03)  # librosa's RMS of a sine
+    np.testing.assert_allclose(col["spectral_centroid"][:2], 440, rtol=0.1)
+    np.testing.assert_allclose(col["zero_crossing_rate"][:2], 2 * 440 / SR, rtol=0.05)
+    assert (col["rms"][2:] < col["rms"][0] / 4).all()  # the sparse bursts, in order
+    np.testing.assert_allclose(col["tempo"][2:], 120, rtol=0.05)  # librosa's estimate for 3 s of beats
+    assert abs(col["harmonic"][0]) < 0.01 and col["mfcc_1"][0] > col["mfcc_1"][2]
+
+
+def _tracks(n_tracks: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Tracks of three emotions in turn whose 20 segments sit close to a point of their own."""
+    rng = np.random.default_rng(seed)
+    centre = rng.normal(size=(n_tracks, 1, 28))
+    return (centre + 0.05 * rng.normal(size=(n_tracks, 20, 28))).astype(np.float32), np.arange(n_tracks) % 3
+
+
+def test_each_protocol_leaks_exactly_what_it_says():
+    from mer.study import segment_jobs, study_jobs, track_jobs
+
+    X, labels = _tracks(30)
+    labels[:3] = 0  # 12, 9 and 9 tracks: SMOTE has something to add
+    rows = X.reshape(-1, 28)
+    config, split = StudyConfig(), dict(seed=0, test_fraction=0.2, val_fraction=0.15)
+    study, _ = study_jobs(X, labels, config=config, **split)
+    everything = np.concatenate([study.fit_X, study.val_X, study.test_X])
+    assert len(everything) == 3 * 12 * 20  # SMOTE on all 600 segments first: every emotion up to 240
+    assert everything.min() == 0 and everything.max() == 1  # scaled on every segment, test ones included
+    assert len(study.test_X) == 144 and len(study.fit_y) + len(study.val_y) == 576
+
+    segment, test_y = segment_jobs(X, labels, config=config, **split)
+    assert len(test_y) == 120 and len(segment.fit_y) == 3 * np.bincount(segment.fit_y).max()  # SMOTE: fit rows only
+    assert segment.fit_X.min() == 0 and segment.fit_X.max() == 1  # scaled on the training segments only
+    test_rows = {r.tobytes() for r in segment.test_X}
+    assert not test_rows & {r.tobytes() for r in segment.fit_X}  # no test segment, nor a copy, in training
+
+    for k, (job, test_tracks) in enumerate(track_jobs(X, labels, config=config, seed=0, n_folds=3,
+                                                      val_fraction=0.15)):
+        assert len(job.test_X) == 20 * len(test_tracks) == 200  # whole tracks
+        fit_tracks = {t for t in range(30) if t not in test_tracks}
+        heard = X[sorted(fit_tracks)].reshape(-1, 28)
+        assert job.fit_X.min() == 0 and job.fit_X.max() == 1
+        assert np.isclose(job.fit_X[:len(heard)].max(axis=0), 1).all()  # scaled on this fold's training tracks
+        assert not set(test_tracks) & fit_tracks
+
+
+def test_the_study_recipe_is_deterministic_for_a_seed_whatever_the_workers():
+    X, labels = _tracks(24, seed=1)
+    config = StudyConfig(conv_channels=(8, 8), lstm_hidden=8, dense=8, epochs=3, batch_size=64)
+    here = study_ladder(X, labels, config=config, seed=3, n_folds=2, workers=1)
+    assert study_ladder(X, labels, config=config, seed=3, n_folds=2, workers=2) == here
+    assert study_ladder(X, labels, config=config, seed=4, n_folds=2, workers=1) != here
+
+
+def test_bundled_study_features_cover_the_tracks_of_the_bundled_embeddings():
+    from mer.embeddings import load_bundled_embeddings
+    from mer.study import load_study_features
+
+    feats, emb = load_study_features(), load_bundled_embeddings()
+    assert feats.X.shape == (320, 20, 28) and np.isfinite(feats.X).all()
+    assert sorted(feats.track_id.tolist()) == sorted(emb.track_id.tolist())
+    tempo = feats.X[..., FEATURE_NAMES.index("tempo")]
+    assert 40 <= np.median(tempo) <= 200
+    centroid = feats.X[..., FEATURE_NAMES.index("spectral_centroid")]
+    assert 300 < np.median(centroid) < 5000
+
+
+def test_study_features_of_another_track_set_are_refused_with_the_counts(monkeypatch):
+    import mer.ladder
+    from mer.study import StudyFeatures, load_study_features
+
+    real = load_study_features()
+    other = StudyFeatures(X=np.concatenate([real.X[2:], real.X[:1]]),
+                          track_id=np.concatenate([real.track_id[2:], [9999]]))
+    monkeypatch.setattr(mer.ladder, "load_study_features", lambda: other)
+    with pytest.raises(DataError, match=r"hold 319 tracks, the bundled embeddings 320 \(2 of these missing, "
+                                        r"1 others extra\)"):
+        mer.ladder.ladder_data(("study",))
+
+
+def test_a_ladder_root_with_missing_audio_is_listed_as_train_lists_it(tiny_corpus, tmp_path, capsys):
+    import shutil
+
+    from mer.cli import main
+
+    root = tmp_path / "corpus"
+    shutil.copytree(tiny_corpus, root)
+    victim = next(root.glob("emotifymusic/*/*"))
+    victim.unlink()
+    assert main(["ladder", "--family", "study", "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: 1 audio file(s) listed in data.csv are missing") and "--allow-missing" in err
+    assert err.count("\n") == 1  # one line, no traceback
+
+
+def two_family_report():
+    from mer.ladder import FamilyLadder, LadderReport
+
+    def fam(name, accs):
+        rungs = {p: Rung(p, "track" if p == "track" else "segment", a, 64 if p == "track" else 1280, p)
+                 for p, a in zip(("study", "segment", "track"), accs)}
+        return FamilyLadder(family=name, rungs=rungs, seconds=12.5, config={})
+
+    return LadderReport(data="Emotify, 320 tracks (bundled features)", n_tracks=320, seed=0,
+                        families={"study": fam("study", (0.912, 0.803, 0.331)), "mer": fam("mer", (0.633, 0.446, 0.487))})
+
+
+def test_the_card_shows_the_study_recipes_ladder_beside_the_models_own(tiny_models, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from mer.cli import main
+    from mer.ladder import load_ladder, save_ladder
+
+    models = tmp_path / "models"
+    shutil.copytree(tiny_models, models)
+    monkeypatch.setenv("MER_MODELS_DIR", str(models))
+    assert main(["card", "--json"]) == 0
+    assert "study_recipe" not in json.loads(capsys.readouterr().out)  # nothing measured, nothing shown
+    save_ladder(two_family_report())
+    assert load_ladder() == two_family_report()
+    assert main(["card", "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    recipe = card["study_recipe"]["protocols"]
+    assert {k: v["accuracy"] for k, v in recipe.items()} == {"study": 0.912, "segment": 0.803, "track": 0.331}
+    assert recipe["study"]["unit"] == "segment" and recipe["track"]["n_test"] == 64
+    assert card["protocols"]["track"]["accuracy"] == card["cross_validation"]["accuracy"]  # the model's own, beside
