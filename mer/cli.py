@@ -287,7 +287,8 @@ def _cmd_card(args: argparse.Namespace) -> int:
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:
-    from .ladder import FAMILIES, FAMILY_LABELS, STUDY_PUBLISHED, run_ladder, save_ladder
+    from .ladder import FAMILIES, FAMILY_LABELS, LADDER_STUDY_CONFIG, STUDY_PUBLISHED, run_ladder, save_ladder
+    from .study import StudyConfig
 
     if args.threads:
         import torch
@@ -304,7 +305,8 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
         print(f"\r{entry.line()}", end=end, file=sys.stderr, flush=True)
 
     report = run_ladder(families, root=args.root, allow_missing=args.allow_missing, seed=args.seed,
-                        workers=args.workers, on_progress=_print_progress, on_epoch=on_epoch)
+                        workers=args.workers, study_config=StudyConfig() if args.full_width else LADDER_STUDY_CONFIG,
+                        on_progress=_print_progress, on_epoch=on_epoch)
     if args.save:
         print(f"ladder saved to {save_ladder(report)}", file=sys.stderr)
     if args.json:
@@ -442,6 +444,9 @@ def _add_model_commands(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", action="store_true",
                    help="write the result to models/ladder.json (what the Model page and the card show)")
+    p.add_argument("--full-width", action="store_true",
+                   help="the study's network at its own width (128-256-512 filters; about 6 times slower than the "
+                        "default quarter width)")
     p.add_argument("--workers", type=int, default=None,
                    help="the study recipe's fits side by side, one per process (default: one per core); the numbers "
                         "do not depend on it")
