@@ -39,7 +39,11 @@ def _children(pid: int) -> list[int]:
 
     out = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (int(c) for c in (task / "children").read_text().split()):
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        for child in map(int, children):
             try:
                 state = Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]
             except FileNotFoundError:
