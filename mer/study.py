@@ -33,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from .audio import load_audio
 from .config import EMOTIONS, AudioConfig, _check
@@ -47,7 +50,8 @@ from .pool import AUDIO_MODULES, default_workers, map_with_progress
 from .progress import Epoch, EpochFn, ProgressFn
 
 __all__ = ["FEATURE_NAMES", "N_FEATURES", "STUDY_FEATURES_VERSION", "BUNDLED_STUDY_FEATURES", "StudyFeatures",
-           "segment_features", "corpus_study_features", "save_study_features", "load_study_features"]
+           "segment_features", "corpus_study_features", "save_study_features", "load_study_features", "StudyConfig",
+           "StudyNet", "fit_study", "study_ladder"]
 
 #: The 28 numbers per segment, in the study's column order.
 FEATURE_NAMES: tuple[str, ...] = ("chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff",
@@ -231,56 +235,58 @@ class StudyConfig:
                * (isinstance(self.conv_channels, tuple) and not 1 <= len(self.conv_channels) <= 4))
 
 
-def build_study_net(config: StudyConfig = StudyConfig(), n_classes: int = 9, n_features: int = N_FEATURES):
-    """The study's Conv1D-LSTM over the 28 features of one segment, read as a sequence of 28 steps."""
-    import torch
-    from torch import nn
-    import torch.nn.functional as F
+class _SamePad(nn.Module):
+    """TensorFlow's "same" padding of a stride-1 convolution: the extra sample of an even kernel goes right."""
 
-    class SamePad(nn.Module):
-        """TensorFlow's "same" padding of a stride-1 convolution: the extra sample of an even kernel goes right."""
+    def __init__(self, kernel_size: int) -> None:
+        super().__init__()
+        self.left, self.right = (kernel_size - 1) // 2, kernel_size - 1 - (kernel_size - 1) // 2
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            k = config.kernel_size - 1
-            return F.pad(x, (k // 2, k - k // 2))
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, (self.left, self.right))
 
-    class LastAxisNorm(nn.BatchNorm1d):
-        """Keras's BatchNormalization of a (batch, time, features) tensor: statistics per feature."""
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return super().forward(x.transpose(1, 2)).transpose(1, 2) if x.ndim == 3 else super().forward(x)
+class _LastAxisNorm(nn.BatchNorm1d):
+    """Keras's BatchNormalization of a (batch, time, features) tensor: statistics per feature."""
 
-    def norm(n: int) -> nn.Module:
-        return LastAxisNorm(n, eps=1e-3, momentum=config.norm_momentum)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2) if x.ndim == 3 else super().forward(x)
 
-    class StudyNet(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            blocks, c_in = [], 1
-            for c in config.conv_channels:
-                blocks += [SamePad(), nn.Conv1d(c_in, c, config.kernel_size), nn.ReLU(),
-                           SamePad(), nn.Conv1d(c, c, config.kernel_size), nn.ReLU(),
-                           nn.BatchNorm1d(c, eps=1e-3, momentum=config.norm_momentum), nn.MaxPool1d(2), nn.Dropout(config.dropout)]
-                c_in = c
-            self.conv = nn.Sequential(*blocks)
-            self.lstm1 = nn.LSTM(c_in, config.lstm_hidden, batch_first=True)
-            self.lstm2 = nn.LSTM(config.lstm_hidden, config.lstm_hidden, batch_first=True)
-            self.norm1, self.norm2 = norm(config.lstm_hidden), norm(config.lstm_hidden)
-            self.drop = nn.Dropout(config.dropout)
-            self.head = nn.Sequential(nn.Linear(config.lstm_hidden, config.dense), nn.ReLU(),
-                                      nn.Dropout(config.dropout), norm(config.dense),
-                                      nn.Linear(config.dense, n_classes))
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            """(batch, 28) scaled features → (batch, n_classes) logits."""
-            h = self.conv(x[:, None, :]).transpose(1, 2)  # (batch, steps, channels)
-            h = self.drop(self.norm1(self.lstm1(h)[0]))
-            h = self.drop(self.norm2(self.lstm2(h)[0][:, -1]))
-            return self.head(h)
+class StudyNet(nn.Module):
+    """The study's Conv1D-LSTM over the 28 features of one segment, read as a sequence of 28 steps.
 
-    if n_features >> len(config.conv_channels) < 1:
-        raise ConfigError(f"{len(config.conv_channels)} pooling blocks leave nothing of {n_features} features.")
-    return StudyNet()
+    Blocks of two "same" convolutions (ReLU), batch norm, max-pool by 2 and
+    dropout; two stacked LSTMs, each followed by batch norm and dropout (the
+    second keeps its last step); dense with ReLU, dropout, batch norm; logits.
+    """
+
+    def __init__(self, config: StudyConfig = StudyConfig(), n_classes: int = 9, n_features: int = N_FEATURES) -> None:
+        super().__init__()
+        if n_features >> len(config.conv_channels) < 1:
+            raise ConfigError(f"{len(config.conv_channels)} pooling blocks leave nothing of {n_features} features.")
+        k, eps, momentum = config.kernel_size, 1e-3, config.norm_momentum
+        blocks: list[nn.Module] = []
+        c_in = 1
+        for c in config.conv_channels:
+            blocks += [_SamePad(k), nn.Conv1d(c_in, c, k), nn.ReLU(), _SamePad(k), nn.Conv1d(c, c, k), nn.ReLU(),
+                       nn.BatchNorm1d(c, eps=eps, momentum=momentum), nn.MaxPool1d(2), nn.Dropout(config.dropout)]
+            c_in = c
+        self.conv = nn.Sequential(*blocks)
+        h = config.lstm_hidden
+        self.lstm1, self.lstm2 = nn.LSTM(c_in, h, batch_first=True), nn.LSTM(h, h, batch_first=True)
+        self.norm1, self.norm2 = _LastAxisNorm(h, eps=eps, momentum=momentum), _LastAxisNorm(h, eps=eps, momentum=momentum)
+        self.drop = nn.Dropout(config.dropout)
+        self.head = nn.Sequential(nn.Linear(h, config.dense), nn.ReLU(), nn.Dropout(config.dropout),
+                                  _LastAxisNorm(config.dense, eps=eps, momentum=momentum),
+                                  nn.Linear(config.dense, n_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(batch, 28) scaled features → (batch, n_classes) logits."""
+        h = self.conv(x[:, None, :]).transpose(1, 2)  # (batch, steps, channels)
+        h = self.drop(self.norm1(self.lstm1(h)[0]))
+        h = self.drop(self.norm2(self.lstm2(h)[0][:, -1]))
+        return self.head(h)
 
 
 @dataclass(frozen=True)
@@ -310,8 +316,6 @@ class StudyFit:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities of scaled segment features, (n, 28) → (n, n_classes)."""
-        import torch
-
         self.net.eval()
         with torch.no_grad():
             x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
@@ -329,12 +333,9 @@ def fit_study(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np
     after ``config.patience`` epochs without a better one, and the best epoch's
     weights returned, as the study's Keras callbacks do.
     """
-    import torch
-    import torch.nn.functional as F
-
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    net = build_study_net(config, n_classes=len(EMOTIONS), n_features=X_fit.shape[1])
+    net = StudyNet(config, n_classes=len(EMOTIONS), n_features=X_fit.shape[1])
     opt = torch.optim.RMSprop(net.parameters(), lr=config.lr, alpha=0.9, eps=1e-7)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
     x, y = torch.from_numpy(np.asarray(X_fit, np.float32)), torch.from_numpy(np.asarray(y_fit, np.int64))
@@ -458,8 +459,6 @@ def run_fit(job: FitJob, on_epoch: EpochFn | None = None, should_stop: StopFn | 
     One thread, wherever it runs, so that a fit's numbers do not depend on how many run side by side (a
     kernel's sums differ in their last bits with its thread count, and training amplifies that).
     """
-    import torch
-
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
