@@ -306,7 +306,7 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
 
     report = run_ladder(families, root=args.root, allow_missing=args.allow_missing, seed=args.seed,
                         workers=args.workers, study_config=StudyConfig() if args.full_width else LADDER_STUDY_CONFIG,
-                        on_progress=_print_progress, on_epoch=on_epoch)
+                        on_progress=ProgressPrinter(), on_epoch=on_epoch)
     if args.save:
         print(f"ladder saved to {save_ladder(report)}", file=sys.stderr)
     if args.json:

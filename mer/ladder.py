@@ -33,8 +33,9 @@ from .registry import models_dir
 from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
 from .train import StopFn, cross_validate, ladder
 
-__all__ = ["FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LADDER_STUDY_CONFIG", "FamilyLadder", "LadderReport", "LadderData",
-           "ladder_data", "run_ladder", "ladder_file", "save_ladder", "load_ladder"]
+__all__ = ["FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LADDER_STUDY_CONFIG", "FamilyLadder", "LadderReport",
+           "LadderData", "ladder_data", "run_ladder", "default_recipe", "ladder_file", "save_ladder", "load_ladder",
+           "rung_sentences"]
 
 FAMILIES: tuple[str, ...] = ("study", "mer")
 FAMILY_LABELS: dict[str, str] = {

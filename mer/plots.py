@@ -234,7 +234,7 @@ def ladder_figure(groups: dict[str, list[Any]], *, baseline: float | None = None
     ``published``: the study's reported accuracy, drawn as a reference line.
     """
     colors = ["#b71c1c", "#1565c0", "#2e7d32", "#6a1b9a"]
-    title = "Two networks, one dataset, three protocols" if len(groups) > 1 else "One network, one dataset, three protocols"
+    title = f"{'Two networks' if len(groups) > 1 else 'One network'}, one dataset, three protocols"
     fig = _fig(title=title, height=400, barmode="group", showlegend=len(groups) > 1,
                yaxis=dict(range=[0, 1.08], title="test accuracy", tickformat=".0%"),
                legend=dict(orientation="h", y=-0.2))

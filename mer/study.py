@@ -275,7 +275,8 @@ class StudyNet(nn.Module):
         self.conv = nn.Sequential(*blocks)
         h = config.lstm_hidden
         self.lstm1, self.lstm2 = nn.LSTM(c_in, h, batch_first=True), nn.LSTM(h, h, batch_first=True)
-        self.norm1, self.norm2 = _LastAxisNorm(h, eps=eps, momentum=momentum), _LastAxisNorm(h, eps=eps, momentum=momentum)
+        self.norm1 = _LastAxisNorm(h, eps=eps, momentum=momentum)
+        self.norm2 = _LastAxisNorm(h, eps=eps, momentum=momentum)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Sequential(nn.Linear(h, config.dense), nn.ReLU(), nn.Dropout(config.dropout),
                                   _LastAxisNorm(config.dense, eps=eps, momentum=momentum),

@@ -210,8 +210,9 @@ def test_the_library_page_starts_shows_and_cancels_a_batch(server, page):
 
     data = _SERVER_DATA[server]
     (data / "long").mkdir(exist_ok=True)
-    for i in range(8):  # four-minute files: about a second each, so the batch is still running when cancelled
-        sf.write(data / "long" / f"t{i:02d}.flac", tone(240.0, sr=8_000, freq=150.0 + 40 * i), 8_000)
+    for i in range(24):  # eight-minute files, about two seconds each: still running when cancelled, even on a
+        # loaded machine whose page polls slowly (8 four-minute files once finished before the click)
+        sf.write(data / "long" / f"t{i:02d}.flac", tone(480.0, sr=8_000, freq=150.0 + 20 * i), 8_000)
     _open(page, f"{server}/library")
     page.wait_for_selector("text=A sample: the five freely licensed excerpts", timeout=120_000)
     page.wait_for_selector(TIMELINE, timeout=60_000)  # a track of the sample, segment by segment
@@ -219,7 +220,7 @@ def test_the_library_page_starts_shows_and_cancels_a_batch(server, page):
     page.screenshot(path=str(SHOTS / "5-library-sample.png"), full_page=True)
     page.get_by_role("textbox", name="Folder", exact=True).fill("long")
     page.get_by_role("button", name="Analyse").click()
-    bar = page.locator("[data-testid=stProgress]", has_text="of 8 files")
+    bar = page.locator("[data-testid=stProgress]", has_text="of 24 files")
     bar.wait_for(timeout=60_000)
     page.wait_for_selector("text=/files\\/s · ETA \\d+:\\d\\d/", timeout=60_000)
     page.screenshot(path=str(SHOTS / "6-library-running.png"), full_page=True)

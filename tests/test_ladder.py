@@ -127,7 +127,8 @@ def two_family_report():
         return FamilyLadder(family=name, rungs=rungs, seconds=12.5, config={})
 
     return LadderReport(data="Emotify, 320 tracks (bundled features)", n_tracks=320, seed=0,
-                        families={"study": fam("study", (0.912, 0.803, 0.331)), "mer": fam("mer", (0.633, 0.446, 0.487))})
+                        families={"study": fam("study", (0.912, 0.803, 0.331)),
+                                  "mer": fam("mer", (0.633, 0.446, 0.487))})
 
 
 def test_the_card_shows_the_study_recipes_ladder_beside_the_models_own(tiny_models, tmp_path, monkeypatch, capsys):
@@ -149,3 +150,22 @@ def test_the_card_shows_the_study_recipes_ladder_beside_the_models_own(tiny_mode
     assert {k: v["accuracy"] for k, v in recipe.items()} == {"study": 0.912, "segment": 0.803, "track": 0.331}
     assert recipe["study"]["unit"] == "segment" and recipe["track"]["n_test"] == 64
     assert card["protocols"]["track"]["accuracy"] == card["cross_validation"]["accuracy"]  # the model's own, beside
+
+
+def test_the_ladder_command_reproduces_the_study_family_from_the_bundled_features(tmp_path, monkeypatch, capsys):
+    import mer.ladder
+    from mer.cli import main
+
+    # the recipe's network cut to one block and one epoch: the command, the data and the protocols are real
+    monkeypatch.setattr(mer.ladder, "LADDER_STUDY_CONFIG",
+                        StudyConfig(conv_channels=(8,), lstm_hidden=8, dense=8, epochs=1, batch_size=512))
+    monkeypatch.setenv("MER_MODELS_DIR", str(tmp_path))
+    assert main(["ladder", "--family", "study", "--workers", "1", "--save", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    rungs = out["families"]["study"]["rungs"]
+    assert out["n_tracks"] == 320 and out["data"] == "Emotify, 320 tracks (bundled features)"
+    # 20 % of the 6,400 segments after SMOTE on all of them (9 × 75 tracks × 20), of the real ones, all tracks
+    assert [rungs[p]["n_test"] for p in ("study", "segment", "track")] == [2700, 1280, 320]
+    assert all(0 <= r["accuracy"] <= 1 for r in rungs.values())
+    saved = json.loads((tmp_path / "ladder.json").read_text())
+    assert saved["families"]["study"]["rungs"] == rungs and "mer" not in saved["families"]
