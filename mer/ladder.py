@@ -240,6 +240,6 @@ def rung_sentences(report: LadderReport) -> list[str]:
                   for f in report.families.values() if protocol in f.rungs]
         if scores:
             unit = next(f.rungs[protocol] for f in report.families.values() if protocol in f.rungs)
-            out.append(f"**{protocol}** ({unit.n_test} test {unit.unit}s): {', '.join(scores)}. {leak[0].upper()}"
+            out.append(f"**{protocol}** ({unit.n_test:,} test {unit.unit}s): {', '.join(scores)}. {leak[0].upper()}"
                        f"{leak[1:]}.")
     return out
