@@ -194,18 +194,21 @@ def cancel_training(models_root: Path | None = None, timeout: float = 30.0) -> J
     status = job_status(models_root)
     if status.state != "running":
         return status
-    jobs = _jobs_dir(models_root)
-    pid = int(json.loads((jobs / "job.json").read_text())["pid"])
+    _terminate(int(json.loads((_jobs_dir(models_root) / "job.json").read_text())["pid"]), timeout)
+    return job_status(models_root)
+
+
+def _terminate(pid: int, timeout: float, *, group: bool = False) -> None:
+    """SIGTERM, up to ``timeout`` seconds to exit cleanly, then SIGKILL (to the whole process group with ``group``)."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        pass
+        return
     deadline = time.monotonic() + timeout
     while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if _alive(pid):
-        os.kill(pid, signal.SIGKILL)
-    return job_status(models_root)
+        (os.killpg if group else os.kill)(pid, signal.SIGKILL)
 
 
 def clear_finished(models_root: Path | None = None) -> None:
@@ -380,16 +383,8 @@ def cancel_batch(name: str, timeout: float = 30.0) -> BatchJobStatus:
     status = batch_status(name)
     if status.state != "running":
         return status
-    pid = int(json.loads((_batch_jobs_dir(name) / "job.json").read_text())["pid"])
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if _alive(pid):
-        os.killpg(pid, signal.SIGKILL)  # its own session: the process and its workers
+    # its own session: a kill reaches the process and its workers
+    _terminate(int(json.loads((_batch_jobs_dir(name) / "job.json").read_text())["pid"]), timeout, group=True)
     return batch_status(name)
 
 
