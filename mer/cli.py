@@ -316,6 +316,8 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
         print(f"{FAMILY_LABELS[fam.family]} ({fam.seconds:.0f} s):")
         for r in fam.rungs.values():
             print(f"  {r.protocol:<8} {r.accuracy:6.1%} of {r.n_test} {r.unit}s")
+        for f in fam.fits:
+            print(f"  {f.stage}: {f.epochs} epochs (best {f.best_epoch}), {f.seconds:.0f} s")
     return 0
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from .evaluate import Rung
 from .files import write_json_atomic
 from .progress import EpochFn, ProgressFn
 from .registry import models_dir
-from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
+from .study import FitSummary, StudyConfig, corpus_study_features, load_study_features, study_ladder
 from .train import StopFn, cross_validate, ladder
 
 __all__ = ["FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LADDER_STUDY_CONFIG", "FamilyLadder", "LadderReport",
@@ -61,15 +61,17 @@ class FamilyLadder:
     rungs: dict[str, Rung]  # "study", "segment", "track"
     seconds: float  # time to run this family's ladder
     config: dict[str, Any]  # the family's settings, as run
+    fits: list[FitSummary] = field(default_factory=list)  # the study family's fits: epochs and seconds each
 
     def to_dict(self) -> dict[str, Any]:
         return {"family": self.family, "rungs": {k: r.to_dict() for k, r in self.rungs.items()},
-                "seconds": self.seconds, "config": self.config}
+                "seconds": self.seconds, "config": self.config, "fits": [f.to_dict() for f in self.fits]}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> FamilyLadder:
         return cls(family=d["family"], rungs={k: Rung.from_dict(r) for k, r in d["rungs"].items()},
-                   seconds=d["seconds"], config=d["config"])
+                   seconds=d["seconds"], config=d["config"],
+                   fits=[FitSummary.from_dict(f) for f in d.get("fits", [])])
 
 
 @dataclass(frozen=True)
@@ -176,9 +178,12 @@ def run_ladder(families: tuple[str, ...] = FAMILIES, *, root: str | os.PathLike 
         t0 = time.perf_counter()
         if on_progress:
             on_progress(len(out), len(families), f"ladder: {FAMILY_LABELS[family]}")
+        fits: list[FitSummary] = []
         if family == "study":
-            rungs = _study_rungs(data, config, study_config, workers=workers, on_progress=on_progress,
-                                 on_epoch=on_epoch, should_stop=should_stop)
+            rungs, fits = study_ladder(data.study, data.labels, config=study_config, seed=config.seed,
+                                       test_fraction=TEST_FRACTION, val_fraction=config.val_fraction,
+                                       n_folds=config.cv_folds, workers=workers, on_progress=on_progress,
+                                       on_epoch=on_epoch, should_stop=should_stop)
             settings = to_dict(study_config)
         else:
             cv, _ = cross_validate(data.mer, config, model_config, description=data.description, on_epoch=on_epoch,
@@ -186,15 +191,11 @@ def run_ladder(families: tuple[str, ...] = FAMILIES, *, root: str | os.PathLike 
             rungs = ladder(data.mer, config, model_config, cv, test_fraction=TEST_FRACTION, on_epoch=on_epoch,
                            should_stop=should_stop)
             settings = {"train": to_dict(config), "model": to_dict(model_config)}
-        out[family] = FamilyLadder(family=family, rungs=rungs, seconds=time.perf_counter() - t0, config=settings)
+        out[family] = FamilyLadder(family=family, rungs=rungs, seconds=time.perf_counter() - t0, config=settings,
+                                   fits=fits)
     if on_progress:
         on_progress(len(families), len(families), "ladder done")
     return LadderReport(data=data.description, n_tracks=len(data.labels), seed=seed, families=out)
-
-
-def _study_rungs(data: LadderData, config: TrainConfig, study_config: StudyConfig, **kwargs) -> dict[str, Rung]:
-    return study_ladder(data.study, data.labels, config=study_config, seed=config.seed, test_fraction=TEST_FRACTION,
-                        val_fraction=config.val_fraction, n_folds=config.cv_folds, **kwargs)
 
 
 def ladder_file() -> Path:

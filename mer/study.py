@@ -51,7 +51,7 @@ from .progress import Epoch, EpochFn, ProgressFn
 
 __all__ = ["FEATURE_NAMES", "N_FEATURES", "STUDY_FEATURES_VERSION", "BUNDLED_STUDY_FEATURES", "StudyFeatures",
            "segment_features", "corpus_study_features", "save_study_features", "load_study_features", "StudyConfig",
-           "StudyNet", "fit_study", "study_ladder"]
+           "StudyNet", "fit_study", "FitSummary", "study_ladder"]
 
 #: The 28 numbers per segment, in the study's column order.
 FEATURE_NAMES: tuple[str, ...] = ("chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff",
@@ -207,8 +207,8 @@ class StudyConfig:
 
     Keras defaults are kept where the code relies on them: RMSprop's learning
     rate 1e-3 and rho 0.9, batch-norm momentum 0.99 (``norm_momentum`` 0.01 in
-    torch's terms) and epsilon 1e-3. The
-    inputs are min-max scaled to [0, 1] on the rows the network trains on.
+    torch's terms) and epsilon 1e-3. The inputs are min-max scaled to [0, 1] on
+    the rows the network trains on.
     """
 
     conv_channels: tuple[int, ...] = (128, 256, 512)  # one block of two Conv1D per entry, then max-pool by 2
@@ -398,13 +398,28 @@ class FitJob:
 
 
 @dataclass(frozen=True)
-class FitOutcome:
-    """What a fit says about its test rows, and how long it trained."""
+class FitSummary:
+    """How long one fit trained: where the ladder's time goes."""
 
-    probs: np.ndarray  # (n_test, n_classes)
+    stage: str
     epochs: int
     best_epoch: int
     seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FitSummary:
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class FitOutcome:
+    """What a fit says about its test rows, and how it trained."""
+
+    probs: np.ndarray  # (n_test, n_classes)
+    summary: FitSummary
 
 
 def _smote(X: np.ndarray, y: np.ndarray, config: StudyConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -466,8 +481,8 @@ def run_fit(job: FitJob, on_epoch: EpochFn | None = None, should_stop: StopFn | 
         t0 = time.perf_counter()
         fit = fit_study(job.fit_X, job.fit_y, job.val_X, job.val_y, config=job.config, seed=job.seed,
                         on_epoch=on_epoch, should_stop=should_stop, stage=job.stage)
-        return FitOutcome(probs=fit.predict(job.test_X), epochs=len(fit.history), best_epoch=fit.best_epoch,
-                          seconds=time.perf_counter() - t0)
+        return FitOutcome(probs=fit.predict(job.test_X),
+                          summary=FitSummary(job.stage, len(fit.history), fit.best_epoch, time.perf_counter() - t0))
     finally:
         torch.set_num_threads(threads)
 
@@ -475,7 +490,8 @@ def run_fit(job: FitJob, on_epoch: EpochFn | None = None, should_stop: StopFn | 
 def study_ladder(X: np.ndarray, labels: np.ndarray, *, config: StudyConfig = StudyConfig(), seed: int = 0,
                  test_fraction: float = 0.2, val_fraction: float = 0.15, n_folds: int = 5,
                  workers: int | None = None, on_progress: ProgressFn | None = None,
-                 on_epoch: EpochFn | None = None, should_stop: StopFn | None = None) -> dict[str, Rung]:
+                 on_epoch: EpochFn | None = None,
+                 should_stop: StopFn | None = None) -> tuple[dict[str, Rung], list[FitSummary]]:
     """The study's recipe under the study's, the segment and the track protocol.
 
     Parameters
@@ -490,9 +506,11 @@ def study_ladder(X: np.ndarray, labels: np.ndarray, *, config: StudyConfig = Stu
 
     Returns
     -------
-    dict
+    rungs : dict
         ``"study"`` and ``"segment"``: accuracy of test segments; ``"track"``: accuracy of tracks, each named by
         the mean of its segments' probabilities under the fold model that never saw it.
+    fits : list of FitSummary
+        Each fit's epochs and seconds, in the order above (study, segment, folds).
     """
     split = dict(config=config, seed=seed, test_fraction=test_fraction, val_fraction=val_fraction)
     pairs = [study_jobs(X, labels, **split), segment_jobs(X, labels, **split),
@@ -511,11 +529,12 @@ def study_ladder(X: np.ndarray, labels: np.ndarray, *, config: StudyConfig = Stu
     probs = np.zeros((len(labels), len(EMOTIONS)))
     for (job, test), outcome in zip(pairs[2:], outcomes[2:]):
         probs[test] = outcome.probs.reshape(len(test), X.shape[1], -1).mean(axis=1)
-    return {"study": Rung("study", "segment", _accuracy(outcomes[0].probs, study_y), len(study_y),
-                          PROTOCOL_LABELS["study"]),
-            "segment": Rung("segment", "segment", _accuracy(outcomes[1].probs, segment_y), len(segment_y),
-                            PROTOCOL_LABELS["segment"]),
-            "track": Rung("track", "track", _accuracy(probs, labels), len(labels), PROTOCOL_LABELS["track"])}
+    rungs = {"study": Rung("study", "segment", _accuracy(outcomes[0].probs, study_y), len(study_y),
+                           PROTOCOL_LABELS["study"]),
+             "segment": Rung("segment", "segment", _accuracy(outcomes[1].probs, segment_y), len(segment_y),
+                             PROTOCOL_LABELS["segment"]),
+             "track": Rung("track", "track", _accuracy(probs, labels), len(labels), PROTOCOL_LABELS["track"])}
+    return rungs, [o.summary for o in outcomes]
 
 
 def _accuracy(probs: np.ndarray, y: np.ndarray) -> float:

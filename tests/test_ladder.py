@@ -77,12 +77,15 @@ def test_the_study_recipe_is_deterministic_for_a_seed_whatever_the_threads():
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        here = study_ladder(X, labels, config=config, seed=3, n_folds=2, workers=1)
+        here, fits = study_ladder(X, labels, config=config, seed=3, n_folds=2, workers=1)
         torch.set_num_threads(2)  # as many as a lone process would take: each fit still runs on one thread
-        assert study_ladder(X, labels, config=config, seed=3, n_folds=2, workers=1) == here
+        assert study_ladder(X, labels, config=config, seed=3, n_folds=2, workers=1)[0] == here
     finally:
         torch.set_num_threads(threads)
-    assert study_ladder(X, labels, config=config, seed=4, n_folds=2, workers=1) != here
+    assert study_ladder(X, labels, config=config, seed=4, n_folds=2, workers=1)[0] != here
+    assert [f.stage for f in fits] == ["study recipe: study protocol", "study recipe: segment protocol",
+                                       "study recipe: fold 1/2", "study recipe: fold 2/2"]
+    assert all(1 <= f.best_epoch <= f.epochs <= 3 for f in fits)
 
 
 def test_bundled_study_features_cover_the_tracks_of_the_bundled_embeddings():
@@ -177,3 +180,4 @@ def test_the_ladder_command_reproduces_the_study_family_from_the_bundled_feature
     assert all(0 <= r["accuracy"] <= 1 for r in rungs.values())
     saved = json.loads((tmp_path / "ladder.json").read_text())
     assert saved["families"]["study"]["rungs"] == rungs and "mer" not in saved["families"]
+    assert [f["epochs"] for f in out["families"]["study"]["fits"]] == [1] * 7  # one epoch, seven fits
