@@ -42,10 +42,10 @@ from .config import EMOTIONS, AudioConfig, _check
 from .balance import oversample
 from .emotify import BUNDLED_DATA_CSV, Corpus
 from .evaluate import PROTOCOL_LABELS, Rung
-from .errors import ConfigError, DataError, MerError, TrainingCancelled
+from .errors import ConfigError, DataError, MerError
 from .files import open_atomic
 from .folds import segment_split, track_folds
-from .train import StopFn
+from .train import StopFn, shuffled_batches
 from .pool import AUDIO_MODULES, default_workers, map_with_progress
 from .progress import Epoch, EpochFn, ProgressFn
 
@@ -347,13 +347,8 @@ def fit_study(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np
         t0 = time.perf_counter()
         net.train()
         total = 0.0
-        order = torch.randperm(len(y), generator=gen)
-        for lo in range(0, len(order), config.batch_size):
-            if should_stop and should_stop():
-                raise TrainingCancelled("The ladder was cancelled; nothing was written.")
-            b = order[lo:lo + config.batch_size]
-            if len(b) < 2:  # batch norm needs two rows
-                continue
+        for b in shuffled_batches(len(y), config.batch_size, gen, should_stop,
+                                  "The ladder was cancelled; nothing was written."):
             loss = F.cross_entropy(net(x[b]), y[b])
             opt.zero_grad()
             loss.backward()

@@ -185,20 +185,31 @@ def _loss(net, xb, tb, gb, config: TrainConfig, class_weight):
     return loss
 
 
+def shuffled_batches(n: int, batch_size: int, gen, should_stop: StopFn | None, cancelled: str):
+    """Row indices of one epoch in shuffled batches (a last batch of one row is dropped: batch norm needs two).
+
+    Raises :class:`~mer.errors.TrainingCancelled` with the message ``cancelled`` as soon as ``should_stop()``.
+    """
+    import torch
+
+    order = torch.randperm(n, generator=gen)
+    for lo in range(0, n, batch_size):
+        if should_stop and should_stop():
+            raise TrainingCancelled(cancelled)
+        b = order[lo:lo + batch_size]
+        if len(b) >= 2:
+            yield b
+
+
 def run_epoch(net, opt, rows: _Rows, config: TrainConfig, gen, class_weight=None,
               should_stop: StopFn | None = None) -> float:
     """Train one pass over ``rows`` in shuffled batches; returns the mean loss."""
     import torch
 
     net.train()
-    order = torch.randperm(len(rows.y), generator=gen)
     total = 0.0
-    for lo in range(0, len(order), config.batch_size):
-        if should_stop and should_stop():
-            raise TrainingCancelled("Training was cancelled; no model was written and the active model is unchanged.")
-        b = order[lo:lo + config.batch_size]
-        if len(b) < 2:  # batch norm needs two samples
-            continue
+    for b in shuffled_batches(len(rows.y), config.batch_size, gen, should_stop,
+                              "Training was cancelled; no model was written and the active model is unchanged."):
         b = b.to(rows.X.device)
         xb, tb, gb = rows.X[b], rows.target[b], rows.genre[b]
         if config.augment and xb.ndim == 4:  # masks and shifts of log-mel images; embeddings are not augmented
