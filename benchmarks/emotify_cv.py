@@ -3,7 +3,8 @@
 ``python benchmarks/emotify_cv.py [--root ../shared/emotify] [--variants default,dominant,...] [--folds 5] [--select]``
 
 Variants named ``musicnn …`` read the MusiCNN embeddings: the bundled ones of the 320 tracks
-(``--from-audio`` computes them from ``--root`` instead: the same numbers up to float16); the others
+(``--from-audio`` computes them from ``--root`` instead: the same numbers up to float16), except the
+fine-tuned ones, which need the audio of ``--root`` (the last block's inputs are not bundled); the others
 are the log-mel front-end trained from scratch on the audio.
 
 Every variant runs through :func:`mer.train.cross_validate`: 5 folds grouped by track and stratified by
@@ -54,6 +55,12 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
     "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4": _musicnn({"mixup": 0.4}, {}),
     "musicnn dropout 0.5, lr 1e-3, wd 1e-2, no track statistics": _musicnn({}, {"track_statistics": False}),
     "musicnn dropout 0.5, lr 1e-3, wd 1e-2, class-weighted": _musicnn({"class_weighted": True}, {}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4, fine-tuned last block": _musicnn({"mixup": 0.4}, {"fine_tune": True}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4, dominant segment target":
+        _musicnn({"mixup": 0.4, "segment_target": "dominant"}, {}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4, dominant segment target, segment weight 1":
+        _musicnn({"mixup": 0.4, "segment_target": "dominant", "segment_weight": 1.0}, {}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4, segment weight 1": _musicnn({"mixup": 0.4, "segment_weight": 1.0}, {}),
     "default": _logmel({}),
     "dominant target": _logmel({"target": "dominant"}),
     "class-weighted": _logmel({"class_weighted": True}),
@@ -108,7 +115,8 @@ def main() -> None:
     if unknown:
         p.error(f"unknown variant(s) {unknown}")
 
-    if args.select and len({ModelConfig(**VARIANTS[n][1]).front_end for n in names}) > 1:
+    inputs = lambda c: (c.front_end, c.fine_tune)  # noqa: E731  (variants that read the same inputs)
+    if args.select and len({inputs(ModelConfig(**VARIANTS[n][1])) for n in names}) > 1:
         p.error("--select compares variants of one front-end (their inputs differ)")
     datasets = {}
     runs = {}
@@ -116,9 +124,10 @@ def main() -> None:
         train_changes, model_changes = VARIANTS[name]
         config = TrainConfig(cv_folds=args.folds, seed=args.seed, epochs=args.epochs, **train_changes)
         model_config = ModelConfig(**model_changes)
-        kind = model_config.front_end
-        if kind not in datasets:
-            root = None if kind == "musicnn" and not args.from_audio else args.root
+        kind = inputs(model_config)
+        if kind not in datasets:  # fine-tuning reads the last block's inputs: only the audio has them
+            bundled = kind == ("musicnn", False) and not args.from_audio
+            root = None if bundled else args.root
             datasets[kind] = load_training_data(root, model_config=model_config)[0]
             print(f"{len(datasets[kind])} tracks ({kind} inputs {datasets[kind].X.shape[2:]}, "
                   f"{'bundled' if root is None else root}); {args.folds}-fold CV grouped by track, seed {args.seed}")
@@ -135,12 +144,17 @@ def main() -> None:
             print(_row(f"pooled, {base}", m))
         mean, std = report.fold_accuracy
         variation = _timeline_variation(data, nets, config)
+        splice = _splice_test(data, nets, config)
         print(f"  fold accuracy {mean:.3f} ± {std:.3f}; timeline variation (out of fold: mean over tracks of the "
               f"std across segments, averaged over emotions) {variation:.4f}")
+        print(f"  splices of two test tracks (first half of A, second of B; {splice['pairs']} pairs, dominant "
+              f"emotions differ): the timeline follows {splice['follows']:.1%} of them; contrast "
+              f"{splice['contrast']:.4f}; segments on their own track's side {splice['segment_accuracy']:.1%} "
+              "(a still timeline: 50 %)")
         with open(args.log, "a") as f:
             f.write(json.dumps({"variant": name, "train": dataclasses.asdict(config),
                                 "model": dataclasses.asdict(model_config), "seconds": seconds,
-                                "timeline_variation": variation,
+                                "timeline_variation": variation, "splice": splice,
                                 "report": report.to_dict()}) + "\n")
     if args.select:
         _nested_choice(data, runs, TrainConfig(cv_folds=args.folds, seed=args.seed), args.log)
@@ -157,6 +171,40 @@ def _timeline_variation(data, nets: list, config: TrainConfig) -> float:
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
     stds = [predict_tracks(net, data.X[f.test])[1].std(axis=1).mean(axis=1) for net, f in zip(nets, folds)]
     return float(np.concatenate(stds).mean())
+
+
+def _splice_test(data, nets: list, config: TrainConfig) -> dict:
+    """Does the timeline follow the music? Out of fold, every ordered pair (A, B) of a fold's test tracks whose
+    dominant emotions a and b differ is spliced (A's first half of segments, then B's second half) and run
+    through the fold's model. It *follows* the splice when the first half's mean segment probabilities put a
+    above b and the second half's put b above a. The contrast is (first − second half) of p(a) plus
+    (second − first half) of p(b), averaged over pairs: 0 for a timeline that does not move. The segment
+    accuracy is the share of segments that rank their own track's emotion above the other track's: exactly
+    50 % for a timeline that does not move (right in one half, wrong in the other), 50 % by chance."""
+    import numpy as np
+
+    from mer.folds import track_folds
+    from mer.model import predict_tracks
+
+    folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
+    follows, contrast, sides = [], [], []
+    for net, fold in zip(nets, folds):
+        test = fold.test
+        a, b = (g.ravel() for g in np.meshgrid(test, test, indexing="ij"))
+        keep = data.labels[a] != data.labels[b]
+        a, b = a[keep], b[keep]
+        half = data.X.shape[1] // 2
+        spliced = np.concatenate([data.X[a, :half], data.X[b, half:]], axis=1)
+        seg = predict_tracks(net, spliced)[1]
+        first, second = seg[:, :half].mean(axis=1), seg[:, half:].mean(axis=1)
+        ea, eb, rows = data.labels[a], data.labels[b], np.arange(len(a))
+        pa, pb = seg[rows, :, ea], seg[rows, :, eb]  # (pairs, segments)
+        sides.append(np.concatenate([pa[:, :half] > pb[:, :half], pb[:, half:] > pa[:, half:]], axis=1))
+        follows.append((first[rows, ea] > first[rows, eb]) & (second[rows, eb] > second[rows, ea]))
+        contrast.append(first[rows, ea] - second[rows, ea] + second[rows, eb] - first[rows, eb])
+    follows, contrast = np.concatenate(follows), np.concatenate(contrast)
+    return {"pairs": int(len(follows)), "follows": float(follows.mean()), "contrast": float(contrast.mean()),
+            "segment_accuracy": float(np.concatenate(sides).mean())}
 
 
 def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:

@@ -2,7 +2,8 @@
 
 Measures, in one run on this machine:
 * analysis speed: decode-only vs full analysis (segments, spectra, log-mel, MusiCNN, CNN-LSTM; the active
-  model) for a 60 s MP3 and a 10-minute FLAC; MusiCNN's effective GMAC/s beside torch.matmul's;
+  model) for a 60 s MP3 and a 10-minute FLAC; MusiCNN's effective GMAC/s at each precision beside the
+  float32 and int8 matrix-product rates;
 * training speed: seconds per epoch at Emotify scale (256 training tracks of 20 segments);
 * memory: peak RSS of a process analysing a 20-minute track;
 * the app: time until the Analyze page has drawn its timeline for its first example, cold and warm (AppTest).
@@ -69,20 +70,26 @@ def bench_analysis(tmp: Path, repeat: int) -> list[dict]:
 
 
 def bench_musicnn(repeat: int) -> dict:
-    """MusiCNN alone on the 20 patches of a 60 s track, against this machine's matrix-product rate."""
+    """MusiCNN alone on the 20 patches of a 60 s track at each precision, against this machine's matrix-product
+    rates (float32 ``torch.matmul``; int8 ``torch._int_mm``, what the int8 timbral convolutions run on)."""
     import torch
 
-    from mer.musicnn import PATCH_FRAMES, N_MELS, load_musicnn
+    from mer.musicnn import N_MELS, PATCH_FRAMES, PRECISIONS, load_musicnn
 
-    net = load_musicnn()
     x = torch.rand(20, PATCH_FRAMES, N_MELS) * 3
-    with torch.inference_mode():
-        seconds = _best(lambda: net(x), repeat)
-    a = torch.rand(2048, 2048)
-    matmul = _best(lambda: a @ a, repeat)
     gmac = 20 * 1.40  # multiply-adds of one 3 s patch, counted layer by layer (mer/musicnn.py)
-    return {"musicnn_20_patches_s": seconds, "musicnn_gmac_per_s": gmac / seconds,
-            "matmul_gmac_per_s": 2048 ** 3 / matmul / 1e9, "threads": torch.get_num_threads()}
+    out = {"threads": torch.get_num_threads()}
+    for precision in PRECISIONS:
+        net = load_musicnn(precision=precision)
+        with torch.inference_mode():
+            seconds = _best(lambda: net(x), repeat)
+        out[f"musicnn_{precision}_20_patches_s"] = seconds
+        out[f"musicnn_{precision}_gmac_per_s"] = gmac / seconds
+    a = torch.rand(2048, 2048)
+    out["matmul_float32_gmac_per_s"] = 2048 ** 3 / _best(lambda: a @ a, repeat) / 1e9
+    q = torch.randint(-128, 128, (2048, 2048), dtype=torch.int8)
+    out["matmul_int8_gmac_per_s"] = 2048 ** 3 / _best(lambda: torch._int_mm(q, q), repeat) / 1e9
+    return out
 
 
 def bench_training(epochs: int = 1) -> dict:
@@ -148,9 +155,11 @@ def main() -> None:
                   f"full/decode {r['ratio']:4.2f}   {r['x_realtime']:6.0f}× real time")
         results["musicnn"] = bench_musicnn(repeat)
         m = results["musicnn"]
-        print(f"MusiCNN, 20 patches (a 60 s track): {m['musicnn_20_patches_s']:.2f} s on {m['threads']} threads = "
-              f"{m['musicnn_gmac_per_s']:.0f} GMAC/s effective (direct fp32; torch.matmul here: "
-              f"{m['matmul_gmac_per_s']:.0f} GMAC/s)")
+        for precision in ("float32", "int8"):
+            print(f"MusiCNN {precision}, 20 patches (a 60 s track): {m[f'musicnn_{precision}_20_patches_s']:.2f} s "
+                  f"on {m['threads']} threads = {m[f'musicnn_{precision}_gmac_per_s']:.0f} GMAC/s effective")
+        print(f"matrix products here: float32 torch.matmul {m['matmul_float32_gmac_per_s']:.0f} GMAC/s, "
+              f"int8 torch._int_mm {m['matmul_int8_gmac_per_s']:.0f} GMAC/s")
         results["training"] = bench_training()
         print(f"training: {results['training']['seconds_per_epoch_256_tracks']:.1f} s per epoch of 256 tracks × 20 "
               "segments (one cross-validation fold of Emotify's 320)")

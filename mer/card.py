@@ -88,14 +88,21 @@ def _cv_lines(cv: CVReport) -> list[str]:
 MUSICNN_NOTE = ("the pretrained MusiCNN (MSD_musicnn of the musicnn 0.1.0 package, ISC licence; J. Pons and X. Serra, "
                 "\"musicnn: pre-trained convolutional neural networks for music audio tagging\", ISMIR 2019 "
                 "late-breaking demo; trained to tag the Million Song Dataset with 50 Last.fm tags) embeds each of a "
-                "track's 20 segments from 3 s patches of its 16 kHz log-mel spectrogram; MusiCNN is frozen and only "
-                "the layers after it are trained on Emotify")
+                "track's 20 segments from 3 s patches of its 16 kHz log-mel spectrogram (its timbral convolutions in "
+                "8-bit integers, within about 1 % of float32)")
+
+
+def _musicnn_note(model_config: ModelConfig) -> str:
+    trained = ("MusiCNN is frozen except its last mid-end layer, fine-tuned with the layers after it on the "
+               "training tracks" if model_config.fine_tune else
+               "MusiCNN is frozen and only the layers after it are trained on the training tracks")
+    return f"{MUSICNN_NOTE}; {trained}"
 
 
 def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_config: ModelConfig,
                metrics: ModelMetrics) -> str:
     """The Markdown card written beside the weights."""
-    cnn = (MUSICNN_NOTE if model_config.front_end == "musicnn" else
+    cnn = (_musicnn_note(model_config) if model_config.front_end == "musicnn" else
            "a CNN trained from scratch embeds each of a track's 20 segments (log-mel images from the segments' FFT "
            "frames)")
     lines = [f"# Model card: {name}", "",

@@ -63,7 +63,7 @@ FRONT_ENDS: tuple[str, ...] = ("musicnn", "logmel")
 SHIP_LABELS: dict[str, str] = {"folds": "the cross-validation fold models, averaged",
                                "all": "one network trained on every track"}
 #: The allowed values of each text setting: the command line's choices, the Train page's options.
-CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "sampler": SAMPLERS, "ship": SHIPS,
+CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "segment_target": TARGETS, "sampler": SAMPLERS, "ship": SHIPS,
                                        "front_end": FRONT_ENDS}
 
 
@@ -175,12 +175,17 @@ class ModelConfig:
     bidirectional: bool = True  # the LSTM runs across the 20 segments both ways
     dropout: float = 0.5  # chosen for the MusiCNN front-end by inner validation (the log-mel model used 0.1)
     track_statistics: bool = True  # the track head also reads each band's mean and std over the whole track
+    # MusiCNN front-end: train its last mid-end layer (28,864 weights) with the LSTM instead of keeping it frozen.
+    # Needs the audio (the bundled embeddings hold only pooled layers): train --root DIR.
+    fine_tune: bool = False
 
     def __post_init__(self) -> None:
         _check(self, {"time_pool": (1, 64), "conv_channels": (1, 1_024), "embedding": (1, 4_096),
                       "lstm_hidden": (1, 2_048), "lstm_layers": (1, 8), "dropout": (0, 0.9)},
                ["conv_channels needs 1 to 8 blocks"] * (isinstance(self.conv_channels, tuple)
-                                                       and not 1 <= len(self.conv_channels) <= 8))
+                                                       and not 1 <= len(self.conv_channels) <= 8)
+               + ["fine_tune needs front_end 'musicnn': the log-mel CNN has no pretrained block to fine-tune"]
+               * (self.fine_tune is True and self.front_end == "logmel"))
 
 
 @dataclass(frozen=True)
@@ -193,11 +198,17 @@ class TrainConfig:
     weight_decay: float = 1e-2  # AdamW
     target: str = "shares"  # one of TARGETS: "shares" = listeners' vote shares, "dominant" = one-hot argmax
     segment_weight: float = 0.3  # weight of the segment head's loss (each segment against its track's target)
+    # What each segment learns, one of TARGETS: "shares" = its track's target as is; "dominant" = one-hot of the
+    # track target's largest emotion (sharper segment probabilities: the timeline moves more where segments differ)
+    segment_target: str = "shares"
     genre_weight: float = 0.0  # weight of the auxiliary genre loss (genre is a target, never an input)
     sampler: str = "none"  # one of SAMPLERS, fitted on the training tracks only
     k_neighbors: int = 5
     class_weighted: bool = False  # weight the loss by inverse class frequency of the training tracks
     mixup: float = 0.4  # Beta(α, α) mixup between training tracks and their targets; 0 = off
+    # With ModelConfig.fine_tune: the learning rate of MusiCNN's last block (no weight decay), small because
+    # it starts from weights learnt on a million songs.
+    fine_tune_lr: float = 1e-4
     # Training-time augmentation: one frequency and one time mask per batch (SpecAugment) and a circular
     # time shift of every segment image.
     augment: bool = True
@@ -225,7 +236,7 @@ class TrainConfig:
             extra.append("shipping the fold models (ship='folds') needs cross-validation (cv_folds of 2 or more)")
         _check(self, {"epochs": (1, 10_000), "lr": (1e-7, 0.99), "batch_size": (2, 4_096), "weight_decay": (0, 1),
                       "segment_weight": (0, 100), "genre_weight": (0, 100), "k_neighbors": (1, 100),
-                      "mixup": (0, 10), "val_fraction": (0.01, 0.49), "patience": (1, 10_000),
+                      "mixup": (0, 10), "fine_tune_lr": (1e-7, 0.99), "val_fraction": (0.01, 0.49), "patience": (1, 10_000),
                       "lr_patience": (0, 10_000), "lr_factor": (0.01, 0.99), "seed": (0, 2**32 - 1),
                       "cv_folds": (0, 50)}, extra)
 

@@ -38,8 +38,8 @@ from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
 
-__all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_EMBEDDINGS",
-           "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record",
+__all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "PRECISION", "BUNDLED_EMBEDDINGS",
+           "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record", "record_precision",
            "BundledEmbeddings", "load_bundled_embeddings", "save_embeddings", "corpus_embeddings",
            "embedding_track_data", "bundled_track_data"]
 
@@ -50,6 +50,10 @@ EMBEDDING_DIM = 753
 EMBEDDINGS_VERSION = 1
 #: Patches a long segment averages at most.
 MAX_PATCHES = 4
+#: How MusiCNN computes the embeddings mer trains on and analyses with (:data:`mer.musicnn.PRECISIONS`):
+#: 8-bit timbral convolutions, about 7x faster than float32 at about 1 % of the embedding's values
+#: (benchmarks/emotify_cv.py reports the cross-validated accuracy at both).
+PRECISION = "int8"
 BUNDLED_EMBEDDINGS = Path(__file__).resolve().parent / "resources" / "emotify" / "segment-embeddings.npz"
 _FRAMES_PER_S = musicnn.SAMPLE_RATE / musicnn.HOP
 
@@ -65,11 +69,22 @@ class SegmentEmbeddings:
         Tag probabilities (:data:`mer.musicnn.TAGS`), the mean over the segment's patches.
     patches : np.ndarray [shape=(n_segments,)]
         Patches averaged per segment.
+    block_inputs : np.ndarray [shape=(n_segments, 64, 187)], optional
+        For fine-tuning: what MusiCNN's last block (:class:`mer.musicnn.LastBlock`) reads in each segment's
+        middle patch.
     """
 
     vectors: np.ndarray
     tags: np.ndarray
     patches: np.ndarray
+    block_inputs: np.ndarray | None = None
+
+    def fine_tune_inputs(self) -> np.ndarray:
+        """The inputs of a model that fine-tunes MusiCNN's last block: each segment's vector, then its
+        middle patch's block input, flattened: (n_segments, EMBEDDING_DIM + LAST_BLOCK_INPUTS)."""
+        if self.block_inputs is None:
+            raise ValueError("these embeddings were computed without block_inputs=True")
+        return np.concatenate([self.vectors, self.block_inputs.reshape(len(self.vectors), -1)], axis=1)
 
 
 def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
@@ -94,7 +109,8 @@ def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
 
 
 def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20, max_patches: int = MAX_PATCHES,
-                  layers: tuple[str, ...] = LAYERS, net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
+                  layers: tuple[str, ...] = LAYERS, precision: str = PRECISION, block_inputs: bool = False,
+                  net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
     """:class:`SegmentEmbeddings` of mono ``samples`` cut into ``n_segments`` equal segments.
 
     Parameters
@@ -103,12 +119,17 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         Mono audio at ``sample_rate`` (resampled here to 16 kHz, MusiCNN's rate).
     layers : tuple of str
         MusiCNN layers (:class:`mer.musicnn.MusiCNNOutput` fields) concatenated into a segment's vector.
+    precision : {"float32", "int8"}
+        How the bundled MusiCNN computes (:data:`mer.musicnn.PRECISIONS`); a model analyses with the
+        precision its embeddings were computed in (its front-end record).
+    block_inputs : bool
+        Also keep each segment's middle patch's input to MusiCNN's last block (to fine-tune it).
     net : MusiCNN, optional
-        Default: the bundled MSD_musicnn (:func:`mer.musicnn.load_musicnn`).
+        Default: the bundled MSD_musicnn at ``precision`` (:func:`mer.musicnn.load_musicnn`).
     """
     import torch
 
-    net = net or musicnn.load_musicnn()
+    net = net or musicnn.load_musicnn(precision=precision)
     y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
     mel = musicnn.logmel(y16)
     seg = segment_bounds(len(samples), n_segments=n_segments, sample_rate=sample_rate)
@@ -126,20 +147,29 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
     tags = np.zeros((n_segments, out.tags.shape[1]), dtype=np.float64)
     np.add.at(vectors, owner, values)
     np.add.at(tags, owner, out.tags.numpy())
+    middle = np.cumsum(counts) - counts + counts // 2  # each segment's middle patch
     return SegmentEmbeddings(vectors=(vectors / counts[:, None]).astype(np.float32),
-                             tags=(tags / counts[:, None]).astype(np.float32), patches=counts)
+                             tags=(tags / counts[:, None]).astype(np.float32), patches=counts,
+                             block_inputs=out.last_block_input[middle].numpy().copy() if block_inputs else None)
 
 
 def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
+                precision: str = PRECISION, block_inputs: bool = False,
                 net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
     """:func:`embed_samples` of a decoded :class:`~mer.audio.Audio`."""
-    return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers, net=net)
+    return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers,
+                         precision=precision, block_inputs=block_inputs, net=net)
 
 
-def front_end_record() -> dict[str, object]:
+def front_end_record(precision: str = PRECISION) -> dict[str, object]:
     """What a model trained on these embeddings records about its front-end, and checks when it loads."""
     return {"name": "MSD_musicnn", "weights_sha256": musicnn.weights_hash(), "layers": list(LAYERS),
-            "embeddings_version": EMBEDDINGS_VERSION, "max_patches": MAX_PATCHES}
+            "embeddings_version": EMBEDDINGS_VERSION, "max_patches": MAX_PATCHES, "precision": precision}
+
+
+def record_precision(record: dict) -> str:
+    """The precision a front-end record names (records written before there was a choice: float32)."""
+    return str(record.get("precision", "float32"))
 
 
 @dataclass(frozen=True)
@@ -186,8 +216,8 @@ def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> Bun
 # --- corpora -----------------------------------------------------------------------------
 
 
-def _embed_file(args: tuple[str, AudioConfig, int]) -> tuple[np.ndarray, np.ndarray]:
-    path, audio_config, n_segments = args
+def _embed_file(args: tuple[str, AudioConfig, int, str, bool]) -> tuple[np.ndarray, np.ndarray]:
+    path, audio_config, n_segments, precision, block_inputs = args
     import torch
 
     torch.set_num_threads(1)  # one pool worker per core
@@ -195,20 +225,23 @@ def _embed_file(args: tuple[str, AudioConfig, int]) -> tuple[np.ndarray, np.ndar
         audio = load_audio(path, config=audio_config)
     except MerError as e:
         raise DataError(f"Cannot embed '{path}': {e}") from None
-    emb = embed_audio(audio, n_segments=n_segments)
-    return emb.vectors, emb.tags
+    emb = embed_audio(audio, n_segments=n_segments, precision=precision, block_inputs=block_inputs)
+    return (emb.fine_tune_inputs() if block_inputs else emb.vectors), emb.tags
 
 
 def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(), n_segments: int = 20,
+                      precision: str = PRECISION, block_inputs: bool = False,
                       cache_dir: str | os.PathLike | None = None, workers: int | None = None,
                       on_progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings and tags of every track of a corpus: (n_tracks, n_segments, EMBEDDING_DIM) and (…, 50).
 
-    Cached in the feature cache, keyed by the corpus's files, the audio config and :func:`front_end_record`
-    (so embeddings of other weights are never reused).
+    With ``block_inputs`` each segment's row is :meth:`SegmentEmbeddings.fine_tune_inputs` (EMBEDDING_DIM +
+    LAST_BLOCK_INPUTS numbers). Cached in the feature cache, keyed by the corpus's files, the audio config and
+    :func:`front_end_record` (so embeddings of other weights or another precision are never reused).
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    key = hashlib.sha256(json.dumps([corpus.fingerprint(), to_dict(audio_config), n_segments, front_end_record()],
+    record = front_end_record(precision)
+    key = hashlib.sha256(json.dumps([corpus.fingerprint(), to_dict(audio_config), n_segments, record, block_inputs],
                                     sort_keys=True).encode()).hexdigest()[:16]
     cached = cache / f"embeddings-{key}.npz"
     if cached.is_file():
@@ -216,7 +249,7 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
             if on_progress:
                 on_progress(len(corpus), len(corpus), "embeddings read from cache")
             return z["vectors"].astype(np.float32), z["tags"].astype(np.float32)
-    jobs = [(p, audio_config, n_segments) for p in corpus.tracks["path"]]
+    jobs = [(p, audio_config, n_segments, precision, block_inputs) for p in corpus.tracks["path"]]
     rows = map_with_progress(_embed_file, jobs, message="MusiCNN: embedding segments", workers=workers,
                              on_progress=on_progress, min_jobs=8, preload=("mer.embeddings", *AUDIO_MODULES))
     vectors, tags = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])

@@ -299,8 +299,10 @@ def evaluate_corpus(model: LoadedModel, root: str | os.PathLike, *, on_progress:
     corpus = load_corpus(root)
     if model.model_config.front_end == "musicnn":
         from .embeddings import embedding_track_data
+        from .registry import front_end_precision
 
-        data = embedding_track_data(corpus, audio_config=model.audio_config,
+        data = embedding_track_data(corpus, audio_config=model.audio_config, precision=front_end_precision(model.meta),
+                                    block_inputs=model.model_config.fine_tune,
                                     n_segments=model.feature_config.n_segments, on_progress=on_progress)
     else:
         data = track_data(corpus, segment_data(corpus, audio_config=model.audio_config,

@@ -91,6 +91,10 @@ def start_training(root: str | os.PathLike | None, config: TrainConfig, model_co
     if root is None and model_config.front_end != "musicnn":
         raise TrainingError("The bundled Emotify is shipped as MusiCNN embeddings: train it with the MusiCNN "
                             "front-end, or choose a corpus with audio for the log-mel front-end.")
+    if root is None and model_config.fine_tune:
+        from .train import FINE_TUNE_NEEDS_AUDIO
+
+        raise TrainingError(FINE_TUNE_NEEDS_AUDIO)
     resolve_device(device)
     jobs = _jobs_dir(models_root)
     try:

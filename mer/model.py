@@ -131,25 +131,57 @@ class EmbeddingLSTM(_SequenceHeads):
     for the LSTM. The segment head reads a segment's LSTM state beside its own projection; with
     ``track_statistics`` the track head reads the mean embedding over the track beside the pooled state
     (what a linear model of the embeddings thrives on, handed to the network directly).
+
+    With ``fine_tune`` each segment's row also holds its middle patch's input to MusiCNN's last block
+    (:meth:`mer.embeddings.SegmentEmbeddings.fine_tune_inputs`); a trainable copy of that block
+    (:class:`mer.musicnn.LastBlock`, starting from the pretrained weights) recomputes the embedding's last 64
+    values from it.
     """
 
     def __init__(self, config: ModelConfig, n_inputs: int) -> None:
+        from .musicnn import LAST_BLOCK_INPUTS
+
+        n_embedding = n_inputs - LAST_BLOCK_INPUTS if config.fine_tune else n_inputs
         super().__init__(config, segment_extra=config.embedding,
-                         track_extra=n_inputs if config.track_statistics else 0)
-        self.n_inputs = n_inputs
-        self.register_buffer("band_mean", torch.zeros(n_inputs))
-        self.register_buffer("band_std", torch.ones(n_inputs))
-        self.embed = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(n_inputs, config.embedding),
+                         track_extra=n_embedding if config.track_statistics else 0)
+        self.n_inputs = n_embedding
+        self.register_buffer("band_mean", torch.zeros(n_embedding))
+        self.register_buffer("band_std", torch.ones(n_embedding))
+        self.embed = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(n_embedding, config.embedding),
                                    nn.ReLU(inplace=True), nn.Dropout(config.dropout))
+        self.last_block = _pretrained_last_block() if config.fine_tune else None
+
+    def set_normalisation(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Statistics of the embedding's values (a fine-tuning model's block inputs need none)."""
+        super().set_normalisation(mean[:self.n_inputs], std[:self.n_inputs])
 
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         return (x.float() - self.band_mean) / self.band_std
 
+    def fine_tuned(self, x: torch.Tensor) -> torch.Tensor:
+        """Embeddings (B, S, n_inputs): the inputs' own, or with the last block's values recomputed by the
+        trainable block from the block inputs that follow them."""
+        if self.last_block is None:
+            return x
+        from .musicnn import LAST_BLOCK_MEAN_POOL
+
+        b, s, _ = x.shape
+        block_in = x[..., self.n_inputs:].reshape(b * s, self.last_block.conv.in_channels, -1)
+        emb = x[..., :self.n_inputs].clone()
+        emb[..., LAST_BLOCK_MEAN_POOL] = self.last_block(block_in.float()).reshape(b, s, -1)
+        return emb
+
     def forward(self, x: torch.Tensor) -> NetOutput:
         """Logits for embeddings of shape (B, S, n_inputs): B tracks of S segments."""
-        z = self.standardise(x)
+        z = self.standardise(self.fine_tuned(x))
         emb = self.embed(z)
         return self.sequence(emb, z.mean(dim=1) if self.config.track_statistics else None, own=emb)
+
+
+def _pretrained_last_block() -> nn.Module:
+    from .musicnn import LastBlock, load_musicnn
+
+    return LastBlock.pretrained(load_musicnn())
 
 
 class Ensemble(nn.Module):
@@ -176,7 +208,15 @@ def estimate_parameters(config: ModelConfig, n_inputs: int, members: int = 1) ->
     dirs, h = 2 if config.bidirectional else 1, config.lstm_hidden
     width = dirs * h
     if config.front_end == "musicnn":
-        n = (n_inputs + 1) * config.embedding + (width + config.embedding + 1) * len(EMOTIONS)
+        from .musicnn import LAST_BLOCK_INPUTS, _MIDEND_FILTERS, _MIDEND_KERNEL
+
+        if config.fine_tune:  # the block's convolution and its batch norm's scale and shift
+            c = _MIDEND_FILTERS
+            n_inputs -= LAST_BLOCK_INPUTS
+            n = c * c * _MIDEND_KERNEL + 3 * c
+        else:
+            n = 0
+        n += (n_inputs + 1) * config.embedding + (width + config.embedding + 1) * len(EMOTIONS)
         n += (width + (n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
     else:
         n, in_ch = 0, n_inputs

@@ -44,11 +44,15 @@ __all__ = [
     "HOP",
     "N_MELS",
     "PATCH_FRAMES",
+    "PRECISIONS",
     "TAGS",
     "WEIGHTS_PATH",
     "REBUILD_COMMAND",
     "MusiCNN",
     "MusiCNNOutput",
+    "LastBlock",
+    "LAST_BLOCK_MEAN_POOL",
+    "LAST_BLOCK_INPUTS",
     "logmel",
     "patches",
     "load_musicnn",
@@ -78,6 +82,10 @@ WEIGHTS_PATH = Path(__file__).resolve().parent / "resources" / "musicnn" / "msd_
 REBUILD_COMMAND = ("pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn && "
                    "python benchmarks/convert_musicnn.py --wheel-dir /tmp/musicnn --tf-python /tmp/tfvenv/bin/python")
 
+#: How the timbral convolutions are computed in eval mode: "float32" is the exact port, "int8" quantises
+#: inputs and weights to 8 bits and sums in int32 (several times faster; see :func:`_int8_peak`).
+PRECISIONS = ("float32", "int8")
+
 _BN_EPS = 1e-3  # TensorFlow's default for tf.compat.v1.layers.batch_normalization
 _TIMBRAL_BANDS = (int(0.4 * N_MELS), int(0.7 * N_MELS))  # 38 and 67 bands
 _TIMBRAL_FILTERS = int(1.6 * 128)  # 204
@@ -86,6 +94,10 @@ _TEMPORAL_FILTERS = int(1.6 * 32)  # 51
 _MIDEND_FILTERS = 64
 _MIDEND_KERNEL = 7
 _PENULTIMATE = 200
+#: Where the last mid-end layer's output sits in ``mean_pool`` (561 front-end channels, then three mid-end layers).
+LAST_BLOCK_MEAN_POOL = slice(753 - _MIDEND_FILTERS, 753)
+#: Numbers in one patch's input of :class:`LastBlock` (64 channels × 187 frames).
+LAST_BLOCK_INPUTS = _MIDEND_FILTERS * PATCH_FRAMES
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -176,12 +188,15 @@ class MusiCNNOutput:
         The batch-normalised dense layer before the tags.
     max_pool, mean_pool : torch.Tensor [shape=(N, 753)]
         The front- and mid-end features, pooled over time.
+    last_block_input : torch.Tensor [shape=(N, 64, T)], optional
+        What the mid-end's last layer reads (:class:`LastBlock`): kept to fine-tune that layer.
     """
 
     tags: torch.Tensor
     penultimate: torch.Tensor
     max_pool: torch.Tensor
     mean_pool: torch.Tensor
+    last_block_input: torch.Tensor | None = None
 
 
 def _batch_norm(channels: int, dims: int) -> nn.Module:
@@ -220,6 +235,7 @@ class _FrequencyPooledConv(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(1, filters, (frames, bands))
         self.bn = _batch_norm(filters, 2)
+        self.int8 = False  # set by MusiCNN(precision="int8") on the timbral blocks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised patches (N, 1, T, 96) → (N, filters, T)."""
@@ -228,12 +244,37 @@ class _FrequencyPooledConv(nn.Module):
             return self.bn(F.relu(self.conv(x))).amax(dim=3)
         signs = torch.where(self.bn.weight < 0, -1.0, 1.0)
         weight = self.conv.weight * signs[:, None, None, None]
-        peaks = torch.cat([self._peak(patch, weight) for patch in x.split(1)])
+        peak = _int8_peak if self.int8 else _float_peak
+        peaks = torch.cat([peak(patch, weight) for patch in x.split(1)])
         return self.bn(F.relu(peaks * signs[:, None] + self.conv.bias[:, None]).unsqueeze(3)).squeeze(3)
 
-    def _peak(self, patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-        """Max over frequency of the bias-free convolution of one padded patch: (1, 1, T', 96) → (1, filters, T)."""
-        return F.conv2d(patch, weight).amax(dim=3)
+
+def _float_peak(patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Max over frequency of the bias-free convolution of one padded patch: (1, 1, T', 96) → (1, filters, T)."""
+    return F.conv2d(patch, weight).amax(dim=3)
+
+
+def _int8_peak(patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """:func:`_float_peak` with 8-bit inputs and weights, summed exactly in int32.
+
+    The patch is quantised with its own range (asymmetric, so that the zero padding stays exactly zero),
+    each filter with its own scale (symmetric). The convolution is one int8 matrix product over the
+    patch's (7 × bands) windows; since both scales are positive, the max over frequency is taken on the
+    integer sums and only the peaks are scaled back.
+    """
+    frames, bands = weight.shape[2:]
+    w_scale = weight.abs().amax(dim=(1, 2, 3)).clamp_min(1e-12) / 127
+    w_q = torch.round(weight.flatten(1) / w_scale[:, None]).to(torch.int8)
+    lo, hi = min(float(patch.min()), 0.0), max(float(patch.max()), 0.0)
+    x_scale = max(hi - lo, 1e-12) / 255
+    zero = round(-lo / x_scale) - 128
+    x_q = torch.clamp(torch.round(patch[0, 0] / x_scale) + zero, -128, 127).to(torch.int8)
+    windows = x_q.unfold(0, frames, 1).unfold(1, bands, 1)  # (T, F', frames, bands)
+    t, positions = windows.shape[:2]
+    sums = torch._int_mm(windows.reshape(t * positions, frames * bands), w_q.t().contiguous())
+    peaks = sums.view(t, positions, -1).amax(dim=1).t()  # (filters, T)
+    offset = zero * w_q.sum(dim=1, dtype=torch.int32)  # the zero point's share of every sum
+    return ((peaks - offset[:, None]).float() * (w_scale * x_scale)[:, None]).unsqueeze(0)
 
 
 class TimbralBlock(_FrequencyPooledConv):
@@ -303,9 +344,14 @@ class Backend(nn.Module):
 class MusiCNN(nn.Module):
     """musicnn's ``build_musicnn`` (MSD_musicnn: 64 mid-end filters, 200 dense units, 50 tags)."""
 
-    def __init__(self, n_tags: int = len(TAGS)) -> None:
+    def __init__(self, n_tags: int = len(TAGS), precision: str = "float32") -> None:
         super().__init__()
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        self.precision = precision
         self.frontend = Frontend()
+        for block in self.frontend.timbral:  # 87 % of the arithmetic; the rest stays in float32
+            block.int8 = precision == "int8"
         front = len(_TIMBRAL_BANDS) * _TIMBRAL_FILTERS + len(_TEMPORAL_FRAMES) * _TEMPORAL_FILTERS
         self.midend = Midend(front)
         self.backend = Backend(front + 3 * _MIDEND_FILTERS, n_tags)
@@ -315,7 +361,40 @@ class MusiCNN(nn.Module):
 
         Any number of frames works (musicnn pools over time), 187 is what it was trained on.
         """
-        return self.backend(self.midend(self.frontend(patches)))
+        features = self.midend(self.frontend(patches))
+        out = self.backend(features)
+        out.last_block_input = features[:, LAST_BLOCK_MEAN_POOL.start - _MIDEND_FILTERS:LAST_BLOCK_MEAN_POOL.start]
+        return out
+
+
+class LastBlock(nn.Module):
+    """MusiCNN's last mid-end layer on its own, to fine-tune it: conv (64 → 64, 7 frames), ReLU, batch norm, plus
+    its input (the residual), then the mean over time: the last 64 values of ``mean_pool``.
+
+    The batch norm keeps MusiCNN's statistics (it always normalises as in eval mode); its scale and shift train
+    with the convolution.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        k = _MIDEND_KERNEL
+        self.conv = nn.Conv1d(_MIDEND_FILTERS, _MIDEND_FILTERS, k, padding=k // 2)
+        self.bn = _batch_norm(_MIDEND_FILTERS, 1)
+
+    @classmethod
+    def pretrained(cls, net: MusiCNN) -> LastBlock:
+        """A copy of ``net``'s last mid-end layer."""
+        block = cls()
+        block.conv.load_state_dict(net.midend.convs[-1].state_dict())
+        block.bn.load_state_dict(net.midend.bns[-1].state_dict())
+        return block
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Inputs (N, 64, T) → (N, 64): the layer's output plus its input, averaged over time."""
+        bn = self.bn
+        out = F.batch_norm(F.relu(self.conv(x)), bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                           training=False, eps=bn.eps)
+        return (out + x).mean(dim=2)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -378,16 +457,18 @@ def _check_state(state: dict[str, torch.Tensor], net: MusiCNN, path: Path) -> No
         raise ModelError(f"The weights '{path}' are not MSD_musicnn's ({'; '.join(problems)}). {_remedy()}")
 
 
-def load_musicnn(path: str | Path | None = None) -> MusiCNN:
+def load_musicnn(path: str | Path | None = None, precision: str = "float32") -> MusiCNN:
     """The pretrained MusiCNN in eval mode, its weights read with ``torch.load(weights_only=True)``.
 
-    The bundled weights are loaded once per process; a network loaded from
+    The bundled weights are loaded once per process and precision; a network loaded from
     another ``path`` is built anew at each call.
 
     Parameters
     ----------
     path : path, optional
         A converted weights file; by default :data:`WEIGHTS_PATH`.
+    precision : {"float32", "int8"}
+        How the timbral convolutions are computed (:data:`PRECISIONS`).
 
     Raises
     ------
@@ -395,19 +476,21 @@ def load_musicnn(path: str | Path | None = None) -> MusiCNN:
         If the file is missing, damaged, or holds another network's weights; the
         message names the file and the command that rebuilds it.
     """
+    if precision not in PRECISIONS:
+        raise ModelError(f"MusiCNN runs in one of {', '.join(PRECISIONS)}, not {precision!r}.")
     if path is None or Path(path).resolve() == WEIGHTS_PATH:
-        return _load_bundled()
-    return _load(Path(path))
+        return _load_bundled(precision)
+    return _load(Path(path), precision)
 
 
-@lru_cache(maxsize=1)
-def _load_bundled() -> MusiCNN:
-    return _load(WEIGHTS_PATH)
+@lru_cache(maxsize=len(PRECISIONS))
+def _load_bundled(precision: str) -> MusiCNN:
+    return _load(WEIGHTS_PATH, precision)
 
 
-def _load(path: Path) -> MusiCNN:
+def _load(path: Path, precision: str) -> MusiCNN:
     state = _read_state(path)
-    net = MusiCNN()
+    net = MusiCNN(precision=precision)
     _check_state(state, net, path)
     net.load_state_dict(state, strict=True)
     return net.eval()

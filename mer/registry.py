@@ -315,31 +315,55 @@ def _model_section(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_inputs(model_config: ModelConfig, feature_config: FeatureConfig) -> int:
-    """Numbers per segment the network reads: mel bands (log-mel front-end) or the embedding's size (MusiCNN)."""
+    """Numbers per segment the network reads: mel bands (log-mel front-end) or the embedding's size (MusiCNN),
+    followed by the last block's inputs when it is fine-tuned."""
     from .embeddings import EMBEDDING_DIM
+    from .musicnn import LAST_BLOCK_INPUTS
 
-    return EMBEDDING_DIM if model_config.front_end == "musicnn" else feature_config.n_mels
+    if model_config.front_end == "musicnn":
+        return EMBEDDING_DIM + (LAST_BLOCK_INPUTS if model_config.fine_tune else 0)
+    return feature_config.n_mels
 
 
-def input_record(model_config: ModelConfig) -> dict[str, Any]:
-    """What ``config.json`` records about how the inputs were computed, checked when the model loads."""
+def input_record(model_config: ModelConfig, precision: str | None = None) -> dict[str, Any]:
+    """What ``config.json`` records about how the inputs were computed, checked when the model loads.
+
+    ``precision``: MusiCNN's (default :data:`mer.embeddings.PRECISION`, what training computes now).
+    """
     from .features import FEATURES_VERSION
 
     if model_config.front_end == "musicnn":
-        from .embeddings import front_end_record
+        from .embeddings import PRECISION, front_end_record
 
-        return {"features_version": FEATURES_VERSION, "front_end": front_end_record()}
+        return {"features_version": FEATURES_VERSION, "front_end": front_end_record(precision or PRECISION)}
     return {"features_version": FEATURES_VERSION}
 
 
+def front_end_precision(meta: dict[str, Any]) -> str:
+    """The MusiCNN precision a model's embeddings were computed in, which its analyses use too."""
+    from .embeddings import record_precision
+
+    record = meta.get("front_end")
+    return record_precision(record if isinstance(record, dict) else {})
+
+
 def _check_inputs(name: str, meta: dict[str, Any], model_config: ModelConfig) -> None:
-    """Refuse a model whose inputs this mer would compute differently (another feature version or front-end)."""
+    """Refuse a model whose inputs this mer would compute differently (another feature version or front-end).
+
+    A MusiCNN model is checked against the record of its own precision: models trained on float32
+    embeddings (before int8 became the default) still load, and analyse in float32.
+    """
+    precision = None
     if model_config.front_end == "musicnn":
-        from .musicnn import load_musicnn
+        from .musicnn import PRECISIONS, load_musicnn
 
         load_musicnn()  # missing or damaged weights: an error naming the file and how to rebuild it
-    expected = input_record(model_config)
+        precision = front_end_precision(meta)
+        precision = precision if precision in PRECISIONS else None  # unknown: the mismatch below says so
+    expected = input_record(model_config, precision)
     got = {k: meta[k] for k in expected if k in meta}
+    if isinstance(got.get("front_end"), dict) and precision:  # records from before the choice: float32
+        got["front_end"] = {**got["front_end"], "precision": precision}
     got.setdefault("features_version", expected["features_version"])  # models from before it was recorded
     if got != expected:
         raise ModelError(f"The model '{name}' was trained on inputs this version of mer computes differently "

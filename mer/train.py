@@ -68,6 +68,11 @@ class TrainedModel:
     seconds: float = 0.0
 
 
+#: Why a fine-tuning run cannot use the bundled Emotify.
+FINE_TUNE_NEEDS_AUDIO = ("Fine-tuning MusiCNN's last block needs the audio: the bundled Emotify ships only the "
+                         "pooled embeddings. Choose a corpus with audio (--root), or train without fine_tune.")
+
+
 def load_training_data(root: str | os.PathLike | None, *, model_config: ModelConfig,
                        audio_config: AudioConfig = AudioConfig(), feature_config: FeatureConfig = FeatureConfig(),
                        cache_dir: str | os.PathLike | None = None,
@@ -81,6 +86,8 @@ def load_training_data(root: str | os.PathLike | None, *, model_config: ModelCon
         from .embeddings import BUNDLED_EMBEDDINGS, bundled_track_data, embedding_track_data
 
         if root is None:
+            if model_config.fine_tune:
+                raise TrainingError(FINE_TUNE_NEEDS_AUDIO)
             data = bundled_track_data()
             return data, DatasetInfo(kind="emotify", n_tracks=len(data), root="bundled",
                                      fingerprint=file_stamp(BUNDLED_EMBEDDINGS),
@@ -88,7 +95,8 @@ def load_training_data(root: str | os.PathLike | None, *, model_config: ModelCon
                                                  "(the bundled MusiCNN embeddings)")
         corpus = load_corpus(root)
         return embedding_track_data(corpus, audio_config=audio_config, n_segments=feature_config.n_segments,
-                                    cache_dir=cache_dir, on_progress=on_progress), describe_dataset(corpus)
+                                    block_inputs=model_config.fine_tune, cache_dir=cache_dir,
+                                    on_progress=on_progress), describe_dataset(corpus)
     if root is None:
         raise TrainingError("The log-mel front-end trains on audio: name a corpus folder (--root).")
     corpus = load_corpus(root)
@@ -176,6 +184,10 @@ def _loss(net, xb, tb, gb, config: TrainConfig, class_weight):
         per_track = per_track * (tb * class_weight).sum(dim=-1)
     loss = per_track.mean()
     if config.segment_weight:
+        if config.segment_target == "dominant":
+            import torch.nn.functional as F
+
+            tb = F.one_hot(tb.argmax(dim=-1), tb.shape[-1]).to(tb.dtype)
         loss = loss + config.segment_weight * _soft_ce(out.segment, tb[:, None, :].expand_as(out.segment)).mean()
     known = gb >= 0
     if config.genre_weight and known.any():
@@ -259,7 +271,7 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     net, rows, val, weight = _prepare(data, fit_idx, val_idx, config, model_config, device or torch.device("cpu"))
-    opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.AdamW(_parameter_groups(net, config), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
     history: list[Epoch] = []
     best = (math.inf, 0, None)
@@ -281,6 +293,17 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     net.load_state_dict(best[2])
     net.to("cpu").eval()
     return FitResult(net=net, history=history, best_epoch=best[1])
+
+
+def _parameter_groups(net, config: TrainConfig) -> list[dict]:
+    """All weights at ``lr``, except a fine-tuned pretrained block: ``fine_tune_lr``, no weight decay (which
+    would pull its weights towards zero, away from what it learnt)."""
+    block = getattr(net, "last_block", None)
+    if block is None:
+        return [{"params": list(net.parameters())}]
+    own = {id(p) for p in block.parameters()}
+    return [{"params": [p for p in net.parameters() if id(p) not in own]},
+            {"params": list(block.parameters()), "lr": config.fine_tune_lr, "weight_decay": 0.0}]
 
 
 def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: TrainConfig,
@@ -333,7 +356,9 @@ def _baseline_probs(data: TrackData, fold: Fold, seed: int) -> dict[str, np.ndar
     if feats is not None:
         out["logistic regression on log-mel"] = logreg_baseline(feats[tr], data.labels[tr], feats[te], seed=seed)
     if data.X.ndim == 3:  # the network reads MusiCNN embeddings: a linear model of their track mean beside it
-        emb = np.asarray(data.X, dtype=np.float32).mean(axis=1)
+        from .embeddings import EMBEDDING_DIM
+
+        emb = np.asarray(data.X[..., :EMBEDDING_DIM], dtype=np.float32).mean(axis=1)  # not a fine-tuner's block inputs
         out[EMBEDDING_BASELINE] = logreg_baseline(emb[tr], data.labels[tr], emb[te], seed=seed, C=0.01)
     return out
 

@@ -153,6 +153,15 @@ def _form_input(at: AppTest, name: str, prefix: str):
     raise AssertionError(f"the Train page has no input for {prefix} setting {name!r}")
 
 
+def test_fine_tuning_from_the_train_page_on_the_bundled_embeddings_says_it_needs_audio(app_env):
+    at = run_app("pages/train.py")
+    _form_input(at, "fine_tune", "model").check()
+    at.button[0].click().run()  # "Start training" on the default corpus, the bundled embeddings
+    assert not at.exception
+    assert any("needs the audio" in e.value and "--root" in e.value for e in at.error)
+    assert job_status().state != "running"
+
+
 def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promoted(app_env):
     at = run_app("pages/train.py")
     assert not at.exception

@@ -162,6 +162,33 @@ def test_a_model_trained_on_another_front_end_is_refused(musicnn_model, tmp_path
         load_model(copy)
 
 
+def test_a_model_trained_on_float32_embeddings_still_loads_and_analyses_in_float32(musicnn_model, tmp_path,
+                                                                                  write_audio):
+    # Models trained before int8 became the default record no precision: they keep the embeddings they know.
+    import shutil
+
+    from mer.analyze import analyze
+    from mer.audio import load_audio
+    from mer.model import predict_tracks
+    from mer.registry import front_end_precision, load_model
+
+    assert front_end_precision(load_model(musicnn_model).meta) == embeddings.PRECISION == "int8"
+    copy = tmp_path / "float32"
+    shutil.copytree(musicnn_model, copy)
+    meta = json.loads((copy / "config.json").read_text())
+    del meta["front_end"]["precision"]
+    (copy / "config.json").write_text(json.dumps(meta))
+    model = load_model(copy)
+    assert front_end_precision(model.meta) == "float32"
+    path = write_audio("song.wav", tone(12.0, freq=330.0), 22_050)
+    result = analyze(path, model=model)
+    audio = load_audio(path, config=model.audio_config)
+    for precision, same in (("float32", True), ("int8", False)):
+        vectors = embeddings.embed_audio(audio, precision=precision).vectors
+        segments = predict_tracks(model.net, vectors[None])[1][0]
+        assert np.allclose(segments, result.probabilities, rtol=0, atol=1e-6) == same, precision
+
+
 def test_the_shipped_model_gives_the_stored_answer_on_a_bundled_example():
     """Pins the bundled default model, its front-end and the analysis pipeline: any change shows here."""
     from pathlib import Path
