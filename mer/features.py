@@ -21,6 +21,7 @@ import numpy as np
 from .audio import Audio
 from .config import FeatureConfig
 from .segments import Segments, segment_bounds
+from .threads import one_blas_thread
 
 __all__ = ["Spectra", "TrackFeatures", "mel_filterbank", "segment_spectra_and_logmel", "model_windows",
            "track_features"]
@@ -157,7 +158,8 @@ def segment_spectra_and_logmel(
         power = _frame_power(seg_rows[lo : lo + per_batch], n_fft, config.hop_length)
         mean_power.append(power.mean(axis=-1))
         if mel_basis is not None:
-            mel = np.einsum("mb,sbt->smt", mel_basis, power, optimize=True)
+            with one_blas_thread():
+                mel = np.einsum("mb,sbt->smt", mel_basis, power, optimize=True)
             logmels.append(10 * np.log10(np.maximum(mel, floor)))
     mean_power = np.concatenate(mean_power)
     if not logmels:  # segments shorter than one FFT frame: an all-floor image, padded later

@@ -37,6 +37,7 @@ from torch import nn
 
 from .errors import ModelError
 from .features import mel_filterbank
+from .threads import one_blas_thread
 
 __all__ = [
     "SAMPLE_RATE",
@@ -135,7 +136,8 @@ def logmel(samples_16k: np.ndarray) -> np.ndarray:
     spectrum = np.fft.rfft(frames * _hann(N_FFT), axis=-1).astype(np.complex64)
     power = np.abs(spectrum) ** 2
     # librosa's own product (same operand order), so the result is librosa's to the bit
-    mel = np.ascontiguousarray(np.einsum("...ft,mf->...mt", power.T, _mel_basis(), optimize=True).T)
+    with one_blas_thread():
+        mel = np.ascontiguousarray(np.einsum("...ft,mf->...mt", power.T, _mel_basis(), optimize=True).T)
     return np.log10(np.float32(10000) * mel + np.float32(1))
 
 
@@ -244,8 +246,11 @@ class _FrequencyPooledConv(nn.Module):
             return self.bn(F.relu(self.conv(x))).amax(dim=3)
         signs = torch.where(self.bn.weight < 0, -1.0, 1.0)
         weight = self.conv.weight * signs[:, None, None, None]
-        peak = _int8_peak if self.int8 else _float_peak
-        peaks = torch.cat([peak(patch, weight) for patch in x.split(1)])
+        if self.int8:
+            filters = _Int8Filters.of(weight)
+            peaks = torch.cat([filters.peak(patch) for patch in x.split(1)])
+        else:
+            peaks = torch.cat([_float_peak(patch, weight) for patch in x.split(1)])
         return self.bn(F.relu(peaks * signs[:, None] + self.conv.bias[:, None]).unsqueeze(3)).squeeze(3)
 
 
@@ -254,27 +259,43 @@ def _float_peak(patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return F.conv2d(patch, weight).amax(dim=3)
 
 
-def _int8_peak(patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """:func:`_float_peak` with 8-bit inputs and weights, summed exactly in int32.
+@dataclass(frozen=True)
+class _Int8Filters:
+    """Filters quantised to 8 bits, each with its own scale (symmetric), for :meth:`peak`."""
 
-    The patch is quantised with its own range (asymmetric, so that the zero padding stays exactly zero),
-    each filter with its own scale (symmetric). The convolution is one int8 matrix product over the
-    patch's (7 × bands) windows; since both scales are positive, the max over frequency is taken on the
-    integer sums and only the peaks are scaled back.
-    """
-    frames, bands = weight.shape[2:]
-    w_scale = weight.abs().amax(dim=(1, 2, 3)).clamp_min(1e-12) / 127
-    w_q = torch.round(weight.flatten(1) / w_scale[:, None]).to(torch.int8)
-    lo, hi = min(float(patch.min()), 0.0), max(float(patch.max()), 0.0)
-    x_scale = max(hi - lo, 1e-12) / 255
-    zero = round(-lo / x_scale) - 128
-    x_q = torch.clamp(torch.round(patch[0, 0] / x_scale) + zero, -128, 127).to(torch.int8)
-    windows = x_q.unfold(0, frames, 1).unfold(1, bands, 1)  # (T, F', frames, bands)
-    t, positions = windows.shape[:2]
-    sums = torch._int_mm(windows.reshape(t * positions, frames * bands), w_q.t().contiguous())
-    peaks = sums.view(t, positions, -1).amax(dim=1).t()  # (filters, T)
-    offset = zero * w_q.sum(dim=1, dtype=torch.int32)  # the zero point's share of every sum
-    return ((peaks - offset[:, None]).float() * (w_scale * x_scale)[:, None]).unsqueeze(0)
+    matrix: torch.Tensor  # (frames · bands, filters), int8
+    scale: torch.Tensor  # (filters,)
+    sums: torch.Tensor  # (filters,), int32: each filter's sum of its 8-bit weights
+    frames: int
+    bands: int
+
+    @classmethod
+    def of(cls, weight: torch.Tensor) -> _Int8Filters:
+        """Quantise conv weights (filters, 1, frames, bands)."""
+        scale = weight.abs().amax(dim=(1, 2, 3)).clamp_min(1e-12) / 127
+        q = torch.round(weight.flatten(1) / scale[:, None]).to(torch.int8)
+        return cls(q.t().contiguous(), scale, q.sum(dim=1, dtype=torch.int32), *weight.shape[2:])
+
+    def peak(self, patch: torch.Tensor) -> torch.Tensor:
+        """:func:`_float_peak` with 8-bit inputs and weights, summed exactly in int32.
+
+        The patch is quantised with its own range (asymmetric, so that the zero padding stays exactly zero).
+        The convolution is one int8 matrix product over the patch's (frames × bands) windows; since both
+        scales are positive, the max over frequency is taken on the integer sums and only the peaks are
+        scaled back.
+        """
+        lo, hi = min(float(patch.min()), 0.0), max(float(patch.max()), 0.0)
+        x_scale = max(hi - lo, 1e-12) / 255
+        zero = round(-lo / x_scale) - 128
+        x_q = torch.clamp(torch.round(patch[0, 0] / x_scale) + zero, -128, 127).to(torch.int8)
+        windows = x_q.unfold(0, self.frames, 1).unfold(1, self.bands, 1)  # (T, F', frames, bands)
+        t, positions = windows.shape[:2]
+        # contiguous: for a one-band filter the reshape is a strided view, which _int_mm would misread
+        rows = windows.reshape(t * positions, self.frames * self.bands).contiguous()
+        sums = torch._int_mm(rows, self.matrix)
+        peaks = sums.view(t, positions, -1).amax(dim=1).t()  # (filters, T)
+        offset = zero * self.sums  # the zero point's share of every sum
+        return ((peaks - offset[:, None]).float() * (self.scale * x_scale)[:, None]).unsqueeze(0)
 
 
 class TimbralBlock(_FrequencyPooledConv):

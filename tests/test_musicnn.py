@@ -75,7 +75,7 @@ def test_pooling_first_equals_musicnns_order_of_operations(net, parity):
 def test_int8_peaks_are_the_float_convolution_of_the_quantised_patch_and_weights(net, parity):
     # The integer path's bookkeeping (zero point, scales, max on integer sums) is exact: it equals a float64
     # convolution of the dequantised 8-bit patch and filters, so its only error is the 8-bit rounding itself.
-    from mer.musicnn import _int8_peak
+    from mer.musicnn import _Int8Filters
 
     x = net.frontend.input_bn(torch.from_numpy(parity["patches"][:1]).unsqueeze(1))
     patch = torch.nn.functional.pad(x, (0, 0, 3, 3)).detach()
@@ -87,7 +87,7 @@ def test_int8_peaks_are_the_float_convolution_of_the_quantised_patch_and_weights
     zero = round(-lo / x_scale) - 128
     x_deq = (torch.clamp(torch.round(patch / x_scale) + zero, -128, 127) - zero) * x_scale
     expected = torch.nn.functional.conv2d(x_deq.double(), w_deq.double()).amax(dim=3)
-    got = _int8_peak(patch, weight)
+    got = _Int8Filters.of(weight).peak(patch)
     assert got.shape == expected.shape == (1, 204, PATCH_FRAMES)
     torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-5)
 
