@@ -47,7 +47,7 @@ PROTOCOL_LABELS: dict[str, str] = {
              "interpolated from test segments, and each test segment's 19 siblings are in training",
     "segment": "segment: random segment split, SMOTE on the training fold only — segments of one track still "
                "sit on both sides of the split",
-    "track": "track: 5-fold cross-validation grouped by track — no track on both sides; the honest number",
+    "track": "track: cross-validation grouped by track — no track on both sides; the honest number",
 }
 
 

@@ -230,8 +230,14 @@ def test_a_cancelled_batch_keeps_its_results_and_resumes(tiny_models, tmp_path):
         run_batch([lib], tmp_path / "out", model=tiny_models / "default", workers=1, chunk_size=100,
                   should_stop=lambda: done[0] >= 3, on_progress=lambda d, t, m: done.__setitem__(0, d))
     assert not (tmp_path / "out" / "tracks.parquet").exists()  # not merged; the three are in a chunk
-    summary = run_batch([lib], tmp_path / "out", model=tiny_models / "default", workers=1)
+    seen = []
+    summary = run_batch([lib], tmp_path / "out", model=tiny_models / "default", workers=1,
+                        on_progress=lambda d, t, m: seen.append((d, t, m)))
     assert (summary.skipped, summary.analysed, summary.tracks) == (3, 4, 7)
+    # the resumed run's bar, rate and ETA count its own four files (the total drops as finished files are found
+    # and skipped); the skipped ones are named in the message, never counted as done
+    assert [t for _, t, _ in seen] == sorted(t for _, t, _ in seen)[::-1] and seen[-1][:2] == (4, 4)
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen) and any("3 skipped" in m for *_, m in seen)
 
 
 def _wait(name: str, until, timeout: float = 90.0):

@@ -131,6 +131,11 @@ class _Counts:
     def message(self) -> str:
         return f"{self.ok} analysed, {self.failed} failed, {self.skipped} skipped"
 
+    def progress(self, total: int) -> tuple[int, int]:
+        """(done, total) of this run's work: files finished earlier and skipped now are in neither, so the
+        rate and the ETA count only the files this run analyses (the message names the skipped ones)."""
+        return self.ok + self.failed, total - self.skipped
+
 
 def _todo(items: Sequence[Any], out: Path, model_id: str, retry_errors: bool, seen: HashSet, counts: _Counts,
           report: Callable[[], None], within: Sequence[str | os.PathLike] | None) -> Iterator[FileRef]:
@@ -159,7 +164,8 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     ``within``: read only files whose real path (links resolved) lies under one of these folders; the others
     get an error row saying so (the Library page passes the folders the server allows). ``should_stop`` is
     asked after each file: when it says yes, the results so far are written and :class:`BatchCancelled` is
-    raised (the same call again resumes).
+    raised (the same call again resumes). ``on_progress(done, total, message)`` counts this run's work: files
+    skipped as already analysed leave ``total`` (the message counts them), so rates and ETAs are this run's.
 
     Raises
     ------
@@ -183,7 +189,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     ident = model_identity(model)
     t0 = time.perf_counter()
     counts, seen = _Counts(), HashSet()
-    report = (lambda: on_progress(counts.done, total, counts.message())) if on_progress else (lambda: None)
+    report = (lambda: on_progress(*counts.progress(total), counts.message())) if on_progress else (lambda: None)
     with locked(out):
         clean_partial(out)
         if on_progress:
@@ -195,7 +201,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
                                           address=address, total=total), out, ident, counts, chunk_size, flush_s,
                                  report, should_stop or (lambda: False))
         if on_progress:
-            on_progress(counts.done, total, "merging the results")
+            on_progress(*counts.progress(total), "merging the results")
         n_tracks = merge_parts(out, seen)
         ok_tracks = _count_ok(out)
         if csv:
