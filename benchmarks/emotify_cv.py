@@ -194,8 +194,9 @@ def _splice_test(data, nets: list, config: TrainConfig) -> dict:
         keep = data.labels[a] != data.labels[b]
         a, b = a[keep], b[keep]
         half = data.X.shape[1] // 2
-        spliced = np.concatenate([data.X[a, :half], data.X[b, half:]], axis=1)
-        seg = predict_tracks(net, spliced)[1]
+        seg = np.concatenate([predict_tracks(net, np.concatenate([data.X[a[i:i + 256], :half],
+                                                                 data.X[b[i:i + 256], half:]], axis=1))[1]
+                              for i in range(0, len(a), 256)])  # in chunks: a fine-tuner's inputs are 50 kB a segment
         first, second = seg[:, :half].mean(axis=1), seg[:, half:].mean(axis=1)
         ea, eb, rows = data.labels[a], data.labels[b], np.arange(len(a))
         pa, pb = seg[rows, :, ea], seg[rows, :, eb]  # (pairs, segments)

@@ -71,7 +71,7 @@ class SegmentEmbeddings:
         Patches averaged per segment.
     block_inputs : np.ndarray [shape=(n_segments, 64, 187)], optional
         For fine-tuning: what MusiCNN's last block (:class:`mer.musicnn.LastBlock`) reads in each segment's
-        middle patch.
+        patch (one patch a segment, see :func:`embed_samples`).
     """
 
     vectors: np.ndarray
@@ -123,13 +123,16 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         How the bundled MusiCNN computes (:data:`mer.musicnn.PRECISIONS`); a model analyses with the
         precision its embeddings were computed in (its front-end record).
     block_inputs : bool
-        Also keep each segment's middle patch's input to MusiCNN's last block (to fine-tune it).
+        Also keep each segment's input to MusiCNN's last block (to fine-tune it). A segment is then read
+        through one patch, its middle one (``max_patches`` is 1), so that the block's input and the other
+        values of the embedding come from the same 3 s.
     net : MusiCNN, optional
         Default: the bundled MSD_musicnn at ``precision`` (:func:`mer.musicnn.load_musicnn`).
     """
     import torch
 
     net = net or musicnn.load_musicnn(precision=precision)
+    max_patches = 1 if block_inputs else max_patches
     y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
     mel = musicnn.logmel(y16)
     seg = segment_bounds(len(samples), n_segments=n_segments, sample_rate=sample_rate)
@@ -147,10 +150,9 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
     tags = np.zeros((n_segments, out.tags.shape[1]), dtype=np.float64)
     np.add.at(vectors, owner, values)
     np.add.at(tags, owner, out.tags.numpy())
-    middle = np.cumsum(counts) - counts + counts // 2  # each segment's middle patch
     return SegmentEmbeddings(vectors=(vectors / counts[:, None]).astype(np.float32),
                              tags=(tags / counts[:, None]).astype(np.float32), patches=counts,
-                             block_inputs=out.last_block_input[middle].numpy().copy() if block_inputs else None)
+                             block_inputs=out.last_block_input.numpy().copy() if block_inputs else None)
 
 
 def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
@@ -208,8 +210,8 @@ def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> Bun
         raise DataError(f"The bundled embeddings '{path}' cannot be read ({e}). {remedy}") from None
     if record != front_end_record():
         raise DataError(f"The bundled embeddings '{path}' were computed by another front-end ({record.get('name')}, "
-                        f"weights {record.get('weights_sha256')}, version {record.get('embeddings_version')}). "
-                        f"{remedy}")
+                        f"weights {record.get('weights_sha256')}, version {record.get('embeddings_version')}, "
+                        f"{record_precision(record)}; this mer computes {PRECISION}). {remedy}")
     return BundledEmbeddings(vectors=data["vectors"], tags=data["tags"], track_id=data["track_id"], front_end=record)
 
 

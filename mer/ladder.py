@@ -128,6 +128,11 @@ def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = N
     from .embeddings import bundled_track_data, embedding_track_data, load_bundled_embeddings
     from .emotify import load_annotations, load_corpus
 
+    fine_tune = "mer" in families and default_recipe()[1].fine_tune
+    if root is None and fine_tune:
+        from .train import FINE_TUNE_NEEDS_AUDIO
+
+        raise DataError(FINE_TUNE_NEEDS_AUDIO)
     if root is None:
         data = bundled_track_data() if "mer" in families else None
         ids = data.track_id if data is not None else load_bundled_embeddings().track_id
@@ -138,7 +143,8 @@ def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = N
                           description=f"Emotify, {len(ids)} tracks (bundled features)")
     corpus = load_corpus(root, allow_missing=allow_missing)
     study = corpus_study_features(corpus, cache_dir=cache_dir, on_progress=on_progress) if "study" in families else None
-    data = embedding_track_data(corpus, cache_dir=cache_dir, on_progress=on_progress) if "mer" in families else None
+    data = (embedding_track_data(corpus, block_inputs=fine_tune, cache_dir=cache_dir, on_progress=on_progress)
+            if "mer" in families else None)
     return LadderData(study=study, mer=data, labels=corpus.labels,
                       description=f"{len(corpus)} tracks of '{corpus.root}'")
 

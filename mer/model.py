@@ -139,9 +139,14 @@ class EmbeddingLSTM(_SequenceHeads):
     """
 
     def __init__(self, config: ModelConfig, n_inputs: int) -> None:
+        from .errors import ModelError
         from .musicnn import LAST_BLOCK_INPUTS
 
         n_embedding = n_inputs - LAST_BLOCK_INPUTS if config.fine_tune else n_inputs
+        if n_embedding < 1:
+            raise ModelError(f"A model that fine-tunes MusiCNN's last block reads each segment's embedding and its "
+                             f"block input ({LAST_BLOCK_INPUTS} more numbers), not {n_inputs} numbers: compute them "
+                             "with block_inputs=True (train --root DIR).")
         super().__init__(config, segment_extra=config.embedding,
                          track_extra=n_embedding if config.track_statistics else 0)
         self.n_inputs = n_embedding
@@ -159,8 +164,8 @@ class EmbeddingLSTM(_SequenceHeads):
         return (x.float() - self.band_mean) / self.band_std
 
     def fine_tuned(self, x: torch.Tensor) -> torch.Tensor:
-        """Embeddings (B, S, n_inputs): the inputs' own, or with the last block's values recomputed by the
-        trainable block from the block inputs that follow them."""
+        """Embeddings (B, S, n_inputs) of inputs (B, S, n_inputs), or, when fine-tuning, of inputs
+        (B, S, n_inputs + LAST_BLOCK_INPUTS) whose last block values the trainable block recomputes."""
         if self.last_block is None:
             return x
         from .musicnn import LAST_BLOCK_MEAN_POOL
@@ -172,7 +177,8 @@ class EmbeddingLSTM(_SequenceHeads):
         return emb
 
     def forward(self, x: torch.Tensor) -> NetOutput:
-        """Logits for embeddings of shape (B, S, n_inputs): B tracks of S segments."""
+        """Logits for B tracks of S segments: embeddings (B, S, n_inputs), followed by the block inputs when
+        fine-tuning (see :meth:`fine_tuned`)."""
         z = self.standardise(self.fine_tuned(x))
         emb = self.embed(z)
         return self.sequence(emb, z.mean(dim=1) if self.config.track_statistics else None, own=emb)
@@ -208,14 +214,10 @@ def estimate_parameters(config: ModelConfig, n_inputs: int, members: int = 1) ->
     dirs, h = 2 if config.bidirectional else 1, config.lstm_hidden
     width = dirs * h
     if config.front_end == "musicnn":
-        from .musicnn import LAST_BLOCK_INPUTS, _MIDEND_FILTERS, _MIDEND_KERNEL
+        from .musicnn import LAST_BLOCK_INPUTS, LAST_BLOCK_PARAMETERS
 
-        if config.fine_tune:  # the block's convolution and its batch norm's scale and shift
-            c = _MIDEND_FILTERS
-            n_inputs -= LAST_BLOCK_INPUTS
-            n = c * c * _MIDEND_KERNEL + 3 * c
-        else:
-            n = 0
+        n = LAST_BLOCK_PARAMETERS if config.fine_tune else 0
+        n_inputs -= LAST_BLOCK_INPUTS if config.fine_tune else 0
         n += (n_inputs + 1) * config.embedding + (width + config.embedding + 1) * len(EMOTIONS)
         n += (width + (n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
     else:
@@ -237,7 +239,8 @@ def estimate_parameters(config: ModelConfig, n_inputs: int, members: int = 1) ->
 
 def build_model(config: ModelConfig, n_inputs: int, members: int = 1) -> nn.Module:
     """A fresh network for ``config``: a :class:`CNNLSTM` over ``n_inputs`` mel bands (the FeatureConfig's),
-    or an :class:`EmbeddingLSTM` over embeddings of ``n_inputs`` numbers (:data:`mer.embeddings.EMBEDDING_DIM`).
+    or an :class:`EmbeddingLSTM` over ``n_inputs`` numbers a segment (:data:`mer.embeddings.EMBEDDING_DIM`, plus
+    :data:`mer.musicnn.LAST_BLOCK_INPUTS` when it fine-tunes MusiCNN's last block).
 
     ``members > 1`` builds an :class:`Ensemble` of that many. The size is checked first
     (:func:`estimate_parameters`).

@@ -54,6 +54,7 @@ __all__ = [
     "LastBlock",
     "LAST_BLOCK_MEAN_POOL",
     "LAST_BLOCK_INPUTS",
+    "LAST_BLOCK_PARAMETERS",
     "logmel",
     "patches",
     "load_musicnn",
@@ -99,6 +100,8 @@ _PENULTIMATE = 200
 LAST_BLOCK_MEAN_POOL = slice(753 - _MIDEND_FILTERS, 753)
 #: Numbers in one patch's input of :class:`LastBlock` (64 channels × 187 frames).
 LAST_BLOCK_INPUTS = _MIDEND_FILTERS * PATCH_FRAMES
+#: Trainable weights of :class:`LastBlock`: the convolution and the batch norm's scale and shift.
+LAST_BLOCK_PARAMETERS = _MIDEND_FILTERS * _MIDEND_FILTERS * _MIDEND_KERNEL + 3 * _MIDEND_FILTERS
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -290,7 +293,7 @@ class _Int8Filters:
         x_q = torch.clamp(torch.round(patch[0, 0] / x_scale) + zero, -128, 127).to(torch.int8)
         windows = x_q.unfold(0, self.frames, 1).unfold(1, self.bands, 1)  # (T, F', frames, bands)
         t, positions = windows.shape[:2]
-        # contiguous: for a one-band filter the reshape is a strided view, which _int_mm would misread
+        # a guard: for one-band filters (not run in int8) the reshape is a strided view, which _int_mm misreads
         rows = windows.reshape(t * positions, self.frames * self.bands).contiguous()
         sums = torch._int_mm(rows, self.matrix)
         peaks = sums.view(t, positions, -1).amax(dim=1).t()  # (filters, T)

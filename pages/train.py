@@ -21,7 +21,9 @@ st.caption("Training runs in a separate process: the app stays responsive, and e
 
 T, M = TrainConfig(), ModelConfig()
 _MAIN = {"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder", "seed", "dropout"}
-_OPTION_LABELS = {"ship": SHIP_LABELS}
+_OPTION_LABELS = {"ship": SHIP_LABELS,
+                  "segment_target": {"shares": "the track's vote shares",
+                                     "dominant": "the track's dominant emotion (a sharper timeline)"}}
 
 
 def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
@@ -36,7 +38,9 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
         elif isinstance(value, int):
             values[f.name] = int(st.number_input(label, 0, 100_000, value, key=key))
         elif isinstance(value, float):
-            values[f.name] = float(st.number_input(label, 0.0, 10.0, value, format="%.4f", key=key))
+            small = 0 < value < 0.01  # a learning rate: 5e-5 must not show as 0.0001
+            values[f.name] = float(st.number_input(label, 0.0, 10.0, value, format="%.1e" if small else "%.4f",
+                                                   key=key))
         elif isinstance(value, tuple):
             text = st.text_input(label, ",".join(map(str, value)), key=key)
             values[f.name] = tuple(int(x) for x in text.split(",") if x.strip())

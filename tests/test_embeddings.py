@@ -86,11 +86,21 @@ def test_corpus_embeddings_are_cached_and_never_reused_across_front_ends(tmp_pat
     assert first.shape == (4, 4, embeddings.EMBEDDING_DIM) and tags.shape == (4, 4, 50)
     np.testing.assert_array_equal(first, again)
     assert seen[-1] == "embeddings read from cache"
+    for kwargs in ({"precision": "float32"}, {"block_inputs": True}):  # each its own cache entry
+        seen.clear()
+        other, _ = embeddings.corpus_embeddings(corpus, n_segments=4, cache_dir=tmp_path / "cache",
+                                                on_progress=lambda d, t, m: seen.append(m), **kwargs)
+        assert "embeddings read from cache" not in seen, kwargs
+        if "block_inputs" in kwargs:  # the embedding, then the block's inputs
+            assert other.shape == (4, 4, embeddings.EMBEDDING_DIM + musicnn.LAST_BLOCK_INPUTS)
+            np.testing.assert_array_equal(other[..., :embeddings.EMBEDDING_DIM], first)
+        else:
+            assert other.shape == first.shape and 0 < np.abs(other - first).max() < 0.1 * np.abs(first).max()
     monkeypatch.setattr(musicnn, "weights_hash", lambda path=None: "another-network")
     seen.clear()
     embeddings.corpus_embeddings(corpus, n_segments=4, cache_dir=tmp_path / "cache",
                                  on_progress=lambda d, t, m: seen.append(m))
-    assert "embeddings read from cache" not in seen and len(list((tmp_path / "cache").glob("embeddings-*"))) == 2
+    assert "embeddings read from cache" not in seen and len(list((tmp_path / "cache").glob("embeddings-*"))) == 4
     record = json.loads(json.dumps(embeddings.front_end_record()))
     assert record["weights_sha256"] == "another-network"
 

@@ -11,7 +11,7 @@ import torch
 
 from mer import embeddings, musicnn
 from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
-from mer.errors import ConfigError, TrainingError
+from mer.errors import ConfigError, ModelError, TrainingError
 
 from .conftest import tone
 
@@ -36,10 +36,12 @@ def test_the_last_block_alone_recomputes_the_end_of_mean_pool():
     torch.testing.assert_close(alone, out.mean_pool[:, musicnn.LAST_BLOCK_MEAN_POOL], rtol=0, atol=1e-6)
 
 
-def test_at_its_pretrained_weights_a_fine_tuning_model_reads_the_frozen_embeddings():
+@pytest.mark.parametrize("seconds", [12.0, 150.0])  # segments shorter than a patch, and of 2.5 patches
+def test_at_its_pretrained_weights_a_fine_tuning_model_reads_the_frozen_embeddings(seconds):
     from mer.model import build_model
 
-    emb = embeddings.embed_samples(_song(12.0), 22_050, block_inputs=True)  # 0.6 s segments: one patch each
+    emb = embeddings.embed_samples(_song(seconds), 22_050, block_inputs=True)
+    assert list(emb.patches) == [1] * 20  # one patch a segment, so the block's input is the embedding's own
     inputs = emb.fine_tune_inputs()
     assert inputs.shape == (20, embeddings.EMBEDDING_DIM + musicnn.LAST_BLOCK_INPUTS)
     net = build_model(ModelConfig(**SMALL), inputs.shape[1]).eval()
@@ -47,6 +49,8 @@ def test_at_its_pretrained_weights_a_fine_tuning_model_reads_the_frozen_embeddin
         seen = net.fine_tuned(torch.from_numpy(inputs[None]))[0].numpy()
     np.testing.assert_allclose(seen, emb.vectors, rtol=0, atol=2e-5)
     assert np.ptp(emb.vectors[:, musicnn.LAST_BLOCK_MEAN_POOL], axis=0).max() > 0.1  # the block's part moves
+    with pytest.raises(ModelError, match="block_inputs=True"):
+        build_model(ModelConfig(**SMALL), embeddings.EMBEDDING_DIM)  # the embeddings alone
 
 
 def test_a_fine_tuned_model_trains_its_block_then_saves_loads_and_analyses(tmp_path, write_audio):
