@@ -144,6 +144,8 @@ def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics) -> dict
     """The JSON printed by ``python -m mer card --json``."""
     out: dict[str, Any] = {"name": name, "created": meta.get("created"), "dataset": meta.get("dataset", {}),
                            "train": meta.get("train", {}), "model": meta.get("model", {})}
+    if isinstance(meta.get("front_end"), dict):  # the pretrained network, its weights' hash and its precision
+        out["front_end"] = meta["front_end"]
     out["protocols"] = {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
                         for k, r in metrics.ladder.items()}
     if metrics.cv:

@@ -199,6 +199,17 @@ def test_a_model_trained_on_float32_embeddings_still_loads_and_analyses_in_float
         assert np.allclose(segments, result.probabilities, rtol=0, atol=1e-6) == same, precision
 
 
+def test_the_shipped_models_card_names_its_front_end_and_precision(capsys):
+    from pathlib import Path
+
+    from mer.cli import main
+
+    assert main(["card", "--json", "--model", str(Path(__file__).resolve().parent.parent / "models" / "default")]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["front_end"] == embeddings.front_end_record() and card["front_end"]["precision"] == "int8"
+    assert card["model"]["fine_tune"] is False and card["cross_validation"]["folds"] == 5
+
+
 def test_the_shipped_model_gives_the_stored_answer_on_a_bundled_example():
     """Pins the bundled default model, its front-end and the analysis pipeline: any change shows here."""
     from pathlib import Path
