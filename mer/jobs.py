@@ -185,12 +185,18 @@ def job_status(models_root: Path | None = None) -> JobStatus:
         status.state, status.progress, status.message = "done", 1.0, "finished"
     elif "cancelled" in kinds:
         status.state, status.message = "cancelled", "cancelled; the active model is unchanged"
-    elif not _alive(int(job.get("pid", 0)) or -1):
+    _settle(status, jobs, int(job.get("pid", 0)), "training")
+    return status
+
+
+def _settle(status: JobStatus | BatchJobStatus, jobs: Path, pid: int, what: str) -> None:
+    """A job still "running" whose process is gone has failed (stderr's last error says why); a job that is
+    not running any more gives up its lock."""
+    if status.state == "running" and not _alive(pid or -1):
         status.state = "failed"
-        status.message = _last_error(jobs / "stderr.log") or "the training process ended without a result"
+        status.message = _last_error(jobs / "stderr.log") or f"the {what} process ended without a result"
     if status.state != "running":
         (jobs / "lock").unlink(missing_ok=True)
-    return status
 
 
 def cancel_training(models_root: Path | None = None, timeout: float = 30.0) -> JobStatus:
@@ -365,11 +371,7 @@ def batch_status(name: str) -> BatchJobStatus:
                           f"{ends['done'].get('failed', 0)} failed in {ends['done'].get('seconds', 0):.1f} s")
     elif "cancelled" in ends:
         status.state, status.message = "cancelled", str(ends["cancelled"].get("message", ""))
-    elif not _alive(int(job.get("pid", 0)) or -1):
-        status.state = "failed"
-        status.message = _last_error(jobs / "stderr.log") or "the batch process ended without a result"
-    if status.state != "running":
-        (jobs / "lock").unlink(missing_ok=True)
+    _settle(status, jobs, int(job.get("pid", 0)), "batch")
     return status
 
 
