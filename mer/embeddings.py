@@ -81,7 +81,7 @@ class SegmentEmbeddings:
 
     def fine_tune_inputs(self) -> np.ndarray:
         """The inputs of a model that fine-tunes MusiCNN's last block: each segment's vector, then its
-        middle patch's block input, flattened: (n_segments, EMBEDDING_DIM + LAST_BLOCK_INPUTS)."""
+        patch's block input, flattened: (n_segments, EMBEDDING_DIM + LAST_BLOCK_INPUTS)."""
         if self.block_inputs is None:
             raise ValueError("these embeddings were computed without block_inputs=True")
         return np.concatenate([self.vectors, self.block_inputs.reshape(len(self.vectors), -1)], axis=1)
