@@ -81,22 +81,37 @@ def waveform_figure(waveform: Any, boundaries_s: np.ndarray, top: list[str] | No
     return fig
 
 
-def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.ndarray) -> go.Figure:
-    """The 20-segment emotion timeline: a 9 × 20 heatmap of probabilities, top emotion marked."""
+def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, *,
+                    relative: bool = False) -> go.Figure:
+    """The 20-segment emotion timeline: a 9 × 20 heatmap of probabilities, top emotion marked.
+
+    With ``relative``, each cell is the segment's probability minus that emotion's mean over the track
+    (red above, blue below, on a scale symmetric about zero): where the music moves towards or away from an
+    emotion, which the absolute scale shows only faintly when the probabilities change by a few points.
+    """
     n = len(probabilities)
     x = [f"{i + 1}" for i in range(n)]
     ticks = [f"{i + 1}<br>{start_s[i]:.0f}s" for i in range(n)]
     top = probabilities.argmax(axis=1)
-    hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{LABELS[i]}: {probabilities[j, i]:.2f}"
-              for j in range(n)] for i in range(len(EMOTIONS))]
-    fig = _fig(title="Emotion timeline (CNN-LSTM, per segment)", height=390,
+    change = probabilities - probabilities.mean(axis=0)
+    hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{LABELS[i]}: {probabilities[j, i]:.2f} "
+              f"({change[j, i]:+.3f} against the track's mean)" for j in range(n)] for i in range(len(EMOTIONS))]
+    title = ("Emotion timeline: change from the track's mean (CNN-LSTM, per segment)" if relative else
+             "Emotion timeline (CNN-LSTM, per segment)")
+    fig = _fig(title=title, height=390,
                xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks, type="category"),
                yaxis=dict(autorange="reversed"))
-    # the colour scale ends at the largest probability (rounded up, at least 0.3), so that a timeline of
-    # probabilities between 0.05 and 0.35 is not a pale band; the colour bar states the scale
-    top_p = max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
-    fig.add_trace(go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=top_p,
-                             text=hover, hoverinfo="text", colorbar=dict(title="p", thickness=12)))
+    if relative:
+        span = max(0.01, float(np.abs(change).max()))
+        heat = go.Heatmap(z=change.T, x=x, y=LABELS, colorscale="RdBu", reversescale=True, zmin=-span, zmax=span,
+                          text=hover, hoverinfo="text", colorbar=dict(title="Δp", thickness=12))
+    else:
+        # the colour scale ends at the largest probability (rounded up, at least 0.3), so that a timeline of
+        # probabilities between 0.05 and 0.35 is not a pale band; the colour bar states the scale
+        top_p = max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
+        heat = go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=top_p,
+                          text=hover, hoverinfo="text", colorbar=dict(title="p", thickness=12))
+    fig.add_trace(heat)
     fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
                              marker=dict(symbol="circle-open", size=14, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
                                          line=dict(width=3)), hoverinfo="skip", showlegend=False))

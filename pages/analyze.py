@@ -81,8 +81,12 @@ st.plotly_chart(waveform_figure(result.waveform, seg.start_s, result.segment_top
 
 left, right = st.columns([3, 1])
 with left:
-    event = st.plotly_chart(timeline_figure(result.probabilities, seg.start_s, seg.end_s), width="stretch",
-                            on_select="rerun", selection_mode="points", key="timeline")
+    view = st.radio("Timeline shows", ["probabilities", "change from the track's mean"], horizontal=True,
+                    key="timeline_view", help="The change view subtracts each emotion's mean over the track: "
+                                               "where the music moves towards an emotion (red) or away (blue).")
+    event = st.plotly_chart(timeline_figure(result.probabilities, seg.start_s, seg.end_s,
+                                            relative=view != "probabilities"),
+                            width="stretch", on_select="rerun", selection_mode="points", key="timeline")
 with right:
     st.plotly_chart(distribution_figure(tp), width="stretch", key="distribution")
 

@@ -77,6 +77,11 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert list(heat["x"]) == [str(i) for i in range(1, 21)]
     assert at.slider(key="segment").max == 20
     assert len(at.get("download_button")) == 3
+    at.radio(key="timeline_view").set_value("change from the track's mean").run()
+    change = array(figure(at, "change from the track's mean")["data"][0]["z"])
+    np.testing.assert_allclose(change, z - z.mean(axis=1, keepdims=True), atol=1e-6)  # each emotion about its mean
+    np.testing.assert_allclose(change.sum(axis=1), 0.0, atol=1e-5)
+    at.radio(key="timeline_view").set_value("probabilities").run()
     credit = " ".join(c.value for c in at.caption)
     assert "“Motion” by Shawn Parrotte" in credit and "CC-BY-SA-3.0" in credit and "hyperrogue-music" in credit
     at.selectbox[0].set_value(1).run()  # the second example
