@@ -44,6 +44,7 @@ def html_report(analysis: Analysis) -> str:
     seg = analysis.features.segments
     figs = [
         timeline_figure(analysis.probabilities, seg.start_s, seg.end_s),
+        timeline_figure(analysis.probabilities, seg.start_s, seg.end_s, relative=True),
         distribution_figure(analysis.track_probabilities),
         waveform_figure(analysis.waveform, seg.start_s, analysis.segment_top),
     ]

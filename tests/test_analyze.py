@@ -34,8 +34,8 @@ def test_the_html_report_holds_the_charts_the_numbers_and_the_model(tiny_models,
 
     result = analyze(write_audio("a b.wav", tone(30.0, freq=330.0), 22_050), model=load_model(tiny_models / "default"))
     page = html_report(result)
-    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 3  # plotly.js inline, three charts
-    assert "Emotion timeline" in page and "Whole track" in page and "Waveform and the 20 segments" in page
+    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 4  # plotly.js inline, four charts
+    assert "Emotion timeline" in page and "change from the track" in page and "Whole track" in page and "Waveform and the 20 segments" in page
     assert page.count("<tr><td>") == 20 and "<b>default</b>" in page
     top = result.track_top.replace("_", " ")
     assert f"Overall emotion: {top}" in page and f"{result.track_probabilities.max():.2f}" in page
