@@ -184,17 +184,26 @@ def _loss(net, xb, tb, gb, config: TrainConfig, class_weight):
         per_track = per_track * (tb * class_weight).sum(dim=-1)
     loss = per_track.mean()
     if config.segment_weight:
-        if config.segment_target == "dominant":
-            import torch.nn.functional as F
-
-            tb = F.one_hot(tb.argmax(dim=-1), tb.shape[-1]).to(tb.dtype)
-        loss = loss + config.segment_weight * _soft_ce(out.segment, tb[:, None, :].expand_as(out.segment)).mean()
+        loss = loss + config.segment_weight * _segment_loss(out.segment, tb, config.segment_target)
     known = gb >= 0
     if config.genre_weight and known.any():
         import torch.nn.functional as F
 
         loss = loss + config.genre_weight * F.cross_entropy(out.genre[known], gb[known])
     return loss
+
+
+def _segment_loss(logits, target, kind: str):
+    """The segment head's loss (``TrainConfig.segment_target``) for logits (B, S, 9) and track targets (B, 9)."""
+    import torch
+    import torch.nn.functional as F
+
+    if kind == "pooled":  # the segments' mean distribution against the track's
+        mean = torch.softmax(logits, dim=-1).mean(dim=1)
+        return -(target * torch.log(mean.clamp_min(1e-8))).sum(dim=-1).mean()
+    if kind == "dominant":
+        target = F.one_hot(target.argmax(dim=-1), target.shape[-1]).to(target.dtype)
+    return _soft_ce(logits, target[:, None, :].expand_as(logits)).mean()
 
 
 def shuffled_batches(n: int, batch_size: int, gen, should_stop: StopFn | None, cancelled: str):

@@ -22,8 +22,9 @@ st.caption("Training runs in a separate process: the app stays responsive, and e
 T, M = TrainConfig(), ModelConfig()
 _MAIN = {"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder", "seed", "dropout"}
 _OPTION_LABELS = {"ship": SHIP_LABELS,
-                  "segment_target": {"shares": "the track's vote shares",
-                                     "dominant": "the track's dominant emotion (a sharper timeline)"}}
+                  "segment_target": {"shares": "each segment: the track's vote shares",
+                                     "dominant": "each segment: the track's dominant emotion (a sharper timeline)",
+                                     "pooled": "the segments' mean: the track's vote shares (segments may differ)"}}
 
 
 def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
