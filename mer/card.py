@@ -92,6 +92,13 @@ MUSICNN_NOTE = ("the pretrained MusiCNN (MSD_musicnn of the musicnn 0.1.0 packag
                 "8-bit integers, within about 1 % of float32)")
 
 
+#: How the segment head is trained (``TrainConfig.segment_target``), in the card's words.
+SEGMENT_HEADS = {"shares": "each segment learns its track's target",
+                 "dominant": "each segment learns its track's dominant emotion",
+                 "pooled": "the mean of the segments' distributions learns the track's target, so segments may "
+                           "differ"}
+
+
 def _musicnn_note(model_config: ModelConfig) -> str:
     trained = ("MusiCNN is frozen except its last mid-end layer, fine-tuned with the layers after it on the "
                "training tracks" if model_config.fine_tune else
@@ -108,7 +115,8 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
     lines = [f"# Model card: {name}", "",
              f"A hybrid CNN-LSTM: {cnn}; a bidirectional LSTM runs across the 20 embeddings, and two heads give each "
              "segment's emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
-             f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}.", "",
+             f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}: "
+             f"{SEGMENT_HEADS[config.segment_target]} (weight {config.segment_weight:g}).", "",
              "## Data", f"- {dataset.description}, fingerprint `{dataset.fingerprint}`."]
     if dataset.kind == "demo":
         lines.append("- **The demo corpus is synthetic music with simulated listeners; this model is not a model "

@@ -192,7 +192,7 @@ def job_status(models_root: Path | None = None) -> JobStatus:
 def _settle(status: JobStatus | BatchJobStatus, jobs: Path, pid: int, what: str) -> None:
     """A job still "running" whose process is gone has failed (stderr's last error says why); a job that is
     not running any more gives up its lock."""
-    if status.state == "running" and not _alive(pid or -1):
+    if status.state == "running" and (pid <= 0 or not _alive(pid)):  # no pid: nothing can be running
         status.state = "failed"
         status.message = _last_error(jobs / "stderr.log") or f"the {what} process ended without a result"
     if status.state != "running":
@@ -252,7 +252,8 @@ class BatchJobStatus:
     folder : str
         The library folder analysed.
     done, total : int
-        Files done (analysed, failed or skipped as done before) and named.
+        This run's files done (analysed or failed) and to do: files skipped as analysed before are in neither
+        (the message counts them).
     files_per_s, eta_s : float or None
         The run's rate so far and the time it expects still to need.
     message : str

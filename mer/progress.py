@@ -108,6 +108,8 @@ class ProgressPrinter:
 
             self._bar = tqdm(total=total, unit=self._unit, file=self._stream, dynamic_ncols=True, smoothing=0.1,
                              mininterval=0.5, disable=None if not self._stream.isatty() else False)
+        if self._bar.total != total:  # a resumed batch's total drops as finished files are skipped
+            self._bar.total = total
         self._bar.set_postfix_str(message, refresh=False)
         self._bar.update(done - self._bar.n)
 

@@ -180,11 +180,11 @@ def _augment(xb, gen):
 def _loss(net, xb, tb, gb, config: TrainConfig, class_weight):
     out = net(xb)
     per_track = _soft_ce(out.track, tb)
+    if config.segment_weight:
+        per_track = per_track + config.segment_weight * _segment_loss(out.segment, tb, config.segment_target)
     if class_weight is not None:
         per_track = per_track * (tb * class_weight).sum(dim=-1)
     loss = per_track.mean()
-    if config.segment_weight:
-        loss = loss + config.segment_weight * _segment_loss(out.segment, tb, config.segment_target)
     known = gb >= 0
     if config.genre_weight and known.any():
         import torch.nn.functional as F
@@ -194,16 +194,19 @@ def _loss(net, xb, tb, gb, config: TrainConfig, class_weight):
 
 
 def _segment_loss(logits, target, kind: str):
-    """The segment head's loss (``TrainConfig.segment_target``) for logits (B, S, 9) and track targets (B, 9)."""
+    """The segment head's loss per track (``TrainConfig.segment_target``), shape (B,), for logits (B, S, 9) and
+    track targets (B, 9)."""
+    import math
+
     import torch
     import torch.nn.functional as F
 
-    if kind == "pooled":  # the segments' mean distribution against the track's
-        mean = torch.softmax(logits, dim=-1).mean(dim=1)
-        return -(target * torch.log(mean.clamp_min(1e-8))).sum(dim=-1).mean()
+    if kind == "pooled":  # cross-entropy of the segments' mean distribution; its log, exactly: logsumexp − log S
+        log_mean = torch.logsumexp(F.log_softmax(logits, dim=-1), dim=1) - math.log(logits.shape[1])
+        return -(target * log_mean).sum(dim=-1)
     if kind == "dominant":
         target = F.one_hot(target.argmax(dim=-1), target.shape[-1]).to(target.dtype)
-    return _soft_ce(logits, target[:, None, :].expand_as(logits)).mean()
+    return _soft_ce(logits, target[:, None, :].expand_as(logits)).mean(dim=1)
 
 
 def shuffled_batches(n: int, batch_size: int, gen, should_stop: StopFn | None, cancelled: str):

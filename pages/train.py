@@ -22,9 +22,9 @@ st.caption("Training runs in a separate process: the app stays responsive, and e
 T, M = TrainConfig(), ModelConfig()
 _MAIN = {"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder", "seed", "dropout"}
 _OPTION_LABELS = {"ship": SHIP_LABELS,
-                  "segment_target": {"shares": "each segment: the track's vote shares",
+                  "segment_target": {"shares": "each segment: the track's target",
                                      "dominant": "each segment: the track's dominant emotion (a sharper timeline)",
-                                     "pooled": "the segments' mean: the track's vote shares (segments may differ)"}}
+                                     "pooled": "the segments' mean: the track's target (segments may differ)"}}
 
 
 def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:

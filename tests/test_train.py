@@ -99,3 +99,41 @@ def test_a_network_trained_on_a_device_comes_back_on_the_cpu():
     assert all(p.device.type == "cpu" for p in res.net.parameters())
     same = fit(data, np.arange(8), np.arange(8, 12), config, ModelConfig(front_end="logmel"))
     np.testing.assert_allclose(predict_tracks(res.net, data.X)[0], predict_tracks(same.net, data.X)[0], atol=1e-6)
+
+
+def test_the_pooled_segment_loss_is_the_cross_entropy_of_the_segments_mean():
+    import torch
+
+    from mer.train import _segment_loss
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 20, 9, generator=g)
+    target = torch.softmax(torch.randn(3, 9, generator=g), dim=-1)
+    expected = -(target * torch.softmax(logits, dim=-1).mean(dim=1).log()).sum(dim=-1)
+    torch.testing.assert_close(_segment_loss(logits, target, "pooled"), expected)
+    same = logits[:, :1].expand(3, 20, 9)  # every segment alike: the mean is each segment
+    torch.testing.assert_close(_segment_loss(same, target, "pooled"), _segment_loss(same, target, "shares"))
+    # an emotion every segment rules out: a large, finite loss that still pulls the segments towards it
+    far = torch.zeros(1, 20, 9)
+    far[..., 0] = -200.0
+    far.requires_grad_()
+    loss = _segment_loss(far, torch.eye(9)[:1], "pooled")
+    loss.sum().backward()
+    assert torch.isfinite(loss).all() and loss.item() > 150 and far.grad[..., 0].sum() < 0
+
+
+def test_the_progress_bar_of_a_resumed_batch_ends_full():
+    import io
+
+    from mer.progress import ProgressPrinter
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    bar = ProgressPrinter(style="bar", unit="file", stream=out)
+    for done, total in ((0, 7), (0, 6), (0, 5), (0, 4), (2, 4), (4, 4)):  # three finished files found and skipped
+        bar(done, total, "resuming")
+    bar.close()
+    assert "4/4" in out.getvalue() and "100%" in out.getvalue()
