@@ -26,15 +26,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
+
 from mer.config import ModelConfig, TrainConfig  # noqa: E402
 from mer.train import cross_validate, load_training_data  # noqa: E402
 
 #: name → (TrainConfig changes, ModelConfig changes) relative to the defaults.
 # Each recipe names every setting it depends on, so a name stays true when the defaults move.
-MUSICNN_T = {"lr": 1e-3, "weight_decay": 1e-2, "mixup": 0.0, "segment_target": "shares", "segment_weight": 0.3}
+MUSICNN_T = {"lr": 1e-3, "weight_decay": 1e-2, "mixup": 0.0, "segment_target": "shares", "segment_weight": 0.3,
+             "track_weights": "none"}
 MUSICNN_M = {"front_end": "musicnn", "dropout": 0.5}
 LOGMEL_T = {"lr": 3e-3, "weight_decay": 1e-3, "mixup": 0.0,  # the log-mel model's recipe (models/logmel)
-            "segment_target": "shares", "segment_weight": 0.3}
+            "segment_target": "shares", "segment_weight": 0.3, "track_weights": "none"}
 LOGMEL = {"front_end": "logmel", "dropout": 0.1}
 
 
@@ -68,6 +71,12 @@ VARIANTS: dict[str, tuple[dict, dict]] = {
         _musicnn({"mixup": 0.4, "segment_target": "pooled", "segment_weight": 1.0}, {}),
     "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4, pooled segment target, segment weight 3":
         _musicnn({"mixup": 0.4, "segment_target": "pooled", "segment_weight": 3.0}, {}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4, pooled segment target, segment weight 1, tracks weighted by "
+    "listeners": _musicnn({"mixup": 0.4, "segment_target": "pooled", "segment_weight": 1.0,
+                          "track_weights": "responses"}, {}),
+    "musicnn dropout 0.5, lr 1e-3, wd 1e-2, mixup 0.4, pooled segment target, segment weight 1, tracks weighted by "
+    "sqrt listeners": _musicnn({"mixup": 0.4, "segment_target": "pooled", "segment_weight": 1.0,
+                               "track_weights": "sqrt_responses"}, {}),
     "default": _logmel({}),
     "dominant target": _logmel({"target": "dominant"}),
     "class-weighted": _logmel({"class_weighted": True}),
@@ -152,9 +161,11 @@ def main() -> None:
             print(_row(f"pooled, {base}", m))
         mean, std = report.fold_accuracy
         variation = _timeline_variation(data, nets, config)
+        inner = _inner_validation_ce(data, nets, config)
         splice, splice_val = _splice_test(data, nets, config), _splice_test(data, nets, config, "val")
         print(f"  fold accuracy {mean:.3f} ± {std:.3f}; timeline variation (out of fold: mean over tracks of the "
-              f"std across segments, averaged over emotions) {variation:.4f}")
+              f"std across segments, averaged over emotions) {variation:.4f}; inner-validation loss (unweighted) "
+              f"{float(np.mean(inner)):.5f}")
         print(f"  splices of two test tracks (first half of A, second of B; {splice['pairs']} pairs, dominant "
               f"emotions differ): the timeline follows {splice['follows']:.1%} of them; contrast "
               f"{splice['contrast']:.4f}; segments on their own track's side {splice['segment_accuracy']:.1%} "
@@ -163,6 +174,7 @@ def main() -> None:
             f.write(json.dumps({"variant": name, "train": dataclasses.asdict(config),
                                 "model": dataclasses.asdict(model_config), "seconds": seconds,
                                 "timeline_variation": variation, "splice": splice, "splice_val": splice_val,
+                                "inner_validation_loss": inner,
                                 "report": report.to_dict()}) + "\n")
     if args.select:
         _nested_choice(data, runs, TrainConfig(cv_folds=args.folds, seed=args.seed), args.log)
@@ -219,8 +231,22 @@ def _splice_test(data, nets: list, config: TrainConfig, part: str = "test") -> d
             "segment_accuracy": float(np.concatenate(sides).mean())}
 
 
+def _inner_validation_ce(data, nets: list, config: TrainConfig) -> list[float]:
+    """Each fold model's track-head cross-entropy on its fold's inner validation tracks against their vote shares,
+    unweighted: comparable across variants whatever their track weights (their own early-stopping losses are not)."""
+    import numpy as np
+
+    from mer.folds import track_folds
+    from mer.model import predict_tracks
+
+    folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
+    return [float(-(data.targets[f.val] * np.log(predict_tracks(net, data.X[f.val])[0])).sum(axis=1).mean())
+            for net, f in zip(nets, folds)]
+
+
 def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:
-    """Score choosing a variant per fold by its inner-validation loss: the choice never sees the test fold."""
+    """Score choosing a variant per fold by its (unweighted) inner-validation loss: the choice never sees the test
+    fold."""
     import numpy as np
 
     from mer.evaluate import score
@@ -231,7 +257,7 @@ def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:
     probs = np.zeros((len(data), data.shares.shape[1]))
     chosen = []
     for k, fold in enumerate(folds):
-        val_loss = {name: min(e.val_loss for e in report.folds[k].history) for name, (report, _) in runs.items()}
+        val_loss = {name: _inner_validation_ce(data, nets, config)[k] for name, (_, nets) in runs.items()}
         best = min(val_loss, key=val_loss.get)
         chosen.append(best)
         probs[fold.test] = predict_tracks(runs[best][1][k], data.X[fold.test])[0]

@@ -59,12 +59,13 @@ SAMPLERS: tuple[str, ...] = ("none", "smote", "borderline_smote", "adasyn", "ran
 PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
 TARGETS: tuple[str, ...] = ("shares", "dominant")
 SEGMENT_TARGETS: tuple[str, ...] = ("shares", "dominant", "pooled")
+TRACK_WEIGHTS: tuple[str, ...] = ("none", "sqrt_responses", "responses")
 SHIPS: tuple[str, ...] = ("folds", "all")
 FRONT_ENDS: tuple[str, ...] = ("musicnn", "logmel")
 SHIP_LABELS: dict[str, str] = {"folds": "the cross-validation fold models, averaged",
                                "all": "one network trained on every track"}
 #: The allowed values of each text setting: the command line's choices, the Train page's options.
-CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "segment_target": SEGMENT_TARGETS, "sampler": SAMPLERS, "ship": SHIPS,
+CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "segment_target": SEGMENT_TARGETS, "track_weights": TRACK_WEIGHTS, "sampler": SAMPLERS, "ship": SHIPS,
                                        "front_end": FRONT_ENDS}
 
 
@@ -205,6 +206,12 @@ class TrainConfig:
     # segments may differ as long as they agree on average (multiple-instance learning). The default: its
     # timeline follows spliced tracks best on the inner validation tracks (benchmarks/emotify_cv.py)
     segment_target: str = "pooled"
+    # How much each training track's loss counts, one of TRACK_WEIGHTS: by how many listeners voted on it (11 to
+    # 59 in Emotify), since few votes make noisy shares. "sqrt_responses" = √n (the standard error of a share
+    # falls as 1/√n), "responses" = n, "none" = equal; normalised to mean 1 over the fitted tracks, and applied
+    # to early stopping's validation loss too. Tracks of unknown count weigh 1. The default: the lowest
+    # inner-validation loss of the three (benchmarks/emotify_cv.py)
+    track_weights: str = "sqrt_responses"
     genre_weight: float = 0.0  # weight of the auxiliary genre loss (genre is a target, never an input)
     sampler: str = "none"  # one of SAMPLERS, fitted on the training tracks only
     k_neighbors: int = 5

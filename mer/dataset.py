@@ -144,6 +144,8 @@ class TrackData:
         Where ``X`` holds embeddings, not log-mel images: each track's mean and standard deviation of its
         log-mel bands, for the linear baseline (:func:`mer.evaluate.pooled_logmel` computes it from ``X``
         otherwise).
+    responses : np.ndarray [shape=(n_tracks,)], optional
+        How many listeners voted on each track (``TrainConfig.track_weights``); None where unknown.
     """
 
     X: np.ndarray
@@ -152,6 +154,7 @@ class TrackData:
     genre: np.ndarray
     track_id: np.ndarray
     summary: np.ndarray | None = None
+    responses: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -183,4 +186,11 @@ def track_data(corpus: Corpus, data: SegmentData) -> TrackData:
                         f"({default_cache_dir()}) and run again.")
     genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
     return TrackData(X=data.X[first], labels=corpus.labels, shares=corpus.shares, genre=genre,
-                     track_id=corpus.tracks["track_id"].to_numpy())
+                     track_id=corpus.tracks["track_id"].to_numpy(), responses=corpus_responses(corpus))
+
+
+def corpus_responses(corpus: Corpus) -> np.ndarray | None:
+    """Listeners per track (``n_responses`` of the corpus's table), or None where the table has no such count."""
+    if "n_responses" not in corpus.tracks:
+        return None
+    return corpus.tracks["n_responses"].to_numpy(dtype=np.float64)

@@ -30,7 +30,7 @@ import pandas as pd
 from . import musicnn
 from .audio import Audio, load_audio, resample
 from .config import EMOTIONS, GENRES, AudioConfig, to_dict
-from .dataset import TrackData, default_cache_dir
+from .dataset import TrackData, corpus_responses, default_cache_dir
 from .emotify import Corpus
 from .errors import DataError, MerError
 from .files import open_atomic
@@ -269,7 +269,7 @@ def embedding_track_data(corpus: Corpus, **kwargs) -> TrackData:
     vectors, _ = corpus_embeddings(corpus, **kwargs)
     genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
     return TrackData(X=vectors, labels=corpus.labels, shares=corpus.shares, genre=genre,
-                     track_id=corpus.tracks["track_id"].to_numpy())
+                     track_id=corpus.tracks["track_id"].to_numpy(), responses=corpus_responses(corpus))
 
 
 def bundled_track_data() -> TrackData:
@@ -291,4 +291,5 @@ def bundled_track_data() -> TrackData:
     var = (seg[..., n_mels:] ** 2 + seg[..., :n_mels] ** 2).mean(axis=1) - mean ** 2  # law of total variance
     genre = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
     return TrackData(X=emb.vectors.astype(np.float32), labels=shares.argmax(axis=1), shares=shares, genre=genre,
-                     track_id=emb.track_id, summary=np.concatenate([mean, np.sqrt(np.maximum(var, 0))], axis=1))
+                     track_id=emb.track_id, summary=np.concatenate([mean, np.sqrt(np.maximum(var, 0))], axis=1),
+                     responses=tracks["n_responses"].to_numpy(dtype=np.float64))

@@ -136,13 +136,23 @@ def _targets(data: TrackData, idx: np.ndarray, kind: str) -> np.ndarray:
     return np.eye(len(EMOTIONS))[data.labels[idx]]
 
 
+def _weights(data: TrackData, idx: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Each row's loss weight (``TrainConfig.track_weights``), mean 1 over ``idx``: carried by scaling its target,
+    which every loss term is linear in."""
+    if config.track_weights == "none" or data.responses is None or len(idx) == 0:
+        return np.ones(len(idx))
+    n = np.maximum(np.asarray(data.responses[idx], dtype=np.float64), 1.0)
+    w = np.sqrt(n) if config.track_weights == "sqrt_responses" else n
+    return w / w.mean()
+
+
 def _balanced_rows(data: TrackData, idx: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Inputs, targets, labels and genres of the fit rows, oversampled when ``config.sampler`` asks.
 
     Synthetic rows get the one-hot target of their class and no genre (-1).
     """
     X, y = data.X[idx], data.labels[idx]
-    target, genre = _targets(data, idx, config.target), data.genre[idx]
+    target, genre = _targets(data, idx, config.target) * _weights(data, idx, config)[:, None], data.genre[idx]
     if config.sampler == "none":
         return X, target, y, genre
     # a class with one training track (Emotify has 3 amazement tracks) has nothing to interpolate: it stays as is
@@ -182,8 +192,8 @@ def _loss(net, xb, tb, gb, config: TrainConfig, class_weight):
     per_track = _soft_ce(out.track, tb)
     if config.segment_weight:
         per_track = per_track + config.segment_weight * _segment_loss(out.segment, tb, config.segment_target)
-    if class_weight is not None:
-        per_track = per_track * (tb * class_weight).sum(dim=-1)
+    if class_weight is not None:  # of the target's emotions; its sum is the track's weight, applied already
+        per_track = per_track * (tb * class_weight).sum(dim=-1) / tb.sum(dim=-1).clamp_min(1e-12)
     loss = per_track.mean()
     known = gb >= 0
     if config.genre_weight and known.any():
@@ -204,8 +214,8 @@ def _segment_loss(logits, target, kind: str):
     if kind == "pooled":  # cross-entropy of the segments' mean distribution; its log, exactly: logsumexp − log S
         log_mean = torch.logsumexp(F.log_softmax(logits, dim=-1), dim=1) - math.log(logits.shape[1])
         return -(target * log_mean).sum(dim=-1)
-    if kind == "dominant":
-        target = F.one_hot(target.argmax(dim=-1), target.shape[-1]).to(target.dtype)
+    if kind == "dominant":  # one-hot, of the same weight (the target's sum)
+        target = F.one_hot(target.argmax(dim=-1), target.shape[-1]).to(target.dtype) * target.sum(-1, keepdim=True)
     return _soft_ce(logits, target[:, None, :].expand_as(logits)).mean(dim=1)
 
 
@@ -329,8 +339,8 @@ def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: 
     net = build_model(model_config, data.X.shape[2])
     net.set_normalisation(*_band_stats(X[:len(fit_idx)]))  # the real fit rows come first; synthetic ones after
     rows = _tensor_rows(X, target, y, genre).to(device)
-    val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares"), data.labels[val_idx],
-                       data.genre[val_idx]).to(device)
+    val = _tensor_rows(data.X[val_idx], _targets(data, val_idx, "shares") * _weights(data, val_idx, config)[:, None],
+                       data.labels[val_idx], data.genre[val_idx]).to(device)
     weight = (torch.tensor(class_weights(y, len(EMOTIONS), cap=5.0), dtype=torch.float32, device=device)
               if config.class_weighted else None)
     return net.to(device), rows, val, weight

@@ -147,7 +147,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
 #: page test's job trains five networks with them); a new field must be added here to pass.
 TRAIN = dict(epochs=1, lr=0.002, batch_size=32, weight_decay=0.002, target="dominant", segment_weight=0.5,
              segment_target="dominant", genre_weight=0.2, sampler="random", k_neighbors=3, class_weighted=True,
-             mixup=0.2, fine_tune_lr=0.0005, augment=False,
+             mixup=0.2, fine_tune_lr=0.0005, track_weights="responses", augment=False,
              val_fraction=0.2, patience=3, lr_patience=1, lr_factor=0.3, seed=7, cv_folds=2, ladder=True, ship="all")
 MODEL = dict(front_end="logmel", time_pool=8, conv_channels=(32, 32), embedding=32, lstm_hidden=16, lstm_layers=2, bidirectional=False,
              dropout=0.2, track_statistics=False)

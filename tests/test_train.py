@@ -137,3 +137,35 @@ def test_the_progress_bar_of_a_resumed_batch_ends_full():
         bar(done, total, "resuming")
     bar.close()
     assert "4/4" in out.getvalue() and "100%" in out.getvalue()
+
+
+@pytest.mark.parametrize("segment_target", ["shares", "dominant", "pooled"])
+def test_track_weights_scale_each_tracks_whole_loss_by_its_listeners(segment_target):
+    import dataclasses
+
+    import torch
+
+    from mer.config import ModelConfig, TrainConfig
+    from mer.dataset import TrackData
+    from mer.model import build_model
+    from mer.train import _loss, _weights
+
+    rng = np.random.default_rng(0)
+    shares = rng.dirichlet(np.ones(9), size=3)
+    data = TrackData(X=rng.normal(size=(3, 20, 16)).astype(np.float32), labels=shares.argmax(axis=1),
+                     shares=shares, genre=np.zeros(3, dtype=np.int64), track_id=np.arange(3),
+                     responses=np.array([4.0, 16.0, 64.0]))
+    config = TrainConfig(segment_target=segment_target, track_weights="sqrt_responses")
+    w = _weights(data, np.arange(3), config)
+    np.testing.assert_allclose(w, np.array([2.0, 4.0, 8.0]) / (14 / 3))  # √n, mean 1
+    assert np.all(_weights(dataclasses.replace(data, responses=None), np.arange(3), config) == 1.0)
+    torch.manual_seed(0)
+    net = build_model(ModelConfig(embedding=8, lstm_hidden=4, dropout=0.0), 16).eval()
+    x, genre = torch.from_numpy(data.X), torch.from_numpy(data.genre)
+    cw = torch.linspace(0.5, 2.0, 9)
+    for class_weight in (None, cw):
+        per = [float(_loss(net, x[i:i + 1], torch.tensor(data.targets[i:i + 1], dtype=torch.float32), genre[i:i + 1],
+                           config, class_weight)) for i in range(3)]
+        weighted = _loss(net, x, torch.tensor(data.targets * w[:, None], dtype=torch.float32), genre, config,
+                         class_weight)
+        assert float(weighted) == pytest.approx(float(np.mean(w * np.array(per))), rel=1e-5)
