@@ -163,9 +163,11 @@ def test_track_weights_scale_each_tracks_whole_loss_by_its_listeners(segment_tar
     net = build_model(ModelConfig(embedding=8, lstm_hidden=4, dropout=0.0), 16).eval()
     x, genre = torch.from_numpy(data.X), torch.from_numpy(data.genre)
     cw = torch.linspace(0.5, 2.0, 9)
-    for class_weight in (None, cw):
-        per = [float(_loss(net, x[i:i + 1], torch.tensor(data.targets[i:i + 1], dtype=torch.float32), genre[i:i + 1],
-                           config, class_weight)) for i in range(3)]
-        weighted = _loss(net, x, torch.tensor(data.targets * w[:, None], dtype=torch.float32), genre, config,
-                         class_weight)
-        assert float(weighted) == pytest.approx(float(np.mean(w * np.array(per))), rel=1e-5)
+    with torch.no_grad():
+        for class_weight in (None, cw):
+            target = torch.tensor(data.targets, dtype=torch.float32)
+            per = [float(_loss(net, x[i:i + 1], target[i:i + 1], genre[i:i + 1], config, class_weight))
+                   for i in range(3)]
+            weighted = _loss(net, x, torch.tensor(data.targets * w[:, None], dtype=torch.float32), genre, config,
+                             class_weight)
+            assert float(weighted) == pytest.approx(float(np.mean(w * np.array(per))), rel=1e-5)
