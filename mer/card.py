@@ -92,6 +92,10 @@ MUSICNN_NOTE = ("the pretrained MusiCNN (MSD_musicnn of the musicnn 0.1.0 packag
                 "8-bit integers, within about 1 % of float32)")
 
 
+#: How much each track's loss counts (``TrainConfig.track_weights``), in the card's words.
+TRACK_WEIGHT_WORDS = {"none": "every track weighs the same",
+                      "sqrt_responses": "each track weighted by the square root of its listeners",
+                      "responses": "each track weighted by its number of listeners"}
 #: How the segment head is trained (``TrainConfig.segment_target``), in the card's words.
 SEGMENT_HEADS = {"shares": "each segment learns its track's target",
                  "dominant": "each segment learns its track's dominant emotion",
@@ -137,7 +141,8 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
               f"(×{config.lr_factor:g} after {config.lr_patience} epochs), dropout {model_config.dropout:g}, "
               f"{config.batch_size} tracks a batch, up to {config.epochs} epochs, early stopping after "
               f"{config.patience} on {config.val_fraction:.0%} of the training tracks; best epoch "
-              f"{metrics.best_epoch}; oversampling: {config.sampler}; seed {config.seed}.",
+              f"{metrics.best_epoch}; oversampling: {config.sampler}; {TRACK_WEIGHT_WORDS[config.track_weights]}; "
+              f"seed {config.seed}.",
               f"- Whole training command: {metrics.seconds / 60:.1f} min.", "",
               "## Limits",
               "- Emotify's labels are noisy: a perfect model of its listeners would match a fresh panel's dominant "
