@@ -21,10 +21,8 @@ the 320 Emotify tracks mer holds ship in ``mer/resources/emotify/study-features.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
-import math
 import os
 import time
 import warnings
@@ -45,7 +43,7 @@ from .evaluate import PROTOCOL_LABELS, Rung
 from .errors import ConfigError, DataError, MerError
 from .files import open_atomic
 from .folds import segment_split, track_folds
-from .train import StopFn, shuffled_batches
+from .train import BestEpoch, StopFn, shuffled_batches
 from .pool import AUDIO_MODULES, default_workers, map_with_progress
 from .progress import Epoch, EpochFn, ProgressFn
 
@@ -341,8 +339,7 @@ def fit_study(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
     x, y = torch.from_numpy(np.asarray(X_fit, np.float32)), torch.from_numpy(np.asarray(y_fit, np.int64))
     xv, yv = torch.from_numpy(np.asarray(X_val, np.float32)), torch.from_numpy(np.asarray(y_val, np.int64))
-    history: list[Epoch] = []
-    best: tuple[float, int, Any] = (math.inf, 0, None)
+    best = BestEpoch(stage, config.epochs, config.patience)  # Keras: any improvement counts
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         net.train()
@@ -359,19 +356,14 @@ def fit_study(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np
             logits = torch.cat([net(xv[lo:lo + 1024]) for lo in range(0, len(xv), 1024)])
         val_loss = float(F.cross_entropy(logits, yv))
         sched.step(val_loss)
-        if val_loss < best[0]:
-            best = (val_loss, epoch, copy.deepcopy(net.state_dict()))
-        entry = Epoch(stage=stage, epoch=epoch, epochs=config.epochs, train_loss=total / len(y), val_loss=val_loss,
-                      val_accuracy=float((logits.argmax(1) == yv).float().mean()), lr=opt.param_groups[0]["lr"],
-                      seconds=time.perf_counter() - t0, best_epoch=best[1],
-                      early_stop=epoch - best[1] >= config.patience)
-        history.append(entry)
+        entry = best.record(net, epoch, total / len(y), val_loss, float((logits.argmax(1) == yv).float().mean()),
+                            opt.param_groups[0]["lr"], time.perf_counter() - t0)
         if on_epoch:
             on_epoch(entry)
         if entry.early_stop:
             break
-    net.load_state_dict(best[2])
-    return StudyFit(net=net.eval(), history=history, best_epoch=best[1])
+    best.restore(net)
+    return StudyFit(net=net.eval(), history=best.history, best_epoch=best.epoch)
 
 
 # --- the three protocols -----------------------------------------------------------------

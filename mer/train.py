@@ -295,26 +295,46 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     net, rows, val, weight = _prepare(data, fit_idx, val_idx, config, model_config, device or torch.device("cpu"))
     opt = torch.optim.AdamW(_parameter_groups(net, config), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
-    history: list[Epoch] = []
-    best = (math.inf, 0, None)
+    best = BestEpoch(stage, config.epochs, config.patience, min_delta=1e-4)
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         train_loss = run_epoch(net, opt, rows, config, gen, weight, should_stop)
         val_loss, val_acc = validate(net, val)
         sched.step(val_loss)
-        if val_loss < best[0] - 1e-4:
-            best = (val_loss, epoch, copy.deepcopy(net.state_dict()))
-        entry = Epoch(stage=stage, epoch=epoch, epochs=config.epochs, train_loss=train_loss, val_loss=val_loss,
-                      val_accuracy=val_acc, lr=opt.param_groups[0]["lr"], seconds=time.perf_counter() - t0,
-                      best_epoch=best[1], early_stop=epoch - best[1] >= config.patience)
-        history.append(entry)
+        entry = best.record(net, epoch, train_loss, val_loss, val_acc, opt.param_groups[0]["lr"],
+                            time.perf_counter() - t0)
         if on_epoch:
             on_epoch(entry)
         if entry.early_stop:
             break
-    net.load_state_dict(best[2])
+    best.restore(net)
     net.to("cpu").eval()
-    return FitResult(net=net, history=history, best_epoch=best[1])
+    return FitResult(net=net, history=best.history, best_epoch=best.epoch)
+
+
+class BestEpoch:
+    """Early stopping's bookkeeping for one fit: the epochs' records, the best validation loss's weights, and
+    whether ``patience`` epochs have passed without one better by more than ``min_delta``."""
+
+    def __init__(self, stage: str, epochs: int, patience: int, *, min_delta: float = 0.0) -> None:
+        self.stage, self.epochs, self.patience, self.min_delta = stage, epochs, patience, min_delta
+        self.loss, self.epoch, self.state = math.inf, 0, None
+        self.history: list[Epoch] = []
+
+    def record(self, net, epoch: int, train_loss: float, val_loss: float, val_accuracy: float, lr: float,
+               seconds: float) -> Epoch:
+        """Note an epoch (keeping the network's weights if it is the best so far) and return its record."""
+        if val_loss < self.loss - self.min_delta:
+            self.loss, self.epoch, self.state = val_loss, epoch, copy.deepcopy(net.state_dict())
+        entry = Epoch(stage=self.stage, epoch=epoch, epochs=self.epochs, train_loss=train_loss, val_loss=val_loss,
+                      val_accuracy=val_accuracy, lr=lr, seconds=seconds, best_epoch=self.epoch,
+                      early_stop=epoch - self.epoch >= self.patience)
+        self.history.append(entry)
+        return entry
+
+    def restore(self, net) -> None:
+        """Give ``net`` the best epoch's weights."""
+        net.load_state_dict(self.state)
 
 
 def _parameter_groups(net, config: TrainConfig) -> list[dict]:
