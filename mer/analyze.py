@@ -140,12 +140,9 @@ def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
     tags = None
     if model.model_config.front_end == "musicnn":
         from .embeddings import embed_audio
-        from .registry import front_end_precision
 
-        fine_tune = model.model_config.fine_tune
-        emb = embed_audio(audio, n_segments=model.feature_config.n_segments,
-                          precision=front_end_precision(model.meta), block_inputs=fine_tune)
-        inputs = emb.fine_tune_inputs() if fine_tune else emb.vectors
+        emb = embed_audio(audio, n_segments=model.feature_config.n_segments, **model.embedding_options)
+        inputs = emb.fine_tune_inputs() if model.model_config.fine_tune else emb.vectors
         track, segments = (p[0] for p in predict_tracks(model.net, inputs[None]))
         tags = emb.tags
     else:

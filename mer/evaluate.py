@@ -299,11 +299,9 @@ def evaluate_corpus(model: LoadedModel, root: str | os.PathLike, *, on_progress:
     corpus = load_corpus(root)
     if model.model_config.front_end == "musicnn":
         from .embeddings import embedding_track_data
-        from .registry import front_end_precision
 
-        data = embedding_track_data(corpus, audio_config=model.audio_config, precision=front_end_precision(model.meta),
-                                    block_inputs=model.model_config.fine_tune,
-                                    n_segments=model.feature_config.n_segments, on_progress=on_progress)
+        data = embedding_track_data(corpus, audio_config=model.audio_config, n_segments=model.feature_config.n_segments,
+                                    on_progress=on_progress, **model.embedding_options)
     else:
         data = track_data(corpus, segment_data(corpus, audio_config=model.audio_config,
                                                feature_config=model.feature_config, on_progress=on_progress))

@@ -171,6 +171,13 @@ class LoadedModel:
     def trained_on(self) -> str:
         return self.dataset.description
 
+    @property
+    def embedding_options(self) -> dict[str, Any]:
+        """How a MusiCNN model's inputs are computed, as it was trained: the precision its front-end record names
+        and the last block's inputs when it fine-tunes (keywords of :func:`mer.embeddings.embed_audio` and
+        :func:`mer.embeddings.corpus_embeddings`)."""
+        return {"precision": front_end_precision(self.meta), "block_inputs": self.model_config.fine_tune}
+
 
 def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_config: FeatureConfig,
                model_config: ModelConfig, train_config: TrainConfig, dataset: DatasetInfo,
