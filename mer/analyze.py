@@ -65,6 +65,8 @@ class Analysis:
         With the MusiCNN front-end, each segment's tag probabilities from the pretrained tagger
         (:data:`mer.musicnn.TAGS`: genres, instruments, moods of Last.fm): what the CNN hears, not emotions.
         What the waveform chart draws; it outlives the samples (see :meth:`without_samples`).
+    precision : {"float32", "int8"} or None
+        The arithmetic MusiCNN ran in for this analysis (:func:`mer.kernels.run_precision`); None without MusiCNN.
     """
 
     audio: Audio
@@ -75,6 +77,7 @@ class Analysis:
     model_trained_on: str
     waveform: Envelope
     tags: np.ndarray | None = None  # [shape=(n_segments, 50)]: MusiCNN's tag probabilities (the tagger's, not emotions)
+    precision: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -105,7 +108,8 @@ class Analysis:
                 for i in range(len(seg))
             ],
             "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top},
-            "model": {"name": self.model_name, "trained_on": self.model_trained_on},
+            "model": {"name": self.model_name, "trained_on": self.model_trained_on,
+                      **({"precision": self.precision} if self.precision else {})},
             **({"tagger": self.tagger_dict()} if self.tags is not None else {}),
         }
 
@@ -137,11 +141,13 @@ def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
     from .model import predict_tracks, predict_windows
 
     feats = track_features(audio, model.feature_config)
-    tags = None
+    tags = precision = None
     if model.model_config.front_end == "musicnn":
         from .embeddings import embed_audio
 
-        emb = embed_audio(audio, n_segments=model.feature_config.n_segments, **model.embedding_options)
+        options = model.embedding_options
+        emb = embed_audio(audio, n_segments=model.feature_config.n_segments, **options)
+        precision = options["precision"]
         inputs = emb.fine_tune_inputs() if model.model_config.fine_tune else emb.vectors
         track, segments = (p[0] for p in predict_tracks(model.net, inputs[None]))
         tags = emb.tags
@@ -149,7 +155,7 @@ def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
         track, segments = predict_windows(model.net, feats.windows)
     return Analysis(audio=audio, features=feats, probabilities=segments, track_probabilities=track,
                     model_name=model.name, model_trained_on=model.trained_on,
-                    waveform=envelope(audio.samples, audio.sample_rate), tags=tags)
+                    waveform=envelope(audio.samples, audio.sample_rate), tags=tags, precision=precision)
 
 
 def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .config import EMOTIONS, ModelConfig, TrainConfig, emotion_label
+from .kernels import ENV_VAR, kernel_choice, run_precision
 from .progress import Epoch
 
 if TYPE_CHECKING:
     from .registry import DatasetInfo
 from .evaluate import CVReport, Rung
 
-__all__ = ["ModelMetrics", "model_metrics", "model_card", "card_summary", "CITATION"]
+__all__ = ["ModelMetrics", "model_metrics", "model_card", "card_summary", "precision_note", "CITATION"]
 
 CITATION = ("A. Aljanaki, F. Wiering, R. C. Veltkamp. Studying emotion induced by music through a crowdsourcing "
             "game. Information Processing & Management, 2016. doi:10.1016/j.ipm.2015.03.004")
@@ -153,12 +154,25 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
     return "\n".join(lines)
 
 
+def precision_note(recorded: str | None) -> str | None:
+    """One line for a MusiCNN model: the precision MusiCNN runs in on this machine and why, beside the one its
+    training embeddings were computed in (None for a log-mel model, ``recorded`` None)."""
+    if recorded is None:
+        return None
+    ran, choice = run_precision(), kernel_choice()
+    why = choice.reason if ran == choice.precision else f"set by {ENV_VAR}"
+    return (f"MusiCNN runs here in {ran} ({why}); this model's training embeddings were computed in {recorded}"
+            + (", the same arithmetic." if ran == recorded else ": the two agree within a few thousandths."))
+
+
 def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics) -> dict[str, Any]:
     """The JSON printed by ``python -m mer card --json``."""
     out: dict[str, Any] = {"name": name, "created": meta.get("created"), "dataset": meta.get("dataset", {}),
                            "train": meta.get("train", {}), "model": meta.get("model", {})}
     if isinstance(meta.get("front_end"), dict):  # the pretrained network, its weights' hash and its precision
         out["front_end"] = meta["front_end"]
+        out["runs_here"] = {"precision": run_precision(), "cpu_capability": kernel_choice().capability,
+                            "note": precision_note(str(meta["front_end"].get("precision", "float32")))}
     out["protocols"] = {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
                         for k, r in metrics.ladder.items()}
     if metrics.cv:

@@ -167,7 +167,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
           + ", ".join(f"{emotion_label(EMOTIONS[j])} {tp[j]:.2f}" for j in np.argsort(tp)[::-1][1:4]))
     if result.tags is not None:
         print("what the CNN hears (MusiCNN's tags, not emotions): "
-              + ", ".join(f"{tag} {p:.2f}" for tag, p in result.top_tags()))
+              + ", ".join(f"{tag} {p:.2f}" for tag, p in result.top_tags()) + f" (MusiCNN ran in {result.precision})")
     return 0
 
 
@@ -273,7 +273,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_card(args: argparse.Namespace) -> int:
-    from .card import card_summary
+    from .card import card_summary, precision_note
     from .registry import load_card, load_metrics
 
     model = _load_model_arg(args.model)
@@ -283,6 +283,9 @@ def _cmd_card(args: argparse.Namespace) -> int:
 
         return _print_json(card_summary(model.name, model.meta, metrics or ModelMetrics(cv=None)))
     print(load_card(model.path))
+    note = precision_note(model.recorded_precision)
+    if note:
+        print(f"\n{note}")
     return 0
 
 

@@ -146,6 +146,8 @@ class TrackData:
         otherwise).
     responses : np.ndarray [shape=(n_tracks,)], optional
         How many listeners voted on each track (``TrainConfig.track_weights``); None where unknown.
+    precision : {"float32", "int8"}, optional
+        For MusiCNN embeddings: the precision MusiCNN computed them in (the model records it).
     """
 
     X: np.ndarray
@@ -155,6 +157,7 @@ class TrackData:
     track_id: np.ndarray
     summary: np.ndarray | None = None
     responses: np.ndarray | None = None
+    precision: str | None = None
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -34,11 +34,12 @@ from .dataset import TrackData, corpus_responses, default_cache_dir
 from .emotify import Corpus
 from .errors import DataError, MerError
 from .files import open_atomic
+from .kernels import run_precision
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
 
-__all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "PRECISION", "BUNDLED_EMBEDDINGS",
+__all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_PRECISION", "BUNDLED_EMBEDDINGS",
            "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record", "record_precision",
            "BundledEmbeddings", "load_bundled_embeddings", "save_embeddings", "corpus_embeddings",
            "embedding_track_data", "bundled_track_data"]
@@ -50,10 +51,10 @@ EMBEDDING_DIM = 753
 EMBEDDINGS_VERSION = 1
 #: Patches a long segment averages at most.
 MAX_PATCHES = 4
-#: How MusiCNN computes the embeddings mer trains on and analyses with (:data:`mer.musicnn.PRECISIONS`):
-#: 8-bit timbral convolutions, about 7x faster than float32 at about 1 % of the embedding's values
-#: (benchmarks/emotify_cv.py reports the cross-validated accuracy at both).
-PRECISION = "int8"
+#: The precision the bundled Emotify embeddings were computed in (8-bit timbral convolutions, on a VNNI CPU).
+#: Embeddings computed here run in the machine's precision (:func:`mer.kernels.run_precision`); the two agree
+#: to about 1 % of the embedding's values (benchmarks/emotify_cv.py reports the cross-validated accuracy at both).
+BUNDLED_PRECISION = "int8"
 BUNDLED_EMBEDDINGS = Path(__file__).resolve().parent / "resources" / "emotify" / "segment-embeddings.npz"
 _FRAMES_PER_S = musicnn.SAMPLE_RATE / musicnn.HOP
 
@@ -109,7 +110,7 @@ def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
 
 
 def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20, max_patches: int = MAX_PATCHES,
-                  layers: tuple[str, ...] = LAYERS, precision: str = PRECISION, block_inputs: bool = False,
+                  layers: tuple[str, ...] = LAYERS, precision: str | None = None, block_inputs: bool = False,
                   net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
     """:class:`SegmentEmbeddings` of mono ``samples`` cut into ``n_segments`` equal segments.
 
@@ -119,9 +120,9 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         Mono audio at ``sample_rate`` (resampled here to 16 kHz, MusiCNN's rate).
     layers : tuple of str
         MusiCNN layers (:class:`mer.musicnn.MusiCNNOutput` fields) concatenated into a segment's vector.
-    precision : {"float32", "int8"}
-        How the bundled MusiCNN computes (:data:`mer.musicnn.PRECISIONS`); a model analyses with the
-        precision its embeddings were computed in (its front-end record).
+    precision : {"float32", "int8"}, optional
+        How the bundled MusiCNN computes (:data:`mer.musicnn.PRECISIONS`); default: what this machine does
+        fastest (:func:`mer.kernels.run_precision`).
     block_inputs : bool
         Also keep each segment's input to MusiCNN's last block (to fine-tune it). A segment is then read
         through one patch, its middle one (``max_patches`` is 1), so that the block's input and the other
@@ -131,7 +132,7 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
     """
     import torch
 
-    net = net or musicnn.load_musicnn(precision=precision)
+    net = net or musicnn.load_musicnn(precision=run_precision(precision))
     max_patches = 1 if block_inputs else max_patches
     y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
     mel = musicnn.logmel(y16)
@@ -156,14 +157,14 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
 
 
 def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
-                precision: str = PRECISION, block_inputs: bool = False,
+                precision: str | None = None, block_inputs: bool = False,
                 net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
     """:func:`embed_samples` of a decoded :class:`~mer.audio.Audio`."""
     return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers,
                          precision=precision, block_inputs=block_inputs, net=net)
 
 
-def front_end_record(precision: str = PRECISION) -> dict[str, object]:
+def front_end_record(precision: str = BUNDLED_PRECISION) -> dict[str, object]:
     """What a model trained on these embeddings records about its front-end, and checks when it loads."""
     return {"name": "MSD_musicnn", "weights_sha256": musicnn.weights_hash(), "layers": list(LAYERS),
             "embeddings_version": EMBEDDINGS_VERSION, "max_patches": MAX_PATCHES, "precision": precision}
@@ -211,7 +212,7 @@ def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> Bun
     if record != front_end_record():
         raise DataError(f"The bundled embeddings '{path}' were computed by another front-end ({record.get('name')}, "
                         f"weights {record.get('weights_sha256')}, version {record.get('embeddings_version')}, "
-                        f"{record_precision(record)}; this mer computes {PRECISION}). {remedy}")
+                        f"{record_precision(record)}; this mer computes {BUNDLED_PRECISION}). {remedy}")
     return BundledEmbeddings(vectors=data["vectors"], tags=data["tags"], track_id=data["track_id"], front_end=record)
 
 
@@ -232,7 +233,7 @@ def _embed_file(args: tuple[str, AudioConfig, int, str, bool]) -> tuple[np.ndarr
 
 
 def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(), n_segments: int = 20,
-                      precision: str = PRECISION, block_inputs: bool = False,
+                      precision: str | None = None, block_inputs: bool = False,
                       cache_dir: str | os.PathLike | None = None, workers: int | None = None,
                       on_progress: ProgressFn | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings and tags of every track of a corpus: (n_tracks, n_segments, EMBEDDING_DIM) and (…, 50).
@@ -242,6 +243,7 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
     :func:`front_end_record` (so embeddings of other weights or another precision are never reused).
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    precision = run_precision(precision)
     record = front_end_record(precision)
     key = hashlib.sha256(json.dumps([corpus.fingerprint(), to_dict(audio_config), n_segments, record, block_inputs],
                                     sort_keys=True).encode()).hexdigest()[:16]
@@ -264,12 +266,15 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
     return vectors.astype(np.float16).astype(np.float32), tags
 
 
-def embedding_track_data(corpus: Corpus, **kwargs) -> TrackData:
-    """:class:`~mer.dataset.TrackData` whose inputs are the corpus's segment embeddings (see :func:`corpus_embeddings`)."""
-    vectors, _ = corpus_embeddings(corpus, **kwargs)
+def embedding_track_data(corpus: Corpus, precision: str | None = None, **kwargs) -> TrackData:
+    """:class:`~mer.dataset.TrackData` whose inputs are the corpus's segment embeddings (see :func:`corpus_embeddings`),
+    computed in ``precision`` (default: this machine's), which the data records."""
+    precision = run_precision(precision)
+    vectors, _ = corpus_embeddings(corpus, precision=precision, **kwargs)
     genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
     return TrackData(X=vectors, labels=corpus.labels, shares=corpus.shares, genre=genre,
-                     track_id=corpus.tracks["track_id"].to_numpy(), responses=corpus_responses(corpus))
+                     track_id=corpus.tracks["track_id"].to_numpy(), responses=corpus_responses(corpus),
+                     precision=precision)
 
 
 def bundled_track_data() -> TrackData:
@@ -292,4 +297,4 @@ def bundled_track_data() -> TrackData:
     genre = tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
     return TrackData(X=emb.vectors.astype(np.float32), labels=shares.argmax(axis=1), shares=shares, genre=genre,
                      track_id=emb.track_id, summary=np.concatenate([mean, np.sqrt(np.maximum(var, 0))], axis=1),
-                     responses=tracks["n_responses"].to_numpy(dtype=np.float64))
+                     responses=tracks["n_responses"].to_numpy(dtype=np.float64), precision=record_precision(emb.front_end))

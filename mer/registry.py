@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig, from_dict
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
+from .kernels import run_precision
 
 __all__ = [
     "LoadedModel",
@@ -172,20 +173,34 @@ class LoadedModel:
         return self.dataset.description
 
     @property
+    def recorded_precision(self) -> str | None:
+        """The precision MusiCNN computed this model's training embeddings in (None: not a MusiCNN model)."""
+        return front_end_precision(self.meta) if self.model_config.front_end == "musicnn" else None
+
+    @property
+    def run_precision(self) -> str | None:
+        """The precision MusiCNN runs in for this model here (:func:`mer.kernels.run_precision`: what this CPU
+        does fastest, or ``MER_PRECISION``); the two precisions agree within a few thousandths, so it need not be
+        the recorded one. None: not a MusiCNN model."""
+        return run_precision() if self.model_config.front_end == "musicnn" else None
+
+    @property
     def embedding_options(self) -> dict[str, Any]:
-        """How a MusiCNN model's inputs are computed, as it was trained: the precision its front-end record names
-        and the last block's inputs when it fine-tunes (keywords of :func:`mer.embeddings.embed_audio` and
+        """How a MusiCNN model's inputs are computed here: in :attr:`run_precision`, with the last block's inputs
+        when it fine-tunes (keywords of :func:`mer.embeddings.embed_audio` and
         :func:`mer.embeddings.corpus_embeddings`)."""
-        return {"precision": front_end_precision(self.meta), "block_inputs": self.model_config.fine_tune}
+        return {"precision": self.run_precision, "block_inputs": self.model_config.fine_tune}
 
 
 def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_config: FeatureConfig,
                model_config: ModelConfig, train_config: TrainConfig, dataset: DatasetInfo,
-               metrics: dict[str, Any], card: str, root: Path | None = None, replace: bool = False) -> Path:
+               metrics: dict[str, Any], card: str, root: Path | None = None, replace: bool = False,
+               precision: str | None = None) -> Path:
     """Write a model directory atomically and return its path.
 
     With ``replace``, an existing directory of that name is swapped out only
-    once the new one is complete.
+    once the new one is complete. ``precision``: MusiCNN's, in which the training embeddings were computed
+    (recorded in the front-end record; default: the bundled embeddings').
 
     Raises
     ------
@@ -210,7 +225,7 @@ def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_
         "train": to_dict(train_config),
         "dataset": dataset.to_dict(),
         "members": len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
-        **input_record(model_config),
+        **input_record(model_config, precision),
         "versions": _versions(__version__),
     }
     try:
@@ -335,14 +350,14 @@ def model_inputs(model_config: ModelConfig, feature_config: FeatureConfig) -> in
 def input_record(model_config: ModelConfig, precision: str | None = None) -> dict[str, Any]:
     """What ``config.json`` records about how the inputs were computed, checked when the model loads.
 
-    ``precision``: MusiCNN's (default :data:`mer.embeddings.PRECISION`, what training computes now).
+    ``precision``: MusiCNN's, in which the training embeddings were computed (default: the bundled embeddings').
     """
     from .features import FEATURES_VERSION
 
     if model_config.front_end == "musicnn":
-        from .embeddings import PRECISION, front_end_record
+        from .embeddings import BUNDLED_PRECISION, front_end_record
 
-        return {"features_version": FEATURES_VERSION, "front_end": front_end_record(precision or PRECISION)}
+        return {"features_version": FEATURES_VERSION, "front_end": front_end_record(precision or BUNDLED_PRECISION)}
     return {"features_version": FEATURES_VERSION}
 
 

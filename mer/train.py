@@ -546,7 +546,8 @@ def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, 
     return save_model(model.net, name=out.name, root=out.parent, audio_config=audio_config,
                       feature_config=feature_config, model_config=model_config, train_config=config,
                       dataset=dataset, metrics=metrics.to_dict(),
-                      card=model_card(out.name, dataset, config, model_config, metrics), replace=replace_existing)
+                      card=model_card(out.name, dataset, config, model_config, metrics), replace=replace_existing,
+                      precision=data.precision)
 
 
 def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelConfig, description: str, *,

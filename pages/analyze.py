@@ -71,7 +71,8 @@ c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
 c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments.")
 c3.metric("Duration", f"{result.duration_s:.1f} s")
-c4.metric("Model", result.model_name, help=f"Trained on {result.model_trained_on}")
+c4.metric("Model", result.model_name, help=f"Trained on {result.model_trained_on}"
+          + (f"; MusiCNN ran in {result.precision} on this server's CPU." if result.precision else "."))
 
 st.audio(data)
 if credit is not None:
@@ -93,7 +94,8 @@ with right:
 if result.tags is not None:
     heard = result.tagger_dict()
     st.caption(f"**What the CNN hears** (MusiCNN's Last.fm tags for the whole track; the tagger's output, not "
-               f"emotions): {', '.join(heard['top'])}.")
+               f"emotions): {', '.join(heard['top'])}. MusiCNN ran in {result.precision}, chosen for this "
+               "server's CPU.")
     st.plotly_chart(taggram_figure(result.tags, heard["tags"], seg.start_s, seg.end_s), width="stretch",
                     key="taggram")
 

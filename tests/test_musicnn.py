@@ -69,7 +69,9 @@ def test_pooling_first_equals_musicnns_order_of_operations(net, parity):
             frames = block.conv.kernel_size[0]
             padded = torch.nn.functional.pad(x, (0, 0, (frames - 1) // 2, frames // 2))  # TensorFlow's "same"
             musicnn_order = block.bn(torch.relu(block.conv(padded))).amax(dim=3)
-            torch.testing.assert_close(block(x), musicnn_order, rtol=0, atol=1e-5)  # bit-identical here
+            # the same sums in another order (bit-identical with AVX-512's kernels, 6e-5 apart with AVX2's)
+            scale = max(1.0, float(musicnn_order.abs().max()))
+            torch.testing.assert_close(block(x), musicnn_order, rtol=0, atol=1e-5 * scale)
 
 
 def test_int8_peaks_are_the_float_convolution_of_the_quantised_patch_and_weights(net, parity):
