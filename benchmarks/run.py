@@ -1,9 +1,13 @@
-"""Benchmarks: figures, not tests. ``python benchmarks/run.py [--quick]`` prints a table.
+"""Benchmarks: figures, not tests. ``python benchmarks/run.py [--quick] [--all-precisions]`` prints a table.
 
 Measures, in one run on this machine:
-* analysis speed: decode-only vs full analysis (segments, spectra, log-mel, MusiCNN, CNN-LSTM; the active
-  model) for a 60 s MP3 and a 10-minute FLAC; MusiCNN's effective GMAC/s at each precision beside the
-  float32 and int8 matrix-product rates;
+* the CPU: torch's capability (AVX2, AVX512, ...), its 8-bit dot-product flags, and the kernel mer chooses
+  (:func:`mer.kernels.kernel_choice`) with its reason;
+* analysis speed at each precision MusiCNN may run in (``MER_PRECISION``): decode-only vs full analysis
+  (segments, spectra, log-mel, MusiCNN, CNN-LSTM; the active model) for a 60 s MP3 and a 10-minute FLAC;
+  on a CPU without VNNI the int8 rows take minutes and run only with ``--all-precisions``;
+* MusiCNN's effective GMAC/s at each precision beside the float32 and int8 matrix-product rates;
+* batch throughput (files/s) of the local engine with 1 and 2 workers, in the machine's precision;
 * training speed: seconds per epoch at Emotify scale (256 training tracks of 20 segments);
 * memory: peak RSS of a process analysing a 20-minute track;
 * the app: time until the Analyze page has drawn its timeline for its first example, cold and warm (AppTest).
@@ -56,39 +60,86 @@ def _track(path: Path, seconds: float, sr: int) -> Path:
     return path
 
 
-def bench_analysis(tmp: Path, repeat: int) -> list[dict]:
+def bench_cpu() -> dict:
+    import torch
+
+    from mer.kernels import kernel_choice
+
+    choice = kernel_choice()
+    return {"capability": torch.backends.cpu.get_cpu_capability(), "int8_flags": list(choice.int8_flags),
+            "threads": torch.get_num_threads(), "chosen": choice.precision, "reason": choice.reason}
+
+
+def _precisions(all_precisions: bool) -> list[str]:
+    """The precisions worth timing here: int8 only where the CPU has VNNI/AMX, unless asked for."""
+    from mer.kernels import kernel_choice
+    from mer.musicnn import PRECISIONS
+
+    return list(PRECISIONS) if all_precisions or kernel_choice().int8_flags else ["float32"]
+
+
+def bench_analysis(tmp: Path, repeat: int, precisions: list[str]) -> list[dict]:
     model = load_active()
     rows = []
     for name, seconds, sr in (("60 s MP3 (44.1 kHz stereo)", 60.0, 44_100), ("10 min FLAC (44.1 kHz stereo)", 600.0, 44_100)):
         ext = "mp3" if "MP3" in name else "flac"
         path = _track(tmp / f"bench.{ext}", seconds, sr)
         decode = _best(lambda: load_audio(path, config=model.audio_config), repeat)
-        full = _best(lambda: analyze_audio(load_audio(path, config=model.audio_config), model), repeat)
-        rows.append({"what": name, "decode_s": decode, "full_s": full, "ratio": full / decode,
-                     "x_realtime": seconds / full})
+        for precision in precisions:
+            os.environ["MER_PRECISION"] = precision
+            full = _best(lambda: analyze_audio(load_audio(path, config=model.audio_config), model), repeat)
+            rows.append({"what": name, "precision": precision, "decode_s": decode, "full_s": full,
+                         "ratio": full / decode, "x_realtime": seconds / full})
+        os.environ.pop("MER_PRECISION")
     return rows
 
 
-def bench_musicnn(repeat: int) -> dict:
+def bench_cli(tmp: Path) -> dict:
+    """``python -m mer analyze --json`` on a 10-minute FLAC, start-up included, in the machine's precision."""
+    path = _track(tmp / "cli.flac", 600.0, 44_100)
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "mer", "analyze", str(path), "--json"], capture_output=True,
+                         text=True, check=True, cwd=ROOT)
+    return {"cli_10min_flac_s": time.perf_counter() - t0, "precision": json.loads(out.stdout)["model"].get("precision")}
+
+
+def bench_batch(tmp: Path, files: int = 8) -> list[dict]:
+    """The local batch engine on ``files`` one-minute MP3s with 1 and 2 workers (whole run, pool start included)."""
+    from mer.batch import analyze_many
+
+    folder = tmp / "batch"
+    folder.mkdir()
+    paths = [_track(folder / f"t{i:02d}.mp3", 60.0, 44_100) for i in range(files)]
+    rows = []
+    for workers in (1, 2):
+        t0 = time.perf_counter()
+        results = list(analyze_many([str(p) for p in paths], workers=workers))
+        wall = time.perf_counter() - t0
+        assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+        rows.append({"workers": workers, "files": files, "wall_s": wall, "files_per_s": files / wall})
+    return rows
+
+
+def bench_musicnn(repeat: int, precisions: list[str]) -> dict:
     """MusiCNN alone on the 20 patches of a 60 s track at each precision, against this machine's matrix-product
     rates (float32 ``torch.matmul``; int8 ``torch._int_mm``, what the int8 timbral convolutions run on)."""
     import torch
 
-    from mer.musicnn import N_MELS, PATCH_FRAMES, PRECISIONS, load_musicnn
+    from mer.musicnn import N_MELS, PATCH_FRAMES, load_musicnn
 
     x = torch.rand(20, PATCH_FRAMES, N_MELS) * 3
     gmac = 20 * 1.40  # multiply-adds of one 3 s patch, counted layer by layer (mer/musicnn.py)
     out = {"threads": torch.get_num_threads()}
-    for precision in PRECISIONS:
+    for precision in precisions:
         net = load_musicnn(precision=precision)
         with torch.inference_mode():
             seconds = _best(lambda: net(x), repeat)
         out[f"musicnn_{precision}_20_patches_s"] = seconds
         out[f"musicnn_{precision}_gmac_per_s"] = gmac / seconds
-    a = torch.rand(2048, 2048)
-    out["matmul_float32_gmac_per_s"] = 2048 ** 3 / _best(lambda: a @ a, repeat) / 1e9
-    q = torch.randint(-128, 128, (2048, 2048), dtype=torch.int8)
-    out["matmul_int8_gmac_per_s"] = 2048 ** 3 / _best(lambda: torch._int_mm(q, q), repeat) / 1e9
+    a = torch.rand(1024, 1024)
+    out["matmul_float32_gmac_per_s"] = 1024 ** 3 / _best(lambda: a @ a, repeat) / 1e9
+    q = torch.randint(-128, 128, (1024, 1024), dtype=torch.int8)
+    out["matmul_int8_gmac_per_s"] = 1024 ** 3 / _best(lambda: torch._int_mm(q, q), 1) / 1e9
     return out
 
 
@@ -143,23 +194,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repetition, no 20-minute memory run")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    parser.add_argument("--all-precisions", action="store_true",
+                        help="time int8 even on a CPU without VNNI/AMX (minutes there)")
     args = parser.parse_args()
     repeat = 1 if args.quick else 3
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
-    results: dict = {}
+    results: dict = {"cpu": bench_cpu()}
+    c = results["cpu"]
+    print(f"CPU: torch capability {c['capability']}, 8-bit dot-product flags {', '.join(c['int8_flags']) or 'none'}; "
+          f"MusiCNN runs in {c['chosen']} ({c['reason']})")
+    precisions = _precisions(args.all_precisions)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        results["analysis"] = bench_analysis(tmp, repeat)
+        results["analysis"] = bench_analysis(tmp, repeat, precisions)
         for r in results["analysis"]:
-            print(f"{r['what']:<32} decode {r['decode_s']:6.2f} s   full analysis {r['full_s']:6.2f} s   "
-                  f"full/decode {r['ratio']:4.2f}   {r['x_realtime']:6.0f}× real time")
-        results["musicnn"] = bench_musicnn(repeat)
+            print(f"{r['what']:<30} {r['precision']:<8} decode {r['decode_s']:6.2f} s   full analysis "
+                  f"{r['full_s']:6.2f} s   full/decode {r['ratio']:5.2f}   {r['x_realtime']:6.0f}× real time")
+        results["cli"] = bench_cli(tmp)
+        print(f"python -m mer analyze --json, 10-minute FLAC, whole process: {results['cli']['cli_10min_flac_s']:.1f} s "
+              f"({results['cli']['precision']})")
+        results["batch"] = bench_batch(tmp)
+        for r in results["batch"]:
+            print(f"batch, local engine, {r['workers']} worker(s): {r['files']} one-minute MP3s in {r['wall_s']:.1f} s = "
+                  f"{r['files_per_s']:.2f} files/s (pool start included)")
+        results["musicnn"] = bench_musicnn(repeat, precisions)
         m = results["musicnn"]
-        for precision in ("float32", "int8"):
+        for precision in precisions:
             print(f"MusiCNN {precision}, 20 patches (a 60 s track): {m[f'musicnn_{precision}_20_patches_s']:.2f} s "
                   f"on {m['threads']} threads = {m[f'musicnn_{precision}_gmac_per_s']:.0f} GMAC/s effective")
         print(f"matrix products here: float32 torch.matmul {m['matmul_float32_gmac_per_s']:.0f} GMAC/s, "
-              f"int8 torch._int_mm {m['matmul_int8_gmac_per_s']:.0f} GMAC/s")
+              f"int8 torch._int_mm {m['matmul_int8_gmac_per_s']:.1f} GMAC/s")
         results["training"] = bench_training()
         print(f"training: {results['training']['seconds_per_epoch_256_tracks']:.1f} s per epoch of 256 tracks × 20 "
               "segments (one cross-validation fold of Emotify's 320)")

@@ -15,8 +15,9 @@ from .audio import Audio, AudioSource, load_audio
 from .config import EMOTIONS
 from .features import TrackFeatures, track_features
 from .registry import LoadedModel, load_active
+from .segments import Segments, segment_bounds
 
-__all__ = ["Analysis", "Envelope", "analyze", "analyze_audio", "envelope"]
+__all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope"]
 
 
 @dataclass(frozen=True)
@@ -136,26 +137,61 @@ class Analysis:
                 "segments": [[round(float(p), 6) for p in row] for row in self.tags]}
 
 
-def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
-    """Run an already decoded track through the model's feature pipeline and network."""
+@dataclass(frozen=True)
+class Reading:
+    """The network's reading of a track, without the views only the Analyze page shows (spectra, log-mel images):
+    what a batch keeps.
+
+    Attributes
+    ----------
+    segments : Segments
+    probabilities : np.ndarray [shape=(n_segments, 9)]
+    track_probabilities : np.ndarray [shape=(9,)]
+    tags : np.ndarray [shape=(n_segments, 50)] or None
+        MusiCNN's tag probabilities (None with the log-mel front-end).
+    precision : {"float32", "int8"} or None
+        The arithmetic MusiCNN ran in (None with the log-mel front-end).
+    """
+
+    segments: Segments
+    probabilities: np.ndarray
+    track_probabilities: np.ndarray
+    tags: np.ndarray | None = None
+    precision: str | None = None
+
+
+def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None = None) -> Reading:
+    """The model's reading of a decoded track.
+
+    A MusiCNN model needs only the segments' bounds and the audio; a log-mel model reads ``features`` (computed
+    here when not given).
+    """
     from .model import predict_tracks, predict_windows
 
-    feats = track_features(audio, model.feature_config)
-    tags = precision = None
-    if model.model_config.front_end == "musicnn":
-        from .embeddings import embed_audio
+    n_segments = model.feature_config.n_segments
+    if model.model_config.front_end != "musicnn":
+        features = features or track_features(audio, model.feature_config)
+        track, segments = predict_windows(model.net, features.windows)
+        return Reading(features.segments, segments, track)
+    from .embeddings import embed_audio
 
-        options = model.embedding_options
-        emb = embed_audio(audio, n_segments=model.feature_config.n_segments, **options)
-        precision = options["precision"]
-        inputs = emb.fine_tune_inputs() if model.model_config.fine_tune else emb.vectors
-        track, segments = (p[0] for p in predict_tracks(model.net, inputs[None]))
-        tags = emb.tags
-    else:
-        track, segments = predict_windows(model.net, feats.windows)
-    return Analysis(audio=audio, features=feats, probabilities=segments, track_probabilities=track,
-                    model_name=model.name, model_trained_on=model.trained_on,
-                    waveform=envelope(audio.samples, audio.sample_rate), tags=tags, precision=precision)
+    bounds = features.segments if features is not None else \
+        segment_bounds(len(audio.samples), n_segments=n_segments, sample_rate=audio.sample_rate)
+    options = model.embedding_options
+    emb = embed_audio(audio, n_segments=n_segments, **options)
+    inputs = emb.fine_tune_inputs() if model.model_config.fine_tune else emb.vectors
+    track, segments = (p[0] for p in predict_tracks(model.net, inputs[None]))
+    return Reading(bounds, segments, track, tags=emb.tags, precision=options["precision"])
+
+
+def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
+    """Run an already decoded track through the model's feature pipeline and network, with every view."""
+    feats = track_features(audio, model.feature_config)
+    reading = read_audio(audio, model, feats)
+    return Analysis(audio=audio, features=feats, probabilities=reading.probabilities,
+                    track_probabilities=reading.track_probabilities, model_name=model.name,
+                    model_trained_on=model.trained_on, waveform=envelope(audio.samples, audio.sample_rate),
+                    tags=reading.tags, precision=reading.precision)
 
 
 def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:

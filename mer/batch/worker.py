@@ -49,6 +49,8 @@ class TrackResult:
         Recoverable decoding problems (e.g. a truncated stream that was analysed in part).
     genre : str or None
         The file's genre tag, where it has one.
+    precision : str or None
+        The arithmetic MusiCNN ran in for this file (None with the log-mel front-end).
     """
 
     path: str
@@ -64,6 +66,7 @@ class TrackResult:
     end_s: np.ndarray | None = None
     notes: tuple[str, ...] = ()
     genre: str | None = None
+    precision: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,25 +114,28 @@ def _genre_tag(path: str) -> str | None:
 
 def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
     """Analyse one file; every failure becomes an error result, never an exception."""
-    from ..analyze import analyze
+    from ..analyze import read_audio
+    from ..audio import load_audio
 
     if ref.refused:
         return error_result(ref, ref.refused)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MerWarning)  # kept as the result's notes instead
-            result = analyze(ref.path, model=model)
+            audio = load_audio(ref.path, config=model.audio_config)
+            result = read_audio(audio, model)  # no spectra or log-mel images: nobody looks at them here
     except MerError as e:
         return error_result(ref, str(e))
     except Exception as e:  # an unforeseen failure on one file must not stop a library of thousands
         return error_result(ref, f"'{os.path.basename(ref.path)}' could not be analysed ({type(e).__name__}: {e}).")
-    seg = result.features.segments
+    seg = result.segments
     return TrackResult(
         path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns, status="ok",
-        duration_s=float(result.duration_s), probabilities=np.asarray(result.probabilities, dtype=np.float32),
+        duration_s=len(audio.samples) / audio.sample_rate,
+        probabilities=np.asarray(result.probabilities, dtype=np.float32),
         track_probabilities=np.asarray(result.track_probabilities, dtype=np.float32),
         start_s=np.asarray(seg.start_s, dtype=np.float64), end_s=np.asarray(seg.end_s, dtype=np.float64),
-        notes=tuple(result.audio.notes), genre=_genre_tag(ref.path),
+        notes=tuple(audio.notes), genre=_genre_tag(ref.path), precision=result.precision,
     )
 
 
