@@ -5,7 +5,7 @@ cuts 20 segments, :mod:`mer.features` computes FFT spectra and log-mel windows,
 :mod:`mer.model` is the CNN-LSTM, :mod:`mer.analyze` runs it on a file.
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["analyze_many", "__version__"]
 

@@ -1,4 +1,4 @@
-"""What a model directory says about its model: ``metrics.json`` as a dataclass, and ``card.md``.
+"""What a model directory says about its model: its ``card.md``, the JSON of ``python -m mer card --json``.
 
 Every accuracy names its protocol and its data: the headline is the
 track-grouped cross-validation; segment-level numbers of the study's and the
@@ -7,58 +7,17 @@ segment protocol are labelled as leaky.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .config import EMOTIONS, ModelConfig, TrainConfig, emotion_label
+from .config import EMOTIONS, DatasetInfo, ModelConfig, TrainConfig, emotion_label
 from .kernels import ENV_VAR, kernel_choice, run_precision
-from .progress import Epoch
 
-if TYPE_CHECKING:
-    from .registry import DatasetInfo
-from .evaluate import CVReport, Rung
+from .results import CVReport, LadderReport, ModelMetrics
 
-__all__ = ["ModelMetrics", "model_metrics", "model_card", "card_summary", "precision_note", "CITATION"]
+__all__ = ["model_metrics", "model_card", "card_summary", "precision_note", "CITATION"]
 
 CITATION = ("A. Aljanaki, F. Wiering, R. C. Veltkamp. Studying emotion induced by music through a crowdsourcing "
             "game. Information Processing & Management, 2016. doi:10.1016/j.ipm.2015.03.004")
-
-
-@dataclass(frozen=True)
-class ModelMetrics:
-    """The contents of ``metrics.json``.
-
-    Attributes
-    ----------
-    cv : CVReport or None
-        Track-grouped cross-validation of this model's recipe (the honest headline).
-    ladder : dict[str, Rung]
-        The same network under the ``study``, ``segment`` and ``track`` protocols.
-    history : list of Epoch
-        Epochs of the final fit on all tracks (validation on an inner split).
-    best_epoch : int
-    seconds : float
-        Wall time of the whole training command.
-    """
-
-    cv: CVReport | None
-    ladder: dict[str, Rung] = field(default_factory=dict)
-    history: list[Epoch] = field(default_factory=list)
-    best_epoch: int = 0
-    seconds: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"cv": self.cv.to_dict() if self.cv else None,
-                "ladder": {k: r.to_dict() for k, r in self.ladder.items()},
-                "history": [e.to_dict() for e in self.history], "best_epoch": self.best_epoch,
-                "seconds": self.seconds}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelMetrics:
-        return cls(cv=CVReport.from_dict(d["cv"]) if d.get("cv") else None,
-                   ladder={k: Rung.from_dict(r) for k, r in d.get("ladder", {}).items()},
-                   history=[Epoch.from_dict(e) for e in d.get("history", [])], best_epoch=d.get("best_epoch", 0),
-                   seconds=d.get("seconds", 0.0))
 
 
 def model_metrics(model: Any) -> ModelMetrics:
@@ -165,8 +124,9 @@ def precision_note(recorded: str | None) -> str | None:
             + (", the same arithmetic." if ran == recorded else ": the two agree within a few thousandths."))
 
 
-def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics) -> dict[str, Any]:
-    """The JSON printed by ``python -m mer card --json``."""
+def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics,
+                 ladder: LadderReport | None = None) -> dict[str, Any]:
+    """The JSON printed by ``python -m mer card --json``; ``ladder``: the models folder's saved leakage ladder."""
     out: dict[str, Any] = {"name": name, "created": meta.get("created"), "dataset": meta.get("dataset", {}),
                            "train": meta.get("train", {}), "model": meta.get("model", {})}
     if isinstance(meta.get("front_end"), dict):  # the pretrained network, its weights' hash and its precision
@@ -185,9 +145,7 @@ def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics) -> dict
                           for k, m in cv.baselines.items()},
         }
         out["protocols"].setdefault("track", {"accuracy": cv.pooled.accuracy, "unit": "track", "n_test": cv.pooled.n})
-    from .ladder import load_ladder
-
-    saved = load_ladder()
+    saved = ladder
     if saved is not None and "study" in saved.families:
         fam = saved.families["study"]
         out["study_recipe"] = {

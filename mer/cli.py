@@ -274,14 +274,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_card(args: argparse.Namespace) -> int:
     from .card import card_summary, precision_note
-    from .registry import load_card, load_metrics
+    from .registry import load_card, load_ladder, load_metrics
 
     model = _load_model_arg(args.model)
     metrics = load_metrics(model.path)
     if args.json:
-        from .card import ModelMetrics
+        from .results import ModelMetrics
 
-        return _print_json(card_summary(model.name, model.meta, metrics or ModelMetrics(cv=None)))
+        return _print_json(card_summary(model.name, model.meta, metrics or ModelMetrics(cv=None), load_ladder()))
     print(load_card(model.path))
     note = precision_note(model.recorded_precision)
     if note:
@@ -290,7 +290,9 @@ def _cmd_card(args: argparse.Namespace) -> int:
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:
-    from .ladder import FAMILIES, FAMILY_LABELS, LADDER_STUDY_CONFIG, STUDY_PUBLISHED, run_ladder, save_ladder
+    from .ladder import LADDER_STUDY_CONFIG, run_ladder
+    from .results import FAMILIES, FAMILY_LABELS, STUDY_PUBLISHED
+    from .registry import save_ladder
     from .study import StudyConfig
 
     if args.threads:

@@ -311,3 +311,25 @@ def from_dict(cls: type[_C], data: dict[str, Any] | None) -> _C:
             value = tuple(value)
         kwargs[f.name] = value
     return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a model was trained on, as its ``config.json`` records it and its card and pages show it."""
+
+    description: str  # e.g. "Emotify, 320 tracks with their listeners' votes (the bundled MusiCNN embeddings)"
+    kind: str = "unknown"  # "emotify" (real listeners) or "demo" (synthetic)
+    n_tracks: int = 0
+    root: str = ""  # the corpus folder, or "bundled"
+    fingerprint: str = ""  # changes when the data does
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any] | None) -> DatasetInfo:
+        """From ``config.json``'s ``"dataset"`` (unknown keys ignored; a model saved without one: unknown data)."""
+        d = d if isinstance(d, dict) else {}
+        return cls(description=str(d.get("description", "unknown data")), kind=str(d.get("kind", "unknown")),
+                   n_tracks=int(d.get("n_tracks", 0) or 0), root=str(d.get("root", "")),
+                   fingerprint=str(d.get("fingerprint", "")))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

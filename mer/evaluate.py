@@ -6,32 +6,24 @@ accuracy against the dominant emotion every track-level score also reports
 predicted emotion. The oracle that always names the dominant emotion scores
 about 0.56 on Emotify, always answering "calmness" about 0.30.
 
-Results cross module boundaries as frozen dataclasses with ``to_dict`` /
-``from_dict``, so ``metrics.json`` round-trips into the same objects the pages
-and the CLI read.
+The records these functions return live in :mod:`mer.results`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import EMOTIONS, GENRES
-from .progress import Epoch, ProgressFn
+from .progress import ProgressFn
+from .results import ClassScore, Metrics
 
 if TYPE_CHECKING:
     from .registry import LoadedModel
 
 __all__ = [
-    "ClassScore",
-    "Metrics",
-    "FoldReport",
-    "CVReport",
-    "Rung",
-    "PROTOCOL_LABELS",
     "score",
     "listener_agreement",
     "majority_baseline",
@@ -40,64 +32,6 @@ __all__ = [
     "pooled_logmel",
     "evaluate_corpus",
 ]
-
-#: What each protocol is, and what it leaks, in one sentence each (shown by the CLI, the card and the Model page).
-PROTOCOL_LABELS: dict[str, str] = {
-    "study": "study: SMOTE on all segments, then a random segment split — synthetic training points are "
-             "interpolated from test segments, and each test segment's 19 siblings are in training",
-    "segment": "segment: random segment split, SMOTE on the training fold only — segments of one track still "
-               "sit on both sides of the split",
-    "track": "track: cross-validation grouped by track — no track on both sides; the honest number",
-}
-
-
-@dataclass(frozen=True)
-class ClassScore:
-    """Precision, recall and F1 of one emotion, and how many true samples it had."""
-
-    precision: float
-    recall: float
-    f1: float
-    support: int
-
-
-@dataclass(frozen=True)
-class Metrics:
-    """Scores of one set of predictions against the dominant emotions.
-
-    Attributes
-    ----------
-    accuracy, macro_f1, balanced_accuracy : float
-        Macro averages run over the classes present in the truth.
-    top3 : float or None
-        Share of samples whose true class is among the three most probable
-        (None when only hard predictions were scored).
-    agreement : float or None
-        Mean share of listeners who ticked the predicted emotion (None without vote shares).
-    n : int
-    per_class : dict[str, ClassScore]
-    confusion : list[list[int]]
-        ``confusion[i][j]`` counts true ``i`` predicted ``j``.
-    """
-
-    accuracy: float
-    macro_f1: float
-    balanced_accuracy: float
-    top3: float | None
-    agreement: float | None
-    n: int
-    per_class: dict[str, ClassScore]
-    confusion: list[list[int]]
-
-    def to_dict(self) -> dict[str, Any]:
-        out = dict(self.__dict__)
-        out["per_class"] = {e: dict(s.__dict__) for e, s in self.per_class.items()}
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Metrics:
-        return cls(**{**d, "per_class": {e: ClassScore(**s) for e, s in d["per_class"].items()}})
-
 
 def listener_agreement(shares: np.ndarray, predicted: np.ndarray) -> float:
     """Mean share of each track's listeners who ticked its predicted emotion.
@@ -157,85 +91,6 @@ def score(y_true: np.ndarray, *, probs: np.ndarray | None = None, y_pred: np.nda
                    for i, e in enumerate(EMOTIONS)},
         confusion=cm.tolist(),
     )
-
-
-@dataclass(frozen=True)
-class FoldReport:
-    """One cross-validation fold: its test metrics, training curve and best epoch."""
-
-    metrics: Metrics
-    history: list[Epoch] = field(default_factory=list)
-    best_epoch: int = 0
-    n_train: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"metrics": self.metrics.to_dict(), "history": [e.to_dict() for e in self.history],
-                "best_epoch": self.best_epoch,
-                "n_train": self.n_train}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FoldReport:
-        return cls(Metrics.from_dict(d["metrics"]), [Epoch.from_dict(e) for e in d.get("history", [])],
-                   d.get("best_epoch", 0), d.get("n_train", 0))
-
-
-@dataclass(frozen=True)
-class CVReport:
-    """Cross-validated track-level results of one model family, with baselines on the same folds.
-
-    Attributes
-    ----------
-    pooled : Metrics
-        Every track's out-of-fold prediction, scored together.
-    folds : list[FoldReport]
-    baselines : dict[str, Metrics]
-        Pooled out-of-fold scores of the baselines on the same folds.
-    n_folds, seed : int
-    data : str
-        What was cross-validated ("320 Emotify tracks, ...").
-    """
-
-    pooled: Metrics
-    folds: list[FoldReport]
-    baselines: dict[str, Metrics]
-    n_folds: int
-    seed: int
-    data: str
-
-    @property
-    def fold_accuracy(self) -> tuple[float, float]:
-        """Mean and standard deviation of track accuracy over folds."""
-        acc = np.array([f.metrics.accuracy for f in self.folds])
-        return float(acc.mean()), float(acc.std())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pooled": self.pooled.to_dict(), "folds": [f.to_dict() for f in self.folds],
-                "baselines": {k: v.to_dict() for k, v in self.baselines.items()},
-                "n_folds": self.n_folds, "seed": self.seed, "data": self.data}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CVReport:
-        return cls(pooled=Metrics.from_dict(d["pooled"]), folds=[FoldReport.from_dict(f) for f in d["folds"]],
-                   baselines={k: Metrics.from_dict(v) for k, v in d["baselines"].items()},
-                   n_folds=d["n_folds"], seed=d["seed"], data=d["data"])
-
-
-@dataclass(frozen=True)
-class Rung:
-    """One protocol of the leakage ladder: an accuracy and what it is an accuracy of."""
-
-    protocol: str  # "study", "segment" or "track"
-    unit: str  # "segment" or "track"
-    accuracy: float
-    n_test: int
-    description: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Rung:
-        return cls(**d)
 
 
 # --- baselines -----------------------------------------------------------------------

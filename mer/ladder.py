@@ -9,16 +9,15 @@ protocols of :data:`mer.evaluate.PROTOCOL_LABELS` with the same tracks, the
 same segment split, the same track folds and the same seed, so the only thing
 that differs between two bars of one protocol is the family.
 
-``python -m mer ladder --save`` writes the result to ``models/ladder.json``;
-the Model page and ``python -m mer card --json`` read it from there.
+``python -m mer ladder --save`` writes the result to ``models/ladder.json``
+(:func:`mer.registry.save_ladder`); the Model page and ``python -m mer card --json`` read it from there.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +25,14 @@ import numpy as np
 
 from .config import EMOTIONS, ModelConfig, TrainConfig, read_run_config, to_dict
 from .errors import DataError, ModelError
-from .evaluate import Rung
-from .files import write_json_atomic
+from .results import FAMILIES, FAMILY_LABELS, FamilyLadder, FitSummary, LadderReport
 from .progress import EpochFn, ProgressFn
-from .registry import models_dir
-from .study import FitSummary, StudyConfig, corpus_study_features, load_study_features, study_ladder
-from .train import StopFn, cross_validate, ladder
+from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
+from .loop import StopFn
+from .train import cross_validate, ladder
 
-__all__ = ["FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LADDER_STUDY_CONFIG", "FamilyLadder", "LadderReport",
-           "LadderData", "ladder_data", "run_ladder", "default_recipe", "ladder_file", "save_ladder", "load_ladder",
-           "rung_sentences"]
+__all__ = ["LADDER_STUDY_CONFIG", "LadderData", "ladder_data", "run_ladder", "default_recipe"]
 
-FAMILIES: tuple[str, ...] = ("study", "mer")
-FAMILY_LABELS: dict[str, str] = {
-    "study": "the study's recipe (28 librosa means per segment, Conv1D-LSTM)",
-    "mer": "mer's default model (MusiCNN embeddings, BiLSTM)",
-}
-#: The study's published accuracy (segments, its own protocol), drawn as a reference line.
-STUDY_PUBLISHED = 0.947
 #: The fraction of segments tested by the two segment-level protocols (as :func:`mer.train.ladder`).
 TEST_FRACTION = 0.2
 #: The study's network as the ladder runs it: a quarter of its convolution filters (32-64-128 instead of
@@ -51,46 +40,6 @@ TEST_FRACTION = 0.2
 #: about 6 times as much (14 s an epoch on one core against 2.5 s) and would take over half an hour on two
 #: cores; ``python -m mer ladder --full-width`` runs it.
 LADDER_STUDY_CONFIG = StudyConfig(conv_channels=(32, 64, 128))
-
-
-@dataclass(frozen=True)
-class FamilyLadder:
-    """One family under the three protocols."""
-
-    family: str  # one of FAMILIES
-    rungs: dict[str, Rung]  # "study", "segment", "track"
-    seconds: float  # time to run this family's ladder
-    config: dict[str, Any]  # the family's settings, as run
-    fits: list[FitSummary] = field(default_factory=list)  # the study family's fits: epochs and seconds each
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "rungs": {k: r.to_dict() for k, r in self.rungs.items()},
-                "seconds": self.seconds, "config": self.config, "fits": [f.to_dict() for f in self.fits]}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FamilyLadder:
-        return cls(family=d["family"], rungs={k: Rung.from_dict(r) for k, r in d["rungs"].items()},
-                   seconds=d["seconds"], config=d["config"],
-                   fits=[FitSummary.from_dict(f) for f in d.get("fits", [])])
-
-
-@dataclass(frozen=True)
-class LadderReport:
-    """Both families' ladders on one set of tracks."""
-
-    data: str  # what the tracks are
-    n_tracks: int
-    seed: int
-    families: dict[str, FamilyLadder]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"data": self.data, "n_tracks": self.n_tracks, "seed": self.seed,
-                "families": {k: f.to_dict() for k, f in self.families.items()}}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LadderReport:
-        return cls(data=d["data"], n_tracks=d["n_tracks"], seed=d["seed"],
-                   families={k: FamilyLadder.from_dict(f) for k, f in d["families"].items()})
 
 
 @dataclass(frozen=True)
@@ -202,51 +151,3 @@ def run_ladder(families: tuple[str, ...] = FAMILIES, *, root: str | os.PathLike 
     if on_progress:
         on_progress(len(families), len(families), "ladder done")
     return LadderReport(data=data.description, n_tracks=len(data.labels), seed=seed, families=out)
-
-
-def ladder_file() -> Path:
-    """Where the ladder is saved and read: ``ladder.json`` in the models folder."""
-    return models_dir() / "ladder.json"
-
-
-def save_ladder(report: LadderReport, path: str | os.PathLike | None = None) -> Path:
-    """Write a ladder (atomically), keeping the families of an earlier one on the same data that this one lacks."""
-    path = Path(path) if path is not None else ladder_file()
-    previous = load_ladder(path)
-    if previous is not None and (previous.data, previous.seed) == (report.data, report.seed):
-        report = replace(report, families={**previous.families, **report.families})
-    write_json_atomic(path, report.to_dict())
-    return path
-
-
-def load_ladder(path: str | os.PathLike | None = None) -> LadderReport | None:
-    """The saved ladder, or None when there is none or it cannot be read."""
-    path = Path(path) if path is not None else ladder_file()
-    try:
-        return LadderReport.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-#: What leaks under each protocol, for the sentences beside the ladder.
-LEAKS: dict[str, str] = {
-    "study": "SMOTE ran on all segments before the split, so synthetic training points are interpolated from test "
-             "segments, and each test segment's 19 siblings of the same track are in training: a network that "
-             "memorises recognises the track, not the emotion",
-    "segment": "SMOTE sees the training segments only, but segments of one track still sit on both sides of the "
-               "split: the siblings still give the track away",
-    "track": "every track is tested by a model that never heard any of it: what a listener with new music gets",
-}
-
-
-def rung_sentences(report: LadderReport) -> list[str]:
-    """One sentence per protocol: what leaks, and each family's number (Markdown)."""
-    out = []
-    for protocol, leak in LEAKS.items():
-        scores = [f"{FAMILY_LABELS[f.family].split(' (')[0]} **{f.rungs[protocol].accuracy:.1%}**"
-                  for f in report.families.values() if protocol in f.rungs]
-        if scores:
-            unit = next(f.rungs[protocol] for f in report.families.values() if protocol in f.rungs)
-            out.append(f"**{protocol}** ({unit.n_test:,} test {unit.unit}s): {', '.join(scores)}. {leak[0].upper()}"
-                       f"{leak[1:]}.")
-    return out

@@ -6,7 +6,7 @@ A model directory ``models/<name>/`` holds
 * ``config.json`` – audio, feature, model and training configs, emotion names,
   dataset fingerprint and library versions: everything needed to rebuild it,
 * ``metrics.json`` – cross-validated metrics, baselines on the same folds, the leakage ladder, curves
-  (:class:`mer.card.ModelMetrics`),
+  (:class:`mer.results.ModelMetrics`),
 * ``card.md``     – the model card.
 
 It is written into a hidden temporary folder and renamed into place, so a
@@ -33,10 +33,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig, from_dict
+from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, from_dict
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
 from .kernels import run_precision
+from .results import LadderReport, ModelMetrics
 
 __all__ = [
     "LoadedModel",
@@ -61,10 +62,8 @@ __all__ = [
     "input_record",
 ]
 
-if TYPE_CHECKING:  # storage does not import the metrics code (card → evaluate) until a card is read
+if TYPE_CHECKING:
     from torch import nn
-
-    from .card import ModelMetrics
 
 DEFAULT_MODEL = "default"
 #: Bundled models that stand in, in this order, when the active one cannot be loaded: the log-mel model needs
@@ -114,28 +113,6 @@ def check_model_out(dest: Path, *, replace: bool) -> None:
     if (dest.exists() or dest.is_symlink()) and not replace:
         raise ModelError(f"'{dest}' already exists. Choose another name (--out), or pass --replace to overwrite it.")
     check_output_dir(dest, markers=("config.json",), allowed=MODEL_FILES, what="a model", error=ModelError)
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a model was trained on, as its ``config.json`` records it and its card and pages show it."""
-
-    description: str  # e.g. "Emotify, 320 tracks with their listeners' votes (the bundled MusiCNN embeddings)"
-    kind: str = "unknown"  # "emotify" (real listeners) or "demo" (synthetic)
-    n_tracks: int = 0
-    root: str = ""  # the corpus folder, or "bundled"
-    fingerprint: str = ""  # changes when the data does
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> DatasetInfo:
-        """From ``config.json``'s ``"dataset"`` (unknown keys ignored; a model saved without one: unknown data)."""
-        d = d if isinstance(d, dict) else {}
-        return cls(description=str(d.get("description", "unknown data")), kind=str(d.get("kind", "unknown")),
-                   n_tracks=int(d.get("n_tracks", 0) or 0), root=str(d.get("root", "")),
-                   fingerprint=str(d.get("fingerprint", "")))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -209,7 +186,7 @@ def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_
     """
     import torch
 
-    from . import __version__
+    from .version import __version__
     from .config import to_dict
 
     root = root or models_dir()
@@ -464,9 +441,7 @@ def list_models(root: Path | None = None) -> list[ModelInfo]:
 
 
 def load_metrics(path: str | os.PathLike) -> ModelMetrics | None:
-    """A model directory's ``metrics.json`` as :class:`~mer.card.ModelMetrics`; None if absent or of an older format."""
-    from .card import ModelMetrics
-
+    """A model directory's ``metrics.json`` as :class:`~mer.results.ModelMetrics`; None if absent or of an older format."""
     try:
         return ModelMetrics.from_dict(read_json(Path(path) / "metrics.json"))
     except (ModelError, KeyError, TypeError):
@@ -477,3 +452,30 @@ def load_card(path: str | os.PathLike) -> str:
     """A model directory's ``card.md`` (a short note when it has none)."""
     card = Path(path) / "card.md"
     return card.read_text() if card.is_file() else "This model has no card."
+
+
+# --- the leakage ladder, shared by every model of the folder -----------------------------------------
+
+
+def ladder_file() -> Path:
+    """Where the ladder is saved and read: ``ladder.json`` in the models folder."""
+    return models_dir() / "ladder.json"
+
+
+def save_ladder(report: LadderReport, path: str | os.PathLike | None = None) -> Path:
+    """Write a ladder (atomically), keeping the families of an earlier one on the same data that this one lacks."""
+    path = Path(path) if path is not None else ladder_file()
+    previous = load_ladder(path)
+    if previous is not None and (previous.data, previous.seed) == (report.data, report.seed):
+        report = dataclasses.replace(report, families={**previous.families, **report.families})
+    write_json_atomic(path, report.to_dict())
+    return path
+
+
+def load_ladder(path: str | os.PathLike | None = None) -> LadderReport | None:
+    """The saved ladder, or None when there is none or it cannot be read."""
+    path = Path(path) if path is not None else ladder_file()
+    try:
+        return LadderReport.from_dict(read_json(path))
+    except (ModelError, OSError, ValueError, KeyError, TypeError):
+        return None

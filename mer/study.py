@@ -39,17 +39,17 @@ from .audio import load_audio
 from .config import EMOTIONS, AudioConfig, _check
 from .balance import oversample
 from .emotify import BUNDLED_DATA_CSV, Corpus
-from .evaluate import PROTOCOL_LABELS, Rung
 from .errors import ConfigError, DataError, MerError
 from .files import open_atomic
 from .folds import segment_split, track_folds
-from .train import BestEpoch, StopFn, shuffled_batches
+from .loop import BestEpoch, StopFn, shuffled_batches
 from .pool import AUDIO_MODULES, default_workers, map_with_progress
 from .progress import Epoch, EpochFn, ProgressFn
+from .results import PROTOCOL_LABELS, FitSummary, Rung
 
 __all__ = ["FEATURE_NAMES", "N_FEATURES", "STUDY_FEATURES_VERSION", "BUNDLED_STUDY_FEATURES", "StudyFeatures",
            "segment_features", "corpus_study_features", "save_study_features", "load_study_features", "StudyConfig",
-           "StudyNet", "fit_study", "FitSummary", "study_ladder"]
+           "StudyNet", "fit_study", "study_ladder"]
 
 #: The 28 numbers per segment, in the study's column order.
 FEATURE_NAMES: tuple[str, ...] = ("chroma_stft", "rms", "spectral_centroid", "spectral_bandwidth", "rolloff",
@@ -382,23 +382,6 @@ class FitJob:
     test_X: np.ndarray
     seed: int
     config: StudyConfig
-
-
-@dataclass(frozen=True)
-class FitSummary:
-    """How long one fit trained: where the ladder's time goes."""
-
-    stage: str
-    epochs: int
-    best_epoch: int
-    seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FitSummary:
-        return cls(**d)
 
 
 @dataclass(frozen=True)

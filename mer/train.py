@@ -14,34 +14,31 @@ tracks only (early stopping a stratified inner split of them).
 
 from __future__ import annotations
 
-import copy
-import math
 import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .balance import class_weights, oversample
-from .config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
 from .dataset import TrackData, segment_data, track_data
 from .device import resolve_device
 from .emotify import Corpus, file_stamp, load_corpus
-from .errors import ModelError, TrainingCancelled, TrainingError
-from .evaluate import (PROTOCOL_LABELS, CVReport, FoldReport, Rung, genre_prior_baseline,
-                       logreg_baseline, majority_baseline, pooled_logmel, score)
+from .errors import ModelError, TrainingError
+from .evaluate import genre_prior_baseline, logreg_baseline, majority_baseline, pooled_logmel, score
 from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
 from .progress import Epoch, EpochFn, ProgressFn
 from .files import name_lock
+from .loop import BestEpoch, StopFn, shuffled_batches
 from .model import estimate_parameters
-from .registry import DatasetInfo, check_model_out, model_inputs, models_dir, new_model_name, save_model
+from .registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
+from .results import PROTOCOL_LABELS, CVReport, FoldReport, Rung
 
 __all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset",
            "load_training_data"]
-
-StopFn = Callable[[], bool]
 
 if TYPE_CHECKING:
     from torch import nn
@@ -219,22 +216,6 @@ def _segment_loss(logits, target, kind: str):
     return _soft_ce(logits, target[:, None, :].expand_as(logits)).mean(dim=1)
 
 
-def shuffled_batches(n: int, batch_size: int, gen, should_stop: StopFn | None, cancelled: str):
-    """Row indices of one epoch in shuffled batches (a last batch of one row is dropped: batch norm needs two).
-
-    Raises :class:`~mer.errors.TrainingCancelled` with the message ``cancelled`` as soon as ``should_stop()``.
-    """
-    import torch
-
-    order = torch.randperm(n, generator=gen)
-    for lo in range(0, n, batch_size):
-        if should_stop and should_stop():
-            raise TrainingCancelled(cancelled)
-        b = order[lo:lo + batch_size]
-        if len(b) >= 2:
-            yield b
-
-
 def run_epoch(net, opt, rows: _Rows, config: TrainConfig, gen, class_weight=None,
               should_stop: StopFn | None = None) -> float:
     """Train one pass over ``rows`` in shuffled batches; returns the mean loss."""
@@ -310,31 +291,6 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     best.restore(net)
     net.to("cpu").eval()
     return FitResult(net=net, history=best.history, best_epoch=best.epoch)
-
-
-class BestEpoch:
-    """Early stopping's bookkeeping for one fit: the epochs' records, the best validation loss's weights, and
-    whether ``patience`` epochs have passed without one better by more than ``min_delta``."""
-
-    def __init__(self, stage: str, epochs: int, patience: int, *, min_delta: float = 0.0) -> None:
-        self.stage, self.epochs, self.patience, self.min_delta = stage, epochs, patience, min_delta
-        self.loss, self.epoch, self.state = math.inf, 0, None
-        self.history: list[Epoch] = []
-
-    def record(self, net, epoch: int, train_loss: float, val_loss: float, val_accuracy: float, lr: float,
-               seconds: float) -> Epoch:
-        """Note an epoch (keeping the network's weights if it is the best so far) and return its record."""
-        if val_loss < self.loss - self.min_delta:
-            self.loss, self.epoch, self.state = val_loss, epoch, copy.deepcopy(net.state_dict())
-        entry = Epoch(stage=self.stage, epoch=epoch, epochs=self.epochs, train_loss=train_loss, val_loss=val_loss,
-                      val_accuracy=val_accuracy, lr=lr, seconds=seconds, best_epoch=self.epoch,
-                      early_stop=epoch - self.epoch >= self.patience)
-        self.history.append(entry)
-        return entry
-
-    def restore(self, net) -> None:
-        """Give ``net`` the best epoch's weights."""
-        net.load_state_dict(self.state)
 
 
 def _parameter_groups(net, config: TrainConfig) -> list[dict]:

@@ -4,10 +4,9 @@ import streamlit as st
 
 from mer.config import PROTOCOLS
 from mer.errors import MerError
-from mer.evaluate import PROTOCOL_LABELS
-from mer.ladder import FAMILY_LABELS, STUDY_PUBLISHED, load_ladder, rung_sentences
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
-from mer.registry import active_name, list_models, load_card, load_metrics, set_active
+from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
+from mer.results import FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
 from ui import get_model, show_error
 
 st.title("Model")

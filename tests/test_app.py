@@ -217,8 +217,7 @@ def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
 
 
 def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
-    from mer.card import ModelMetrics
-    from mer.evaluate import Rung
+    from mer.results import ModelMetrics, Rung
     from mer.registry import load_metrics
 
     older = app_env / "older"
@@ -242,7 +241,7 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     at.button(key="make_active").click().run()
     assert not at.exception and active_name(app_env) == "older"
 
-    from mer.ladder import save_ladder
+    from mer.registry import save_ladder
 
     from .test_ladder import two_family_report
 

@@ -136,7 +136,8 @@ def musicnn_model(tmp_path_factory):
     import dataclasses
 
     from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
-    from mer.registry import DatasetInfo, save_model
+    from mer.config import DatasetInfo
+    from mer.registry import save_model
     from mer.train import fit
 
     data = embeddings.bundled_track_data()

@@ -18,7 +18,8 @@ from mer.cli import main
 from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ModelError
 from mer.model import build_model
-from mer.registry import DatasetInfo, load_active, load_model, save_model, set_active
+from mer.config import DatasetInfo
+from mer.registry import load_active, load_model, save_model, set_active
 
 SMALL = ModelConfig(front_end="logmel", conv_channels=(4,), embedding=4, lstm_hidden=4)
 FEATURES = FeatureConfig(n_mels=8)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mer.errors import DataError
-from mer.evaluate import Rung
+from mer.results import Rung
 from mer.study import FEATURE_NAMES, StudyConfig, segment_features, study_ladder
 
 SR = 22_050
@@ -130,7 +130,7 @@ def test_a_ladder_root_with_missing_audio_is_listed_as_train_lists_it(tiny_corpu
 
 
 def two_family_report():
-    from mer.ladder import FamilyLadder, LadderReport
+    from mer.results import FamilyLadder, LadderReport
 
     def fam(name, accs):
         rungs = {p: Rung(p, "track" if p == "track" else "segment", a, 64 if p == "track" else 1280, p)
@@ -146,7 +146,7 @@ def test_the_card_shows_the_study_recipes_ladder_beside_the_models_own(tiny_mode
     import shutil
 
     from mer.cli import main
-    from mer.ladder import load_ladder, save_ladder
+    from mer.registry import load_ladder, save_ladder
 
     models = tmp_path / "models"
     shutil.copytree(tiny_models, models)

@@ -13,7 +13,8 @@ import torch
 from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ModelError
 from mer.model import predict_tracks
-from mer.registry import DatasetInfo, list_models, load_active, load_metrics, load_model, save_model, set_active
+from mer.config import DatasetInfo
+from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
 from mer.train import fit
 
 from .conftest import TINY_TRAIN, separable

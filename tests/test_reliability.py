@@ -21,7 +21,8 @@ from mer.audio import load_audio
 from mer.cli import main
 from mer.config import AudioConfig
 from mer.errors import ModelError, TooLongError
-from mer.registry import DatasetInfo, list_models, load_active, load_model
+from mer.config import DatasetInfo
+from mer.registry import list_models, load_active, load_model
 
 from .conftest import BAD_FILES, encode, tone
 
