@@ -8,6 +8,7 @@ from mer.evaluate import PROTOCOL_LABELS
 from mer.ladder import FAMILY_LABELS, STUDY_PUBLISHED, load_ladder, rung_sentences
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_metrics, set_active
+from mer.text import escape_markdown
 from ui import get_model, show_error
 
 st.title("Model")
@@ -18,11 +19,11 @@ except MerError as e:
     show_error(e)
     st.stop()
 if model.fallback_reason:
-    st.warning(model.fallback_reason)
+    st.warning(escape_markdown(model.fallback_reason))
 metrics = load_metrics(model.path)
 
-st.subheader(f"Active model: {model.name}")
-st.caption(f"Trained on {model.trained_on} · created {model.meta.get('created', '?')}")
+st.subheader(f"Active model: {escape_markdown(model.name)}")
+st.caption(f"Trained on {escape_markdown(model.trained_on)} · created {escape_markdown(model.meta.get('created', '?'))}")
 
 cv = metrics.cv if metrics else None
 if cv is None:
@@ -38,7 +39,7 @@ else:
     c[2].metric("Macro-F1", f"{cv.pooled.macro_f1:.3f}")
     c[3].metric("Top-3 accuracy", f"{cv.pooled.top3:.1%}")
     st.caption(f"{cv.n_folds}-fold cross-validation grouped by track and stratified by dominant emotion, on "
-               f"{cv.data}: every track is predicted by the fold model that never saw it. Fold accuracy "
+               f"{escape_markdown(cv.data)}: every track is predicted by the fold model that never saw it. Fold accuracy "
                f"{mean:.1%} ± {std:.1%}; with about {cv.pooled.n // cv.n_folds} tracks a fold, one fold's figure "
                "moves by several points by chance alone. Chance for nine classes is 11.1 %"
                + ("; Emotify's listeners' own noise caps track accuracy near 69 %." if emotify else "."))
@@ -65,7 +66,7 @@ if ladder_report is not None or (metrics and metrics.ladder):
     if ladder_report is not None:
         for sentence in rung_sentences(ladder_report):
             st.markdown(f"- {sentence}")
-        st.caption(f"{ladder_report.data}; the same segment split, track folds and seed ({ladder_report.seed}) for "
+        st.caption(f"{escape_markdown(ladder_report.data)}; the same segment split, track folds and seed ({ladder_report.seed}) for "
                    "both families. Reproduce: `python -m mer ladder` (add `--save` to update this page).")
     else:
         for r in groups[next(iter(groups))]:
@@ -119,7 +120,7 @@ if names:
     if c2.button("Make active", disabled=pick == active, width="stretch", key="make_active"):
         try:
             set_active(pick)
-            st.success(f"'{pick}' is now the active model.")
+            st.success(f"'{escape_markdown(pick)}' is now the active model.")
             st.rerun()
         except MerError as e:
             show_error(e)
