@@ -16,16 +16,19 @@ from __future__ import annotations
 
 import os
 import re
-import string
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["display_text", "escape_markdown", "md_code", "escape_html", "FORMULA_STARTS", "neutralise_cell",
+__all__ = ["display_text", "MARKDOWN_SPECIAL", "escape_markdown", "md_code", "escape_html", "FORMULA_STARTS", "neutralise_cell",
            "csv_safe"]
 
-_MD_SPECIAL = re.compile("([" + re.escape(string.punctuation) + "])")
+#: Characters with a meaning in Streamlit's Markdown: emphasis, code, links and images, list and heading
+#: markers, tables, strikethrough, LaTeX (``$``), directives and icons (``:red[...]``, ``:material/...:``),
+#: HTML and autolinks (``<``, ``&``, ``https://``, ``www.``). Commas, quotes and the like stay as they are.
+MARKDOWN_SPECIAL = "\\`*_[]()#+-.!|<>~$:&"
+_MD_SPECIAL = re.compile("([" + re.escape(MARKDOWN_SPECIAL) + "])")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 #: What a spreadsheet reads as the start of a formula (OWASP's list): such a text cell gets a leading ``'``.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -61,8 +64,8 @@ def display_text(text: str | bytes | os.PathLike) -> str:
 def escape_markdown(text: Any) -> str:
     """``text`` escaped so that Streamlit's Markdown shows it literally (no links, images, emphasis, headings).
 
-    Every ASCII punctuation character gets a backslash (CommonMark's escape, valid for each of them); line
-    breaks become spaces, so a name cannot start a new block. Non-UTF-8 bytes are shown as by :func:`display_text`.
+    Each of :data:`MARKDOWN_SPECIAL` gets a backslash (CommonMark's escape, valid for every ASCII punctuation
+    character); line breaks become spaces, so a name cannot start a new block. Non-UTF-8 bytes are shown as by :func:`display_text`.
 
     Parameters
     ----------

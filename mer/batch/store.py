@@ -162,14 +162,14 @@ def _tables(results: Sequence[TrackResult], model: tuple[str, str]) -> tuple[pa.
     takes) becomes an error row naming its file, so one odd row never costs the chunk's other results."""
     try:
         return tracks_table(results, model), segments_table(results, model)
-    except (pa.ArrowException, ValueError, TypeError, UnicodeError):
+    except Exception:  # noqa: BLE001  (found row by row below)
         pass
     kept = []
     for r in results:
         try:
             tracks_table([r], model), segments_table([r], model)
             kept.append(r)
-        except (pa.ArrowException, ValueError, TypeError, UnicodeError) as e:
+        except Exception as e:  # noqa: BLE001  an unforeseen value in one row must not cost the others
             ref = FileRef(path=r.path, track_id=r.track_id, size_bytes=r.size_bytes, mtime_ns=r.mtime_ns)
             kept.append(error_result(ref, f"The results of '{display_text(os.path.basename(r.path))}' could not be "
                                           f"stored ({type(e).__name__}: {e}). Run the batch with --retry-errors "
