@@ -70,7 +70,8 @@ if ladder_report is not None or (metrics and metrics.ladder):
                    "both families. Reproduce: `python -m mer ladder` (add `--save` to update this page).")
     else:
         for r in groups[next(iter(groups))]:
-            st.markdown(f"- **{r.accuracy:.1%}** of {r.unit}s ({r.n_test} tested) — {r.description}.")
+            st.markdown(f"- **{r.accuracy:.1%}** of {escape_markdown(r.unit)}s ({r.n_test} tested) — "
+                        f"{escape_markdown(r.description)}.")
     with st.expander("How to read this", expanded=ladder_report is not None):
         st.markdown(
             "- **What the study measured.** It cut each of Emotify's tracks into 20 segments, gave every segment "

@@ -229,3 +229,12 @@ def test_an_error_quoting_a_typed_name_is_shown_as_text(hostile_batch, monkeypat
     assert not at.exception
     message = at.error[0].value
     assert escape_markdown("'![x](https://host/x.png)'") in message and "![" not in message
+
+
+def test_a_list_of_paths_may_name_a_file_that_is_not_utf8(hostile_library, tmp_path):
+    from mer.batch import iter_paths
+
+    odd = os.fsencode(hostile_library / "f") + b"/" + ODD
+    listing = tmp_path / "paths.txt"
+    listing.write_bytes(b"# the odd one\n" + odd + b"\n")
+    assert list(iter_paths([listing])) == [os.fsdecode(odd)] and os.path.isfile(os.fsdecode(odd))
