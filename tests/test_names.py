@@ -25,7 +25,7 @@ from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
 from mer.text import MARKDOWN_SPECIAL, csv_safe, display_text, escape_html, escape_markdown, md_code, neutralise_cell
 
 from .conftest import tone
-from .test_app import figure
+from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
 
@@ -238,3 +238,16 @@ def test_a_list_of_paths_may_name_a_file_that_is_not_utf8(hostile_library, tmp_p
     listing = tmp_path / "paths.txt"
     listing.write_bytes(b"# the odd one\n" + odd + b"\n")
     assert list(iter_paths([listing])) == [os.fsdecode(odd)] and os.path.isfile(os.fsdecode(odd))
+
+
+def test_an_uploads_name_is_shown_as_text_on_the_analyze_page(app_env):
+    from .test_app import run_app
+
+    at = run_app()
+    at.radio[0].set_value("Upload a file").run()
+    name = "![x](https:x.png) **b**.mp3"
+    at.file_uploader[0].set_value((name, b"definitely not audio\n" * 50, "audio/mpeg")).run()
+    assert not at.exception
+    message = at.error[0].value
+    assert "not an audio file" in message and escape_markdown(name) in message
+    assert "![" not in message and "**" not in message
