@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 from streamlit.testing.v1 import AppTest
 
-from mer.batch import TrackResult, run_batch
+from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
 from mer.cli import main
@@ -240,7 +240,8 @@ def test_a_list_of_paths_may_name_a_file_that_is_not_utf8(hostile_library, tmp_p
     assert list(iter_paths([listing])) == [os.fsdecode(odd)] and os.path.isfile(os.fsdecode(odd))
 
 
-def test_an_uploads_name_is_shown_as_text_on_the_analyze_page(app_env):
+@pytest.mark.usefixtures("app_env")
+def test_an_uploads_name_is_shown_as_text_on_the_analyze_page():
     from .test_app import run_app
 
     at = run_app()
