@@ -21,6 +21,7 @@ from mer.demo import default_demo_root, ensure_demo_corpus
 from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, models_dir
+from mer.text import escape_markdown, md_code
 
 
 def _route_through_app() -> None:
@@ -119,13 +120,13 @@ def emotify_download() -> None:
     st.subheader("Train on the real Emotify")
     problem = _reachability(emotify_url())
     if problem:
-        st.info(f"This server cannot download Emotify: {problem}. To train on it, download `data.csv` and "
-                f"`emotifymusic.zip` from {emotify_url()} on a machine with internet, unzip the archive beside "
+        st.info(f"This server cannot download Emotify: {escape_markdown(problem)}. To train on it, download `data.csv` and "
+                f"`emotifymusic.zip` from {md_code(emotify_url())} on a machine with internet, unzip the archive beside "
                 "data.csv, and start the app with `MER_EMOTIFY_DIR=<that folder>`; or run "
                 "`python -m mer data fetch-emotify --out data/emotify` where there is internet.")
         return
-    st.write(f"Download the official Emotify (400 one-minute excerpts, 363 MB) from {emotify_url()} into "
-             f"`{dest}`. It is checked, unpacked safely and then offered as a corpus above.")
+    st.write(f"Download the official Emotify (400 one-minute excerpts, 363 MB) from {md_code(emotify_url())} into "
+             f"{md_code(dest)}. It is checked, unpacked safely and then offered as a corpus above.")
     if st.button("Download Emotify", key="download_emotify"):
         bar = st.progress(0.0, text="Starting the download…")
         try:
@@ -136,7 +137,7 @@ def emotify_download() -> None:
             show_error(e)
             return
         bar.empty()
-        st.success(f"Emotify is ready in {dest}.")
+        st.success(f"Emotify is ready in {md_code(dest)}.")
         st.rerun()
 
 
@@ -150,4 +151,5 @@ def ensure_corpus(root: Path | None) -> Path | None:
 
 
 def show_error(e: MerError) -> None:
-    st.error(str(e), icon=":material/error:")
+    """The error's message, shown literally: it may quote a name or path (``[x](…)`` is never made a link)."""
+    st.error(escape_markdown(str(e)), icon=":material/error:")

@@ -18,6 +18,7 @@ import numpy as np
 import soundfile as sf
 
 from .config import AudioConfig
+from .text import display_text
 from .errors import (
     CorruptAudioError,
     EmptyAudioError,
@@ -108,7 +109,7 @@ def _open(source: AudioSource, name: str) -> tuple[sf.SoundFile, BinaryIO | None
             raise NotAudioError(f"'{path}' does not exist or is not a file. Check the path.")
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"'{name}' is empty (0 bytes). Choose a WAV, MP3, FLAC or OGG file that holds audio.")
-        target = str(path)
+        target = os.fsencode(path)  # the file system's bytes: a name that is not UTF-8 opens too
     try:
         return sf.SoundFile(target), handle
     except (sf.LibsndfileError, RuntimeError, ValueError) as e:
@@ -257,7 +258,7 @@ def load_audio(source: AudioSource, *, name: str | None = None, config: AudioCon
         When a damaged tail was cut off but enough audio decoded.
     """
     if name is None:
-        name = "upload" if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).name
+        name = "upload" if isinstance(source, (bytes, bytearray, memoryview)) else display_text(Path(source).name)
     snd, handle = _open(source, name)
     with snd:
         rate, channels, fmt = snd.samplerate, snd.channels, snd.format

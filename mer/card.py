@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import EMOTIONS, DatasetInfo, ModelConfig, TrainConfig, emotion_label
 from .kernels import ENV_VAR, kernel_choice, run_precision
+from .text import escape_markdown
 
 from .results import CVReport, LadderReport, ModelMetrics
 
@@ -32,7 +33,7 @@ def _fmt(x: float | None) -> str:
 
 def _cv_lines(cv: CVReport) -> list[str]:
     mean, std = cv.fold_accuracy
-    lines = [f"Cross-validated on {cv.data}: {cv.n_folds} folds grouped by track and stratified by dominant "
+    lines = [f"Cross-validated on {escape_markdown(cv.data)}: {cv.n_folds} folds grouped by track and stratified by dominant "
              f"emotion (seed {cv.seed}); every track's prediction comes from the fold model that never saw it.", "",
              "| model | track accuracy | macro-F1 | top-3 | listener agreement |", "|---|---|---|---|---|",
              f"| **this CNN-LSTM** | **{cv.pooled.accuracy:.3f}** (folds {mean:.3f} ± {std:.3f}) | "
@@ -76,12 +77,12 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
     cnn = (_musicnn_note(model_config) if model_config.front_end == "musicnn" else
            "a CNN trained from scratch embeds each of a track's 20 segments (log-mel images from the segments' FFT "
            "frames)")
-    lines = [f"# Model card: {name}", "",
+    lines = [f"# Model card: {escape_markdown(name)}", "",
              f"A hybrid CNN-LSTM: {cnn}; a bidirectional LSTM runs across the 20 embeddings, and two heads give each "
              "segment's emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
              f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}: "
              f"{SEGMENT_HEADS[config.segment_target]} (weight {config.segment_weight:g}).", "",
-             "## Data", f"- {dataset.description}, fingerprint `{dataset.fingerprint}`."]
+             "## Data", f"- {escape_markdown(dataset.description)}, fingerprint `{dataset.fingerprint}`."]
     if dataset.kind == "demo":
         lines.append("- **The demo corpus is synthetic music with simulated listeners; this model is not a model "
                      "of human emotion.**")

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from .config import EMOTIONS, emotion_label
+from .text import escape_html
 
 __all__ = [
     "EMOTION_COLORS",
@@ -125,12 +126,12 @@ def taggram_figure(tags: np.ndarray, names: list[str], start_s: np.ndarray, end_
     keep = np.argsort(tags.mean(axis=0))[::-1][:top]
     x = [f"{i + 1}" for i in range(n)]
     ticks = [f"{i + 1}<br>{start_s[i]:.0f}s" for i in range(n)]
-    hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{names[k]}: {tags[j, k]:.2f}"
+    hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{escape_html(names[k])}: {tags[j, k]:.2f}"
               for j in range(n)] for k in keep]
     fig = _fig(title="What the CNN hears: MusiCNN's tags per segment (the tagger's output, not emotions)",
                height=360, xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks,
                                       type="category"), yaxis=dict(autorange="reversed"))
-    fig.add_trace(go.Heatmap(z=tags[:, keep].T, x=x, y=[names[k] for k in keep], colorscale="Greens", zmin=0,
+    fig.add_trace(go.Heatmap(z=tags[:, keep].T, x=x, y=[escape_html(names[k]) for k in keep], colorscale="Greens", zmin=0,
                              zmax=max(0.5, float(tags[:, keep].max())), text=hover, hoverinfo="text",
                              colorbar=dict(title="p", thickness=12)))
     return fig
@@ -206,7 +207,8 @@ def pca_figure(df: pd.DataFrame) -> go.Figure:
 
 def genre_figure(table: pd.DataFrame) -> go.Figure:
     fig = _fig(title="Genre × dominant emotion (tracks)", height=300)
-    fig.add_trace(go.Heatmap(z=table.to_numpy(), x=[emotion_label(c) for c in table.columns], y=list(table.index),
+    fig.add_trace(go.Heatmap(z=table.to_numpy(), x=[emotion_label(c) for c in table.columns],
+                             y=[escape_html(g) for g in table.index],
                              colorscale="Blues", text=table.to_numpy(), texttemplate="%{text}", showscale=False))
     return fig
 
@@ -254,9 +256,10 @@ def ladder_figure(groups: dict[str, list[Any]], *, baseline: float | None = None
                yaxis=dict(range=[0, 1.08], title="test accuracy", tickformat=".0%"),
                legend=dict(orientation="h", y=-0.2))
     for (label, rungs), color in zip(groups.items(), colors):
-        fig.add_trace(go.Bar(x=[f"{r.protocol}<br>({r.unit}s)" for r in rungs], y=[r.accuracy for r in rungs],
-                             name=label, marker_color=color, text=[f"{r.accuracy:.1%}" for r in rungs],
-                             textposition="outside", hovertext=[f"{label}: {r.description}" for r in rungs],
+        fig.add_trace(go.Bar(x=[f"{escape_html(r.protocol)}<br>({escape_html(r.unit)}s)" for r in rungs],
+                             y=[r.accuracy for r in rungs], name=escape_html(label), marker_color=color,
+                             text=[f"{r.accuracy:.1%}" for r in rungs], textposition="outside",
+                             hovertext=[escape_html(f"{label}: {r.description}") for r in rungs],
                              hoverinfo="text"))
     if published is not None:
         fig.add_hline(y=published, line_dash="dash", line_color="#212121",
@@ -275,6 +278,7 @@ def cv_figure(names: list[str], accuracy: list[float], agreement: list[float],
     """
     fig = _fig(title="Cross-validated, grouped by track", height=360, barmode="group",
                yaxis=dict(range=[0, 1], title="score", tickformat=".0%"), legend=dict(orientation="h", y=-0.25))
+    names = [escape_html(n) for n in names]
     fig.add_trace(go.Bar(x=names, y=accuracy, name="track accuracy", marker_color="#1565c0",
                          text=[f"{a:.1%}" for a in accuracy], textposition="outside"))
     fig.add_trace(go.Bar(x=names, y=agreement, name="listener agreement", marker_color="#90a4ae",
@@ -289,7 +293,7 @@ def cv_figure(names: list[str], accuracy: list[float], agreement: list[float],
 def history_figure(history: list[Any], title: str = "Learning curves") -> go.Figure:
     """Train and validation loss (left axis) and validation accuracy (right axis) per epoch."""
     ep = [h.epoch for h in history]
-    fig = _fig(title=title, height=340, xaxis_title="epoch", yaxis=dict(title="loss"),
+    fig = _fig(title=escape_html(title), height=340, xaxis_title="epoch", yaxis=dict(title="loss"),
                yaxis2=dict(title="validation accuracy", overlaying="y", side="right", range=[0, 1]),
                legend=dict(orientation="h", y=-0.3))
     fig.add_trace(go.Scatter(x=ep, y=[h.train_loss for h in history], name="train loss", line=dict(color="#1565c0")))
@@ -310,14 +314,19 @@ def library_figure(counts: pd.Series) -> go.Figure:
 
 
 def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
-    """Stacked bars: each group's share of tracks per top emotion."""
+    """Stacked bars: each group's share of tracks per top emotion.
+
+    The groups are folder names or genre tags, so their labels are escaped (:func:`mer.text.escape_html`): a tag
+    ``<a href=...>`` is shown as written, never made a link.
+    """
     fig = go.Figure()
+    groups = [escape_html(g) for g in shares.index.astype(str)]
     for e, label in zip(EMOTIONS, LABELS):
-        fig.add_trace(go.Bar(y=shares.index.astype(str), x=shares[e].to_numpy(), name=label, orientation="h",
+        fig.add_trace(go.Bar(y=groups, x=shares[e].to_numpy(), name=label, orientation="h",
                              marker_color=EMOTION_COLORS[e],
                              customdata=shares["tracks"].to_numpy(),
                              hovertemplate=f"%{{y}}: {label} %{{x:.0%}} of %{{customdata}} tracks<extra></extra>"))
-    fig.update_layout(**{**_LAYOUT, "title": f"Emotion by {by}", "barmode": "stack",
+    fig.update_layout(**{**_LAYOUT, "title": f"Emotion by {escape_html(by)}", "barmode": "stack",
                          "height": max(260, 60 + 28 * len(shares)),
                          "xaxis": dict(title="share of tracks", range=[0, 1]), "legend": dict(orientation="h", y=-0.2)})
     return fig

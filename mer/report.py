@@ -12,6 +12,7 @@ import pandas as pd
 from .analyze import Analysis
 from .config import EMOTIONS, emotion_label
 from .plots import distribution_figure, taggram_figure, timeline_figure, waveform_figure
+from .text import csv_safe
 
 __all__ = ["analysis_json", "analysis_csv", "html_report"]
 
@@ -35,7 +36,7 @@ def analysis_csv(analysis: Analysis) -> str:
         for i, tag in enumerate(TAGS):
             df[f"musicnn_tag:{tag}"] = analysis.tags[:, i].round(5)
     buf = io.StringIO()
-    df.to_csv(buf, index=False)
+    csv_safe(df).to_csv(buf, index=False)
     return buf.getvalue()
 
 

@@ -8,6 +8,7 @@ from mer.examples import list_examples
 from mer.plots import (distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
                        waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
+from mer.text import escape_markdown
 from ui import analysis_of, get_model, model_names, show_error
 
 st.title("Analyze a track")
@@ -61,9 +62,9 @@ except MerError as e:
     st.stop()
 
 if model.fallback_reason:
-    st.warning(model.fallback_reason)
+    st.warning(escape_markdown(model.fallback_reason))
 for note in result.audio.notes:
-    st.warning(f"{result.audio.name}: {note}. The part that decoded was analysed.")
+    st.warning(f"{escape_markdown(result.audio.name)}: {escape_markdown(note)}. The part that decoded was analysed.")
 
 seg = result.features.segments
 tp = result.track_probabilities
@@ -71,7 +72,7 @@ c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
 c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments.")
 c3.metric("Duration", f"{result.duration_s:.1f} s")
-c4.metric("Model", result.model_name, help=f"Trained on {result.model_trained_on}"
+c4.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape_markdown(result.model_trained_on)}"
           + (f"; MusiCNN ran in {result.precision} on this server's CPU." if result.precision else "."))
 
 st.audio(data)
@@ -94,8 +95,8 @@ with right:
 if result.tags is not None:
     heard = result.tagger_dict()
     st.caption(f"**What the CNN hears** (MusiCNN's Last.fm tags for the whole track; the tagger's output, not "
-               f"emotions): {', '.join(heard['top'])}. MusiCNN ran in {result.precision}, chosen for this "
-               "server's CPU.")
+               f"emotions): {escape_markdown(', '.join(heard['top']))}. MusiCNN ran in {result.precision}, chosen for "
+               "this server's CPU.")
     st.plotly_chart(taggram_figure(result.tags, heard["tags"], seg.start_s, seg.end_s), width="stretch",
                     key="taggram")
 

@@ -11,6 +11,7 @@ from mer.emotify import BUNDLED_DATA_CSV, load_annotations
 from mer.errors import MerError
 from mer.plots import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
 from mer.stats import BUNDLED_SAMPLES, dataset_stats
+from mer.text import escape_markdown, md_code
 from ui import DEMO_NOTE, corpora, ensure_corpus, show_error
 
 BUNDLED = "Emotify (bundled: annotations of all 400 tracks, features of 320)"
@@ -65,8 +66,8 @@ except MerError as e:
 
 a, b = r.annotations, r.balance
 if r.missing:
-    st.warning(f"{len(r.missing)} track(s) of data.csv have no audio under '{root}' "
-               f"({', '.join(m.expected for m in r.missing[:5])}{' …' if len(r.missing) > 5 else ''}). Their votes are "
+    st.warning(f"{len(r.missing)} track(s) of data.csv have no audio under {md_code(root)} "
+               f"({escape_markdown(', '.join(m.expected for m in r.missing[:5]))}{' …' if len(r.missing) > 5 else ''}). Their votes are "
                f"counted below; the class balance uses the {b.n_tracks} tracks present. Tracks map to files by their "
                "rank within the genre: if this audio was not numbered for this data.csv, votes and audio do not match.",
                icon=":material/warning:")
@@ -94,7 +95,7 @@ with g2:
     row = votes.tracks[votes.tracks["track_id"] == track_id].iloc[0]
     shares = votes.shares_of(track_id)
     st.bar_chart({emotion_label(e): float(shares[e]) for e in EMOTIONS}, horizontal=True, height=260)
-    st.caption(f"Track {track_id} ({row['genre']}): {int(row['n_responses'])} listeners; dominant "
+    st.caption(f"Track {track_id} ({escape_markdown(row['genre'])}): {int(row['n_responses'])} listeners; dominant "
                f"**{emotion_label(row['dominant'])}** ({shares.max():.0%})"
                + (" — a tie, resolved to the earlier emotion." if track_id in a.tied_track_ids else "."))
 
@@ -104,14 +105,14 @@ with st.expander(f"{len(a.tied_track_ids)} tracks tie at the top"):
              + (", ".join(str(t) for t in a.tied_track_ids) or "none"))
 
 st.subheader("Class balance of the training fold")
-st.caption(f"Samples: {b.features}; {b.n_tracks} tracks, {b.n_segments:,} segments. Oversampling is fitted on the "
+st.caption(f"Samples: {escape_markdown(b.features)}; {b.n_tracks} tracks, {b.n_segments:,} segments. Oversampling is fitted on the "
            "training fold only: validation and test segments are never used to build synthetic samples.")
 m = st.columns(3)
 m[0].metric("Segments", b.n_segments)
 m[1].metric("Imbalance ratio before", f"{b.imbalance_ratio_before:.2f}", help="majority / minority, training fold")
 m[2].metric(f"After {b.sampler_label}", f"{b.imbalance_ratio_after:.2f}")
 for note in b.notes:
-    st.caption(f"Note: {note}")
+    st.caption(f"Note: {escape_markdown(note)}")
 st.plotly_chart(balance_figure(b.before, b.after, b.sampler_label,
                                f"Training fold: segments per emotion ({b.train_tracks} tracks, track split)"),
                 width="stretch")

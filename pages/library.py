@@ -6,12 +6,13 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from mer.batch.library import (TABLE_COLUMNS, emotion_counts, ensure_sample, filter_tracks, group_shares,
-                               library_roots, list_batches, load_tracks, playable_path, track_segments)
+from mer.batch.library import (TABLE_COLUMNS, emotion_counts, ensure_sample, file_path, filter_tracks, group_shares,
+                               library_roots, list_batches, load_tracks, playable_path, track_segments, tracks_csv)
 from mer.config import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.plots import distribution_figure, group_figure, library_figure, timeline_figure
+from mer.text import escape_markdown, md_code
 from ui import get_model, show_error
 
 st.title("Library")
@@ -42,7 +43,7 @@ def start_form(expanded: bool) -> None:
     with st.expander("Analyse a folder on this server", expanded=expanded), st.form("start_batch"):
         folder = st.text_input("Folder", key="folder", placeholder=str(roots[0]) if roots else "",
                                help="A folder of WAV, MP3, FLAC or OGG files (searched recursively) under one of the "
-                                    "folders this app may read: " + ", ".join(f"`{r}`" for r in roots) +
+                                    "folders this app may read: " + ", ".join(md_code(r) for r in roots) +
                                     ". Whoever runs the server adds folders with MER_LIBRARY_ROOTS.")
         name = st.text_input("Name of the results", key="batch_name", placeholder="the folder's name",
                              help="The results go to batches/NAME in the data folder. Starting a cancelled batch "
@@ -62,20 +63,21 @@ def running(name: str) -> None:
     if job.state != "running":
         st.rerun()  # the whole page: the results are ready (or the reason it stopped)
     rate = f"{job.files_per_s:.2f} files/s" if job.files_per_s else "starting"
-    st.progress(job.progress, text=f"**{name}**: {job.done:,} of {job.total:,} files · {rate} · "
-                                   f"ETA {_duration(job.eta_s)} · {job.message or 'starting the workers'}")
-    st.caption(f"{job.folder}, started {job.started}")
+    st.progress(job.progress, text=f"**{escape_markdown(name)}**: {job.done:,} of {job.total:,} files · {rate} · "
+                                   f"ETA {_duration(job.eta_s)} · {escape_markdown(job.message or 'starting the workers')}")
+    st.caption(f"{escape_markdown(job.folder)}, started {escape_markdown(job.started)}")
     if st.button("Cancel", key=f"cancel-{name}"):
         cancel_batch(name)
         st.rerun()
 
 
 def finished(job) -> None:
+    name, message = escape_markdown(job.name), escape_markdown(job.message)
     if job.state == "done":
-        st.success(f"**{job.name}** is analysed: {job.message}. Its results are shown below.")
+        st.success(f"**{name}** is analysed: {message}. Its results are shown below.")
     else:
         (st.warning if job.state == "cancelled" else st.error)(
-            f"**{job.name}**: {job.message}" if job.state == "cancelled" else f"**{job.name}** failed: {job.message}")
+            f"**{name}**: {message}" if job.state == "cancelled" else f"**{name}** failed: {message}")
     c1, c2 = st.columns([1, 5])
     if job.state != "done" and c1.button("Resume", key=f"resume-{job.name}", type="primary"):
         try:
@@ -125,7 +127,7 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Tracks", f"{len(tracks):,}")
 c2.metric("Analysed", f"{len(ok):,}")
 c3.metric("Failed", f"{len(tracks) - len(ok):,}")
-c4.metric("Model", ", ".join(sorted(tracks["model_name"].unique())) or "—")
+c4.metric("Model", escape_markdown(", ".join(sorted(tracks["model_name"].unique()))) or "—")
 
 left, right = st.columns(2)
 left.plotly_chart(library_figure(emotion_counts(tracks)), width="stretch")
@@ -149,7 +151,7 @@ event = st.dataframe(view[TABLE_COLUMNS], hide_index=True, width="stretch", on_s
                                     **{e: st.column_config.NumberColumn(emotion_label(e), format="%.2f")
                                        for e in EMOTIONS}})
 d1, d2 = st.columns(2)
-d1.download_button("Filtered table (CSV)", view.to_csv(index=False), f"{batch.path.name}-tracks.csv", "text/csv")
+d1.download_button("Filtered table (CSV)", tracks_csv(view), f"{batch.path.name}-tracks.csv", "text/csv")
 d2.download_button("Filtered table (Parquet)", view.to_parquet(index=False), f"{batch.path.name}-tracks.parquet",
                    "application/octet-stream")
 
@@ -166,12 +168,12 @@ st.subheader("A track's 20 segments")
 path = st.selectbox("Track", choices, key="track", format_func=lambda p: Path(p).name)
 row = view[view["path"] == path].iloc[0]
 seg = segments_of(str(batch.path), stamp, int(row["track_id"]))
-st.caption(f"{path} · {row['duration_s']:.1f} s · top emotion **{emotion_label(row['top_emotion'])}** "
+st.caption(f"{escape_markdown(path)} · {row['duration_s']:.1f} s · top emotion **{emotion_label(row['top_emotion'])}** "
            f"({row['top_probability']:.2f})")
-audio = playable_path(batch.path, path)
+audio = playable_path(batch.path, file_path(row))
 if audio is not None:
     st.audio(str(audio))
-elif Path(path).is_file():
+elif Path(file_path(row)).is_file():
     st.caption("This file lies outside the library folders this batch analysed, so it is not played here "
                "(add its folder to `MER_LIBRARY_ROOTS` when starting the app to allow it).")
 else:

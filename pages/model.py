@@ -7,6 +7,7 @@ from mer.errors import MerError
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
 from mer.results import FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
+from mer.text import escape_markdown
 from ui import get_model, show_error
 
 st.title("Model")
@@ -17,11 +18,11 @@ except MerError as e:
     show_error(e)
     st.stop()
 if model.fallback_reason:
-    st.warning(model.fallback_reason)
+    st.warning(escape_markdown(model.fallback_reason))
 metrics = load_metrics(model.path)
 
-st.subheader(f"Active model: {model.name}")
-st.caption(f"Trained on {model.trained_on} · created {model.meta.get('created', '?')}")
+st.subheader(f"Active model: {escape_markdown(model.name)}")
+st.caption(f"Trained on {escape_markdown(model.trained_on)} · created {escape_markdown(model.meta.get('created', '?'))}")
 
 cv = metrics.cv if metrics else None
 if cv is None:
@@ -37,7 +38,7 @@ else:
     c[2].metric("Macro-F1", f"{cv.pooled.macro_f1:.3f}")
     c[3].metric("Top-3 accuracy", f"{cv.pooled.top3:.1%}")
     st.caption(f"{cv.n_folds}-fold cross-validation grouped by track and stratified by dominant emotion, on "
-               f"{cv.data}: every track is predicted by the fold model that never saw it. Fold accuracy "
+               f"{escape_markdown(cv.data)}: every track is predicted by the fold model that never saw it. Fold accuracy "
                f"{mean:.1%} ± {std:.1%}; with about {cv.pooled.n // cv.n_folds} tracks a fold, one fold's figure "
                "moves by several points by chance alone. Chance for nine classes is 11.1 %"
                + ("; Emotify's listeners' own noise caps track accuracy near 69 %." if emotify else "."))
@@ -64,11 +65,12 @@ if ladder_report is not None or (metrics and metrics.ladder):
     if ladder_report is not None:
         for sentence in rung_sentences(ladder_report):
             st.markdown(f"- {sentence}")
-        st.caption(f"{ladder_report.data}; the same segment split, track folds and seed ({ladder_report.seed}) for "
+        st.caption(f"{escape_markdown(ladder_report.data)}; the same segment split, track folds and seed ({ladder_report.seed}) for "
                    "both families. Reproduce: `python -m mer ladder` (add `--save` to update this page).")
     else:
         for r in groups[next(iter(groups))]:
-            st.markdown(f"- **{r.accuracy:.1%}** of {r.unit}s ({r.n_test} tested) — {r.description}.")
+            st.markdown(f"- **{r.accuracy:.1%}** of {escape_markdown(r.unit)}s ({r.n_test} tested) — "
+                        f"{escape_markdown(r.description)}.")
     with st.expander("How to read this", expanded=ladder_report is not None):
         st.markdown(
             "- **What the study measured.** It cut each of Emotify's tracks into 20 segments, gave every segment "
@@ -118,7 +120,7 @@ if names:
     if c2.button("Make active", disabled=pick == active, width="stretch", key="make_active"):
         try:
             set_active(pick)
-            st.success(f"'{pick}' is now the active model.")
+            st.success(f"'{escape_markdown(pick)}' is now the active model.")
             st.rerun()
         except MerError as e:
             show_error(e)

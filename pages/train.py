@@ -12,6 +12,7 @@ from mer.errors import MerError
 from mer.jobs import cancel_training, clear_finished, job_status, start_training
 from mer.plots import history_figure
 from mer.registry import load_metrics, set_active
+from mer.text import escape_markdown
 from ui import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error
 
 st.title("Train a model")
@@ -98,7 +99,7 @@ def settings_form() -> None:
 def finished(status) -> None:
     if status.state == "done":
         new_dir = Path(status.model_dir)
-        st.success(f"Training finished: {new_dir.name}")
+        st.success(f"Training finished: {escape_markdown(new_dir.name)}")
         rows, active = [], get_model()
         for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {active.name}", active.path)):
             m = load_metrics(path)
@@ -124,7 +125,7 @@ def finished(status) -> None:
             st.rerun()
     else:
         (st.warning if status.state == "cancelled" else st.error)(
-            f"Training {status.state}: {status.message}. The active model is unchanged.")
+            f"Training {status.state}: {escape_markdown(status.message)}. The active model is unchanged.")
         if st.button("Dismiss", key="dismiss"):
             clear_finished()
             st.rerun()
@@ -139,13 +140,13 @@ def running() -> None:
     folds = sum(f.startswith("fold ") for f in status.plan)
     ladder = ", the leakage ladder's two fits" if any(f.startswith("ladder") for f in status.plan) else ""
     shipped = "then one network on every track" if "final model" in status.plan else "the fold models ship"
-    st.info(f"Training on {Path(s.get('root', '?')).name}: {folds} cross-validation folds{ladder}; {shipped}; "
+    st.info(f"Training on {escape_markdown(Path(s.get('root', '?')).name)}: {folds} cross-validation folds{ladder}; {shipped}; "
             f"{SAMPLER_LABELS.get(s.get('sampler'), '?')}; started {status.started}.")
-    st.progress(status.progress, text=status.message or "preparing features…")
+    st.progress(status.progress, text=escape_markdown(status.message or "preparing features…"))
     if status.epochs:
         last = status.epochs[-1]
         c = st.columns(3)
-        c[0].metric("Stage", last.stage or "training")
+        c[0].metric("Stage", escape_markdown(last.stage or "training"))
         c[1].metric("Epoch", f"{last.epoch}/{last.epochs}")
         c[2].metric("Validation accuracy (tracks)", f"{last.val_accuracy:.3f}")
         stage = [e for e in status.epochs if e.stage == last.stage]

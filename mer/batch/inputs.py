@@ -65,9 +65,11 @@ def _walk(folder: str) -> Iterator[str]:
 
 
 def _list_file(path: str) -> Iterator[str]:
-    """Paths in a text file, one a line; blank lines and ``#`` comments skipped; relative to the file's folder."""
+    """Paths in a text file, one a line; blank lines and ``#`` comments skipped; relative to the file's folder.
+
+    Bytes that are not UTF-8 are kept as :func:`os.fsdecode` keeps them in a file name, so such a path is found."""
     base = os.path.dirname(path)
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8", errors="surrogateescape") as f:  # a name that is not UTF-8, as os.fsdecode gives it
         for line in f:
             line = line.strip()
             if line and not line.startswith("#"):

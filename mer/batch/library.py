@@ -22,9 +22,10 @@ import pyarrow.parquet as pq
 from ..audio import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir
 from ..files import is_under
+from ..text import csv_safe
 from .inputs import BatchError
 
-__all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "load_tracks", "track_segments", "filter_tracks", "group_shares",
+__all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "file_path", "tracks_csv", "load_tracks", "track_segments", "filter_tracks", "group_shares",
            "emotion_counts", "TABLE_COLUMNS", "library_roots", "readable_folder", "batch_output", "batches_dir",
            "sample_dir", "ensure_sample"]
 
@@ -108,6 +109,13 @@ def playable_path(batch: Path, path: str) -> Path | None:
         return None
     audio = str(path).lower().endswith(SUPPORTED_EXTENSIONS) and real.suffix.lower() in SUPPORTED_EXTENSIONS
     return real if audio and real.is_file() and is_under(real, allowed_roots(batch)) else None
+
+
+def file_path(row: Any) -> str:
+    """The file system's path of a track row (``path_bytes``, exact for a name that is not UTF-8), or its
+    ``path`` in a table an older mer wrote without it."""
+    raw = row.get("path_bytes") if hasattr(row, "get") else None
+    return os.fsdecode(raw) if isinstance(raw, bytes) else str(row["path"])
 
 
 def library_roots() -> list[Path]:
@@ -253,6 +261,12 @@ def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None
     if text:
         keep &= tracks["path"].str.contains(text, case=False, regex=False)
     return tracks[keep].sort_values(sort_by, ascending=False, na_position="last", kind="stable")
+
+
+def tracks_csv(tracks: pd.DataFrame) -> str:
+    """The Library page's CSV download of some track rows: text cells neutralised for spreadsheets
+    (:func:`mer.text.csv_safe`), without ``path_bytes`` (``path`` shows it)."""
+    return csv_safe(tracks.drop(columns=["path_bytes"], errors="ignore")).to_csv(index=False)
 
 
 def emotion_counts(tracks: pd.DataFrame) -> pd.Series:

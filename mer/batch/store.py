@@ -29,8 +29,9 @@ import pyarrow.parquet as pq
 
 from ..config import EMOTIONS
 from ..files import open_atomic
-from .inputs import BatchError, HashSet, input_key
-from .worker import TrackResult
+from ..text import display_text, neutralise_cell
+from .inputs import BatchError, FileRef, HashSet, input_key
+from .worker import TrackResult, error_result
 
 __all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",
            "tracks_table", "segments_table"]
@@ -45,6 +46,11 @@ TRACK_SCHEMA = pa.schema([
     pa.field("status", pa.string()), pa.field("error", pa.string()), pa.field("top_emotion", pa.string()),
     pa.field("top_probability", pa.float32()), *_PROBS, pa.field("n_segments", pa.int16()),
     pa.field("genre", pa.string()), pa.field("notes", pa.string()),
+    # the arithmetic MusiCNN ran in for this track (mer.kernels; null for a log-mel model or an error)
+    pa.field("precision", pa.string()),
+    # the path exactly as the file system names it (os.fsencode): ``path``, ``folder`` and ``file`` are UTF-8
+    # text for people and tables, where bytes that are not UTF-8 show as ``\xff`` (mer.text.display_text)
+    pa.field("path_bytes", pa.binary()),
 ])
 SEGMENT_SCHEMA = pa.schema([
     pa.field("track_id", pa.uint64()), pa.field("path", pa.string()), pa.field("segment", pa.int16()),
@@ -74,25 +80,36 @@ def locked(out: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def _text(value: str | None) -> str | None:
+    return None if value is None else display_text(value)
+
+
 def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.Table:
-    """The tracks rows of some results (``model`` is ``(name, version)``)."""
+    """The tracks rows of some results (``model`` is ``(name, version)``).
+
+    Text columns hold valid UTF-8 (a file name that is not UTF-8 shows its odd bytes as ``\\xff``); the path
+    itself is kept exactly in ``path_bytes``.
+    """
     tp = [r.track_probabilities for r in results]
     probs = np.stack([p if p is not None else np.full(len(EMOTIONS), np.nan, np.float32) for p in tp]) \
         if results else np.zeros((0, len(EMOTIONS)), np.float32)
+    shown = [display_text(r.path) for r in results]
     cols = {
-        "track_id": [r.track_id for r in results], "path": [r.path for r in results],
-        "folder": [os.path.basename(os.path.dirname(r.path)) for r in results],
-        "file": [os.path.basename(r.path) for r in results],
+        "track_id": [r.track_id for r in results], "path": shown,
+        "folder": [os.path.basename(os.path.dirname(p)) for p in shown],
+        "file": [os.path.basename(p) for p in shown],
         "size_bytes": [r.size_bytes for r in results], "mtime_ns": [r.mtime_ns for r in results],
         "input_key": [input_key(r.path, r.size_bytes, r.mtime_ns, ":".join(model)) for r in results],
         "duration_s": [r.duration_s for r in results],
         "model_name": [model[0]] * len(results), "model_version": [model[1]] * len(results),
-        "status": [r.status for r in results], "error": [r.error for r in results],
+        "status": [r.status for r in results], "error": [_text(r.error) for r in results],
         "top_emotion": [r.track_top for r in results],
         "top_probability": [None if p is None else float(p.max()) for p in tp],
         **{e: pa.array(probs[:, j], mask=np.array([p is None for p in tp], dtype=bool)) for j, e in enumerate(EMOTIONS)},
         "n_segments": [0 if r.probabilities is None else len(r.probabilities) for r in results],
-        "genre": [r.genre for r in results], "notes": ["; ".join(r.notes) or None for r in results],
+        "genre": [_text(r.genre) for r in results], "notes": [_text("; ".join(r.notes)) or None for r in results],
+        "precision": [r.precision for r in results],
+        "path_bytes": [os.fsencode(r.path) for r in results],
     }
     return pa.table(cols, schema=TRACK_SCHEMA)
 
@@ -105,7 +122,7 @@ def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa
     rep = lambda values: np.repeat(np.asarray(values, dtype=object), n) if ok else []  # noqa: E731
     cols = {
         "track_id": np.repeat(np.array([r.track_id for r in ok], dtype=np.uint64), n),
-        "path": rep([r.path for r in ok]),
+        "path": rep([display_text(r.path) for r in ok]),
         "segment": np.concatenate([np.arange(1, k + 1, dtype=np.int16) for k in n]) if ok else [],
         "start_s": np.concatenate([r.start_s for r in ok]) if ok else [],
         "end_s": np.concatenate([r.end_s for r in ok]) if ok else [],
@@ -143,6 +160,26 @@ def clean_partial(out: Path) -> None:
             p.unlink(missing_ok=True)
 
 
+def _tables(results: Sequence[TrackResult], model: tuple[str, str]) -> tuple[pa.Table, pa.Table]:
+    """The tracks and segments tables of a chunk. A result that cannot be stored (a value no table column
+    takes) becomes an error row naming its file, so one odd row never costs the chunk's other results."""
+    try:
+        return tracks_table(results, model), segments_table(results, model)
+    except Exception:  # noqa: BLE001  (found row by row below)
+        pass
+    kept = []
+    for r in results:
+        try:
+            tracks_table([r], model), segments_table([r], model)
+            kept.append(r)
+        except Exception as e:  # noqa: BLE001  an unforeseen value in one row must not cost the others
+            ref = FileRef(path=r.path, track_id=r.track_id, size_bytes=r.size_bytes, mtime_ns=r.mtime_ns)
+            kept.append(error_result(ref, f"The results of '{display_text(os.path.basename(r.path))}' could not be "
+                                          f"stored ({type(e).__name__}: {e}). Run the batch with --retry-errors "
+                                          "after fixing the file."))
+    return tracks_table(kept, model), segments_table(kept, model)
+
+
 def write_part(out: Path, results: Sequence[TrackResult], model: tuple[str, str]) -> Path:
     """Write one chunk atomically: both tables into a temporary folder, renamed into place when complete."""
     d = _parts_dir(out)
@@ -151,8 +188,9 @@ def write_part(out: Path, results: Sequence[TrackResult], model: tuple[str, str]
     seq = int(existing[-1].name) + 1 if existing else 1
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=d))
     try:
-        _write_durable(tracks_table(results, model), tmp / _TABLES[0])
-        _write_durable(segments_table(results, model), tmp / _TABLES[1])
+        tracks, segments = _tables(results, model)
+        _write_durable(tracks, tmp / _TABLES[0])
+        _write_durable(segments, tmp / _TABLES[1])
         dest = d / f"{seq:09d}"
         os.rename(tmp, dest)
     except OSError as e:
@@ -198,6 +236,16 @@ def _keep_masks(units: list[Path], wanted: HashSet) -> list[tuple[np.ndarray, np
     return masks[::-1]
 
 
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """``batch`` in ``schema``: a column that tables written by an older mer lack (``precision``, ``path_bytes``)
+    is null."""
+    if batch.schema.equals(schema):
+        return batch
+    columns = [batch.column(f.name) if f.name in batch.schema.names else pa.nulls(batch.num_rows, f.type)
+               for f in schema]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
 def merge_parts(out: Path, wanted: HashSet) -> int:
     """Merge the tables and chunks into new tables of the ``wanted`` track ids; returns the number of tracks.
 
@@ -220,7 +268,7 @@ def merge_parts(out: Path, wanted: HashSet) -> int:
                 m = keep[offset: offset + batch.num_rows]
                 offset += batch.num_rows
                 if m.any():
-                    writers[0].write_batch(batch.filter(pa.array(m)))
+                    writers[0].write_batch(_conform(batch.filter(pa.array(m)), TRACK_SCHEMA))
                     n += int(m.sum())
             for batch in pq.ParquetFile(unit / _TABLES[1]).iter_batches(batch_size=262_144):
                 m = np.isin(batch.column("track_id").to_numpy(), ids)
@@ -238,16 +286,30 @@ def merge_parts(out: Path, wanted: HashSet) -> int:
     return n
 
 
+def _csv_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A record batch as a spreadsheet may read it: no ``path_bytes`` (``path`` shows it), and every text cell
+    through :func:`mer.text.neutralise_cell` (numbers stay numbers)."""
+    names = [n for n in batch.schema.names if n != "path_bytes"]
+    columns = [pa.array([neutralise_cell(v) for v in batch.column(n).to_pylist()], pa.string())
+               if pa.types.is_string(batch.schema.field(n).type) else batch.column(n) for n in names]
+    return pa.RecordBatch.from_arrays(columns, names=names)
+
+
 def write_csv(out: Path) -> list[Path]:
-    """``tracks.csv`` and ``segments.csv`` beside the Parquet tables, streamed, each written atomically."""
+    """``tracks.csv`` and ``segments.csv`` beside the Parquet tables, streamed, each written atomically.
+
+    Text cells that a spreadsheet would read as a formula (a file or genre tag starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return) start with ``'`` (:func:`mer.text.neutralise_cell`).
+    """
     import pyarrow.csv as pacsv
 
     written = []
     for name in _TABLES:
         src, dest = out / name, out / name.replace(".parquet", ".csv")
         pf = pq.ParquetFile(src)
-        with open_atomic(dest) as f, pacsv.CSVWriter(f, pf.schema_arrow) as w:
+        schema = pa.schema([f for f in pf.schema_arrow if f.name != "path_bytes"])
+        with open_atomic(dest) as f, pacsv.CSVWriter(f, schema) as w:
             for batch in pf.iter_batches(batch_size=65_536):
-                w.write_batch(batch)
+                w.write_batch(_csv_batch(batch))
         written.append(dest)
     return written

@@ -103,7 +103,7 @@ def _genre_tag(path: str) -> str | None:
     import soundfile as sf
 
     try:
-        with sf.SoundFile(path) as f:
+        with sf.SoundFile(os.fsencode(path)) as f:
             genre = f.copy_metadata().get("genre")
     except Exception:  # tags are a nicety; the analysis already succeeded
         return None
