@@ -15,7 +15,7 @@ from .audio import Audio, AudioSource, load_audio
 from .config import EMOTIONS
 from .features import TrackFeatures, track_features
 from .registry import LoadedModel, load_active
-from .segments import Segments, segment_bounds
+from .segments import Segments
 
 __all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope"]
 
@@ -161,27 +161,11 @@ class Reading:
 
 
 def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None = None) -> Reading:
-    """The model's reading of a decoded track.
-
-    A MusiCNN model needs only the segments' bounds and the audio; a log-mel model reads ``features`` (computed
-    here when not given).
-    """
-    from .model import predict_tracks, predict_windows
-
-    n_segments = model.feature_config.n_segments
-    if model.model_config.front_end != "musicnn":
-        features = features or track_features(audio, model.feature_config)
-        track, segments = predict_windows(model.net, features.windows)
-        return Reading(features.segments, segments, track)
-    from .embeddings import embed_audio
-
-    bounds = features.segments if features is not None else \
-        segment_bounds(len(audio.samples), n_segments=n_segments, sample_rate=audio.sample_rate)
-    options = model.embedding_options
-    emb = embed_audio(audio, n_segments=n_segments, **options)
-    inputs = emb.fine_tune_inputs() if model.model_config.fine_tune else emb.vectors
-    track, segments = (p[0] for p in predict_tracks(model.net, inputs[None]))
-    return Reading(bounds, segments, track, tags=emb.tags, precision=options["precision"])
+    """The model's reading of a decoded track (``features``: already computed, reused where the front-end reads
+    them; a MusiCNN model needs only the segments' bounds and the audio)."""
+    inputs = model.front_end.track_inputs(audio, model.feature_config, features)
+    track, segments = model.front_end.predict(model.net, inputs.X)
+    return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision)
 
 
 def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:

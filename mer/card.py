@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import EMOTIONS, DatasetInfo, ModelConfig, TrainConfig, emotion_label
+from .frontend import front_end
 from .kernels import ENV_VAR, kernel_choice, run_precision
 from .text import escape_markdown
 
@@ -46,13 +47,6 @@ def _cv_lines(cv: CVReport) -> list[str]:
 
 
 #: What the card says about the pretrained front-end: its network, its training data, its licence.
-MUSICNN_NOTE = ("the pretrained MusiCNN (MSD_musicnn of the musicnn 0.1.0 package, ISC licence; J. Pons and X. Serra, "
-                "\"musicnn: pre-trained convolutional neural networks for music audio tagging\", ISMIR 2019 "
-                "late-breaking demo; trained to tag the Million Song Dataset with 50 Last.fm tags) embeds each of a "
-                "track's 20 segments from 3 s patches of its 16 kHz log-mel spectrogram (its timbral convolutions in "
-                "8-bit integers, within about 1 % of float32)")
-
-
 #: How much each track's loss counts (``TrainConfig.track_weights``), in the card's words.
 TRACK_WEIGHT_WORDS = {"none": "every track weighs the same",
                       "sqrt_responses": "each track weighted by the square root of its listeners",
@@ -64,19 +58,10 @@ SEGMENT_HEADS = {"shares": "each segment learns its track's target",
                            "differ"}
 
 
-def _musicnn_note(model_config: ModelConfig) -> str:
-    trained = ("MusiCNN is frozen except its last mid-end layer, fine-tuned with the layers after it on the "
-               "training tracks" if model_config.fine_tune else
-               "MusiCNN is frozen and only the layers after it are trained on the training tracks")
-    return f"{MUSICNN_NOTE}; {trained}"
-
-
 def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_config: ModelConfig,
                metrics: ModelMetrics) -> str:
     """The Markdown card written beside the weights."""
-    cnn = (_musicnn_note(model_config) if model_config.front_end == "musicnn" else
-           "a CNN trained from scratch embeds each of a track's 20 segments (log-mel images from the segments' FFT "
-           "frames)")
+    cnn = front_end(model_config).card_sentence()
     lines = [f"# Model card: {escape_markdown(name)}", "",
              f"A hybrid CNN-LSTM: {cnn}; a bidirectional LSTM runs across the 20 embeddings, and two heads give each "
              "segment's emotion distribution (the timeline) and the track's (attention-pooled), trained against the "

@@ -201,6 +201,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     import signal
 
     from .errors import TrainingCancelled
+    from .frontend import front_end
     from .train import train
 
     train_config, model_config = _configs_from_args(args)
@@ -224,7 +225,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        root = _corpus_root(args, bundled=model_config.front_end == "musicnn")
+        root = _corpus_root(args, bundled=front_end(model_config).bundled_refusal() is None)
         path = train(root, config=train_config, model_config=model_config, out=args.out,
                      replace_existing=args.replace, on_progress=on_progress, on_epoch=on_epoch,
                      should_stop=lambda: stop["flag"], device=args.device)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +28,12 @@ __all__ = [
     "TARGETS",
     "SHIPS",
     "FRONT_ENDS",
+    "FrontEndKind",
+    "Sampler",
+    "Target",
+    "SegmentTarget",
+    "TrackWeights",
+    "Ship",
     "SHIP_LABELS",
     "CHOICES",
     "RESAMPLERS",
@@ -55,13 +62,60 @@ EMOTIONS: tuple[str, ...] = (
 #: Emotify's four genres, 100 excerpts each.
 GENRES: tuple[str, ...] = ("classical", "rock", "electronic", "pop")
 
-SAMPLERS: tuple[str, ...] = ("none", "smote", "borderline_smote", "adasyn", "random")
+class Sampler(StrEnum):
+    """How a training fold's classes are balanced (:mod:`mer.balance`)."""
+
+    NONE = "none"
+    SMOTE = "smote"
+    BORDERLINE_SMOTE = "borderline_smote"
+    ADASYN = "adasyn"
+    RANDOM = "random"
+
+
+class Target(StrEnum):
+    """What the track head learns: the listeners' vote shares, or the one-hot of the dominant emotion."""
+
+    SHARES = "shares"
+    DOMINANT = "dominant"
+
+
+class SegmentTarget(StrEnum):
+    """What the segment head learns (``TrainConfig.segment_target``)."""
+
+    SHARES = "shares"
+    DOMINANT = "dominant"
+    POOLED = "pooled"
+
+
+class TrackWeights(StrEnum):
+    """How much each training track's loss counts (``TrainConfig.track_weights``)."""
+
+    NONE = "none"
+    SQRT_RESPONSES = "sqrt_responses"
+    RESPONSES = "responses"
+
+
+class Ship(StrEnum):
+    """What a training run saves: the cross-validation's fold models averaged, or one network on every track."""
+
+    FOLDS = "folds"
+    ALL = "all"
+
+
+class FrontEndKind(StrEnum):
+    """What hears each segment (:mod:`mer.frontend`): the pretrained MusiCNN, or a CNN on the log-mel image."""
+
+    MUSICNN = "musicnn"
+    LOGMEL = "logmel"
+
+
+SAMPLERS: tuple[str, ...] = tuple(Sampler)
 PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
-TARGETS: tuple[str, ...] = ("shares", "dominant")
-SEGMENT_TARGETS: tuple[str, ...] = ("shares", "dominant", "pooled")
-TRACK_WEIGHTS: tuple[str, ...] = ("none", "sqrt_responses", "responses")
-SHIPS: tuple[str, ...] = ("folds", "all")
-FRONT_ENDS: tuple[str, ...] = ("musicnn", "logmel")
+TARGETS: tuple[str, ...] = tuple(Target)
+SEGMENT_TARGETS: tuple[str, ...] = tuple(SegmentTarget)
+TRACK_WEIGHTS: tuple[str, ...] = tuple(TrackWeights)
+SHIPS: tuple[str, ...] = tuple(Ship)
+FRONT_ENDS: tuple[str, ...] = tuple(FrontEndKind)
 SHIP_LABELS: dict[str, str] = {"folds": "the cross-validation fold models, averaged",
                                "all": "one network trained on every track"}
 #: The allowed values of each text setting: the command line's choices, the Train page's options.
@@ -95,6 +149,12 @@ def _check(config: Any, ranges: dict[str, tuple[float, float]], extra: list[str]
     problems = list(extra)
     for f in dataclasses.fields(config):
         value, default = getattr(config, f.name), f.default
+        if isinstance(default, StrEnum):  # a persisted choice: read back from JSON as text, kept as its enum
+            try:
+                object.__setattr__(config, f.name, type(default)(value))
+            except ValueError:
+                problems.append(f"{f.name} must be one of {', '.join(type(default))} (got {value!r})")
+            continue
         if isinstance(default, bool):
             ok = isinstance(value, bool)
         elif isinstance(default, int):
@@ -168,7 +228,7 @@ class ModelConfig:
 
     # What hears each segment: "musicnn" = the pretrained MusiCNN (frozen; its embeddings feed the LSTM),
     # "logmel" = the 1-D CNN below, trained from scratch on the segment's log-mel image.
-    front_end: str = "musicnn"
+    front_end: FrontEndKind = FrontEndKind.MUSICNN
     time_pool: int = 4  # log-mel frames averaged before the CNN: 126 frames of 23 ms → 31 of 93 ms
     conv_channels: tuple[int, ...] = (96, 96)  # one 1-D conv block per entry (mel bands in), each halves time
     embedding: int = 64  # size of a segment's embedding, the LSTM's input
@@ -187,7 +247,7 @@ class ModelConfig:
                ["conv_channels needs 1 to 8 blocks"] * (isinstance(self.conv_channels, tuple)
                                                        and not 1 <= len(self.conv_channels) <= 8)
                + ["fine_tune needs front_end 'musicnn': the log-mel CNN has no pretrained block to fine-tune"]
-               * (self.fine_tune is True and self.front_end == "logmel"))
+               * (self.fine_tune is True and self.front_end == FrontEndKind.LOGMEL))
 
 
 @dataclass(frozen=True)
@@ -198,22 +258,22 @@ class TrainConfig:
     lr: float = 1e-3
     batch_size: int = 16  # tracks per batch (each 20 segments)
     weight_decay: float = 1e-2  # AdamW
-    target: str = "shares"  # one of TARGETS: "shares" = listeners' vote shares, "dominant" = one-hot argmax
+    target: Target = Target.SHARES  # one of TARGETS: "shares" = listeners' vote shares, "dominant" = one-hot argmax
     segment_weight: float = 1.0  # weight of the segment head's loss (see segment_target)
     # What the segment head learns, one of SEGMENT_TARGETS: "shares" = each segment its track's target as is;
     # "dominant" = each segment the one-hot of the track target's largest emotion (sharper segment
     # probabilities); "pooled" = the mean of the segments' probabilities learns the track's target, so
     # segments may differ as long as they agree on average (multiple-instance learning). The default: its
     # timeline follows spliced tracks best on the inner validation tracks (benchmarks/emotify_cv.py)
-    segment_target: str = "pooled"
+    segment_target: SegmentTarget = SegmentTarget.POOLED
     # How much each training track's loss counts, one of TRACK_WEIGHTS: by how many listeners voted on it (11 to
     # 59 in Emotify), since few votes make noisy shares. "sqrt_responses" = √n (the standard error of a share
     # falls as 1/√n), "responses" = n, "none" = equal; normalised to mean 1 over the fitted tracks, and applied
     # to early stopping's validation loss too. Tracks of unknown count weigh 1. The default: the lowest
     # inner-validation loss of the three (benchmarks/emotify_cv.py)
-    track_weights: str = "sqrt_responses"
+    track_weights: TrackWeights = TrackWeights.SQRT_RESPONSES
     genre_weight: float = 0.0  # weight of the auxiliary genre loss (genre is a target, never an input)
-    sampler: str = "none"  # one of SAMPLERS, fitted on the training tracks only
+    sampler: Sampler = Sampler.NONE  # one of SAMPLERS, fitted on the training tracks only
     k_neighbors: int = 5
     class_weighted: bool = False  # weight the loss by inverse class frequency of the training tracks
     mixup: float = 0.4  # Beta(α, α) mixup between training tracks and their targets; 0 = off
@@ -230,7 +290,7 @@ class TrainConfig:
     seed: int = 0
     cv_folds: int = 5  # track-grouped cross-validation folds for the reported metrics; 0 = none
     ladder: bool = False  # also measure the study and segment protocols (two segment-level runs)
-    ship: str = "folds"  # one of SHIPS: "folds" = average the cross-validation fold models; "all" = one fit on all tracks
+    ship: Ship = Ship.FOLDS  # one of SHIPS: "folds" = average the cross-validation fold models; "all" = one fit on all tracks
 
     def fits(self) -> list[str]:
         """The fits a training run makes, in order, named as the stages of its epoch records (:class:`mer.progress.Epoch`)."""

@@ -147,17 +147,10 @@ def evaluate_corpus(model: LoadedModel, root: str | os.PathLike, *, on_progress:
     root : path of an Emotify-layout corpus
     on_progress : callable(done, total, message), optional
     """
-    from .dataset import segment_data, track_data
     from .emotify import load_corpus
     from .model import predict_tracks
 
-    corpus = load_corpus(root)
-    if model.model_config.front_end == "musicnn":
-        from .embeddings import embedding_track_data
-
-        data = embedding_track_data(corpus, audio_config=model.audio_config, n_segments=model.feature_config.n_segments,
-                                    on_progress=on_progress, **model.embedding_options)
-    else:
-        data = track_data(corpus, segment_data(corpus, audio_config=model.audio_config,
-                                               feature_config=model.feature_config, on_progress=on_progress))
+    data = model.front_end.corpus_data(load_corpus(root), audio_config=model.audio_config,
+                                       feature_config=model.feature_config, on_progress=on_progress,
+                                       precision=model.run_precision)
     return score(data.labels, probs=predict_tracks(model.net, data.X)[0], shares=data.shares)

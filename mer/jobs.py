@@ -32,6 +32,7 @@ from typing import Any
 
 from .config import ModelConfig, TrainConfig, from_dict, to_dict, write_run_config
 from .errors import TrainingBusyError, TrainingError
+from .frontend import front_end
 from .progress import Epoch
 from .registry import models_dir, new_model_name
 
@@ -88,13 +89,9 @@ def start_training(root: str | os.PathLike | None, config: TrainConfig, model_co
     """
     from .device import resolve_device
 
-    if root is None and model_config.front_end != "musicnn":
-        raise TrainingError("The bundled Emotify is shipped as MusiCNN embeddings: train it with the MusiCNN "
-                            "front-end, or choose a corpus with audio for the log-mel front-end.")
-    if root is None and model_config.fine_tune:
-        from .train import FINE_TUNE_NEEDS_AUDIO
-
-        raise TrainingError(FINE_TUNE_NEEDS_AUDIO)
+    refusal = front_end(model_config).bundled_refusal()
+    if root is None and refusal:
+        raise TrainingError(refusal)
     resolve_device(device)
     jobs = _jobs_dir(models_root)
     try:

@@ -28,6 +28,7 @@ from .errors import DataError, ModelError
 from .results import FAMILIES, FAMILY_LABELS, FamilyLadder, FitSummary, LadderReport
 from .progress import EpochFn, ProgressFn
 from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
+from .frontend import front_end
 from .loop import StopFn
 from .train import cross_validate, ladder
 
@@ -78,10 +79,9 @@ def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = N
     from .emotify import load_annotations, load_corpus
 
     fine_tune = "mer" in families and default_recipe()[1].fine_tune
-    if root is None and fine_tune:
-        from .train import FINE_TUNE_NEEDS_AUDIO
-
-        raise DataError(FINE_TUNE_NEEDS_AUDIO)
+    refusal = front_end(default_recipe()[1]).bundled_refusal() if "mer" in families else None
+    if root is None and refusal:
+        raise DataError(refusal)
     if root is None:
         data = bundled_track_data() if "mer" in families else None
         ids = data.track_id if data is not None else load_bundled_embeddings().track_id

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import EMOTIONS, GENRES, MAX_PARAMETERS, ModelConfig
+from .config import EMOTIONS, GENRES, MAX_PARAMETERS, FrontEndKind, ModelConfig
 from .device import module_device
 
 __all__ = ["CNNLSTM", "EmbeddingLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "estimate_parameters",
@@ -85,6 +85,16 @@ class _SequenceHeads(nn.Module):
 class CNNLSTM(_SequenceHeads):
     """The log-mel front-end: a 1-D CNN trained from scratch embeds each segment's log-mel image."""
 
+    @staticmethod
+    def front_parameters(config: ModelConfig, n_inputs: int, width: int) -> int:
+        """Weights of the CNN and the heads' inputs (the shared LSTM is counted by :func:`estimate_parameters`)."""
+        n, in_ch = 0, n_inputs
+        for out_ch in config.conv_channels:
+            n += 3 * in_ch * out_ch + 2 * out_ch
+            in_ch = out_ch
+        n += 2 * in_ch * config.embedding + config.embedding + (width + 1) * len(EMOTIONS)
+        return n + (width + (2 * n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
+
     def __init__(self, config: ModelConfig, n_mels: int) -> None:
         super().__init__(config, segment_extra=0, track_extra=2 * n_mels if config.track_statistics else 0)
         self.n_mels = n_mels
@@ -137,6 +147,16 @@ class EmbeddingLSTM(_SequenceHeads):
     (:class:`mer.musicnn.LastBlock`, starting from the pretrained weights) recomputes the embedding's last 64
     values from it.
     """
+
+    @staticmethod
+    def front_parameters(config: ModelConfig, n_inputs: int, width: int) -> int:
+        """Weights of the embedding projection (and a fine-tuned last block) and the heads' inputs."""
+        from .musicnn import LAST_BLOCK_INPUTS, LAST_BLOCK_PARAMETERS
+
+        n = LAST_BLOCK_PARAMETERS if config.fine_tune else 0
+        n_inputs -= LAST_BLOCK_INPUTS if config.fine_tune else 0
+        n += (n_inputs + 1) * config.embedding + (width + config.embedding + 1) * len(EMOTIONS)
+        return n + (width + (n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
 
     def __init__(self, config: ModelConfig, n_inputs: int) -> None:
         from .errors import ModelError
@@ -199,6 +219,11 @@ class Ensemble(nn.Module):
         self.config = members[0].config
 
 
+#: The network of each front-end: a CNN over log-mel images, or the LSTM over MusiCNN's embeddings.
+NETWORKS: dict[FrontEndKind, type[_SequenceHeads]] = {FrontEndKind.LOGMEL: CNNLSTM,
+                                                      FrontEndKind.MUSICNN: EmbeddingLSTM}
+
+
 def estimate_parameters(config: ModelConfig, n_inputs: int, members: int = 1) -> int:
     """How many weights :func:`build_model` would allocate, counted without building anything.
 
@@ -213,20 +238,7 @@ def estimate_parameters(config: ModelConfig, n_inputs: int, members: int = 1) ->
         raise ConfigError(f"A model averages 1 to 50 networks (got members={members!r}).")
     dirs, h = 2 if config.bidirectional else 1, config.lstm_hidden
     width = dirs * h
-    if config.front_end == "musicnn":
-        from .musicnn import LAST_BLOCK_INPUTS, LAST_BLOCK_PARAMETERS
-
-        n = LAST_BLOCK_PARAMETERS if config.fine_tune else 0
-        n_inputs -= LAST_BLOCK_INPUTS if config.fine_tune else 0
-        n += (n_inputs + 1) * config.embedding + (width + config.embedding + 1) * len(EMOTIONS)
-        n += (width + (n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
-    else:
-        n, in_ch = 0, n_inputs
-        for out_ch in config.conv_channels:
-            n += 3 * in_ch * out_ch + 2 * out_ch
-            in_ch = out_ch
-        n += 2 * in_ch * config.embedding + config.embedding + (width + 1) * len(EMOTIONS)
-        n += (width + (2 * n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
+    n = NETWORKS[config.front_end].front_parameters(config, n_inputs, width)
     for layer in range(config.lstm_layers):
         n += dirs * 4 * (h * ((config.embedding if layer == 0 else dirs * h) + h) + 2 * h)
     n += width + 1 + (width + 1) * len(GENRES)
@@ -246,7 +258,7 @@ def build_model(config: ModelConfig, n_inputs: int, members: int = 1) -> nn.Modu
     (:func:`estimate_parameters`).
     """
     estimate_parameters(config, n_inputs, members)
-    cls = EmbeddingLSTM if config.front_end == "musicnn" else CNNLSTM
+    cls = NETWORKS[config.front_end]
     if members > 1:
         return Ensemble([cls(config, n_inputs) for _ in range(members)])
     return cls(config, n_inputs)

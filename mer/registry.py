@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, from_dict
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
-from .kernels import run_precision
+from .frontend import FrontEnd, front_end
 from .results import LadderReport, ModelMetrics
 
 __all__ = [
@@ -59,7 +59,6 @@ __all__ = [
     "check_model_name",
     "check_model_out",
     "model_inputs",
-    "input_record",
 ]
 
 if TYPE_CHECKING:
@@ -150,23 +149,21 @@ class LoadedModel:
         return self.dataset.description
 
     @property
+    def front_end(self) -> FrontEnd:
+        """What hears this model's segments."""
+        return front_end(self.model_config)
+
+    @property
     def recorded_precision(self) -> str | None:
         """The precision MusiCNN computed this model's training embeddings in (None: not a MusiCNN model)."""
-        return front_end_precision(self.meta) if self.model_config.front_end == "musicnn" else None
+        return self.front_end.recorded_precision(self.meta)
 
     @property
     def run_precision(self) -> str | None:
         """The precision MusiCNN runs in for this model here (:func:`mer.kernels.run_precision`: what this CPU
         does fastest, or ``MER_PRECISION``); the two precisions agree within a few thousandths, so it need not be
         the recorded one. None: not a MusiCNN model."""
-        return run_precision() if self.model_config.front_end == "musicnn" else None
-
-    @property
-    def embedding_options(self) -> dict[str, Any]:
-        """How a MusiCNN model's inputs are computed here: in :attr:`run_precision`, with the last block's inputs
-        when it fine-tunes (keywords of :func:`mer.embeddings.embed_audio` and
-        :func:`mer.embeddings.corpus_embeddings`)."""
-        return {"precision": self.run_precision, "block_inputs": self.model_config.fine_tune}
+        return self.front_end.run_precision()
 
 
 def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_config: FeatureConfig,
@@ -202,7 +199,7 @@ def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_
         "train": to_dict(train_config),
         "dataset": dataset.to_dict(),
         "members": len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
-        **input_record(model_config, precision),
+        **front_end(model_config).record(precision),
         "versions": _versions(__version__),
     }
     try:
@@ -283,7 +280,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     audio_cfg, feat_cfg, model_cfg, train_cfg = configs
     if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS:
         raise ModelError(f"The model '{path.name}' was trained on other emotion classes than the nine GEMS ones.")
-    _check_inputs(path.name, meta, model_cfg)
+    front_end(model_cfg).check(path.name, meta)
     try:
         net = build_model(model_cfg, model_inputs(model_cfg, feat_cfg), members=meta.get("members", 1))
     except MerError as e:  # too large
@@ -314,60 +311,16 @@ def _model_section(meta: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_inputs(model_config: ModelConfig, feature_config: FeatureConfig) -> int:
-    """Numbers per segment the network reads: mel bands (log-mel front-end) or the embedding's size (MusiCNN),
-    followed by the last block's inputs when it is fine-tuned."""
-    from .embeddings import EMBEDDING_DIM
-    from .musicnn import LAST_BLOCK_INPUTS
-
-    if model_config.front_end == "musicnn":
-        return EMBEDDING_DIM + (LAST_BLOCK_INPUTS if model_config.fine_tune else 0)
-    return feature_config.n_mels
-
-
-def input_record(model_config: ModelConfig, precision: str | None = None) -> dict[str, Any]:
-    """What ``config.json`` records about how the inputs were computed, checked when the model loads.
-
-    ``precision``: MusiCNN's, in which the training embeddings were computed (default: the bundled embeddings').
-    """
-    from .features import FEATURES_VERSION
-
-    if model_config.front_end == "musicnn":
-        from .embeddings import BUNDLED_PRECISION, front_end_record
-
-        return {"features_version": FEATURES_VERSION, "front_end": front_end_record(precision or BUNDLED_PRECISION)}
-    return {"features_version": FEATURES_VERSION}
+    """Numbers per segment the network reads (:meth:`mer.frontend.FrontEnd.input_size`)."""
+    return front_end(model_config).input_size(feature_config)
 
 
 def front_end_precision(meta: dict[str, Any]) -> str:
-    """The MusiCNN precision a model's embeddings were computed in, which its analyses use too."""
+    """The MusiCNN precision a model's embeddings were computed in (a record without one: float32)."""
     from .embeddings import record_precision
 
     record = meta.get("front_end")
     return record_precision(record if isinstance(record, dict) else {})
-
-
-def _check_inputs(name: str, meta: dict[str, Any], model_config: ModelConfig) -> None:
-    """Refuse a model whose inputs this mer would compute differently (another feature version or front-end).
-
-    A MusiCNN model is checked against the record of its own precision: models trained on float32
-    embeddings (before int8 became the default) still load, and analyse in float32.
-    """
-    precision = None
-    if model_config.front_end == "musicnn":
-        from .musicnn import PRECISIONS, load_musicnn
-
-        load_musicnn()  # missing or damaged weights: an error naming the file and how to rebuild it
-        precision = front_end_precision(meta)
-        precision = precision if precision in PRECISIONS else None  # unknown: the mismatch below says so
-    expected = input_record(model_config, precision)
-    got = {k: meta[k] for k in expected if k in meta}
-    if isinstance(got.get("front_end"), dict) and precision:  # records from before the choice: float32
-        got["front_end"] = {**got["front_end"], "precision": precision}
-    got.setdefault("features_version", expected["features_version"])  # models from before it was recorded
-    if got != expected:
-        raise ModelError(f"The model '{name}' was trained on inputs this version of mer computes differently "
-                         f"(it records {json.dumps(got)}, mer computes {json.dumps(expected)}). Retrain it with "
-                         "`python -m mer train`, or use the mer it was trained with.")
 
 
 def active_name(root: Path | None = None) -> str:

@@ -24,11 +24,12 @@ import numpy as np
 
 from .balance import class_weights, oversample
 from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
-from .dataset import TrackData, segment_data, track_data
+from .dataset import TrackData
 from .device import resolve_device
-from .emotify import Corpus, file_stamp, load_corpus
+from .emotify import Corpus, load_corpus
 from .errors import ModelError, TrainingError
 from .evaluate import genre_prior_baseline, logreg_baseline, majority_baseline, pooled_logmel, score
+from .frontend import front_end
 from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
 from .progress import Epoch, EpochFn, ProgressFn
 from .files import name_lock
@@ -65,11 +66,6 @@ class TrainedModel:
     seconds: float = 0.0
 
 
-#: Why a fine-tuning run cannot use the bundled Emotify.
-FINE_TUNE_NEEDS_AUDIO = ("Fine-tuning MusiCNN's last block needs the audio: the bundled Emotify ships only the "
-                         "pooled embeddings. Choose a corpus with audio (--root), or train without fine_tune.")
-
-
 def load_training_data(root: str | os.PathLike | None, *, model_config: ModelConfig,
                        audio_config: AudioConfig = AudioConfig(), feature_config: FeatureConfig = FeatureConfig(),
                        cache_dir: str | os.PathLike | None = None,
@@ -79,27 +75,12 @@ def load_training_data(root: str | os.PathLike | None, *, model_config: ModelCon
     ``root`` None with the MusiCNN front-end is the bundled Emotify (embeddings of its 320 tracks: nothing to
     download or decode); a folder is decoded and embedded (MusiCNN, cached) or turned into log-mel windows.
     """
-    if model_config.front_end == "musicnn":
-        from .embeddings import BUNDLED_EMBEDDINGS, bundled_track_data, embedding_track_data
-
-        if root is None:
-            if model_config.fine_tune:
-                raise TrainingError(FINE_TUNE_NEEDS_AUDIO)
-            data = bundled_track_data()
-            return data, DatasetInfo(kind="emotify", n_tracks=len(data), root="bundled",
-                                     fingerprint=file_stamp(BUNDLED_EMBEDDINGS),
-                                     description=f"Emotify, {len(data)} tracks with their listeners' votes "
-                                                 "(the bundled MusiCNN embeddings)")
-        corpus = load_corpus(root)
-        return embedding_track_data(corpus, audio_config=audio_config, n_segments=feature_config.n_segments,
-                                    block_inputs=model_config.fine_tune, cache_dir=cache_dir,
-                                    on_progress=on_progress), describe_dataset(corpus)
+    fe = front_end(model_config)
     if root is None:
-        raise TrainingError("The log-mel front-end trains on audio: name a corpus folder (--root).")
+        return fe.bundled_data()
     corpus = load_corpus(root)
-    data = track_data(corpus, segment_data(corpus, audio_config=audio_config, feature_config=feature_config,
-                                           cache_dir=cache_dir, on_progress=on_progress))
-    return data, describe_dataset(corpus)
+    return fe.corpus_data(corpus, audio_config=audio_config, feature_config=feature_config, cache_dir=cache_dir,
+                          on_progress=on_progress), describe_dataset(corpus)
 
 
 def describe_dataset(corpus: Corpus) -> DatasetInfo:

@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
                      "mer.dataset", "mer.compact", "mer.demo", "mer.demo.synth", "mer.demo.corpus", "mer.examples",
                      "mer.results", "mer.loop"], 1),
     # networks: the pretrained tagger, mer's heads, the tagger's reading of audio
-    **dict.fromkeys(["mer.musicnn", "mer.model", "mer.embeddings"], 2),
+    **dict.fromkeys(["mer.musicnn", "mer.model", "mer.embeddings", "mer.frontend"], 2),
     # storage
     "mer.registry": 3,
     # procedures

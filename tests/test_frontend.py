@@ -1,0 +1,48 @@
+"""The front-end as an object: what each one reads, records and refuses; persisted choices are enums."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mer.config import (FeatureConfig, FrontEndKind, ModelConfig, Sampler, TrainConfig, from_dict, to_dict)
+from mer.errors import ConfigError, TrainingError
+from mer.frontend import FINE_TUNE_NEEDS_AUDIO, LogMelFrontEnd, MusiCNNFrontEnd, front_end
+
+
+def test_each_front_end_knows_its_input_size_and_record():
+    fc = FeatureConfig(n_mels=48)
+    musicnn, tuned, logmel = (front_end(ModelConfig(**kw)) for kw in ({}, {"fine_tune": True},
+                                                                     {"front_end": "logmel"}))
+    assert isinstance(musicnn, MusiCNNFrontEnd) and isinstance(logmel, LogMelFrontEnd)
+    assert (musicnn.input_size(fc), tuned.input_size(fc), logmel.input_size(fc)) == (753, 753 + 64 * 187, 48)
+    assert musicnn.record("float32")["front_end"]["precision"] == "float32" and "front_end" not in logmel.record()
+    assert "MusiCNN" in musicnn.card_sentence() and "from scratch" in logmel.card_sentence()
+
+
+def test_only_a_frozen_musicnn_trains_on_the_bundled_embeddings():
+    assert front_end(ModelConfig()).bundled_refusal() is None
+    assert front_end(ModelConfig(fine_tune=True)).bundled_refusal() == FINE_TUNE_NEEDS_AUDIO
+    with pytest.raises(TrainingError, match="shipped as MusiCNN embeddings"):
+        front_end(ModelConfig(front_end="logmel")).bundled_data()
+
+
+def test_a_models_record_is_checked_against_what_this_mer_computes():
+    fe = front_end(ModelConfig())
+    fe.check("m", {"features_version": fe.record()["features_version"], "front_end": fe.record("int8")["front_end"]})
+    legacy = {k: v for k, v in fe.record()["front_end"].items() if k != "precision"}  # before the choice: float32
+    fe.check("m", {"front_end": legacy})
+    assert fe.recorded_precision({"front_end": legacy}) == "float32"
+    from mer.errors import ModelError
+
+    with pytest.raises(ModelError, match="computes differently.*Retrain"):
+        fe.check("m", {"front_end": {**legacy, "weights_sha256": "other"}})
+
+
+def test_persisted_choices_are_enums_that_round_trip_through_json():
+    config = from_dict(TrainConfig, json.loads(json.dumps(to_dict(TrainConfig(sampler="smote")))))
+    assert config.sampler is Sampler.SMOTE and config == TrainConfig(sampler=Sampler.SMOTE)
+    assert from_dict(ModelConfig, {"front_end": "logmel"}).front_end is FrontEndKind.LOGMEL
+    with pytest.raises(ConfigError, match="sampler must be one of none, smote, borderline_smote, adasyn, random"):
+        TrainConfig(sampler="smite")
