@@ -47,7 +47,8 @@ def _tables(weight: torch.Tensor, n: int):
         nb = half // 2 + 1
         def stack(c):   # complex (Q, F, K) acting on [re K, im K] -> rows [re F; im F]
             return torch.cat([torch.cat([c.real, -c.imag], -1), torch.cat([c.imag, c.real], -1)], -2)
-        a = stack(spec[:, :, :nb].permute(2, 0, 1)); b = stack(spec[:, :, half - torch.arange(nb)].permute(2, 0, 1))
+        a = stack(spec[:, :, :nb].permute(2, 0, 1))
+        b = stack(spec[:, :, half - torch.arange(nb)].permute(2, 0, 1))
         conj = torch.cat([torch.ones(filters), -torch.ones(filters)]).double()[:, None]
         u = torch.cat([a, conj * b], -1)                   # Z[w] + conj Z[n/2-w]: even positions' spectrum
         d = torch.cat([a, -conj * b], -1)                  # Z[w] - conj Z[n/2-w], times e^{2 pi i w / n}: odd
@@ -64,8 +65,10 @@ def _tables(weight: torch.Tensor, n: int):
         length, bins, counts, gather = n, q, [positions], None
     inverses = []
     for count in counts:  # real inverse DFT of a Hermitian spectrum, rows (bin, re/im), only the needed positions
-        p = torch.arange(count, dtype=torch.float64)[:, None]; f = torch.arange(bins, dtype=torch.float64)[None]
-        alpha = torch.full((bins,), 2.0, dtype=torch.float64); alpha[0] = 1; alpha[-1] = 1
+        p = torch.arange(count, dtype=torch.float64)[:, None]
+        f = torch.arange(bins, dtype=torch.float64)[None]
+        alpha = torch.full((bins,), 2.0, dtype=torch.float64)
+        alpha[0] = alpha[-1] = 1
         ang = 2 * math.pi * p * f / length
         inverses.append((torch.stack([alpha * torch.cos(ang), -alpha * torch.sin(ang)], 2) / n).reshape(count, 2 * bins).float())
     t = ([m.float().contiguous() for m in mats], inverses, gather, bins)

@@ -86,17 +86,34 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
               f"- AdamW lr {config.lr:g}, weight decay {config.weight_decay:g}, ReduceLROnPlateau "
               f"(×{config.lr_factor:g} after {config.lr_patience} epochs), dropout {model_config.dropout:g}, "
               f"{config.batch_size} tracks a batch, up to {config.epochs} epochs, early stopping after "
-              f"{config.patience} on {config.val_fraction:.0%} of the training tracks; best epoch "
-              f"{metrics.best_epoch}; oversampling: {config.sampler}; {TRACK_WEIGHT_WORDS[config.track_weights]}; "
-              f"seed {config.seed}.",
+              f"{config.patience} on {config.val_fraction:.0%} of the training tracks; {_best_epochs(config, metrics)}; "
+              f"oversampling: {config.sampler}; {TRACK_WEIGHT_WORDS[config.track_weights]}; seed {config.seed}.",
               f"- Whole training command: {metrics.seconds / 60:.1f} min.", "",
-              "## Limits",
-              "- Emotify's labels are noisy: a perfect model of its listeners would match a fresh panel's dominant "
-              "emotion about 69 % of the time, so that, not 100 %, is the ceiling of track accuracy.",
-              f"- Few tracks of some emotions ({emotion_label(EMOTIONS[0])} has 3 of 400): those are rarely "
-              "predicted.",
-              "- Trained on one-minute excerpts of four genres; other music may fare worse.", ""]
+              "## Limits", *_limits(dataset), ""]
     return "\n".join(lines)
+
+
+def _best_epochs(config: TrainConfig, metrics: ModelMetrics) -> str:
+    """The shipped networks' best epochs: each fold model's when the folds are averaged, else the one fit's."""
+    if config.ship == "folds" and metrics.cv:
+        return "best epochs of the fold models " + ", ".join(str(f.best_epoch) for f in metrics.cv.folds)
+    return f"best epoch {metrics.best_epoch}"
+
+
+def _limits(dataset: DatasetInfo) -> list[str]:
+    """What the card warns about: Emotify's noise and thin classes, or that a synthetic corpus says nothing about
+    listeners."""
+    if dataset.kind == "demo":
+        return ["- Trained on mer's synthetic demo corpus (music synthesised from emotion archetypes, simulated "
+                "listeners): its numbers show the pipeline works, not how people hear emotion in music."]
+    if dataset.kind != "emotify":
+        return ["- Trained on a corpus mer knows nothing about: its labels' noise, and so the ceiling of its "
+                "accuracy, are unknown here."]
+    return ["- Emotify's labels are noisy: a perfect model of its listeners would match a fresh panel's dominant "
+            "emotion about 69 % of the time, so that, not 100 %, is the ceiling of track accuracy.",
+            f"- Few tracks of some emotions ({emotion_label(EMOTIONS[0])} has 3 of 400): those are rarely "
+            "predicted.",
+            "- Trained on one-minute excerpts of four genres; other music may fare worse."]
 
 
 def precision_note(recorded: str | None) -> str | None:

@@ -203,14 +203,14 @@ class MusiCNNFrontEnd(FrontEnd):
         return FINE_TUNE_NEEDS_AUDIO if self.model_config.fine_tune else None
 
     def bundled_data(self) -> tuple[TrackData, DatasetInfo]:
-        from .emotify import file_stamp
+        from .emotify import file_digest
         from .embeddings import BUNDLED_EMBEDDINGS, bundled_track_data
 
         if self.bundled_refusal():
             return super().bundled_data()
         data = bundled_track_data()
         return data, DatasetInfo(kind="emotify", n_tracks=len(data), root="bundled",
-                                 fingerprint=file_stamp(BUNDLED_EMBEDDINGS),
+                                 fingerprint=f"sha256:{file_digest(BUNDLED_EMBEDDINGS)}",
                                  description=f"Emotify, {len(data)} tracks with their listeners' votes "
                                              "(the bundled MusiCNN embeddings)")
 

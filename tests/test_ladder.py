@@ -45,7 +45,6 @@ def test_each_protocol_leaks_exactly_what_it_says():
 
     X, labels = _tracks(30)
     labels[:3] = 0  # 12, 9 and 9 tracks: SMOTE has something to add
-    rows = X.reshape(-1, 28)
     config, split = StudyConfig(), dict(seed=0, test_fraction=0.2, val_fraction=0.15)
     study, _ = study_jobs(X, labels, config=config, **split)
     everything = np.concatenate([study.fit_X, study.val_X, study.test_X])

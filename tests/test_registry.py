@@ -44,6 +44,9 @@ def test_model_directory_holds_cv_metrics_and_card(tiny_models):
     assert meta["members"] == 2 and load_model(model_dir).net.members[1].band_std.sum() > 0  # the fold models
     card = (model_dir / "card.md").read_text()
     assert "synthetic" in card and "not a model of human emotion" in card and "Cross-validated" in card
+    # a demo model's card does not borrow Emotify's ceiling, and a fold average names each fold model's best epoch
+    assert "69 %" not in card and "not how people hear emotion" in card
+    assert "best epochs of the fold models " + ", ".join(str(f.best_epoch) for f in metrics.cv.folds) in card
 
 
 def test_weights_are_loaded_without_running_pickled_code(tiny_models, tmp_path):
