@@ -67,7 +67,8 @@ def bench_cpu() -> dict:
 
     choice = kernel_choice()
     return {"capability": torch.backends.cpu.get_cpu_capability(), "int8_flags": list(choice.int8_flags),
-            "threads": torch.get_num_threads(), "chosen": choice.precision, "reason": choice.reason}
+            "threads": torch.get_num_threads(), "chosen": choice.precision, "reason": choice.reason,
+            "float32_kernel": choice.kernel, "probe_direct_ms": choice.direct_ms, "probe_dft_ms": choice.dft_ms}
 
 
 def _precisions(all_precisions: bool) -> list[str]:
@@ -130,12 +131,13 @@ def bench_musicnn(repeat: int, precisions: list[str]) -> dict:
     x = torch.rand(20, PATCH_FRAMES, N_MELS) * 3
     gmac = 20 * 1.40  # multiply-adds of one 3 s patch, counted layer by layer (mer/musicnn.py)
     out = {"threads": torch.get_num_threads()}
-    for precision in precisions:
-        net = load_musicnn(precision=precision)
-        with torch.inference_mode():
+    for precision, kernel in [("float32", "direct"), ("float32", "dft"), *(("int8", "direct"),) * ("int8" in precisions)]:
+        net = load_musicnn(precision=precision, kernel=kernel)
+        with torch.no_grad():
             seconds = _best(lambda: net(x), repeat)
-        out[f"musicnn_{precision}_20_patches_s"] = seconds
-        out[f"musicnn_{precision}_gmac_per_s"] = gmac / seconds
+        name = precision if precision == "int8" else f"{precision}_{kernel}"
+        out[f"musicnn_{name}_20_patches_s"] = seconds
+        out[f"musicnn_{name}_gmac_per_s"] = gmac / seconds
     a = torch.rand(1024, 1024)
     out["matmul_float32_gmac_per_s"] = 1024 ** 3 / _best(lambda: a @ a, repeat) / 1e9
     q = torch.randint(-128, 128, (1024, 1024), dtype=torch.int8)
@@ -203,6 +205,9 @@ def main() -> None:
     c = results["cpu"]
     print(f"CPU: torch capability {c['capability']}, 8-bit dot-product flags {', '.join(c['int8_flags']) or 'none'}; "
           f"MusiCNN runs in {c['chosen']} ({c['reason']})")
+    if c["chosen"] == "float32":
+        print(f"float32 kernel: {c['float32_kernel']} (probe, one patch of the 38-band layer: direct "
+              f"{c['probe_direct_ms']:.1f} ms, DFT {c['probe_dft_ms']:.1f} ms)")
     precisions = _precisions(args.all_precisions)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -219,9 +224,9 @@ def main() -> None:
                   f"{r['files_per_s']:.2f} files/s (pool start included)")
         results["musicnn"] = bench_musicnn(repeat, precisions)
         m = results["musicnn"]
-        for precision in precisions:
-            print(f"MusiCNN {precision}, 20 patches (a 60 s track): {m[f'musicnn_{precision}_20_patches_s']:.2f} s "
-                  f"on {m['threads']} threads = {m[f'musicnn_{precision}_gmac_per_s']:.0f} GMAC/s effective")
+        for name in [k[len("musicnn_"):-len("_20_patches_s")] for k in m if k.endswith("_20_patches_s")]:
+            print(f"MusiCNN {name}, 20 patches (a 60 s track): {m[f'musicnn_{name}_20_patches_s']:.2f} s "
+                  f"on {m['threads']} threads = {m[f'musicnn_{name}_gmac_per_s']:.0f} GMAC/s effective")
         print(f"matrix products here: float32 torch.matmul {m['matmul_float32_gmac_per_s']:.0f} GMAC/s, "
               f"int8 torch._int_mm {m['matmul_int8_gmac_per_s']:.1f} GMAC/s")
         results["training"] = bench_training()

@@ -11,7 +11,7 @@ from typing import Any
 
 from .config import EMOTIONS, DatasetInfo, ModelConfig, TrainConfig, emotion_label
 from .frontend import front_end
-from .kernels import ENV_VAR, kernel_choice, run_precision
+from .kernels import ENV_VAR, kernel_choice, run_kernel, run_precision
 from .text import escape_markdown
 
 from .results import CVReport, LadderReport, ModelMetrics
@@ -123,7 +123,8 @@ def precision_note(recorded: str | None) -> str | None:
         return None
     ran, choice = run_precision(), kernel_choice()
     why = choice.reason if ran == choice.precision else f"set by {ENV_VAR}"
-    return (f"MusiCNN runs here in {ran} ({why}); this model's training embeddings were computed in {recorded}"
+    how = f" through the {run_kernel()} kernel" if ran == "float32" else ""
+    return (f"MusiCNN runs here in {ran}{how} ({why}); this model's training embeddings were computed in {recorded}"
             + (", the same arithmetic." if ran == recorded else ": the two agree within a few thousandths."))
 
 
@@ -135,6 +136,7 @@ def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics,
     if isinstance(meta.get("front_end"), dict):  # the pretrained network, its weights' hash and its precision
         out["front_end"] = meta["front_end"]
         out["runs_here"] = {"precision": run_precision(), "cpu_capability": kernel_choice().capability,
+                            "float32_kernel": run_kernel(),
                             "note": precision_note(str(meta["front_end"].get("precision", "float32")))}
     out["protocols"] = {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
                         for k, r in metrics.ladder.items()}

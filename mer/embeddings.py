@@ -34,7 +34,7 @@ from .dataset import TrackData, corpus_responses, default_cache_dir
 from .emotify import Corpus
 from .errors import DataError, MerError
 from .files import open_atomic
-from .kernels import run_precision
+from .kernels import run_kernel, run_precision
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
@@ -132,7 +132,7 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
     """
     import torch
 
-    net = net or musicnn.load_musicnn(precision=run_precision(precision))
+    net = net or musicnn.load_musicnn(precision=run_precision(precision), kernel=run_kernel())
     max_patches = 1 if block_inputs else max_patches
     y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
     mel = musicnn.logmel(y16)

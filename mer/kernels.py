@@ -20,7 +20,8 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["ENV_VAR", "CHOICES", "INT8_FLAGS", "KernelChoice", "kernel_choice", "run_precision", "cpu_int8_flags"]
+__all__ = ["ENV_VAR", "KERNEL_ENV_VAR", "CHOICES", "INT8_FLAGS", "KernelChoice", "kernel_choice", "run_precision",
+           "run_kernel", "cpu_int8_flags"]
 
 ENV_VAR = "MER_PRECISION"
 #: What ``MER_PRECISION`` may say: ``auto`` (the machine decides) or one of MusiCNN's precisions.
@@ -29,6 +30,9 @@ CHOICES = ("auto", "float32", "int8")
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 #: int8 must beat float32 by this factor in the probe to be chosen (a margin for the probe's noise).
 _MIN_GAIN = 1.5
+#: The DFT kernel must beat the direct convolution by this factor to be chosen.
+_MIN_DFT_GAIN = 1.2
+KERNEL_ENV_VAR = "MER_KERNEL"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,11 @@ class KernelChoice:
         The probe's rates on this machine (None when int8 was ruled out without measuring).
     reason : str
         One sentence for the card, the Analyze page and ``analyze --json``.
+    kernel : {"direct", "dft"}
+        How float32 computes the timbral convolutions here (:mod:`mer.bandconv`): the faster of the two on a
+        probe (the same numbers to 6e-7 of the output scale).
+    direct_ms, dft_ms : float or None
+        The kernel probe's times for one patch of the 38-band layer.
     """
 
     precision: str
@@ -55,6 +64,9 @@ class KernelChoice:
     float32_gflops: float | None
     int8_gops: float | None
     reason: str
+    kernel: str = "direct"
+    direct_ms: float | None = None
+    dft_ms: float | None = None
 
 
 def cpu_int8_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> tuple[str, ...]:
@@ -98,16 +110,23 @@ def _probe() -> tuple[float, float]:
         return _rate(lambda: a @ b, ops) / 1e9, _rate(lambda: torch._int_mm(qa, qb), ops) / 1e9
 
 
-@lru_cache(maxsize=1)
-def kernel_choice() -> KernelChoice:
-    """What this machine does well: int8 where the CPU has VNNI/AMX and the probe confirms it, else float32.
-
-    Cached for the process: a few tens of milliseconds on the first call where a probe runs, nothing after.
-    """
+def _probe_float_kernels() -> tuple[float, float]:
+    """Milliseconds of the direct and the DFT kernel (:mod:`mer.bandconv`) on one patch of the 38-band timbral
+    layer's shape, the better of two each after a warm-up: about 0.1 s in all."""
     import torch
 
-    capability = torch.backends.cpu.get_cpu_capability()
-    flags = cpu_int8_flags()
+    from .bandconv import DftFilters, direct_peak
+
+    gen = torch.Generator().manual_seed(0)
+    patch, weight = torch.randn(1, 1, 193, 96, generator=gen), torch.randn(204, 1, 7, 38, generator=gen)
+    tables = DftFilters.of(weight)
+    with torch.no_grad():
+        return (1e3 / _rate(lambda: direct_peak(patch, weight), 1.0, repeat=2),
+                1e3 / _rate(lambda: tables.peak(patch), 1.0, repeat=2))
+
+
+def _precision_choice(capability: str, flags: tuple[str, ...]) -> KernelChoice:
+    """int8 where the CPU has VNNI/AMX and the probe confirms it, else float32 (see :func:`kernel_choice`)."""
     if not flags:
         return KernelChoice("float32", capability, flags, None, None,
                             f"this CPU ({capability}) has no 8-bit dot-product instruction "
@@ -120,6 +139,40 @@ def kernel_choice() -> KernelChoice:
     return KernelChoice("float32", capability, flags, f32, i8,
                         f"int8 measured {i8:.0f} GOP/s against float32's {f32:.0f} GFLOP/s on this CPU "
                         f"({capability}, {', '.join(flags)})")
+
+
+@lru_cache(maxsize=1)
+def kernel_choice() -> KernelChoice:
+    """What this machine does well: int8 where the CPU has VNNI/AMX and the probe confirms it, else float32; and
+    for float32, the direct or the DFT kernel, whichever a probe finds at least 1.2 times faster (direct on a tie).
+
+    Cached for the process: about 0.1 s on the first call, nothing after.
+    """
+    import dataclasses
+
+    import torch
+
+    choice = _precision_choice(torch.backends.cpu.get_cpu_capability(), cpu_int8_flags())
+    if choice.precision == "int8":
+        return choice
+    direct_ms, dft_ms = _probe_float_kernels()
+    kernel = "dft" if dft_ms * _MIN_DFT_GAIN <= direct_ms else "direct"
+    return dataclasses.replace(choice, kernel=kernel, direct_ms=direct_ms, dft_ms=dft_ms)
+
+
+def run_kernel() -> str:
+    """How float32 computes MusiCNN's timbral convolutions here: ``MER_KERNEL`` (direct|dft) when set, else the
+    probe's choice.
+
+    Raises
+    ------
+    ConfigError
+        ``MER_KERNEL`` names neither.
+    """
+    choice = os.environ.get(KERNEL_ENV_VAR, "auto").strip().lower() or "auto"
+    if choice not in ("auto", "direct", "dft"):
+        raise ConfigError(f"{KERNEL_ENV_VAR}={choice!r} is not one of auto, direct, dft; unset it to let mer choose.")
+    return kernel_choice().kernel if choice == "auto" else choice
 
 
 def run_precision(requested: str | None = None) -> str:

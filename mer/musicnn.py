@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .bandconv import DftFilters, direct_peak
 from .errors import ModelError
 from .features import mel_filterbank
 from .threads import one_blas_thread
@@ -46,6 +47,7 @@ __all__ = [
     "N_MELS",
     "PATCH_FRAMES",
     "PRECISIONS",
+    "KERNELS",
     "TAGS",
     "WEIGHTS_PATH",
     "REBUILD_COMMAND",
@@ -85,8 +87,11 @@ REBUILD_COMMAND = ("pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn && "
                    "python benchmarks/convert_musicnn.py --wheel-dir /tmp/musicnn --tf-python /tmp/tfvenv/bin/python")
 
 #: How the timbral convolutions are computed in eval mode: "float32" is the exact port, "int8" quantises
-#: inputs and weights to 8 bits and sums in int32 (several times faster; see :func:`_int8_peak`).
+#: inputs and weights to 8 bits and sums in int32 (several times faster where the CPU has VNNI; mer.kernels).
 PRECISIONS = ("float32", "int8")
+#: How float32 computes them: oneDNN's direct convolution, or a DFT along the bands (mer.bandconv; the same
+#: numbers to 6e-7 of the output scale, faster on some CPUs: mer.kernels times both).
+KERNELS = ("direct", "dft")
 
 _BN_EPS = 1e-3  # TensorFlow's default for tf.compat.v1.layers.batch_normalization
 _TIMBRAL_BANDS = (int(0.4 * N_MELS), int(0.7 * N_MELS))  # 38 and 67 bands
@@ -241,6 +246,8 @@ class _FrequencyPooledConv(nn.Module):
         self.conv = nn.Conv2d(1, filters, (frames, bands))
         self.bn = _batch_norm(filters, 2)
         self.int8 = False  # set by MusiCNN(precision="int8") on the timbral blocks
+        self.dft = False  # set by MusiCNN(kernel="dft") on the timbral blocks: float32 through mer.bandconv
+        self._tables: tuple[tuple[int, ...], DftFilters] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Normalised patches (N, 1, T, 96) → (N, filters, T)."""
@@ -252,14 +259,21 @@ class _FrequencyPooledConv(nn.Module):
         if self.int8:
             filters = _Int8Filters.of(weight)
             peaks = torch.cat([filters.peak(patch) for patch in x.split(1)])
+        elif self.dft:
+            tables = self._dft_tables(weight)
+            peaks = torch.cat([tables.peak(patch) for patch in x.split(1)])
         else:
-            peaks = torch.cat([_float_peak(patch, weight) for patch in x.split(1)])
+            peaks = torch.cat([direct_peak(patch, weight) for patch in x.split(1)])
         return self.bn(F.relu(peaks * signs[:, None] + self.conv.bias[:, None]).unsqueeze(3)).squeeze(3)
 
+    def _dft_tables(self, weight: torch.Tensor) -> DftFilters:
+        """The sign-folded filters' DFT tables, built once for these weights (rebuilt if they change)."""
+        key = (id(self.conv.weight), self.conv.weight._version, self.bn.weight._version)
+        if self._tables is None or self._tables[0] != key:
+            self._tables = (key, DftFilters.of(weight))
+        return self._tables[1]
 
-def _float_peak(patch: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Max over frequency of the bias-free convolution of one padded patch: (1, 1, T', 96) → (1, filters, T)."""
-    return F.conv2d(patch, weight).amax(dim=3)
+
 
 
 @dataclass(frozen=True)
@@ -280,7 +294,7 @@ class _Int8Filters:
         return cls(q.t().contiguous(), scale, q.sum(dim=1, dtype=torch.int32), *weight.shape[2:])
 
     def peak(self, patch: torch.Tensor) -> torch.Tensor:
-        """:func:`_float_peak` with 8-bit inputs and weights, summed exactly in int32.
+        """:func:`mer.bandconv.direct_peak` with 8-bit inputs and weights, summed exactly in int32.
 
         The patch is quantised with its own range (asymmetric, so that the zero padding stays exactly zero).
         The convolution is one int8 matrix product over the patch's (frames × bands) windows; since both
@@ -368,14 +382,16 @@ class Backend(nn.Module):
 class MusiCNN(nn.Module):
     """musicnn's ``build_musicnn`` (MSD_musicnn: 64 mid-end filters, 200 dense units, 50 tags)."""
 
-    def __init__(self, n_tags: int = len(TAGS), precision: str = "float32") -> None:
+    def __init__(self, n_tags: int = len(TAGS), precision: str = "float32", kernel: str = "direct") -> None:
         super().__init__()
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        self.precision = precision
+        if precision not in PRECISIONS or kernel not in KERNELS:
+            raise ValueError(f"precision must be one of {PRECISIONS} and kernel one of {KERNELS}, "
+                             f"got {precision!r} and {kernel!r}")
+        self.precision, self.kernel = precision, kernel
         self.frontend = Frontend()
         for block in self.frontend.timbral:  # 87 % of the arithmetic; the rest stays in float32
             block.int8 = precision == "int8"
+            block.dft = precision == "float32" and kernel == "dft"
         front = len(_TIMBRAL_BANDS) * _TIMBRAL_FILTERS + len(_TEMPORAL_FRAMES) * _TEMPORAL_FILTERS
         self.midend = Midend(front)
         self.backend = Backend(front + 3 * _MIDEND_FILTERS, n_tags)
@@ -481,10 +497,10 @@ def _check_state(state: dict[str, torch.Tensor], net: MusiCNN, path: Path) -> No
         raise ModelError(f"The weights '{path}' are not MSD_musicnn's ({'; '.join(problems)}). {_remedy()}")
 
 
-def load_musicnn(path: str | Path | None = None, precision: str = "float32") -> MusiCNN:
+def load_musicnn(path: str | Path | None = None, precision: str = "float32", kernel: str = "direct") -> MusiCNN:
     """The pretrained MusiCNN in eval mode, its weights read with ``torch.load(weights_only=True)``.
 
-    The bundled weights are loaded once per process and precision; a network loaded from
+    The bundled weights are loaded once per process, precision and kernel; a network loaded from
     another ``path`` is built anew at each call.
 
     Parameters
@@ -493,6 +509,8 @@ def load_musicnn(path: str | Path | None = None, precision: str = "float32") -> 
         A converted weights file; by default :data:`WEIGHTS_PATH`.
     precision : {"float32", "int8"}
         How the timbral convolutions are computed (:data:`PRECISIONS`).
+    kernel : {"direct", "dft"}
+        How float32 computes them (:data:`KERNELS`; the same numbers, a speed that depends on the CPU).
 
     Raises
     ------
@@ -500,21 +518,22 @@ def load_musicnn(path: str | Path | None = None, precision: str = "float32") -> 
         If the file is missing, damaged, or holds another network's weights; the
         message names the file and the command that rebuilds it.
     """
-    if precision not in PRECISIONS:
-        raise ModelError(f"MusiCNN runs in one of {', '.join(PRECISIONS)}, not {precision!r}.")
+    if precision not in PRECISIONS or kernel not in KERNELS:
+        raise ModelError(f"MusiCNN runs in one of {', '.join(PRECISIONS)} with a kernel of {', '.join(KERNELS)}, "
+                         f"not {precision!r} with {kernel!r}.")
     if path is None or Path(path).resolve() == WEIGHTS_PATH:
-        return _load_bundled(precision)
-    return _load(Path(path), precision)
+        return _load_bundled(precision, kernel)
+    return _load(Path(path), precision, kernel)
 
 
-@lru_cache(maxsize=len(PRECISIONS))
-def _load_bundled(precision: str) -> MusiCNN:
-    return _load(WEIGHTS_PATH, precision)
+@lru_cache(maxsize=len(PRECISIONS) * len(KERNELS))
+def _load_bundled(precision: str, kernel: str = "direct") -> MusiCNN:
+    return _load(WEIGHTS_PATH, precision, kernel)
 
 
-def _load(path: Path, precision: str) -> MusiCNN:
+def _load(path: Path, precision: str, kernel: str = "direct") -> MusiCNN:
     state = _read_state(path)
-    net = MusiCNN(precision=precision)
+    net = MusiCNN(precision=precision, kernel=kernel)
     _check_state(state, net, path)
     net.load_state_dict(state, strict=True)
     return net.eval()

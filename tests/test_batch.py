@@ -205,3 +205,15 @@ def test_analyze_many_yields_each_file_once_with_the_analysis_of_analyze(model_d
     r = results["t00.wav"]
     assert r.ok and r.track_top == direct.track_top and r.probabilities.shape == (20, 9)
     np.testing.assert_allclose(r.probabilities, direct.probabilities, atol=1e-5)
+
+
+def test_pool_workers_compute_in_the_parents_arithmetic(tiny_models, monkeypatch):
+    # every process of one batch on one machine runs MusiCNN alike, instead of each probing the CPU itself
+    from mer.batch import worker
+    from mer.kernels import run_kernel, run_precision
+
+    monkeypatch.setenv("MER_PRECISION", "auto")
+    monkeypatch.setenv("MER_KERNEL", "auto")
+    monkeypatch.setattr(worker, "_MODEL", None)
+    worker.init_worker(str(tiny_models / "default"), watch_parent=False, arithmetic=("int8", "dft"))
+    assert (run_precision(), run_kernel()) == ("int8", "dft") and worker._MODEL.name == "default"

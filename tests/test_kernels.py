@@ -31,6 +31,7 @@ def test_int8_flags_are_read_from_cpuinfo(tmp_path):
 
 def test_without_vnni_int8_is_never_probed_and_float32_runs(monkeypatch, fresh_choice):
     monkeypatch.setattr(kernels, "cpu_int8_flags", lambda: ())
+    monkeypatch.setattr(kernels, "_probe_float_kernels", lambda: (16.0, 10.0))
     monkeypatch.setattr(kernels, "_probe", lambda: pytest.fail("int8 probed on a CPU without VNNI"))
     choice = kernels.kernel_choice()
     assert choice.precision == "float32" and choice.int8_gops is None and "no 8-bit dot-product" in choice.reason
@@ -42,6 +43,7 @@ def test_without_vnni_int8_is_never_probed_and_float32_runs(monkeypatch, fresh_c
 def test_with_vnni_the_measurement_decides(monkeypatch, fresh_choice, rates, expected):
     monkeypatch.setattr(kernels, "cpu_int8_flags", lambda: ("avx512_vnni",))
     monkeypatch.setattr(kernels, "_probe", lambda: rates)
+    monkeypatch.setattr(kernels, "_probe_float_kernels", lambda: (16.0, 16.0))
     choice = kernels.kernel_choice()
     assert choice.precision == expected and (choice.float32_gflops, choice.int8_gops) == rates
     assert f"{rates[1]:.0f} GOP/s" in choice.reason
@@ -55,8 +57,31 @@ def test_the_probe_is_quick_and_measures_both(monkeypatch):
     assert f32 > 0 and i8 > 0 and time.perf_counter() - t0 < 2.0
 
 
+@pytest.mark.parametrize("times, expected", [((16.0, 10.0), "dft"), ((16.0, 14.0), "direct"), ((8.0, 16.0), "direct")])
+def test_float32s_kernel_is_the_dft_only_where_it_is_clearly_faster(monkeypatch, fresh_choice, times, expected):
+    monkeypatch.setattr(kernels, "cpu_int8_flags", lambda: ())
+    monkeypatch.setattr(kernels, "_probe_float_kernels", lambda: times)
+    monkeypatch.delenv("MER_KERNEL", raising=False)
+    choice = kernels.kernel_choice()
+    assert (choice.kernel, choice.direct_ms, choice.dft_ms) == (expected, *times) and kernels.run_kernel() == expected
+    monkeypatch.setenv("MER_KERNEL", "direct" if expected == "dft" else "dft")
+    assert kernels.run_kernel() != expected
+    monkeypatch.setenv("MER_KERNEL", "fft")
+    with pytest.raises(ConfigError, match="MER_KERNEL='fft' is not one of auto, direct, dft"):
+        kernels.run_kernel()
+
+
+def test_the_kernel_probe_measures_both_quickly():
+    import time
+
+    t0 = time.perf_counter()
+    direct_ms, dft_ms = kernels._probe_float_kernels()
+    assert direct_ms > 0 and dft_ms > 0 and time.perf_counter() - t0 < 5.0
+
+
 def test_mer_precision_overrides_and_is_checked(monkeypatch, fresh_choice):
     monkeypatch.setattr(kernels, "cpu_int8_flags", lambda: ())
+    monkeypatch.setattr(kernels, "_probe_float_kernels", lambda: (16.0, 16.0))
     monkeypatch.delenv("MER_PRECISION", raising=False)
     assert kernels.run_precision() == "float32"
     monkeypatch.setenv("MER_PRECISION", "int8")

@@ -190,3 +190,29 @@ def test_weights_of_another_network_are_rejected_with_remedy(tmp_path, state):
     with pytest.raises(ModelError) as e:
         load_musicnn(path)
     _assert_remedy(e, path)
+
+
+def test_the_dft_kernel_gives_the_direct_convolutions_numbers(net, parity):
+    # mer.bandconv: the timbral layers as a DFT along the bands, chosen by mer.kernels where it is faster
+    from mer.bandconv import DftFilters, direct_peak
+
+    x = net.frontend.input_bn(torch.from_numpy(parity["patches"][:2]).unsqueeze(1))
+    patch = torch.nn.functional.pad(x, (0, 0, 3, 3)).detach()
+    for block in net.frontend.timbral:  # 38 bands (even/odd split) and 67 bands (one inverse)
+        weight = block.conv.weight.detach()
+        ref = torch.nn.functional.conv2d(patch.double(), weight.double()).amax(dim=3)
+        tables = DftFilters.of(weight)
+        got = torch.cat([tables.peak(p) for p in patch.split(1)])
+        assert got.shape == ref.shape == (2, 204, PATCH_FRAMES)
+        assert float((got.double() - ref).abs().max() / ref.abs().max()) < 1e-5
+        assert float((direct_peak(patch[:1], weight).double() - ref[:1]).abs().max() / ref.abs().max()) < 1e-5
+    dft = load_musicnn(kernel="dft")
+    assert dft is load_musicnn(kernel="dft") and dft.kernel == "dft" and dft is not net
+    with torch.no_grad():
+        a, b = net(torch.from_numpy(parity["patches"])), dft(torch.from_numpy(parity["patches"]))
+    for layer in LAYERS:
+        ours, theirs, direct = getattr(b, layer).numpy(), parity[layer], getattr(a, layer).numpy()
+        assert np.abs(ours - theirs).max() <= 1e-4 * max(1.0, float(np.abs(theirs).max())), layer
+        assert np.abs(ours - direct).max() <= 1e-5 * max(1.0, float(np.abs(direct).max())), layer
+    with pytest.raises(ModelError, match="direct, dft"):
+        load_musicnn(kernel="winograd")

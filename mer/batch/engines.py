@@ -7,6 +7,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Iterable, Iterator
 
+from ..kernels import run_kernel, run_precision
 from ..pool import AUDIO_MODULES, IdleCores, StartingPool
 from .cluster import ray_results
 from .inputs import BatchError, FileRef
@@ -60,8 +61,10 @@ def local_results(refs: Iterable[FileRef], model: Any, *, workers: int, adaptive
                 if pool is None and (idle is None or idle.elapsed() >= window):
                     n = workers - 1 if idle is None else _free_workers(idle.measure(), workers - 1)
                     if n:
+                        arithmetic = (run_precision(), run_kernel())  # the workers compute as this process
                         pool = queue.pool = StartingPool(n, preload=("mer.batch.worker", *AUDIO_MODULES),
-                                                         initializer=init_worker, initargs=(str(model.path),))
+                                                         initializer=init_worker,
+                                                         initargs=(str(model.path), True, arithmetic))
                     window = _LOOK_AGAIN_S
                 yield from queue.collect()
                 queue.fill(todo)

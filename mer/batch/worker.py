@@ -189,9 +189,17 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def init_worker(model_dir: str, watch_parent: bool = True) -> None:
-    """Process-pool initializer: one thread (see :func:`single_thread`), the model loaded once."""
+def init_worker(model_dir: str, watch_parent: bool = True, arithmetic: tuple[str, str] | None = None) -> None:
+    """Process-pool initializer: one thread (see :func:`single_thread`), the model loaded once.
+
+    ``arithmetic``: the parent's MusiCNN precision and float32 kernel (:mod:`mer.kernels`), so that every
+    process of one batch on one machine computes alike instead of each probing for itself.
+    """
     global _MODEL
+    if arithmetic is not None:
+        from ..kernels import ENV_VAR, KERNEL_ENV_VAR
+
+        os.environ[ENV_VAR], os.environ[KERNEL_ENV_VAR] = arithmetic
     single_thread()
     from ..registry import load_model
 
