@@ -19,7 +19,7 @@ from .inputs import BatchError
 from .query import Catalogue, Track, check_emotion
 
 __all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "shared_emotions", "m3u_text",
-           "playlist_roots", "write_m3u", "SHAPE_WEIGHT"]
+           "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT"]
 
 #: Weight of the timeline's shape (spread and trend per emotion) against the nine probabilities in a distance.
 SHAPE_WEIGHT = 0.5
@@ -198,8 +198,8 @@ def playlist_roots() -> list[Path]:
     return [Path.cwd(), data_dir(), *extra]
 
 
-def write_m3u(tracks: Sequence[Track], dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
-    """Write :func:`m3u_text` of ``tracks`` to ``dest`` atomically (a temporary name, then renamed).
+def m3u_target(dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
+    """The file a playlist may be written to at ``dest`` (its folder resolved), checked before any work.
 
     Raises
     ------
@@ -215,16 +215,28 @@ def write_m3u(tracks: Sequence[Track], dest: str | os.PathLike, batch: str | os.
         folder = dest.parent.resolve(strict=True)
     except (OSError, RuntimeError):
         raise BatchError(f"The folder of '{dest}' does not exist. Create it, or write the playlist elsewhere.") from None
+    if is_under(folder, [batch]):
+        raise BatchError(f"'{dest}' lies inside the batch folder, which these reads never write into. Write the "
+                         "playlist elsewhere.")
     if not is_under(folder, roots):
         allowed = ", ".join(f"'{r}'" for r in roots)
         raise BatchError(f"'{dest}' lies outside the folders mer may write playlists into ({allowed}; links "
                          "resolved). Write it under one of them, or add its folder to MER_LIBRARY_ROOTS.")
-    if is_under(folder, [batch]):
-        raise BatchError(f"'{dest}' lies inside the batch folder, which these reads never write into. Write the "
-                         "playlist elsewhere.")
     target = folder / dest.name
     if target.is_dir():
         raise BatchError(f"'{dest}' is a folder. Name a playlist file.")
+    return target
+
+
+def write_m3u(tracks: Sequence[Track], dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
+    """Write :func:`m3u_text` of ``tracks`` to ``dest`` atomically (a temporary name, then renamed).
+
+    Raises
+    ------
+    BatchError
+        As :func:`m3u_target`.
+    """
+    target = m3u_target(dest, batch)
     with open_atomic(target) as f:
         f.write(m3u_text(tracks).encode("utf-8", "surrogateescape"))
     return target

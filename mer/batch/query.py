@@ -340,8 +340,7 @@ class Catalogue:
         if pa.types.is_dictionary(values.type):
             values = values.cast(pa.string())
         how = "descending" if descending else "ascending"
-        return rows[pc.sort_indices(values, sort_keys=[("", how)], null_placement="at_end").to_numpy()] \
-            if len(rows) else rows
+        return rows[pc.array_sort_indices(values, order=how, null_placement="at_end").to_numpy()] if len(rows) else rows
 
     def rows(self, rows: np.ndarray) -> pd.DataFrame:
         """The table's columns of these rows, in this order (a page: a few hundred rows, not the library)."""
