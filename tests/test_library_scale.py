@@ -228,3 +228,39 @@ def test_a_path_with_a_line_break_stays_one_entry_of_the_playlist(small, tmp_pat
     written = write_m3u([odd], "odd.m3u8", small)
     assert written.read_text().splitlines() == ["#EXTM3U", "#EXTINF:-1,a b — power", "file:///music/a%0Ab.mp3"]
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_server(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from .test_app import array, figure
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    out = write_synthetic_batch(data / "batches" / "catalogue", 450, seed=5, root="/music/<b>&co")
+    tracks = pd.read_parquet(out / "tracks.parquet")
+    page = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception
+    ok = tracks[tracks["status"] == "ok"]
+    assert {m.label: m.value for m in at.metric}["Analysed"] == f"{len(ok):,}"
+    table = at.dataframe(key="table").value
+    want = filter_tracks(tracks)
+    assert len(table) == 100 and table["path"].tolist() == want["path"].head(100).tolist()
+    at.number_input(key="page_no").set_value(3).run()
+    assert at.dataframe(key="table").value["path"].tolist() == want["path"].iloc[200:300].tolist()
+    at.selectbox[2].set_value("sadness").run()  # sort by sadness, on the server, over every page
+    assert at.dataframe(key="table").value["path"].tolist() == filter_tracks(tracks, sort_by="sadness")["path"].iloc[200:300].tolist()
+    me = at.selectbox(key="track").value
+    near = at.dataframe[1].value
+    assert len(near) == 10 and me not in near["path"].tolist()
+    steps = at.dataframe[2].value
+    assert len(steps) == 8 and steps["path"].iloc[0] == me and steps["path"].nunique() == 8
+    heat = array(figure(at, "The journey, step by step")["data"][0]["z"])
+    assert heat.shape == (9, 8)
+    lib_map = figure(at, "The library map")
+    assert np.nansum(array(lib_map["data"][0]["customdata"])) == len(ok)
+    assert all("<b>" not in str(t.get("customdata", "")) for t in lib_map["data"][2:])  # names escaped for Plotly
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Filtered table (CSV)", "Filtered table (Parquet)", "Journey playlist (M3U)"]
