@@ -264,3 +264,17 @@ def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_s
     assert all("<b>" not in str(t.get("customdata", "")) for t in lib_map["data"][2:])  # names escaped for Plotly
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Filtered table (CSV)", "Filtered table (Parquet)", "Journey playlist (M3U)"]
+
+
+def test_the_scale_benchmark_runs_small_and_its_answers_equal_pandas(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "library_scale.py"), "--tracks", "2000", "--check",
+                           "--json", "--out", str(tmp_path / "b")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["differences"] == [] and report["tracks"] == 2000
+    assert all(report[f"cli_{c}_s"] > 0 and report[f"cli_{c}_rss_mb"] > 50 for c in ("query", "similar", "journey"))
+    assert 0 < report["timeline_s"] < 5 and report["load_tracks_peak_rss_mb"] > 50
