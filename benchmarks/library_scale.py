@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT))
 
 from mer.batch.navigate import journey, similar  # noqa: E402
 from mer.batch.query import Catalogue, TrackQuery  # noqa: E402
-from mer.batch.synthetic import write_synthetic_batch  # noqa: E402
 from mer.config import EMOTIONS  # noqa: E402
 
 
@@ -127,6 +126,33 @@ def before(out: Path) -> dict:
     return {"load_tracks_s": float(a), "old_track_segments_s": float(b), "load_tracks_peak_rss_mb": float(rss)}
 
 
+def page(out: Path) -> dict:
+    """The Library page itself (Streamlit's AppTest, in this process): the first run after the batch is picked,
+    a filter, a sort, page 2, and this process's memory with the page's one copy of the batch."""
+    os.environ["MER_DATA_DIR"] = str(out.parent)  # the batch is the data folder's only one: the page shows it
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "pages" / "library.py"), default_timeout=300)
+    fig, t0 = {}, time.perf_counter()
+    at.run()
+    fig["page_first_run_s"] = time.perf_counter() - t0
+    fig["page_rss_one_visitor_mb"] = _rss_mb()
+    steps = {"page_filter_run_s": lambda: at.multiselect[0].set_value(["sadness", "calmness"]),
+             "page_sort_run_s": lambda: at.selectbox[2].set_value("tension"),
+             "page_next_run_s": lambda: at.number_input(key="page_no").set_value(2)}
+    for name, change in steps.items():
+        t0 = time.perf_counter()
+        change().run()
+        fig[name] = time.perf_counter() - t0
+    if at.exception:
+        raise SystemExit(f"the page failed: {at.exception[0].message}")
+    second = AppTest.from_file(str(ROOT / "pages" / "library.py"), default_timeout=300)
+    second.run()
+    fig["page_rss_two_visitors_mb"] = _rss_mb()
+    fig["page_rows_sent"] = len(at.dataframe(key="table").value)
+    return fig
+
+
 def check(out: Path) -> list[str]:
     """Differences between the query layer's answers and pandas' on the batch in ``out`` (none: an empty list)."""
     import pandas as pd
@@ -163,20 +189,32 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="keep the batch here (reused when it has --tracks)")
     parser.add_argument("--check", action="store_true", help="compare the answers with pandas; exit 1 on a difference")
     parser.add_argument("--no-before", action="store_true", help="skip timing load_tracks (the page's old way)")
+    parser.add_argument("--page", action="store_true", help="also time the Library page (AppTest) in a fresh process")
+    parser.add_argument("--page-of", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    if args.page_of:
+        print(json.dumps(page(args.page_of)))
+        return 0
     with tempfile.TemporaryDirectory(prefix="mer-library-scale-") as tmp:
         out = args.out or Path(tmp) / "batch"
         report: dict = {"tracks": args.tracks, "cores": os.cpu_count(), "load": os.getloadavg()[0]}
         summary = out / "batch.json"
         reuse = summary.is_file() and json.loads(summary.read_text()).get("tracks") == args.tracks
         t0 = time.perf_counter()
-        if not reuse:
-            write_synthetic_batch(out, args.tracks)
+        if not reuse:  # in a process of its own: this one's memory is then the reads' alone
+            subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from mer.batch.synthetic "
+                            "import write_synthetic_batch; write_synthetic_batch(sys.argv[2], int(sys.argv[3]))",
+                            str(ROOT), str(out), str(args.tracks)], check=True)
         report["write_s"] = None if reuse else time.perf_counter() - t0
         report["mb"] = {n: (out / n).stat().st_size / 1e6 for n in ("tracks.parquet", "segments.parquet",
                                                                    "profiles.parquet")}
         report |= measure(out)
+        if args.page:
+            done = subprocess.run([sys.executable, __file__, "--page-of", str(out)], capture_output=True, text=True)
+            if done.returncode:
+                raise SystemExit(done.stderr[-2000:])
+            report |= json.loads(done.stdout.strip().splitlines()[-1])
         if not args.no_before:
             report |= before(out)
         if args.check:

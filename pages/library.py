@@ -173,12 +173,15 @@ event = st.dataframe(view[TABLE_COLUMNS], hide_index=True, width="stretch", on_s
                      column_config={"top_probability": st.column_config.ProgressColumn("top p", min_value=0, max_value=1),
                                     **{e: st.column_config.NumberColumn(emotion_label(e), format="%.2f")
                                        for e in EMOTIONS}})
-if result.total <= DOWNLOAD_ROWS:
-    table = cat.rows(cat.order(cat.select(query), sort_by, descending))[TABLE_COLUMNS]
+if result.total <= DOWNLOAD_ROWS:  # written only when a button is clicked
+    def table():
+        return cat.rows(cat.order(cat.select(query), sort_by, descending))[TABLE_COLUMNS]
+
     d1, d2 = st.columns(2)
-    d1.download_button("Filtered table (CSV)", table.to_csv(index=False), f"{batch.path.name}-tracks.csv", "text/csv")
-    d2.download_button("Filtered table (Parquet)", table.to_parquet(index=False), f"{batch.path.name}-tracks.parquet",
-                       "application/octet-stream")
+    d1.download_button("Filtered table (CSV)", lambda: table().to_csv(index=False), f"{batch.path.name}-tracks.csv",
+                       "text/csv")
+    d2.download_button("Filtered table (Parquet)", lambda: table().to_parquet(index=False),
+                       f"{batch.path.name}-tracks.parquet", "application/octet-stream")
 else:
     st.caption(f"More than {DOWNLOAD_ROWS:,} rows: narrow the filters to download them here, or run "
                "`python -m mer library query BATCH ... --json` on the server.")
