@@ -132,6 +132,11 @@ def page(out: Path) -> dict:
     os.environ["MER_DATA_DIR"] = str(out.parent)  # the batch is the data folder's only one: the page shows it
     from streamlit.testing.v1 import AppTest
 
+    from mer.batch.library import list_batches
+
+    if [b.path for b in list_batches()] != [out]:
+        raise SystemExit(f"--page needs the batch alone in its folder's parent ({out.parent}): move the others away")
+
     at = AppTest.from_file(str(ROOT / "pages" / "library.py"), default_timeout=300)
     fig, t0 = {}, time.perf_counter()
     at.run()

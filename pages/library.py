@@ -226,15 +226,17 @@ st.dataframe([{"file": n.track.path.rsplit("/", 1)[-1], "distance": round(n.dist
 st.subheader("A journey from one mood to another")
 j1, j2, j3 = st.columns([2, 2, 1])
 here = "this track"
-start = j1.selectbox("From", [here, *EMOTIONS], format_func=lambda e: e if e == here else emotion_label(e),
+present = [e for e, n in zip(EMOTIONS, summary.counts) if n > 0]  # a journey ends at a track of its emotion
+start = j1.selectbox("From", [here, *present], format_func=lambda e: e if e == here else emotion_label(e),
                      help="Start at the track above, or at the track most typical of an emotion.")
-target = j2.selectbox("To", list(EMOTIONS), index=EMOTIONS.index("calmness"), format_func=emotion_label)
+target = j2.selectbox("To", present, index=present.index("calmness") if "calmness" in present else 0,
+                      format_func=emotion_label)
 steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, summary.analysed)), value=min(8, max(2, summary.analysed)))
 trip = None
 try:
     trip = journey(cat, path if start == here else start, target, steps=int(steps))
-except MerError as e:
-    show_error(e)
+except MerError as e:  # e.g. the one track of the target's emotion is the start: guidance, not a failure
+    st.info(str(e))
 if trip is not None:
     names = [s.track.path.rsplit("/", 1)[-1] for s in trip.steps]
     st.plotly_chart(journey_figure(np.array([s.track.probabilities for s in trip.steps]), names), width="stretch")
