@@ -375,6 +375,106 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_tracks(tracks: list, extra: Callable[[object], str] | None = None) -> None:
+    """One line per track: top emotion and probability, the nine probabilities, then the path (last: any
+    character may be in it)."""
+    from .config import emotion_label
+
+    head = "".join(f"{e[:6]:>7}" for e in EMOTIONS)
+    print(f"{'top emotion':<18} {'p':>5}{head}  {'' if extra is None else 'distance  '}path")
+    for item in tracks:
+        t = getattr(item, "track", item)
+        probs = "".join(f"{p:>7.2f}" for p in t.probabilities)
+        top = emotion_label(t.top_emotion) if t.top_emotion else "(failed)"
+        p = f"{t.top_probability:.2f}" if t.top_probability is not None else "—"
+        shown = t.path if t.path.isprintable() else ascii(t.path)  # a control character or undecodable byte
+        print(f"{top:<18} {p:>5}{probs}  {'' if extra is None else extra(item)}{shown}")
+
+
+def _cmd_library_query(args: argparse.Namespace) -> int:
+    from .batch.query import Catalogue, TrackQuery
+
+    query = TrackQuery(emotions=tuple(args.emotion) if args.emotion else None, min_probability=args.min_probability,
+                       status=args.status, text=args.text or "")
+    cat = Catalogue(args.batch)
+    if args.limit < 1:
+        from .batch import BatchError
+
+        raise BatchError(f"--limit must be at least 1, got {args.limit}.")
+    ordered = cat.order(cat.select(query), args.sort)
+    tracks = [cat.track(int(r)) for r in ordered[: args.limit]]
+    if args.json:
+        return _print_json({"batch": str(args.batch), "total": len(ordered), "rows": [t.to_dict() for t in tracks]})
+    _print_tracks(tracks)
+    print(f"{len(tracks):,} of {len(ordered):,} matching tracks (of {cat.size:,})", file=sys.stderr)
+    return 0
+
+
+def _cmd_library_similar(args: argparse.Namespace) -> int:
+    from .batch.navigate import similar
+    from .batch.query import Catalogue
+
+    cat = Catalogue(args.batch)
+    near = similar(cat, args.path, top=args.top)
+    if args.json:
+        return _print_json({"batch": str(args.batch), "path": args.path, "similar": [n.to_dict() for n in near]})
+    _print_tracks(near, lambda n: f"{n.distance:8.3f}  ")
+    for n in near:
+        print(f"shared with {n.track.path}: {', '.join(n.shared) or 'none of the top three'}", file=sys.stderr)
+    return 0
+
+
+def _cmd_library_journey(args: argparse.Namespace) -> int:
+    from .batch.navigate import journey, m3u_target, write_m3u
+    from .batch.query import Catalogue
+
+    cat = Catalogue(args.batch)
+    if args.m3u:
+        m3u_target(args.m3u, cat.path)  # refused before the work, not after
+    trip = journey(cat, args.start, args.to, steps=args.steps)
+    written = write_m3u([s.track for s in trip.steps], args.m3u, cat.path) if args.m3u else None
+    if args.json:
+        return _print_json({"batch": str(args.batch), **trip.to_dict(), "m3u": None if written is None else str(written)})
+    _print_tracks(list(trip.steps), lambda s: f"{s.change:8.3f}  ")
+    print(f"{len(trip.steps)} steps from {trip.start} to {trip.target} (the distance column: the change from the "
+          "step before)" + (f"; playlist written to {written}" if written else ""), file=sys.stderr)
+    return 0
+
+
+def _add_library_commands(sub) -> None:
+    """``python -m mer library query | similar | journey``: navigation of a finished batch by emotion."""
+    lib = sub.add_parser("library", help="a finished batch by emotion: query, similar tracks, journeys")
+    lsub = lib.add_subparsers(dest="library_command", required=True, metavar="ACTION")
+    p = lsub.add_parser("query", help="the tracks a filter keeps, sorted")
+    p.add_argument("batch", type=Path, metavar="BATCH", help="a folder written by `python -m mer batch`")
+    p.add_argument("--emotion", action="append", default=None, metavar="E",
+                   help="keep tracks whose top emotion is E (repeatable; default any)")
+    p.add_argument("--min-probability", type=float, default=0.0, metavar="P", help="top probability at least P")
+    p.add_argument("--text", default=None, metavar="T", help="T occurs in the path (any case)")
+    p.add_argument("--status", default="ok", metavar="{ok,error,all}", help="(default ok)")
+    p.add_argument("--sort", default="top_probability", metavar="COLUMN",
+                   help="an emotion, top_probability (default), duration_s, path, file or folder")
+    p.add_argument("--limit", type=int, default=20, help="rows printed (default 20)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_library_query)
+    p = lsub.add_parser("similar", help="the tracks nearest to one by emotion profile (probabilities and timeline shape)")
+    p.add_argument("batch", type=Path, metavar="BATCH")
+    p.add_argument("path", metavar="PATH", help="a track's path as the batch stored it")
+    p.add_argument("--top", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_library_similar)
+    p = lsub.add_parser("journey", help="a playlist moving step by step from one mood to another")
+    p.add_argument("batch", type=Path, metavar="BATCH")
+    p.add_argument("--from", dest="start", required=True, metavar="EMOTION|PATH", help="where the listener is")
+    p.add_argument("--to", required=True, metavar="EMOTION", help="the mood to reach")
+    p.add_argument("--steps", type=int, default=8, help="tracks in the playlist (default 8)")
+    p.add_argument("--m3u", type=Path, default=None, metavar="FILE",
+                   help="also write an extended M3U playlist (under the working folder, the data folder or "
+                        "MER_LIBRARY_ROOTS)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_library_journey)
+
+
 def _add_data_commands(sub) -> None:
     """``python -m mer data demo | stats | fetch-emotify``."""
     data = sub.add_parser("data", help="datasets: demo corpus, class balance, Emotify download")
@@ -482,6 +582,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_analyze)
 
     _add_model_commands(sub)
+    _add_library_commands(sub)
     p = sub.add_parser("models", help="list models, or switch the active one")
     p.add_argument("--activate", metavar="NAME", default=None)
     p.set_defaults(func=_cmd_models)

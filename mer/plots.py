@@ -23,6 +23,8 @@ __all__ = [
     "taggram_figure",
     "library_figure",
     "group_figure",
+    "journey_figure",
+    "map_figure",
     "distribution_figure",
     "spectrum_figure",
     "logmel_figure",
@@ -329,4 +331,49 @@ def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
     fig.update_layout(**{**_LAYOUT, "title": f"Emotion by {escape_html(by)}", "barmode": "stack",
                          "height": max(260, 60 + 28 * len(shares)),
                          "xaxis": dict(title="share of tracks", range=[0, 1]), "legend": dict(orientation="h", y=-0.2)})
+    return fig
+
+
+def journey_figure(probabilities: np.ndarray, names: list[str]) -> go.Figure:
+    """A journey's steps as a path over the emotions: a steps × 9 heatmap of each track's probabilities, its top
+    emotion marked and joined step to step (``names``: the tracks' file names, escaped here for the hover)."""
+    n = len(probabilities)
+    x = [f"{i + 1}" for i in range(n)]
+    top = probabilities.argmax(axis=1)
+    hover = [[f"step {j + 1}: {escape_html(names[j])}<br>{LABELS[i]}: {probabilities[j, i]:.2f}" for j in range(n)]
+             for i in range(len(EMOTIONS))]
+    fig = _fig(title="The journey, step by step (each track's emotion probabilities)", height=390,
+               xaxis=dict(title="step", type="category"), yaxis=dict(autorange="reversed"))
+    fig.add_trace(go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0,
+                             zmax=max(0.3, float(probabilities.max())), text=hover, hoverinfo="text",
+                             colorbar=dict(title="p", thickness=12)))
+    fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="lines+markers", name="top emotion",
+                             line=dict(color="#37474f", width=2),
+                             marker=dict(size=12, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top]),
+                             hoverinfo="skip", showlegend=False))
+    return fig
+
+
+def map_figure(counts: np.ndarray, edges: np.ndarray, anchors: np.ndarray, points: np.ndarray | None = None,
+               names: list[str] | None = None) -> go.Figure:
+    """The library map: tracks per cell as a density (log scale), the nine emotions at their corners, and
+    ``points`` ``(k, 2)`` on top, joined in order (a journey, or one selected track; ``names`` escaped here)."""
+    mid = (edges[:-1] + edges[1:]) / 2
+    fig = _fig(title="The library map: where the tracks lie between the nine emotions", height=520,
+               xaxis=dict(visible=False, range=[-1.25, 1.25]),
+               yaxis=dict(visible=False, range=[-1.2, 1.2], scaleanchor="x"), showlegend=False)
+    z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)) + 1, np.nan)
+    fig.add_trace(go.Heatmap(z=z, x=mid, y=mid, colorscale="Greys", customdata=counts.T,
+                             hovertemplate="%{customdata} tracks<extra></extra>",
+                             colorbar=dict(title="tracks", thickness=12, tickvals=[1, 2, 3, 4, 5, 6, 7],
+                                           ticktext=["1", "10", "100", "1k", "10k", "100k", "1M"])))
+    fig.add_trace(go.Scatter(x=anchors[:, 0] * 1.08, y=anchors[:, 1] * 1.08, mode="text", text=LABELS,
+                             textfont=dict(color=[EMOTION_COLORS[e] for e in EMOTIONS], size=14), hoverinfo="skip"))
+    if points is not None and len(points):
+        labels = [escape_html(n) for n in (names or [""] * len(points))]
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers+text" if len(points) > 1
+                                 else "markers", text=[str(i + 1) for i in range(len(points))] if len(points) > 1
+                                 else None, textposition="top center", customdata=labels,
+                                 hovertemplate="%{customdata}<extra></extra>", line=dict(color="#d81b60", width=2),
+                                 marker=dict(size=11, color="#d81b60", line=dict(width=1, color="white"))))
     return fig

@@ -1,17 +1,21 @@
 """Library: analyse a folder of music on this server in the background, and present a batch's results — the
-library's emotions, by folder or genre, a filterable table, and a track's 20-segment timeline."""
+library's emotions, by folder or genre, a table paged and sorted on the server, a track's 20-segment timeline,
+tracks like it, a journey from one mood to another, and a map of the whole library."""
 
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import streamlit as st
 
-from mer.batch.library import (TABLE_COLUMNS, emotion_counts, ensure_sample, file_path, filter_tracks, group_shares,
-                               library_roots, list_batches, load_tracks, playable_path, track_segments, tracks_csv)
+from mer.batch.library import (TABLE_COLUMNS, ensure_sample, library_roots, list_batches, playable_path,
+                               tracks_csv)
+from mer.batch.navigate import journey, m3u_text, similar
+from mer.batch.query import MAP_ANCHORS, SORT_COLUMNS, Catalogue, LibraryMap, TrackQuery
 from mer.config import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
-from mer.plots import distribution_figure, group_figure, library_figure, timeline_figure
+from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,
+                       timeline_figure)
 from mer.text import escape_markdown, md_code
 from ui import get_model, show_error
 
@@ -21,14 +25,23 @@ st.caption("A whole music library, analysed in the background on this server (or
 SAMPLE = "sample"
 
 
-@st.cache_data(show_spinner="Reading the batch…", max_entries=4)
-def tracks_of(path: str, stamp: int) -> pd.DataFrame:
-    return load_tracks(Path(path))
+PAGE_ROWS = 100  # rows sent to the browser at a time
+DOWNLOAD_ROWS = 50_000  # the filtered table is offered as a download up to this many rows
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def segments_of(path: str, stamp: int, track_id: int) -> pd.DataFrame:
-    return track_segments(Path(path), track_id)
+@st.cache_resource(show_spinner="Reading the batch…", max_entries=2)
+def catalogue(path: str, stamp: int) -> Catalogue:
+    """One copy per batch for every visitor: a few columns, queried on the server."""
+    return Catalogue(Path(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def library_map(path: str, stamp: int) -> LibraryMap:
+    return catalogue(path, stamp).library_map()
+
+
+def _label(column: str) -> str:
+    return {"top_probability": "top probability", "duration_s": "duration"}.get(column, emotion_label(column))
 
 
 def _duration(seconds: float | None) -> str:
@@ -120,40 +133,61 @@ if choice == SAMPLE:
 else:
     batch = batches[choice]
 stamp = (batch.path / "tracks.parquet").stat().st_mtime_ns
-tracks = tracks_of(str(batch.path), stamp)
-ok = tracks[tracks["status"] == "ok"]
+try:
+    cat = catalogue(str(batch.path), stamp)
+except MerError as e:
+    show_error(e)
+    st.stop()
+summary = cat.summary()
 
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Tracks", f"{len(tracks):,}")
-c2.metric("Analysed", f"{len(ok):,}")
-c3.metric("Failed", f"{len(tracks) - len(ok):,}")
-c4.metric("Model", escape_markdown(", ".join(sorted(tracks["model_name"].unique()))) or "—")
+c1.metric("Tracks", f"{summary.tracks:,}")
+c2.metric("Analysed", f"{summary.analysed:,}")
+c3.metric("Failed", f"{summary.failed:,}")
+c4.metric("Model", escape_markdown(", ".join(summary.models)) or "—")
 
 left, right = st.columns(2)
-left.plotly_chart(library_figure(emotion_counts(tracks)), width="stretch")
-groups = ["folder"] + (["genre"] if ok["genre"].notna().any() else [])
+left.plotly_chart(library_figure(summary.counts_series()), width="stretch")
+groups = ["folder"] + (["genre"] if cat.has_groups("genre") else [])
 by = right.radio("Group by", groups, horizontal=True, format_func=lambda g: "genre tag" if g == "genre" else g)
-right.plotly_chart(group_figure(group_shares(tracks, by), by), width="stretch")
+right.plotly_chart(group_figure(cat.group_shares(by).to_frame(), by), width="stretch")
 
 st.subheader("Tracks")
 f1, f2, f3, f4 = st.columns([3, 2, 1, 2])
 emotions = f1.multiselect("Top emotion", list(EMOTIONS), default=list(EMOTIONS), format_func=emotion_label)
 min_p = f2.slider("Top probability at least", 0.0, 1.0, 0.0, 0.05)
 status = f3.selectbox("Status", ["ok", "error", "all"])
-sort_by = f4.selectbox("Sort by (highest first)", ["top_probability", *EMOTIONS],
-                       format_func=lambda c: "top probability" if c == "top_probability" else emotion_label(c))
-text = st.text_input("Path contains", placeholder="part of a file or folder name")
-view = filter_tracks(tracks, emotions=emotions, min_probability=min_p, status=status, text=text, sort_by=sort_by)
-st.caption(f"{len(view):,} of {len(tracks):,} tracks. Click a row to see its timeline; click a column to sort.")
+sort_by = f4.selectbox("Sort by", SORT_COLUMNS, format_func=_label)
+g1, g2, g3 = st.columns([4, 1, 1])
+text = g1.text_input("Path contains", placeholder="part of a file or folder name")
+descending = g2.toggle("Highest first", value=sort_by not in ("path", "file", "folder"),
+                       help="Numbers highest first, names Z to A.")
+query = TrackQuery(emotions=tuple(emotions) if len(emotions) < len(EMOTIONS) else None, min_probability=min_p,
+                   status=status, text=text)
+total = len(cat.select(query))
+pages = max(1, -(-total // PAGE_ROWS))
+page_no = g3.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="page_no")
+result = cat.page(query, sort_by=sort_by, descending=descending, offset=(page_no - 1) * PAGE_ROWS, limit=PAGE_ROWS)
+view = result.rows
+st.caption(f"{result.total:,} of {summary.tracks:,} tracks · page {page_no} of {pages:,} ({PAGE_ROWS} rows a page), "
+           f"sorted on the server by {_label(sort_by)}. Click a row to see its timeline.")
 event = st.dataframe(view[TABLE_COLUMNS], hide_index=True, width="stretch", on_select="rerun",
                      selection_mode="single-row", key="table",
                      column_config={"top_probability": st.column_config.ProgressColumn("top p", min_value=0, max_value=1),
                                     **{e: st.column_config.NumberColumn(emotion_label(e), format="%.2f")
                                        for e in EMOTIONS}})
-d1, d2 = st.columns(2)
-d1.download_button("Filtered table (CSV)", tracks_csv(view), f"{batch.path.name}-tracks.csv", "text/csv")
-d2.download_button("Filtered table (Parquet)", view.to_parquet(index=False), f"{batch.path.name}-tracks.parquet",
-                   "application/octet-stream")
+if result.total <= DOWNLOAD_ROWS:  # written only when a button is clicked
+    def table():
+        return cat.rows(cat.order(cat.select(query), sort_by, descending))[TABLE_COLUMNS]
+
+    d1, d2 = st.columns(2)
+    d1.download_button("Filtered table (CSV)", lambda: tracks_csv(table()), f"{batch.path.name}-tracks.csv",
+                       "text/csv")
+    d2.download_button("Filtered table (Parquet)", lambda: table().to_parquet(index=False),
+                       f"{batch.path.name}-tracks.parquet", "application/octet-stream")
+else:
+    st.caption(f"More than {DOWNLOAD_ROWS:,} rows: narrow the filters to download them here, or run "
+               "`python -m mer library query BATCH ... --json` on the server.")
 
 rows = event.selection.rows if event and event.selection else []
 if rows:  # a click on the table picks the track below
@@ -167,18 +201,61 @@ if st.session_state.get("track") not in choices:
 st.subheader("A track's 20 segments")
 path = st.selectbox("Track", choices, key="track", format_func=lambda p: Path(p).name)
 row = view[view["path"] == path].iloc[0]
-seg = segments_of(str(batch.path), stamp, int(row["track_id"]))
-st.caption(f"{escape_markdown(path)} · {row['duration_s']:.1f} s · top emotion **{emotion_label(row['top_emotion'])}** "
+seg = cat.timeline(int(row["track_id"]))
+st.code(path, language=None, wrap_lines=True)
+st.caption(f"{row['duration_s']:.1f} s · top emotion **{emotion_label(row['top_emotion'])}** "
            f"({row['top_probability']:.2f})")
-audio = playable_path(batch.path, file_path(row))
+on_disk = cat.file_path(int(row["track_id"]))
+audio = playable_path(batch.path, on_disk)
 if audio is not None:
     st.audio(str(audio))
-elif Path(file_path(row)).is_file():
+elif Path(on_disk).is_file():
     st.caption("This file lies outside the library folders this batch analysed, so it is not played here "
                "(add its folder to `MER_LIBRARY_ROOTS` when starting the app to allow it).")
 else:
     st.caption("The audio file is no longer at this path; the results remain.")
 t1, t2 = st.columns([3, 1])
-t1.plotly_chart(timeline_figure(seg[list(EMOTIONS)].to_numpy(), seg["start_s"].to_numpy(), seg["end_s"].to_numpy()),
-                width="stretch")
+t1.plotly_chart(timeline_figure(seg.probabilities, seg.start_s, seg.end_s), width="stretch")
 t2.plotly_chart(distribution_figure(row[list(EMOTIONS)].to_numpy(dtype=float)), width="stretch")
+
+st.subheader("More like this")
+near = similar(cat, path, top=10)
+st.caption("The nearest tracks by emotion profile: the nine probabilities and the shape of the timeline (how much "
+           "each emotion varies, and whether it rises or falls through the track).")
+st.dataframe([{"file": n.track.path.rsplit("/", 1)[-1], "distance": round(n.distance, 3),
+               "shared emotions": ", ".join(emotion_label(e) for e in n.shared),
+               "top emotion": emotion_label(n.track.top_emotion or ""), "path": n.track.path} for n in near],
+             hide_index=True, width="stretch", key="similar")
+
+st.subheader("A journey from one mood to another")
+j1, j2, j3 = st.columns([2, 2, 1])
+here = "this track"
+present = [e for e, n in zip(EMOTIONS, summary.counts) if n > 0]  # a journey ends at a track of its emotion
+start = j1.selectbox("From", [here, *present], format_func=lambda e: e if e == here else emotion_label(e),
+                     help="Start at the track above, or at the track most typical of an emotion.")
+target = j2.selectbox("To", present, index=present.index("calmness") if "calmness" in present else 0,
+                      format_func=emotion_label)
+steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, summary.analysed)), value=min(8, max(2, summary.analysed)))
+trip = None
+try:
+    trip = journey(cat, path if start == here else start, target, steps=int(steps))
+except MerError as e:  # e.g. the one track of the target's emotion is the start: guidance, not a failure
+    st.info(str(e))
+if trip is not None:
+    names = [s.track.path.rsplit("/", 1)[-1] for s in trip.steps]
+    st.plotly_chart(journey_figure(np.array([s.track.probabilities for s in trip.steps]), names), width="stretch")
+    st.dataframe([{"step": i + 1, "file": n, "top emotion": emotion_label(s.track.top_emotion or ""),
+                   "change": round(s.change, 3), "path": s.track.path} for i, (n, s) in enumerate(zip(names, trip.steps))],
+                 hide_index=True, width="stretch", key="journey")
+    st.download_button("Journey playlist (M3U)", m3u_text([s.track for s in trip.steps]),
+                       f"{batch.path.name}-{trip.start}-to-{trip.target}.m3u", "audio/x-mpegurl")
+
+st.subheader("The library map")
+lmap = library_map(str(batch.path), stamp)
+shown = trip.steps if trip is not None else ()
+points = LibraryMap.project(np.array([s.track.probabilities for s in shown])) if shown else \
+    LibraryMap.project(row[list(EMOTIONS)].to_numpy(dtype=float))
+labels = [s.track.path.rsplit("/", 1)[-1] for s in shown] if shown else [Path(path).name]
+st.caption("Each track sits between the nine emotions, pulled towards each by its probability (fixed corners, "
+           "the same for every batch); the shade counts the tracks in each cell. The journey is drawn on top.")
+st.plotly_chart(map_figure(lmap.counts, lmap.edges, MAP_ANCHORS, points, labels), width="stretch")

@@ -28,7 +28,8 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["mer.analyze", "mer.evaluate", "mer.train", "mer.study", "mer.ladder", "mer.card",
                      "mer.report", "mer.plots", "mer.stats", "mer.jobs", "mer.batch", "mer.batch.inputs",
                      "mer.batch.worker", "mer.batch.store", "mer.batch.cluster", "mer.batch.engines",
-                     "mer.batch.run", "mer.batch.library"], 4),
+                     "mer.batch.run", "mer.batch.library", "mer.batch.query", "mer.batch.navigate",
+                     "mer.batch.synthetic"], 4),
     # interfaces
     **dict.fromkeys(["mer", "mer.cli", "mer.__main__"], 5),
 }

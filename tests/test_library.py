@@ -89,7 +89,8 @@ def test_the_library_page_shows_the_batch_filters_and_a_tracks_timeline(batch_di
     seg = seg[seg["path"] == path].sort_values("segment")
     np.testing.assert_allclose(z, seg[list(EMOTIONS)].to_numpy().T, atol=1e-6)
     assert len(at.get("audio")) == 1
-    assert [b.label for b in at.get("download_button")] == ["Filtered table (CSV)", "Filtered table (Parquet)"]
+    assert [b.label for b in at.get("download_button")] == ["Filtered table (CSV)", "Filtered table (Parquet)",
+                                                           "Journey playlist (M3U)"]
     assert json.loads((batch_dir / "batch.json").read_text())["tracks"] == 10
     Path(path).unlink()  # the results stay when the audio is gone
     at.run()

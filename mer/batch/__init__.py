@@ -2,7 +2,9 @@
 two Parquet tables (tracks, segments), written in atomic chunks so an interrupted run resumes.
 
 :func:`run_batch` is ``python -m mer batch``; :func:`analyze_many` yields results for notebooks;
-:mod:`mer.batch.library` reads a finished batch for the app's Library page.
+:mod:`mer.batch.library` lists batches and the folders the app may read; :mod:`mer.batch.query` queries a finished
+batch at catalogue scale (the Library page, ``python -m mer library``), :mod:`mer.batch.navigate` finds similar
+tracks and journeys on it.
 """
 
 from ..pool import default_workers

@@ -3,7 +3,11 @@
 Layout of ``--out DIR``::
 
     tracks.parquet     one row per track (path, duration, model, status, error, top emotion, 9 probabilities)
-    segments.parquet   one row per segment of every analysed track (20 per track)
+    segments.parquet   one row per segment of every analysed track (20 per track), sorted by track_id and
+                       segment, in row groups that end at a track's last segment (a track is one row group)
+    profiles.parquet   one row per analysed track: the shape of its timeline (spread and trend per emotion),
+                       sorted by track_id; what ``python -m mer library similar`` compares besides the
+                       probabilities
     batch.json         the last run's summary (inputs, model, counts, times)
     .parts/000000007/  a chunk of results not merged yet: tracks.parquet + segments.parquet, renamed into place
                        complete, so a killed run (kill -9 included) leaves whole chunks or nothing
@@ -33,7 +37,7 @@ from ..text import display_text, neutralise_cell
 from .inputs import BatchError, FileRef, HashSet, input_key
 from .worker import TrackResult, error_result
 
-__all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",
+__all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "PROFILE_SCHEMA", "SEGMENT_GROUP_TRACKS", "timeline_shape", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",
            "tracks_table", "segments_table"]
 
 _PROBS = [pa.field(e, pa.float32()) for e in EMOTIONS]
@@ -57,7 +61,15 @@ SEGMENT_SCHEMA = pa.schema([
     pa.field("start_s", pa.float64()), pa.field("end_s", pa.float64()), pa.field("duration_s", pa.float64()),
     *_MODEL, pa.field("status", pa.string()), pa.field("top_emotion", pa.string()), *_PROBS,
 ])
+#: The shape of a track's timeline, per emotion: ``E_spread`` (standard deviation over the segments) and
+#: ``E_trend`` (least-squares slope over the track, its time scaled to 0..1: end minus start, roughly).
+PROFILE_SCHEMA = pa.schema([pa.field("track_id", pa.uint64()),
+                            *(pa.field(f"{e}_{k}", pa.float32()) for k in ("spread", "trend") for e in EMOTIONS)])
+#: Tracks per row group of segments.parquet: a track's segments are read as one row group of ~40,000 rows.
+SEGMENT_GROUP_TRACKS = 2048
+_BUCKET_ROWS = 2_000_000  # segment rows sorted in memory at once when a batch is merged
 _TABLES = ("tracks.parquet", "segments.parquet")
+_PROFILES = "profiles.parquet"
 #: A folder holding one of these was written by a batch: the only non-empty folders a batch writes into.
 BATCH_MARKERS = ("batch.json", ".parts")
 
@@ -246,38 +258,117 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
+def timeline_shape(track_ids: np.ndarray, probabilities: np.ndarray) -> pa.Table:
+    """The shape of each track's timeline, from its segment rows (sorted by track, then segment).
+
+    Parameters
+    ----------
+    track_ids : np.ndarray [shape=(n,), dtype=uint64]
+        The rows' track ids, each track's rows together and in segment order.
+    probabilities : np.ndarray [shape=(n, 9)]
+        The rows' emotion probabilities.
+
+    Returns
+    -------
+    pa.Table
+        One row per track in :data:`PROFILE_SCHEMA`: per emotion, the spread (standard deviation over the
+        segments) and the trend (least-squares slope against the time through the track, scaled to 0..1).
+    """
+    n = len(track_ids)
+    starts = np.flatnonzero(np.r_[True, track_ids[1:] != track_ids[:-1]]) if n else np.zeros(0, np.int64)
+    counts = np.diff(np.r_[starts, n])
+    t = (np.arange(n) - np.repeat(starts, counts)) / np.repeat(np.maximum(counts - 1, 1), counts)
+    p = probabilities.astype(np.float64)
+    mean = lambda x: np.add.reduceat(x, starts, axis=0) / counts.reshape(-1, *([1] * (x.ndim - 1))) \
+        if n else np.zeros((0, *x.shape[1:]))  # noqa: E731
+    mp, mt = mean(p), mean(t)
+    spread = np.sqrt(np.maximum(mean(p * p) - mp * mp, 0.0))
+    var_t = mean(t * t) - mt * mt
+    cov = mean(p * t[:, None]) - mp * mt[:, None]
+    trend = np.divide(cov, var_t[:, None], out=np.zeros_like(cov), where=var_t[:, None] > 1e-12)
+    cols = {"track_id": track_ids[starts]}
+    cols |= {f"{e}_spread": spread[:, j].astype(np.float32) for j, e in enumerate(EMOTIONS)}
+    cols |= {f"{e}_trend": trend[:, j].astype(np.float32) for j, e in enumerate(EMOTIONS)}
+    return pa.table(cols, schema=PROFILE_SCHEMA)
+
+
+def _bucket_of(ids: np.ndarray, buckets: int) -> np.ndarray:
+    """Which of ``buckets`` equal ranges of the 64-bit id space each id falls in (ids are hashes: uniform)."""
+    return ((ids >> np.uint64(32)) * np.uint64(buckets)) >> np.uint64(32)
+
+
+def _write_aligned(writer: pq.ParquetWriter, table: pa.Table) -> None:
+    """Write segment rows sorted by track in row groups of :data:`SEGMENT_GROUP_TRACKS` whole tracks."""
+    ids = table.column("track_id").to_numpy()
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, np.int64)
+    edges = np.r_[starts[::SEGMENT_GROUP_TRACKS], len(ids)]
+    for a, b in zip(edges[:-1], edges[1:]):
+        writer.write_table(table.slice(a, b - a), row_group_size=int(b - a))
+
+
+def _sorted_segments(units: list[Path], masks: list[tuple[np.ndarray, np.ndarray]], dest: Path,
+                     profiles: Path) -> None:
+    """Write the kept segment rows of ``units`` to ``dest`` sorted by track id and segment, and their
+    timeline shapes to ``profiles``, in memory bounded by :data:`_BUCKET_ROWS` rows.
+
+    Rows are first spread over temporary files by ranges of the id (``.segments-K.tmp``), then each range is
+    sorted and appended: the ranges are in order, so the whole table is.
+    """
+    total = sum(pq.ParquetFile(u / _TABLES[1]).metadata.num_rows for u in units)
+    k = max(1, -(-total // _BUCKET_ROWS))
+    tmp = [dest.parent / f".segments-{i:05d}.tmp" for i in range(k)]
+    spill: dict[int, pq.ParquetWriter] = {}
+    try:
+        for unit, (_, ids) in zip(units, masks):
+            for batch in pq.ParquetFile(unit / _TABLES[1]).iter_batches(batch_size=262_144):
+                tid = batch.column("track_id").to_numpy()
+                m = np.isin(tid, ids)
+                bucket = _bucket_of(tid, k)
+                for b in np.unique(bucket[m]):
+                    w = spill.get(int(b)) or spill.setdefault(int(b), pq.ParquetWriter(tmp[b], SEGMENT_SCHEMA))
+                    w.write_batch(batch.filter(pa.array(m & (bucket == b))))
+        for w in spill.values():
+            w.close()
+        with pq.ParquetWriter(dest, SEGMENT_SCHEMA, compression="zstd") as out, \
+                pq.ParquetWriter(profiles, PROFILE_SCHEMA, compression="zstd") as shapes:
+            for i in sorted(spill):
+                rows = pq.read_table(tmp[i]).sort_by([("track_id", "ascending"), ("segment", "ascending")])
+                tmp[i].unlink()
+                _write_aligned(out, rows)
+                probs = np.column_stack([rows.column(e).to_numpy() for e in EMOTIONS]) if rows.num_rows else \
+                    np.zeros((0, len(EMOTIONS)), np.float32)
+                shapes.write_table(timeline_shape(rows.column("track_id").to_numpy(), probs))
+    finally:
+        for p in tmp:
+            p.unlink(missing_ok=True)
+
+
 def merge_parts(out: Path, wanted: HashSet) -> int:
     """Merge the tables and chunks into new tables of the ``wanted`` track ids; returns the number of tracks.
 
-    Streams record batches (memory stays flat in the library's size); the new tables replace the old
-    ones by rename, and the merged chunks are deleted only after that.
+    Streams record batches (memory stays flat in the library's size: segments are sorted by track in ranges
+    of :data:`_BUCKET_ROWS` rows); the new tables replace the old ones by rename, and the merged chunks are
+    deleted only after that.
     """
     units = _units(out)
     parts = _parts(out)
     masks = _keep_masks(units, wanted)
     n = 0
-    # both tables are written beside the old ones, then renamed together: not open_atomic, which renames each
+    # the tables are written beside the old ones, then renamed together: not open_atomic, which renames each
     # file as soon as it is complete (a crash between would pair new tracks with old segments)
-    tmps = [out / f".{t}-merging" for t in _TABLES]
-    writers = [pq.ParquetWriter(tmps[0], TRACK_SCHEMA, compression="zstd"),
-               pq.ParquetWriter(tmps[1], SEGMENT_SCHEMA, compression="zstd")]
-    try:
+    names = (*_TABLES, _PROFILES)
+    tmps = [out / f".{t}-merging" for t in names]
+    with pq.ParquetWriter(tmps[0], TRACK_SCHEMA, compression="zstd") as writer:
         for unit, (keep, ids) in zip(units, masks):
             offset = 0
             for batch in pq.ParquetFile(unit / _TABLES[0]).iter_batches(batch_size=65_536):
                 m = keep[offset: offset + batch.num_rows]
                 offset += batch.num_rows
                 if m.any():
-                    writers[0].write_batch(_conform(batch.filter(pa.array(m)), TRACK_SCHEMA))
+                    writer.write_batch(_conform(batch.filter(pa.array(m)), TRACK_SCHEMA))
                     n += int(m.sum())
-            for batch in pq.ParquetFile(unit / _TABLES[1]).iter_batches(batch_size=262_144):
-                m = np.isin(batch.column("track_id").to_numpy(), ids)
-                if m.any():
-                    writers[1].write_batch(batch.filter(pa.array(m)))
-    finally:
-        for w in writers:
-            w.close()
-    for tmp, name in zip(tmps, _TABLES):
+    _sorted_segments(units, masks, tmps[1], tmps[2])
+    for tmp, name in zip(tmps, names):
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, out / name)

@@ -1,0 +1,242 @@
+"""Navigation by emotion over a :class:`~mer.batch.query.Catalogue`: tracks like this one, and journeys from one
+mood to another (the iso principle of music therapy: start where the listener is, change a little at each step),
+written as an M3U playlist any player opens.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..config import EMOTIONS, data_dir
+from ..files import is_under, open_atomic
+from .inputs import BatchError
+from .query import Catalogue, Track, check_emotion
+
+__all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "shared_emotions", "m3u_text",
+           "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT"]
+
+#: Weight of the timeline's shape (spread and trend per emotion) against the nine probabilities in a distance.
+SHAPE_WEIGHT = 0.5
+_SHARED_TOP = 3
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """A track near another: its distance (emotion profile) and the emotions both have among their top three."""
+
+    track: Track
+    distance: float
+    shared: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {**self.track.to_dict(), "distance": round(self.distance, 4), "shared_emotions": list(self.shared)}
+
+
+@dataclass(frozen=True)
+class JourneyStep:
+    """One track of a journey: the waypoint it stands for, how far from it, and the change from the step before."""
+
+    track: Track
+    waypoint: tuple[float, ...]
+    distance: float
+    change: float
+
+    def to_dict(self) -> dict:
+        return {**self.track.to_dict(), "waypoint": [round(x, 4) for x in self.waypoint],
+                "distance_to_waypoint": round(self.distance, 4), "change": round(self.change, 4)}
+
+
+@dataclass(frozen=True)
+class Journey:
+    """A playlist moving from one mood to another, one small change at a time."""
+
+    start: str  # the first track's top emotion
+    target: str  # the last track's top emotion
+    steps: tuple[JourneyStep, ...]
+
+    def to_dict(self) -> dict:
+        return {"from": self.start, "to": self.target, "steps": [s.to_dict() for s in self.steps]}
+
+
+def shared_emotions(a: np.ndarray, b: np.ndarray, top: int = _SHARED_TOP) -> tuple[str, ...]:
+    """Emotions among the ``top`` most probable of both ``a`` and ``b`` (each ``(9,)``), in ``a``'s order."""
+    ta, tb = np.argsort(-a, kind="stable")[:top], set(np.argsort(-b, kind="stable")[:top].tolist())
+    return tuple(EMOTIONS[i] for i in ta if i in tb)
+
+
+def _profiles(cat: Catalogue) -> np.ndarray:
+    """``(n, 27)``: the nine probabilities, then the timeline's spread and trend, weighted by :data:`SHAPE_WEIGHT`."""
+    return np.hstack([cat.probabilities, SHAPE_WEIGHT * np.nan_to_num(cat.shapes())]).astype(np.float32)
+
+
+def similar(cat: Catalogue, path: str, top: int = 10) -> list[Neighbour]:
+    """The ``top`` analysed tracks nearest to the track at ``path`` (itself excluded), nearest first.
+
+    The distance is Euclidean over the emotion profile: the nine track probabilities and the shape of the
+    20-segment timeline (each emotion's spread and trend, weighted :data:`SHAPE_WEIGHT`).
+
+    Raises
+    ------
+    BatchError
+        ``top`` below 1; ``path`` not in the batch, or a track that failed to analyse.
+    """
+    if top < 1:
+        raise BatchError(f"--top must be at least 1, got {top}.")
+    row = _analysed(cat, path)
+    profiles = _profiles(cat)
+    d = np.sqrt(((profiles - profiles[row]) ** 2).sum(axis=1))
+    d[~cat.ok] = np.inf
+    d[row] = np.inf
+    k = min(top, int(np.isfinite(d).sum()))
+    near = np.argpartition(d, k - 1)[:k] if k else np.zeros(0, np.int64)
+    near = near[np.lexsort((near, d[near]))]
+    return [Neighbour(track=cat.track(int(i)), distance=float(d[i]),
+                      shared=shared_emotions(cat.probabilities[row], cat.probabilities[i])) for i in near]
+
+
+def _analysed(cat: Catalogue, path: str) -> int:
+    row = cat.find(path)
+    if not cat.ok[row]:
+        raise BatchError(f"'{path}' failed to analyse in this batch, so it has no emotions to compare. Choose an "
+                         "analysed track.")
+    return row
+
+
+def _typical(cat: Catalogue, emotion: str, exclude: int = -1) -> int:
+    """The analysed track whose top emotion is ``emotion`` with the highest probability of it."""
+    j = EMOTIONS.index(emotion)
+    p = np.where(cat.ok & (cat.top == j), cat.probabilities[:, j], -np.inf)
+    if exclude >= 0:
+        p[exclude] = -np.inf
+    best = int(np.argmax(p)) if len(p) else -1
+    if best < 0 or not np.isfinite(p[best]):
+        raise BatchError(f"No analysed track of this batch has '{emotion}' as its top emotion (besides the start), "
+                         "so no journey can end (or start) there. Choose another emotion.")
+    return best
+
+
+def _start_row(cat: Catalogue, start: str) -> int:
+    """The first track of a journey: the most typical track of an emotion, or the track at a path."""
+    try:
+        return _typical(cat, check_emotion(start))
+    except BatchError as e:
+        if "Unknown emotion" not in str(e):
+            raise
+    try:
+        return _analysed(cat, start)
+    except BatchError:
+        raise BatchError(f"--from '{start}' is neither one of the nine emotions ({', '.join(EMOTIONS)}) nor a track "
+                         f"of the batch in '{cat.path}'. Give an emotion or a path as the batch stored it.") from None
+
+
+def journey(cat: Catalogue, start: str, target: str, steps: int = 8) -> Journey:
+    """``steps`` distinct analysed tracks from ``start`` (an emotion or a track's path) to ``target`` (an emotion).
+
+    The first track is ``start`` itself, or the track whose top emotion is ``start`` with the highest
+    probability of it; the last is the track most typical of ``target`` the same way. Between them, the
+    straight line in probability space is cut into equal steps, and each waypoint takes the nearest track not
+    used yet: every step a small change.
+
+    Raises
+    ------
+    BatchError
+        An unknown emotion; a path not in the batch; ``steps`` below 2 or above the analysed tracks; no track
+        with ``target`` (or ``start``) as its top emotion.
+    """
+    target = check_emotion(target)
+    available = int(cat.ok.sum())
+    if steps < 2 or steps > available:
+        raise BatchError(f"--steps must lie between 2 and the {available:,} analysed tracks of the batch, got {steps}.")
+    first = _start_row(cat, start)
+    last = _typical(cat, target, exclude=first)
+    rows = np.flatnonzero(cat.ok)
+    probs = cat.probabilities[rows].astype(np.float32)
+    free = np.ones(len(rows), dtype=bool)
+    free[np.searchsorted(rows, [first, last])] = False
+    a, b = cat.probabilities[first].astype(np.float64), cat.probabilities[last].astype(np.float64)
+    path, marks = [first], [a]
+    for k in range(1, steps - 1):
+        w = a + (b - a) * k / (steps - 1)
+        d = np.where(free, ((probs - w.astype(np.float32)) ** 2).sum(axis=1), np.inf)
+        i = int(np.argmin(d))
+        free[i] = False
+        path.append(int(rows[i]))
+        marks.append(w)
+    path.append(last)
+    marks.append(b)
+    out, before = [], cat.probabilities[first]
+    for r, w in zip(path, marks):
+        p = cat.probabilities[r]
+        out.append(JourneyStep(track=cat.track(r), waypoint=tuple(float(x) for x in w),
+                               distance=float(np.linalg.norm(p - w)), change=float(np.linalg.norm(p - before))))
+        before = p
+    return Journey(start=EMOTIONS[int(cat.top[first])], target=target, steps=tuple(out))
+
+
+def m3u_text(tracks: Sequence[Track]) -> str:
+    """An extended M3U playlist of ``tracks``: a title line (file name, top emotion) and the path of each; a path
+    holding a line break is written as a ``file://`` URI (percent-encoded), so no path breaks the list."""
+    lines = ["#EXTM3U"]
+    for t in tracks:
+        title = " ".join(f"{Path(t.path).stem} — {(t.top_emotion or 'not analysed').replace('_', ' ')}".split())
+        seconds = -1 if t.duration_s is None else int(round(t.duration_s))
+        where = t.path if not any(c in t.path for c in "\r\n") else \
+            "file://" + urllib.parse.quote(t.path, errors="surrogateescape")
+        lines += [f"#EXTINF:{seconds},{title}", where]
+    return "\n".join(lines) + "\n"
+
+
+def playlist_roots() -> list[Path]:
+    """Folders ``--m3u`` may write into: the working folder, the data folder and ``$MER_LIBRARY_ROOTS``."""
+    extra = [Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r]
+    return [Path.cwd(), data_dir(), *extra]
+
+
+def m3u_target(dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
+    """The file a playlist may be written to at ``dest`` (its folder resolved), checked before any work.
+
+    Raises
+    ------
+    BatchError
+        ``dest`` does not end in ``.m3u``/``.m3u8``; its folder does not exist, lies outside
+        :func:`playlist_roots` (links resolved) or inside the batch folder; ``dest`` is a folder.
+    """
+    dest = Path(dest)
+    if dest.suffix.lower() not in (".m3u", ".m3u8"):
+        raise BatchError(f"'{dest}' is not a playlist name: end it in .m3u or .m3u8.")
+    roots = playlist_roots()
+    try:
+        folder = dest.parent.resolve(strict=True)
+    except (OSError, RuntimeError):
+        raise BatchError(f"The folder of '{dest}' does not exist. Create it, or write the playlist elsewhere.") from None
+    if is_under(folder, [batch]):
+        raise BatchError(f"'{dest}' lies inside the batch folder, which these reads never write into. Write the "
+                         "playlist elsewhere.")
+    if not is_under(folder, roots):
+        allowed = ", ".join(f"'{r}'" for r in roots)
+        raise BatchError(f"'{dest}' lies outside the folders mer may write playlists into ({allowed}; links "
+                         "resolved). Write it under one of them, or add its folder to MER_LIBRARY_ROOTS.")
+    target = folder / dest.name
+    if target.is_dir():
+        raise BatchError(f"'{dest}' is a folder. Name a playlist file.")
+    return target
+
+
+def write_m3u(tracks: Sequence[Track], dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
+    """Write :func:`m3u_text` of ``tracks`` to ``dest`` atomically (a temporary name, then renamed).
+
+    Raises
+    ------
+    BatchError
+        As :func:`m3u_target`.
+    """
+    target = m3u_target(dest, batch)
+    with open_atomic(target) as f:
+        f.write(m3u_text(tracks).encode("utf-8", "surrogateescape"))
+    return target

@@ -1,0 +1,525 @@
+"""A batch's tracks at catalogue scale: filters, sorting, pages, counts and summaries computed over a few
+columns held once in memory (Arrow strings, numpy numbers), never the whole table in pandas.
+
+:class:`Catalogue` opens a batch folder read-only (nothing is ever written there). The Library page and
+``python -m mer library ...`` ask it for one page of rows, a track's timeline (one row group of
+``segments.parquet``), the emotion counts, the top groups by folder or genre with the rest as "other", and a
+density map of the whole library; :mod:`mer.batch.navigate` finds similar tracks and journeys on it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..config import EMOTIONS
+from .inputs import BatchError
+from .store import PROFILE_SCHEMA, SEGMENT_SCHEMA, TRACK_SCHEMA, timeline_shape
+
+__all__ = ["TrackQuery", "TrackPage", "Track", "Timeline", "GroupShares", "LibraryMap", "LibrarySummary", "Catalogue",
+           "SORT_COLUMNS", "STATUSES", "MAP_ANCHORS", "check_emotion"]
+
+#: Columns a page of rows may be sorted by (numbers highest first by default, names A to Z).
+SORT_COLUMNS = ("top_probability", *EMOTIONS, "duration_s", "path", "file", "folder")
+STATUSES = ("ok", "error", "all")
+_STRINGS = ("path", "file", "folder", "genre", "status", "error", "top_emotion", "model_name")
+_DICTIONARY = ("folder", "genre", "status", "top_emotion", "model_name")
+_NUMBERS = ("track_id", "top_probability", *EMOTIONS, "duration_s")
+_SEGMENT_COLUMNS = ("track_id", "segment", "start_s", "end_s", *EMOTIONS)
+#: Where each emotion sits on the library map: a nonagon with related emotions side by side (GEMS's
+#: sublimity, vitality and unease); a track is drawn at the mean of the corners weighted by its probabilities.
+_MAP_ORDER = ("amazement", "joyful_activation", "power", "tension", "sadness", "nostalgia", "solemnity",
+              "calmness", "tenderness")
+MAP_ANCHORS = np.array([[math.sin(2 * math.pi * _MAP_ORDER.index(e) / 9),
+                         math.cos(2 * math.pi * _MAP_ORDER.index(e) / 9)] for e in EMOTIONS])
+
+
+def check_emotion(name: str) -> str:
+    """``name`` if it is one of the nine emotions (``joyful activation`` is read as ``joyful_activation``).
+
+    Raises
+    ------
+    BatchError
+        Any other name; the message lists the nine.
+    """
+    key = name.strip().lower().replace(" ", "_").replace("-", "_")
+    if key not in EMOTIONS:
+        raise BatchError(f"Unknown emotion '{name}'. Choose one of: {', '.join(EMOTIONS)}.")
+    return key
+
+
+@dataclass(frozen=True)
+class TrackQuery:
+    """Which tracks to keep: the Library page's filters and ``library query``'s options.
+
+    Attributes
+    ----------
+    emotions : tuple of str or None
+        Keep tracks whose top emotion is one of these (None: any). Ignored for ``status="error"`` rows.
+    min_probability : float in [0, 1]
+        The top emotion's probability at least this.
+    status : {"ok", "error", "all"}
+    text : str
+        Must occur in the path, any case.
+    """
+
+    emotions: tuple[str, ...] | None = None
+    min_probability: float = 0.0
+    status: str = "ok"
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.emotions is not None:
+            object.__setattr__(self, "emotions", tuple(check_emotion(e) for e in self.emotions))
+        if not 0.0 <= self.min_probability <= 1.0:
+            raise BatchError(f"The minimum probability must lie between 0 and 1, got {self.min_probability}.")
+        if self.status not in STATUSES:
+            raise BatchError(f"Unknown status '{self.status}'. Choose one of: {', '.join(STATUSES)}.")
+
+
+@dataclass(frozen=True)
+class TrackPage:
+    """One page of the tracks a query keeps, sorted.
+
+    Attributes
+    ----------
+    total : int
+        Tracks the query keeps (all pages).
+    offset : int
+        Position of the first row in the sorted result.
+    rows : pd.DataFrame
+        At most the page's size of rows: ``track_id``, the page's table columns, the nine probabilities.
+    """
+
+    total: int
+    offset: int
+    rows: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Track:
+    """One track as the commands print it."""
+
+    path: str
+    top_emotion: str | None
+    top_probability: float | None
+    probabilities: tuple[float, ...]  # in the order of EMOTIONS (NaN for a track that failed)
+    duration_s: float | None
+    status: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready: ``path``, ``top_emotion``, ``top_probability``, one key per emotion, duration, status."""
+        probs = {e: None if math.isnan(p) else round(p, 4) for e, p in zip(EMOTIONS, self.probabilities)}
+        return {"path": self.path, "top_emotion": self.top_emotion,
+                "top_probability": None if self.top_probability is None else round(self.top_probability, 4),
+                **probs, "duration_s": self.duration_s, "status": self.status}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One track's segments, in order: probabilities ``(n, 9)`` and bounds ``(n,)`` in seconds."""
+
+    probabilities: np.ndarray
+    start_s: np.ndarray
+    end_s: np.ndarray
+
+
+@dataclass(frozen=True)
+class GroupShares:
+    """Each group's share of tracks per top emotion: the largest groups, then the rest summed as "other".
+
+    Attributes
+    ----------
+    by : {"folder", "genre"}
+    groups : tuple of str
+        Largest first (ties by name); ``"other"`` last when groups were left out.
+    tracks : np.ndarray [shape=(groups,), dtype=int64]
+    shares : np.ndarray [shape=(groups, 9)]
+        Rows sum to 1.
+    """
+
+    by: str
+    groups: tuple[str, ...]
+    tracks: np.ndarray
+    shares: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """The shares as :func:`mer.plots.group_figure` draws them: a row per group, a column per emotion
+        and ``tracks``."""
+        frame = pd.DataFrame(self.shares, index=pd.Index(self.groups, name=self.by), columns=list(EMOTIONS))
+        return frame.assign(tracks=self.tracks)
+
+
+@dataclass(frozen=True)
+class LibraryMap:
+    """The analysed tracks projected to two dimensions (:data:`MAP_ANCHORS`), counted on a grid.
+
+    Attributes
+    ----------
+    counts : np.ndarray [shape=(bins, bins), dtype=int64]
+        Tracks per cell, ``counts[i, j]`` for x-bin ``i`` and y-bin ``j``.
+    edges : np.ndarray [shape=(bins + 1,)]
+        The cells' edges, the same on both axes.
+    """
+
+    counts: np.ndarray
+    edges: np.ndarray
+
+    @staticmethod
+    def project(probabilities: np.ndarray) -> np.ndarray:
+        """Map coordinates ``(n, 2)`` of probabilities ``(n, 9)``: the corners weighted by the probabilities."""
+        p = np.asarray(probabilities, dtype=np.float64).reshape(-1, len(EMOTIONS))
+        return (p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)) @ MAP_ANCHORS
+
+
+@dataclass(frozen=True)
+class LibrarySummary:
+    """The whole batch in numbers: tracks, analysed, failed, the models, tracks per top emotion."""
+
+    tracks: int
+    analysed: int
+    failed: int
+    models: tuple[str, ...]
+    counts: np.ndarray  # [shape=(9,)] analysed tracks per top emotion, in the order of EMOTIONS
+
+    def counts_series(self) -> pd.Series:
+        """The counts as :func:`mer.plots.library_figure` draws them."""
+        return pd.Series(self.counts, index=list(EMOTIONS), name="tracks")
+
+
+def _unreadable(path: Path, e: Exception) -> BatchError:
+    return BatchError(f"'{path}' is not a batch table mer can read ({type(e).__name__}: {str(e)[:200]}). Choose a "
+                      "folder written by `python -m mer batch`, or run the batch again into a new folder.")
+
+
+def _check_schema(path: Path, required: dict[str, pa.DataType]) -> pq.ParquetFile:
+    """The Parquet file at ``path`` if it holds the ``required`` columns with those types."""
+    try:
+        pf = pq.ParquetFile(path)
+        schema = pf.schema_arrow
+    except (OSError, pa.ArrowException) as e:
+        raise _unreadable(path, e) from None
+    wrong = [n for n, t in required.items() if schema.get_field_index(n) < 0 or not schema.field(n).type.equals(t)]
+    if wrong:
+        raise BatchError(f"'{path}' is not a table of mer's batches: it lacks the columns {', '.join(wrong)} (or "
+                         "holds them with other types). Choose a folder written by `python -m mer batch`.")
+    return pf
+
+
+def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """A string column as integer codes (-1 for null) and the labels they stand for."""
+    arr = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    if not pa.types.is_dictionary(arr.type):
+        arr = pc.dictionary_encode(arr)
+    codes = pc.fill_null(arr.indices.cast(pa.int32()), -1).to_numpy(zero_copy_only=False)
+    return codes, tuple(arr.dictionary.to_pylist())
+
+
+def _floats(table: pa.Table, name: str, dtype: type = np.float32) -> np.ndarray:
+    """A numeric column as numpy, nulls as NaN."""
+    return table.column(name).to_numpy().astype(dtype, copy=False)
+
+
+def _segment_index(pf: pq.ParquetFile) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per row group, the smallest and largest track id, if the row groups hold disjoint ranges in order (a
+    table written sorted by track); else None (an older batch: a track is found by a filtered scan)."""
+    md, col = pf.metadata, pf.schema_arrow.get_field_index("track_id")
+    lo, hi = [], []
+    for i in range(md.num_row_groups):
+        stats = md.row_group(i).column(col).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        lo.append(stats.min)
+        hi.append(stats.max)
+    lo_a, hi_a = np.array(lo, dtype=np.uint64), np.array(hi, dtype=np.uint64)
+    return (lo_a, hi_a) if bool(np.all(lo_a[1:] > hi_a[:-1])) else None
+
+
+class Catalogue:
+    """A batch folder's tracks, read once into a few columns, queried in place; nothing is written there.
+
+    Parameters
+    ----------
+    folder : path-like
+        Holds ``tracks.parquet`` and ``segments.parquet`` written by ``python -m mer batch``.
+
+    Raises
+    ------
+    BatchError
+        A table is missing, damaged, or not one of mer's (columns missing or of other types).
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.path = Path(folder)
+        files = [self.path / n for n in ("tracks.parquet", "segments.parquet")]
+        for f in files:
+            if not f.is_file():
+                raise BatchError(f"'{self.path}' holds no batch results ({f.name} is missing). Name a folder "
+                                 "written by `python -m mer batch ... --out FOLDER`.")
+        _check_schema(files[0], {n: TRACK_SCHEMA.field(n).type for n in (*_STRINGS, *_NUMBERS)})
+        self._segments = _check_schema(files[1], {n: SEGMENT_SCHEMA.field(n).type for n in _SEGMENT_COLUMNS})
+        try:
+            table = pq.read_table(files[0], columns=[*_STRINGS, *_NUMBERS], read_dictionary=list(_DICTIONARY))
+            self._index = _segment_index(self._segments)
+        except (OSError, pa.ArrowException) as e:
+            raise _unreadable(files[0], e) from None
+        self._load(table)
+        self._lock = threading.Lock()  # one reader of segments.parquet at a time (the page serves many visitors)
+        self._shape: np.ndarray | None = None
+
+    def _load(self, table: pa.Table) -> None:
+        self.size = table.num_rows
+        self._text = {n: table.column(n) for n in ("path", "file", "error")}
+        self.track_ids = table.column("track_id").to_numpy()
+        self.probabilities = np.column_stack([_floats(table, e) for e in EMOTIONS]) if self.size else \
+            np.zeros((0, len(EMOTIONS)), np.float32)
+        self.top_probability = _floats(table, "top_probability")
+        self.duration_s = _floats(table, "duration_s", np.float64)
+        codes, labels = _codes(table.column("top_emotion"))
+        lut = np.array([EMOTIONS.index(x) if x in EMOTIONS else -1 for x in labels] + [-1], dtype=np.int8)
+        self.top = lut[codes]  # index into EMOTIONS, -1 for none (code -1 picks the appended -1)
+        codes, labels = _codes(table.column("status"))
+        self.ok = codes == (labels.index("ok") if "ok" in labels else -2)
+        self._groups = {by: _codes(table.column(by)) for by in ("folder", "genre")}
+        self._labels = {n: _codes(table.column(n)) for n in ("status", "top_emotion", "model_name")}
+
+    # --- filters, sorting, pages ------------------------------------------------------------------------
+
+    def select(self, query: TrackQuery) -> np.ndarray:
+        """Row numbers of the tracks ``query`` keeps, in table order."""
+        keep = np.ones(self.size, dtype=bool)
+        if query.status != "all":
+            keep &= self.ok if query.status == "ok" else ~self.ok
+        if query.emotions is not None and query.status != "error":
+            keep &= np.isin(self.top, [EMOTIONS.index(e) for e in query.emotions])
+        if query.min_probability > 0:
+            keep &= np.nan_to_num(self.top_probability, nan=0.0) >= query.min_probability
+        if query.text and keep.any():
+            found = pc.match_substring(self._text["path"], query.text, ignore_case=True)
+            keep &= pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+        return np.flatnonzero(keep)
+
+    def _column(self, name: str) -> np.ndarray | pa.ChunkedArray:
+        if name in EMOTIONS:
+            return self.probabilities[:, EMOTIONS.index(name)]
+        if name in ("top_probability", "duration_s"):
+            return getattr(self, name)
+        if name == "folder":
+            codes, labels = self._groups["folder"]
+            return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), pa.array(labels, pa.string()))
+        return self._text[name]
+
+    def order(self, rows: np.ndarray, sort_by: str = "top_probability", descending: bool | None = None) -> np.ndarray:
+        """``rows`` sorted by ``sort_by`` (stable, empty values last); numbers highest first and names A to Z
+        unless ``descending`` says otherwise.
+
+        Raises
+        ------
+        BatchError
+            ``sort_by`` is not one of :data:`SORT_COLUMNS`.
+        """
+        if sort_by in EMOTIONS or sort_by.replace(" ", "_") in EMOTIONS:
+            sort_by = check_emotion(sort_by)
+        if sort_by not in SORT_COLUMNS:
+            raise BatchError(f"Cannot sort by '{sort_by}'. Choose one of: {', '.join(SORT_COLUMNS)}.")
+        column = self._column(sort_by)
+        if isinstance(column, np.ndarray):
+            key = column[rows].astype(np.float64)
+            key = -key if descending is None or descending else key
+            return rows[np.argsort(np.where(np.isnan(key), np.inf, key), kind="stable")]
+        values = column.take(pa.array(rows)) if len(rows) else column.slice(0, 0)
+        if pa.types.is_dictionary(values.type):
+            values = values.cast(pa.string())
+        how = "descending" if descending else "ascending"
+        return rows[pc.array_sort_indices(values, order=how, null_placement="at_end").to_numpy()] if len(rows) else rows
+
+    def file_path(self, track_id: int) -> str:
+        """A track's path as the file system names it: its ``path_bytes`` (exact for a name that is not UTF-8),
+        read for this one track, or its ``path`` in a table an older mer wrote without them.
+
+        Raises
+        ------
+        BatchError
+            The track is not in this batch.
+        """
+        where = np.flatnonzero(self.track_ids == np.uint64(track_id))
+        if not len(where):
+            raise BatchError(f"Track {track_id} is not in the batch '{self.path}'.")
+        tracks = pq.ParquetFile(self.path / "tracks.parquet")
+        if "path_bytes" in tracks.schema_arrow.names:
+            table = pq.read_table(self.path / "tracks.parquet", columns=["path_bytes"],
+                                  filters=[("track_id", "==", np.uint64(track_id))])
+            raw = table.column("path_bytes")[0].as_py() if table.num_rows else None
+            if isinstance(raw, bytes):
+                return os.fsdecode(raw)
+        return str(self._text["path"][int(where[0])].as_py())
+
+    def rows(self, rows: np.ndarray) -> pd.DataFrame:
+        """The table's columns of these rows, in this order (a page: a few hundred rows, not the library)."""
+        take = pa.array(np.asarray(rows, dtype=np.int64))
+        cols: dict[str, object] = {"track_id": self.track_ids[rows]}
+        for n in ("file", "path", "error"):
+            cols[n] = self._text[n].take(take).to_pylist()
+        for n, (codes, labels) in {**self._groups, **self._labels}.items():
+            lut = np.array([*labels, None], dtype=object)
+            cols[n] = lut[codes[rows]]
+        cols["top_probability"] = self.top_probability[rows]
+        cols |= {e: self.probabilities[rows, j] for j, e in enumerate(EMOTIONS)}
+        cols["duration_s"] = self.duration_s[rows]
+        return pd.DataFrame(cols)
+
+    def page(self, query: TrackQuery, *, sort_by: str = "top_probability", descending: bool | None = None,
+             offset: int = 0, limit: int = 100) -> TrackPage:
+        """One page of the tracks ``query`` keeps, sorted by ``sort_by`` (see :meth:`order`).
+
+        Raises
+        ------
+        BatchError
+            ``limit`` below 1 or ``offset`` below 0; a column that cannot sort.
+        """
+        if limit < 1 or offset < 0:
+            raise BatchError(f"A page needs a limit of at least 1 and an offset of at least 0 (got {limit}, {offset}).")
+        ordered = self.order(self.select(query), sort_by, descending)
+        return TrackPage(total=len(ordered), offset=offset, rows=self.rows(ordered[offset: offset + limit]))
+
+    # --- one track ----------------------------------------------------------------------------------------
+
+    def find(self, path: str) -> int:
+        """The row of the track at ``path`` (as stored, or made absolute).
+
+        Raises
+        ------
+        BatchError
+            No track of the batch has that path.
+        """
+        for candidate in dict.fromkeys((path, os.path.abspath(path))):
+            hits = pc.indices_nonzero(pc.fill_null(pc.equal(self._text["path"], candidate), False)).to_numpy()
+            if len(hits):
+                return int(hits[-1])
+        raise BatchError(f"'{path}' is not a track of the batch in '{self.path}'. Give the path as the batch stored "
+                         "it (`python -m mer library query BATCH --text NAME` finds it).")
+
+    def track(self, row: int) -> Track:
+        """The track at ``row``."""
+        top = int(self.top[row])
+        p = float(self.top_probability[row])
+        return Track(path=self._text["path"][row].as_py(), top_emotion=EMOTIONS[top] if top >= 0 else None,
+                     top_probability=None if math.isnan(p) else p,
+                     probabilities=tuple(float(x) for x in self.probabilities[row]),
+                     duration_s=None if math.isnan(self.duration_s[row]) else float(self.duration_s[row]),
+                     status="ok" if self.ok[row] else "error")
+
+    def timeline(self, track_id: int) -> Timeline:
+        """A track's segments in order: one row group of ``segments.parquet`` (its range of track ids), or a
+        filtered scan of the table for a batch written before segments were sorted."""
+        tid = pa.scalar(int(track_id), pa.uint64())
+        cols = list(_SEGMENT_COLUMNS)
+        with self._lock:
+            if self._index is None:
+                t = pq.read_table(self.path / "segments.parquet", columns=cols, filters=pc.field("track_id") == tid)
+            else:
+                lo, hi = self._index
+                g = int(np.searchsorted(lo, np.uint64(track_id), side="right")) - 1
+                t = self._segments.read_row_group(g, columns=cols) if g >= 0 and np.uint64(track_id) <= hi[g] \
+                    else self._segments.schema_arrow.empty_table().select(cols)
+                t = t.filter(pc.equal(t.column("track_id"), tid))
+        t = t.sort_by("segment")
+        probs = np.column_stack([t.column(e).to_numpy() for e in EMOTIONS]) if t.num_rows else \
+            np.zeros((0, len(EMOTIONS)), np.float32)
+        return Timeline(probabilities=probs, start_s=t.column("start_s").to_numpy(), end_s=t.column("end_s").to_numpy())
+
+    # --- the whole library ------------------------------------------------------------------------------
+
+    def summary(self) -> LibrarySummary:
+        """Tracks, analysed, failed, the models that analysed them, and tracks per top emotion."""
+        analysed = int(self.ok.sum())
+        codes, labels = self._labels["model_name"]
+        models = tuple(sorted(labels[c] for c in np.unique(codes) if c >= 0))
+        counts = np.bincount(self.top[self.ok & (self.top >= 0)], minlength=len(EMOTIONS)).astype(np.int64)
+        return LibrarySummary(tracks=self.size, analysed=analysed, failed=self.size - analysed, models=models,
+                              counts=counts)
+
+    def has_groups(self, by: str) -> bool:
+        """Whether any analysed track has a ``by`` (``folder`` or ``genre``)."""
+        return bool(np.any(self._groups[by][0][self.ok] >= 0))
+
+    def group_shares(self, by: str, top: int | None = 12) -> GroupShares:
+        """Each ``by`` group's share of analysed tracks per top emotion: the ``top`` largest groups (ties by
+        name), then the rest summed as ``"other (N folders)"``; ``top=None`` keeps every group.
+
+        Raises
+        ------
+        BatchError
+            ``by`` is not ``folder`` or ``genre``.
+        """
+        if by not in self._groups:
+            raise BatchError(f"Cannot group by '{by}'. Choose folder or genre.")
+        codes, labels = self._groups[by]
+        keep = self.ok & (codes >= 0) & (self.top >= 0)
+        table = np.bincount(codes[keep].astype(np.int64) * len(EMOTIONS) + self.top[keep],
+                            minlength=len(labels) * len(EMOTIONS)).reshape(len(labels), len(EMOTIONS))
+        tracks = table.sum(axis=1)
+        present = [g for g in sorted(range(len(labels)), key=lambda g: (-tracks[g], labels[g])) if tracks[g] > 0]
+        shown, rest = (present, []) if top is None else (present[:top], present[top:])
+        names = [labels[g] for g in shown]
+        rows = [table[g] for g in shown]
+        if rest:
+            names.append(f"other ({len(rest):,} {by}s)")
+            rows.append(table[rest].sum(axis=0))
+        counts = np.array(rows, dtype=np.int64).reshape(-1, len(EMOTIONS))
+        totals = counts.sum(axis=1)
+        return GroupShares(by=by, groups=tuple(names), tracks=totals, shares=counts / np.maximum(totals, 1)[:, None])
+
+    def library_map(self, bins: int = 80) -> LibraryMap:
+        """Every analysed track on the map (:data:`MAP_ANCHORS`), counted in ``bins`` × ``bins`` cells."""
+        xy = LibraryMap.project(self.probabilities[self.ok])
+        edges = np.linspace(-1.0, 1.0, bins + 1)
+        counts, _, _ = np.histogram2d(xy[:, 0], xy[:, 1], bins=[edges, edges])
+        return LibraryMap(counts=counts.astype(np.int64), edges=edges)
+
+    def shapes(self) -> np.ndarray:
+        """Each track's timeline shape ``(n, 18)``: the spread then the trend of each emotion (NaN where a track
+        has no segments), from ``profiles.parquet``, or computed from the segments for an older batch."""
+        if self._shape is None:
+            names = [f.name for f in PROFILE_SCHEMA][1:]
+            path = self.path / "profiles.parquet"
+            try:
+                with self._lock:
+                    if path.is_file():
+                        t = pq.read_table(path)
+                        _check_names(path, t, PROFILE_SCHEMA.names)
+                    else:
+                        seg = pq.read_table(self.path / "segments.parquet", columns=list(_SEGMENT_COLUMNS))
+                        seg = seg.sort_by([("track_id", "ascending"), ("segment", "ascending")])
+                        probs = np.column_stack([seg.column(e).to_numpy() for e in EMOTIONS]) if seg.num_rows \
+                            else np.zeros((0, len(EMOTIONS)), np.float32)
+                        t = timeline_shape(seg.column("track_id").to_numpy(), probs)
+            except (OSError, pa.ArrowException) as e:
+                raise _unreadable(path, e) from None
+            ids = t.column("track_id").to_numpy()
+            values = np.column_stack([t.column(n).to_numpy() for n in names]) if t.num_rows else \
+                np.zeros((0, len(names)), np.float32)
+            order = np.argsort(ids)
+            pos = np.clip(np.searchsorted(ids[order], self.track_ids), 0, max(len(ids) - 1, 0))
+            found = (ids[order][pos] == self.track_ids) if len(ids) else np.zeros(self.size, dtype=bool)
+            shape = np.full((self.size, len(names)), np.nan, dtype=np.float32)
+            if len(ids):
+                shape[found] = values[order][pos[found]]
+            self._shape = shape
+        return self._shape
+
+
+def _check_names(path: Path, table: pa.Table, names: list[str]) -> None:
+    missing = [n for n in names if n not in table.column_names]
+    if missing:
+        raise BatchError(f"'{path}' is not a table of mer's batches: it lacks the columns {', '.join(missing)}. Run "
+                         "the batch again into a new folder.")

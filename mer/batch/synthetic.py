@@ -1,0 +1,87 @@
+"""A synthetic batch in mer's own format, without audio: tracks and segments made up from a seed, written by the
+store's functions (chunks, then the merge), so the tables are exactly what ``python -m mer batch`` writes.
+
+For the scale benchmark (``benchmarks/library_scale.py``) and tests of the Library at catalogue scale.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..config import EMOTIONS, GENRES
+from ..files import write_json_atomic
+from .inputs import BatchError, HashSet, path_id
+from .store import locked, merge_parts, write_part
+from .worker import TrackResult
+
+__all__ = ["write_synthetic_batch"]
+
+_SEGMENTS = 20
+_SECONDS = 60.0
+_MODEL = ("synthetic", "0")
+
+
+def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate: float) -> Iterator[TrackResult]:
+    """``n`` made-up analyses: each track leans to one emotion, drifts towards another over its 20 segments."""
+    k = len(EMOTIONS)
+    lean = rng.integers(0, k, size=n)
+    drift = rng.integers(0, k, size=n)
+    base = rng.dirichlet(np.full(k, 0.6), size=n) * 0.6 + np.eye(k)[lean] * 0.4
+    bounds = np.linspace(0.0, _SECONDS, _SEGMENTS + 1)
+    t = np.linspace(0.0, 1.0, _SEGMENTS)[None, :, None]
+    seg = base[:, None, :] * (1 - 0.3 * t) + np.eye(k)[drift][:, None, :] * 0.3 * t
+    seg = seg * rng.uniform(0.85, 1.15, size=seg.shape)
+    seg = (seg / seg.sum(axis=2, keepdims=True)).astype(np.float32)
+    failed = rng.random(n) < error_rate
+    for j in range(n):
+        i = start + j
+        genre = GENRES[i % len(GENRES)]
+        path = f"{root}/{genre}/artist-{i // 12:06d}/track-{i:07d}.mp3"
+        if failed[j]:
+            yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="error",
+                              error="The file is not an audio file mer can read (synthetic).")
+            continue
+        yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="ok",
+                          duration_s=_SECONDS, probabilities=seg[j], track_probabilities=seg[j].mean(axis=0),
+                          start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None)
+
+
+def write_synthetic_batch(out: str | os.PathLike, tracks: int, *, seed: int = 0, chunk: int = 20_000,
+                          error_rate: float = 0.01, root: str = "/music",
+                          on_progress: Callable[[int, int, str], None] | None = None) -> Path:
+    """Write a batch of ``tracks`` made-up tracks (20 segments each, one in 100 failed) to ``out``.
+
+    Parameters
+    ----------
+    out : path-like
+        A new or empty folder (or an earlier synthetic batch, which is replaced).
+    tracks : int > 0
+    seed : int
+        The same seed gives the same tables.
+    root : str
+        The made-up library's folder in the paths (``ROOT/GENRE/artist-N/track-N.mp3``, 12 tracks a folder).
+
+    Raises
+    ------
+    BatchError
+        ``tracks`` below 1, or ``out`` cannot be written.
+    """
+    if tracks < 1:
+        raise BatchError(f"A synthetic batch needs at least 1 track, got {tracks}.")
+    out = Path(out)
+    rng = np.random.default_rng(seed)
+    wanted = HashSet()
+    with locked(out):
+        for start in range(0, tracks, chunk):
+            results = list(_results(start, min(chunk, tracks - start), rng, root, error_rate))
+            write_part(out, results, _MODEL)
+            wanted.update(np.array([r.track_id for r in results], dtype=np.uint64))
+            if on_progress:
+                on_progress(min(start + chunk, tracks), tracks, "writing chunks")
+        merge_parts(out, wanted)
+    write_json_atomic(out / "batch.json", {"tracks": tracks, "synthetic": True, "seed": seed, "roots": [root]})
+    return out

@@ -1,0 +1,280 @@
+"""The Library at catalogue scale: the query layer against pandas on small synthetic batches, the sorted segments
+table, similar tracks, journeys, M3U playlists, and the `python -m mer library` commands' bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from mer.batch import BatchError
+from mer.batch import store
+from mer.batch.library import filter_tracks, group_shares
+from mer.batch.navigate import journey, m3u_text, similar, write_m3u
+from mer.batch.query import Catalogue, LibraryMap, TrackQuery
+from mer.batch.synthetic import write_synthetic_batch
+from mer.cli import main
+from mer.config import EMOTIONS
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    """300 made-up tracks (3 failed or so), segments in row groups of 16 tracks, sorted in ranges of 1,000 rows."""
+    out = tmp_path_factory.mktemp("scale") / "b300"
+    mp = pytest.MonkeyPatch()
+    mp.setattr(store, "SEGMENT_GROUP_TRACKS", 16)
+    mp.setattr(store, "_BUCKET_ROWS", 1_000)
+    try:
+        write_synthetic_batch(out, 300, seed=3, chunk=70, error_rate=0.02)
+    finally:
+        mp.undo()
+    return out
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def test_segments_are_sorted_by_track_and_each_track_is_one_row_group(small):
+    pf = pq.ParquetFile(small / "segments.parquet")
+    assert pf.metadata.num_row_groups > 5
+    ids = pf.read(columns=["track_id"]).column("track_id").to_numpy()
+    assert np.all(np.diff(ids.astype(np.float64)) >= 0)
+    for g in range(pf.metadata.num_row_groups):  # no track crosses a row group's edge
+        here = set(pf.read_row_group(g, columns=["track_id"]).column("track_id").to_numpy().tolist())
+        rest = set(ids.tolist()) - here
+        assert not here & rest
+    tracks = pd.read_parquet(small / "tracks.parquet")
+    ok = tracks[tracks["status"] == "ok"]
+    assert len(ids) == 20 * len(ok) and set(ids.tolist()) == set(ok["track_id"].tolist())
+
+
+def test_queries_equal_the_pandas_answers(small):
+    tracks = pd.read_parquet(small / "tracks.parquet")
+    cat = Catalogue(small)
+    cases = [dict(), dict(emotions=("sadness", "calmness")), dict(min_probability=0.45), dict(status="error"),
+             dict(status="all"), dict(text="ROCK/artist-00001"), dict(emotions=("power",), text="pop")]
+    for case in cases:
+        for sort_by in ("top_probability", "sadness", "duration_s"):
+            want = filter_tracks(tracks, **case, sort_by=sort_by)
+            page = cat.page(TrackQuery(**case), sort_by=sort_by, offset=3, limit=40)
+            assert page.total == len(want), (case, sort_by)
+            assert page.rows["path"].tolist() == want["path"].iloc[3:43].tolist(), (case, sort_by)
+    page = cat.page(TrackQuery(status="all"), sort_by="path", limit=500)
+    assert page.rows["path"].tolist() == sorted(tracks["path"])
+    row = page.rows.set_index("path").loc[tracks["path"].iloc[7]]
+    want = tracks.set_index("path").loc[tracks["path"].iloc[7]]
+    for col in ("file", "folder", "genre", "status", "top_emotion", "top_probability", *EMOTIONS):
+        assert (pd.isna(row[col]) and pd.isna(want[col])) or row[col] == want[col], col
+
+
+def test_counts_and_groups_equal_the_pandas_answers_with_the_rest_as_other(small):
+    tracks = pd.read_parquet(small / "tracks.parquet")
+    cat = Catalogue(small)
+    s = cat.summary()
+    ok = tracks[tracks["status"] == "ok"]
+    assert (s.tracks, s.analysed, s.failed, s.models) == (300, len(ok), 300 - len(ok), ("synthetic",))
+    assert s.counts.tolist() == ok["top_emotion"].value_counts().reindex(list(EMOTIONS), fill_value=0).tolist()
+    for by in ("folder", "genre"):
+        want = group_shares(tracks, by)
+        got = cat.group_shares(by, top=None).to_frame()
+        pd.testing.assert_frame_equal(got.sort_index(), want.sort_index(), check_names=False, check_dtype=False)
+    top = cat.group_shares("folder", top=5)
+    assert len(top.groups) == 6 and top.groups[-1] == f"other ({len(group_shares(tracks, 'folder')) - 5} folders)"
+    assert top.tracks.sum() == len(ok) and top.tracks[:5].tolist() == sorted(top.tracks[:5].tolist(), reverse=True)
+    np.testing.assert_allclose(top.shares.sum(axis=1), 1.0)
+    m = cat.library_map(bins=20)
+    assert m.counts.shape == (20, 20) and m.counts.sum() == len(ok)
+    corner = LibraryMap.project(np.eye(9)[[EMOTIONS.index("sadness")]])
+    assert np.hypot(*corner[0]) == pytest.approx(1.0)
+
+
+def test_a_tracks_timeline_and_shape_equal_the_segments_rows(small):
+    seg = pd.read_parquet(small / "segments.parquet")
+    cat = Catalogue(small)
+    shapes = cat.shapes()
+    for row in (0, 57, 299):
+        if not cat.ok[row]:
+            continue
+        tid = int(cat.track_ids[row])
+        want = seg[seg["track_id"] == tid].sort_values("segment")
+        tl = cat.timeline(tid)
+        np.testing.assert_array_equal(tl.probabilities, want[list(EMOTIONS)].to_numpy())
+        np.testing.assert_array_equal(tl.start_s, want["start_s"].to_numpy())
+        p = want[list(EMOTIONS)].to_numpy(dtype=np.float64)
+        t = np.linspace(0, 1, len(p))
+        np.testing.assert_allclose(shapes[row, :9], p.std(axis=0), atol=1e-6)
+        np.testing.assert_allclose(shapes[row, 9:], np.polyfit(t, p, 1)[0], atol=1e-5)
+    assert cat.timeline(12345).probabilities.shape == (0, 9)
+
+
+def test_an_older_batch_with_unsorted_segments_and_no_profiles_reads_the_same(small, tmp_path):
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "tracks.parquet").write_bytes((small / "tracks.parquet").read_bytes())
+    seg = pq.read_table(small / "segments.parquet")
+    pq.write_table(seg.take(np.random.default_rng(0).permutation(seg.num_rows)), old / "segments.parquet",
+                   row_group_size=500)
+    new, before = Catalogue(small), Catalogue(old)
+    assert before._index is None and new._index is not None
+    tid = int(new.track_ids[np.flatnonzero(new.ok)[4]])
+    np.testing.assert_array_equal(before.timeline(tid).probabilities, new.timeline(tid).probabilities)
+    np.testing.assert_allclose(before.shapes(), new.shapes(), atol=1e-6)
+
+
+def test_similar_excludes_the_track_and_ranks_by_profile(small):
+    cat = Catalogue(small)
+    row = int(np.flatnonzero(cat.ok)[10])
+    me = cat.track(row)
+    near = similar(cat, me.path, top=7)
+    assert len(near) == 7 and me.path not in [n.track.path for n in near]
+    d = [n.distance for n in near]
+    assert d == sorted(d) and all(n.track.status == "ok" for n in near)
+    prof = np.hstack([cat.probabilities, 0.5 * cat.shapes()])
+    ok = np.flatnonzero(cat.ok)
+    brute = np.sqrt(((prof[ok] - prof[row]) ** 2).sum(axis=1))
+    assert d == pytest.approx(sorted(brute[ok != row])[:7], abs=1e-5)
+    for n in near:
+        top3 = lambda p: set(np.argsort(-np.asarray(p))[:3].tolist())  # noqa: E731
+        assert set(n.shared) == {EMOTIONS[i] for i in top3(me.probabilities) & top3(n.track.probabilities)}
+
+
+def test_a_journey_moves_from_the_start_to_the_target_in_distinct_small_steps(small):
+    cat = Catalogue(small)
+    trip = journey(cat, "sadness", "joyful_activation", steps=7)
+    paths = [s.track.path for s in trip.steps]
+    assert len(set(paths)) == 7
+    assert trip.steps[0].track.top_emotion == "sadness" and trip.steps[-1].track.top_emotion == "joyful_activation"
+    direct = np.linalg.norm(np.subtract(trip.steps[-1].track.probabilities, trip.steps[0].track.probabilities))
+    assert max(s.change for s in trip.steps) < direct
+    start = cat.track(int(np.flatnonzero(cat.ok)[3]))
+    again = journey(cat, start.path, "calmness", steps=3)
+    assert again.steps[0].track.path == start.path and again.start == start.top_emotion
+    text = m3u_text([s.track for s in trip.steps])
+    assert text.startswith("#EXTM3U\n#EXTINF:60,") and text.splitlines()[2::2] == paths
+
+
+@pytest.mark.parametrize("args, words", [
+    (["query", "{b}", "--emotion", "glee"], "Unknown emotion 'glee'"),
+    (["query", "{b}", "--sort", "colour"], "Cannot sort by 'colour'"),
+    (["query", "{b}", "--min-probability", "1.5"], "between 0 and 1"),
+    (["similar", "{b}", "/music/none.mp3"], "is not a track of the batch"),
+    (["journey", "{b}", "--from", "sadness", "--to", "calmness", "--steps", "1"], "--steps must lie between 2"),
+    (["journey", "{b}", "--from", "sadness", "--to", "calmness", "--steps", "100000"], "--steps must lie between 2"),
+    (["journey", "{b}", "--from", "sadness", "--to", "glee"], "Unknown emotion 'glee'"),
+    (["journey", "{b}", "--from", "sadness", "--to", "power", "--m3u", "/etc/mer-test.m3u"], "outside the folders"),
+    (["journey", "{b}", "--from", "sadness", "--to", "power", "--m3u", "{b}/in-batch.m3u"], "inside the batch folder"),
+    (["journey", "{b}", "--from", "sadness", "--to", "power", "--m3u", "list.txt"], "end it in .m3u"),
+])
+def test_bad_input_is_one_error_line_exit_2_and_nothing_written(small, args, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(small)
+    assert main(["library", *[a.format(b=small) for a in args]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and words in err[0]
+    assert snapshot(small) == before and not list(tmp_path.iterdir()) and not Path("/etc/mer-test.m3u").exists()
+
+
+def test_damaged_or_foreign_tables_are_refused(small, tmp_path, capsys):
+    for name, content in (("damaged", b"PAR1 not really"), ("foreign", None)):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "segments.parquet").write_bytes((small / "segments.parquet").read_bytes())
+        if content is None:
+            pd.DataFrame({"x": [1, 2]}).to_parquet(d / "tracks.parquet")
+        else:
+            (d / "tracks.parquet").write_bytes(content)
+        assert main(["library", "query", str(d)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and ("not a batch table" in err[0] or "not a table of mer's batches" in err[0])
+    with pytest.raises(BatchError, match="holds no batch results"):
+        Catalogue(tmp_path)
+
+
+def test_the_commands_print_what_the_query_layer_answers_and_write_no_batch_file(small, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = snapshot(small)
+    tracks = pd.read_parquet(small / "tracks.parquet")
+    assert main(["library", "query", str(small), "--emotion", "tension", "--emotion", "power", "--sort", "tension",
+                 "--limit", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want = filter_tracks(tracks, emotions=["tension", "power"], sort_by="tension")
+    assert out["total"] == len(want) and [r["path"] for r in out["rows"]] == want["path"].head(5).tolist()
+    assert set(out["rows"][0]) >= {"path", "top_emotion", "top_probability", *EMOTIONS}
+    me = out["rows"][0]["path"]
+    assert main(["library", "similar", str(small), me, "--top", "4", "--json"]) == 0
+    near = json.loads(capsys.readouterr().out)["similar"]
+    assert len(near) == 4 and me not in [n["path"] for n in near] and all("shared_emotions" in n for n in near)
+    assert main(["library", "journey", str(small), "--from", me, "--to", "calmness", "--steps", "5", "--m3u",
+                 "trip.m3u"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()[1:]
+    lines = (tmp_path / "trip.m3u").read_text().splitlines()
+    assert len(printed) == 5 and lines[0] == "#EXTM3U" and lines[2] == me and len(lines) == 11
+    assert [p.endswith(x) for p, x in zip(printed, lines[2::2])] == [True] * 5
+    assert snapshot(small) == before
+
+
+def test_a_path_with_a_line_break_stays_one_entry_of_the_playlist(small, tmp_path, monkeypatch):
+    from mer.batch.query import Track
+
+    monkeypatch.chdir(tmp_path)
+    odd = Track(path="/music/a\nb.mp3", top_emotion="power", top_probability=0.5, probabilities=(0.1,) * 9,
+                duration_s=None, status="ok")
+    written = write_m3u([odd], "odd.m3u8", small)
+    assert written.read_text().splitlines() == ["#EXTM3U", "#EXTINF:-1,a b — power", "file:///music/a%0Ab.mp3"]
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_server(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from .test_app import array, figure
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    out = write_synthetic_batch(data / "batches" / "catalogue", 450, seed=5, root="/music/<b>&co")
+    tracks = pd.read_parquet(out / "tracks.parquet")
+    page = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception
+    ok = tracks[tracks["status"] == "ok"]
+    assert {m.label: m.value for m in at.metric}["Analysed"] == f"{len(ok):,}"
+    table = at.dataframe(key="table").value
+    want = filter_tracks(tracks)
+    assert len(table) == 100 and table["path"].tolist() == want["path"].head(100).tolist()
+    at.number_input(key="page_no").set_value(3).run()
+    assert at.dataframe(key="table").value["path"].tolist() == want["path"].iloc[200:300].tolist()
+    at.selectbox[2].set_value("sadness").run()  # sort by sadness, on the server, over every page
+    assert at.dataframe(key="table").value["path"].tolist() == filter_tracks(tracks, sort_by="sadness")["path"].iloc[200:300].tolist()
+    me = at.selectbox(key="track").value
+    near = at.dataframe[1].value
+    assert len(near) == 10 and me not in near["path"].tolist()
+    steps = at.dataframe[2].value
+    assert len(steps) == 8 and steps["path"].iloc[0] == me and steps["path"].nunique() == 8
+    heat = array(figure(at, "The journey, step by step")["data"][0]["z"])
+    assert heat.shape == (9, 8)
+    lib_map = figure(at, "The library map")
+    assert np.nansum(array(lib_map["data"][0]["customdata"])) == len(ok)
+    assert all("<b>" not in str(t.get("customdata", "")) for t in lib_map["data"][2:])  # names escaped for Plotly
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Filtered table (CSV)", "Filtered table (Parquet)", "Journey playlist (M3U)"]
+
+
+def test_the_scale_benchmark_runs_small_and_its_answers_equal_pandas(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "library_scale.py"), "--tracks", "2000", "--check",
+                           "--json", "--out", str(tmp_path / "b")], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert report["differences"] == [] and report["tracks"] == 2000
+    assert all(report[f"cli_{c}_s"] > 0 and report[f"cli_{c}_rss_mb"] > 50 for c in ("query", "similar", "journey"))
+    assert 0 < report["timeline_s"] < 5 and report["load_tracks_peak_rss_mb"] > 50
