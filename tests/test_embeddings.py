@@ -91,8 +91,8 @@ def test_corpus_embeddings_are_cached_and_never_reused_across_front_ends(tmp_pat
     # int8 is many times slower than float32 on a CPU without VNNI: its entry is computed by the float32 network
     # here (int8's own numbers are tested in test_musicnn.py); what matters is that it is an entry of its own
     loaded = []
-    monkeypatch.setattr(musicnn, "load_musicnn", lambda precision="float32": loaded.append(precision) or
-                        musicnn._load_bundled("float32"))
+    monkeypatch.setattr(musicnn, "load_musicnn", lambda precision="float32", kernel="direct": loaded.append(precision)
+                        or musicnn._load_bundled("float32", kernel))
     for kwargs in ({"precision": "int8"}, {"block_inputs": True}):  # each its own cache entry
         seen.clear()
         other, _ = embeddings.corpus_embeddings(corpus, n_segments=4, cache_dir=tmp_path / "cache",
