@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 
 from .audio import Audio, AudioSource, load_audio
+from .circumplex import SOURCE as CIRCUMPLEX_SOURCE
+from .circumplex import VAPath, va_path
 from .config import EMOTIONS
 from .features import TrackFeatures, track_features
 from .registry import LoadedModel, load_active
@@ -96,23 +98,39 @@ class Analysis:
     def track_top(self) -> str:
         return EMOTIONS[int(self.track_probabilities.argmax())]
 
+    @property
+    def va_path(self) -> VAPath:
+        """Each segment's and the track's position on the valence–arousal plane: a projection of the
+        probabilities onto fixed coordinates of the nine emotions (:mod:`mer.circumplex`), not a learned model."""
+        return va_path(self.probabilities, self.track_probabilities)
+
     def to_dict(self, file: str | None = None) -> dict[str, Any]:
         """The JSON form printed by ``python -m mer analyze --json``."""
         seg = self.features.segments
+        va = self.va_path
         return {
             "file": file if file is not None else self.audio.name,
             "duration_s": round(self.duration_s, 4),
             "emotions": list(EMOTIONS),
             "segments": [
                 {"index": i, "start_s": round(float(seg.start_s[i]), 4), "end_s": round(float(seg.end_s[i]), 4),
-                 "probabilities": [round(float(p), 6) for p in self.probabilities[i]], "top": self.segment_top[i]}
+                 "probabilities": [round(float(p), 6) for p in self.probabilities[i]], "top": self.segment_top[i],
+                 "valence": round(float(va.valence[i]), 6), "arousal": round(float(va.arousal[i]), 6)}
                 for i in range(len(seg))
             ],
-            "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top},
+            "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top,
+                      "valence": round(va.track_valence, 6), "arousal": round(va.track_arousal, 6)},
+            "valence_arousal": {"source": CIRCUMPLEX_SOURCE, "coordinates": self._coordinates()},
             "model": {"name": self.model_name, "trained_on": self.model_trained_on,
                       **({"precision": self.precision} if self.precision else {})},
             **({"tagger": self.tagger_dict()} if self.tags is not None else {}),
         }
+
+    @staticmethod
+    def _coordinates() -> dict[str, list[float]]:
+        from .circumplex import COORDINATES
+
+        return {e: [round(float(v), 6) for v in COORDINATES[i]] for i, e in enumerate(EMOTIONS)}
 
     @property
     def track_tags(self) -> np.ndarray | None:

@@ -24,6 +24,7 @@ __all__ = [
     "library_figure",
     "group_figure",
     "distribution_figure",
+    "circumplex_figure",
     "spectrum_figure",
     "logmel_figure",
     "balance_figure", "taggram_figure",
@@ -144,6 +145,50 @@ def distribution_figure(track_probabilities: np.ndarray) -> go.Figure:
     fig.add_trace(go.Bar(x=track_probabilities[order], y=[LABELS[i] for i in order], orientation="h",
                          marker_color=[EMOTION_COLORS[EMOTIONS[i]] for i in order],
                          text=[f"{p:.2f}" for p in track_probabilities[order]], textposition="outside"))
+    return fig
+
+
+def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = None) -> go.Figure:
+    """A track's path through Russell's valence–arousal plane over its segments (:class:`mer.circumplex.VAPath`).
+
+    The nine emotions are drawn at their fixed coordinates (:data:`mer.circumplex.COORDINATES`) on the unit
+    circle, the quadrants are named, the segments are joined in time order (shaded from light to dark), the track's
+    own point is a star, and ``segment`` (0-based), when given, is ringed.
+    """
+    from .circumplex import COORDINATES, QUADRANTS
+
+    n = len(path.valence)
+    fig = _fig(title="Valence and arousal: the track's path over its segments (projection of the probabilities)",
+               height=520, showlegend=True, legend=dict(orientation="h", y=-0.12),
+               xaxis=dict(title="valence (unpleasant ← → pleasant)", range=[-1.25, 1.25], zeroline=True,
+                          zerolinecolor="#b0bec5", constrain="domain"),
+               yaxis=dict(title="arousal (calm ← → energetic)", range=[-1.25, 1.25], zeroline=True,
+                          zerolinecolor="#b0bec5", scaleanchor="x", scaleratio=1))
+    fig.update_layout(shapes=[dict(type="circle", xref="x", yref="y", x0=-1, y0=-1, x1=1, y1=1,
+                                   line=dict(color="#cfd8dc", dash="dot"), layer="below")],
+                      annotations=[dict(x=1.2 if right else -1.2, y=1.2 if up else -1.2, text=name, showarrow=False,
+                                        xanchor="right" if right else "left", font=dict(color="#78909c", size=13))
+                                   for (right, up), name in QUADRANTS.items()])
+    fig.add_trace(go.Scatter(x=COORDINATES[:, 0], y=COORDINATES[:, 1], mode="markers+text", name="emotions",
+                             text=LABELS, textposition=["top center" if a >= 0 else "bottom center"
+                                                        for a in COORDINATES[:, 1]],
+                             marker=dict(size=11, color=[EMOTION_COLORS[e] for e in EMOTIONS], symbol="diamond"),
+                             hovertemplate="%{text}: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=path.valence, y=path.arousal, mode="lines+markers", name="segments, in time order",
+        line=dict(color="#90a4ae", width=1.5),
+        marker=dict(size=9, color=np.arange(1, n + 1), colorscale="Blues", cmin=-n / 3, cmax=n, showscale=False,
+                    line=dict(width=1, color="#37474f")),
+        customdata=np.stack([np.arange(1, n + 1), start_s], axis=1),
+        hovertemplate="segment %{customdata[0]:.0f} (from %{customdata[1]:.1f} s): valence %{x:+.2f}, "
+                      "arousal %{y:+.2f}<extra></extra>"))
+    if segment is not None:
+        fig.add_trace(go.Scatter(x=[path.valence[segment]], y=[path.arousal[segment]], mode="markers",
+                                 name=f"segment {segment + 1}", hoverinfo="skip",
+                                 marker=dict(size=20, symbol="circle-open", color="#ef6c00", line=dict(width=3))))
+    fig.add_trace(go.Scatter(x=[path.track_valence], y=[path.track_arousal], mode="markers", name="whole track",
+                             marker=dict(size=18, symbol="star", color="#212121"),
+                             hovertemplate="whole track: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))
     return fig
 
 

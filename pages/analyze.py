@@ -2,10 +2,11 @@
 
 import streamlit as st
 
+from mer.circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from mer.config import emotion_label
 from mer.errors import MerError
 from mer.examples import list_examples
-from mer.plots import (distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
+from mer.plots import (circumplex_figure, distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
                        waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.text import escape_markdown
@@ -92,6 +93,22 @@ with left:
 with right:
     st.plotly_chart(distribution_figure(tp), width="stretch", key="distribution")
 
+points = event.selection.points if event and event.selection else []
+if points:  # a click on the timeline picks the segment below
+    st.session_state["segment"] = int(points[0]["x"])
+
+va = result.va_path
+plane, said = st.columns([3, 2])
+plane.plotly_chart(circumplex_figure(va, seg.start_s, segment=st.session_state.get("segment", 1) - 1),
+                   width="stretch", key="circumplex")
+with said:
+    st.metric("Valence", f"{va.track_valence:+.2f}", help="Unpleasant (−1) to pleasant (+1).")
+    st.metric("Arousal", f"{va.track_arousal:+.2f}", help="Calm (−1) to energetic (+1).")
+    st.markdown(f"The whole track lies in the **{va.track_quadrant}** quarter of the plane; the line joins its "
+                f"{len(seg)} segments in time order, from light to dark.")
+    st.caption(f"{CIRCUMPLEX_SOURCE} A track the model is unsure of lands near the centre. Coordinates: "
+               "mer/circumplex.py.")
+
 if result.tags is not None:
     heard = result.tagger_dict()
     st.caption(f"**What the CNN hears** (MusiCNN's Last.fm tags for the whole track; the tagger's output, not "
@@ -99,10 +116,6 @@ if result.tags is not None:
                "this server's CPU.")
     st.plotly_chart(taggram_figure(result.tags, heard["tags"], seg.start_s, seg.end_s), width="stretch",
                     key="taggram")
-
-points = event.selection.points if event and event.selection else []
-if points:  # a click on the timeline picks the segment below
-    st.session_state["segment"] = int(points[0]["x"])
 
 st.subheader("Per-segment FFT spectra")
 s1, s2 = st.columns(2)

@@ -26,6 +26,14 @@ def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny
     assert result.track_top == EMOTIONS[int(result.track_probabilities.argmax())]
     d = result.to_dict("a.wav")
     assert d["model"] == {"name": "default", "trained_on": model.trained_on}
+    from mer.circumplex import COORDINATES
+
+    seg = np.array([[s["valence"], s["arousal"]] for s in d["segments"]])
+    np.testing.assert_allclose(seg, result.probabilities @ COORDINATES, atol=1e-6)
+    track = [d["track"]["valence"], d["track"]["arousal"]]
+    np.testing.assert_allclose(track, result.track_probabilities @ COORDINATES, atol=1e-6)
+    assert d["valence_arousal"]["coordinates"]["calmness"] == pytest.approx([0.707107, -0.707107])
+    assert "projection" in d["valence_arousal"]["source"]
     assert [s["index"] for s in d["segments"]] == list(range(20))
 
 
@@ -34,13 +42,22 @@ def test_the_html_report_holds_the_charts_the_numbers_and_the_model(tiny_models,
 
     result = analyze(write_audio("a b.wav", tone(30.0, freq=330.0), 22_050), model=load_model(tiny_models / "default"))
     page = html_report(result)
-    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 4  # plotly.js inline, four charts
+    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 5  # plotly.js inline, five charts
+    assert "Valence and arousal" in page and "Russell" in page
+    va = result.va_path
+    assert f"Valence {va.track_valence:+.2f}, arousal {va.track_arousal:+.2f}: {va.track_quadrant}" in page
     assert "Emotion timeline" in page and "change from the track" in page and "Whole track" in page and "Waveform and the 20 segments" in page
     assert page.count("<tr><td>") == 20 and "<b>default</b>" in page
     top = result.track_top.replace("_", " ")
     assert f"Overall emotion: {top}" in page and f"{result.track_probabilities.max():.2f}" in page
     rows = analysis_csv(result).splitlines()
     assert len(rows) == 21 and rows[0].startswith("segment,start_s,end_s,top_emotion,amazement")
+    assert rows[0].endswith("sadness,valence,arousal")  # the tiny model reads log-mel: no tag columns
+    from mer.circumplex import COORDINATES
+
+    expected = result.probabilities @ COORDINATES  # each segment's probability-weighted mean position
+    written = np.array([[float(v) for v in row.split(",")[-2:]] for row in rows[1:]])
+    np.testing.assert_allclose(written, expected, atol=1e-5)
 
 
 def test_long_tracks_average_over_several_windows(tiny_models, write_audio):
@@ -55,7 +72,7 @@ def test_analyze_cli_json_and_table(tiny_models, write_audio, capsys):
     path = write_audio("b.ogg", tone(20.0, freq=500.0, channels=2), 22_050)
     assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"file", "duration_s", "emotions", "segments", "track", "model"}
+    assert set(out) == {"file", "duration_s", "emotions", "segments", "track", "model", "valence_arousal"}
     assert out["emotions"] == list(EMOTIONS) and len(out["segments"]) == 20
     assert abs(sum(out["track"]["probabilities"]) - 1) < 1e-4
     assert main(["analyze", str(path), "--model", str(tiny_models / "default")]) == 0

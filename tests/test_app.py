@@ -78,6 +78,14 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert list(heat["x"]) == [str(i) for i in range(1, 21)]
     assert at.slider(key="segment").max == 20
     assert len(at.get("download_button")) == 3
+    from mer.circumplex import COORDINATES
+
+    plane = {t["name"]: t for t in figure(at, "Valence and arousal")["data"]}
+    path = np.stack([array(plane["segments, in time order"]["x"]), array(plane["segments, in time order"]["y"])])
+    np.testing.assert_allclose(path.T, z.T @ COORDINATES, atol=1e-4)  # each segment: its probabilities' mean position
+    track = (array(plane["whole track"]["x"])[0], array(plane["whole track"]["y"])[0])
+    assert metrics["Valence"] == f"{track[0]:+.2f}" and metrics["Arousal"] == f"{track[1]:+.2f}"
+    assert any("Russell" in c.value and "projection" in c.value for c in at.caption)
     at.radio(key="timeline_view").set_value("change from the track's mean").run()
     change = array(figure(at, "change from the track's mean")["data"][0]["z"])
     np.testing.assert_allclose(change, z - z.mean(axis=1, keepdims=True), atol=1e-6)  # each emotion about its mean

@@ -175,7 +175,7 @@ def test_the_report_is_built_when_its_button_is_clicked(server, page, tmp_path):
         page.get_by_role("button", name="Report (HTML)").click()
     assert download.value.suggested_filename == "upload-report.html"
     report = Path(download.value.path()).read_text()
-    assert "Music emotion report: upload.wav" in report and report.count("Plotly.newPlot") == 4
+    assert "Music emotion report: upload.wav" in report and report.count("Plotly.newPlot") == 5
 
 
 def test_bad_upload_shows_an_error_in_the_browser(server, page, tmp_path):
