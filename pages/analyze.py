@@ -9,7 +9,9 @@ from mer.examples import list_examples
 from mer.plots import (circumplex_figure, distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
                        waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
+from mer.registry import load_metrics
 from mer.text import escape_markdown
+from mer.yardstick import CHANCE, how_sure
 from ui import analysis_of, get_model, model_names, show_error
 
 st.title("Analyze a track")
@@ -69,13 +71,23 @@ for note in result.audio.notes:
 
 seg = result.features.segments
 tp = result.track_probabilities
-c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+metrics = load_metrics(model.path)
+cv_accuracy = metrics.cv.pooled.accuracy if metrics is not None and metrics.cv is not None else None
+sure = how_sure(tp, cv_accuracy)
+c1, c2, c3, c4, c5, c6 = st.columns([2, 1, 1, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
-c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments.")
-c3.metric("Duration", f"{result.duration_s:.1f} s")
-c4.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape_markdown(result.model_trained_on)}"
+c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments. The "
+          "nine probabilities share 1, so a clear answer can be well below 0.5.")
+c3.metric("Chance", f"{CHANCE:.2f}", help="What a guess among the nine emotions gets: 1/9.")
+c4.metric("Model's track accuracy", "—" if cv_accuracy is None else f"{cv_accuracy:.0%}",
+          help="Cross-validated: how often, on tracks it had not seen in training, the model's top emotion was the "
+               "one most of its listeners ticked."
+          if cv_accuracy is not None else "This model has no cross-validated metrics.")
+c5.metric("Duration", f"{result.duration_s:.1f} s")
+c6.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape_markdown(result.model_trained_on)}"
           + (f"; MusiCNN ran in {result.precision} on this server's CPU." if result.precision else "."))
 
+st.markdown(f"**How sure is this?** {sure.sentence}")
 st.audio(data)
 if credit is not None:
     st.caption(f"{credit.credit} Licence: [{credit.licence}]({credit.licence_url}).", help="Sources and licences of "

@@ -20,6 +20,7 @@ from mer.text import escape_markdown
 from .conftest import BAD_FILES, MODEL, TRAIN, encode, tone
 
 LABELS = {emotion_label(e) for e in EMOTIONS}
+LABEL_ORDER = [emotion_label(e) for e in EMOTIONS]
 
 
 @pytest.fixture
@@ -86,6 +87,17 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     track = (array(plane["whole track"]["x"])[0], array(plane["whole track"]["y"])[0])
     assert metrics["Valence"] == f"{track[0]:+.2f}" and metrics["Arousal"] == f"{track[1]:+.2f}"
     assert any("Russell" in c.value and "projection" in c.value for c in at.caption)
+    from mer.registry import load_metrics
+    from mer.yardstick import how_sure
+
+    accuracy = load_metrics(app_env / "default").cv.pooled.accuracy
+    assert metrics["Chance"] == "0.11" and metrics["Model's track accuracy"] == f"{accuracy:.0%}"
+    bars = figure(at, "Whole track")["data"][0]
+    tp = np.zeros(9)
+    tp[[LABEL_ORDER.index(y) for y in bars["y"]]] = array(bars["x"])
+    assert metrics["Track probability"] == f"{tp.max():.2f}"
+    said = " ".join(m.value for m in at.markdown)
+    assert f"**How sure is this?** {how_sure(tp, accuracy).sentence}" in said
     at.radio(key="timeline_view").set_value("change from the track's mean").run()
     change = array(figure(at, "change from the track's mean")["data"][0]["z"])
     np.testing.assert_allclose(change, z - z.mean(axis=1, keepdims=True), atol=1e-6)  # each emotion about its mean
