@@ -16,6 +16,7 @@ from .circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from .circumplex import VAPath, va_path
 from .config import EMOTIONS
 from .features import TrackFeatures, track_features
+from .progress import ProgressFn
 from .registry import LoadedModel, load_active
 from .segments import Segments, segment_bounds
 
@@ -178,42 +179,84 @@ class Reading:
     precision: str | None = None
 
 
-def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None = None) -> Reading:
+def _quiet(done: int, total: int, message: str) -> None:
+    """The ``on_progress`` of a caller who asked for none."""
+
+
+def _shifted(on_progress: ProgressFn, first: int) -> ProgressFn:
+    """``on_progress`` for a later part of the work: ``first`` stages are done before it starts."""
+    return lambda done, total, message: on_progress(first + done, first + total, message)
+
+
+def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None = None, *,
+               on_progress: ProgressFn | None = None) -> Reading:
     """The model's reading of a decoded track.
 
     A MusiCNN model needs only the segments' bounds and the audio; a log-mel model reads ``features`` (computed
     here when not given).
+
+    Parameters
+    ----------
+    on_progress : ProgressFn, optional
+        Told each stage as it starts, counted in stages: with MusiCNN ``(0, 2, "MusiCNN on N patches of 3 s")``,
+        then ``(1, 2, "The network reads the 20 segments")``; with the log-mel front-end only the network's
+        ``(0, 1, ...)``; and ``(total, total, "Done")`` at the end.
     """
     from .model import predict_tracks, predict_windows
 
+    report = on_progress or _quiet
     n_segments = model.feature_config.n_segments
+    network = f"The network reads the {n_segments} segments"
     if model.model_config.front_end != "musicnn":
         features = features or track_features(audio, model.feature_config)
+        report(0, 1, network)
         track, segments = predict_windows(model.net, features.windows)
+        report(1, 1, "Done")
         return Reading(features.segments, segments, track)
     from .embeddings import embed_audio
 
     bounds = features.segments if features is not None else \
         segment_bounds(len(audio.samples), n_segments=n_segments, sample_rate=audio.sample_rate)
     options = model.embedding_options
-    emb = embed_audio(audio, n_segments=n_segments, **options)
+    emb = embed_audio(audio, n_segments=n_segments, **options,
+                      on_progress=lambda done, total, message: report(0, 2, message) if done < total else None)
     inputs = emb.fine_tune_inputs() if model.model_config.fine_tune else emb.vectors
+    report(1, 2, network)
     track, segments = (p[0] for p in predict_tracks(model.net, inputs[None]))
+    report(2, 2, "Done")
     return Reading(bounds, segments, track, tags=emb.tags, precision=options["precision"])
 
 
-def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
-    """Run an already decoded track through the model's feature pipeline and network, with every view."""
+def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn | None = None) -> Analysis:
+    """Run an already decoded track through the model's feature pipeline and network, with every view.
+
+    Parameters
+    ----------
+    on_progress : ProgressFn, optional
+        Told each stage as it starts, counted in stages: ``(0, n, "Spectra and log-mel images of the 20
+        segments")``, then :func:`read_audio`'s stages, ending with ``(n, n, "Done")``.
+    """
+    report = on_progress or _quiet
+    stages = 1 + (2 if model.model_config.front_end == "musicnn" else 1)
+    report(0, stages, f"Spectra and log-mel images of the {model.feature_config.n_segments} segments")
     feats = track_features(audio, model.feature_config)
-    reading = read_audio(audio, model, feats)
+    reading = read_audio(audio, model, feats, on_progress=_shifted(report, 1))
     return Analysis(audio=audio, features=feats, probabilities=reading.probabilities,
                     track_probabilities=reading.track_probabilities, model_name=model.name,
                     model_trained_on=model.trained_on, waveform=envelope(audio.samples, audio.sample_rate),
                     tags=reading.tags, precision=reading.precision)
 
 
-def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:
+def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None,
+            on_progress: ProgressFn | None = None) -> Analysis:
     """Analyse a file or uploaded bytes with ``model`` (default: the active model).
+
+    Parameters
+    ----------
+    on_progress : ProgressFn, optional
+        Told each stage as it starts, counted in stages: ``(0, n, "Decoding …")``, then
+        :func:`analyze_audio`'s (spectra, MusiCNN on N patches where the model reads MusiCNN, the network), and
+        ``(n, n, "Done")`` at the end: 4 stages with a MusiCNN model, 3 with a log-mel one.
 
     Raises
     ------
@@ -223,5 +266,8 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
         When no model can be loaded.
     """
     model = model or load_active()
+    report = on_progress or _quiet
+    stages = 3 + (model.model_config.front_end == "musicnn")
+    report(0, stages, "Decoding the audio")
     audio = load_audio(source, name=name, config=model.audio_config)
-    return analyze_audio(audio, model)
+    return analyze_audio(audio, model, on_progress=_shifted(report, 1))

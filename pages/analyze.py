@@ -58,8 +58,7 @@ picked = st.selectbox("Model", names, key="model", help="The active model comes 
 picked = None if picked is None or picked == names[0] else picked  # the active model, with its fallback
 try:
     model = get_model(picked)
-    with st.spinner("Analysing…"):
-        result = analysis_of(data, name, token, picked)
+    result = analysis_of(data, name, token, picked)  # a bar shows each stage while it runs
 except MerError as e:
     show_error(e)
     st.stop()

@@ -104,3 +104,44 @@ def test_devices_resolve_or_say_what_to_use_instead(tiny_models, write_audio, ca
     assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--device", "cuda"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: The device 'cuda' is not available") and "--device cpu" in err
+
+
+def test_analysis_reports_its_stages_in_order(tiny_models, write_audio):
+    events = []
+    path = write_audio("c.wav", tone(12.0, freq=440.0), 22_050)
+    analyze(path, model=load_model(tiny_models / "default"), on_progress=lambda *e: events.append(e))
+    # the tiny model reads log-mel images: no MusiCNN stage
+    assert events == [(0, 3, "Decoding the audio"), (1, 3, "Spectra and log-mel images of the 20 segments"),
+                      (2, 3, "The network reads the 20 segments"), (3, 3, "Done")]
+
+
+def test_a_musicnn_model_reports_musicnn_on_its_patches(write_audio):
+    from pathlib import Path
+
+    events = []
+    model = load_model(Path(__file__).resolve().parent.parent / "models" / "default")  # the bundled MusiCNN model
+    analyze(write_audio("d.wav", tone(12.0), 22_050), model=model, on_progress=lambda *e: events.append(e))
+    # 12 s: 20 segments of 0.6 s, each shorter than a 3 s patch, so one patch each
+    assert [m for _, _, m in events] == ["Decoding the audio", "Spectra and log-mel images of the 20 segments",
+                                         "MusiCNN on 20 patches of 3 s", "The network reads the 20 segments", "Done"]
+    assert [(d, t) for d, t, _ in events] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_analyze_prints_progress_on_a_terminal_and_keeps_stdout_json(tiny_models, write_audio, capsys, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    path = write_audio("e.wav", tone(12.0), 22_050)
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["file"] == str(path)  # stdout: the JSON alone
+    lines = err.getvalue()
+    assert "[0/3   0%] Decoding the audio\x1b[K\r" in lines and lines.endswith("[3/3 100%] Done\x1b[K\n")
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
+    assert sys.stderr.getvalue() == ""

@@ -109,8 +109,21 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert not at.exception and "Max McCracken" in " ".join(c.value for c in at.caption)
 
 
-def test_choosing_a_segment_updates_the_spectrum(app_env):
+def test_choosing_a_segment_updates_the_spectrum(app_env, monkeypatch):
+    import ui
+    from mer.analyze import analyze
+
+    bar = []  # what the page's on_progress was told: the stages the bar shows
+
+    def watched(*args, on_progress, **kwargs):
+        return analyze(*args, on_progress=lambda *e: (bar.append(e), on_progress(*e)), **kwargs)
+
+    monkeypatch.setattr(ui, "analyze", watched)
     at = run_app()
+    assert not at.exception and [m for _, _, m in bar] == [
+        "Decoding the audio", "Spectra and log-mel images of the 20 segments", "The network reads the 20 segments",
+        "Done"]  # the tiny model reads log-mel images: no MusiCNN stage
+    assert not [p for p in at.get("progress") if p.proto.value or p.proto.text]  # emptied once done
     at.slider(key="segment").set_value(7).run()
     spectrum = figure(at, "FFT spectrum")
     assert spectrum["data"][0]["name"].startswith("segment 7 (9.0–10.5 s)")  # 20 segments of a 30 s example
