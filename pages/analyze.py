@@ -30,7 +30,8 @@ def example_bytes(index: int) -> bytes:
     return examples()[index].read_bytes()
 
 
-source = st.radio("Source", ["Example", "Upload a file"], horizontal=True, label_visibility="collapsed", key="source")
+source = st.radio("Source", ["Example", "Upload a file", "Record with the microphone"], horizontal=True,
+                  label_visibility="collapsed", key="source")
 data, name, credit, token = None, None, None, None
 if source == "Example":
     try:
@@ -42,14 +43,20 @@ if source == "Example":
                          format_func=lambda i: f"{choices[i].title} — {choices[i].author} ({choices[i].character})",
                          key="example")
     data, name, credit, token = example_bytes(index), choices[index].path.name, choices[index], f"example-{index}"
-else:
+elif source == "Upload a file":
     upload = st.file_uploader("Audio file (WAV, MP3, FLAC or OGG, 10 s to 20 min)", type=["wav", "mp3", "flac", "ogg"],
                               key="upload")
     if upload is not None:
         data, name, token = upload.getvalue(), upload.name, upload.file_id
+else:
+    recording = st.audio_input("Record at least 10 seconds of music (the browser asks for the microphone)",
+                               sample_rate=22_050, key="recording")
+    if recording is not None:  # a WAV file, analysed like an upload (a clip under 10 s gets the same message)
+        data, name, token = recording.getvalue(), "recording.wav", recording.file_id
 
 if data is None:
-    st.info("Choose an audio file to analyse.")
+    st.info("Record a clip to analyse." if source == "Record with the microphone" else
+            "Choose an audio file to analyse.")
     st.stop()
 
 names = model_names()
@@ -87,7 +94,8 @@ c6.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape
           + (f"; MusiCNN ran in {result.precision} on this server's CPU." if result.precision else "."))
 
 st.markdown(f"**How sure is this?** {sure.sentence}")
-st.audio(data)
+if source != "Record with the microphone":  # the recorder plays its own clip
+    st.audio(data)
 if credit is not None:
     st.caption(f"{credit.credit} Licence: [{credit.licence}]({credit.licence_url}).", help="Sources and licences of "
                "all examples: mer/resources/examples/LICENSES.md")

@@ -147,6 +147,27 @@ def test_every_bad_upload_shows_a_readable_error_and_the_page_goes_on(app_env):
         assert not at.error and {m.label: m.value for m in at.metric}["Duration"] == "20.0 s", name
 
 
+def test_a_microphone_recording_is_analysed_like_an_upload_and_a_short_one_refused_alike(app_env):
+    from mer.audio import load_audio
+    from mer.errors import AudioError
+
+    at = run_app()
+    at.radio(key="source").set_value("Record with the microphone").run()
+    assert not at.exception and any("Record a clip" in i.value for i in at.info) and not at.metric
+    short = encode(tone(4.0), 22_050, "WAV")  # what the browser sends: a WAV file
+    at.audio_input(key="recording").set_value(("audio.wav", short, "audio/wav")).run()
+    with pytest.raises(AudioError) as refused:  # the message a file of these bytes gets
+        load_audio(short, name="recording.wav")
+    assert not at.exception and [e.value for e in at.error] == [escape_markdown(str(refused.value))]
+    assert "too short" in at.error[0].value and not at.metric
+    at.audio_input(key="recording").set_value(("audio.wav", encode(tone(12.0, freq=523.0), 22_050, "WAV"),
+                                                "audio/wav")).run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Duration"] == "12.0 s" and metrics["Overall emotion"] in LABELS
+    assert array(figure(at, "Emotion timeline")["data"][0]["z"]).shape == (9, 20)
+
+
 def test_dataset_page_opens_on_the_real_emotify(app_env):
     at = run_app("pages/dataset.py")
     assert not at.exception and not at.error
