@@ -20,6 +20,9 @@ __all__ = [
     "LABELS",
     "waveform_figure",
     "timeline_figure",
+    "segment_from_selection",
+    "CLICK_LAYER",
+    "LOGMEL_COLORSCALE",
     "taggram_figure",
     "library_figure",
     "group_figure",
@@ -106,18 +109,51 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     if relative:
         span = max(0.01, float(np.abs(change).max()))
         heat = go.Heatmap(z=change.T, x=x, y=LABELS, colorscale="RdBu", reversescale=True, zmin=-span, zmax=span,
-                          text=hover, hoverinfo="text", colorbar=dict(title="Δp", thickness=12))
+                          hoverinfo="skip", colorbar=dict(title="Δp", thickness=12))
     else:
         # the colour scale ends at the largest probability (rounded up, at least 0.3), so that a timeline of
         # probabilities between 0.05 and 0.35 is not a pale band; the colour bar states the scale
         top_p = max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
         heat = go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=top_p,
-                          text=hover, hoverinfo="text", colorbar=dict(title="p", thickness=12))
+                          hoverinfo="skip", colorbar=dict(title="p", thickness=12))
     fig.add_trace(heat)
     fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
                              marker=dict(symbol="circle-open", size=14, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
-                                         line=dict(width=3)), hoverinfo="skip", showlegend=False))
+                                         line=dict(width=3)), hoverinfo="skip", showlegend=False,
+                             unselected=dict(marker=dict(opacity=1))))
+    # Streamlit's selections carry no points for a heatmap: a click is caught by this layer of invisible
+    # markers, one per cell, each holding its segment's number (read back by segment_from_selection) and
+    # the cell's hover text (the heatmap's own hover is off)
+    cells_x = [x[j] for i in range(len(EMOTIONS)) for j in range(n)]
+    cells_y = [LABELS[i] for i in range(len(EMOTIONS)) for _ in range(n)]
+    fig.add_trace(go.Scatter(x=cells_x, y=cells_y, mode="markers", name=CLICK_LAYER, showlegend=False,
+                             customdata=[j + 1 for _ in range(len(EMOTIONS)) for j in range(n)],
+                             text=[t for row in hover for t in row], hoverinfo="text",
+                             marker=dict(symbol="square", size=26, color="#ef6c00", opacity=0),
+                             selected=dict(marker=dict(opacity=0.35)), unselected=dict(marker=dict(opacity=0))))
     return fig
+
+
+#: The name of the timeline's layer of clickable cells.
+CLICK_LAYER = "click a column to pick its segment"
+
+
+def segment_from_selection(points: list[dict[str, Any]]) -> int | None:
+    """The segment (1-based) a click on the timeline picked, from Streamlit's selection points; None if none.
+
+    A point of the click layer holds its segment in ``customdata``; a point of another trace (a top-emotion
+    mark) is read by its category ``x``, the segment's number as text.
+    """
+    for point in points:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        for value in (data, point.get("x")):
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                continue
+    return None
 
 
 def taggram_figure(tags: np.ndarray, names: list[str], start_s: np.ndarray, end_s: np.ndarray,
@@ -158,7 +194,7 @@ def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = N
     from .circumplex import COORDINATES, QUADRANTS
 
     n = len(path.valence)
-    fig = _fig(title="Valence and arousal: the track's path over its segments (projection of the probabilities)",
+    fig = _fig(title="Valence and arousal, segment by segment",
                height=520, showlegend=True, legend=dict(orientation="h", y=-0.12),
                xaxis=dict(title="valence (unpleasant ← → pleasant)", range=[-1.25, 1.25], zeroline=True,
                           zerolinecolor="#b0bec5", constrain="domain"),
@@ -207,12 +243,29 @@ def spectrum_figure(freqs_hz: np.ndarray, magnitude_db: np.ndarray, segment: int
     return fig
 
 
+def _rgb_scale(hex_colors: list[str]) -> list[list[Any]]:
+    """An evenly spaced colour scale in ``rgb(r, g, b)`` strings.
+
+    Written out because the browser's Plotly drew Magma's ``"#000004"`` floor as a light pink (on Streamlit's
+    theme; light purple without it), so that silence, at the floor, looked loud; ``rgb(0, 0, 4)`` is drawn black.
+    """
+    from plotly.colors import hex_to_rgb
+
+    return [[i / (len(hex_colors) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(c))] for i, c in enumerate(hex_colors)]
+
+
+#: Magma, darkest at the floor: the log-mel images' scale (silence black, loud parts light yellow).
+LOGMEL_COLORSCALE = _rgb_scale(["#000004", "#180f3d", "#440f76", "#721f81", "#9e2f7f", "#cd4071", "#f1605d",
+                                "#fd9668", "#feca8d", "#fcfdbf"])
+
+
 def logmel_figure(logmel: np.ndarray, sample_rate: int, hop_length: int, segment: int) -> go.Figure:
     """Log-mel image of one segment (what the CNN-LSTM sees)."""
     t = np.arange(logmel.shape[1]) * hop_length / sample_rate
     fig = _fig(title=f"Log-mel, segment {segment + 1}", height=360, xaxis_title="time in segment (s)",
                yaxis_title="mel band")
-    fig.add_trace(go.Heatmap(z=logmel, x=t, colorscale="Magma", zmin=-80, zmax=0, colorbar=dict(title="dB", thickness=12)))
+    fig.add_trace(go.Heatmap(z=logmel, x=t, colorscale=LOGMEL_COLORSCALE, zmin=-80, zmax=0,
+                             colorbar=dict(title="dB", thickness=12)))
     return fig
 
 

@@ -1,13 +1,16 @@
 """Analyze: upload a track or pick an example (real, freely licensed music); see the 20-segment emotion timeline and FFT spectra."""
 
+import hashlib
+
 import streamlit as st
 
+from mer.analyze import Analysis
 from mer.circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from mer.config import emotion_label
 from mer.errors import MerError
 from mer.examples import list_examples
-from mer.plots import (circumplex_figure, distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
-                       waveform_figure)
+from mer.plots import (circumplex_figure, distribution_figure, logmel_figure, segment_from_selection, spectrum_figure,
+                       taggram_figure, timeline_figure, waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
 from mer.text import escape_markdown
@@ -28,6 +31,18 @@ def examples():
 @st.cache_data(show_spinner=False)
 def example_bytes(index: int) -> bytes:
     return examples()[index].read_bytes()
+
+
+def result_key(result: Analysis) -> str:
+    """What tells one analysis from another: its name, its model and its numbers (a few kB to hash)."""
+    digest = hashlib.sha256(result.probabilities.tobytes() + result.track_probabilities.tobytes())
+    return f"{result.audio.name}\0{result.model_name}\0{result.model_trained_on}\0{digest.hexdigest()}"
+
+
+@st.cache_data(show_spinner="Preparing the downloads…", max_entries=8)
+def exports(key: str, _result: Analysis) -> tuple[bytes, bytes, bytes]:
+    """The JSON, the CSV and the HTML report of an analysis (the report embeds plotly.js: a few MB, ~0.5 s)."""
+    return (analysis_json(_result).encode(), analysis_csv(_result).encode(), html_report(_result).encode())
 
 
 source = st.radio("Source", ["Example", "Upload a file", "Record with the microphone"], horizontal=True,
@@ -85,8 +100,8 @@ c1.metric("Overall emotion", emotion_label(result.track_top))
 c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments. The "
           "nine probabilities share 1, so a clear answer can be well below 0.5.")
 c3.metric("Chance", f"{CHANCE:.2f}", help="What a guess among the nine emotions gets: 1/9.")
-c4.metric("Model's track accuracy", "—" if cv_accuracy is None else f"{cv_accuracy:.0%}",
-          help="Cross-validated: how often, on tracks it had not seen in training, the model's top emotion was the "
+c4.metric("CV accuracy", "—" if cv_accuracy is None else f"{cv_accuracy:.0%}",
+          help="The model's cross-validated track accuracy: how often, on tracks it had not seen in training, the model's top emotion was the "
                "one most of its listeners ticked."
           if cv_accuracy is not None else "This model has no cross-validated metrics.")
 c5.metric("Duration", f"{result.duration_s:.1f} s")
@@ -112,9 +127,12 @@ with left:
 with right:
     st.plotly_chart(distribution_figure(tp), width="stretch", key="distribution")
 
-points = event.selection.points if event and event.selection else []
-if points:  # a click on the timeline picks the segment below
-    st.session_state["segment"] = int(points[0]["x"])
+# a click on the timeline picks the segment below; only a new click moves the slider (the selection stays
+# on the chart while the slider is moved)
+pick = segment_from_selection(event.selection.points if event and event.selection else [])
+if pick is not None and pick != st.session_state.get("_timeline_pick"):
+    st.session_state["segment"] = pick
+st.session_state["_timeline_pick"] = pick
 
 va = result.va_path
 plane, said = st.columns([3, 2])
@@ -155,8 +173,9 @@ f2.plotly_chart(logmel_figure(result.features.logmel[segment], result.audio.samp
 st.subheader("Download")
 stem = name.rsplit(".", 1)[0]
 d1, d2, d3 = st.columns(3)
-# built when clicked, not on every rerun (the report embeds plotly.js, a few MB)
-d1.download_button("Results (JSON)", lambda: analysis_json(result), f"{stem}-emotions.json", "application/json",
-                   key="get_json")
-d2.download_button("Results (CSV)", lambda: analysis_csv(result), f"{stem}-emotions.csv", "text/csv", key="get_csv")
-d3.download_button("Report (HTML)", lambda: html_report(result), f"{stem}-report.html", "text/html", key="get_html")
+# the files' bytes are given to the buttons, not functions that make them: a button's deferred file could be
+# gone by the time it was clicked after another download's rerun (MediaFileStorageError). Made once per analysis.
+json_bytes, csv_bytes, html_bytes = exports(result_key(result), result)
+d1.download_button("Results (JSON)", json_bytes, f"{stem}-emotions.json", "application/json", key="get_json")
+d2.download_button("Results (CSV)", csv_bytes, f"{stem}-emotions.csv", "text/csv", key="get_csv")
+d3.download_button("Report (HTML)", html_bytes, f"{stem}-report.html", "text/html", key="get_html")

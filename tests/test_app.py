@@ -78,7 +78,11 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert list(heat["y"]) == [emotion_label(e) for e in EMOTIONS]
     assert list(heat["x"]) == [str(i) for i in range(1, 21)]
     assert at.slider(key="segment").max == 20
-    assert len(at.get("download_button")) == 3
+    buttons = at.get("download_button")
+    assert len(buttons) == 3
+    # each with its file's bytes already sent, not a deferred file that a later rerun could lose
+    assert all(b.proto.url and not b.proto.deferred_file_id for b in buttons)
+    assert len({b.proto.url for b in buttons}) == 3
     from mer.circumplex import COORDINATES
 
     plane = {t["name"]: t for t in figure(at, "Valence and arousal")["data"]}
@@ -91,7 +95,7 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     from mer.yardstick import how_sure
 
     accuracy = load_metrics(app_env / "default").cv.pooled.accuracy
-    assert metrics["Chance"] == "0.11" and metrics["Model's track accuracy"] == f"{accuracy:.0%}"
+    assert metrics["Chance"] == "0.11" and metrics["CV accuracy"] == f"{accuracy:.0%}"
     bars = figure(at, "Whole track")["data"][0]
     tp = np.zeros(9)
     tp[[LABEL_ORDER.index(y) for y in bars["y"]]] = array(bars["x"])
