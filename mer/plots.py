@@ -28,6 +28,9 @@ __all__ = [
     "group_figure",
     "distribution_figure",
     "circumplex_figure",
+    "paired_bars_figure",
+    "circumplex_pair_figure",
+    "PAIR_COLORS",
     "spectrum_figure",
     "logmel_figure",
     "balance_figure", "taggram_figure",
@@ -87,12 +90,13 @@ def waveform_figure(waveform: Any, boundaries_s: np.ndarray, top: list[str] | No
 
 
 def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, *,
-                    relative: bool = False) -> go.Figure:
+                    relative: bool = False, zmax: float | None = None, title: str | None = None) -> go.Figure:
     """The 20-segment emotion timeline: a 9 × 20 heatmap of probabilities, top emotion marked.
 
     With ``relative``, each cell is the segment's probability minus that emotion's mean over the track
     (red above, blue below, on a scale symmetric about zero): where the music moves towards or away from an
     emotion, which the absolute scale shows only faintly when the probabilities change by a few points.
+    ``zmax`` fixes the top of the probability scale (two tracks on one scale); ``title`` replaces the title.
     """
     n = len(probabilities)
     x = [f"{i + 1}" for i in range(n)]
@@ -101,8 +105,9 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     change = probabilities - probabilities.mean(axis=0)
     hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{LABELS[i]}: {probabilities[j, i]:.2f} "
               f"({change[j, i]:+.3f} against the track's mean)" for j in range(n)] for i in range(len(EMOTIONS))]
-    title = ("Emotion timeline: change from the track's mean (CNN-LSTM, per segment)" if relative else
-             "Emotion timeline (CNN-LSTM, per segment)")
+    default_title = ("Emotion timeline: change from the track's mean (CNN-LSTM, per segment)" if relative else
+                     "Emotion timeline (CNN-LSTM, per segment)")
+    title = title if title is not None else default_title
     fig = _fig(title=title, height=390,
                xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks, type="category"),
                yaxis=dict(autorange="reversed"))
@@ -113,7 +118,7 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     else:
         # the colour scale ends at the largest probability (rounded up, at least 0.3), so that a timeline of
         # probabilities between 0.05 and 0.35 is not a pale band; the colour bar states the scale
-        top_p = max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
+        top_p = zmax if zmax is not None else max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
         heat = go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=top_p,
                           hoverinfo="skip", colorbar=dict(title="p", thickness=12))
     fig.add_trace(heat)
@@ -225,6 +230,36 @@ def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = N
     fig.add_trace(go.Scatter(x=[path.track_valence], y=[path.track_arousal], mode="markers", name="whole track",
                              marker=dict(size=18, symbol="star", color="#212121"),
                              hovertemplate="whole track: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))
+    return fig
+
+
+#: The colours of two compared tracks, A then B.
+PAIR_COLORS = ("#1565c0", "#ef6c00")
+
+
+def paired_bars_figure(names: tuple[str, str], track_probabilities: tuple[np.ndarray, np.ndarray]) -> go.Figure:
+    """The nine track probabilities of two tracks as paired bars (names escaped: they are data)."""
+    fig = _fig(title="The nine emotions, track by track", height=380, barmode="group",
+               yaxis=dict(title="track probability", rangemode="tozero"), legend=dict(orientation="h", y=-0.25))
+    for name, p, color in zip(names, track_probabilities, PAIR_COLORS):
+        fig.add_trace(go.Bar(x=LABELS, y=p, name=escape_html(name), marker_color=color,
+                             text=[f"{v:.2f}" for v in p], textposition="outside"))
+    return fig
+
+
+def circumplex_pair_figure(names: tuple[str, str], paths: tuple[Any, Any]) -> go.Figure:
+    """Two tracks' paths through the valence–arousal plane (:func:`circumplex_figure`'s plane), one colour each."""
+    fig = circumplex_figure(paths[0], np.zeros(len(paths[0].valence)))
+    fig.data = fig.data[:1]  # the nine emotions and the plane; the paths are drawn below
+    fig.update_layout(title="Valence and arousal: both tracks, segment by segment")
+    for name, path, color in zip(names, paths, PAIR_COLORS):
+        label = escape_html(name)
+        fig.add_trace(go.Scatter(x=path.valence, y=path.arousal, mode="lines+markers", name=f"{label}: segments",
+                                 line=dict(color=color, width=1.5), marker=dict(size=7, color=color),
+                                 hovertemplate=f"{label}<br>valence %{{x:+.2f}}, arousal %{{y:+.2f}}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=[path.track_valence], y=[path.track_arousal], mode="markers",
+                                 name=f"{label}: whole track", marker=dict(size=18, symbol="star", color=color,
+                                                                          line=dict(width=1, color="#212121"))))
     return fig
 
 

@@ -6,14 +6,15 @@ import streamlit as st
 
 from mer.analyze import Analysis
 from mer.circumplex import SOURCE as CIRCUMPLEX_SOURCE
+from mer.compare import compare as compare_tracks
 from mer.config import emotion_label
 from mer.errors import MerError
 from mer.examples import list_examples
-from mer.plots import (circumplex_figure, distribution_figure, logmel_figure, segment_from_selection, spectrum_figure,
-                       taggram_figure, timeline_figure, waveform_figure)
+from mer.plots import (circumplex_figure, circumplex_pair_figure, distribution_figure, logmel_figure, paired_bars_figure,
+                       segment_from_selection, spectrum_figure, taggram_figure, timeline_figure, waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
-from mer.text import escape_markdown
+from mer.text import escape_html, escape_markdown
 from mer.yardstick import CHANCE, how_sure
 from ui import analysis_of, get_model, model_names, show_error
 
@@ -179,3 +180,40 @@ json_bytes, csv_bytes, html_bytes = exports(result_key(result), result)
 d1.download_button("Results (JSON)", json_bytes, f"{stem}-emotions.json", "application/json", key="get_json")
 d2.download_button("Results (CSV)", csv_bytes, f"{stem}-emotions.csv", "text/csv", key="get_csv")
 d3.download_button("Report (HTML)", html_bytes, f"{stem}-report.html", "text/html", key="get_html")
+
+st.subheader("Compare with another track")
+try:
+    others = examples()
+except MerError:
+    others = []
+options = ["none", *[f"example-{i}" for i in range(len(others))], "upload"]
+second = st.selectbox("Second track", options, key="second", format_func=lambda o: {
+    "none": "no second track", "upload": "Upload a file"}.get(o) or
+    f"Example: {others[int(o.split('-')[1])].title} — {others[int(o.split('-')[1])].author}")
+data_b = name_b = token_b = None
+if second == "upload":
+    upload_b = st.file_uploader("Second audio file", type=["wav", "mp3", "flac", "ogg"], key="upload_b")
+    if upload_b is not None:
+        data_b, name_b, token_b = upload_b.getvalue(), upload_b.name, upload_b.file_id
+elif second != "none":
+    i = int(second.split("-")[1])
+    data_b, name_b, token_b = example_bytes(i), others[i].path.name, second
+if data_b is not None:
+    try:
+        result_b = analysis_of(data_b, name_b, token_b, picked)
+    except MerError as e:
+        show_error(e)
+        st.stop()
+    diff = compare_tracks(result, result_b)
+    st.markdown(escape_markdown(diff.sentence))
+    t1, t2 = st.columns(2)
+    for col, res, key in ((t1, result, "timeline_a"), (t2, result_b, "timeline_b")):
+        s_ = res.features.segments
+        col.plotly_chart(timeline_figure(res.probabilities, s_.start_s, s_.end_s, zmax=diff.zmax,
+                                         title=f"{escape_html(res.audio.name)}: emotion timeline"),
+                         width="stretch", key=key)
+    p1, p2 = st.columns(2)
+    p1.plotly_chart(circumplex_pair_figure(diff.names, (result.va_path, result_b.va_path)), width="stretch",
+                    key="pair_plane")
+    p2.plotly_chart(paired_bars_figure(diff.names, (result.track_probabilities, result_b.track_probabilities)),
+                    width="stretch", key="pair_bars")

@@ -136,6 +136,26 @@ def test_choosing_a_segment_updates_the_spectrum(app_env, monkeypatch):
     assert len(figure(at, "FFT spectrum")["data"]) == 2
 
 
+def test_two_tracks_compare_on_one_scale_with_the_difference_in_a_sentence(app_env):
+    at = run_app()
+    assert at.selectbox(key="second").value == "none" and not [c for c in at.get("plotly_chart")
+                                                               if "both tracks" in c.proto.spec]
+    at.selectbox(key="second").set_value("example-1").run()
+    assert not at.exception and not at.error
+    first, second = (json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")
+                     if ": emotion timeline" in json.dumps(json.loads(c.proto.spec)["layout"]["title"]))
+    assert first["zmax"] == second["zmax"]  # one colour scale for both
+    top = max(array(first["z"]).max(), array(second["z"]).max())
+    assert first["zmax"] == pytest.approx(max(0.3, np.ceil(top * 10) / 10))
+    bars = figure(at, "track by track")["data"]
+    assert len(bars) == 2 and np.allclose([array(b["y"]).sum() for b in bars], 1.0, atol=1e-4)
+    diff = array(bars[1]["y"]) - array(bars[0]["y"])
+    gain = LABEL_ORDER[int(diff.argmax())]
+    said = " ".join(m.value for m in at.markdown)
+    assert f"has more {escape_markdown(gain)} above all \\({escape_markdown(f'{diff.max():+.2f}')}\\)" in said
+    assert len([t for t in figure(at, "both tracks")["data"] if t["name"].endswith("whole track")]) == 2
+
+
 def test_every_bad_upload_shows_a_readable_error_and_the_page_goes_on(app_env):
     good = ("ok.flac", encode(tone(20.0, freq=660.0), 22_050, "FLAC"), "audio/flac")
     at = run_app()

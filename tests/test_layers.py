@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "mer.registry": 3,
     # procedures
     **dict.fromkeys(["mer.analyze", "mer.evaluate", "mer.train", "mer.study", "mer.ladder", "mer.card",
-                     "mer.report", "mer.plots", "mer.stats", "mer.jobs", "mer.batch", "mer.batch.inputs",
+                     "mer.report", "mer.plots", "mer.compare", "mer.stats", "mer.jobs", "mer.batch", "mer.batch.inputs",
                      "mer.batch.worker", "mer.batch.store", "mer.batch.cluster", "mer.batch.engines",
                      "mer.batch.run", "mer.batch.library"], 4),
     # interfaces
