@@ -246,3 +246,37 @@ def test_the_library_page_starts_shows_and_cancels_a_batch(server, page):
     assert page.get_by_role("button", name="Resume").count() == 1
     assert page.locator("[data-testid=stException]").count() == 0
     page.screenshot(path=str(SHOTS / "7-library-cancelled.png"), full_page=True)
+
+
+def test_a_microphone_recording_is_analysed(server, tmp_path):
+    """Chromium's fake microphone plays a WAV file into st.audio_input; 12 s of it are recorded and analysed."""
+    from playwright.sync_api import sync_playwright
+
+    wav = tmp_path / "microphone.wav"
+    wav.write_bytes(encode(tone(30.0, sr=48_000, freq=392.0), 48_000, "WAV", "PCM_16"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"])
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1800})
+            context.grant_permissions(["microphone"])
+            pg = context.new_page()
+            _open(pg, server)
+            pg.wait_for_selector(TIMELINE, timeout=120_000)
+            pg.get_by_text("Record with the microphone").click()
+            record = pg.locator("[data-testid=stAudioInputActionButton]").first
+            record.wait_for(timeout=60_000)
+            record.click()
+            time.sleep(12)
+            pg.get_by_role("button", name="Stop recording").click()
+            pg.wait_for_selector(TIMELINE, timeout=120_000)
+            _settled(pg)
+            duration = pg.locator("[data-testid=stMetric]", has_text="Duration").inner_text()
+            assert pg.locator("[data-testid=stException]").count() == 0
+            seconds = float(duration.split()[-2])
+            assert 10.0 <= seconds <= 20.0, duration
+            assert _timeline_columns(pg) == 20
+            pg.screenshot(path=str(SHOTS / "2c-analyze-microphone.png"), full_page=True)
+        finally:
+            browser.close()
