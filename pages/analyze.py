@@ -186,15 +186,19 @@ try:
     others = examples()
 except MerError:
     others = []
-options = ["none", *[f"example-{i}" for i in range(len(others))], "upload"]
+options = ["none", *[f"example-{i}" for i in range(len(others))], "upload", "record"]
 second = st.selectbox("Second track", options, key="second", format_func=lambda o: {
-    "none": "no second track", "upload": "Upload a file"}.get(o) or
+    "none": "no second track", "upload": "Upload a file", "record": "Record with the microphone"}.get(o) or
     f"Example: {others[int(o.split('-')[1])].title} — {others[int(o.split('-')[1])].author}")
 data_b = name_b = token_b = None
 if second == "upload":
     upload_b = st.file_uploader("Second audio file", type=["wav", "mp3", "flac", "ogg"], key="upload_b")
     if upload_b is not None:
         data_b, name_b, token_b = upload_b.getvalue(), upload_b.name, upload_b.file_id
+elif second == "record":
+    recording_b = st.audio_input("Record at least 10 seconds of music", sample_rate=22_050, key="recording_b")
+    if recording_b is not None:
+        data_b, name_b, token_b = recording_b.getvalue(), "second-recording.wav", recording_b.file_id
 elif second != "none":
     i = int(second.split("-")[1])
     data_b, name_b, token_b = example_bytes(i), others[i].path.name, second

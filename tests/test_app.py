@@ -154,6 +154,12 @@ def test_two_tracks_compare_on_one_scale_with_the_difference_in_a_sentence(app_e
     said = " ".join(m.value for m in at.markdown)
     assert f"has more {escape_markdown(gain)} above all \\({escape_markdown(f'{diff.max():+.2f}')}\\)" in said
     assert len([t for t in figure(at, "both tracks")["data"] if t["name"].endswith("whole track")]) == 2
+    at.selectbox(key="second").set_value("record").run()  # a recording as the second track
+    at.audio_input(key="recording_b").set_value(("audio.wav", encode(tone(11.0, freq=220.0), 22_050, "WAV"),
+                                                  "audio/wav")).run()
+    assert not at.exception and not at.error
+    names = [t["name"] for t in figure(at, "track by track")["data"]]
+    assert names == ["motion.ogg", "second-recording.wav"]
 
 
 def test_every_bad_upload_shows_a_readable_error_and_the_page_goes_on(app_env):
