@@ -69,8 +69,17 @@ def model_names() -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=32)
 def _analysis(digest: str, name: str, model_key: str, _data: bytes) -> Analysis:
     # keyed by the upload's digest (the bytes themselves are not hashed again: the leading underscore), and
-    # cached without the decoded samples, so 32 twenty-minute uploads do not hold gigabytes
-    return analyze(_data, name=name, model=_model(model_key)).without_samples()
+    # cached without the decoded samples, so 32 twenty-minute uploads do not hold gigabytes. The bar is made
+    # here, inside the cached function, so that a cached result replays it (made and emptied) rather than
+    # referring to an element of an earlier run.
+    bar = st.progress(0.0, text="Analysing…")
+    try:
+        return analyze(_data, name=name, model=_model(model_key),
+                       on_progress=lambda done, total, message: bar.progress(
+                           done / max(total, 1), text=f"{escape_markdown(message)} ({done}/{total} stages done)")
+                       ).without_samples()
+    finally:
+        bar.empty()
 
 
 def analysis_of(data: bytes, name: str, token: str, model: str | None = None) -> Analysis:

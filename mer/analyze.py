@@ -12,8 +12,11 @@ from typing import Any
 import numpy as np
 
 from .audio import Audio, AudioSource, load_audio
+from .circumplex import SOURCE as CIRCUMPLEX_SOURCE
+from .circumplex import VAPath, va_path
 from .config import EMOTIONS
 from .features import TrackFeatures, track_features
+from .progress import ProgressFn
 from .registry import LoadedModel, load_active
 from .segments import Segments
 
@@ -96,23 +99,39 @@ class Analysis:
     def track_top(self) -> str:
         return EMOTIONS[int(self.track_probabilities.argmax())]
 
+    @property
+    def va_path(self) -> VAPath:
+        """Each segment's and the track's position on the valence–arousal plane: a projection of the
+        probabilities onto fixed coordinates of the nine emotions (:mod:`mer.circumplex`), not a learned model."""
+        return va_path(self.probabilities, self.track_probabilities)
+
     def to_dict(self, file: str | None = None) -> dict[str, Any]:
         """The JSON form printed by ``python -m mer analyze --json``."""
         seg = self.features.segments
+        va = self.va_path
         return {
             "file": file if file is not None else self.audio.name,
             "duration_s": round(self.duration_s, 4),
             "emotions": list(EMOTIONS),
             "segments": [
                 {"index": i, "start_s": round(float(seg.start_s[i]), 4), "end_s": round(float(seg.end_s[i]), 4),
-                 "probabilities": [round(float(p), 6) for p in self.probabilities[i]], "top": self.segment_top[i]}
+                 "probabilities": [round(float(p), 6) for p in self.probabilities[i]], "top": self.segment_top[i],
+                 "valence": round(float(va.valence[i]), 6), "arousal": round(float(va.arousal[i]), 6)}
                 for i in range(len(seg))
             ],
-            "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top},
+            "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top,
+                      "valence": round(va.track_valence, 6), "arousal": round(va.track_arousal, 6)},
+            "valence_arousal": {"source": CIRCUMPLEX_SOURCE, "coordinates": self._coordinates()},
             "model": {"name": self.model_name, "trained_on": self.model_trained_on,
                       **({"precision": self.precision} if self.precision else {})},
             **({"tagger": self.tagger_dict()} if self.tags is not None else {}),
         }
+
+    @staticmethod
+    def _coordinates() -> dict[str, list[float]]:
+        from .circumplex import COORDINATES
+
+        return {e: [round(float(v), 6) for v in COORDINATES[i]] for i, e in enumerate(EMOTIONS)}
 
     @property
     def track_tags(self) -> np.ndarray | None:
@@ -160,26 +179,69 @@ class Reading:
     precision: str | None = None
 
 
-def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None = None) -> Reading:
-    """The model's reading of a decoded track (``features``: already computed, reused where the front-end reads
-    them; a MusiCNN model needs only the segments' bounds and the audio)."""
-    inputs = model.front_end.track_inputs(audio, model.feature_config, features)
-    track, segments = model.front_end.predict(model.net, inputs.X)
+def _quiet(done: int, total: int, message: str) -> None:
+    """The ``on_progress`` of a caller who asked for none."""
+
+
+def _shifted(on_progress: ProgressFn, first: int) -> ProgressFn:
+    """``on_progress`` for a later part of the work: ``first`` stages are done before it starts."""
+    return lambda done, total, message: on_progress(first + done, first + total, message)
+
+
+def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None = None, *,
+               on_progress: ProgressFn | None = None) -> Reading:
+    """The model's reading of a decoded track.
+
+    ``features``: already computed, reused where the front-end reads them (a MusiCNN model needs only the
+    segments' bounds and the audio; a log-mel model computes them here when not given).
+
+    Parameters
+    ----------
+    on_progress : ProgressFn, optional
+        Told each stage as it starts, counted in stages: with MusiCNN ``(0, 2, "MusiCNN on N patches of 3 s")``,
+        then ``(1, 2, "The network reads the 20 segments")``; with the log-mel front-end only the network's
+        ``(0, 1, ...)``; and ``(total, total, "Done")`` at the end.
+    """
+    report = on_progress or _quiet
+    fe, stages = model.front_end, model.front_end.reading_stages
+    inputs = fe.track_inputs(audio, model.feature_config, features,
+                             on_progress=lambda done, total, message: report(0, stages, message) if done < total else None)
+    report(stages - 1, stages, f"The network reads the {model.feature_config.n_segments} segments")
+    track, segments = fe.predict(model.net, inputs.X)
+    report(stages, stages, "Done")
     return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision)
 
 
-def analyze_audio(audio: Audio, model: LoadedModel) -> Analysis:
-    """Run an already decoded track through the model's feature pipeline and network, with every view."""
+def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn | None = None) -> Analysis:
+    """Run an already decoded track through the model's feature pipeline and network, with every view.
+
+    Parameters
+    ----------
+    on_progress : ProgressFn, optional
+        Told each stage as it starts, counted in stages: ``(0, n, "Spectra and log-mel images of the 20
+        segments")``, then :func:`read_audio`'s stages, ending with ``(n, n, "Done")``.
+    """
+    report = on_progress or _quiet
+    stages = 1 + model.front_end.reading_stages
+    report(0, stages, f"Spectra and log-mel images of the {model.feature_config.n_segments} segments")
     feats = track_features(audio, model.feature_config)
-    reading = read_audio(audio, model, feats)
+    reading = read_audio(audio, model, feats, on_progress=_shifted(report, 1))
     return Analysis(audio=audio, features=feats, probabilities=reading.probabilities,
                     track_probabilities=reading.track_probabilities, model_name=model.name,
                     model_trained_on=model.trained_on, waveform=envelope(audio.samples, audio.sample_rate),
                     tags=reading.tags, precision=reading.precision)
 
 
-def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None) -> Analysis:
+def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None,
+            on_progress: ProgressFn | None = None) -> Analysis:
     """Analyse a file or uploaded bytes with ``model`` (default: the active model).
+
+    Parameters
+    ----------
+    on_progress : ProgressFn, optional
+        Told each stage as it starts, counted in stages: ``(0, n, "Decoding …")``, then
+        :func:`analyze_audio`'s (spectra, MusiCNN on N patches where the model reads MusiCNN, the network), and
+        ``(n, n, "Done")`` at the end: 4 stages with a MusiCNN model, 3 with a log-mel one.
 
     Raises
     ------
@@ -189,5 +251,8 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
         When no model can be loaded.
     """
     model = model or load_active()
+    report = on_progress or _quiet
+    stages = 3 + (model.model_config.front_end == "musicnn")
+    report(0, stages, "Decoding the audio")
     audio = load_audio(source, name=name, config=model.audio_config)
-    return analyze_audio(audio, model)
+    return analyze_audio(audio, model, on_progress=_shifted(report, 1))

@@ -149,7 +149,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from .analyze import analyze
     from .config import emotion_label
 
-    result = analyze(args.file, model=_load_model_arg(args.model, args.device))
+    # a line on stderr for people at a terminal; stdout stays the table or the JSON alone
+    progress = ProgressPrinter(stream=sys.stderr) if sys.stderr.isatty() else None
+    result = analyze(args.file, model=_load_model_arg(args.model, args.device), on_progress=progress)
     if args.json:
         return _print_json(result.to_dict(str(args.file)))
     seg = result.features.segments

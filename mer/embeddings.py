@@ -111,7 +111,7 @@ def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
 
 def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20, max_patches: int = MAX_PATCHES,
                   layers: tuple[str, ...] = LAYERS, precision: str | None = None, block_inputs: bool = False,
-                  net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
+                  net: musicnn.MusiCNN | None = None, on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
     """:class:`SegmentEmbeddings` of mono ``samples`` cut into ``n_segments`` equal segments.
 
     Parameters
@@ -129,6 +129,9 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         values of the embedding come from the same 3 s.
     net : MusiCNN, optional
         Default: the bundled MSD_musicnn at ``precision`` (:func:`mer.musicnn.load_musicnn`).
+    on_progress : ProgressFn, optional
+        Told ``(0, n, "MusiCNN on n patches of 3 s")`` before the network runs on the ``n`` patches (in one
+        batch), and ``(n, n, ...)`` after.
     """
     import torch
 
@@ -142,8 +145,13 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         mel = musicnn.patches(mel, 1)[0]
     flat = np.concatenate(starts)
     batch = np.stack([mel[i:i + musicnn.PATCH_FRAMES] for i in flat])
+    said = f"MusiCNN on {len(batch)} patches of 3 s"
+    if on_progress is not None:
+        on_progress(0, len(batch), said)
     with torch.inference_mode():
         out = net(torch.from_numpy(batch))
+    if on_progress is not None:
+        on_progress(len(batch), len(batch), said)
     values = torch.cat([getattr(out, name) for name in layers], dim=1).numpy()
     owner = np.repeat(np.arange(n_segments), [len(s) for s in starts])
     counts = np.bincount(owner, minlength=n_segments)
@@ -158,10 +166,10 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
 
 def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
                 precision: str | None = None, block_inputs: bool = False,
-                net: musicnn.MusiCNN | None = None) -> SegmentEmbeddings:
+                net: musicnn.MusiCNN | None = None, on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
     """:func:`embed_samples` of a decoded :class:`~mer.audio.Audio`."""
     return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers,
-                         precision=precision, block_inputs=block_inputs, net=net)
+                         precision=precision, block_inputs=block_inputs, net=net, on_progress=on_progress)
 
 
 def front_end_record(precision: str = BUNDLED_PRECISION) -> dict[str, object]:

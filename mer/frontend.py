@@ -61,6 +61,8 @@ class FrontEnd(ABC):
     """What hears the segments of a model of ``model_config`` (build one with :func:`front_end`)."""
 
     kind: FrontEndKind
+    #: Stages of reading a track that its progress reports (the front-end's own, then the network).
+    reading_stages: int = 1
 
     def __init__(self, model_config: ModelConfig) -> None:
         self.model_config = model_config
@@ -122,9 +124,10 @@ class FrontEnd(ABC):
         """The network's inputs for every track of a corpus (cached)."""
 
     @abstractmethod
-    def track_inputs(self, audio: Audio, feature_config: FeatureConfig,
-                     features: TrackFeatures | None = None) -> TrackInputs:
-        """One decoded track's input (``features``: already computed, reused where this front-end reads them)."""
+    def track_inputs(self, audio: Audio, feature_config: FeatureConfig, features: TrackFeatures | None = None,
+                     on_progress: ProgressFn | None = None) -> TrackInputs:
+        """One decoded track's input (``features``: already computed, reused where this front-end reads them;
+        ``on_progress`` is told the front-end's own stage, where it has one)."""
 
     @abstractmethod
     def predict(self, net: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -151,8 +154,8 @@ class LogMelFrontEnd(FrontEnd):
         return track_data(corpus, segment_data(corpus, audio_config=audio_config, feature_config=feature_config,
                                                cache_dir=cache_dir, on_progress=on_progress))
 
-    def track_inputs(self, audio: Audio, feature_config: FeatureConfig,
-                     features: TrackFeatures | None = None) -> TrackInputs:
+    def track_inputs(self, audio: Audio, feature_config: FeatureConfig, features: TrackFeatures | None = None,
+                     on_progress: ProgressFn | None = None) -> TrackInputs:
         features = features or track_features(audio, feature_config)
         return TrackInputs(X=features.windows, segments=features.segments)
 
@@ -170,6 +173,7 @@ class MusiCNNFrontEnd(FrontEnd):
     """The pretrained MusiCNN: each segment's embedding feeds the LSTM (its last block optionally fine-tuned)."""
 
     kind = FrontEndKind.MUSICNN
+    reading_stages = 2
 
     def input_size(self, feature_config: FeatureConfig) -> int:
         from .embeddings import EMBEDDING_DIM
@@ -223,15 +227,16 @@ class MusiCNNFrontEnd(FrontEnd):
                                     block_inputs=self.model_config.fine_tune, cache_dir=cache_dir,
                                     on_progress=on_progress, precision=precision)
 
-    def track_inputs(self, audio: Audio, feature_config: FeatureConfig,
-                     features: TrackFeatures | None = None) -> TrackInputs:
+    def track_inputs(self, audio: Audio, feature_config: FeatureConfig, features: TrackFeatures | None = None,
+                     on_progress: ProgressFn | None = None) -> TrackInputs:
         from .embeddings import embed_audio
 
         n = feature_config.n_segments
         bounds = features.segments if features is not None else \
             segment_bounds(len(audio.samples), n_segments=n, sample_rate=audio.sample_rate)
         precision = self.run_precision()
-        emb = embed_audio(audio, n_segments=n, precision=precision, block_inputs=self.model_config.fine_tune)
+        emb = embed_audio(audio, n_segments=n, precision=precision, block_inputs=self.model_config.fine_tune,
+                          on_progress=on_progress)
         X = emb.fine_tune_inputs() if self.model_config.fine_tune else emb.vectors
         return TrackInputs(X=X, segments=bounds, tags=emb.tags, precision=precision)
 

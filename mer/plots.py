@@ -20,12 +20,19 @@ __all__ = [
     "LABELS",
     "waveform_figure",
     "timeline_figure",
+    "segment_from_selection",
+    "CLICK_LAYER",
+    "LOGMEL_COLORSCALE",
     "taggram_figure",
     "library_figure",
     "group_figure",
     "journey_figure",
     "map_figure",
     "distribution_figure",
+    "circumplex_figure",
+    "paired_bars_figure",
+    "circumplex_pair_figure",
+    "PAIR_COLORS",
     "spectrum_figure",
     "logmel_figure",
     "balance_figure", "taggram_figure",
@@ -85,12 +92,13 @@ def waveform_figure(waveform: Any, boundaries_s: np.ndarray, top: list[str] | No
 
 
 def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.ndarray, *,
-                    relative: bool = False) -> go.Figure:
+                    relative: bool = False, zmax: float | None = None, title: str | None = None) -> go.Figure:
     """The 20-segment emotion timeline: a 9 × 20 heatmap of probabilities, top emotion marked.
 
     With ``relative``, each cell is the segment's probability minus that emotion's mean over the track
     (red above, blue below, on a scale symmetric about zero): where the music moves towards or away from an
     emotion, which the absolute scale shows only faintly when the probabilities change by a few points.
+    ``zmax`` fixes the top of the probability scale (two tracks on one scale); ``title`` replaces the title.
     """
     n = len(probabilities)
     x = [f"{i + 1}" for i in range(n)]
@@ -99,26 +107,60 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     change = probabilities - probabilities.mean(axis=0)
     hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{LABELS[i]}: {probabilities[j, i]:.2f} "
               f"({change[j, i]:+.3f} against the track's mean)" for j in range(n)] for i in range(len(EMOTIONS))]
-    title = ("Emotion timeline: change from the track's mean (CNN-LSTM, per segment)" if relative else
-             "Emotion timeline (CNN-LSTM, per segment)")
+    default_title = ("Emotion timeline: change from the track's mean (CNN-LSTM, per segment)" if relative else
+                     "Emotion timeline (CNN-LSTM, per segment)")
+    title = title if title is not None else default_title
     fig = _fig(title=title, height=390,
                xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks, type="category"),
                yaxis=dict(autorange="reversed"))
     if relative:
         span = max(0.01, float(np.abs(change).max()))
         heat = go.Heatmap(z=change.T, x=x, y=LABELS, colorscale="RdBu", reversescale=True, zmin=-span, zmax=span,
-                          text=hover, hoverinfo="text", colorbar=dict(title="Δp", thickness=12))
+                          hoverinfo="skip", colorbar=dict(title="Δp", thickness=12))
     else:
         # the colour scale ends at the largest probability (rounded up, at least 0.3), so that a timeline of
         # probabilities between 0.05 and 0.35 is not a pale band; the colour bar states the scale
-        top_p = max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
+        top_p = zmax if zmax is not None else max(0.3, float(np.ceil(probabilities.max() * 10) / 10))
         heat = go.Heatmap(z=probabilities.T, x=x, y=LABELS, colorscale="Blues", zmin=0, zmax=top_p,
-                          text=hover, hoverinfo="text", colorbar=dict(title="p", thickness=12))
+                          hoverinfo="skip", colorbar=dict(title="p", thickness=12))
     fig.add_trace(heat)
     fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
                              marker=dict(symbol="circle-open", size=14, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
-                                         line=dict(width=3)), hoverinfo="skip", showlegend=False))
+                                         line=dict(width=3)), hoverinfo="skip", showlegend=False,
+                             unselected=dict(marker=dict(opacity=1))))
+    # Streamlit's selections carry no points for a heatmap: a click is caught by this layer of invisible
+    # markers, one per cell, each holding its segment's number (read back by segment_from_selection) and
+    # the cell's hover text (the heatmap's own hover is off)
+    cells_x = [x[j] for i in range(len(EMOTIONS)) for j in range(n)]
+    cells_y = [LABELS[i] for i in range(len(EMOTIONS)) for _ in range(n)]
+    fig.add_trace(go.Scatter(x=cells_x, y=cells_y, mode="markers", name=CLICK_LAYER, showlegend=False,
+                             customdata=[j + 1 for _ in range(len(EMOTIONS)) for j in range(n)],
+                             text=[t for row in hover for t in row], hoverinfo="text",
+                             marker=dict(symbol="square", size=26, color="#ef6c00", opacity=0),
+                             selected=dict(marker=dict(opacity=0.35)), unselected=dict(marker=dict(opacity=0))))
     return fig
+
+
+#: The name of the timeline's layer of clickable cells.
+CLICK_LAYER = "click a column to pick its segment"
+
+
+def segment_from_selection(points: list[dict[str, Any]]) -> int | None:
+    """The segment (1-based) a click on the timeline picked, from Streamlit's selection points; None if none.
+
+    A point of the click layer holds its segment in ``customdata``; a point of another trace (a top-emotion
+    mark) is read by its category ``x``, the segment's number as text.
+    """
+    for point in points:
+        data = point.get("customdata")
+        if isinstance(data, (list, tuple)):
+            data = data[0] if data else None
+        for value in (data, point.get("x")):
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                continue
+    return None
 
 
 def taggram_figure(tags: np.ndarray, names: list[str], start_s: np.ndarray, end_s: np.ndarray,
@@ -149,6 +191,80 @@ def distribution_figure(track_probabilities: np.ndarray) -> go.Figure:
     return fig
 
 
+def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = None) -> go.Figure:
+    """A track's path through Russell's valence–arousal plane over its segments (:class:`mer.circumplex.VAPath`).
+
+    The nine emotions are drawn at their fixed coordinates (:data:`mer.circumplex.COORDINATES`) on the unit
+    circle, the quadrants are named, the segments are joined in time order (shaded from light to dark), the track's
+    own point is a star, and ``segment`` (0-based), when given, is ringed.
+    """
+    from .circumplex import COORDINATES, QUADRANTS
+
+    n = len(path.valence)
+    fig = _fig(title="Valence and arousal, segment by segment",
+               height=520, showlegend=True, legend=dict(orientation="h", y=-0.12),
+               xaxis=dict(title="valence (unpleasant ← → pleasant)", range=[-1.25, 1.25], zeroline=True,
+                          zerolinecolor="#b0bec5", constrain="domain"),
+               yaxis=dict(title="arousal (calm ← → energetic)", range=[-1.25, 1.25], zeroline=True,
+                          zerolinecolor="#b0bec5", scaleanchor="x", scaleratio=1))
+    fig.update_layout(shapes=[dict(type="circle", xref="x", yref="y", x0=-1, y0=-1, x1=1, y1=1,
+                                   line=dict(color="#cfd8dc", dash="dot"), layer="below")],
+                      annotations=[dict(x=1.2 if right else -1.2, y=1.2 if up else -1.2, text=name, showarrow=False,
+                                        xanchor="right" if right else "left", font=dict(color="#78909c", size=13))
+                                   for (right, up), name in QUADRANTS.items()])
+    fig.add_trace(go.Scatter(x=COORDINATES[:, 0], y=COORDINATES[:, 1], mode="markers+text", name="emotions",
+                             text=LABELS, textposition=["top center" if a >= 0 else "bottom center"
+                                                        for a in COORDINATES[:, 1]],
+                             marker=dict(size=11, color=[EMOTION_COLORS[e] for e in EMOTIONS], symbol="diamond"),
+                             hovertemplate="%{text}: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=path.valence, y=path.arousal, mode="lines+markers", name="segments, in time order",
+        line=dict(color="#90a4ae", width=1.5),
+        marker=dict(size=9, color=np.arange(1, n + 1), colorscale="Blues", cmin=-n / 3, cmax=n, showscale=False,
+                    line=dict(width=1, color="#37474f")),
+        customdata=np.stack([np.arange(1, n + 1), start_s], axis=1),
+        hovertemplate="segment %{customdata[0]:.0f} (from %{customdata[1]:.1f} s): valence %{x:+.2f}, "
+                      "arousal %{y:+.2f}<extra></extra>"))
+    if segment is not None:
+        fig.add_trace(go.Scatter(x=[path.valence[segment]], y=[path.arousal[segment]], mode="markers",
+                                 name=f"segment {segment + 1}", hoverinfo="skip",
+                                 marker=dict(size=20, symbol="circle-open", color="#ef6c00", line=dict(width=3))))
+    fig.add_trace(go.Scatter(x=[path.track_valence], y=[path.track_arousal], mode="markers", name="whole track",
+                             marker=dict(size=18, symbol="star", color="#212121"),
+                             hovertemplate="whole track: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))
+    return fig
+
+
+#: The colours of two compared tracks, A then B.
+PAIR_COLORS = ("#1565c0", "#ef6c00")
+
+
+def paired_bars_figure(names: tuple[str, str], track_probabilities: tuple[np.ndarray, np.ndarray]) -> go.Figure:
+    """The nine track probabilities of two tracks as paired bars (names escaped: they are data)."""
+    fig = _fig(title="The nine emotions, track by track", height=380, barmode="group",
+               yaxis=dict(title="track probability", rangemode="tozero"), legend=dict(orientation="h", y=-0.25))
+    for name, p, color in zip(names, track_probabilities, PAIR_COLORS):
+        fig.add_trace(go.Bar(x=LABELS, y=p, name=escape_html(name), marker_color=color,
+                             text=[f"{v:.2f}" for v in p], textposition="outside"))
+    return fig
+
+
+def circumplex_pair_figure(names: tuple[str, str], paths: tuple[Any, Any]) -> go.Figure:
+    """Two tracks' paths through the valence–arousal plane (:func:`circumplex_figure`'s plane), one colour each."""
+    fig = circumplex_figure(paths[0], np.zeros(len(paths[0].valence)))
+    fig.data = fig.data[:1]  # the nine emotions and the plane; the paths are drawn below
+    fig.update_layout(title="Valence and arousal: both tracks, segment by segment")
+    for name, path, color in zip(names, paths, PAIR_COLORS):
+        label = escape_html(name)
+        fig.add_trace(go.Scatter(x=path.valence, y=path.arousal, mode="lines+markers", name=f"{label}: segments",
+                                 line=dict(color=color, width=1.5), marker=dict(size=7, color=color),
+                                 hovertemplate=f"{label}<br>valence %{{x:+.2f}}, arousal %{{y:+.2f}}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=[path.track_valence], y=[path.track_arousal], mode="markers",
+                                 name=f"{label}: whole track", marker=dict(size=18, symbol="star", color=color,
+                                                                          line=dict(width=1, color="#212121"))))
+    return fig
+
+
 def spectrum_figure(freqs_hz: np.ndarray, magnitude_db: np.ndarray, segment: int, compare: int | None,
                     start_s: np.ndarray, end_s: np.ndarray) -> go.Figure:
     """FFT magnitude spectrum of one segment (dB, log-frequency axis), optionally with a second overlaid."""
@@ -164,12 +280,29 @@ def spectrum_figure(freqs_hz: np.ndarray, magnitude_db: np.ndarray, segment: int
     return fig
 
 
+def _rgb_scale(hex_colors: list[str]) -> list[list[Any]]:
+    """An evenly spaced colour scale in ``rgb(r, g, b)`` strings.
+
+    Written out because the browser's Plotly drew Magma's ``"#000004"`` floor as a light pink (on Streamlit's
+    theme; light purple without it), so that silence, at the floor, looked loud; ``rgb(0, 0, 4)`` is drawn black.
+    """
+    from plotly.colors import hex_to_rgb
+
+    return [[i / (len(hex_colors) - 1), "rgb({}, {}, {})".format(*hex_to_rgb(c))] for i, c in enumerate(hex_colors)]
+
+
+#: Magma, darkest at the floor: the log-mel images' scale (silence black, loud parts light yellow).
+LOGMEL_COLORSCALE = _rgb_scale(["#000004", "#180f3d", "#440f76", "#721f81", "#9e2f7f", "#cd4071", "#f1605d",
+                                "#fd9668", "#feca8d", "#fcfdbf"])
+
+
 def logmel_figure(logmel: np.ndarray, sample_rate: int, hop_length: int, segment: int) -> go.Figure:
     """Log-mel image of one segment (what the CNN-LSTM sees)."""
     t = np.arange(logmel.shape[1]) * hop_length / sample_rate
     fig = _fig(title=f"Log-mel, segment {segment + 1}", height=360, xaxis_title="time in segment (s)",
                yaxis_title="mel band")
-    fig.add_trace(go.Heatmap(z=logmel, x=t, colorscale="Magma", zmin=-80, zmax=0, colorbar=dict(title="dB", thickness=12)))
+    fig.add_trace(go.Heatmap(z=logmel, x=t, colorscale=LOGMEL_COLORSCALE, zmin=-80, zmax=0,
+                             colorbar=dict(title="dB", thickness=12)))
     return fig
 
 

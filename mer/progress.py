@@ -100,7 +100,8 @@ class ProgressPrinter:
             return
         self._last_line = step
         end = "\r" if tty and done < total else "\n"
-        print(f"[{done}/{total} {pct:3d}%] {message}", end=end, file=self._stream, flush=True)
+        clear = "\x1b[K" if tty else ""  # on a terminal, erase what a longer line before left to the right
+        print(f"[{done}/{total} {pct:3d}%] {message}{clear}", end=end, file=self._stream, flush=True)
 
     def _draw(self, done: int, total: int, message: str) -> None:
         if self._bar is None:

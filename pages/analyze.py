@@ -1,14 +1,21 @@
 """Analyze: upload a track or pick an example (real, freely licensed music); see the 20-segment emotion timeline and FFT spectra."""
 
+import hashlib
+
 import streamlit as st
 
+from mer.analyze import Analysis
+from mer.circumplex import SOURCE as CIRCUMPLEX_SOURCE
+from mer.compare import compare as compare_tracks
 from mer.config import emotion_label
 from mer.errors import MerError
 from mer.examples import list_examples
-from mer.plots import (distribution_figure, logmel_figure, spectrum_figure, taggram_figure, timeline_figure,
-                       waveform_figure)
+from mer.plots import (circumplex_figure, circumplex_pair_figure, distribution_figure, logmel_figure, paired_bars_figure,
+                       segment_from_selection, spectrum_figure, taggram_figure, timeline_figure, waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
-from mer.text import escape_markdown
+from mer.registry import load_metrics
+from mer.text import escape_html, escape_markdown
+from mer.yardstick import CHANCE, how_sure
 from ui import analysis_of, get_model, model_names, show_error
 
 st.title("Analyze a track")
@@ -27,7 +34,20 @@ def example_bytes(index: int) -> bytes:
     return examples()[index].read_bytes()
 
 
-source = st.radio("Source", ["Example", "Upload a file"], horizontal=True, label_visibility="collapsed", key="source")
+def result_key(result: Analysis) -> str:
+    """What tells one analysis from another: its name, its model and its numbers (a few kB to hash)."""
+    digest = hashlib.sha256(result.probabilities.tobytes() + result.track_probabilities.tobytes())
+    return f"{result.audio.name}\0{result.model_name}\0{result.model_trained_on}\0{digest.hexdigest()}"
+
+
+@st.cache_data(show_spinner="Preparing the downloads…", max_entries=8)
+def exports(key: str, _result: Analysis) -> tuple[bytes, bytes, bytes]:
+    """The JSON, the CSV and the HTML report of an analysis (the report embeds plotly.js: a few MB, ~0.5 s)."""
+    return (analysis_json(_result).encode(), analysis_csv(_result).encode(), html_report(_result).encode())
+
+
+source = st.radio("Source", ["Example", "Upload a file", "Record with the microphone"], horizontal=True,
+                  label_visibility="collapsed", key="source")
 data, name, credit, token = None, None, None, None
 if source == "Example":
     try:
@@ -39,14 +59,20 @@ if source == "Example":
                          format_func=lambda i: f"{choices[i].title} — {choices[i].author} ({choices[i].character})",
                          key="example")
     data, name, credit, token = example_bytes(index), choices[index].path.name, choices[index], f"example-{index}"
-else:
+elif source == "Upload a file":
     upload = st.file_uploader("Audio file (WAV, MP3, FLAC or OGG, 10 s to 20 min)", type=["wav", "mp3", "flac", "ogg"],
                               key="upload")
     if upload is not None:
         data, name, token = upload.getvalue(), upload.name, upload.file_id
+else:
+    recording = st.audio_input("Record at least 10 seconds of music (the browser asks for the microphone)",
+                               sample_rate=22_050, key="recording")
+    if recording is not None:  # a WAV file, analysed like an upload (a clip under 10 s gets the same message)
+        data, name, token = recording.getvalue(), "recording.wav", recording.file_id
 
 if data is None:
-    st.info("Choose an audio file to analyse.")
+    st.info("Record a clip to analyse." if source == "Record with the microphone" else
+            "Choose an audio file to analyse.")
     st.stop()
 
 names = model_names()
@@ -55,8 +81,7 @@ picked = st.selectbox("Model", names, key="model", help="The active model comes 
 picked = None if picked is None or picked == names[0] else picked  # the active model, with its fallback
 try:
     model = get_model(picked)
-    with st.spinner("Analysing…"):
-        result = analysis_of(data, name, token, picked)
+    result = analysis_of(data, name, token, picked)  # a bar shows each stage while it runs
 except MerError as e:
     show_error(e)
     st.stop()
@@ -68,14 +93,25 @@ for note in result.audio.notes:
 
 seg = result.features.segments
 tp = result.track_probabilities
-c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+metrics = load_metrics(model.path)
+cv_accuracy = metrics.cv.pooled.accuracy if metrics is not None and metrics.cv is not None else None
+sure = how_sure(tp, cv_accuracy)
+c1, c2, c3, c4, c5, c6 = st.columns([2, 1, 1, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
-c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments.")
-c3.metric("Duration", f"{result.duration_s:.1f} s")
-c4.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape_markdown(result.model_trained_on)}"
+c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments. The "
+          "nine probabilities share 1, so a clear answer can be well below 0.5.")
+c3.metric("Chance", f"{CHANCE:.2f}", help="What a guess among the nine emotions gets: 1/9.")
+c4.metric("CV accuracy", "—" if cv_accuracy is None else f"{cv_accuracy:.0%}",
+          help="The model's cross-validated track accuracy: how often, on tracks it had not seen in training, the model's top emotion was the "
+               "one most of its listeners ticked."
+          if cv_accuracy is not None else "This model has no cross-validated metrics.")
+c5.metric("Duration", f"{result.duration_s:.1f} s")
+c6.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape_markdown(result.model_trained_on)}"
           + (f"; MusiCNN ran in {result.precision} on this server's CPU." if result.precision else "."))
 
-st.audio(data)
+st.markdown(f"**How sure is this?** {sure.sentence}")
+if source != "Record with the microphone":  # the recorder plays its own clip
+    st.audio(data)
 if credit is not None:
     st.caption(f"{credit.credit} Licence: [{credit.licence}]({credit.licence_url}).", help="Sources and licences of "
                "all examples: mer/resources/examples/LICENSES.md")
@@ -92,6 +128,25 @@ with left:
 with right:
     st.plotly_chart(distribution_figure(tp), width="stretch", key="distribution")
 
+# a click on the timeline picks the segment below; only a new click moves the slider (the selection stays
+# on the chart while the slider is moved)
+pick = segment_from_selection(event.selection.points if event and event.selection else [])
+if pick is not None and pick != st.session_state.get("_timeline_pick"):
+    st.session_state["segment"] = pick
+st.session_state["_timeline_pick"] = pick
+
+va = result.va_path
+plane, said = st.columns([3, 2])
+plane.plotly_chart(circumplex_figure(va, seg.start_s, segment=st.session_state.get("segment", 1) - 1),
+                   width="stretch", key="circumplex")
+with said:
+    st.metric("Valence", f"{va.track_valence:+.2f}", help="Unpleasant (−1) to pleasant (+1).")
+    st.metric("Arousal", f"{va.track_arousal:+.2f}", help="Calm (−1) to energetic (+1).")
+    st.markdown(f"The whole track lies in the **{va.track_quadrant}** quarter of the plane; the line joins its "
+                f"{len(seg)} segments in time order, from light to dark.")
+    st.caption(f"{CIRCUMPLEX_SOURCE} A track the model is unsure of lands near the centre. Coordinates: "
+               "mer/circumplex.py.")
+
 if result.tags is not None:
     heard = result.tagger_dict()
     st.caption(f"**What the CNN hears** (MusiCNN's Last.fm tags for the whole track; the tagger's output, not "
@@ -99,10 +154,6 @@ if result.tags is not None:
                "this server's CPU.")
     st.plotly_chart(taggram_figure(result.tags, heard["tags"], seg.start_s, seg.end_s), width="stretch",
                     key="taggram")
-
-points = event.selection.points if event and event.selection else []
-if points:  # a click on the timeline picks the segment below
-    st.session_state["segment"] = int(points[0]["x"])
 
 st.subheader("Per-segment FFT spectra")
 s1, s2 = st.columns(2)
@@ -123,8 +174,50 @@ f2.plotly_chart(logmel_figure(result.features.logmel[segment], result.audio.samp
 st.subheader("Download")
 stem = name.rsplit(".", 1)[0]
 d1, d2, d3 = st.columns(3)
-# built when clicked, not on every rerun (the report embeds plotly.js, a few MB)
-d1.download_button("Results (JSON)", lambda: analysis_json(result), f"{stem}-emotions.json", "application/json",
-                   key="get_json")
-d2.download_button("Results (CSV)", lambda: analysis_csv(result), f"{stem}-emotions.csv", "text/csv", key="get_csv")
-d3.download_button("Report (HTML)", lambda: html_report(result), f"{stem}-report.html", "text/html", key="get_html")
+# the files' bytes are given to the buttons, not functions that make them: a button's deferred file could be
+# gone by the time it was clicked after another download's rerun (MediaFileStorageError). Made once per analysis.
+json_bytes, csv_bytes, html_bytes = exports(result_key(result), result)
+d1.download_button("Results (JSON)", json_bytes, f"{stem}-emotions.json", "application/json", key="get_json")
+d2.download_button("Results (CSV)", csv_bytes, f"{stem}-emotions.csv", "text/csv", key="get_csv")
+d3.download_button("Report (HTML)", html_bytes, f"{stem}-report.html", "text/html", key="get_html")
+
+st.subheader("Compare with another track")
+try:
+    others = examples()
+except MerError:
+    others = []
+options = ["none", *[f"example-{i}" for i in range(len(others))], "upload", "record"]
+second = st.selectbox("Second track", options, key="second", format_func=lambda o: {
+    "none": "no second track", "upload": "Upload a file", "record": "Record with the microphone"}.get(o) or
+    f"Example: {others[int(o.split('-')[1])].title} — {others[int(o.split('-')[1])].author}")
+data_b = name_b = token_b = None
+if second == "upload":
+    upload_b = st.file_uploader("Second audio file", type=["wav", "mp3", "flac", "ogg"], key="upload_b")
+    if upload_b is not None:
+        data_b, name_b, token_b = upload_b.getvalue(), upload_b.name, upload_b.file_id
+elif second == "record":
+    recording_b = st.audio_input("Record at least 10 seconds of music", sample_rate=22_050, key="recording_b")
+    if recording_b is not None:
+        data_b, name_b, token_b = recording_b.getvalue(), "second-recording.wav", recording_b.file_id
+elif second != "none":
+    i = int(second.split("-")[1])
+    data_b, name_b, token_b = example_bytes(i), others[i].path.name, second
+if data_b is not None:
+    try:
+        result_b = analysis_of(data_b, name_b, token_b, picked)
+    except MerError as e:
+        show_error(e)
+        st.stop()
+    diff = compare_tracks(result, result_b)
+    st.markdown(escape_markdown(diff.sentence))
+    t1, t2 = st.columns(2)
+    for col, res, key in ((t1, result, "timeline_a"), (t2, result_b, "timeline_b")):
+        s_ = res.features.segments
+        col.plotly_chart(timeline_figure(res.probabilities, s_.start_s, s_.end_s, zmax=diff.zmax,
+                                         title=f"{escape_html(res.audio.name)}: emotion timeline"),
+                         width="stretch", key=key)
+    p1, p2 = st.columns(2)
+    p1.plotly_chart(circumplex_pair_figure(diff.names, (result.va_path, result_b.va_path)), width="stretch",
+                    key="pair_plane")
+    p2.plotly_chart(paired_bars_figure(diff.names, (result.track_probabilities, result_b.track_probabilities)),
+                    width="stretch", key="pair_bars")

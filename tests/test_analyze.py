@@ -26,6 +26,14 @@ def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny
     assert result.track_top == EMOTIONS[int(result.track_probabilities.argmax())]
     d = result.to_dict("a.wav")
     assert d["model"] == {"name": "default", "trained_on": model.trained_on}
+    from mer.circumplex import COORDINATES
+
+    seg = np.array([[s["valence"], s["arousal"]] for s in d["segments"]])
+    np.testing.assert_allclose(seg, result.probabilities @ COORDINATES, atol=1e-6)
+    track = [d["track"]["valence"], d["track"]["arousal"]]
+    np.testing.assert_allclose(track, result.track_probabilities @ COORDINATES, atol=1e-6)
+    assert d["valence_arousal"]["coordinates"]["calmness"] == pytest.approx([0.707107, -0.707107])
+    assert "projection" in d["valence_arousal"]["source"]
     assert [s["index"] for s in d["segments"]] == list(range(20))
 
 
@@ -34,13 +42,22 @@ def test_the_html_report_holds_the_charts_the_numbers_and_the_model(tiny_models,
 
     result = analyze(write_audio("a b.wav", tone(30.0, freq=330.0), 22_050), model=load_model(tiny_models / "default"))
     page = html_report(result)
-    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 4  # plotly.js inline, four charts
+    assert page.count("<script src") == 0 and page.count("Plotly.newPlot") == 5  # plotly.js inline, five charts
+    assert "Valence and arousal" in page and "Russell" in page
+    va = result.va_path
+    assert f"Valence {va.track_valence:+.2f}, arousal {va.track_arousal:+.2f}: {va.track_quadrant}" in page
     assert "Emotion timeline" in page and "change from the track" in page and "Whole track" in page and "Waveform and the 20 segments" in page
     assert page.count("<tr><td>") == 20 and "<b>default</b>" in page
     top = result.track_top.replace("_", " ")
     assert f"Overall emotion: {top}" in page and f"{result.track_probabilities.max():.2f}" in page
     rows = analysis_csv(result).splitlines()
     assert len(rows) == 21 and rows[0].startswith("segment,start_s,end_s,top_emotion,amazement")
+    assert rows[0].endswith("sadness,valence,arousal")  # the tiny model reads log-mel: no tag columns
+    from mer.circumplex import COORDINATES
+
+    expected = result.probabilities @ COORDINATES  # each segment's probability-weighted mean position
+    written = np.array([[float(v) for v in row.split(",")[-2:]] for row in rows[1:]])
+    np.testing.assert_allclose(written, expected, atol=1e-5)
 
 
 def test_long_tracks_average_over_several_windows(tiny_models, write_audio):
@@ -55,7 +72,7 @@ def test_analyze_cli_json_and_table(tiny_models, write_audio, capsys):
     path = write_audio("b.ogg", tone(20.0, freq=500.0, channels=2), 22_050)
     assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"file", "duration_s", "emotions", "segments", "track", "model"}
+    assert set(out) == {"file", "duration_s", "emotions", "segments", "track", "model", "valence_arousal"}
     assert out["emotions"] == list(EMOTIONS) and len(out["segments"]) == 20
     assert abs(sum(out["track"]["probabilities"]) - 1) < 1e-4
     assert main(["analyze", str(path), "--model", str(tiny_models / "default")]) == 0
@@ -87,3 +104,44 @@ def test_devices_resolve_or_say_what_to_use_instead(tiny_models, write_audio, ca
     assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--device", "cuda"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: The device 'cuda' is not available") and "--device cpu" in err
+
+
+def test_analysis_reports_its_stages_in_order(tiny_models, write_audio):
+    events = []
+    path = write_audio("c.wav", tone(12.0, freq=440.0), 22_050)
+    analyze(path, model=load_model(tiny_models / "default"), on_progress=lambda *e: events.append(e))
+    # the tiny model reads log-mel images: no MusiCNN stage
+    assert events == [(0, 3, "Decoding the audio"), (1, 3, "Spectra and log-mel images of the 20 segments"),
+                      (2, 3, "The network reads the 20 segments"), (3, 3, "Done")]
+
+
+def test_a_musicnn_model_reports_musicnn_on_its_patches(write_audio):
+    from pathlib import Path
+
+    events = []
+    model = load_model(Path(__file__).resolve().parent.parent / "models" / "default")  # the bundled MusiCNN model
+    analyze(write_audio("d.wav", tone(12.0), 22_050), model=model, on_progress=lambda *e: events.append(e))
+    # 12 s: 20 segments of 0.6 s, each shorter than a 3 s patch, so one patch each
+    assert [m for _, _, m in events] == ["Decoding the audio", "Spectra and log-mel images of the 20 segments",
+                                         "MusiCNN on 20 patches of 3 s", "The network reads the 20 segments", "Done"]
+    assert [(d, t) for d, t, _ in events] == [(0, 4), (1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_analyze_prints_progress_on_a_terminal_and_keeps_stdout_json(tiny_models, write_audio, capsys, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    path = write_audio("e.wav", tone(12.0), 22_050)
+    err = Terminal()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["file"] == str(path)  # stdout: the JSON alone
+    lines = err.getvalue()
+    assert "[0/3   0%] Decoding the audio\x1b[K\r" in lines and lines.endswith("[3/3 100%] Done\x1b[K\n")
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing
+    assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
+    assert sys.stderr.getvalue() == ""

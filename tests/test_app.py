@@ -20,6 +20,7 @@ from mer.text import escape_markdown
 from .conftest import BAD_FILES, MODEL, TRAIN, encode, tone
 
 LABELS = {emotion_label(e) for e in EMOTIONS}
+LABEL_ORDER = [emotion_label(e) for e in EMOTIONS]
 
 
 @pytest.fixture
@@ -77,7 +78,30 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert list(heat["y"]) == [emotion_label(e) for e in EMOTIONS]
     assert list(heat["x"]) == [str(i) for i in range(1, 21)]
     assert at.slider(key="segment").max == 20
-    assert len(at.get("download_button")) == 3
+    buttons = at.get("download_button")
+    assert len(buttons) == 3
+    # each with its file's bytes already sent, not a deferred file that a later rerun could lose
+    assert all(b.proto.url and not b.proto.deferred_file_id for b in buttons)
+    assert len({b.proto.url for b in buttons}) == 3
+    from mer.circumplex import COORDINATES
+
+    plane = {t["name"]: t for t in figure(at, "Valence and arousal")["data"]}
+    path = np.stack([array(plane["segments, in time order"]["x"]), array(plane["segments, in time order"]["y"])])
+    np.testing.assert_allclose(path.T, z.T @ COORDINATES, atol=1e-4)  # each segment: its probabilities' mean position
+    track = (array(plane["whole track"]["x"])[0], array(plane["whole track"]["y"])[0])
+    assert metrics["Valence"] == f"{track[0]:+.2f}" and metrics["Arousal"] == f"{track[1]:+.2f}"
+    assert any("Russell" in c.value and "projection" in c.value for c in at.caption)
+    from mer.registry import load_metrics
+    from mer.yardstick import how_sure
+
+    accuracy = load_metrics(app_env / "default").cv.pooled.accuracy
+    assert metrics["Chance"] == "0.11" and metrics["CV accuracy"] == f"{accuracy:.0%}"
+    bars = figure(at, "Whole track")["data"][0]
+    tp = np.zeros(9)
+    tp[[LABEL_ORDER.index(y) for y in bars["y"]]] = array(bars["x"])
+    assert metrics["Track probability"] == f"{tp.max():.2f}"
+    said = " ".join(m.value for m in at.markdown)
+    assert f"**How sure is this?** {how_sure(tp, accuracy).sentence}" in said
     at.radio(key="timeline_view").set_value("change from the track's mean").run()
     change = array(figure(at, "change from the track's mean")["data"][0]["z"])
     np.testing.assert_allclose(change, z - z.mean(axis=1, keepdims=True), atol=1e-6)  # each emotion about its mean
@@ -89,14 +113,53 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert not at.exception and "Max McCracken" in " ".join(c.value for c in at.caption)
 
 
-def test_choosing_a_segment_updates_the_spectrum(app_env):
+def test_choosing_a_segment_updates_the_spectrum(app_env, monkeypatch):
+    import ui
+    from mer.analyze import analyze
+
+    bar = []  # what the page's on_progress was told: the stages the bar shows
+
+    def watched(*args, on_progress, **kwargs):
+        return analyze(*args, on_progress=lambda *e: (bar.append(e), on_progress(*e)), **kwargs)
+
+    monkeypatch.setattr(ui, "analyze", watched)
     at = run_app()
+    assert not at.exception and [m for _, _, m in bar] == [
+        "Decoding the audio", "Spectra and log-mel images of the 20 segments", "The network reads the 20 segments",
+        "Done"]  # the tiny model reads log-mel images: no MusiCNN stage
+    assert not [p for p in at.get("progress") if p.proto.value or p.proto.text]  # emptied once done
     at.slider(key="segment").set_value(7).run()
     spectrum = figure(at, "FFT spectrum")
     assert spectrum["data"][0]["name"].startswith("segment 7 (9.0–10.5 s)")  # 20 segments of a 30 s example
     assert len(spectrum["data"]) == 1 and at.selectbox(key="compare").value is None  # no second segment yet
     at.selectbox[1].set_value(2).run()  # compare with segment 3
     assert len(figure(at, "FFT spectrum")["data"]) == 2
+
+
+def test_two_tracks_compare_on_one_scale_with_the_difference_in_a_sentence(app_env):
+    at = run_app()
+    assert at.selectbox(key="second").value == "none" and not [c for c in at.get("plotly_chart")
+                                                               if "both tracks" in c.proto.spec]
+    at.selectbox(key="second").set_value("example-1").run()
+    assert not at.exception and not at.error
+    first, second = (json.loads(c.proto.spec)["data"][0] for c in at.get("plotly_chart")
+                     if ": emotion timeline" in json.dumps(json.loads(c.proto.spec)["layout"]["title"]))
+    assert first["zmax"] == second["zmax"]  # one colour scale for both
+    top = max(array(first["z"]).max(), array(second["z"]).max())
+    assert first["zmax"] == pytest.approx(max(0.3, np.ceil(top * 10) / 10))
+    bars = figure(at, "track by track")["data"]
+    assert len(bars) == 2 and np.allclose([array(b["y"]).sum() for b in bars], 1.0, atol=1e-4)
+    diff = array(bars[1]["y"]) - array(bars[0]["y"])
+    gain = LABEL_ORDER[int(diff.argmax())]
+    said = " ".join(m.value for m in at.markdown)
+    assert f"has more {escape_markdown(gain)} above all \\({escape_markdown(f'{diff.max():+.2f}')}\\)" in said
+    assert len([t for t in figure(at, "both tracks")["data"] if t["name"].endswith("whole track")]) == 2
+    at.selectbox(key="second").set_value("record").run()  # a recording as the second track
+    at.audio_input(key="recording_b").set_value(("audio.wav", encode(tone(11.0, freq=220.0), 22_050, "WAV"),
+                                                  "audio/wav")).run()
+    assert not at.exception and not at.error
+    names = [t["name"] for t in figure(at, "track by track")["data"]]
+    assert names == ["motion.ogg", "second-recording.wav"]
 
 
 def test_every_bad_upload_shows_a_readable_error_and_the_page_goes_on(app_env):
@@ -112,6 +175,27 @@ def test_every_bad_upload_shows_a_readable_error_and_the_page_goes_on(app_env):
         # the page keeps working: a good file afterwards is analysed
         at.file_uploader[0].set_value(good).run()
         assert not at.error and {m.label: m.value for m in at.metric}["Duration"] == "20.0 s", name
+
+
+def test_a_microphone_recording_is_analysed_like_an_upload_and_a_short_one_refused_alike(app_env):
+    from mer.audio import load_audio
+    from mer.errors import AudioError
+
+    at = run_app()
+    at.radio(key="source").set_value("Record with the microphone").run()
+    assert not at.exception and any("Record a clip" in i.value for i in at.info) and not at.metric
+    short = encode(tone(4.0), 22_050, "WAV")  # what the browser sends: a WAV file
+    at.audio_input(key="recording").set_value(("audio.wav", short, "audio/wav")).run()
+    with pytest.raises(AudioError) as refused:  # the message a file of these bytes gets
+        load_audio(short, name="recording.wav")
+    assert not at.exception and [e.value for e in at.error] == [escape_markdown(str(refused.value))]
+    assert "too short" in at.error[0].value and not at.metric
+    at.audio_input(key="recording").set_value(("audio.wav", encode(tone(12.0, freq=523.0), 22_050, "WAV"),
+                                                "audio/wav")).run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Duration"] == "12.0 s" and metrics["Overall emotion"] in LABELS
+    assert array(figure(at, "Emotion timeline")["data"][0]["z"]).shape == (9, 20)
 
 
 def test_dataset_page_opens_on_the_real_emotify(app_env):

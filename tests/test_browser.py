@@ -168,14 +168,27 @@ def test_upload_shows_the_twenty_segment_timeline(server, page, tmp_path):
     print(f"cold load to first timeline: {cold:.1f} s")
 
 
-def test_the_report_is_built_when_its_button_is_clicked(server, page, tmp_path):
+def test_the_three_downloads_work_in_a_row_and_a_timeline_click_picks_a_segment(server, page, tmp_path):
     if "upload.wav" not in page.content():
         pytest.skip("needs the upload of test_upload_shows_the_twenty_segment_timeline on this page")
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Report (HTML)").click()
-    assert download.value.suggested_filename == "upload-report.html"
-    report = Path(download.value.path()).read_text()
-    assert "Music emotion report: upload.wav" in report and report.count("Plotly.newPlot") == 4
+    got = {}
+    for label, name in (("Results (JSON)", "upload-emotions.json"), ("Results (CSV)", "upload-emotions.csv"),
+                        ("Report (HTML)", "upload-report.html")):  # the report after the others once failed
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=label).click()
+        assert download.value.suggested_filename == name and download.value.failure() is None, label
+        got[label] = Path(download.value.path()).read_text()
+        _settled(page)
+    assert '"valence"' in got["Results (JSON)"] and got["Results (CSV)"].splitlines()[0].endswith("valence,arousal")
+    report = got["Report (HTML)"]
+    assert "Music emotion report: upload.wav" in report and report.count("Plotly.newPlot") == 5
+
+    box = page.locator(f"{TIMELINE} .nsewdrag").first.bounding_box()  # the plot area: 20 columns
+    page.mouse.click(box["x"] + box["width"] * 6.5 / 20, box["y"] + box["height"] * 0.5)  # a cell of column 7
+    page.wait_for_selector("text=Segment 7:", timeout=60_000)
+    _settled(page)
+    assert page.locator("[data-testid=stSliderThumbValue]").first.inner_text() == "7"
+    page.screenshot(path=str(SHOTS / "2b-analyze-clicked-segment-7.png"), full_page=True)
 
 
 def test_bad_upload_shows_an_error_in_the_browser(server, page, tmp_path):
@@ -233,3 +246,37 @@ def test_the_library_page_starts_shows_and_cancels_a_batch(server, page):
     assert page.get_by_role("button", name="Resume").count() == 1
     assert page.locator("[data-testid=stException]").count() == 0
     page.screenshot(path=str(SHOTS / "7-library-cancelled.png"), full_page=True)
+
+
+def test_a_microphone_recording_is_analysed(server, tmp_path):
+    """Chromium's fake microphone plays a WAV file into st.audio_input; 12 s of it are recorded and analysed."""
+    from playwright.sync_api import sync_playwright
+
+    wav = tmp_path / "microphone.wav"
+    wav.write_bytes(encode(tone(30.0, sr=48_000, freq=392.0), 48_000, "WAV", "PCM_16"))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"])
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1800})
+            context.grant_permissions(["microphone"])
+            pg = context.new_page()
+            _open(pg, server)
+            pg.wait_for_selector(TIMELINE, timeout=120_000)
+            pg.get_by_text("Record with the microphone").click()
+            record = pg.locator("[data-testid=stAudioInputActionButton]").first
+            record.wait_for(timeout=60_000)
+            record.click()
+            time.sleep(12)
+            pg.get_by_role("button", name="Stop recording").click()
+            pg.wait_for_selector(TIMELINE, timeout=120_000)
+            _settled(pg)
+            duration = pg.locator("[data-testid=stMetric]", has_text="Duration").inner_text()
+            assert pg.locator("[data-testid=stException]").count() == 0
+            seconds = float(duration.split()[-2])
+            assert 10.0 <= seconds <= 20.0, duration
+            assert _timeline_columns(pg) == 20
+            pg.screenshot(path=str(SHOTS / "2c-analyze-microphone.png"), full_page=True)
+        finally:
+            browser.close()

@@ -19,14 +19,14 @@ LAYERS: dict[str, int] = {
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio", "mer.segments", "mer.features", "mer.balance", "mer.folds", "mer.emotify",
                      "mer.dataset", "mer.compact", "mer.demo", "mer.demo.synth", "mer.demo.corpus", "mer.examples",
-                     "mer.results", "mer.loop"], 1),
+                     "mer.results", "mer.loop", "mer.circumplex", "mer.yardstick"], 1),
     # networks: the pretrained tagger, mer's heads, the tagger's reading of audio
     **dict.fromkeys(["mer.musicnn", "mer.model", "mer.embeddings", "mer.frontend"], 2),
     # storage
     "mer.registry": 3,
     # procedures
     **dict.fromkeys(["mer.analyze", "mer.evaluate", "mer.train", "mer.study", "mer.ladder", "mer.card",
-                     "mer.report", "mer.plots", "mer.stats", "mer.jobs", "mer.batch", "mer.batch.inputs",
+                     "mer.report", "mer.plots", "mer.compare", "mer.stats", "mer.jobs", "mer.batch", "mer.batch.inputs",
                      "mer.batch.worker", "mer.batch.store", "mer.batch.cluster", "mer.batch.engines",
                      "mer.batch.run", "mer.batch.library", "mer.batch.query", "mer.batch.navigate",
                      "mer.batch.synthetic"], 4),

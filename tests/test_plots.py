@@ -1,0 +1,39 @@
+"""Charts the Analyze page reads back or that must look right: the timeline's clickable cells, the log-mel scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from plotly.colors import unlabel_rgb
+
+from mer.config import EMOTIONS
+from mer.plots import CLICK_LAYER, LOGMEL_COLORSCALE, logmel_figure, segment_from_selection, timeline_figure
+
+
+def test_every_timeline_cell_is_clickable_and_names_its_segment():
+    p = np.random.default_rng(1).dirichlet(np.ones(9), size=20)
+    fig = timeline_figure(p, np.arange(20) * 1.5, np.arange(1, 21) * 1.5)
+    layer = next(t for t in fig.data if t.name == CLICK_LAYER)
+    assert len(layer.x) == 9 * 20 and list(layer.customdata) == [j + 1 for _ in EMOTIONS for j in range(20)]
+    assert all(str(seg) == x for seg, x in zip(layer.customdata, layer.x))  # a cell's segment is its column
+    assert fig.data[0].hoverinfo == "skip" and "segment 7 (9.0–10.5 s)" in layer.text[6]  # hover moved to the layer
+
+
+@pytest.mark.parametrize("points,segment", [
+    ([{"curve_number": 2, "point_index": 26, "x": "7", "y": "solemnity", "customdata": 7}], 7),  # a cell
+    ([{"curve_number": 2, "point_index": 26, "x": "7", "customdata": [7]}], 7),  # customdata as a list
+    ([{"curve_number": 1, "point_index": 11, "x": "12", "y": "calmness"}], 12),  # a top-emotion mark
+    ([], None),
+    ([{"curve_number": 0}], None),  # nothing to read
+])
+def test_a_click_is_read_as_its_segment(points, segment):
+    assert segment_from_selection(points) == segment
+
+
+def test_the_log_mel_floor_is_the_darkest_colour_so_silence_looks_quiet():
+    stops = [c for _, c in LOGMEL_COLORSCALE]
+    assert all(c.startswith("rgb(") for c in stops)  # no "#000004": the browser drew it light pink
+    luminance = [0.2126 * r + 0.7152 * g + 0.0722 * b for r, g, b in map(unlabel_rgb, stops)]
+    assert luminance[0] < 1 and luminance == sorted(luminance)  # black at the floor, brighter all the way up
+    heat = logmel_figure(np.full((64, 10), -80.0), 22_050, 512, 0).data[0]
+    assert heat.zmin == -80 and heat.colorscale[0][1] == "rgb(0, 0, 4)"

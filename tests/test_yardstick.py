@@ -1,0 +1,48 @@
+"""Numbers with their yardstick: the top probability against chance, and the sentence a stakeholder reads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mer.config import EMOTIONS
+from mer.yardstick import CHANCE, how_sure
+
+
+def spread(top: str, p_top: float, second: str, p_second: float) -> np.ndarray:
+    """``p_top`` on ``top``, ``p_second`` on ``second``, the rest shared evenly by the other seven."""
+    p = np.full(len(EMOTIONS), (1 - p_top - p_second) / (len(EMOTIONS) - 2))
+    p[EMOTIONS.index(top)], p[EMOTIONS.index(second)] = p_top, p_second
+    return p
+
+
+def test_chance_is_one_in_nine():
+    assert CHANCE == pytest.approx(0.1111, abs=1e-4)
+
+
+def test_nineteen_percent_is_a_lean_of_one_point_seven_times_chance():
+    y = how_sure(spread("joyful_activation", 0.19, "power", 0.12))
+    assert (y.top, y.runner_up, y.verdict) == ("joyful_activation", "power", "a lean")
+    assert y.times_chance == pytest.approx(1.71, abs=0.01)
+    assert y.sentence == ("A lean towards joyful activation: 19% is 1.7 times the 11% a guess would give, ahead of "
+                          "power (12%).")
+
+
+def test_a_near_tie_or_a_probability_near_chance_is_called_unsure():
+    tie = how_sure(spread("calmness", 0.30, "tenderness", 0.28))  # 2.7× chance, but 0.02 ahead
+    assert tie.verdict == "unsure" and tie.sentence.startswith("Unsure: calmness (30%) is barely ahead of tenderness")
+    low = how_sure(spread("sadness", 0.16, "nostalgia", 0.10))  # 1.44× chance
+    assert low.verdict == "unsure"
+
+
+def test_a_third_or_more_is_clear_and_the_models_accuracy_is_stated():
+    y = how_sure(spread("tension", 0.40, "power", 0.20), cv_accuracy=0.5)
+    assert y.verdict == "clear" and y.times_chance == pytest.approx(3.6)
+    assert y.sentence == ("A clear answer: tension at 40%, 3.6 times the 11% a guess would give. On tracks it had not "
+                          "seen, this model named the listeners' top emotion 50% of the time (a guess: 11%).")
+
+
+@pytest.mark.parametrize("args", [(np.ones(8) / 8, None), (np.ones(9) / 9, 1.5), (np.ones(9) / 9, -0.1)])
+def test_bad_inputs_are_refused(args):
+    with pytest.raises(ValueError):
+        how_sure(*args)
