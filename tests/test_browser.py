@@ -101,16 +101,22 @@ def _settled(page) -> None:
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def playwright():
+    """One Playwright per file: its sync API refuses a second one while the first runs."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", "--disable-sync"])
-        pg = browser.new_page(viewport={"width": 1400, "height": 1800})
-        yield pg
-        browser.close()
+        yield p
+
+
+@pytest.fixture(scope="module")
+def page(server, playwright):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync"])
+    pg = browser.new_page(viewport={"width": 1400, "height": 1800})
+    yield pg
+    browser.close()
 
 
 def _sidebar_links(page) -> list[str]:
@@ -248,35 +254,33 @@ def test_the_library_page_starts_shows_and_cancels_a_batch(server, page):
     page.screenshot(path=str(SHOTS / "7-library-cancelled.png"), full_page=True)
 
 
-def test_a_microphone_recording_is_analysed(server, tmp_path):
+def test_a_microphone_recording_is_analysed(server, tmp_path, playwright):
     """Chromium's fake microphone plays a WAV file into st.audio_input; 12 s of it are recorded and analysed."""
-    from playwright.sync_api import sync_playwright
-
     wav = tmp_path / "microphone.wav"
     wav.write_bytes(encode(tone(30.0, sr=48_000, freq=392.0), 48_000, "WAV", "PCM_16"))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"])
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1800})
-            context.grant_permissions(["microphone"])
-            pg = context.new_page()
-            _open(pg, server)
-            pg.wait_for_selector(TIMELINE, timeout=120_000)
-            pg.get_by_text("Record with the microphone").click()
-            record = pg.locator("[data-testid=stAudioInputActionButton]").first
-            record.wait_for(timeout=60_000)
-            record.click()
-            time.sleep(12)
-            pg.get_by_role("button", name="Stop recording").click()
-            pg.wait_for_selector(TIMELINE, timeout=120_000)
-            _settled(pg)
-            duration = pg.locator("[data-testid=stMetric]", has_text="Duration").inner_text()
-            assert pg.locator("[data-testid=stException]").count() == 0
-            seconds = float(duration.split()[-2])
-            assert 10.0 <= seconds <= 20.0, duration
-            assert _timeline_columns(pg) == 20
-            pg.screenshot(path=str(SHOTS / "2c-analyze-microphone.png"), full_page=True)
-        finally:
-            browser.close()
+    # a browser of its own, with the fake microphone
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"])
+    try:
+        context = browser.new_context(viewport={"width": 1400, "height": 1800})
+        context.grant_permissions(["microphone"])
+        pg = context.new_page()
+        _open(pg, server)
+        pg.wait_for_selector(TIMELINE, timeout=120_000)
+        pg.get_by_text("Record with the microphone").click()
+        record = pg.locator("[data-testid=stAudioInputActionButton]").first
+        record.wait_for(timeout=60_000)
+        record.click()
+        time.sleep(12)
+        pg.get_by_role("button", name="Stop recording").click()
+        pg.wait_for_selector(TIMELINE, timeout=120_000)
+        _settled(pg)
+        duration = pg.locator("[data-testid=stMetric]", has_text="Duration").inner_text()
+        assert pg.locator("[data-testid=stException]").count() == 0
+        seconds = float(duration.split()[-2])
+        assert 10.0 <= seconds <= 20.0, duration
+        assert _timeline_columns(pg) == 20
+        pg.screenshot(path=str(SHOTS / "2c-analyze-microphone.png"), full_page=True)
+    finally:
+        browser.close()
