@@ -94,10 +94,12 @@ def measure(out: Path) -> dict:
         "page_deep": lambda: cat.page(TrackQuery(), sort_by="sadness", offset=len(ok) // 2),
         "similar_first": lambda: similar(cat, me, top=10),  # loads the timeline shapes once
         "similar": lambda: similar(cat, me, top=10),
+        "similar_sound_first": lambda: similar(cat, me, top=10, by="sound"),  # reads the sounds once
+        "similar_sound": lambda: similar(cat, me, top=10, by="sound"),
         "journey": lambda: journey(cat, "sadness", "calmness", steps=8),
     }
     for name, fn in pages.items():
-        fig[f"{name}_s"] = _timed(fn, rounds=1 if name == "similar_first" else 3)[0]
+        fig[f"{name}_s"] = _timed(fn, rounds=1 if name.endswith("_first") else 3)[0]
     ids = cat.track_ids[np.random.default_rng(0).choice(ok, size=min(20, len(ok)), replace=False)]
     t0 = time.perf_counter()
     for tid in ids:
@@ -107,6 +109,7 @@ def measure(out: Path) -> dict:
     fig["warm_rss_mb"] = _rss_mb()
     for name, args in {"query": ["library", "query", str(out), "--emotion", "sadness", "--limit", "20"],
                        "similar": ["library", "similar", str(out), me, "--top", "10"],
+                       "similar_sound": ["library", "similar", str(out), me, "--top", "10", "--by", "sound"],
                        "journey": ["library", "journey", str(out), "--from", "sadness", "--to", "calmness"]}.items():
         seconds, peak, code = _whole(args)
         if code != 0:

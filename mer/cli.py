@@ -417,12 +417,15 @@ def _cmd_library_similar(args: argparse.Namespace) -> int:
     from .batch.query import Catalogue
 
     cat = Catalogue(args.batch)
-    near = similar(cat, args.path, top=args.top)
+    near = similar(cat, args.path, top=args.top, by=args.by)
     if args.json:
-        return _print_json({"batch": str(args.batch), "path": args.path, "similar": [n.to_dict() for n in near]})
+        return _print_json({"batch": str(args.batch), "path": args.path, "by": args.by,
+                            "similar": [n.to_dict() for n in near]})
     _print_tracks(near, lambda n: f"{n.distance:8.3f}  ")
     for n in near:
-        print(f"shared with {n.track.path}: {', '.join(n.shared) or 'none of the top three'}", file=sys.stderr)
+        shared = n.shared_tags if args.by == "sound" else n.shared
+        what = "tags" if args.by == "sound" else "emotions"
+        print(f"{what} shared with {n.track.path}: {', '.join(shared) or 'none of the top ones'}", file=sys.stderr)
     return 0
 
 
@@ -459,10 +462,14 @@ def _add_library_commands(sub) -> None:
     p.add_argument("--limit", type=int, default=20, help="rows printed (default 20)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_library_query)
-    p = lsub.add_parser("similar", help="the tracks nearest to one by emotion profile (probabilities and timeline shape)")
+    p = lsub.add_parser("similar", help="the tracks nearest to one by emotion profile (probabilities and timeline "
+                                        "shape), or by sound (what MusiCNN hears)")
     p.add_argument("batch", type=Path, metavar="BATCH")
     p.add_argument("path", metavar="PATH", help="a track's path as the batch stored it")
     p.add_argument("--top", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--by", choices=("emotion", "sound"), default="emotion",
+                   help="emotion profile (default), or sound: MusiCNN's 50 tags averaged over the track, where the "
+                        "batch stores them (batches of MusiCNN models)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_library_similar)
     p = lsub.add_parser("journey", help="a playlist moving step by step from one mood to another")

@@ -38,6 +38,7 @@ from torch import nn
 from .bandconv import DftFilters, direct_peak
 from .errors import ModelError
 from .features import mel_filterbank
+from .tags import TAGS
 from .threads import one_blas_thread
 
 __all__ = [
@@ -68,16 +69,6 @@ N_FFT = 512
 HOP = 256
 N_MELS = 96
 PATCH_FRAMES = 187  # 3 s: librosa.time_to_frames(3, sr=16000, n_fft=512, hop_length=256) + 1
-
-#: The 50 Last.fm tags of the Million Song Dataset, in musicnn's order (configuration.MSD_LABELS).
-TAGS: tuple[str, ...] = (
-    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
-    "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow",
-    "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient",
-    "acoustic", "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening",
-    "sexy", "catchy", "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House",
-    "happy",
-)
 
 #: The converted weights that ship with mer.
 WEIGHTS_PATH = Path(__file__).resolve().parent / "resources" / "musicnn" / "msd_musicnn.pt"

@@ -219,11 +219,22 @@ t1.plotly_chart(timeline_figure(seg.probabilities, seg.start_s, seg.end_s), widt
 t2.plotly_chart(distribution_figure(row[list(EMOTIONS)].to_numpy(dtype=float)), width="stretch")
 
 st.subheader("More like this")
-near = similar(cat, path, top=10)
+by = "emotion"
+if cat.sounds() is not None:
+    by = st.radio("Similar by", ["emotion", "sound"], horizontal=True, key="similar_by",
+                  format_func=lambda b: "emotion profile" if b == "emotion" else "sound (what MusiCNN hears)")
+try:
+    near = similar(cat, path, top=10, by=by)
+except MerError as e:
+    show_error(e)
+    near = []
 st.caption("The nearest tracks by emotion profile: the nine probabilities and the shape of the timeline (how much "
-           "each emotion varies, and whether it rises or falls through the track).")
+           "each emotion varies, and whether it rises or falls through the track)." if by == "emotion" else
+           "The nearest tracks by sound: what MusiCNN hears in each (its 50 Last.fm tags' probabilities averaged "
+           "over the track: genres, instruments, moods), compared by cosine distance.")
 st.dataframe([{"file": n.track.path.rsplit("/", 1)[-1], "distance": round(n.distance, 3),
                "shared emotions": ", ".join(emotion_label(e) for e in n.shared),
+               **({"shared tags": ", ".join(n.shared_tags)} if by == "sound" else {}),
                "top emotion": emotion_label(n.track.top_emotion or ""), "path": n.track.path} for n in near],
              hide_index=True, width="stretch", key="similar")
 

@@ -217,3 +217,26 @@ def test_pool_workers_compute_in_the_parents_arithmetic(tiny_models, monkeypatch
     monkeypatch.setattr(worker, "_MODEL", None)
     worker.init_worker(str(tiny_models / "default"), watch_parent=False, arithmetic=("int8", "dft"))
     assert (run_precision(), run_kernel()) == ("int8", "dft") and worker._MODEL.name == "default"
+
+
+def test_a_musicnn_batch_stores_what_musicnn_hears_per_track(tmp_path):
+    # the 50 tags averaged over the segments: "similar by sound" reads them, the CSV leaves them out
+    import pyarrow.parquet as pq
+
+    from mer.batch.query import Catalogue
+
+    root = Path(__file__).resolve().parent.parent
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i, freq in enumerate((220.0, 330.0, 440.0)):
+        sf.write(lib / f"t{i}.wav", tone(10.5, freq=freq), 22_050)
+    model = load_model(root / "models" / "default")
+    out = tmp_path / "out"
+    run_batch([lib], out, model=model, workers=1, csv=True)
+    sounds = Catalogue(out).sounds()
+    table = pq.read_table(out / "tracks.parquet", columns=["path", "sound"]).to_pandas()
+    alone = analyze(lib / "t1.wav", model=model)
+    got = np.asarray(table.loc[table["path"].str.endswith("t1.wav"), "sound"].iloc[0], dtype=np.float32)
+    np.testing.assert_allclose(got, alone.tags.mean(axis=0), atol=1e-3)  # float16 storage
+    assert sounds.shape == (3, 50) and np.isfinite(sounds).all()
+    assert "sound" not in pd.read_csv(out / "tracks.csv").columns

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: dict[str, int] = {
     # foundation
     **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.progress", "mer.threads", "mer.pool",
-                     "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.bandconv"], 0),
+                     "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.bandconv", "mer.tags"], 0),
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio", "mer.segments", "mer.features", "mer.balance", "mer.folds", "mer.emotify",
                      "mer.dataset", "mer.compact", "mer.demo", "mer.demo.synth", "mer.demo.corpus", "mer.examples",

@@ -278,3 +278,47 @@ def test_the_scale_benchmark_runs_small_and_its_answers_equal_pandas(tmp_path):
     assert report["differences"] == [] and report["tracks"] == 2000
     assert all(report[f"cli_{c}_s"] > 0 and report[f"cli_{c}_rss_mb"] > 50 for c in ("query", "similar", "journey"))
     assert 0 < report["timeline_s"] < 5 and report["load_tracks_peak_rss_mb"] > 50
+
+
+def test_similar_by_sound_is_the_cosine_of_what_musicnn_hears(tmp_path):
+    from mer.batch.navigate import similar
+    from mer.batch.query import Catalogue
+    from mer.batch.synthetic import write_synthetic_batch
+    from mer.tags import TAGS
+
+    batch = write_synthetic_batch(tmp_path / "b", 300, seed=3)
+    cat = Catalogue(batch)
+    sounds = cat.sounds()
+    assert sounds.shape == (300, 50) and np.isnan(sounds[~cat.ok]).all() and np.isfinite(sounds[cat.ok]).all()
+    row = int(np.flatnonzero(cat.ok)[0])
+    near = similar(cat, cat.track(row).path, top=5, by="sound")
+    expected = 1 - (sounds @ sounds[row]) / (np.linalg.norm(sounds, axis=1) * np.linalg.norm(sounds[row]))
+    expected[~cat.ok] = np.inf
+    expected[row] = np.inf
+    assert [n.distance for n in near] == pytest.approx(np.sort(expected)[:5], abs=1e-5)
+    assert all(set(n.shared_tags) <= set(TAGS) for n in near) and near[0].shared_tags
+    genre = cat.rows(np.array([row]))["genre"].iloc[0]  # each synthetic genre has its own sound
+    assert all(n.track.path.split("/")[2] == cat.track(row).path.split("/")[2] for n in near), genre
+    by_emotion = similar(cat, cat.track(row).path, top=5)
+    assert [n.track.path for n in by_emotion] != [n.track.path for n in near] and not by_emotion[0].shared_tags
+
+
+def test_similar_by_sound_needs_a_batch_that_stores_it(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    from mer.batch.inputs import BatchError
+    from mer.batch.navigate import similar
+    from mer.batch.query import Catalogue
+    from mer.batch.synthetic import write_synthetic_batch
+    from mer.cli import main
+
+    batch = write_synthetic_batch(tmp_path / "b", 50, seed=1)
+    table = pq.read_table(batch / "tracks.parquet")
+    pq.write_table(table.drop_columns(["sound"]), batch / "tracks.parquet")  # as a batch of an older mer
+    cat = Catalogue(batch)
+    path = cat.track(int(np.flatnonzero(cat.ok)[0])).path
+    assert cat.sounds() is None
+    with pytest.raises(BatchError, match="stores no sounds.*similar by emotion"):
+        similar(cat, path, by="sound")
+    assert main(["library", "similar", str(batch), path, "--by", "sound"]) == 2
+    assert capsys.readouterr().err.startswith("error: ") and len(similar(cat, path, top=3)) == 3

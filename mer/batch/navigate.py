@@ -15,27 +15,34 @@ import numpy as np
 
 from ..config import EMOTIONS, data_dir
 from ..files import is_under, open_atomic
+from ..tags import TAGS
 from .inputs import BatchError
 from .query import Catalogue, Track, check_emotion
 
-__all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "shared_emotions", "m3u_text",
-           "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT"]
+__all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "shared_emotions", "shared_tags", "m3u_text",
+           "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT", "SIMILAR_BY"]
 
 #: Weight of the timeline's shape (spread and trend per emotion) against the nine probabilities in a distance.
 SHAPE_WEIGHT = 0.5
 _SHARED_TOP = 3
+_SHARED_TAGS = 5
+#: What "similar" may measure: the emotion profile, or what MusiCNN hears (where the batch stores it).
+SIMILAR_BY = ("emotion", "sound")
 
 
 @dataclass(frozen=True)
 class Neighbour:
-    """A track near another: its distance (emotion profile) and the emotions both have among their top three."""
+    """A track near another: its distance (by emotion profile, or by sound), the emotions both have among their
+    top three, and, by sound, the MusiCNN tags both have among their top five."""
 
     track: Track
     distance: float
     shared: tuple[str, ...]
+    shared_tags: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        return {**self.track.to_dict(), "distance": round(self.distance, 4), "shared_emotions": list(self.shared)}
+        return {**self.track.to_dict(), "distance": round(self.distance, 4), "shared_emotions": list(self.shared),
+                **({"shared_tags": list(self.shared_tags)} if self.shared_tags else {})}
 
 
 @dataclass(frozen=True)
@@ -75,29 +82,60 @@ def _profiles(cat: Catalogue) -> np.ndarray:
     return np.hstack([cat.probabilities, SHAPE_WEIGHT * np.nan_to_num(cat.shapes())]).astype(np.float32)
 
 
-def similar(cat: Catalogue, path: str, top: int = 10) -> list[Neighbour]:
+def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> list[Neighbour]:
     """The ``top`` analysed tracks nearest to the track at ``path`` (itself excluded), nearest first.
 
-    The distance is Euclidean over the emotion profile: the nine track probabilities and the shape of the
-    20-segment timeline (each emotion's spread and trend, weighted :data:`SHAPE_WEIGHT`).
+    ``by="emotion"``: Euclidean distance over the emotion profile, the nine track probabilities and the shape of
+    the 20-segment timeline (each emotion's spread and trend, weighted :data:`SHAPE_WEIGHT`). ``by="sound"``:
+    cosine distance between what MusiCNN hears in the two tracks (their 50 tags' probabilities averaged over the
+    segments), where the batch stores it.
 
     Raises
     ------
     BatchError
-        ``top`` below 1; ``path`` not in the batch, or a track that failed to analyse.
+        ``top`` below 1; ``by`` neither; ``path`` not in the batch, or a track that failed to analyse; ``by="sound"``
+        on a batch that stores no sounds.
     """
     if top < 1:
         raise BatchError(f"--top must be at least 1, got {top}.")
+    if by not in SIMILAR_BY:
+        raise BatchError(f"Similar by '{by}'? Choose one of: {', '.join(SIMILAR_BY)}.")
     row = _analysed(cat, path)
-    profiles = _profiles(cat)
-    d = np.sqrt(((profiles - profiles[row]) ** 2).sum(axis=1))
+    d = _sound_distances(cat, row) if by == "sound" else _profile_distances(cat, row)
     d[~cat.ok] = np.inf
     d[row] = np.inf
     k = min(top, int(np.isfinite(d).sum()))
     near = np.argpartition(d, k - 1)[:k] if k else np.zeros(0, np.int64)
     near = near[np.lexsort((near, d[near]))]
+    sounds = cat.sounds() if by == "sound" else None
     return [Neighbour(track=cat.track(int(i)), distance=float(d[i]),
-                      shared=shared_emotions(cat.probabilities[row], cat.probabilities[i])) for i in near]
+                      shared=shared_emotions(cat.probabilities[row], cat.probabilities[i]),
+                      shared_tags=() if sounds is None else shared_tags(sounds[row], sounds[i])) for i in near]
+
+
+def _profile_distances(cat: Catalogue, row: int) -> np.ndarray:
+    profiles = _profiles(cat)
+    return np.sqrt(((profiles - profiles[row]) ** 2).sum(axis=1))
+
+
+def _sound_distances(cat: Catalogue, row: int) -> np.ndarray:
+    """1 − cosine similarity of every track's sound to ``row``'s (inf where a track has none)."""
+    sounds = cat.sounds()
+    if sounds is None:
+        raise BatchError(f"The batch '{cat.path}' stores no sounds (a log-mel model's batch, or one written before "
+                         "mer stored them): ask for similar by emotion, or analyse the library again into a new "
+                         "folder with a MusiCNN model.")
+    if not np.isfinite(sounds[row]).all():
+        raise BatchError(f"'{cat.track(row).path}' has no sound stored in this batch: ask for similar by emotion.")
+    norms = np.linalg.norm(sounds, axis=1) * np.linalg.norm(sounds[row])
+    d = 1.0 - (sounds @ sounds[row]) / np.where(norms > 0, norms, np.nan)
+    return np.where(np.isfinite(d), d, np.inf)
+
+
+def shared_tags(a: np.ndarray, b: np.ndarray, top: int = _SHARED_TAGS) -> tuple[str, ...]:
+    """MusiCNN tags among the ``top`` most probable of both sounds ``a`` and ``b`` (each ``(50,)``), in ``a``'s order."""
+    ta, tb = np.argsort(-a, kind="stable")[:top], set(np.argsort(-b, kind="stable")[:top].tolist())
+    return tuple(TAGS[i] for i in ta if i in tb)
 
 
 def _analysed(cat: Catalogue, path: str) -> int:

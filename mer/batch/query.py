@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from ..config import EMOTIONS
 from .inputs import BatchError
-from .store import PROFILE_SCHEMA, SEGMENT_SCHEMA, TRACK_SCHEMA, timeline_shape
+from .store import PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, timeline_shape
 
 __all__ = ["TrackQuery", "TrackPage", "Track", "Timeline", "GroupShares", "LibraryMap", "LibrarySummary", "Catalogue",
            "SORT_COLUMNS", "STATUSES", "MAP_ANCHORS", "check_emotion"]
@@ -275,6 +275,7 @@ class Catalogue:
         self._load(table)
         self._lock = threading.Lock()  # one reader of segments.parquet at a time (the page serves many visitors)
         self._shape: np.ndarray | None = None
+        self._sound: np.ndarray | bool | None = None  # False: the batch stores no sounds
 
     def _load(self, table: pa.Table) -> None:
         self.size = table.num_rows
@@ -516,6 +517,29 @@ class Catalogue:
                 shape[found] = values[order][pos[found]]
             self._shape = shape
         return self._shape
+
+
+    def sounds(self) -> np.ndarray | None:
+        """What each track sounds like to MusiCNN ``(n, 50)``: its tags' probabilities averaged over its segments
+        (NaN rows for tracks without one), read once from ``tracks.parquet``; None for a batch that stores none
+        (a log-mel model's, or one written before mer stored them)."""
+        if self._sound is None:
+            path = self.path / "tracks.parquet"
+            try:
+                with self._lock:
+                    if "sound" not in pq.ParquetFile(path).schema_arrow.names:
+                        self._sound = False
+                        return None
+                    column = pq.read_table(path, columns=["sound"]).column("sound")
+            except (OSError, pa.ArrowException) as e:
+                raise _unreadable(path, e) from None
+            values = np.full((self.size, SOUND_SIZE), np.nan, dtype=np.float32)
+            valid = ~column.is_null().to_numpy(zero_copy_only=False)
+            if valid.any():
+                flat = pc.list_flatten(column.filter(pa.array(valid))).to_numpy(zero_copy_only=False)
+                values[valid] = flat.reshape(-1, SOUND_SIZE)
+            self._sound = values if valid.any() else False
+        return None if self._sound is False else self._sound
 
 
 def _check_names(path: Path, table: pa.Table, names: list[str]) -> None:

@@ -41,6 +41,8 @@ __all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "PROFILE_SCHEMA", "SEGMENT_GROUP_TR
            "tracks_table", "segments_table"]
 
 _PROBS = [pa.field(e, pa.float32()) for e in EMOTIONS]
+#: Numbers in a track's ``sound`` (MusiCNN's tags; mer.musicnn.TAGS).
+SOUND_SIZE = 50
 _MODEL = [pa.field("model_name", pa.string()), pa.field("model_version", pa.string())]
 
 TRACK_SCHEMA = pa.schema([
@@ -52,6 +54,8 @@ TRACK_SCHEMA = pa.schema([
     pa.field("genre", pa.string()), pa.field("notes", pa.string()),
     # the arithmetic MusiCNN ran in for this track (mer.kernels; null for a log-mel model or an error)
     pa.field("precision", pa.string()),
+    # what MusiCNN hears in the track: its 50 tags' probabilities averaged over the segments (null without it)
+    pa.field("sound", pa.list_(pa.float16(), SOUND_SIZE)),
     # the path exactly as the file system names it (os.fsencode): ``path``, ``folder`` and ``file`` are UTF-8
     # text for people and tables, where bytes that are not UTF-8 show as ``\xff`` (mer.text.display_text)
     pa.field("path_bytes", pa.binary()),
@@ -121,6 +125,8 @@ def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.T
         "n_segments": [0 if r.probabilities is None else len(r.probabilities) for r in results],
         "genre": [_text(r.genre) for r in results], "notes": [_text("; ".join(r.notes)) or None for r in results],
         "precision": [r.precision for r in results],
+        "sound": pa.array([None if r.sound is None else r.sound.astype(np.float16) for r in results],
+                          pa.list_(pa.float16(), SOUND_SIZE)),
         "path_bytes": [os.fsencode(r.path) for r in results],
     }
     return pa.table(cols, schema=TRACK_SCHEMA)
@@ -249,8 +255,8 @@ def _keep_masks(units: list[Path], wanted: HashSet) -> list[tuple[np.ndarray, np
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """``batch`` in ``schema``: a column that tables written by an older mer lack (``precision``, ``path_bytes``)
-    is null."""
+    """``batch`` in ``schema``: a column that tables written by an older mer lack (``precision``, ``sound``,
+    ``path_bytes``) is null."""
     if batch.schema.equals(schema):
         return batch
     columns = [batch.column(f.name) if f.name in batch.schema.names else pa.nulls(batch.num_rows, f.type)
@@ -377,10 +383,14 @@ def merge_parts(out: Path, wanted: HashSet) -> int:
     return n
 
 
+#: Columns a spreadsheet gets no use of: the exact path's bytes (``path`` shows it) and the sound's 50 numbers.
+_NOT_IN_CSV = ("path_bytes", "sound")
+
+
 def _csv_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """A record batch as a spreadsheet may read it: no ``path_bytes`` (``path`` shows it), and every text cell
+    """A record batch as a spreadsheet may read it: no ``path_bytes`` (``path`` shows it) or ``sound``, and every text cell
     through :func:`mer.text.neutralise_cell` (numbers stay numbers)."""
-    names = [n for n in batch.schema.names if n != "path_bytes"]
+    names = [n for n in batch.schema.names if n not in _NOT_IN_CSV]
     columns = [pa.array([neutralise_cell(v) for v in batch.column(n).to_pylist()], pa.string())
                if pa.types.is_string(batch.schema.field(n).type) else batch.column(n) for n in names]
     return pa.RecordBatch.from_arrays(columns, names=names)
@@ -398,7 +408,7 @@ def write_csv(out: Path) -> list[Path]:
     for name in _TABLES:
         src, dest = out / name, out / name.replace(".parquet", ".csv")
         pf = pq.ParquetFile(src)
-        schema = pa.schema([f for f in pf.schema_arrow if f.name != "path_bytes"])
+        schema = pa.schema([f for f in pf.schema_arrow if f.name not in _NOT_IN_CSV])
         with open_atomic(dest) as f, pacsv.CSVWriter(f, schema) as w:
             for batch in pf.iter_batches(batch_size=65_536):
                 w.write_batch(_csv_batch(batch))

@@ -15,7 +15,7 @@ import numpy as np
 from ..config import EMOTIONS, GENRES
 from ..files import write_json_atomic
 from .inputs import BatchError, HashSet, path_id
-from .store import locked, merge_parts, write_part
+from .store import SOUND_SIZE, locked, merge_parts, write_part
 from .worker import TrackResult
 
 __all__ = ["write_synthetic_batch"]
@@ -37,6 +37,10 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
     seg = seg * rng.uniform(0.85, 1.15, size=seg.shape)
     seg = (seg / seg.sum(axis=2, keepdims=True)).astype(np.float32)
     failed = rng.random(n) < error_rate
+    # a made-up sound: each genre's own tag profile, blurred per track (what MusiCNN's 50 tags would give)
+    genre_tags = np.random.default_rng(7).beta(0.4, 4.0, size=(len(GENRES), SOUND_SIZE))
+    sound = np.clip(genre_tags[(start + np.arange(n)) % len(GENRES)] * rng.uniform(0.6, 1.4, size=(n, SOUND_SIZE)),
+                    0, 1).astype(np.float32)
     for j in range(n):
         i = start + j
         genre = GENRES[i % len(GENRES)]
@@ -47,7 +51,7 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
             continue
         yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="ok",
                           duration_s=_SECONDS, probabilities=seg[j], track_probabilities=seg[j].mean(axis=0),
-                          start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None)
+                          start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None, sound=sound[j])
 
 
 def write_synthetic_batch(out: str | os.PathLike, tracks: int, *, seed: int = 0, chunk: int = 20_000,

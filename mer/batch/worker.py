@@ -51,6 +51,10 @@ class TrackResult:
         The file's genre tag, where it has one.
     precision : str or None
         The arithmetic MusiCNN ran in for this file (None with the log-mel front-end).
+    sound : np.ndarray [shape=(50,), dtype=float32] or None
+        What the track sounds like to MusiCNN: its 50 tag probabilities averaged over the segments (genres,
+        instruments, moods of Last.fm; :data:`mer.musicnn.TAGS`), a compact fingerprint for "similar by sound".
+        None with the log-mel front-end.
     """
 
     path: str
@@ -67,6 +71,7 @@ class TrackResult:
     notes: tuple[str, ...] = ()
     genre: str | None = None
     precision: str | None = None
+    sound: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -136,6 +141,7 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
         track_probabilities=np.asarray(result.track_probabilities, dtype=np.float32),
         start_s=np.asarray(seg.start_s, dtype=np.float64), end_s=np.asarray(seg.end_s, dtype=np.float64),
         notes=tuple(audio.notes), genre=_genre_tag(ref.path), precision=result.precision,
+        sound=None if result.tags is None else result.tags.mean(axis=0).astype(np.float32),
     )
 
 
