@@ -61,7 +61,7 @@ def get_model(name: str | None = None) -> LoadedModel:
 def model_names() -> list[str]:
     """Complete models in the models folder, the active one first."""
     active = active_name()
-    names = [m.name for m in list_models()]
+    names = [m.name for m in list_models() if not m.broken]
     return sorted(names, key=lambda n: n != active)
 
 

@@ -330,6 +330,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return 0
     active = active_name()
     for m in list_models():
+        if m.broken:
+            print(f"! {m.name:<28} broken: {m.broken}")
+            continue
         acc = f"CV track acc {m.cv_accuracy:.3f}" if m.cv_accuracy is not None else "no cross-validation"
         print(f"{'*' if m.name == active else ' '} {m.name:<28} {m.created:<26} {m.front_end:<8} {acc:<22} "
               f"{m.trained_on}")

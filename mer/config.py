@@ -263,24 +263,23 @@ def read_run_config(path: str | os.PathLike) -> tuple[TrainConfig, ModelConfig]:
     TrainingError
         The file is missing, not JSON, or holds a field no config has.
     """
-    import json
-
     from .errors import TrainingError
+    from .files import read_json
 
     try:
-        data = json.loads(Path(path).read_text())
+        data = read_json(path, error=TrainingError)
         return _strict(TrainConfig, data.get("train", {})), _strict(ModelConfig, data.get("model", {}))
     except FileNotFoundError:
         raise TrainingError(f"No run config at '{path}'.") from None
-    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
+    except (AttributeError, TypeError, ValueError) as e:
         raise TrainingError(f"'{path}' is not a valid run config ({e}). Write it with write_run_config.") from None
 
 
 def write_run_config(path: str | os.PathLike, train: TrainConfig, model: ModelConfig) -> None:
-    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``)."""
-    import json
+    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``), atomically."""
+    from .files import write_json_atomic
 
-    Path(path).write_text(json.dumps({"train": to_dict(train), "model": to_dict(model)}, indent=2))
+    write_json_atomic(path, {"train": to_dict(train), "model": to_dict(model)})
 
 
 def _strict(cls: type[_C], data: dict[str, Any]) -> _C:

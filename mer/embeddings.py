@@ -33,7 +33,7 @@ from .config import EMOTIONS, GENRES, AudioConfig, to_dict
 from .dataset import TrackData, corpus_responses, default_cache_dir
 from .emotify import Corpus
 from .errors import DataError, MerError
-from .files import open_atomic
+from .files import loads_json, open_atomic
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
@@ -205,7 +205,7 @@ def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> Bun
     try:
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in ("vectors", "tags", "track_id", "front_end")}
-        record = json.loads(str(data["front_end"]))
+        record = loads_json(str(data["front_end"]), what="its front-end record", error=DataError)
     except (OSError, KeyError, ValueError) as e:
         raise DataError(f"The bundled embeddings '{path}' cannot be read ({e}). {remedy}") from None
     if record != front_end_record():

@@ -15,7 +15,6 @@ the Model page and ``python -m mer card --json`` read it from there.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field, replace
@@ -25,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from .config import EMOTIONS, ModelConfig, TrainConfig, read_run_config, to_dict
-from .errors import DataError, ModelError
+from .errors import DataError, MerError, ModelError
 from .evaluate import Rung
-from .files import write_json_atomic
+from .files import read_json, write_json_atomic
 from .progress import EpochFn, ProgressFn
 from .registry import models_dir
 from .study import FitSummary, StudyConfig, corpus_study_features, load_study_features, study_ladder
@@ -223,8 +222,8 @@ def load_ladder(path: str | os.PathLike | None = None) -> LadderReport | None:
     """The saved ladder, or None when there is none or it cannot be read."""
     path = Path(path) if path is not None else ladder_file()
     try:
-        return LadderReport.from_dict(json.loads(path.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
+        return LadderReport.from_dict(read_json(path))
+    except (OSError, MerError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
