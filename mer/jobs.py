@@ -6,9 +6,10 @@ form to a model: nothing is mapped to flags by hand),
 so the page stays responsive and every user of the app sees the same run.
 State lives in files under ``models/.jobs/``:
 
-* ``lock`` – flock-held from the instant a start claims it until the run's process exits (the process
-  inherits the lock): a second start finds it held and is refused, and nothing ever deletes it, so there is
-  no stale lock to guess about and no instant in which two starts both win;
+* ``lock`` – flock-held by a start (or a dismissal) for as long as it looks at and changes these files: a start
+  that finds it held, or finds ``job.json``'s process alive, is refused. The system drops an flock when its
+  holder dies and nothing ever deletes the file, so there is no stale lock to guess about and no instant in
+  which two starts both win;
 * ``job.json`` – the current run: its folder, settings, pid, output directory and start time;
 * ``runs/ID/`` – one folder per run: ``run-config.json`` (the TrainConfig and ModelConfig the process reads),
   ``progress.jsonl`` (its stdout, one JSON event per line) and ``stderr.log`` (its log; the last ``error:``
@@ -87,25 +88,25 @@ _BUSY = ("A training run is starting or already in progress. Wait for it to fini
 
 
 @contextlib.contextmanager
-def _run_lock(jobs: Path) -> Iterator[int]:
-    """Hold ``jobs/lock`` (an exclusive flock, not waited for); yields its fd, closed at the end of the block.
-
-    A run's process inherits the fd (``pass_fds``), so the lock stays held until that process exits, whatever
-    happens to the process that started it.
+def _run_lock(models_root: Path | None) -> Iterator[None]:
+    """Hold ``.jobs/lock`` (an exclusive flock, not waited for) while no run is running.
 
     Raises
     ------
     TrainingBusyError
-        Another start, or a run, holds it.
+        Another start or dismissal holds the lock, or the current run's process is alive.
     """
+    jobs = _jobs_dir(models_root)
     fd = os.open(jobs / "lock", os.O_CREAT | os.O_RDWR, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            started = _current_job(jobs).get("started")
-            raise TrainingBusyError(_BUSY + (f" (The last run started {started}.)" if started else "")) from None
-        yield fd
+            raise TrainingBusyError(_BUSY) from None
+        status = job_status(models_root)
+        if status.state == "running":
+            raise TrainingBusyError(_BUSY + f" (It started {status.started}.)")
+        yield
     finally:
         os.close(fd)
 
@@ -144,16 +145,16 @@ def start_training(root: str | os.PathLike | None, config: TrainConfig, model_co
     jobs = _jobs_dir(models_root)
     try:
         (jobs / "runs").mkdir(parents=True, exist_ok=True)
-        with _run_lock(jobs) as fd:
-            return _launch(jobs, fd, root, config, model_config, models_root=models_root, name=name, device=device)
+        with _run_lock(models_root):
+            return _launch(jobs, root, config, model_config, models_root=models_root, name=name, device=device)
     except OSError as e:
         raise TrainingError(f"Cannot write to '{jobs.parent}' ({e.strerror}); training needs a writable models "
                             "folder.") from None
 
 
-def _launch(jobs: Path, fd: int, root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig, *,
+def _launch(jobs: Path, root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig, *,
             models_root: Path | None, name: str | None, device: str) -> JobStatus:
-    """With the lock held (``fd``): a fresh run folder, the process (inheriting the lock), then ``job.json``."""
+    """With the lock held and no run running: a fresh run folder, the process, then ``job.json`` naming both."""
     for old in (jobs / "runs").iterdir():  # no run is active while the lock is ours: earlier runs' folders go
         shutil.rmtree(old, ignore_errors=True)
     for legacy in ("run-config.json", "progress.jsonl", "stderr.log"):  # the shared files of mer before runs/
@@ -166,7 +167,7 @@ def _launch(jobs: Path, fd: int, root: str | os.PathLike | None, config: TrainCo
         env["MER_MODELS_DIR"] = str(models_root)
     with open(run / "progress.jsonl", "w") as out_f, open(run / "stderr.log", "w") as err_f:
         proc = subprocess.Popen(_train_command(root, out, run / "run-config.json", device), stdout=out_f,
-                                stderr=err_f, stdin=subprocess.DEVNULL, env=env, pass_fds=(fd,),
+                                stderr=err_f, stdin=subprocess.DEVNULL, env=env,
                                 cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
     job = {"run": run.name, "pid": proc.pid, "settings": {**to_dict(config), "root": str(root) if root else "bundled"},
            "model_dir": str(out), "started": datetime.now().isoformat(timespec="seconds")}
@@ -291,7 +292,7 @@ def clear_finished(models_root: Path | None = None) -> None:
     if not jobs.is_dir():
         return
     try:
-        with _run_lock(jobs):
+        with _run_lock(models_root):
             run_id = str(_current_job(jobs).get("run", ""))
             (jobs / "job.json").unlink(missing_ok=True)
             if _RUN_ID.fullmatch(run_id):
