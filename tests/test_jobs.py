@@ -182,3 +182,33 @@ def test_a_start_in_progress_is_respected_by_other_starts_the_poll_and_dismiss(t
     assert read_run_config(root / "second" / "config.json")[0].epochs == 4
     clear_finished(root)
     assert job_status(root).state == "idle" and list((root / ".jobs" / "runs").iterdir()) == []
+
+
+def test_a_batch_start_losing_the_race_says_starting_and_a_poll_removes_only_its_own_lock(tmp_path, monkeypatch):
+    import os
+    import subprocess
+
+    from mer.batch import BatchError
+    from mer.jobs import batch_status, start_batch
+
+    data = tmp_path / "data"
+    (data / "music").mkdir(parents=True)
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    jobs = data / "batches" / ".jobs" / "music"
+    jobs.mkdir(parents=True)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (jobs / "job.json").write_text(json.dumps({"pid": dead.pid, "folder": str(data / "music"),
+                                               "started": "2026-01-01T00:00:00"}))
+    (jobs / "progress.jsonl").write_text(json.dumps({"event": "done", "tracks": 3}) + "\n")
+    for holder in ("", str(os.getpid())):  # a new start has claimed the lock: before, then after writing its pid
+        (jobs / "lock").write_text(holder)
+        for _ in range(5):
+            assert batch_status("music").state == "done"
+        assert (jobs / "lock").read_text() == holder  # the poll left the new start's lock alone
+        with pytest.raises(BatchError, match="is starting or already running. Wait") as refused:
+            start_batch("music", "music")
+        assert "None" not in str(refused.value)
+    (jobs / "lock").write_text(str(dead.pid))  # the finished run's own lock: the poll clears it
+    assert batch_status("music").state == "done" and not (jobs / "lock").exists()
