@@ -23,20 +23,22 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from . import musicnn
 from .audio import Audio, load_audio, resample
 from .config import EMOTIONS, GENRES, AudioConfig, to_dict
-from .dataset import TrackData, corpus_responses, default_cache_dir
-from .emotify import Corpus
 from .errors import DataError, MerError
 from .files import loads_json, open_atomic
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
+
+if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas and pyarrow: 67 MB of a process's memory)
+    from .dataset import TrackData
+    from .emotify import Corpus
 
 __all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "PRECISION", "BUNDLED_EMBEDDINGS",
            "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record", "record_precision",
@@ -242,6 +244,8 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
     LAST_BLOCK_INPUTS numbers). Cached in the feature cache, keyed by the corpus's files, the audio config and
     :func:`front_end_record` (so embeddings of other weights or another precision are never reused).
     """
+    from .dataset import default_cache_dir
+
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     record = front_end_record(precision)
     key = hashlib.sha256(json.dumps([corpus.fingerprint(), to_dict(audio_config), n_segments, record, block_inputs],
@@ -267,6 +271,8 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
 
 def embedding_track_data(corpus: Corpus, **kwargs) -> TrackData:
     """:class:`~mer.dataset.TrackData` whose inputs are the corpus's segment embeddings (see :func:`corpus_embeddings`)."""
+    from .dataset import TrackData, corpus_responses
+
     vectors, _ = corpus_embeddings(corpus, **kwargs)
     genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
     return TrackData(X=vectors, labels=corpus.labels, shares=corpus.shares, genre=genre,
@@ -276,7 +282,10 @@ def embedding_track_data(corpus: Corpus, **kwargs) -> TrackData:
 def bundled_track_data() -> TrackData:
     """The 320 Emotify tracks mer ships embeddings of, labelled from the bundled annotations, with their
     pooled log-mel summaries (from the bundled compact features) for the linear baseline."""
+    import pandas as pd
+
     from .compact import BUNDLED_FEATURES, load_compact_features
+    from .dataset import TrackData
     from .emotify import load_annotations
 
     emb = load_bundled_embeddings()

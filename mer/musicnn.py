@@ -133,11 +133,15 @@ def logmel(samples_16k: np.ndarray) -> np.ndarray:
     y = np.asarray(samples_16k, dtype=np.float32)
     if y.ndim != 1:
         raise ValueError(f"logmel expects mono samples of shape (n,), got shape {y.shape}")
-    y = np.pad(y, N_FFT // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(y, N_FFT)[::HOP]
-    out = np.empty((len(frames), N_MELS), dtype=np.float32)
-    for lo in range(0, len(frames), _LOGMEL_FRAMES):  # frame by frame alike: blocks bound the float64 FFT's memory
-        out[lo:lo + _LOGMEL_FRAMES] = _frames_logmel(frames[lo:lo + _LOGMEL_FRAMES])
+    pad, n_frames = N_FFT // 2, 1 + len(y) // HOP
+    out = np.empty((n_frames, N_MELS), dtype=np.float32)
+    for lo in range(0, n_frames, _LOGMEL_FRAMES):  # frame by frame alike: blocks bound the float64 FFT's memory
+        hi = min(n_frames, lo + _LOGMEL_FRAMES)
+        # the samples of frames lo..hi of the signal padded with N_FFT // 2 zeros each side (never padded whole)
+        start, stop = lo * HOP - pad, (hi - 1) * HOP + N_FFT - pad
+        piece = np.zeros(stop - start, dtype=np.float32)
+        piece[max(0, -start):len(piece) - max(0, stop - len(y))] = y[max(0, start):min(len(y), stop)]
+        out[lo:hi] = _frames_logmel(np.lib.stride_tricks.sliding_window_view(piece, N_FFT)[::HOP])
     return out
 
 
