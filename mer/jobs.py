@@ -404,7 +404,24 @@ def start_batch(folder: str, name: str) -> BatchJobStatus:
 
 
 def _claim(lock: Path) -> int | None:
-    """The lock file created exclusively (its fd), or None while a live process holds it; a stale one is taken."""
+    """The lock file created exclusively (its fd), or None while a live process holds it; a stale one is taken.
+
+    Claims are one at a time (an flock on ``.claim`` beside it, never deleted): two starts that both find a dead
+    run's lock cannot both remove it and each create their own.
+    """
+    guard = os.open(lock.parent / ".claim", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None  # another start is claiming it right now
+        return _claim_held(lock)
+    finally:
+        os.close(guard)
+
+
+def _claim_held(lock: Path) -> int | None:
+    """:func:`_claim`, its guard held."""
     for _ in range(2):
         try:
             return os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
@@ -489,7 +506,7 @@ def clear_batch(name: str) -> None:
     if batch_status(name).state == "running":
         return
     jobs = _batch_jobs_dir(name)
-    for f in ("job.json", "progress.jsonl", "stderr.log", "lock"):
+    for f in ("job.json", "progress.jsonl", "stderr.log", "lock"):  # not .claim: a start may hold it now
         (jobs / f).unlink(missing_ok=True)
     with contextlib.suppress(OSError):
         jobs.rmdir()

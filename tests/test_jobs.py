@@ -212,3 +212,34 @@ def test_a_batch_start_losing_the_race_says_starting_and_a_poll_removes_only_its
         assert "None" not in str(refused.value)
     (jobs / "lock").write_text(str(dead.pid))  # the finished run's own lock: the poll clears it
     assert batch_status("music").state == "done" and not (jobs / "lock").exists()
+
+
+def test_two_claims_of_a_dead_batchs_lock_at_one_instant_give_it_to_one(tmp_path):
+    import os
+    import subprocess
+    import threading
+
+    from mer.jobs import _claim
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock = tmp_path / "lock"
+    for attempt in range(30):
+        lock.write_text(str(dead.pid))
+        os.utime(lock, (0, 0))  # old: not a start writing its pid
+        barrier, got = threading.Barrier(2), []
+
+        def claim():
+            barrier.wait()
+            got.append(_claim(lock))
+
+        threads = [threading.Thread(target=claim) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        winners = [fd for fd in got if fd is not None]
+        assert len(winners) == 1, (attempt, got)
+        os.close(winners[0])
+        assert lock.exists()  # the winner's fresh lock, not removed by the other
+        lock.unlink()
