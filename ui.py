@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from mer.analyze import Analysis, analyze
+from mer.analyze import Analysis, analysis_slots_free, analyze
 from mer.demo import default_demo_root, ensure_demo_corpus
 from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
 from mer.errors import MerError
@@ -62,7 +62,7 @@ def get_model(name: str | None = None) -> LoadedModel:
 def model_names() -> list[str]:
     """Complete models in the models folder, the active one first."""
     active = active_name()
-    names = [m.name for m in list_models()]
+    names = [m.name for m in list_models() if not m.broken]
     return sorted(names, key=lambda n: n != active)
 
 
@@ -92,7 +92,13 @@ def analysis_of(data: bytes, name: str, token: str, model: str | None = None) ->
     digests = st.session_state.setdefault("_digests", {})
     if token not in digests:
         digests[token] = hashlib.sha256(data).hexdigest()
-    return _analysis(digests[token], name, _model_key(model), data)
+    waiting = st.empty()
+    if not analysis_slots_free():  # mer runs a few analyses at once; this one queues (a cached one returns at once)
+        waiting.info("The server is busy with other analyses; yours starts as soon as one of them finishes.")
+    try:
+        return _analysis(digests[token], name, _model_key(model), data)
+    finally:
+        waiting.empty()
 
 
 #: The Train page's first corpus: the bundled MusiCNN embeddings of the 320 Emotify tracks (no audio needed).

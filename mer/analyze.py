@@ -6,8 +6,11 @@ embedding feeds the LSTM, and its 50 tags come along (what the CNN hears).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -20,7 +23,14 @@ from .progress import ProgressFn
 from .registry import LoadedModel, load_active
 from .segments import Segments
 
-__all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope"]
+__all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope", "MAX_ANALYSES", "max_analyses",
+           "analysis_slot", "analysis_slots_free"]
+
+#: Analyses one process runs at once unless ``$MER_MAX_ANALYSES`` says otherwise: one of a 20-minute track holds
+#: a few hundred MB, so a server with many visitors queues them instead of running out of memory.
+MAX_ANALYSES = 2
+_SLOTS: dict[int, threading.BoundedSemaphore] = {}
+_SLOTS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -232,9 +242,56 @@ def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn |
                     tags=reading.tags, precision=reading.precision)
 
 
+def max_analyses() -> int:
+    """How many analyses this process runs at once: ``$MER_MAX_ANALYSES`` or :data:`MAX_ANALYSES`.
+
+    Raises
+    ------
+    ConfigError
+        ``$MER_MAX_ANALYSES`` is not a whole number from 1 to 64.
+    """
+    from .errors import ConfigError
+
+    text = os.environ.get("MER_MAX_ANALYSES", "").strip()
+    if not text:
+        return MAX_ANALYSES
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise ConfigError(f"MER_MAX_ANALYSES must be a whole number from 1 to 64 (got {text!r}); unset it for "
+                          f"{MAX_ANALYSES}.")
+    return int(text)
+
+
+def _slots() -> threading.BoundedSemaphore:
+    n = max_analyses()
+    with _SLOTS_LOCK:
+        return _SLOTS.setdefault(n, threading.BoundedSemaphore(n))
+
+
+def analysis_slots_free() -> bool:
+    """Whether an analysis started now would begin at once (a slot is free), for a page to say when it will wait."""
+    slots = _slots()
+    if slots.acquire(blocking=False):
+        slots.release()
+        return True
+    return False
+
+
+@contextlib.contextmanager
+def analysis_slot() -> Iterator[None]:
+    """Hold one of the process's :func:`max_analyses` slots for the block, waiting for one when all are taken."""
+    slots = _slots()
+    slots.acquire()
+    try:
+        yield
+    finally:
+        slots.release()
+
+
 def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel | None = None,
             on_progress: ProgressFn | None = None) -> Analysis:
     """Analyse a file or uploaded bytes with ``model`` (default: the active model).
+
+    At most :func:`max_analyses` run at once in a process (the app's visitors share one); the others wait.
 
     Parameters
     ----------
@@ -249,10 +306,13 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
         For any input :func:`mer.audio.load_audio` refuses.
     ModelError
         When no model can be loaded.
+    ConfigError
+        ``$MER_MAX_ANALYSES`` is not a number of analyses.
     """
     model = model or load_active()
     report = on_progress or _quiet
-    stages = 3 + (model.model_config.front_end == "musicnn")
-    report(0, stages, "Decoding the audio")
-    audio = load_audio(source, name=name, config=model.audio_config)
-    return analyze_audio(audio, model, on_progress=_shifted(report, 1))
+    stages = 2 + model.front_end.reading_stages
+    with analysis_slot():
+        report(0, stages, "Decoding the audio")
+        audio = load_audio(source, name=name, config=model.audio_config)
+        return analyze_audio(audio, model, on_progress=_shifted(report, 1))

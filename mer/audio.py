@@ -2,7 +2,10 @@
 
 libsndfile (through soundfile) reads WAV, FLAC, OGG/Vorbis and MP3, so every
 format the product accepts goes through one decoder; nothing is written to
-disk for an upload.
+disk for an upload. Decoding, mixing down and resampling go block by block
+(soxr's stream gives the one-shot resampler's samples, to the bit), and the
+checks count as the blocks come, so a file's samples at its source rate are
+never all held: memory follows the analysis rate, not what the file claims.
 """
 
 from __future__ import annotations
@@ -123,31 +126,59 @@ def _open(source: AudioSource, name: str) -> tuple[sf.SoundFile, BinaryIO | None
         ) from None
 
 
-def _decode(snd: sf.SoundFile, name: str, config: AudioConfig) -> tuple[np.ndarray, list[str]]:
-    """Read every block that decodes; a damaged tail is cut off and noted."""
-    notes: list[str] = []
+@dataclass
+class _Decoded:
+    """What :func:`_decode` kept of a stream: the mono samples at the analysis rate, and what was counted as the
+    source's blocks went by (none of which is kept)."""
+
+    samples: np.ndarray  # float32 mono at the analysis rate (empty once a non-finite sample was met)
+    frames: int  # source frames decoded
+    peak: float  # largest absolute source sample (mono mix)
+    bad: int  # non-finite source samples
+    notes: list[str]
+
+
+def _decode(snd: sf.SoundFile, name: str, config: AudioConfig) -> _Decoded:
+    """Decode, mix down and resample block by block: the source-rate samples of one block are all that is held.
+
+    A damaged tail is cut off and noted; a stream that decodes past the longest accepted duration (whatever its
+    header said) is refused as soon as it does.
+    """
+    import soxr
+
+    rate, target, notes = snd.samplerate, config.sample_rate, []
     expected = snd.frames
-    # Mono samples go straight into one buffer sized from the header (grown if the header undercounts),
-    # so a 20-minute file is never held twice.
-    out = np.empty(max(expected, _BLOCK_FRAMES), dtype=np.float32)
-    decoded = 0
+    limit = int(config.max_duration_s * 1.01 * rate) + 1  # source frames past which a file is too long
+    stream = soxr.ResampleStream(rate, target, 1, dtype="float32", quality=config.resampler) if rate != target else None
+    # the output goes straight into one buffer sized from the header (grown if the header undercounts)
+    out = np.empty(max(int(np.ceil(max(expected, 0) * target / rate)), _BLOCK_FRAMES), dtype=np.float32)
+    kept = decoded = bad = 0
+    peak = 0.0
     while True:
         try:
             block = snd.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
         except (sf.LibsndfileError, RuntimeError) as e:
-            notes.append(f"the stream is damaged after {_fmt_duration(decoded / snd.samplerate)} ({e})")
+            notes.append(f"the stream is damaged after {_fmt_duration(decoded / rate)} ({e})")
             break
-        n = block.shape[0]
-        if n == 0:
+        if block.shape[0] == 0:
             break
-        if decoded + n > len(out):
-            out = np.resize(out, max(2 * len(out), decoded + n))
-        out[decoded : decoded + n] = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-        decoded += n
+        decoded += block.shape[0]
+        if decoded > limit:
+            raise TooLongError(
+                f"'{name}' is too long (more than {_fmt_duration(limit / rate)}); at most "
+                f"{_fmt_duration(config.max_duration_s)} is accepted. Trim it to the part you want analysed.")
+        mono = np.ascontiguousarray(block.mean(axis=1) if block.shape[1] > 1 else block[:, 0])
+        bad += int(np.count_nonzero(~np.isfinite(mono)))
+        if bad:  # refused at the end; only counted from here on
+            continue
+        peak = max(peak, float(np.max(np.abs(mono))))
+        out, kept = _put(out, kept, stream.resample_chunk(mono) if stream is not None else mono)
+    if stream is not None and not bad and decoded:
+        out, kept = _put(out, kept, stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
     if 0 < expected and decoded < expected * 0.99 and not notes:
         notes.append(
-            f"the file announces {_fmt_duration(expected / snd.samplerate)} "
-            f"but only {_fmt_duration(decoded / snd.samplerate)} decode (truncated?)"
+            f"the file announces {_fmt_duration(expected / rate)} "
+            f"but only {_fmt_duration(decoded / rate)} decode (truncated?)"
         )
     if decoded == 0:
         if notes or expected > 0:
@@ -155,13 +186,26 @@ def _decode(snd: sf.SoundFile, name: str, config: AudioConfig) -> tuple[np.ndarr
                 f"'{name}' is damaged: no audio could be decoded from it. Re-export or re-download the file."
             )
         raise EmptyAudioError(f"'{name}' holds no audio samples (its header announces none). Choose another file.")
-    samples = out[:decoded]
-    if notes and decoded / snd.samplerate < config.min_duration_s:
+    if notes and decoded / rate < config.min_duration_s:
         raise CorruptAudioError(
             f"'{name}' is damaged: {notes[0]}, leaving less than the minimum of "
             f"{_fmt_duration(config.min_duration_s)}. Re-export or re-download the file."
         )
-    return samples, notes
+    n = int(np.ceil(decoded * float(target) / rate))  # librosa.resample's length: cut or padded to it
+    samples = out[:0] if bad else out[:n] if kept >= n else np.pad(out[:kept], (0, n - kept))
+    return _Decoded(samples=samples, frames=decoded, peak=peak, bad=bad, notes=notes)
+
+
+def _put(out: np.ndarray, kept: int, chunk: np.ndarray) -> tuple[np.ndarray, int]:
+    """``out`` with ``chunk`` written after its first ``kept`` samples (into a larger copy where it does not
+    fit), and the new count of samples kept."""
+    end = kept + len(chunk)
+    if end > len(out):
+        grown = np.empty(max(2 * len(out), end), dtype=out.dtype)
+        grown[:kept] = out[:kept]
+        out = grown
+    out[kept:end] = chunk
+    return out, end
 
 
 def validate_samples(samples: np.ndarray, sample_rate: int, name: str, config: AudioConfig) -> None:
@@ -169,13 +213,18 @@ def validate_samples(samples: np.ndarray, sample_rate: int, name: str, config: A
 
     Checks, in order: NaN/Inf samples, duration limits, silence.
     """
-    if not np.all(np.isfinite(samples)):
-        bad = int(np.count_nonzero(~np.isfinite(samples)))
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
+    peak = float(np.max(np.abs(samples))) if len(samples) and not bad else 0.0
+    _validate(len(samples) / sample_rate, peak, bad, name, config)
+
+
+def _validate(duration: float, peak: float, bad: int, name: str, config: AudioConfig) -> None:
+    """:func:`validate_samples` on what was counted of a stream: its duration, peak and non-finite samples."""
+    if bad:
         raise InvalidSamplesError(
             f"'{name}' contains {bad} invalid samples (NaN or infinity), so it cannot be analysed. "
             "Re-export it from your audio editor."
         )
-    duration = len(samples) / sample_rate
     if duration < config.min_duration_s:
         raise TooShortError(
             f"'{name}' is too short ({_fmt_duration(duration)}); at least {_fmt_duration(config.min_duration_s)} "
@@ -186,7 +235,6 @@ def validate_samples(samples: np.ndarray, sample_rate: int, name: str, config: A
             f"'{name}' is too long ({_fmt_duration(duration)}); at most {_fmt_duration(config.max_duration_s)} "
             "is accepted. Trim it to the part you want analysed."
         )
-    peak = float(np.max(np.abs(samples))) if len(samples) else 0.0
     peak_db = 20 * np.log10(peak) if peak > 0 else -np.inf
     if peak_db < config.silence_dbfs:
         level = "digital silence" if peak == 0 else f"peak {peak_db:.0f} dBFS"
@@ -263,12 +311,11 @@ def load_audio(source: AudioSource, *, name: str | None = None, config: AudioCon
     with snd:
         rate, channels, fmt = snd.samplerate, snd.channels, snd.format
         _check_header(snd, name, config)
-        samples, notes = _decode(snd, name, config)
+        decoded = _decode(snd, name, config)
     if handle is not None:
         handle.close()
-    validate_samples(samples, rate, name, config)
-    if rate != config.sample_rate:
-        samples = np.ascontiguousarray(resample(samples, rate, config.sample_rate, config.resampler), dtype=np.float32)
+    _validate(decoded.frames / rate, decoded.peak, decoded.bad, name, config)
+    samples, notes = decoded.samples, decoded.notes
     for note in notes:
         warnings.warn(f"'{name}': {note}; analysing what decoded.", MerWarning, stacklevel=2)
     return Audio(

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .config import CHOICES, EMOTIONS, SAMPLERS, ModelConfig, TrainConfig
+from .config import CHOICES, EMOTIONS, SAMPLERS, ModelConfig, RunOptions, TrainConfig
 from .errors import MerError, MerWarning
 from .progress import Epoch, ProgressPrinter
 
@@ -97,7 +97,8 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
     from .config import emotion_label
     from .stats import dataset_stats
 
-    stats = dataset_stats(args.root, sampler=args.sampler, k_neighbors=args.k, seed=args.seed,
+    options = RunOptions(seed=args.seed, k_neighbors=args.k)
+    stats = dataset_stats(args.root, sampler=args.sampler, k_neighbors=options.k_neighbors, seed=options.seed,
                           allow_missing=args.allow_missing, samples=args.samples, on_progress=_print_progress)
     for m in stats.missing[:5]:
         print(f"warning: no audio for track {m.track_id} ({m.expected}); left out of the class balance",
@@ -206,6 +207,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .frontend import front_end
     from .train import train
 
+    options = RunOptions(threads=args.threads)
     train_config, model_config = _configs_from_args(args)
     stop = {"flag": False}
 
@@ -222,10 +224,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     on_progress = ProgressPrinter(json_lines=args.progress_json)
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    _set_threads(options)
     try:
         root = _corpus_root(args, bundled=front_end(model_config).bundled_refusal() is None)
         path = train(root, config=train_config, model_config=model_config, out=args.out,
@@ -241,6 +240,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.progress_json:
         print(json.dumps({"event": "done", "model": str(path)}), flush=True)
     return 0
+
+
+def _set_threads(options: RunOptions) -> None:
+    """Torch's threads in this process, where the command line sets them."""
+    if options.threads is not None:
+        import torch
+
+        torch.set_num_threads(options.threads)
 
 
 def _print_card_lines(path: Path) -> None:
@@ -298,10 +305,8 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
     from .registry import save_ladder
     from .study import StudyConfig
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    options = RunOptions(seed=args.seed, workers=args.workers, threads=args.threads)
+    _set_threads(options)
     families = FAMILIES if args.family == "both" else (args.family,)
     last = {"stage": ""}
 
@@ -312,8 +317,8 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
         end = "\n" if entry.early_stop or entry.epoch == entry.epochs else ""
         print(f"\r{entry.line()}", end=end, file=sys.stderr, flush=True)
 
-    report = run_ladder(families, root=args.root, allow_missing=args.allow_missing, seed=args.seed,
-                        workers=args.workers, study_config=StudyConfig() if args.full_width else LADDER_STUDY_CONFIG,
+    report = run_ladder(families, root=args.root, allow_missing=args.allow_missing, seed=options.seed,
+                        workers=options.workers, study_config=StudyConfig() if args.full_width else LADDER_STUDY_CONFIG,
                         on_progress=ProgressPrinter(), on_epoch=on_epoch)
     if args.save:
         print(f"ladder saved to {save_ladder(report)}", file=sys.stderr)
@@ -338,6 +343,9 @@ def _cmd_models(args: argparse.Namespace) -> int:
         return 0
     active = active_name()
     for m in list_models():
+        if m.broken:
+            print(f"! {m.name:<28} broken: {m.broken}")
+            continue
         acc = f"CV track acc {m.cv_accuracy:.3f}" if m.cv_accuracy is not None else "no cross-validation"
         print(f"{'*' if m.name == active else ' '} {m.name:<28} {m.created:<26} {m.front_end:<8} {acc:<22} "
               f"{m.trained_on}")
@@ -348,12 +356,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     import signal
 
     from .batch import BatchCancelled, run_batch
+
+    options = RunOptions(workers=args.workers, chunk_size=args.chunk_size)
     progress = ProgressPrinter(style=None if args.no_progress else "bar", json_lines=args.progress_json, unit="file")
     stop = {"flag": False}
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.update(flag=True))  # keep what is done, then stop
     try:
         s = run_batch(args.inputs, args.out, model=_load_model_arg(args.model) if args.model else None,
-                      engine=args.engine, workers=args.workers, address=args.address, chunk_size=args.chunk_size,
+                      engine=args.engine, workers=options.workers, address=args.address, chunk_size=options.chunk_size,
                       csv=args.csv, retry_errors=args.retry_errors, within=args.within,
                       should_stop=lambda: stop["flag"], on_progress=progress)
     except BatchCancelled as e:

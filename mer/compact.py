@@ -27,7 +27,7 @@ from .config import AudioConfig, FeatureConfig, to_dict
 from .emotify import BUNDLED_DATA_CSV, load_corpus
 from .errors import DataError, MerError
 from .features import FEATURES_VERSION, segment_spectra_and_logmel
-from .files import open_atomic
+from .files import loads_json, open_atomic
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
@@ -152,7 +152,8 @@ def load_compact_features(path: str | os.PathLike = BUNDLED_FEATURES) -> Compact
     try:
         with np.load(path, allow_pickle=False) as z:
             X, ids = z["X"], z["track_id"]
-            version, config = int(z["features_version"]), json.loads(str(z["feature_config"]))
+            version, config = int(z["features_version"]), loads_json(str(z["feature_config"]), what="its feature config",
+                                                                            error=DataError)
     except (OSError, KeyError, ValueError) as e:
         raise DataError(f"'{path.name}' is not a compact-features file ({e}). {remedy}") from None
     if X.ndim != 3 or len(X) != len(ids):

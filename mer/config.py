@@ -23,6 +23,8 @@ __all__ = [
     "FeatureConfig",
     "ModelConfig",
     "TrainConfig",
+    "RunOptions",
+    "MAX_SEED",
     "SAMPLERS",
     "PROTOCOLS",
     "TARGETS",
@@ -139,6 +141,11 @@ RESAMPLERS: tuple[str, ...] = ("soxr_vhq", "soxr_hq", "soxr_mq", "soxr_lq", "sox
 MAX_PARAMETERS = 100_000_000
 
 
+def _number(value: float) -> str:
+    """A bound as people read it: ``4,294,967,295``, ``0.01``, ``1e-07``."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:g}"
+
+
 def _check(config: Any, ranges: dict[str, tuple[float, float]], extra: list[str] = ()) -> None:
     """Raise :class:`~mer.errors.ConfigError` naming every field of ``config`` of the wrong type or out of range.
 
@@ -166,13 +173,14 @@ def _check(config: Any, ranges: dict[str, tuple[float, float]], extra: list[str]
         else:
             ok = isinstance(value, type(default))
         if not ok:
-            problems.append(f"{f.name} must be a {type(default).__name__} (got {value!r})")
+            kind = "finite number" if isinstance(default, float) else type(default).__name__
+            problems.append(f"{f.name} must be a {kind} (got {value!r})")
             continue
         if f.name in ranges:
             lo, hi = ranges[f.name]
             values = value if isinstance(value, tuple) else (value,)
             if not values or not all(lo <= v <= hi for v in values):
-                problems.append(f"{f.name} must be between {lo:g} and {hi:g} (got {value!r})")
+                problems.append(f"{f.name} must be between {_number(lo)} and {_number(hi)} (got {value!r})")
         if f.name in CHOICES and value not in CHOICES[f.name]:
             problems.append(f"{f.name} must be one of {', '.join(CHOICES[f.name])} (got {value!r})")
     if problems:
@@ -308,8 +316,56 @@ class TrainConfig:
         _check(self, {"epochs": (1, 10_000), "lr": (1e-7, 0.99), "batch_size": (2, 4_096), "weight_decay": (0, 1),
                       "segment_weight": (0, 100), "genre_weight": (0, 100), "k_neighbors": (1, 100),
                       "mixup": (0, 10), "fine_tune_lr": (1e-7, 0.99), "val_fraction": (0.01, 0.49), "patience": (1, 10_000),
-                      "lr_patience": (0, 10_000), "lr_factor": (0.01, 0.99), "seed": (0, 2**32 - 1),
+                      "lr_patience": (0, 10_000), "lr_factor": (0.01, 0.99), "seed": (0, MAX_SEED),
                       "cv_folds": (0, 50)}, extra)
+
+
+#: The largest seed numpy's and torch's generators take alike.
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The numbers a command takes besides a model's configs, checked before any work starts.
+
+    Each is None where the command line left it out (the command's default then applies).
+
+    Attributes
+    ----------
+    seed : int in [0, 2**32 - 1], optional
+        Seed of the splits and samplers.
+    k_neighbors : int in [1, 100], optional
+        Neighbours of the SMOTE-style samplers.
+    threads : int in [1, 1024], optional
+        Torch threads of this process.
+    workers : int in [1, 1024], optional
+        Worker processes (or Ray actors).
+    chunk_size : int in [1, 1_000_000], optional
+        Files per chunk of a batch's tables.
+    """
+
+    seed: int | None = None
+    k_neighbors: int | None = None
+    threads: int | None = None
+    workers: int | None = None
+    chunk_size: int | None = None
+
+    def __post_init__(self) -> None:
+        from .errors import ConfigError
+
+        ranges = {"seed": (0, MAX_SEED), "k_neighbors": (1, 100), "threads": (1, 1_024), "workers": (1, 1_024),
+                  "chunk_size": (1, 1_000_000)}
+        problems = []
+        for name, (lo, hi) in ranges.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool):
+                problems.append(f"{name} must be a whole number (got {value!r})")
+            elif not lo <= value <= hi:
+                problems.append(f"{name} must be between {lo:,} and {hi:,} (got {value:,})")
+        if problems:
+            raise ConfigError("Invalid options: " + "; ".join(problems) + ".")
 
 
 _C = TypeVar("_C")
@@ -323,24 +379,23 @@ def read_run_config(path: str | os.PathLike) -> tuple[TrainConfig, ModelConfig]:
     TrainingError
         The file is missing, not JSON, or holds a field no config has.
     """
-    import json
-
     from .errors import TrainingError
+    from .files import read_json
 
     try:
-        data = json.loads(Path(path).read_text())
+        data = read_json(path, error=TrainingError)
         return _strict(TrainConfig, data.get("train", {})), _strict(ModelConfig, data.get("model", {}))
     except FileNotFoundError:
         raise TrainingError(f"No run config at '{path}'.") from None
-    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
+    except (AttributeError, TypeError, ValueError) as e:
         raise TrainingError(f"'{path}' is not a valid run config ({e}). Write it with write_run_config.") from None
 
 
 def write_run_config(path: str | os.PathLike, train: TrainConfig, model: ModelConfig) -> None:
-    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``)."""
-    import json
+    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``), atomically."""
+    from .files import write_json_atomic
 
-    Path(path).write_text(json.dumps({"train": to_dict(train), "model": to_dict(model)}, indent=2))
+    write_json_atomic(path, {"train": to_dict(train), "model": to_dict(model)})
 
 
 def _strict(cls: type[_C], data: dict[str, Any]) -> _C:

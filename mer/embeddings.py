@@ -23,21 +23,23 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from . import musicnn
 from .audio import Audio, load_audio, resample
 from .config import EMOTIONS, GENRES, AudioConfig, to_dict
-from .dataset import TrackData, corpus_responses, default_cache_dir
-from .emotify import Corpus
 from .errors import DataError, MerError
-from .files import open_atomic
+from .files import loads_json, open_atomic
 from .kernels import run_kernel, run_precision
 from .pool import AUDIO_MODULES, map_with_progress
 from .progress import ProgressFn
 from .segments import segment_bounds
+
+if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas and pyarrow: 67 MB of a process's memory)
+    from .dataset import TrackData
+    from .emotify import Corpus
 
 __all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_PRECISION", "BUNDLED_EMBEDDINGS",
            "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record", "record_precision",
@@ -145,6 +147,7 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         mel = musicnn.patches(mel, 1)[0]
     flat = np.concatenate(starts)
     batch = np.stack([mel[i:i + musicnn.PATCH_FRAMES] for i in flat])
+    del y16, mel  # a 20-minute track's 77 MB at 16 kHz and its spectrogram: not held while the network runs
     said = f"MusiCNN on {len(batch)} patches of 3 s"
     if on_progress is not None:
         on_progress(0, len(batch), said)
@@ -214,7 +217,7 @@ def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> Bun
     try:
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in ("vectors", "tags", "track_id", "front_end")}
-        record = json.loads(str(data["front_end"]))
+        record = loads_json(str(data["front_end"]), what="its front-end record", error=DataError)
     except (OSError, KeyError, ValueError) as e:
         raise DataError(f"The bundled embeddings '{path}' cannot be read ({e}). {remedy}") from None
     if record != front_end_record():
@@ -250,6 +253,8 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
     LAST_BLOCK_INPUTS numbers). Cached in the feature cache, keyed by the corpus's files, the audio config and
     :func:`front_end_record` (so embeddings of other weights or another precision are never reused).
     """
+    from .dataset import default_cache_dir
+
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     precision = run_precision(precision)
     record = front_end_record(precision)
@@ -277,6 +282,8 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
 def embedding_track_data(corpus: Corpus, precision: str | None = None, **kwargs) -> TrackData:
     """:class:`~mer.dataset.TrackData` whose inputs are the corpus's segment embeddings (see :func:`corpus_embeddings`),
     computed in ``precision`` (default: this machine's), which the data records."""
+    from .dataset import TrackData, corpus_responses
+
     precision = run_precision(precision)
     vectors, _ = corpus_embeddings(corpus, precision=precision, **kwargs)
     genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
@@ -288,7 +295,10 @@ def embedding_track_data(corpus: Corpus, precision: str | None = None, **kwargs)
 def bundled_track_data() -> TrackData:
     """The 320 Emotify tracks mer ships embeddings of, labelled from the bundled annotations, with their
     pooled log-mel summaries (from the bundled compact features) for the linear baseline."""
+    import pandas as pd
+
     from .compact import BUNDLED_FEATURES, load_compact_features
+    from .dataset import TrackData
     from .emotify import load_annotations
 
     emb = load_bundled_embeddings()

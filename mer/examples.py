@@ -7,11 +7,11 @@ is synthesised: the page reads the bytes and analyses them like an upload.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import DataError
+from .files import read_json
 
 __all__ = ["Example", "EXAMPLES_DIR", "list_examples"]
 
@@ -53,8 +53,8 @@ def list_examples(folder: str | Path = EXAMPLES_DIR) -> tuple[Example, ...]:
     folder = Path(folder)
     manifest = folder / "examples.json"
     try:
-        entries = json.loads(manifest.read_text())
-    except (OSError, ValueError) as e:
+        entries = read_json(manifest, error=DataError)
+    except OSError as e:
         raise DataError(f"Cannot read the examples manifest '{manifest}' ({e}). Reinstall mer.") from None
     examples = []
     for entry in entries:

@@ -13,7 +13,9 @@ Three rules, one place:
   new folder is under its name, or :func:`repair` puts one back at the next
   start. :func:`name_lock` lets one writer at a time own a name.
 
-And the browser reads only files under allowed roots (:func:`is_under`).
+And the browser reads only files under allowed roots (:func:`is_under`), and every JSON file mer reads is
+size- and depth-limited (:func:`read_json`, :func:`loads_json`): a hostile file is an error, never a hang or a
+``RecursionError``.
 """
 
 from __future__ import annotations
@@ -22,19 +24,97 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
+import numpy as np
+
 from .errors import MerError
 
-__all__ = ["OutputFolderError", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
+__all__ = ["OutputFolderError", "JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
            "name_lock", "replace_dir", "repair", "is_under"]
 
 
 class OutputFolderError(MerError):
     """A command was pointed at a folder it must not write into or replace."""
+
+
+#: The largest JSON file mer reads (the biggest it writes, a model's metrics.json, is about 100 kB).
+JSON_MAX_BYTES = 16 * 1024 * 1024
+#: The deepest nesting of arrays and objects mer accepts (its own files nest at most 6 deep).
+JSON_MAX_DEPTH = 64
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_OPEN, _CLOSE = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
+
+
+def _json_depth(data: bytes) -> int:
+    """The deepest nesting of ``[`` and ``{`` in JSON text, brackets inside strings not counted (linear time)."""
+    codes = np.frombuffer(_JSON_STRING.sub(b'""', data), np.uint8)
+    steps = np.isin(codes, _OPEN).astype(np.int64) - np.isin(codes, _CLOSE)
+    return int(np.cumsum(steps).max(initial=0))
+
+
+def loads_json(data: bytes | str, *, what: str, max_bytes: int = JSON_MAX_BYTES, max_depth: int = JSON_MAX_DEPTH,
+               error: type[MerError] = MerError) -> Any:
+    """Parse JSON text that may come from anyone, within limits of size and nesting.
+
+    Parameters
+    ----------
+    data : bytes or str
+        The JSON text.
+    what : str
+        How messages name it, e.g. ``"'models/x/config.json'"``.
+    max_bytes : int > 0
+        The most bytes accepted.
+    max_depth : int > 0
+        The deepest nesting of arrays and objects accepted (checked before parsing, so a file of 100,000
+        ``[`` is refused in milliseconds instead of ending in a ``RecursionError``).
+    error : type of MerError
+        The caller's kind of error.
+
+    Raises
+    ------
+    MerError (or ``error``)
+        The text is too large, nested too deep, not UTF-8 or not JSON.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    if len(raw) > max_bytes:
+        raise error(f"{what} is too large to be a file mer wrote ({len(raw):,} bytes; at most {max_bytes:,}). "
+                    "Remove or replace it.")
+    depth = _json_depth(raw)
+    if depth > max_depth:
+        raise error(f"{what} is nested too deeply to be a file mer wrote ({depth} levels; at most {max_depth}). "
+                    "Remove or replace it.")
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise error(f"{what} is not valid JSON ({type(e).__name__}: {str(e)[:120]}). Remove or replace it.") from None
+
+
+def read_json(path: str | os.PathLike, *, what: str | None = None, max_bytes: int = JSON_MAX_BYTES,
+              max_depth: int = JSON_MAX_DEPTH, error: type[MerError] = MerError) -> Any:
+    """Read a JSON file with :func:`loads_json`'s limits, reading no more than ``max_bytes + 1`` bytes.
+
+    Raises
+    ------
+    FileNotFoundError
+        There is no file at ``path`` (callers decide whether that is an error or a default).
+    MerError (or ``error``)
+        The file cannot be read, is too large, nested too deeply or not JSON.
+    """
+    what = what or f"'{path}'"
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        raise error(f"{what} cannot be read ({e.strerror or e}).") from None
+    return loads_json(raw, what=what, max_bytes=max_bytes, max_depth=max_depth, error=error)
 
 
 @contextlib.contextmanager
@@ -199,7 +279,7 @@ def repair(folder: Path) -> list[str]:
     for journal in sorted(folder.glob(".replace-*.json")) if folder.is_dir() else ():
         name = journal.name[len(".replace-"):-len(".json")]
         try:
-            entry = json.loads(journal.read_text())
+            entry = read_json(journal)
             new, old = folder / Path(entry["new"]).name, folder / Path(entry["old"]).name
             with name_lock(folder, name, what="the folder"):
                 dest = folder / name
@@ -212,7 +292,7 @@ def repair(folder: Path) -> list[str]:
                 if new.is_dir() and new != dest:
                     shutil.rmtree(new, ignore_errors=True)
                 journal.unlink(missing_ok=True)
-        except (OSError, ValueError, KeyError, TypeError, OutputFolderError):
+        except (OSError, ValueError, KeyError, TypeError, MerError):
             continue  # busy or unreadable: the next start tries again
     return repaired
 

@@ -10,18 +10,20 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .audio import Audio
 from .config import AudioConfig, DatasetInfo, FeatureConfig, FrontEndKind, ModelConfig
-from .dataset import TrackData
-from .emotify import Corpus
 from .errors import MerError, ModelError, TrainingError
 from .features import FEATURES_VERSION, TrackFeatures, track_features
 from .progress import ProgressFn
 from .segments import Segments, segment_bounds
+
+if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas: tens of MB of a process's memory)
+    from .dataset import TrackData
+    from .emotify import Corpus
 
 __all__ = ["FrontEnd", "LogMelFrontEnd", "MusiCNNFrontEnd", "TrackInputs", "front_end", "FINE_TUNE_NEEDS_AUDIO"]
 

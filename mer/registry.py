@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, from_dict
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
+from .files import read_json as read_limited_json
 from .frontend import FrontEnd, front_end
 from .results import LadderReport, ModelMetrics
 
@@ -84,13 +85,18 @@ def new_model_name(prefix: str = "model") -> str:
     return f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
 
 
-def read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> Any:
+    """A model folder's JSON file (size- and depth-limited: :func:`mer.files.read_json`).
+
+    Raises
+    ------
+    ModelError
+        The file is missing, unreadable, too large, nested too deeply or not JSON.
+    """
     try:
-        return json.loads(path.read_text())
+        return read_limited_json(path, error=ModelError)
     except FileNotFoundError:
         raise ModelError(f"'{path}' is missing.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(f"'{path}' is not valid JSON ({e}).") from None
 
 
 def check_model_name(name: str) -> str:
@@ -124,6 +130,7 @@ class ModelInfo:
     trained_on: str
     cv_accuracy: float | None = None  # pooled track accuracy of the cross-validation, if one was run
     front_end: str = "logmel"  # what hears the segments (ModelConfig.front_end)
+    broken: str | None = None  # why the folder is not a usable model (its files unreadable or invalid), or None
 
 
 @dataclass
@@ -369,35 +376,58 @@ def load_active(root: Path | None = None) -> LoadedModel:
 
 
 def list_models(root: Path | None = None) -> list[ModelInfo]:
-    """Complete model directories, newest first (temporary and half-written ones are skipped)."""
+    """Model directories, newest first; temporary ones (hidden) and folders holding neither of a model's two
+    files are skipped. A folder whose files are missing, unreadable or invalid is listed with ``broken``
+    saying why (it never hides the others)."""
     root = root or models_dir()
     out = []
     if not root.is_dir():
         return out
     repair(root)
     for d in root.iterdir():
-        if d.name.startswith(".") or not d.is_dir() or not all((d / f).is_file() for f in _FILES):
+        if d.name.startswith(".") or not d.is_dir() or not any((d / f).is_file() for f in _FILES):
             continue
         try:
-            meta = read_json(d / "config.json")
-            front_end = str(_model_section(meta)["front_end"])
-        except (ModelError, TypeError, AttributeError):  # unreadable, or not a config of a model
-            continue
-        metrics = load_metrics(d)
-        out.append(ModelInfo(
-            name=d.name, path=d, created=str(meta.get("created", "")),
-            trained_on=DatasetInfo.from_dict(meta.get("dataset")).description,
-            cv_accuracy=metrics.cv.pooled.accuracy if metrics and metrics.cv else None,
-            front_end=front_end,
-        ))
+            out.append(_model_info(d))
+        except ModelError as e:
+            out.append(ModelInfo(name=d.name, path=d, created="", trained_on="", front_end="?", broken=str(e)))
     return sorted(out, key=lambda m: m.created, reverse=True)
+
+
+def _model_info(d: Path) -> ModelInfo:
+    """What the model list shows of the model folder ``d``, read from its JSON files (its weights are not loaded).
+
+    Raises
+    ------
+    ModelError
+        A file is missing, or ``config.json`` is unreadable or holds settings no model has.
+    """
+    for f in _FILES:
+        if not (d / f).is_file():
+            raise ModelError(f"The model '{d.name}' is incomplete: {f} is missing. Retrain it or remove the folder.")
+    meta = read_json(d / "config.json")
+    if not isinstance(meta, dict):
+        raise ModelError(f"The config.json of '{d.name}' is not a JSON object. Retrain the model or remove it.")
+    try:
+        model_config = from_dict(ModelConfig, _model_section(meta))
+        for cls, key in ((AudioConfig, "audio"), (FeatureConfig, "features"), (TrainConfig, "train")):
+            from_dict(cls, meta.get(key))
+        trained_on = DatasetInfo.from_dict(meta.get("dataset")).description
+    except (TypeError, ValueError, AttributeError) as e:
+        raise ModelError(f"The config.json of '{d.name}' has invalid fields ({e}).") from None
+    except MerError as e:  # a setting out of range
+        raise _invalid(d, e) from None
+    metrics = load_metrics(d)
+    return ModelInfo(name=d.name, path=d, created=str(meta.get("created", "")), trained_on=trained_on,
+                     cv_accuracy=metrics.cv.pooled.accuracy if metrics and metrics.cv else None,
+                     front_end=model_config.front_end)
 
 
 def load_metrics(path: str | os.PathLike) -> ModelMetrics | None:
     """A model directory's ``metrics.json`` as :class:`~mer.results.ModelMetrics`; None if absent or of an older format."""
     try:
         return ModelMetrics.from_dict(read_json(Path(path) / "metrics.json"))
-    except (ModelError, KeyError, TypeError):
+    except (ModelError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
@@ -430,5 +460,5 @@ def load_ladder(path: str | os.PathLike | None = None) -> LadderReport | None:
     path = Path(path) if path is not None else ladder_file()
     try:
         return LadderReport.from_dict(read_json(path))
-    except (ModelError, OSError, ValueError, KeyError, TypeError):
+    except (MerError, OSError, ValueError, KeyError, TypeError, AttributeError):
         return None

@@ -40,19 +40,17 @@ class Segments:
     def min_length(self) -> int:
         return int(np.min(self.ends - self.starts))
 
-    def stack(self, samples: np.ndarray) -> np.ndarray:
-        """The segments as rows of one array, each cut to the shortest segment's length.
+    def stack(self, samples: np.ndarray, rows: slice = slice(None)) -> np.ndarray:
+        """The segments (those of ``rows``) as rows of one array, each cut to the shortest segment's length.
 
         Segment lengths differ by at most one sample, so at most one sample is
-        dropped from the end of a segment.
+        dropped from the end of a segment. Only the rows returned are copied.
 
         Returns
         -------
-        np.ndarray [shape=(n_segments, min_length)]
+        np.ndarray [shape=(n_rows, min_length)]
         """
-        n = self.min_length
-        idx = self.starts[:, None] + np.arange(n)[None, :]
-        return samples[idx]
+        return np.lib.stride_tricks.sliding_window_view(samples, self.min_length)[self.starts[rows]]
 
 
 def segment_bounds(n_samples: int, *, n_segments: int, sample_rate: int) -> Segments:

@@ -110,9 +110,10 @@ models = list_models()
 active = active_name()
 st.dataframe([{"name": mi.name, "active": "✓" if mi.name == active else "", "created": mi.created,
                "trained on": mi.trained_on,
-               "CV track accuracy": round(mi.cv_accuracy, 3) if mi.cv_accuracy is not None else None}
+               "CV track accuracy": round(mi.cv_accuracy, 3) if mi.cv_accuracy is not None else None,
+               "problem": mi.broken or ""}
               for mi in models], width="stretch", hide_index=True)
-names = [mi.name for mi in models]
+names = [mi.name for mi in models if not mi.broken]
 if names:
     c1, c2 = st.columns([3, 1])
     pick = c1.selectbox("Make active (roll back or forward)", names, key="pick_model",

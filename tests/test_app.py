@@ -371,3 +371,17 @@ def test_train_page_says_plainly_when_emotify_cannot_be_downloaded(app_env, monk
     text = " ".join(i.value for i in at.info)
     assert "cannot download Emotify" in text and "MER_EMOTIFY_DIR" in text and "fetch-emotify" in text
     assert not [b for b in at.button if b.key == "download_emotify"]
+
+
+def test_a_deeply_nested_model_config_is_shown_broken_and_hides_nothing_on_the_pages(app_env):
+    shutil.copytree(app_env / "default", app_env / "deep")
+    (app_env / "deep" / "config.json").write_text("[" * 100_000 + "]" * 100_000)
+    shutil.copytree(app_env / "default", app_env / "other")
+    at = run_app("pages/model.py")
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "problem" in d.value.columns).set_index("name")
+    assert set(table.index) == {"default", "deep", "other"}
+    assert "nested too deeply" in table.loc["deep", "problem"] and table.loc["other", "problem"] == ""
+    assert sorted(at.selectbox(key="pick_model").options) == ["default", "other"]  # a broken one cannot be picked
+    at = run_app()  # the Analyze page, whose model list reads every model folder
+    assert not at.exception and not at.error

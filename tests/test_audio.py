@@ -180,3 +180,96 @@ def test_resampling_gives_librosas_samples_to_the_bit(rate, method):
     theirs = librosa.resample(y, orig_sr=rate, target_sr=22_050, res_type=method)
     assert ours.dtype == theirs.dtype == np.float32 and ours.shape == theirs.shape
     np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("rate,channels,fmt", [(44_100, 2, "WAV"), (48_000, 1, "FLAC"), (192_000, 2, "FLAC"),
+                                               (8_000, 1, "OGG"), (22_050, 1, "WAV"), (44_100, 1, "MP3")])
+def test_decoding_block_by_block_gives_the_whole_file_resampled_to_the_bit(rate, channels, fmt):
+    """What load_audio gave before it streamed: every block decoded and mixed down, then resampled at once."""
+    import io
+
+    import soundfile as sf
+
+    from mer.audio import _BLOCK_FRAMES, resample
+
+    data = encode(tone(12.3, rate, freq=330.0, channels=channels), rate, fmt)
+    blocks = sf.blocks(io.BytesIO(data), blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)
+    whole = np.concatenate([b.mean(axis=1) for b in blocks]).astype(np.float32)
+    expected = resample(whole, rate, 22_050) if rate != 22_050 else whole
+    got = load_audio(data).samples
+    assert got.dtype == np.float32 and len(got) == len(expected) == int(np.ceil(len(whole) * 22_050 / rate))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_a_long_192k_flac_is_never_held_at_its_source_rate(tmp_path):
+    """Two minutes at 192 kHz are 92 MB of float32 at the source rate and 10.6 MB at the analysis rate: the
+    decoder's peak allocation stays near the latter (numpy's allocations are traced)."""
+    import tracemalloc
+
+    import soundfile as sf
+
+    path, rate = tmp_path / "long.flac", 192_000
+    burst = 0.4 * np.sin(2 * np.pi * 440 * np.arange(rate // 4) / rate)
+    with sf.SoundFile(path, "w", rate, 1, format="FLAC", subtype="PCM_16") as f:
+        for _ in range(8):  # mostly silence: a quarter second of tone every 15 s
+            block = np.zeros(15 * rate)
+            block[: len(burst)] = burst
+            f.write(block)
+    tracemalloc.start()
+    try:
+        audio = load_audio(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert audio.duration_s == pytest.approx(120.0) and audio.source_sample_rate == rate
+    assert audio.samples.nbytes == 120 * 22_050 * 4
+    assert peak < 2.5 * audio.samples.nbytes  # the output, a block, the resampler's state; not 92 MB
+
+
+def test_a_stream_longer_than_accepted_is_refused_as_it_decodes(monkeypatch):
+    """A header that undercounts (here: says nothing of the length) cannot make the decoder hold a long file."""
+    import mer.audio as audio_module
+
+    monkeypatch.setattr(audio_module, "_check_header", lambda snd, name, config: None)  # as if the header lied
+    reads = []
+    real_decode = audio_module._decode
+
+    def counting(snd, name, config):
+        real_read = snd.read
+        snd.read = lambda *a, **k: reads.append(1) or real_read(*a, **k)
+        return real_decode(snd, name, config)
+
+    monkeypatch.setattr(audio_module, "_decode", counting)
+    data = encode(tone(60.0, 22_050), 22_050, "WAV")
+    with pytest.raises(TooLongError, match=r"too long \(more than 20\.2 s\)"):
+        load_audio(data, config=AudioConfig(min_duration_s=10.0, max_duration_s=20.0))
+    assert len(reads) == 7  # 20.2 s of 1.49 s blocks, then refused: not the 21 blocks of the minute
+
+
+def test_analyses_beyond_the_limit_wait_for_a_slot(monkeypatch):
+    import threading
+    import time
+
+    from mer.analyze import analysis_slot, analysis_slots_free, max_analyses
+    from mer.errors import ConfigError
+
+    monkeypatch.setenv("MER_MAX_ANALYSES", "1")
+    assert max_analyses() == 1 and analysis_slots_free()
+    entered = threading.Event()
+
+    def second():
+        with analysis_slot():
+            entered.set()
+
+    with analysis_slot():
+        assert not analysis_slots_free()
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)
+        assert not entered.is_set()  # waits while the first analysis runs
+    waiter.join(5)
+    assert entered.is_set() and analysis_slots_free()
+    for bad in ("0", "-1", "two", "1e3", "65"):
+        monkeypatch.setenv("MER_MAX_ANALYSES", bad)
+        with pytest.raises(ConfigError, match="MER_MAX_ANALYSES must be a whole number from 1 to 64"):
+            max_analyses()

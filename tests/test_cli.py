@@ -37,3 +37,79 @@ def test_train_card_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path, capsys):
     assert ev["n"] == 8 and np.array(ev["confusion"]).sum() == 8
     shares = load_corpus(fresh).shares
     assert shares.min(axis=1).mean() <= ev["agreement"] <= shares.max(axis=1).mean()
+
+
+class _Started(Exception):
+    """Raised where a command would start its work: every number before it was accepted."""
+
+
+def _numeric_flags(parser, command=()):
+    """(subcommand words, flag, type) of every option of every subcommand that takes an int or a float."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _numeric_flags(sub, (*command, name))
+        elif action.option_strings and action.type in (int, float):
+            yield command, action.option_strings[-1], action.type
+
+
+def test_every_numeric_flag_of_every_command_is_range_checked_before_work_starts(tmp_path, monkeypatch, capsys):
+    import mer.batch
+    import mer.demo
+    import mer.ladder
+    import mer.stats
+    import mer.train
+    import torch
+
+    from mer.cli import _build_parser
+
+    def started(*args, **kwargs):
+        raise _Started
+
+    for module, name in ((mer.demo, "generate_demo_corpus"), (mer.stats, "dataset_stats"), (mer.train, "train"),
+                         (mer.ladder, "run_ladder"), (mer.batch, "run_batch")):
+        monkeypatch.setattr(module, name, started)
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # an accepted --threads: not this process's
+    required = {("data", "demo"): ["--out", str(tmp_path / "demo")], ("batch",): [str(tmp_path), "--out", str(tmp_path / "b")]}
+    flags = list(_numeric_flags(_build_parser()))
+    assert {(c, f) for c, f, _ in flags} >= {(("data", "demo"), "--tracks"), (("data", "demo"), "--seconds"),
+                                             (("data", "demo"), "--seed"), (("data", "stats"), "--seed"),
+                                             (("train",), "--threads"), (("train",), "--epochs"), (("train",), "--lr"),
+                                             (("ladder",), "--threads"), (("ladder",), "--workers"),
+                                             (("batch",), "--chunk-size")}
+    refused = {}
+    for command, flag, kind in flags:
+        values = ["-1", "0", "nan", "inf", "-inf", "1e12", "1e-300"] + (["1000000000000"] if kind is int else [])
+        for value in values:
+            argv = [*command, *required.get(command, []), f"{flag}={value}"]
+            try:
+                status = main(argv)
+            except _Started:
+                status = None  # accepted: the work would start now
+            except SystemExit as e:  # argparse: not a number of this kind at all
+                status = e.code
+            out, err = capsys.readouterr()
+            assert "Traceback" not in out + err, argv
+            if status is None:
+                continue
+            errors = [line for line in err.splitlines() if "error:" in line]
+            assert status == 2 and len(errors) == 1, (argv, status, err)
+            refused[(*command, flag, value)] = errors[0]
+    for words, flag in ((("data", "demo"), "--tracks"), (("data", "demo"), "--seconds"), (("data", "demo"), "--seed"),
+                        (("data", "stats"), "--seed"), (("train",), "--threads"), (("ladder",), "--threads")):
+        for value in ("-1", "1e12") if flag != "--seconds" else ("-1", "0", "nan", "inf", "1e-300", "1e12"):
+            assert (*words, flag, value) in refused, (words, flag, value)
+    assert "tracks must be between 4 and 10,000" in refused[("data", "demo", "--tracks", "-1")]
+    assert "seconds must be a finite number" in refused[("data", "demo", "--seconds", "nan")]
+    assert "threads must be between 1 and 1,024 (got -1)" in refused[("ladder", "--threads", "-1")]
+    assert len(refused) > 4 * len(flags)  # most of these values are out of every range
+
+
+def test_demo_with_three_tracks_or_a_silly_length_is_one_error_line(tmp_path, capsys):
+    for argv in (["--tracks", "3"], ["--seconds", "1e-300"], ["--seconds", "1e12"], ["--seed", "-5"]):
+        assert main(["data", "demo", "--out", str(tmp_path / "d"), *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: Invalid DemoConfig"), err
+    assert not (tmp_path / "d").exists()

@@ -190,3 +190,84 @@ def test_batch_never_writes_into_a_folder_holding_someone_elses_tables(tmp_path,
         assert (folder / name).read_text() == "mine"
     err = capsys.readouterr().err
     assert err.count("error:") == 2 and "did not write (tracks.parquet)" in err and "Traceback" not in err
+
+
+# --- JSON from anyone: size and depth limits ------------------------------------------------------------------
+
+_DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_json_nested_past_the_limit_is_refused_before_parsing_and_strings_do_not_count():
+    import time
+
+    from mer.errors import MerError
+
+    t0 = time.perf_counter()
+    with pytest.raises(ModelError, match=r"nested too deeply .*100000 levels; at most 64"):
+        files.loads_json(_DEEP, what="'x.json'", error=ModelError)
+    assert time.perf_counter() - t0 < 1.0
+    nested = files.loads_json("[" * 64 + "]" * 64, what="x")  # at the limit: parsed
+    for _ in range(63):
+        nested = nested[0]
+    assert nested == []
+    assert files._json_depth(("[" * 64 + "]" * 64).encode()) == 64
+    with pytest.raises(MerError, match="65 levels"):
+        files.loads_json("[" * 65 + "]" * 65, what="x")
+    text = json.dumps({"name": "[{" * 1000 + '\\"' + "]" * 3, "tags": [["a"]]})
+    assert files._json_depth(text.encode()) == 3  # the object, the list and the list inside it
+    assert files.loads_json(text, what="x")["tags"] == [["a"]]
+
+
+def test_json_too_large_or_not_json_is_the_callers_error(tmp_path):
+    from mer.errors import DataError
+
+    with pytest.raises(DataError, match=r"too large .*101 bytes; at most 100"):
+        files.loads_json(b"[" + b"1," * 49 + b"1]", what="x", max_bytes=100, error=DataError)
+    assert len(files.loads_json(b"[" + b"1," * 48 + b"1]", what="x", max_bytes=100)) == 49  # 99 bytes
+    for bad in (b"{", b"\xff\xfe{}", b"NaN]"):
+        with pytest.raises(DataError, match="not valid JSON"):
+            files.loads_json(bad, what="x", error=DataError)
+    big = tmp_path / "big.json"
+    big.write_text("[" + "0," * 10_000 + "0]")
+    with pytest.raises(DataError, match="too large"):
+        files.read_json(big, max_bytes=1000, error=DataError)
+    with pytest.raises(FileNotFoundError):
+        files.read_json(tmp_path / "missing.json")
+
+
+def test_a_deeply_nested_model_config_is_listed_as_broken_and_hides_no_model(tmp_path, monkeypatch, capsys):
+    from mer.registry import list_models
+
+    monkeypatch.setenv("MER_MODELS_DIR", str(tmp_path))
+    _save(tmp_path, "good", seed=0)
+    _save(tmp_path, "deep", seed=1)
+    (tmp_path / "deep" / "config.json").write_text(_DEEP)
+    _save(tmp_path, "wrong", seed=2)
+    (tmp_path / "wrong" / "config.json").write_text(json.dumps({"model": {"lstm_layers": 99}}))
+    models = {m.name: m for m in list_models(tmp_path)}
+    assert set(models) == {"good", "deep", "wrong"} and models["good"].broken is None
+    assert "nested too deeply" in models["deep"].broken and "lstm_layers" in models["wrong"].broken
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert "  good " in out and "! deep" in out and "broken:" in out
+    for argv in (["models", "--activate", "deep"], ["card", "--model", str(tmp_path / "deep")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and "nested too deeply" in err[0]
+    (tmp_path / "active.json").write_text(_DEEP)  # the pointer itself: the bundled fallback, no traceback
+    assert main(["models"]) == 0
+
+
+def test_job_and_run_files_nested_too_deeply_are_no_crash(tmp_path):
+    from mer.config import read_run_config
+    from mer.errors import TrainingError
+    from mer.jobs import job_status
+    from mer.registry import load_ladder
+
+    (tmp_path / ".jobs").mkdir()
+    (tmp_path / ".jobs" / "job.json").write_text(_DEEP)
+    assert job_status(tmp_path).state == "idle"
+    (tmp_path / "run.json").write_text(_DEEP)
+    with pytest.raises(TrainingError, match="nested too deeply"):
+        read_run_config(tmp_path / "run.json")
+    assert load_ladder(tmp_path / "run.json") is None

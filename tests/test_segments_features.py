@@ -120,3 +120,51 @@ def test_analysing_a_file_imports_neither_scipy_nor_numba(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"  # start-up of a command or a worker: ~2 s less
+
+
+def _traced_peak(fn, *args):
+    """``fn(*args)`` and the most memory numpy (traced by tracemalloc) held at once beyond what was held before."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        out = fn(*args)
+        return out, tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_long_tracks_features_come_in_blocks_with_the_numbers_of_one_block(monkeypatch):
+    """Five minutes (26 MB of samples): the features take a few MB at a time, and blocks of frames give the
+    numbers computing every frame at once gave."""
+    import mer.features as features
+
+    y = tone(300.0, SR, freq=523.0) * np.linspace(0.2, 1.0, int(300 * SR), dtype=np.float32)
+    audio = Audio(samples=y, sample_rate=SR, name="long", source_sample_rate=SR, source_channels=1,
+                  source_format="WAV")
+    blocked, peak = _traced_peak(track_features, audio)
+    assert peak < 4 * y.nbytes  # a batch of segments at a time; the whole track in int64 indices, a copy and
+    # float64 squares, and every frame of a batch in one FFT, took 9 times the samples before
+    monkeypatch.setattr(features, "_POWER_FRAMES", 10**9)  # every frame of a segment in one FFT
+    whole = track_features(audio)
+    np.testing.assert_array_equal(blocked.logmel, whole.logmel)
+    np.testing.assert_array_equal(blocked.spectra.magnitude_db, whole.spectra.magnitude_db)
+    np.testing.assert_array_equal(blocked.spectra.rms_dbfs, whole.spectra.rms_dbfs)
+    assert np.all(np.diff(blocked.spectra.rms_dbfs) > 0)  # the level rises from segment to segment
+
+
+@pytest.mark.parametrize("seconds,exact", [(60.0, True), (200.0, False)])
+def test_musicnns_log_mel_comes_in_blocks_to_the_bit_up_to_a_block(monkeypatch, seconds, exact):
+    from mer import musicnn
+
+    y = tone(seconds, 16_000, freq=440.0) * np.float32(0.7)
+    blocked, peak = _traced_peak(musicnn.logmel, y)
+    assert blocked.shape == (1 + len(y) // musicnn.HOP, musicnn.N_MELS)
+    assert peak < blocked.nbytes + 60e6  # the output and a block's FFT (43 MB at 200 s; the whole track's took 115)
+    monkeypatch.setattr(musicnn, "_LOGMEL_FRAMES", 10**9)  # the whole track at once, as before
+    whole = musicnn.logmel(y)
+    if exact:
+        np.testing.assert_array_equal(blocked, whole)
+    else:  # the mel product's rounding at the blocks' edges: about one float32 ulp
+        np.testing.assert_allclose(blocked, whole, rtol=0, atol=2e-6)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -22,7 +21,8 @@ import pyarrow.parquet as pq
 
 from ..audio import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir
-from ..files import is_under
+from ..errors import MerError
+from ..files import is_under, read_json
 from ..text import csv_safe
 from .inputs import BatchError
 
@@ -79,23 +79,27 @@ def list_batches(root: Path | None = None) -> list[BatchInfo]:
             n = pq.ParquetFile(d / "tracks.parquet").metadata.num_rows
         except Exception:  # a damaged table is not offered  # noqa: BLE001
             continue
-        try:
-            finished = str(json.loads((d / "batch.json").read_text()).get("finished", ""))
-        except (OSError, ValueError):
-            finished = ""
+        finished = str(_summary(d).get("finished", ""))
         out.append(BatchInfo(name=str(d.relative_to(root)), path=d, tracks=n, finished=finished))
     return out
+
+
+def _summary(batch: Path) -> dict[str, Any]:
+    """A batch folder's ``batch.json`` (size- and depth-limited); empty when missing, unreadable or not an object."""
+    try:
+        summary = read_json(batch / "batch.json")
+    except (OSError, MerError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 def allowed_roots(batch: Path) -> list[Path]:
     """Folders whose audio the page may play for a batch: the data folder, the library folders the batch
     recorded (``roots`` in its ``batch.json``) and those in ``$MER_LIBRARY_ROOTS`` (separated by ``os.pathsep``)."""
     roots = [data_dir()]
-    try:
-        recorded = json.loads((Path(batch) / "batch.json").read_text()).get("roots", [])
-        roots += [Path(r) for r in recorded if isinstance(r, str) and Path(r).is_absolute()]
-    except (OSError, ValueError, AttributeError):
-        pass
+    recorded = _summary(Path(batch)).get("roots", [])
+    roots += [Path(r) for r in recorded if isinstance(r, str) and Path(r).is_absolute()] \
+        if isinstance(recorded, list) else []
     roots += [Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r]
     return roots
 
@@ -222,16 +226,13 @@ def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
 
     out = sample_dir()
     with _waiting_lock(batches_dir() / ".sample.lock"):
-        try:
-            summary = json.loads((out / "batch.json").read_text())
-        except (OSError, ValueError):
-            summary = {}
+        summary = _summary(out)
         current = (summary.get("model_name"), summary.get("model_version")) == model_identity(model) \
             and summary.get("tracks") == len(list_examples()) and (out / "tracks.parquet").is_file()
         if not current:
             run_batch([EXAMPLES_DIR], out, model=model, workers=1, on_progress=on_progress)
     return BatchInfo(name="sample", path=out, tracks=len(list_examples()),
-                     finished=str(json.loads((out / "batch.json").read_text()).get("finished", "")))
+                     finished=str(_summary(out).get("finished", "")))
 
 
 def load_tracks(path: Path) -> pd.DataFrame:

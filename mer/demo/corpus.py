@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from ..config import EMOTIONS, GENRES, data_dir
+from ..config import EMOTIONS, GENRES, MAX_SEED, _check, data_dir
 from ..files import check_output_dir, replace_dir
 from ..pool import map_with_progress
 from ..progress import ProgressFn
@@ -48,12 +48,16 @@ __all__ = ["DemoConfig", "demo_votes", "generate_demo_corpus", "ensure_demo_corp
 class DemoConfig:
     """Size and seed of a demo corpus."""
 
-    tracks: int = 240  # split equally over the four genres
-    seconds: float = 60.0  # Emotify excerpts are one minute
+    tracks: int = 240  # split equally over the four genres; at least one per genre
+    seconds: float = 60.0  # Emotify excerpts are one minute; at least the 10 s an analysis needs, at most 10 min
     seed: int = 7
     sample_rate: int = SR
     mean_listeners: float = 20.0  # Emotify: 8,407 responses over 400 tracks ≈ 21
     change_fraction: float = 0.2  # tracks whose character changes part-way through
+
+    def __post_init__(self) -> None:
+        _check(self, {"tracks": (len(GENRES), 10_000), "seconds": (10.0, 600.0), "seed": (0, MAX_SEED),
+                      "sample_rate": (8_000, 96_000), "mean_listeners": (1, 1_000), "change_fraction": (0, 1)})
 
 
 def default_demo_root() -> Path:
@@ -168,10 +172,6 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
     -------
     Path of the corpus root (``out``).
     """
-    if config.tracks < len(GENRES):
-        raise ValueError(f"a demo corpus needs at least {len(GENRES)} tracks (one per genre), got {config.tracks}")
-    if config.seconds <= 0:
-        raise ValueError(f"seconds must be positive, got {config.seconds}")
     out = Path(out)
     check_output_dir(out, markers=("demo.json",), allowed=DEMO_FILES, what="a demo corpus")
     out.parent.mkdir(parents=True, exist_ok=True)
