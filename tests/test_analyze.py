@@ -13,7 +13,7 @@ from mer.cli import main
 from mer.config import EMOTIONS
 from mer.registry import load_model
 
-from .conftest import tone
+from .helpers import tone
 
 
 def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny_models, write_audio):

@@ -17,7 +17,7 @@ from mer.jobs import job_status
 from mer.registry import active_name
 from mer.text import escape_markdown
 
-from .conftest import BAD_FILES, MODEL, TRAIN, encode, tone
+from .helpers import BAD_FILES, MODEL, TRAIN, encode, tone
 
 LABELS = {emotion_label(e) for e in EMOTIONS}
 LABEL_ORDER = [emotion_label(e) for e in EMOTIONS]

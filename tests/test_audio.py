@@ -22,7 +22,7 @@ from mer.errors import (
     UnsupportedSampleRateError,
 )
 
-from .conftest import encode, tone
+from .helpers import encode, tone
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from mer.config import EMOTIONS
 from mer.errors import MerError
 from mer.registry import load_model
 
-from .conftest import BAD_FILES, tone
+from .helpers import BAD_FILES, tone
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ("empty.wav", "text.mp3", "clip.wav")

@@ -17,7 +17,7 @@ import pytest
 
 from mer.config import EMOTIONS, emotion_label
 
-from .conftest import encode, tone
+from .helpers import encode, tone
 
 CHROMIUM = "/usr/bin/chromium"
 PAGE_TITLES = ["Analyze", "Dataset", "Train", "Model", "Library"]

@@ -11,7 +11,7 @@ import pytest
 
 from mer.cli import main
 
-from .conftest import tone
+from .helpers import tone
 
 
 def run(*args: str) -> subprocess.CompletedProcess:

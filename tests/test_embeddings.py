@@ -12,7 +12,7 @@ from mer import embeddings, musicnn
 from mer.errors import ConfigError, DataError
 from mer.kernels import run_precision
 
-from .conftest import tone
+from .helpers import tone
 
 
 def _frames(seconds: float) -> int:

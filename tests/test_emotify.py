@@ -17,7 +17,7 @@ from mer.demo import DemoConfig, demo_votes, generate_demo_corpus, render_track
 from mer.emotify import fetch_emotify, load_annotations, load_corpus, read_votes, safe_extract
 from mer.errors import DataError, DownloadError
 
-from .conftest import tone
+from .helpers import tone
 
 HEADER = ("track id, genre, amazement, solemnity, tenderness, nostalgia, calmness, power, joyful_activation, "
           "tension, sadness, mood, liked, disliked, age, gender, mother tongue")

@@ -13,7 +13,7 @@ from mer import embeddings, musicnn
 from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ConfigError, ModelError, TrainingError
 
-from .conftest import tone
+from .helpers import tone
 
 FIXTURE = Path(__file__).parent / "fixtures" / "musicnn_parity.npz"
 SMALL = dict(fine_tune=True, embedding=8, lstm_hidden=4)

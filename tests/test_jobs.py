@@ -11,7 +11,7 @@ from mer.config import ModelConfig, TrainConfig, read_run_config, write_run_conf
 from mer.errors import TrainingError
 from mer.jobs import job_status, start_training
 
-from .conftest import DEPENDENT, MODEL, TRAIN
+from .helpers import DEPENDENT, MODEL, TRAIN
 
 
 def test_the_table_names_every_setting_with_a_non_default_value():

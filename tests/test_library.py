@@ -273,7 +273,7 @@ def test_a_batch_started_on_the_page_runs_in_the_background_and_its_results_are_
 def test_a_running_batch_is_cancelled_keeps_what_it_did_and_resumes(fresh_data):
     import soundfile as sf
 
-    from .conftest import tone
+    from .helpers import tone
 
     lib = fresh_data / "long"
     lib.mkdir()

@@ -24,7 +24,7 @@ from mer.results import Rung
 from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
 from mer.text import MARKDOWN_SPECIAL, csv_safe, display_text, escape_html, escape_markdown, md_code, neutralise_cell
 
-from .conftest import tone
+from .helpers import tone
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")

@@ -17,7 +17,7 @@ from mer.config import DatasetInfo
 from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
 from mer.train import fit
 
-from .conftest import TINY_TRAIN, separable
+from .helpers import TINY_TRAIN, separable
 
 
 def test_checkpoint_round_trip_gives_the_trained_networks_outputs(tmp_path):

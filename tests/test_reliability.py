@@ -24,7 +24,7 @@ from mer.errors import ModelError, TooLongError
 from mer.config import DatasetInfo
 from mer.registry import list_models, load_active, load_model
 
-from .conftest import BAD_FILES, encode, tone
+from .helpers import BAD_FILES, encode, tone
 
 ROOT = Path(__file__).resolve().parent.parent
 

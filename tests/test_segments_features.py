@@ -12,7 +12,7 @@ from mer.config import FeatureConfig
 from mer.features import model_windows, track_features
 from mer.segments import segment_bounds
 
-from .conftest import tone
+from .helpers import tone
 
 SR = 22_050
 

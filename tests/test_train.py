@@ -17,7 +17,7 @@ from mer.model import predict_tracks
 from mer.registry import list_models
 from mer.train import _band_stats, cross_validate, fit, train
 
-from .conftest import TINY_MODEL, TINY_TRAIN, separable
+from .helpers import TINY_MODEL, TINY_TRAIN, separable
 
 
 def test_the_model_learns_two_separable_emotions_under_cross_validation():
