@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mer.config import PROTOCOLS
+from mer.config import PROTOCOLS, Fit, FitKind
 from mer.errors import MerError
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
@@ -90,12 +90,12 @@ if cv is not None:
     c1.plotly_chart(confusion_figure(cv.pooled.confusion, "Confusion matrix (tracks, out of fold)"),
                     width="stretch", key="confusion")
     c2.plotly_chart(per_class_figure(cv.pooled.per_class), width="stretch", key="per_class")
-    fits = [f"fold {i + 1}" for i in range(len(cv.folds))] + (["final model"] if metrics.history else [])
-    fold = st.selectbox("Learning curves of", fits, key="curves_of")
-    history = metrics.history if fold == "final model" else cv.folds[int(fold.split()[1]) - 1].history
-    best = metrics.best_epoch if fold == "final model" else cv.folds[int(fold.split()[1]) - 1].best_epoch
-    st.plotly_chart(history_figure(history, f"Learning curves, {fold} (best epoch {best})"), width="stretch",
-                    key="history")
+    fits = [Fit.fold(i + 1, len(cv.folds)) for i in range(len(cv.folds))] + ([Fit(FitKind.FINAL)]
+                                                                             if metrics.history else [])
+    which = st.selectbox("Learning curves of", fits, key="curves_of", format_func=lambda f: f.label)
+    history, best = metrics.curves(which)
+    st.plotly_chart(history_figure(history, f"Learning curves, {which.label} (best epoch {best})"),
+                    width="stretch", key="history")
 
 with st.expander("Protocols, in one sentence each"):
     for text in PROTOCOL_LABELS.values():
