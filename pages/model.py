@@ -22,7 +22,7 @@ if model.fallback_reason:
 metrics = load_metrics(model.path)
 
 st.subheader(f"Active model: {escape_markdown(model.name)}")
-st.caption(f"Trained on {escape_markdown(model.trained_on)} · created {escape_markdown(model.meta.get('created', '?'))}")
+st.caption(f"Trained on {escape_markdown(model.trained_on)} · created {escape_markdown(model.record.created or '?')}")
 
 cv = metrics.cv if metrics else None
 if cv is None:
@@ -103,7 +103,7 @@ with st.expander("Protocols, in one sentence each"):
 with st.expander("Model card"):
     st.markdown(load_card(model.path))
 with st.expander("Configuration (config.json)"):
-    st.json(model.meta)
+    st.json(model.record.to_dict())
 
 st.subheader("All models")
 models = list_models()
