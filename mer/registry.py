@@ -4,7 +4,8 @@ A model directory ``models/<name>/`` holds
 
 * ``weights.pt``  – the network's ``state_dict`` (read with ``torch.load(weights_only=True)``),
 * ``config.json`` – audio, feature, model and training configs, emotion names,
-  dataset fingerprint and library versions: everything needed to rebuild it,
+  dataset fingerprint and library versions: everything needed to rebuild it
+  (read as one :class:`mer.record.ModelRecord`, older files migrated),
 * ``metrics.json`` – cross-validated metrics, baselines on the same folds, the leakage ladder, curves
   (:class:`mer.results.ModelMetrics`),
 * ``card.md``     – the model card.

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from mer.config import EMOTIONS, AudioConfig, FeatureConfig, Fit, FitKind, ModelConfig, TrainConfig
 from mer.errors import ModelError
 from mer.model import predict_tracks
 from mer.config import DatasetInfo
@@ -116,6 +116,9 @@ def test_a_config_json_is_one_record_that_round_trips(tiny_models):
     model = load_model(tiny_models / "default")
     assert model.record == record and model.model_config == record.model and model.record.members == 2
     assert model.trained_on == record.dataset.description and record.dataset.kind == "demo"
+    metrics = load_metrics(tiny_models / "default")  # the Model page's learning curves, by fit
+    assert metrics.curves(Fit.fold(2, 2)) == (metrics.cv.folds[1].history, metrics.cv.folds[1].best_epoch)
+    assert metrics.curves(Fit(FitKind.FINAL)) == (metrics.history, metrics.best_epoch)
 
 
 def test_an_old_config_json_is_migrated_as_it_is_read(tiny_models, tmp_path):
