@@ -54,8 +54,9 @@ __all__ = ["JobState", "RunStatus", "BackgroundJob", "JobStatus", "start_trainin
 _RUN_ID = re.compile(r"run-[A-Za-z0-9_-]{1,80}")
 #: The most a job file mer writes may hold; a progress line is one JSON event.
 _JOB_MAX_BYTES = 1 << 20
-#: The files a job folder held before each run had its own folder: removed by the next start.
-_LEGACY_FILES = ("run-config.json", "progress.jsonl", "stderr.log")
+#: The files a job folder held before each run had its own folder (and a batch its claim lock): removed by the
+#: next start.
+_LEGACY_FILES = ("run-config.json", "progress.jsonl", "stderr.log", ".claim")
 
 
 class JobState(StrEnum):

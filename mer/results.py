@@ -194,6 +194,11 @@ class ModelMetrics:
                 "history": [e.to_dict() for e in self.history], "best_epoch": self.best_epoch,
                 "seconds": self.seconds}
 
+    def fits(self) -> list[Fit]:
+        """The fits whose learning curves this holds: the cross-validation's folds, then the final fit (if any)."""
+        n = len(self.cv.folds) if self.cv is not None else 0
+        return [Fit.fold(i + 1, n) for i in range(n)] + ([Fit(FitKind.FINAL)] if self.history else [])
+
     def curves(self, which: Fit) -> tuple[list[Epoch], int]:
         """The epochs and the best epoch of one fit: a cross-validation fold, or the final fit.
 

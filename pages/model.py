@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mer.config import PROTOCOLS, Fit, FitKind
+from mer.config import PROTOCOLS
 from mer.errors import MerError
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
@@ -90,9 +90,7 @@ if cv is not None:
     c1.plotly_chart(confusion_figure(cv.pooled.confusion, "Confusion matrix (tracks, out of fold)"),
                     width="stretch", key="confusion")
     c2.plotly_chart(per_class_figure(cv.pooled.per_class), width="stretch", key="per_class")
-    fits = [Fit.fold(i + 1, len(cv.folds)) for i in range(len(cv.folds))] + ([Fit(FitKind.FINAL)]
-                                                                             if metrics.history else [])
-    which = st.selectbox("Learning curves of", fits, key="curves_of", format_func=lambda f: f.label)
+    which = st.selectbox("Learning curves of", metrics.fits(), key="curves_of", format_func=lambda f: f.label)
     history, best = metrics.curves(which)
     st.plotly_chart(history_figure(history, f"Learning curves, {which.label} (best epoch {best})"),
                     width="stretch", key="history")

@@ -314,3 +314,19 @@ def test_a_run_whose_process_died_is_failed_with_its_last_error_and_a_start_may_
         start_batch("music", "music")
         assert _wait_batch("music").state == "done"
     assert not (folder / "runs" / "run-old").exists()  # the dead run's folder went with the new start
+
+
+def test_a_batch_folder_of_the_pid_lock_era_is_idle_and_the_next_start_tidies_it(quick_batches):
+    import os
+
+    from mer.jobs import batch_jobs, batch_status, start_batch
+
+    folder = quick_batch_folder("music")
+    folder.mkdir(parents=True)
+    (folder / "job.json").write_text(json.dumps({"pid": os.getpid(), "folder": "music", "started": "2026-01-01"}))
+    for old in ("lock", ".claim", "progress.jsonl", "stderr.log"):
+        (folder / old).write_text(str(os.getpid()))  # the pid lock: never read as a lock again
+    assert batch_status("music").state == "idle" and batch_jobs() == []
+    start_batch("music", "music")
+    assert _wait_batch("music").state == "done"
+    assert {p.name for p in folder.iterdir()} == {"lock", "job.json", "runs"}

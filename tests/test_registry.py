@@ -117,6 +117,7 @@ def test_a_config_json_is_one_record_that_round_trips(tiny_models):
     assert model.record == record and model.model_config == record.model and model.record.members == 2
     assert model.trained_on == record.dataset.description and record.dataset.kind == "demo"
     metrics = load_metrics(tiny_models / "default")  # the Model page's learning curves, by fit
+    assert metrics.fits() == [Fit.fold(1, 2), Fit.fold(2, 2)]  # the fold models ship: no final fit
     assert metrics.curves(Fit.fold(2, 2)) == (metrics.cv.folds[1].history, metrics.cv.folds[1].best_epoch)
     assert metrics.curves(Fit(FitKind.FINAL)) == (metrics.history, metrics.best_epoch)
 
