@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import EMOTIONS, DatasetInfo, ModelConfig, TrainConfig, emotion_label
 from .frontend import front_end
+from .record import ModelRecord
 from .kernels import ENV_VAR, kernel_choice, run_kernel, run_precision
 from .text import escape_markdown
 
@@ -128,16 +129,15 @@ def precision_note(recorded: str | None) -> str | None:
             + (", the same arithmetic." if ran == recorded else ": the two agree within a few thousandths."))
 
 
-def card_summary(name: str, meta: dict[str, Any], metrics: ModelMetrics,
+def card_summary(name: str, record: ModelRecord, metrics: ModelMetrics,
                  ladder: LadderReport | None = None) -> dict[str, Any]:
     """The JSON printed by ``python -m mer card --json``; ``ladder``: the models folder's saved leakage ladder."""
-    out: dict[str, Any] = {"name": name, "created": meta.get("created"), "dataset": meta.get("dataset", {}),
-                           "train": meta.get("train", {}), "model": meta.get("model", {})}
-    if isinstance(meta.get("front_end"), dict):  # the pretrained network, its weights' hash and its precision
-        out["front_end"] = meta["front_end"]
+    written = record.to_dict()
+    out: dict[str, Any] = {"name": name, **{k: written[k] for k in ("created", "dataset", "train", "model")}}
+    if record.front_end is not None:  # the pretrained network, its weights' hash and its precision
+        out["front_end"] = written["front_end"]
         out["runs_here"] = {"precision": run_precision(), "cpu_capability": kernel_choice().capability,
-                            "float32_kernel": run_kernel(),
-                            "note": precision_note(str(meta["front_end"].get("precision", "float32")))}
+                            "float32_kernel": run_kernel(), "note": precision_note(record.precision)}
     out["protocols"] = {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
                         for k, r in metrics.ladder.items()}
     if metrics.cv:

@@ -291,7 +291,7 @@ def _cmd_card(args: argparse.Namespace) -> int:
     if args.json:
         from .results import ModelMetrics
 
-        return _print_json(card_summary(model.name, model.meta, metrics or ModelMetrics(cv=None), load_ladder()))
+        return _print_json(card_summary(model.name, model.record, metrics or ModelMetrics(cv=None), load_ladder()))
     print(load_card(model.path))
     note = precision_note(model.recorded_precision)
     if note:

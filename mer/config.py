@@ -31,6 +31,8 @@ __all__ = [
     "SHIPS",
     "FRONT_ENDS",
     "FrontEndKind",
+    "FitKind",
+    "Fit",
     "Sampler",
     "Target",
     "SegmentTarget",
@@ -109,6 +111,50 @@ class FrontEndKind(StrEnum):
 
     MUSICNN = "musicnn"
     LOGMEL = "logmel"
+
+
+class FitKind(StrEnum):
+    """Which fit of a training run's plan (:meth:`TrainConfig.fits`)."""
+
+    FOLD = "fold"  # a cross-validation fold
+    SEGMENT = "segment"  # the leakage ladder's segment protocol
+    STUDY = "study"  # the leakage ladder's study protocol
+    FINAL = "final"  # one network on every track
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One fit of a training run: what the loop trains, the job counts and the pages show.
+
+    Attributes
+    ----------
+    kind : FitKind
+        Which fit.
+    index : int >= 1
+        The fold (folds only; 0 otherwise).
+    folds : int >= 2
+        The run's number of folds (folds only; 0 otherwise).
+    """
+
+    kind: FitKind
+    index: int = 0
+    folds: int = 0
+
+    @classmethod
+    def fold(cls, index: int, folds: int) -> Fit:
+        """Fold ``index`` (from 1) of ``folds``."""
+        return cls(FitKind.FOLD, index, folds)
+
+    @property
+    def label(self) -> str:
+        """The fit's name, as the stage of its epoch records (:class:`mer.progress.Epoch`): ``"fold 2/5"``."""
+        if self.kind == FitKind.FOLD:
+            return f"fold {self.index}/{self.folds}"
+        return {FitKind.SEGMENT: "ladder: segment protocol", FitKind.STUDY: "ladder: study protocol",
+                FitKind.FINAL: "final model"}[self.kind]
+
+    def __str__(self) -> str:
+        return self.label
 
 
 SAMPLERS: tuple[str, ...] = tuple(Sampler)
@@ -300,12 +346,12 @@ class TrainConfig:
     ladder: bool = False  # also measure the study and segment protocols (two segment-level runs)
     ship: Ship = Ship.FOLDS  # one of SHIPS: "folds" = average the cross-validation fold models; "all" = one fit on all tracks
 
-    def fits(self) -> list[str]:
-        """The fits a training run makes, in order, named as the stages of its epoch records (:class:`mer.progress.Epoch`)."""
+    def fits(self) -> list[Fit]:
+        """The fits a training run makes, in order (their labels are the stages of its epoch records)."""
         k = self.cv_folds
-        return ([f"fold {i + 1}/{k}" for i in range(k)]
-                + (["ladder: segment protocol", "ladder: study protocol"] if self.ladder and k else [])
-                + (["final model"] if self.ship == "all" else []))
+        return ([Fit.fold(i + 1, k) for i in range(k)]
+                + ([Fit(FitKind.SEGMENT), Fit(FitKind.STUDY)] if self.ladder and k else [])
+                + ([Fit(FitKind.FINAL)] if self.ship == "all" else []))
 
     def __post_init__(self) -> None:
         extra = []

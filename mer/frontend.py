@@ -24,6 +24,7 @@ from .segments import Segments, segment_bounds
 if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas: tens of MB of a process's memory)
     from .dataset import TrackData
     from .emotify import Corpus
+    from .record import ModelRecord
 
 __all__ = ["FrontEnd", "LogMelFrontEnd", "MusiCNNFrontEnd", "TrackInputs", "front_end", "FINE_TUNE_NEEDS_AUDIO"]
 
@@ -77,7 +78,7 @@ class FrontEnd(ABC):
         """What ``config.json`` records about how the inputs were computed, checked when the model loads."""
         return {"features_version": FEATURES_VERSION}
 
-    def check(self, name: str, meta: dict[str, Any]) -> None:
+    def check(self, name: str, record: ModelRecord) -> None:
         """Refuse a model whose inputs this mer computes differently (another feature version or front-end).
 
         Raises
@@ -85,11 +86,10 @@ class FrontEnd(ABC):
         ModelError
             Naming what the model records, what mer computes, and how to retrain it.
         """
-        expected = self.record(self.recorded_precision(meta))
-        got = {k: meta[k] for k in expected if k in meta}
-        got.setdefault("features_version", expected["features_version"])  # models from before it was recorded
-        if isinstance(got.get("front_end"), dict):  # records from before the choice of precision: float32
-            got["front_end"] = {"precision": "float32", **got["front_end"]}
+        expected = self.record(self.recorded_precision(record))
+        got: dict[str, Any] = {"features_version": record.features_version}
+        if "front_end" in expected and record.front_end is not None:
+            got["front_end"] = record.front_end
         if got != expected:
             import json
 
@@ -97,7 +97,7 @@ class FrontEnd(ABC):
                              f"(it records {json.dumps(got)}, mer computes {json.dumps(expected)}). Retrain it with "
                              "`python -m mer train`, or use the mer it was trained with.")
 
-    def recorded_precision(self, meta: dict[str, Any]) -> str | None:
+    def recorded_precision(self, record: ModelRecord) -> str | None:
         """The precision a model's training inputs were computed in (None: no MusiCNN involved)."""
         return None
 
@@ -188,17 +188,14 @@ class MusiCNNFrontEnd(FrontEnd):
 
         return {**super().record(), "front_end": front_end_record(precision or BUNDLED_PRECISION)}
 
-    def check(self, name: str, meta: dict[str, Any]) -> None:
+    def check(self, name: str, record: ModelRecord) -> None:
         from .musicnn import load_musicnn
 
         load_musicnn()  # missing or damaged weights: an error naming the file and how to rebuild it
-        super().check(name, meta)
+        super().check(name, record)
 
-    def recorded_precision(self, meta: dict[str, Any]) -> str | None:
-        from .embeddings import record_precision
-
-        record = meta.get("front_end")
-        return record_precision(record if isinstance(record, dict) else {})
+    def recorded_precision(self, record: ModelRecord) -> str | None:
+        return record.precision
 
     def run_precision(self) -> str | None:
         from .kernels import run_precision

@@ -1,22 +1,24 @@
-"""Background processes the app starts: one training run at a time; a batch per output folder (below).
+"""Background processes the app starts: one training run at a time, and a batch per output folder.
 
-The app starts ``python -m mer train --config FILE --progress-json`` as a separate
-process, the run's configs written whole to its ``run-config.json`` (one path from a
-form to a model: nothing is mapped to flags by hand),
-so the page stays responsive and every user of the app sees the same run.
-State lives in files under ``models/.jobs/``:
+Both are a :class:`BackgroundJob`: a folder, a command line, an flock-held lock and a typed status. The app
+starts ``python -m mer train --config FILE --progress-json`` (the run's configs written whole to its
+``run-config.json``: one path from a form to a model, nothing mapped to flags by hand) or ``python -m mer
+batch FOLDER --out batches/NAME --progress-json`` as a separate process, so the page stays responsive and
+every user of the app sees the same run. A job's folder (``models/.jobs/`` for training,
+``batches/.jobs/NAME/`` in the data folder for a batch) holds
 
 * ``lock`` – flock-held by a start (or a dismissal) for as long as it looks at and changes these files: a start
   that finds it held, or finds ``job.json``'s process alive, is refused. The system drops an flock when its
-  holder dies and nothing ever deletes the file, so there is no stale lock to guess about and no instant in
-  which two starts both win;
-* ``job.json`` – the current run: its folder, settings, pid, output directory and start time;
-* ``runs/ID/`` – one folder per run: ``run-config.json`` (the TrainConfig and ModelConfig the process reads),
-  ``progress.jsonl`` (its stdout, one JSON event per line) and ``stderr.log`` (its log; the last ``error:``
-  line explains a failure). A start removes the folders of earlier runs (it holds the lock: none is running).
+  holder dies and nothing ever deletes the file, so there is no stale lock to guess about, no instant in
+  which two starts both win, and a status poll (which never takes the lock) changes nothing;
+* ``job.json`` – the current run: its folder's name, pid, start time and what its starter recorded;
+* ``runs/ID/`` – one folder per run: ``progress.jsonl`` (its stdout, one JSON event per line), ``stderr.log``
+  (its log; the last ``error:`` line explains a failure) and the files its command reads. A start removes
+  the folders of earlier runs (it holds the lock: none is running).
 
-A cancelled or failed run never writes a model directory (training writes it
-atomically at the very end), so the active model is untouched.
+A cancelled or failed training run never writes a model directory (training writes it atomically at the very
+end), so the active model is untouched; a cancelled batch keeps what it analysed, and starting it again
+resumes it.
 """
 
 from __future__ import annotations
@@ -31,28 +33,183 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from .config import ModelConfig, TrainConfig, from_dict, to_dict, write_run_config
+from .config import Fit, ModelConfig, TrainConfig, from_dict, to_dict, write_run_config
 from .errors import MerError, TrainingBusyError, TrainingError
 from .files import loads_json, read_json, write_json_atomic
 from .frontend import front_end
 from .progress import Epoch
 from .registry import models_dir, new_model_name
 
-__all__ = ["JobStatus", "start_training", "job_status", "cancel_training", "clear_finished",
-           "BatchJobStatus", "start_batch", "batch_status", "batch_jobs", "cancel_batch", "clear_batch"]
+__all__ = ["JobState", "RunStatus", "BackgroundJob", "JobStatus", "start_training", "job_status",
+           "cancel_training", "clear_finished", "BatchJobStatus", "start_batch", "batch_status", "batch_jobs",
+           "cancel_batch", "clear_batch"]
 
 _RUN_ID = re.compile(r"run-[A-Za-z0-9_-]{1,80}")
 #: The most a job file mer writes may hold; a progress line is one JSON event.
 _JOB_MAX_BYTES = 1 << 20
+#: The files a job folder held before each run had its own folder (and a batch its claim lock): removed by the
+#: next start.
+_LEGACY_FILES = ("run-config.json", "progress.jsonl", "stderr.log", ".claim")
 
 
-def _jobs_dir(root: Path | None = None) -> Path:
-    return (root or models_dir()) / ".jobs"
+class JobState(StrEnum):
+    """Where a background job is."""
+
+    IDLE = "idle"  # never started, or dismissed
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@dataclass
+class RunStatus:
+    """A background job's current or last run, as its files tell it.
+
+    Attributes
+    ----------
+    state : JobState
+        ``DONE`` or ``CANCELLED`` by the run's last events; ``FAILED`` when the process is gone without either.
+    pid : int
+        The run's process (0: none).
+    started : str or None
+        When it started (local time, ISO 8601).
+    info : dict
+        What the start recorded in ``job.json`` beside those (settings, output folder…).
+    events : list of dict
+        The run's progress events, in order.
+    run_dir : Path or None
+        The run's own folder.
+    message : str
+        Why it failed (its log's last error), else "".
+    """
+
+    state: JobState
+    pid: int = 0
+    started: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    run_dir: Path | None = None
+    message: str = ""
+
+    def last(self, kind: str) -> dict[str, Any] | None:
+        """The last event of ``kind`` ("epoch", "progress", "done"…), or None."""
+        return next((e for e in reversed(self.events) if e.get("event") == kind), None)
+
+
+@dataclass(frozen=True)
+class BackgroundJob:
+    """One background process at a time in ``folder`` (see the module's notes for the files).
+
+    Attributes
+    ----------
+    folder : Path
+        The job's folder.
+    what : str
+        What runs, in messages: "training", "batch".
+    busy : callable
+        The error a refused start raises, given when the running run started (None: another start holds the
+        lock right now).
+    kill_group : bool
+        Cancelling signals the process's whole group (its workers too), not just the process.
+    """
+
+    folder: Path
+    what: str
+    busy: Callable[[str | None], MerError]
+    kill_group: bool = False
+
+    def start(self, argv: Callable[[Path], Sequence[str]], *, info: dict[str, Any],
+              env: dict[str, str] | None = None) -> RunStatus:
+        """Launch ``argv(run_dir)`` in a fresh run folder (``argv`` may write the files it names there).
+
+        Raises
+        ------
+        MerError
+            ``busy``'s: another start holds the lock, or the current run's process is alive.
+        OSError
+            The job's folder cannot be written.
+        """
+        with self._claimed():
+            run = self._new_run()
+            with open(run / "progress.jsonl", "w") as out_f, open(run / "stderr.log", "w") as err_f:
+                proc = subprocess.Popen(list(argv(run)), stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
+                                        env=env, cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+            write_json_atomic(self.folder / "job.json", {
+                "run": run.name, "pid": proc.pid, **info, "started": datetime.now().isoformat(timespec="seconds")})
+        return self.status()
+
+    @contextlib.contextmanager
+    def _claimed(self) -> Iterator[None]:
+        """Hold ``lock`` (an exclusive flock, not waited for) while no run is running."""
+        (self.folder / "runs").mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.folder / "lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise self.busy(None) from None
+            status = self.status()
+            if status.state == JobState.RUNNING:
+                raise self.busy(status.started)
+            yield
+        finally:
+            os.close(fd)
+
+    def _new_run(self) -> Path:
+        """With the lock held and no run running: earlier runs' folders removed, a fresh one made."""
+        for old in (self.folder / "runs").iterdir():
+            shutil.rmtree(old, ignore_errors=True)
+        for legacy in _LEGACY_FILES:
+            (self.folder / legacy).unlink(missing_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f"run-{datetime.now():%Y%m%d-%H%M%S}-", dir=self.folder / "runs"))
+
+    def status(self) -> RunStatus:
+        """The current or last run, read from the job's files (it never changes them)."""
+        job = _read_job(self.folder / "job.json")
+        run_id = str(job.pop("run", ""))
+        if not _RUN_ID.fullmatch(run_id):
+            return RunStatus(state=JobState.IDLE)
+        pid, started, run = _pid(job.pop("pid", 0)), job.pop("started", None), self.folder / "runs" / run_id
+        status = RunStatus(state=JobState.RUNNING, pid=pid, started=started, info=job,
+                           events=_read_events(run / "progress.jsonl"), run_dir=run)
+        kinds = {e.get("event") for e in status.events}
+        if "done" in kinds:
+            status.state = JobState.DONE
+        elif "cancelled" in kinds:
+            status.state = JobState.CANCELLED
+        elif pid <= 0 or not _alive(pid):  # still "running" with its process gone: failed
+            status.state = JobState.FAILED
+            status.message = _last_error(run / "stderr.log") or f"the {self.what} process ended without a result"
+        return status
+
+    def cancel(self, timeout: float = 30.0) -> RunStatus:
+        """Ask the running process to stop (SIGTERM; SIGKILL after ``timeout`` seconds)."""
+        status = self.status()
+        if status.state == JobState.RUNNING:
+            _terminate(status.pid, timeout, group=self.kill_group)
+        return self.status()
+
+    def dismiss(self) -> None:
+        """Forget a finished run (what it wrote elsewhere stays). Nothing happens while a start holds the lock
+        or a run is running: the lock is taken first, so a start cannot interleave."""
+        if not self.folder.is_dir():
+            return
+        try:
+            with self._claimed():
+                run_id = str(_read_job(self.folder / "job.json").get("run", ""))
+                (self.folder / "job.json").unlink(missing_ok=True)
+                if _RUN_ID.fullmatch(run_id):
+                    shutil.rmtree(self.folder / "runs" / run_id, ignore_errors=True)
+        except MerError:  # busy
+            return
 
 
 def _alive(pid: int) -> bool:
@@ -69,113 +226,17 @@ def _alive(pid: int) -> bool:
         return True
 
 
-@dataclass
-class JobStatus:
-    """What the Train page shows about the current or last run."""
-
-    state: str  # "idle", "running", "done", "failed", "cancelled"
-    settings: dict[str, Any] = field(default_factory=dict)
-    epochs: list[Epoch] = field(default_factory=list)
-    message: str = ""  # latest progress message, or why the run failed
-    model_dir: str | None = None
-    started: str | None = None
-    plan: list[str] = field(default_factory=list)  # the fits the run makes, in order (TrainConfig.fits)
-    progress: float = 0.0  # 0..1 over the fits of the plan
-    run_dir: str | None = None  # the run's own folder (run-config.json, progress.jsonl, stderr.log)
-
-
-_BUSY = ("A training run is starting or already in progress. Wait for it to finish or cancel it on the Train "
-         "page; only one run at a time.")
-
-
-@contextlib.contextmanager
-def _run_lock(models_root: Path | None) -> Iterator[None]:
-    """Hold ``.jobs/lock`` (an exclusive flock, not waited for) while no run is running.
-
-    Raises
-    ------
-    TrainingBusyError
-        Another start or dismissal holds the lock, or the current run's process is alive.
-    """
-    jobs = _jobs_dir(models_root)
-    fd = os.open(jobs / "lock", os.O_CREAT | os.O_RDWR, 0o644)
+def _pid(value: Any) -> int:
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise TrainingBusyError(_BUSY) from None
-        status = job_status(models_root)
-        if status.state == "running":
-            raise TrainingBusyError(_BUSY + f" (It started {status.started}.)")
-        yield
-    finally:
-        os.close(fd)
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
-def _train_command(root: str | os.PathLike | None, out: Path, run_config: Path, device: str) -> list[str]:
-    """The command line of a training run (a test points it at something quicker)."""
-    return [sys.executable, "-m", "mer", "train", *(["--root", str(root)] if root is not None else []),
-            "--out", str(out), "--progress-json", "--config", str(run_config), "--device", device]
-
-
-def start_training(root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
-                   models_root: Path | None = None, name: str | None = None, device: str = "cpu") -> JobStatus:
-    """Start a training run in the background, its epochs on ``device`` (see :mod:`mer.device`).
-
-    ``root`` None trains on the bundled Emotify embeddings (the MusiCNN front-end only).
-
-    Raises
-    ------
-    TrainingBusyError
-        Another run is starting or in progress (for any user of this models folder).
-    TrainingError
-        The models folder cannot be written.
-    DeviceError
-        ``device`` is not available here (said now, not by a run that fails later).
-    """
-    from .device import resolve_device
-
-    refusal = front_end(model_config).bundled_refusal()
-    if root is None and refusal:
-        raise TrainingError(refusal)
-    resolve_device(device)
-    jobs = _jobs_dir(models_root)
-    try:
-        (jobs / "runs").mkdir(parents=True, exist_ok=True)
-        with _run_lock(models_root):
-            return _launch(jobs, root, config, model_config, models_root=models_root, name=name, device=device)
-    except OSError as e:
-        raise TrainingError(f"Cannot write to '{jobs.parent}' ({e.strerror}); training needs a writable models "
-                            "folder.") from None
-
-
-def _launch(jobs: Path, root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig, *,
-            models_root: Path | None, name: str | None, device: str) -> JobStatus:
-    """With the lock held and no run running: a fresh run folder, the process, then ``job.json`` naming both."""
-    for old in (jobs / "runs").iterdir():  # no run is active while the lock is ours: earlier runs' folders go
-        shutil.rmtree(old, ignore_errors=True)
-    for legacy in ("run-config.json", "progress.jsonl", "stderr.log"):  # the shared files of mer before runs/
-        (jobs / legacy).unlink(missing_ok=True)
-    run = Path(tempfile.mkdtemp(prefix=f"run-{datetime.now():%Y%m%d-%H%M%S}-", dir=jobs / "runs"))
-    out = (models_root or models_dir()) / (name or new_model_name())
-    write_run_config(run / "run-config.json", config, model_config)
-    env = dict(os.environ)
-    if models_root is not None:
-        env["MER_MODELS_DIR"] = str(models_root)
-    with open(run / "progress.jsonl", "w") as out_f, open(run / "stderr.log", "w") as err_f:
-        proc = subprocess.Popen(_train_command(root, out, run / "run-config.json", device), stdout=out_f,
-                                stderr=err_f, stdin=subprocess.DEVNULL, env=env,
-                                cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
-    job = {"run": run.name, "pid": proc.pid, "settings": {**to_dict(config), "root": str(root) if root else "bundled"},
-           "model_dir": str(out), "started": datetime.now().isoformat(timespec="seconds")}
-    write_json_atomic(jobs / "job.json", job)
-    return job_status(models_root)
-
-
-def _current_job(jobs: Path) -> dict[str, Any]:
+def _read_job(path: Path) -> dict[str, Any]:
     """``job.json`` of the current or last run; empty when there is none or it is not one mer wrote."""
     try:
-        job = read_json(jobs / "job.json", max_bytes=_JOB_MAX_BYTES)
+        job = read_json(path, max_bytes=_JOB_MAX_BYTES)
     except (OSError, MerError):
         return {}
     return job if isinstance(job, dict) else {}
@@ -209,64 +270,6 @@ def _last_error(path: Path) -> str:
     return " ".join(tail)[-400:]
 
 
-def job_status(models_root: Path | None = None) -> JobStatus:
-    """State of the current or last run, read from the job files (it never changes them)."""
-    jobs = _jobs_dir(models_root)
-    job = _current_job(jobs)
-    run_id = str(job.get("run", ""))
-    if not _RUN_ID.fullmatch(run_id):
-        return JobStatus(state="idle")
-    run = jobs / "runs" / run_id
-    events = _read_events(run / "progress.jsonl")
-    epochs = [Epoch.from_dict(e) for e in events if e.get("event") == "epoch"]
-    settings = job.get("settings", {})
-    try:
-        plan = from_dict(TrainConfig, {k: v for k, v in settings.items() if k != "root"}).fits()
-    except (MerError, TypeError, AttributeError):
-        plan = []
-    status = JobStatus(state="running", settings=settings, epochs=epochs, model_dir=job.get("model_dir"),
-                       started=job.get("started"), plan=plan, run_dir=str(run))
-    if epochs:
-        last = epochs[-1]
-        # a fit counts as done when the next one begins or early stopping ends it; the current one by its epochs
-        done = status.plan.index(last.stage) if last.stage in status.plan else 0
-        within = 1.0 if last.early_stop else min(1.0, last.epoch / max(1, last.epochs))
-        status.progress = min(1.0, (done + within) / max(1, len(status.plan)))
-        status.message = f"{last.stage or 'training'}: epoch {last.epoch}/{last.epochs}"
-    elif events:
-        status.message = str(events[-1].get("message", ""))
-    kinds = {e.get("event") for e in events}
-    if "done" in kinds:
-        status.state, status.progress, status.message = "done", 1.0, "finished"
-    elif "cancelled" in kinds:
-        status.state, status.message = "cancelled", "cancelled; the active model is unchanged"
-    _settle(status, run / "stderr.log", _pid(job), "training")
-    return status
-
-
-def _pid(job: dict[str, Any]) -> int:
-    try:
-        return int(job.get("pid", 0))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _settle(status: JobStatus | BatchJobStatus, log: Path, pid: int, what: str) -> None:
-    """A job still "running" whose process is gone has failed (its log's last error says why)."""
-    if status.state == "running" and (pid <= 0 or not _alive(pid)):  # no pid: nothing can be running
-        status.state = "failed"
-        status.message = _last_error(log) or f"the {what} process ended without a result"
-
-
-def cancel_training(models_root: Path | None = None, timeout: float = 30.0) -> JobStatus:
-    """Ask the running process to stop (SIGTERM: it finishes its batch and exits without writing a model)."""
-    status = job_status(models_root)
-    if status.state != "running":
-        return status
-    _terminate(_pid(_current_job(_jobs_dir(models_root))), timeout)
-    return job_status(models_root)
-
-
 def _terminate(pid: int, timeout: float, *, group: bool = False) -> None:
     """SIGTERM, up to ``timeout`` seconds to exit cleanly, then SIGKILL (to the whole process group with ``group``)."""
     if pid <= 0:
@@ -282,29 +285,128 @@ def _terminate(pid: int, timeout: float, *, group: bool = False) -> None:
         (os.killpg if group else os.kill)(pid, signal.SIGKILL)
 
 
+# --- training (the Train page) ------------------------------------------------------------------------------
+
+
+@dataclass
+class JobStatus:
+    """What the Train page shows about the current or last run."""
+
+    state: JobState
+    settings: dict[str, Any] = field(default_factory=dict)
+    epochs: list[Epoch] = field(default_factory=list)
+    message: str = ""  # latest progress message, or why the run failed
+    model_dir: str | None = None
+    started: str | None = None
+    plan: list[Fit] = field(default_factory=list)  # the fits the run makes, in order (TrainConfig.fits)
+    progress: float = 0.0  # 0..1 over the fits of the plan
+    run_dir: str | None = None  # the run's own folder (run-config.json, progress.jsonl, stderr.log)
+
+
+_BUSY = ("A training run is starting or already in progress. Wait for it to finish or cancel it on the Train "
+         "page; only one run at a time.")
+
+
+def _training_busy(started: str | None) -> MerError:
+    return TrainingBusyError(_BUSY + (f" (It started {started}.)" if started else ""))
+
+
+def _training_job(models_root: Path | None = None) -> BackgroundJob:
+    return BackgroundJob((models_root or models_dir()) / ".jobs", "training", _training_busy)
+
+
+def _train_command(root: str | os.PathLike | None, out: Path, run_config: Path, device: str) -> list[str]:
+    """The command line of a training run (a test points it at something quicker)."""
+    return [sys.executable, "-m", "mer", "train", *(["--root", str(root)] if root is not None else []),
+            "--out", str(out), "--progress-json", "--config", str(run_config), "--device", device]
+
+
+def start_training(root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
+                   models_root: Path | None = None, name: str | None = None, device: str = "cpu") -> JobStatus:
+    """Start a training run in the background, its epochs on ``device`` (see :mod:`mer.device`).
+
+    ``root`` None trains on the bundled Emotify embeddings (the MusiCNN front-end only).
+
+    Raises
+    ------
+    TrainingBusyError
+        Another run is starting or in progress (for any user of this models folder).
+    TrainingError
+        The models folder cannot be written.
+    DeviceError
+        ``device`` is not available here (said now, not by a run that fails later).
+    """
+    from .device import resolve_device
+
+    refusal = front_end(model_config).bundled_refusal()
+    if root is None and refusal:
+        raise TrainingError(refusal)
+    resolve_device(device)
+    job, out = _training_job(models_root), (models_root or models_dir()) / (name or new_model_name())
+    env = dict(os.environ) | ({"MER_MODELS_DIR": str(models_root)} if models_root is not None else {})
+
+    def argv(run: Path) -> list[str]:
+        write_run_config(run / "run-config.json", config, model_config)
+        return _train_command(root, out, run / "run-config.json", device)
+
+    settings = {**to_dict(config), "root": str(root) if root else "bundled"}
+    try:
+        job.start(argv, info={"settings": settings, "model_dir": str(out)}, env=env)
+    except OSError as e:
+        raise TrainingError(f"Cannot write to '{job.folder.parent}' ({e.strerror}); training needs a writable "
+                            "models folder.") from None
+    return job_status(models_root)
+
+
+def job_status(models_root: Path | None = None) -> JobStatus:
+    """State of the current or last run, read from the job files (it never changes them)."""
+    run = _training_job(models_root).status()
+    if run.state == JobState.IDLE:
+        return JobStatus(state=JobState.IDLE)
+    settings = run.info.get("settings", {})
+    try:
+        plan = from_dict(TrainConfig, {k: v for k, v in settings.items() if k != "root"}).fits()
+    except (MerError, TypeError, AttributeError):
+        plan = []
+    epochs = [Epoch.from_dict(e) for e in run.events if e.get("event") == "epoch"]
+    status = JobStatus(state=run.state, settings=settings, epochs=epochs, model_dir=run.info.get("model_dir"),
+                       started=run.started, plan=plan, run_dir=str(run.run_dir))
+    if epochs:
+        last, labels = epochs[-1], [f.label for f in plan]
+        # a fit counts as done when the next one begins or early stopping ends it; the current one by its epochs
+        done = labels.index(last.stage) if last.stage in labels else 0
+        within = 1.0 if last.early_stop else min(1.0, last.epoch / max(1, last.epochs))
+        status.progress = min(1.0, (done + within) / max(1, len(plan)))
+        status.message = f"{last.stage or 'training'}: epoch {last.epoch}/{last.epochs}"
+    elif run.events:
+        status.message = str(run.events[-1].get("message", ""))
+    if run.state == JobState.DONE:
+        status.progress, status.message = 1.0, "finished"
+    elif run.state == JobState.CANCELLED:
+        status.message = "cancelled; the active model is unchanged"
+    elif run.state == JobState.FAILED:
+        status.message = run.message
+    return status
+
+
+def cancel_training(models_root: Path | None = None, timeout: float = 30.0) -> JobStatus:
+    """Ask the running process to stop (SIGTERM: it finishes its batch and exits without writing a model)."""
+    _training_job(models_root).cancel(timeout)
+    return job_status(models_root)
+
+
 def clear_finished(models_root: Path | None = None) -> None:
     """Forget a finished run (its model directory, if any, stays). Nothing happens while a run is starting or
     running: the lock is taken first, so a start cannot interleave."""
-    jobs = _jobs_dir(models_root)
-    if not jobs.is_dir():
-        return
-    try:
-        with _run_lock(models_root):
-            run_id = str(_current_job(jobs).get("run", ""))
-            (jobs / "job.json").unlink(missing_ok=True)
-            if _RUN_ID.fullmatch(run_id):
-                shutil.rmtree(jobs / "runs" / run_id, ignore_errors=True)
-    except TrainingBusyError:
-        return
+    _training_job(models_root).dismiss()
 
 
 # --- batch analysis of a library (the Library page) --------------------------------------------------------
 #
 # One background ``python -m mer batch`` per output folder (``batches/NAME`` in the data folder), several
-# folders at a time. State lives in ``batches/.jobs/NAME/`` beside the results: ``lock`` (the pid, created
-# exclusively), ``job.json`` (folder, output, start time, pid), ``progress.jsonl`` (the process's JSON lines:
-# files done, files/s, ETA) and ``stderr.log``. Cancelling sends SIGTERM: the process writes what it has
-# analysed and stops; starting the same batch again resumes it.
+# folders at a time, each its own job in ``batches/.jobs/NAME/``. Its progress events count files done, files/s
+# and the ETA. Cancelling sends SIGTERM: the process writes what it has analysed and stops; starting the same
+# batch again resumes it.
 
 
 @dataclass
@@ -315,7 +417,7 @@ class BatchJobStatus:
     ----------
     name : str
         The batch's name: its results are in ``batches/NAME`` of the data folder.
-    state : str
+    state : JobState
         ``"idle"`` (never started, or dismissed), ``"running"``, ``"done"``, ``"failed"`` or ``"cancelled"``.
     folder : str
         The library folder analysed.
@@ -331,7 +433,7 @@ class BatchJobStatus:
     """
 
     name: str
-    state: str
+    state: JobState
     folder: str = ""
     out: str = ""
     started: str | None = None
@@ -348,10 +450,22 @@ class BatchJobStatus:
         return 1.0 if self.state == "done" else min(1.0, self.done / self.total) if self.total else 0.0
 
 
-def _batch_jobs_dir(name: str) -> Path:
+def _batch_job(name: str) -> BackgroundJob:
+    from .batch import BatchError
     from .batch.library import batches_dir
 
-    return batches_dir() / ".jobs" / name
+    def busy(started: str | None) -> MerError:
+        since = f" (started {started})" if started else ""
+        return BatchError(f"The batch '{name}' is starting or already running{since}. Wait for it, cancel it, or "
+                          "give this one another name.")
+
+    return BackgroundJob(batches_dir() / ".jobs" / name, "batch", busy, kill_group=True)
+
+
+def _batch_command(folder: Path, out: Path, roots: Sequence[Path]) -> list[str]:
+    """The command line of a batch (a test points it at something quicker)."""
+    return [sys.executable, "-m", "mer", "batch", str(folder), "--out", str(out), "--progress-json",
+            "--no-progress", *(f"--within={r}" for r in roots)]
 
 
 def start_batch(folder: str, name: str) -> BatchJobStatus:
@@ -375,108 +489,37 @@ def start_batch(folder: str, name: str) -> BatchJobStatus:
     real = readable_folder(folder)
     out = batch_output(name)
     check_output_dir(out, markers=BATCH_MARKERS, what="batch results", ignore=(".lock",), error=BatchError)
-    jobs = _batch_jobs_dir(name)
+    job, roots = _batch_job(name), library_roots()
     try:
-        jobs.mkdir(parents=True, exist_ok=True)
-        fd = _claim(jobs / "lock")
+        job.start(lambda run: _batch_command(real, out, roots), info={"folder": str(real), "out": str(out)})
     except OSError as e:
-        raise BatchError(f"Cannot write to the data folder '{jobs.parent.parent.parent}' ({e.strerror}); a batch "
-                         "needs a writable data folder.") from None
-    if fd is None:
-        status = batch_status(name)
-        since = f" (started {status.started})" if status.state == "running" and status.started else ""
-        raise BatchError(f"The batch '{name}' is starting or already running{since}. Wait for it, cancel it, or "
-                         "give this one another name.")
-    cmd = [sys.executable, "-m", "mer", "batch", str(real), "--out", str(out), "--progress-json", "--no-progress",
-           *(f"--within={r}" for r in library_roots())]
-    with open(jobs / "progress.jsonl", "w") as out_f, open(jobs / "stderr.log", "w") as err_f:
-        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
-                                cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
-    os.write(fd, str(proc.pid).encode())
-    os.close(fd)
-    job = {"pid": proc.pid, "folder": str(real), "out": str(out),
-           "started": datetime.now().isoformat(timespec="seconds")}
-    write_json_atomic(jobs / "job.json", job)
+        raise BatchError(f"Cannot write to the data folder '{job.folder.parent.parent.parent}' ({e.strerror}); a "
+                         "batch needs a writable data folder.") from None
     return batch_status(name)
-
-
-def _claim(lock: Path) -> int | None:
-    """The lock file created exclusively (its fd), or None while a live process holds it; a stale one is taken.
-
-    Claims are one at a time (an flock on ``.claim`` beside it, never deleted): two starts that both find a dead
-    run's lock cannot both remove it and each create their own.
-    """
-    guard = os.open(lock.parent / ".claim", os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        try:
-            fcntl.flock(guard, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return None  # another start is claiming it right now
-        return _claim_held(lock)
-    finally:
-        os.close(guard)
-
-
-def _claim_held(lock: Path) -> int | None:
-    """:func:`_claim`, its guard held."""
-    for _ in range(2):
-        try:
-            return os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            try:
-                young = time.time() - lock.stat().st_mtime < 5
-            except FileNotFoundError:  # its owner just removed it: try again
-                continue
-            if pid == 0 and young:  # being written by a start right now
-                return None
-            if pid and _alive(pid):
-                return None
-            lock.unlink(missing_ok=True)  # the lock of a run that died
-    return None
 
 
 def batch_status(name: str) -> BatchJobStatus:
     """State of the batch ``name`` the page started (``"idle"`` if none), read from its job files."""
-    jobs = _batch_jobs_dir(name)
-    job = _current_job(jobs)
-    if not job:
-        return BatchJobStatus(name=name, state="idle")
-    status = BatchJobStatus(name=name, state="running", folder=job.get("folder", ""), out=job.get("out", ""),
-                            started=job.get("started"))
-    events = _read_events(jobs / "progress.jsonl")
-    progress = [e for e in events if e.get("event") == "progress"]
-    if progress:
-        last = progress[-1]
+    run = _batch_job(name).status()
+    if run.state == JobState.IDLE:
+        return BatchJobStatus(name=name, state=JobState.IDLE)
+    status = BatchJobStatus(name=name, state=run.state, folder=str(run.info.get("folder", "")),
+                            out=str(run.info.get("out", "")), started=run.started)
+    if (last := run.last("progress")) is not None:
         status.done, status.total = int(last.get("done", 0)), int(last.get("total", 0))
         status.files_per_s, status.eta_s = last.get("files_per_s"), last.get("eta_s")
         status.message = str(last.get("message", ""))
-    ends = {e.get("event"): e for e in events if e.get("event") in ("done", "cancelled")}
-    if "done" in ends:
-        status.state, status.summary = "done", ends["done"]
-        status.done = status.total = max(status.total, int(ends["done"].get("tracks", 0)))
-        status.message = (f"{ends['done'].get('analysed', 0)} analysed, {ends['done'].get('skipped', 0)} skipped, "
-                          f"{ends['done'].get('failed', 0)} failed in {ends['done'].get('seconds', 0):.1f} s")
-    elif "cancelled" in ends:
-        status.state, status.message = "cancelled", str(ends["cancelled"].get("message", ""))
-    _settle(status, jobs / "stderr.log", _pid(job), "batch")
-    if status.state != "running":
-        _release_own_lock(jobs / "lock", _pid(job))
+    if run.state == JobState.DONE:
+        end = run.last("done") or {}
+        status.summary = end
+        status.done = status.total = max(status.total, int(end.get("tracks", 0)))
+        status.message = (f"{end.get('analysed', 0)} analysed, {end.get('skipped', 0)} skipped, "
+                          f"{end.get('failed', 0)} failed in {end.get('seconds', 0):.1f} s")
+    elif run.state == JobState.CANCELLED:
+        status.message = str((run.last("cancelled") or {}).get("message", ""))
+    elif run.state == JobState.FAILED:
+        status.message = run.message
     return status
-
-
-def _release_own_lock(lock: Path, pid: int) -> None:
-    """Remove a finished batch's lock, only when it holds that batch's pid: a lock a new start has just created
-    (empty, or another pid) is not this job's to remove."""
-    try:
-        owner = int(lock.read_text() or 0)
-    except (OSError, ValueError):
-        return
-    if pid > 0 and owner == pid:
-        lock.unlink(missing_ok=True)
 
 
 def batch_jobs() -> list[BatchJobStatus]:
@@ -485,25 +528,17 @@ def batch_jobs() -> list[BatchJobStatus]:
 
     root = batches_dir() / ".jobs"
     names = [p.name for p in root.iterdir() if (p / "job.json").is_file()] if root.is_dir() else []
-    return sorted((batch_status(n) for n in names), key=lambda s: s.started or "", reverse=True)
+    jobs = [s for s in map(batch_status, names) if s.state != JobState.IDLE]
+    return sorted(jobs, key=lambda s: s.started or "", reverse=True)
 
 
 def cancel_batch(name: str, timeout: float = 30.0) -> BatchJobStatus:
-    """Ask the batch ``name`` to stop (SIGTERM: it writes what it has analysed and exits; start it to resume)."""
-    status = batch_status(name)
-    if status.state != "running":
-        return status
-    # its own session: a kill reaches the process and its workers
-    _terminate(_pid(_current_job(_batch_jobs_dir(name))), timeout, group=True)
+    """Ask the batch ``name`` to stop (SIGTERM to its process group, its workers too: it writes what it has
+    analysed and exits; start it to resume)."""
+    _batch_job(name).cancel(timeout)
     return batch_status(name)
 
 
 def clear_batch(name: str) -> None:
     """Forget a finished, cancelled or failed batch job (its results, if any, stay)."""
-    if batch_status(name).state == "running":
-        return
-    jobs = _batch_jobs_dir(name)
-    for f in ("job.json", "progress.jsonl", "stderr.log", "lock"):  # not .claim: a start may hold it now
-        (jobs / f).unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        jobs.rmdir()
+    _batch_job(name).dismiss()

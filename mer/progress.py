@@ -22,7 +22,7 @@ ProgressFn = Callable[[int, int, str], None]
 class Epoch:
     """One epoch of one fit: what the progress line, the job's bar and the learning curves show."""
 
-    stage: str  # which fit: "fold 2/5", "ladder: segment protocol", "final model"
+    stage: str  # which fit: its label (mer.config.Fit.label: "fold 2/5", "final model"), or the study recipe's
     epoch: int
     epochs: int  # the most this fit may run (early stopping ends it sooner)
     train_loss: float

@@ -4,7 +4,8 @@ A model directory ``models/<name>/`` holds
 
 * ``weights.pt``  – the network's ``state_dict`` (read with ``torch.load(weights_only=True)``),
 * ``config.json`` – audio, feature, model and training configs, emotion names,
-  dataset fingerprint and library versions: everything needed to rebuild it,
+  dataset fingerprint and library versions: everything needed to rebuild it
+  (read as one :class:`mer.record.ModelRecord`, older files migrated),
 * ``metrics.json`` – cross-validated metrics, baselines on the same folds, the leakage ladder, curves
   (:class:`mer.results.ModelMetrics`),
 * ``card.md``     – the model card.
@@ -33,15 +34,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, from_dict
+from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
 from .files import read_json as read_limited_json
 from .frontend import FrontEnd, front_end
+from .record import ModelRecord
 from .results import LadderReport, ModelMetrics
 
 __all__ = [
     "LoadedModel",
+    "ModelRecord",
+    "read_record",
     "DatasetInfo",
     "ModelInfo",
     "DEFAULT_MODEL",
@@ -144,12 +148,12 @@ class LoadedModel:
     feature_config: FeatureConfig
     model_config: ModelConfig
     train_config: TrainConfig
-    meta: dict[str, Any]
+    record: ModelRecord  # its config.json, read once (older files migrated)
     fallback_reason: str | None = None  # set when the active model failed and this one stood in
 
     @property
     def dataset(self) -> DatasetInfo:
-        return DatasetInfo.from_dict(self.meta.get("dataset"))
+        return self.record.dataset
 
     @property
     def trained_on(self) -> str:
@@ -163,7 +167,7 @@ class LoadedModel:
     @property
     def recorded_precision(self) -> str | None:
         """The precision MusiCNN computed this model's training embeddings in (None: not a MusiCNN model)."""
-        return self.front_end.recorded_precision(self.meta)
+        return self.front_end.recorded_precision(self.record)
 
     @property
     def run_precision(self) -> str | None:
@@ -191,24 +195,17 @@ def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_
     import torch
 
     from .version import __version__
-    from .config import to_dict
 
     root = root or models_dir()
     dest = root / name
     check_model_out(dest, replace=replace)
-    config = {
-        "name": name,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "emotions": list(EMOTIONS),
-        "audio": to_dict(audio_config),
-        "features": to_dict(feature_config),
-        "model": to_dict(model_config),
-        "train": to_dict(train_config),
-        "dataset": dataset.to_dict(),
-        "members": len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
-        **front_end(model_config).record(precision),
-        "versions": _versions(__version__),
-    }
+    inputs = front_end(model_config).record(precision)
+    config = ModelRecord(
+        audio=audio_config, features=feature_config, model=model_config, train=train_config, dataset=dataset,
+        name=name, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), emotions=EMOTIONS,
+        members=len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
+        features_version=inputs["features_version"], front_end=inputs.get("front_end"),
+        versions=_versions(__version__)).to_dict()
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
@@ -270,26 +267,13 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     for f in _FILES:
         if not (path / f).is_file():
             raise ModelError(f"The model '{path.name}' is incomplete: {f} is missing. Retrain it or roll back.")
-    meta = read_json(path / "config.json")
-    if not isinstance(meta, dict):
-        raise ModelError(f"The config.json of '{path.name}' is not a JSON object. Retrain the model or roll back.")
-    try:
-        configs = (
-            from_dict(AudioConfig, meta.get("audio")),
-            from_dict(FeatureConfig, meta.get("features")),
-            from_dict(ModelConfig, _model_section(meta)),
-            from_dict(TrainConfig, meta.get("train")),
-        )
-    except TypeError as e:
-        raise ModelError(f"The config.json of '{path.name}' has invalid fields ({e}).") from None
-    except MerError as e:  # a setting out of range: refused before anything is built
-        raise _invalid(path, e) from None
-    audio_cfg, feat_cfg, model_cfg, train_cfg = configs
-    if tuple(meta.get("emotions", EMOTIONS)) != EMOTIONS:
+    record = read_record(path)
+    model_cfg, feat_cfg = record.model, record.features
+    if record.emotions != EMOTIONS:
         raise ModelError(f"The model '{path.name}' was trained on other emotion classes than the nine GEMS ones.")
-    front_end(model_cfg).check(path.name, meta)
+    front_end(model_cfg).check(path.name, record)
     try:
-        net = build_model(model_cfg, model_inputs(model_cfg, feat_cfg), members=meta.get("members", 1))
+        net = build_model(model_cfg, model_inputs(model_cfg, feat_cfg), members=record.members)
     except MerError as e:  # too large
         raise _invalid(path, e) from None
     except (ValueError, TypeError) as e:
@@ -308,26 +292,32 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"The weights of '{path.name}' do not match its config.json ({first[:160]}). "
                          "The files come from different models; retrain or roll back.") from None
     net.eval()
-    return LoadedModel(name=path.name, path=path, net=net, audio_config=audio_cfg, feature_config=feat_cfg,
-                       model_config=model_cfg, train_config=train_cfg, meta=meta)
+    return LoadedModel(name=path.name, path=path, net=net, audio_config=record.audio, feature_config=feat_cfg,
+                       model_config=model_cfg, train_config=record.train, record=record)
 
 
-def _model_section(meta: dict[str, Any]) -> dict[str, Any]:
-    """``config.json``'s model config; models saved before the pretrained front-end have none: log-mel models."""
-    return {"front_end": "logmel", **(meta.get("model") or {})}  # TypeError where it is not an object
+def read_record(path: Path) -> ModelRecord:
+    """The :class:`~mer.record.ModelRecord` of the model folder ``path`` (its ``config.json``, migrated).
+
+    Raises
+    ------
+    ModelError
+        The file is missing, unreadable, not a JSON object, or holds settings no model has.
+    """
+    meta = read_json(path / "config.json")
+    if not isinstance(meta, dict):
+        raise ModelError(f"The config.json of '{path.name}' is not a JSON object. Retrain the model or roll back.")
+    try:
+        return ModelRecord.from_dict(meta)
+    except (TypeError, ValueError, AttributeError) as e:
+        raise ModelError(f"The config.json of '{path.name}' has invalid fields ({e}).") from None
+    except MerError as e:  # a setting out of range: refused before anything is built
+        raise _invalid(path, e) from None
 
 
 def model_inputs(model_config: ModelConfig, feature_config: FeatureConfig) -> int:
     """Numbers per segment the network reads (:meth:`mer.frontend.FrontEnd.input_size`)."""
     return front_end(model_config).input_size(feature_config)
-
-
-def front_end_precision(meta: dict[str, Any]) -> str:
-    """The MusiCNN precision a model's embeddings were computed in (a record without one: float32)."""
-    from .embeddings import record_precision
-
-    record = meta.get("front_end")
-    return record_precision(record if isinstance(record, dict) else {})
 
 
 def active_name(root: Path | None = None) -> str:
@@ -405,22 +395,11 @@ def _model_info(d: Path) -> ModelInfo:
     for f in _FILES:
         if not (d / f).is_file():
             raise ModelError(f"The model '{d.name}' is incomplete: {f} is missing. Retrain it or remove the folder.")
-    meta = read_json(d / "config.json")
-    if not isinstance(meta, dict):
-        raise ModelError(f"The config.json of '{d.name}' is not a JSON object. Retrain the model or remove it.")
-    try:
-        model_config = from_dict(ModelConfig, _model_section(meta))
-        for cls, key in ((AudioConfig, "audio"), (FeatureConfig, "features"), (TrainConfig, "train")):
-            from_dict(cls, meta.get(key))
-        trained_on = DatasetInfo.from_dict(meta.get("dataset")).description
-    except (TypeError, ValueError, AttributeError) as e:
-        raise ModelError(f"The config.json of '{d.name}' has invalid fields ({e}).") from None
-    except MerError as e:  # a setting out of range
-        raise _invalid(d, e) from None
+    record = read_record(d)
     metrics = load_metrics(d)
-    return ModelInfo(name=d.name, path=d, created=str(meta.get("created", "")), trained_on=trained_on,
+    return ModelInfo(name=d.name, path=d, created=record.created or "", trained_on=record.dataset.description,
                      cv_accuracy=metrics.cv.pooled.accuracy if metrics and metrics.cv else None,
-                     front_end=model_config.front_end)
+                     front_end=record.model.front_end)
 
 
 def load_metrics(path: str | os.PathLike) -> ModelMetrics | None:

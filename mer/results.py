@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import Fit, FitKind
 from .progress import Epoch
 
 __all__ = ["PROTOCOL_LABELS", "FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LEAKS", "ClassScore", "Metrics",
@@ -192,6 +193,24 @@ class ModelMetrics:
                 "ladder": {k: r.to_dict() for k, r in self.ladder.items()},
                 "history": [e.to_dict() for e in self.history], "best_epoch": self.best_epoch,
                 "seconds": self.seconds}
+
+    def fits(self) -> list[Fit]:
+        """The fits whose learning curves this holds: the cross-validation's folds, then the final fit (if any)."""
+        n = len(self.cv.folds) if self.cv is not None else 0
+        return [Fit.fold(i + 1, n) for i in range(n)] + ([Fit(FitKind.FINAL)] if self.history else [])
+
+    def curves(self, which: Fit) -> tuple[list[Epoch], int]:
+        """The epochs and the best epoch of one fit: a cross-validation fold, or the final fit.
+
+        Raises
+        ------
+        IndexError
+            A fold this model's cross-validation does not have.
+        """
+        if which.kind == FitKind.FOLD and self.cv is not None:
+            fold = self.cv.folds[which.index - 1]
+            return fold.history, fold.best_epoch
+        return self.history, self.best_epoch
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelMetrics:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .balance import class_weights, oversample
-from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
+from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, Fit, FitKind, ModelConfig, TrainConfig
 from .dataset import TrackData
 from .device import resolve_device
 from .emotify import Corpus, load_corpus
@@ -243,10 +243,11 @@ def _tensor_rows(X, target, y, genre) -> _Rows:
 
 
 def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: TrainConfig, model_config: ModelConfig,
-        *, on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, stage: str = "",
+        *, on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, which: Fit | None = None,
         device: Any = None) -> FitResult:
     """Train on rows ``fit_idx`` of ``data``, stop early on rows ``val_idx``, return the best epoch's network.
 
+    ``which`` is the fit of the run's plan (:meth:`TrainConfig.fits`) this is: its label names the epoch records.
     ``device`` (a :class:`torch.device`, default the CPU) is where the epochs run; the network returned is on
     the CPU.
     """
@@ -257,7 +258,7 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     net, rows, val, weight = _prepare(data, fit_idx, val_idx, config, model_config, device or torch.device("cpu"))
     opt = torch.optim.AdamW(_parameter_groups(net, config), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
-    best = BestEpoch(stage, config.epochs, config.patience, min_delta=1e-4)
+    best = BestEpoch(which.label if which else "", config.epochs, config.patience, min_delta=1e-4)
     for epoch in range(1, config.epochs + 1):
         t0 = time.perf_counter()
         train_loss = run_epoch(net, opt, rows, config, gen, weight, should_stop)
@@ -355,11 +356,12 @@ def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConf
     oof = np.zeros((len(data), len(EMOTIONS)))
     base_oof: dict[str, np.ndarray] = {}
     reports, nets = [], []
-    for k, fold in enumerate(folds):
+    plan = [f for f in config.fits() if f.kind == FitKind.FOLD]
+    for k, (fold, which) in enumerate(zip(folds, plan, strict=True)):
         if on_progress:
             on_progress(k, len(folds), f"cross-validation fold {k + 1}/{len(folds)}")
         res = fit(data, fold.fit, fold.val, replace(config, seed=config.seed + k), model_config,
-                  on_epoch=on_epoch, should_stop=should_stop, stage=f"fold {k + 1}/{len(folds)}", device=device)
+                  on_epoch=on_epoch, should_stop=should_stop, which=which, device=device)
         nets.append(res.net)
         oof[fold.test] = predict_tracks(res.net, data.X[fold.test])[0]
         reports.append(FoldReport(score(data.labels[fold.test], probs=oof[fold.test], shares=data.shares[fold.test]),
@@ -395,7 +397,7 @@ def ladder(data: TrackData, config: TrainConfig, model_config: ModelConfig, cv: 
     split = segment_split(seg.labels, test_fraction=test_fraction, val_fraction=config.val_fraction, seed=config.seed)
     seg_config = replace(config, sampler="smote", target="dominant", segment_weight=0.0, mixup=0.0)
     res = fit(seg, split.fit, split.val, seg_config, model_config, on_epoch=on_epoch, should_stop=should_stop,
-              stage="ladder: segment protocol", device=device)
+              which=Fit(FitKind.SEGMENT), device=device)
     from .model import predict_tracks
 
     acc_segment = score(seg.labels[split.test], probs=predict_tracks(res.net, seg.X[split.test])[0]).accuracy
@@ -403,7 +405,8 @@ def ladder(data: TrackData, config: TrainConfig, model_config: ModelConfig, cv: 
     split = segment_split(leaked.labels, test_fraction=test_fraction, val_fraction=config.val_fraction,
                           seed=config.seed)
     res = fit(leaked, split.fit, split.val, replace(seg_config, sampler="none"), model_config,
-              on_epoch=on_epoch, should_stop=should_stop, stage="ladder: study protocol", device=device)
+              on_epoch=on_epoch, should_stop=should_stop, which=Fit(FitKind.STUDY),
+              device=device)
     acc_study = score(leaked.labels[split.test], probs=predict_tracks(res.net, leaked.X[split.test])[0]).accuracy
     n_test = len(split.test)
     return {
@@ -505,5 +508,5 @@ def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelC
     fit_idx, val_idx = inner_split(np.arange(len(data)), data.labels, val_fraction=config.val_fraction,
                                    seed=config.seed)
     final = fit(data, fit_idx, val_idx, config, model_config, on_epoch=on_epoch, should_stop=should_stop,
-                stage="final model", device=device)
+                which=Fit(FitKind.FINAL), device=device)
     return TrainedModel(net=final.net, history=final.history, best_epoch=final.best_epoch, cv=cv, ladder=rungs)

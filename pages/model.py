@@ -22,7 +22,7 @@ if model.fallback_reason:
 metrics = load_metrics(model.path)
 
 st.subheader(f"Active model: {escape_markdown(model.name)}")
-st.caption(f"Trained on {escape_markdown(model.trained_on)} · created {escape_markdown(model.meta.get('created', '?'))}")
+st.caption(f"Trained on {escape_markdown(model.trained_on)} · created {escape_markdown(model.record.created or '?')}")
 
 cv = metrics.cv if metrics else None
 if cv is None:
@@ -90,12 +90,10 @@ if cv is not None:
     c1.plotly_chart(confusion_figure(cv.pooled.confusion, "Confusion matrix (tracks, out of fold)"),
                     width="stretch", key="confusion")
     c2.plotly_chart(per_class_figure(cv.pooled.per_class), width="stretch", key="per_class")
-    fits = [f"fold {i + 1}" for i in range(len(cv.folds))] + (["final model"] if metrics.history else [])
-    fold = st.selectbox("Learning curves of", fits, key="curves_of")
-    history = metrics.history if fold == "final model" else cv.folds[int(fold.split()[1]) - 1].history
-    best = metrics.best_epoch if fold == "final model" else cv.folds[int(fold.split()[1]) - 1].best_epoch
-    st.plotly_chart(history_figure(history, f"Learning curves, {fold} (best epoch {best})"), width="stretch",
-                    key="history")
+    which = st.selectbox("Learning curves of", metrics.fits(), key="curves_of", format_func=lambda f: f.label)
+    history, best = metrics.curves(which)
+    st.plotly_chart(history_figure(history, f"Learning curves, {which.label} (best epoch {best})"),
+                    width="stretch", key="history")
 
 with st.expander("Protocols, in one sentence each"):
     for text in PROTOCOL_LABELS.values():
@@ -103,7 +101,7 @@ with st.expander("Protocols, in one sentence each"):
 with st.expander("Model card"):
     st.markdown(load_card(model.path))
 with st.expander("Configuration (config.json)"):
-    st.json(model.meta)
+    st.json(model.record.to_dict())
 
 st.subheader("All models")
 models = list_models()

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from mer.balance import SAMPLER_LABELS
-from mer.config import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS, ModelConfig, TrainConfig
+from mer.config import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS, FitKind, ModelConfig, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError
 from mer.jobs import cancel_training, clear_finished, job_status, start_training
@@ -137,9 +137,10 @@ def running() -> None:
     if status.state != "running":
         st.rerun()  # the whole page switches to the result view
     s = status.settings
-    folds = sum(f.startswith("fold ") for f in status.plan)
-    ladder = ", the leakage ladder's two fits" if any(f.startswith("ladder") for f in status.plan) else ""
-    shipped = "then one network on every track" if "final model" in status.plan else "the fold models ship"
+    kinds = [f.kind for f in status.plan]
+    folds = kinds.count(FitKind.FOLD)
+    ladder = ", the leakage ladder's two fits" if FitKind.SEGMENT in kinds else ""
+    shipped = "then one network on every track" if FitKind.FINAL in kinds else "the fold models ship"
     st.info(f"Training on {escape_markdown(Path(s.get('root', '?')).name)}: {folds} cross-validation folds{ladder}; {shipped}; "
             f"{SAMPLER_LABELS.get(s.get('sampler'), '?')}; started {status.started}.")
     st.progress(status.progress, text=escape_markdown(status.message or "preparing features…"))

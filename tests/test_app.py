@@ -323,6 +323,11 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     assert list(ladder["y"]) == pytest.approx([0.93, 0.61, metrics.cv.pooled.accuracy])
     accuracy = next(m for m in at.metric if m.label == "Track accuracy")
     assert accuracy.value == f"{metrics.cv.pooled.accuracy:.1%}"
+    n = len(metrics.cv.folds)  # each fold's learning curves, named by its fit
+    curves = at.selectbox(key="curves_of")
+    assert curves.options == [f"fold {i + 1}/{n}" for i in range(n)] + (["final model"] if metrics.history else [])
+    curves.select_index(n - 1).run()
+    assert figure(at, f"Learning curves, fold {n}/{n} (best epoch {metrics.cv.folds[-1].best_epoch})")
     at.selectbox(key="pick_model").set_value("older").run()
     at.button(key="make_active").click().run()
     assert not at.exception and active_name(app_env) == "older"

@@ -23,7 +23,8 @@ def test_train_card_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path, capsys):
     events = [json.loads(line) for line in captured.out.splitlines()]
     stages = [e["stage"] for e in events if e["event"] == "epoch"]
     assert stages == ["fold 1/2", "fold 2/2", "ladder: segment protocol", "ladder: study protocol"]  # ships the folds
-    assert sorted(set(stages), key=stages.index) == TrainConfig(cv_folds=2, ladder=True).fits()  # the announced plan
+    plan = TrainConfig(cv_folds=2, ladder=True).fits()  # the announced plan
+    assert sorted(set(stages), key=stages.index) == [f.label for f in plan]
     assert events[-1] == {"event": "done", "model": str(out)}
     assert "fold 1/2: epoch 1/1: train loss" in captured.err and "cross-validated (2 folds" in captured.err
     assert main(["card", "--model", str(out), "--json"]) == 0

@@ -192,10 +192,10 @@ def test_a_model_analyses_in_the_precision_this_machine_runs_and_says_which(musi
     from mer.audio import load_audio
     from mer.kernels import kernel_choice
     from mer.model import predict_tracks
-    from mer.registry import front_end_precision, load_model
+    from mer.registry import load_model
 
     model = load_model(musicnn_model)
-    assert front_end_precision(model.meta) == model.recorded_precision == embeddings.BUNDLED_PRECISION == "int8"
+    assert model.record.precision == model.recorded_precision == embeddings.BUNDLED_PRECISION == "int8"
     path = write_audio("song.wav", tone(12.0, freq=330.0), 22_050)
     audio = load_audio(path, config=model.audio_config)
     monkeypatch.setenv("MER_PRECISION", "float32")

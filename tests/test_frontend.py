@@ -29,15 +29,21 @@ def test_only_a_frozen_musicnn_trains_on_the_bundled_embeddings():
 
 
 def test_a_models_record_is_checked_against_what_this_mer_computes():
-    fe = front_end(ModelConfig())
-    fe.check("m", {"features_version": fe.record()["features_version"], "front_end": fe.record("int8")["front_end"]})
-    legacy = {k: v for k, v in fe.record()["front_end"].items() if k != "precision"}  # before the choice: float32
-    fe.check("m", {"front_end": legacy})
-    assert fe.recorded_precision({"front_end": legacy}) == "float32"
     from mer.errors import ModelError
+    from mer.record import ModelRecord
 
+    fe = front_end(ModelConfig())
+    fe.check("m", ModelRecord.from_dict({"features_version": fe.record()["features_version"],
+                                         "front_end": fe.record("int8")["front_end"], "model": {"front_end": "musicnn"}}))
+    legacy = {k: v for k, v in fe.record()["front_end"].items() if k != "precision"}  # before the choice: float32
+    fe.check("m", ModelRecord.from_dict({"front_end": legacy}))
+    assert fe.recorded_precision(ModelRecord.from_dict({"front_end": legacy})) == "float32"
     with pytest.raises(ModelError, match="computes differently.*Retrain"):
-        fe.check("m", {"front_end": {**legacy, "weights_sha256": "other"}})
+        fe.check("m", ModelRecord.from_dict({"front_end": {**legacy, "weights_sha256": "other"}}))
+    with pytest.raises(ModelError, match="computes differently"):  # a MusiCNN model without its record
+        fe.check("m", ModelRecord.from_dict({"model": {"front_end": "musicnn"}}))
+    with pytest.raises(ModelError, match="computes differently"):  # another feature version
+        front_end(ModelConfig(front_end="logmel")).check("m", ModelRecord.from_dict({"features_version": -1}))
 
 
 def test_persisted_choices_are_enums_that_round_trip_through_json():

@@ -32,6 +32,20 @@ def test_run_config_files_round_trip_and_refuse_unknown_settings(tmp_path):
         read_run_config(tmp_path / "missing.json")
 
 
+def test_a_runs_plan_is_its_fits_each_with_one_label():
+    from mer.config import Fit, FitKind
+
+    plan = TrainConfig(cv_folds=3, ladder=True, ship="all").fits()
+    assert plan == [Fit.fold(1, 3), Fit.fold(2, 3), Fit.fold(3, 3), Fit(FitKind.SEGMENT), Fit(FitKind.STUDY),
+                    Fit(FitKind.FINAL)]
+    assert [str(f) for f in plan] == ["fold 1/3", "fold 2/3", "fold 3/3", "ladder: segment protocol",
+                                      "ladder: study protocol", "final model"]
+    by_label = {f.label: f for f in plan}
+    assert len(by_label) == len(plan) and all(by_label[f.label] == f for f in plan)  # a label names one fit
+    assert TrainConfig(cv_folds=0, ladder=True, ship="all").fits() == [Fit(FitKind.FINAL)]  # no folds, no ladder
+    assert TrainConfig(cv_folds=2).fits() == [Fit.fold(1, 2), Fit.fold(2, 2)]  # the fold models ship
+
+
 def test_a_job_on_a_missing_gpu_is_refused_before_it_starts(tiny_corpus, tmp_path):
     import torch
 
@@ -55,8 +69,9 @@ def test_a_default_run_on_the_bundled_emotify_announces_its_plan_and_its_bar_end
         seen.append(status.progress)
         time.sleep(0.2)
     assert status.state == "done", status.message
-    assert status.plan == ["fold 1/5", "fold 2/5", "fold 3/5", "fold 4/5", "fold 5/5"]
-    assert [e.stage for e in status.epochs] == [f for f in status.plan for _ in range(2)]
+    assert [f.label for f in status.plan] == ["fold 1/5", "fold 2/5", "fold 3/5", "fold 4/5", "fold 5/5"]
+    assert [(f.kind, f.index, f.folds) for f in status.plan] == [("fold", i, 5) for i in range(1, 6)]
+    assert [e.stage for e in status.epochs] == [f.label for f in status.plan for _ in range(2)]
     assert seen == sorted(seen) and status.progress == 1.0
     meta = json.loads((root / status.model_dir.rsplit("/", 1)[-1] / "config.json").read_text())
     assert meta["model"]["front_end"] == "musicnn" and meta["dataset"]["root"] == "bundled"
@@ -184,62 +199,134 @@ def test_a_start_in_progress_is_respected_by_other_starts_the_poll_and_dismiss(t
     assert job_status(root).state == "idle" and list((root / ".jobs" / "runs").iterdir()) == []
 
 
-def test_a_batch_start_losing_the_race_says_starting_and_a_poll_removes_only_its_own_lock(tmp_path, monkeypatch):
-    import os
-    import subprocess
+@pytest.fixture
+def quick_batches(tmp_path, monkeypatch):
+    """A data folder with a library folder 'music'; background batches launch a stand-in that is done at once."""
+    import sys
 
-    from mer.batch import BatchError
-    from mer.jobs import batch_status, start_batch
+    from mer import jobs
 
     data = tmp_path / "data"
     (data / "music").mkdir(parents=True)
     monkeypatch.setenv("MER_DATA_DIR", str(data))
     monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
-    jobs = data / "batches" / ".jobs" / "music"
-    jobs.mkdir(parents=True)
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    (jobs / "job.json").write_text(json.dumps({"pid": dead.pid, "folder": str(data / "music"),
-                                               "started": "2026-01-01T00:00:00"}))
-    (jobs / "progress.jsonl").write_text(json.dumps({"event": "done", "tracks": 3}) + "\n")
-    for holder in ("", str(os.getpid())):  # a new start has claimed the lock: before, then after writing its pid
-        (jobs / "lock").write_text(holder)
-        for _ in range(5):
-            assert batch_status("music").state == "done"
-        assert (jobs / "lock").read_text() == holder  # the poll left the new start's lock alone
-        with pytest.raises(BatchError, match="is starting or already running. Wait") as refused:
-            start_batch("music", "music")
-        assert "None" not in str(refused.value)
-    (jobs / "lock").write_text(str(dead.pid))  # the finished run's own lock: the poll clears it
-    assert batch_status("music").state == "done" and not (jobs / "lock").exists()
+    done = "import json, time; time.sleep(0.15); print(json.dumps({'event': 'done', 'tracks': 3, 'analysed': 3}))"
+    monkeypatch.setattr(jobs, "_batch_command", lambda folder, out, roots: [sys.executable, "-S", "-c", done])
+    return data
 
 
-def test_two_claims_of_a_dead_batchs_lock_at_one_instant_give_it_to_one(tmp_path):
-    import os
-    import subprocess
+def _wait_batch(name, timeout=20.0):
+    import time
+
+    from mer.jobs import _alive, batch_status
+
+    deadline = time.monotonic() + timeout
+    while (status := batch_status(name)).state == "running" and time.monotonic() < deadline:
+        time.sleep(0.02)
+    while _alive(json.loads((quick_batch_folder(name) / "job.json").read_text())["pid"]):  # the lock is free after
+        time.sleep(0.02)
+    return status
+
+
+def quick_batch_folder(name):
+    from mer.batch.library import batches_dir
+
+    return batches_dir() / ".jobs" / name
+
+
+def test_two_batch_starts_at_one_instant_launch_one(quick_batches):
     import threading
 
-    from mer.jobs import _claim
+    from mer.batch import BatchError
+    from mer.jobs import BatchJobStatus, start_batch
 
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    lock = tmp_path / "lock"
-    for attempt in range(30):
-        lock.write_text(str(dead.pid))
-        os.utime(lock, (0, 0))  # old: not a start writing its pid
-        barrier, got = threading.Barrier(2), []
+    for attempt in range(12):  # each attempt after the first finds the last run "done", not dismissed
+        barrier, results = threading.Barrier(2), [None, None]
 
-        def claim():
+        def start(i, barrier=barrier, results=results):
             barrier.wait()
-            got.append(_claim(lock))
+            try:
+                results[i] = start_batch("music", "music")
+            except BatchError as e:
+                results[i] = e
 
-        threads = [threading.Thread(target=claim) for _ in range(2)]
+        threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        winners = [fd for fd in got if fd is not None]
-        assert len(winners) == 1, (attempt, got)
-        os.close(winners[0])
-        assert lock.exists()  # the winner's fresh lock, not removed by the other
-        lock.unlink()
+        winners = [r for r in results if isinstance(r, BatchJobStatus)]
+        assert len(winners) == 1, (attempt, results)
+        assert "is starting or already running" in str(next(r for r in results if isinstance(r, BatchError)))
+        status = _wait_batch("music")
+        assert status.state == "done" and status.summary["analysed"] == 3, status.message
+        assert len(list((quick_batch_folder("music") / "runs").iterdir())) == 1  # the current run's folder only
+
+
+def test_a_batch_start_in_progress_is_respected_by_other_starts_the_poll_and_dismiss(quick_batches):
+    import fcntl
+    import os
+
+    from mer.batch import BatchError
+    from mer.jobs import batch_jobs, batch_status, clear_batch, start_batch
+
+    start_batch("music", "music")
+    assert _wait_batch("music").state == "done"
+    fd = os.open(quick_batch_folder("music") / "lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a second start, between taking the lock and job.json
+    try:
+        for _ in range(5):
+            assert batch_status("music").state == "done"
+        clear_batch("music")  # Dismiss at that instant: must not delete the starting run's files
+        assert batch_status("music").state == "done" and (quick_batch_folder("music") / "lock").exists()
+        with pytest.raises(BatchError, match="is starting or already running. Wait") as refused:
+            start_batch("music", "music")
+        assert "None" not in str(refused.value) and "started" not in str(refused.value)
+    finally:
+        os.close(fd)
+    assert [j.name for j in batch_jobs()] == ["music"]
+    clear_batch("music")
+    assert batch_status("music").state == "idle" and batch_jobs() == []
+
+
+@pytest.mark.parametrize("kind", ["training", "batch"])
+def test_a_run_whose_process_died_is_failed_with_its_last_error_and_a_start_may_follow(kind, quick_batches, tmp_path,
+                                                                                        quick_runs):
+    import subprocess
+
+    from mer.jobs import batch_status, start_batch
+
+    root = tmp_path / "models"
+    folder = root / ".jobs" if kind == "training" else quick_batch_folder("music")
+    status = (lambda: job_status(root)) if kind == "training" else (lambda: batch_status("music"))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (folder / "runs" / "run-old").mkdir(parents=True)
+    (folder / "runs" / "run-old" / "stderr.log").write_text("working\nerror: the disk is full\nbye\n")
+    (folder / "job.json").write_text(json.dumps({"run": "run-old", "pid": dead.pid, "started": "2026-01-01T00:00:00"}))
+    assert status().state == "failed" and status().message == "the disk is full"
+    (folder / "runs" / "run-old" / "stderr.log").write_text("")
+    assert status().message == f"the {kind} process ended without a result"
+    if kind == "training":
+        start_training(None, TrainConfig(epochs=2), models_root=root, name="next")
+        assert _wait(root).state == "done"
+    else:
+        start_batch("music", "music")
+        assert _wait_batch("music").state == "done"
+    assert not (folder / "runs" / "run-old").exists()  # the dead run's folder went with the new start
+
+
+def test_a_batch_folder_of_the_pid_lock_era_is_idle_and_the_next_start_tidies_it(quick_batches):
+    import os
+
+    from mer.jobs import batch_jobs, batch_status, start_batch
+
+    folder = quick_batch_folder("music")
+    folder.mkdir(parents=True)
+    (folder / "job.json").write_text(json.dumps({"pid": os.getpid(), "folder": "music", "started": "2026-01-01"}))
+    for old in ("lock", ".claim", "progress.jsonl", "stderr.log"):
+        (folder / old).write_text(str(os.getpid()))  # the pid lock: never read as a lock again
+    assert batch_status("music").state == "idle" and batch_jobs() == []
+    start_batch("music", "music")
+    assert _wait_batch("music").state == "done"
+    assert {p.name for p in folder.iterdir()} == {"lock", "job.json", "runs"}

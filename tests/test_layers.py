@@ -19,7 +19,7 @@ LAYERS: dict[str, int] = {
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio", "mer.segments", "mer.features", "mer.balance", "mer.folds", "mer.emotify",
                      "mer.dataset", "mer.compact", "mer.demo", "mer.demo.synth", "mer.demo.corpus", "mer.examples",
-                     "mer.results", "mer.loop", "mer.circumplex", "mer.yardstick"], 1),
+                     "mer.results", "mer.loop", "mer.circumplex", "mer.yardstick", "mer.record"], 1),
     # networks: the pretrained tagger, mer's heads, the tagger's reading of audio
     **dict.fromkeys(["mer.musicnn", "mer.model", "mer.embeddings", "mer.frontend"], 2),
     # storage

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from mer.config import EMOTIONS, AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from mer.config import EMOTIONS, AudioConfig, FeatureConfig, Fit, FitKind, ModelConfig, TrainConfig
 from mer.errors import ModelError
 from mer.model import predict_tracks
 from mer.config import DatasetInfo
@@ -105,3 +105,43 @@ def test_the_bundled_models_are_listed_with_their_front_ends_and_cv_accuracy():
     assert {"default", "logmel"} <= set(models)  # models a user trained may sit beside them
     assert (models["default"].front_end, models["logmel"].front_end) == ("musicnn", "logmel")
     assert models["default"].cv_accuracy > models["logmel"].cv_accuracy  # 0.487 against 0.341 (grouped CV)
+
+
+def test_a_config_json_is_one_record_that_round_trips(tiny_models):
+    from mer.record import ModelRecord
+
+    written = json.loads((tiny_models / "default" / "config.json").read_text())
+    record = ModelRecord.from_dict(written)
+    assert json.loads(json.dumps(record.to_dict())) == written  # every key mer writes, read back as written
+    model = load_model(tiny_models / "default")
+    assert model.record == record and model.model_config == record.model and model.record.members == 2
+    assert model.trained_on == record.dataset.description and record.dataset.kind == "demo"
+    metrics = load_metrics(tiny_models / "default")  # the Model page's learning curves, by fit
+    assert metrics.fits() == [Fit.fold(1, 2), Fit.fold(2, 2)]  # the fold models ship: no final fit
+    assert metrics.curves(Fit.fold(2, 2)) == (metrics.cv.folds[1].history, metrics.cv.folds[1].best_epoch)
+    assert metrics.curves(Fit(FitKind.FINAL)) == (metrics.history, metrics.best_epoch)
+
+
+def test_an_old_config_json_is_migrated_as_it_is_read(tiny_models, tmp_path):
+    """A model saved before the front-end, the feature version, the fold ensembles and the dataset were recorded."""
+    from mer.features import FEATURES_VERSION
+    from mer.record import ModelRecord
+
+    written = json.loads((tiny_models / "default" / "config.json").read_text())
+    old = {k: written[k] for k in ("audio", "features", "train")}
+    old["train"] = {**old["train"], "ship": "all"}  # one network: ensembles came later
+    record = ModelRecord.from_dict(old)
+    assert record.model.front_end == "logmel" and record.features_version == FEATURES_VERSION
+    assert (record.members, record.dataset.kind, record.dataset.description) == (1, "unknown", "unknown data")
+    assert record.front_end is None and record.precision == "float32" and record.created is None
+    assert record.emotions == EMOTIONS and record.model == ModelConfig(front_end="logmel")
+    legacy = {"name": "MSD_musicnn", "layers": ["penultimate"]}  # a MusiCNN record from before the precision
+    assert ModelRecord.from_dict({**old, "front_end": legacy}).precision == "float32"
+    with pytest.raises(TypeError, match="'model' is not an object"):
+        ModelRecord.from_dict({**old, "model": [1, 2]})
+    folder = tmp_path / "old"  # and such a folder is listed as a log-mel model of unknown data
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({**old, "model": written["model"]}))
+    shutil.copy(tiny_models / "default" / "weights.pt", folder / "weights.pt")
+    (info,) = list_models(tmp_path)
+    assert (info.front_end, info.trained_on, info.created, info.broken) == ("logmel", "unknown data", "", None)

@@ -95,7 +95,8 @@ def model_identity(model: Any) -> tuple[str, str]:
         for f in files:
             h.update(f.read_bytes())
     else:
-        h.update(json.dumps(getattr(model, "meta", {}), sort_keys=True, default=str).encode())
+        record = getattr(model, "record", None)
+        h.update(json.dumps(record.to_dict() if record is not None else {}, sort_keys=True, default=str).encode())
     return str(model.name), h.hexdigest()[:12]
 
 
