@@ -149,6 +149,18 @@ def _todo(items: Sequence[Any], out: Path, model_id: str, retry_errors: bool, se
         yield ref
 
 
+def _count_inputs(items: list, out: Path, engine: str, workers: int | None, chunk_size: int) -> int:
+    """The number of audio files ``items`` name, once the arguments and the output folder are checked."""
+    _check(engine, workers, chunk_size)
+    if not items:
+        raise BatchError("No input given. Name a folder, an audio file, a glob or a text file of paths.")
+    check_output_dir(out, markers=BATCH_MARKERS, what="batch results", ignore=(".lock",), error=BatchError)
+    total = count_paths(items)
+    if total == 0:
+        raise BatchError(f"No audio files (.wav, .mp3, .flac, .ogg) found in {', '.join(map(str, items))}.")
+    return total
+
+
 def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, model: Any = None,
               engine: str = "local", workers: int | None = None, address: str | None = None,
               chunk_size: int = 256, flush_s: float = 30.0, csv: bool = False, retry_errors: bool = False,
@@ -176,15 +188,8 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     ModelError
         The model cannot be loaded.
     """
-    items = list(inputs)
-    _check(engine, workers, chunk_size)
-    if not items:
-        raise BatchError("No input given. Name a folder, an audio file, a glob or a text file of paths.")
-    out = Path(out)
-    check_output_dir(out, markers=BATCH_MARKERS, what="batch results", ignore=(".lock",), error=BatchError)
-    total = count_paths(items)
-    if total == 0:
-        raise BatchError(f"No audio files (.wav, .mp3, .flac, .ogg) found in {', '.join(map(str, items))}.")
+    items, out = list(inputs), Path(out)
+    total = _count_inputs(items, out, engine, workers, chunk_size)
     model = _resolve_model(model)
     ident = model_identity(model)
     t0 = time.perf_counter()
