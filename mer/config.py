@@ -171,9 +171,25 @@ CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "segment_target": SEGM
                                        "front_end": FRONT_ENDS}
 
 
+#: The folder above the package: a checkout of mer's repository, or an installation's site-packages.
+PACKAGE_PARENT = Path(__file__).resolve().parent.parent
+
+
+def from_checkout() -> bool:
+    """Whether mer runs from a checkout of its repository (its bundled models beside the package), not from an
+    installed package."""
+    return (PACKAGE_PARENT / "models" / "default" / "config.json").is_file()
+
+
 def data_dir() -> Path:
-    """Where generated data lives (demo corpus, feature cache): ``$MER_DATA_DIR`` or ``data/`` (git-ignored)."""
-    return Path(os.environ.get("MER_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+    """Where generated data lives (demo corpus, feature cache, an installation's models): ``$MER_DATA_DIR``, else
+    ``data/`` of the checkout (git-ignored), else ``$XDG_DATA_HOME/mer`` (``~/.local/share/mer``) for an
+    installed package."""
+    if "MER_DATA_DIR" in os.environ:
+        return Path(os.environ["MER_DATA_DIR"])
+    if from_checkout():
+        return PACKAGE_PARENT / "data"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "mer"
 
 
 def emotion_label(name: str) -> str:

@@ -34,7 +34,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
+from .config import (EMOTIONS, PACKAGE_PARENT, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig,
+                     data_dir, from_checkout)
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
 from .files import read_json as read_limited_json
@@ -79,9 +80,50 @@ MODEL_FILES = ("weights.pt", "config.json", "metrics.json", "card.md")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
+#: Where an installed package carries the bundled models (a checkout has them in ``models/``).
+INSTALLED_MODELS = Path(__file__).resolve().parent / "bundled_models"
+
+
 def models_dir() -> Path:
-    """The models folder: ``$MER_MODELS_DIR`` or ``models/`` beside the package."""
-    return Path(os.environ.get("MER_MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
+    """The models folder: ``$MER_MODELS_DIR``, else ``models/`` of the checkout, else (an installed package)
+    ``models`` in the data folder, given the bundled models the first time (see :func:`seed_models`)."""
+    if "MER_MODELS_DIR" in os.environ:
+        return Path(os.environ["MER_MODELS_DIR"])
+    if from_checkout():
+        return PACKAGE_PARENT / "models"
+    return seed_models(data_dir() / "models")
+
+
+def seed_models(root: Path, bundled: Path | None = None) -> Path:
+    """``root``, holding a copy of each bundled model it lacks (and the ladder), each copied under a temporary
+    name and renamed: an installed mer's writable models folder starts with what the wheel carries
+    (``bundled``, default :data:`INSTALLED_MODELS`).
+
+    Raises
+    ------
+    ModelError
+        The folder cannot be written.
+    """
+    bundled = bundled or INSTALLED_MODELS
+    if not bundled.is_dir() or all((root / m.name).exists() for m in bundled.iterdir()):
+        return root
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for item in sorted(bundled.iterdir()):
+            dest = root / item.name
+            if dest.exists() or item.name.startswith(("_", ".")):
+                continue
+            tmp = Path(tempfile.mkdtemp(prefix=f".seed-{item.name}-", dir=root))
+            if item.is_dir():
+                shutil.copytree(item, tmp / item.name)
+            else:
+                shutil.copyfile(item, tmp / item.name)
+            os.replace(tmp / item.name, dest)
+            shutil.rmtree(tmp, ignore_errors=True)
+    except OSError as e:
+        raise ModelError(f"Cannot set up the models folder '{root}' ({e.strerror}). Make it writable, or name "
+                         "another with MER_MODELS_DIR.") from None
+    return root
 
 
 def new_model_name(prefix: str = "model") -> str:

@@ -124,3 +124,12 @@ def test_pages_lay_out_and_never_compute():
     pages = [ROOT / "app.py", ROOT / "ui.py", *sorted((ROOT / "pages").glob("*.py"))]
     offenders = {str(p.relative_to(ROOT)): sorted(_top_imports(p) & heavy) for p in pages if _top_imports(p) & heavy}
     assert not offenders
+
+
+def test_the_wheel_lists_every_package():
+    # pyproject.toml names the packages (the bundled models are mapped in): a new subpackage must be added there
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {_module_name(p.parent / "__init__.py") for p in (ROOT / "mer").rglob("__init__.py")}
+    assert on_disk | {"mer.bundled_models"} == listed

@@ -145,3 +145,27 @@ def test_an_old_config_json_is_migrated_as_it_is_read(tiny_models, tmp_path):
     shutil.copy(tiny_models / "default" / "weights.pt", folder / "weights.pt")
     (info,) = list_models(tmp_path)
     assert (info.front_end, info.trained_on, info.created, info.broken) == ("logmel", "unknown data", "", None)
+
+
+def test_an_installed_mer_seeds_its_writable_models_folder_from_the_wheel(tmp_path, monkeypatch):
+    # a checkout reads models/; an installed package copies the bundled models it carries into the data folder
+    from mer import config, registry
+
+    bundled = tmp_path / "site-packages" / "mer" / "bundled_models"
+    (bundled / "default").mkdir(parents=True)
+    (bundled / "default" / "config.json").write_text("{}")
+    (bundled / "ladder.json").write_text('{"x": 1}')
+    (bundled / "__pycache__").mkdir()
+    monkeypatch.setattr(config, "from_checkout", lambda: False)
+    monkeypatch.setattr(registry, "from_checkout", lambda: False)
+    monkeypatch.setattr(registry, "INSTALLED_MODELS", bundled)
+    monkeypatch.delenv("MER_MODELS_DIR", raising=False)
+    monkeypatch.delenv("MER_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home-data"))
+    root = registry.models_dir()
+    assert root == tmp_path / "home-data" / "mer" / "models" and config.data_dir() == root.parent
+    assert sorted(p.name for p in root.iterdir()) == ["default", "ladder.json"]
+    (root / "ladder.json").write_text('{"x": 2}')  # a user's ladder is never overwritten
+    assert registry.models_dir() == root and (root / "ladder.json").read_text() == '{"x": 2}'
+    monkeypatch.setenv("MER_MODELS_DIR", str(tmp_path / "mine"))
+    assert registry.models_dir() == tmp_path / "mine" and not (tmp_path / "mine").exists()
