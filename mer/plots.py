@@ -63,6 +63,22 @@ LABELS = [emotion_label(e) for e in EMOTIONS]
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), font=dict(size=13))
 
 
+#: A legend below a chart gets its own rows in the bottom margin, under the x axis's tick labels and title
+#: (``_XAXIS_ROOM_PX``), one ``_LEGEND_ROW_PX`` per row of entries: it never covers the axis title, and never
+#: scrolls an entry out of view as a tall legend beside the plot does.
+_XAXIS_ROOM_PX = 60
+_LEGEND_ROW_PX = 24
+
+
+def _legend_below(entries: int, per_row: int) -> tuple[dict[str, Any], int]:
+    """A horizontal legend in the figure's bottom margin, ``per_row`` entries to a row (each a fixed share of
+    the plot's width, so the rows do not depend on the browser's width), and the bottom margin it needs."""
+    rows = max(1, -(-entries // per_row))
+    legend = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left",
+                  entrywidthmode="fraction", entrywidth=round(0.99 / per_row, 3), font=dict(size=12))
+    return legend, _XAXIS_ROOM_PX + rows * _LEGEND_ROW_PX + 10
+
+
 def _fig(**layout: Any) -> go.Figure:
     fig = go.Figure()
     fig.update_layout(**{**_LAYOUT, **layout})
@@ -327,7 +343,7 @@ def tracks_figure(tracks: dict[str, int]) -> go.Figure:
 def pca_figure(df: pd.DataFrame) -> go.Figure:
     """PCA of real (dots) and synthetic (crosses) training samples, coloured by emotion."""
     ev = df.attrs.get("explained", [0, 0])
-    fig = _fig(title="Real and synthetic samples (PCA of the training fold)", height=480,
+    fig = _fig(title="Real and synthetic samples (PCA of the training fold)",
                xaxis_title=f"PC1 ({ev[0]:.0%} of variance)", yaxis_title=f"PC2 ({ev[1]:.0%})")
     for e in EMOTIONS:
         for kind, symbol, opacity in (("real", "circle", 0.75), ("synthetic", "x", 0.5)):
@@ -337,6 +353,8 @@ def pca_figure(df: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Scattergl(x=part["pc1"], y=part["pc2"], mode="markers", name=f"{emotion_label(e)} ({kind})",
                                        legendgroup=e, marker=dict(color=EMOTION_COLORS[e], symbol=symbol, size=5,
                                                                   opacity=opacity)))
+    legend, bottom = _legend_below(len(fig.data), per_row=4)  # an emotion's real and synthetic side by side
+    fig.update_layout(height=430 + 40 + bottom, legend=legend, margin=dict(b=bottom))
     return fig
 
 
@@ -461,9 +479,11 @@ def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
                              marker_color=EMOTION_COLORS[e],
                              customdata=shares["tracks"].to_numpy(),
                              hovertemplate=f"%{{y}}: {label} %{{x:.0%}} of %{{customdata}} tracks<extra></extra>"))
+    legend, bottom = _legend_below(len(fig.data), per_row=3)
     fig.update_layout(**{**_LAYOUT, "title": f"Emotion by {escape_html(by)}", "barmode": "stack",
-                         "height": max(260, 60 + 28 * len(shares)),
-                         "xaxis": dict(title="share of tracks", range=[0, 1]), "legend": dict(orientation="h", y=-0.2)})
+                         "height": max(210, 10 + 28 * len(shares)) + 40 + bottom,
+                         "margin": {**_LAYOUT["margin"], "b": bottom},
+                         "xaxis": dict(title="share of tracks", range=[0, 1]), "legend": legend})
     return fig
 
 

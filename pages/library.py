@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from mer.batch.library import (TABLE_COLUMNS, ensure_sample, library_roots, list_batches, playable_path,
-                               tracks_csv)
+                               table_view, tracks_csv)
 from mer.batch.navigate import journey, m3u_text, similar
 from mer.batch.query import MAP_ANCHORS, SORT_COLUMNS, Catalogue, LibraryMap, TrackQuery
 from mer.config import EMOTIONS, emotion_label
@@ -171,11 +171,14 @@ result = cat.page(query, sort_by=sort_by, descending=descending, offset=(page_no
 view = result.rows
 st.caption(f"{result.total:,} of {summary.tracks:,} tracks · page {page_no} of {pages:,} ({PAGE_ROWS} rows a page), "
            f"sorted on the server by {_label(sort_by)}. Click a row to see its timeline.")
-event = st.dataframe(view[TABLE_COLUMNS], hide_index=True, width="stretch", on_select="rerun",
+event = st.dataframe(table_view(view), hide_index=True, width="stretch", on_select="rerun",
                      selection_mode="single-row", key="table",
-                     column_config={"top_probability": st.column_config.ProgressColumn("top p", min_value=0, max_value=1),
+                     column_config={"top_emotion": st.column_config.TextColumn("top emotion"),
+                                    "top_probability": st.column_config.ProgressColumn(
+                                        "top probability", min_value=0, max_value=1, format="%.2f"),
                                     **{e: st.column_config.NumberColumn(emotion_label(e), format="%.2f")
-                                       for e in EMOTIONS}})
+                                       for e in EMOTIONS},
+                                    "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f")})
 if result.total <= DOWNLOAD_ROWS:  # written only when a button is clicked
     def table():
         return cat.rows(cat.order(cat.select(query), sort_by, descending))[TABLE_COLUMNS]

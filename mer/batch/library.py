@@ -20,13 +20,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..audio import SUPPORTED_EXTENSIONS
-from ..config import EMOTIONS, data_dir
+from ..config import EMOTIONS, data_dir, emotion_label
 from ..errors import MerError
 from ..files import is_under, read_json
 from ..text import csv_safe
 from .inputs import BatchError
 
-__all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "file_path", "tracks_csv", "load_tracks", "track_segments", "filter_tracks", "group_shares",
+__all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
            "emotion_counts", "TABLE_COLUMNS", "library_roots", "readable_folder", "batch_output", "batches_dir",
            "sample_dir", "ensure_sample"]
 
@@ -269,6 +269,17 @@ def tracks_csv(tracks: pd.DataFrame) -> str:
     """The Library page's CSV download of some track rows: text cells neutralised for spreadsheets
     (:func:`mer.text.csv_safe`), without ``path_bytes`` (``path`` shows it)."""
     return csv_safe(tracks.drop(columns=["path_bytes"], errors="ignore")).to_csv(index=False)
+
+
+def table_view(tracks: pd.DataFrame) -> pd.DataFrame:
+    """The Library page's table of some track rows, as a reader sees it: :data:`TABLE_COLUMNS`, the top emotion
+    by its readable label (``joyful activation``), every probability a fraction in [0, 1], and a missing text
+    (no genre tag, no error) an empty cell rather than ``None``. The downloads keep the stored values."""
+    view = tracks[TABLE_COLUMNS].copy()
+    view["top_emotion"] = [emotion_label(e) if isinstance(e, str) else "" for e in view["top_emotion"]]
+    for column in ("file", "folder", "genre", "status", "error", "path"):
+        view[column] = [v if isinstance(v, str) else "" for v in view[column]]
+    return view
 
 
 def emotion_counts(tracks: pd.DataFrame) -> pd.Series:
