@@ -63,20 +63,28 @@ LABELS = [emotion_label(e) for e in EMOTIONS]
 _LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), font=dict(size=13))
 
 
-#: A legend below a chart gets its own rows in the bottom margin, under the x axis's tick labels and title
+#: A legend below a chart gets its own rows in the bottom margin, just under the x axis's tick labels and title
 #: (``_XAXIS_ROOM_PX``), one ``_LEGEND_ROW_PX`` per row of entries: it never covers the axis title, and never
 #: scrolls an entry out of view as a tall legend beside the plot does.
 _XAXIS_ROOM_PX = 60
 _LEGEND_ROW_PX = 24
 
 
-def _legend_below(entries: int, per_row: int) -> tuple[dict[str, Any], int]:
-    """A horizontal legend in the figure's bottom margin, ``per_row`` entries to a row (each a fixed share of
-    the plot's width, so the rows do not depend on the browser's width), and the bottom margin it needs."""
-    rows = max(1, -(-entries // per_row))
-    legend = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left",
-                  entrywidthmode="fraction", entrywidth=round(0.99 / per_row, 3), font=dict(size=12))
-    return legend, _XAXIS_ROOM_PX + rows * _LEGEND_ROW_PX + 10
+def _legend_below(entries: int, per_row: int, plot_height: int, lines: int = 1) -> dict[str, Any]:
+    """Layout of a figure whose horizontal legend lies in its bottom margin, under the x axis's title.
+
+    Entries take a fixed share of the plot's width, ``per_row`` to a row; an entry is a legend group of
+    ``lines`` lines. The margin holds the rows of a narrow chart too, where a long name pushes an entry to the
+    next row (one fewer to a row): the legend hangs from the top of the margin, so the spare room is at the
+    figure's foot, never over the axis title. Gives ``height``, ``margin`` (its ``b``) and ``legend``.
+    """
+    rows = max(1, -(-entries // max(per_row - 1, 1))) * lines
+    bottom = _XAXIS_ROOM_PX + rows * _LEGEND_ROW_PX + 10
+    height = plot_height + _LAYOUT["margin"]["t"] + bottom
+    legend = dict(orientation="h", yref="container", y=round((bottom - _XAXIS_ROOM_PX) / height, 4), yanchor="top",
+                  x=0, xanchor="left", entrywidthmode="fraction", entrywidth=round(0.8 / per_row, 3),
+                  font=dict(size=12))
+    return {"height": height, "margin": {**_LAYOUT["margin"], "b": bottom}, "legend": legend}
 
 
 def _fig(**layout: Any) -> go.Figure:
@@ -353,8 +361,8 @@ def pca_figure(df: pd.DataFrame) -> go.Figure:
             fig.add_trace(go.Scattergl(x=part["pc1"], y=part["pc2"], mode="markers", name=f"{emotion_label(e)} ({kind})",
                                        legendgroup=e, marker=dict(color=EMOTION_COLORS[e], symbol=symbol, size=5,
                                                                   opacity=opacity)))
-    legend, bottom = _legend_below(len(fig.data), per_row=4)  # an emotion's real and synthetic side by side
-    fig.update_layout(height=430 + 40 + bottom, legend=legend, margin=dict(b=bottom))
+    groups = len({t.legendgroup for t in fig.data})  # an emotion: its real and synthetic samples, one above the other
+    fig.update_layout(**_legend_below(groups, per_row=3, plot_height=430, lines=max(len(fig.data) // max(groups, 1), 1)))
     return fig
 
 
@@ -479,11 +487,10 @@ def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
                              marker_color=EMOTION_COLORS[e],
                              customdata=shares["tracks"].to_numpy(),
                              hovertemplate=f"%{{y}}: {label} %{{x:.0%}} of %{{customdata}} tracks<extra></extra>"))
-    legend, bottom = _legend_below(len(fig.data), per_row=3)
-    fig.update_layout(**{**_LAYOUT, "title": f"Emotion by {escape_html(by)}", "barmode": "stack",
-                         "height": max(210, 10 + 28 * len(shares)) + 40 + bottom,
-                         "margin": {**_LAYOUT["margin"], "b": bottom},
-                         "xaxis": dict(title="share of tracks", range=[0, 1]), "legend": legend})
+    below = _legend_below(len(fig.data), per_row=3, plot_height=max(210, 10 + 28 * len(shares)))
+    below["legend"]["traceorder"] = "normal"  # Emotify's order, as everywhere else (a stacked chart reverses it)
+    fig.update_layout(**{**_LAYOUT, **below, "title": f"Emotion by {escape_html(by)}", "barmode": "stack",
+                         "xaxis": dict(title="share of tracks", range=[0, 1])})
     return fig
 
 

@@ -72,6 +72,13 @@ def test_the_library_page_shows_the_batch_filters_and_a_tracks_timeline(batch_di
     assert len(figure(at, "Emotion by folder")["data"]) == 9
     table = at.dataframe[0].value
     assert len(table) == 9 and list(table["file"]) == list(filter_tracks(tracks)["file"])
+    assert set(table["top_emotion"]) <= {emotion_label(e) for e in EMOTIONS}  # "joyful activation", no underscore
+    assert list(table["genre"]) == [""] * 9 and "None" not in table.astype(str).to_numpy()  # no genre: an empty cell
+    config = json.loads(at.dataframe[0].proto.columns)
+    probabilities = [config["top_probability"], *(config[e] for e in EMOTIONS)]
+    assert all(c["type_config"]["format"] == "%.2f" for c in probabilities)  # all fractions, none a percentage
+    assert config["top_probability"]["type_config"]["type"] == "progress"
+    assert config["top_emotion"]["label"] == "top emotion"
 
     top = expected.index[0]
     at.multiselect[0].set_value([top]).run()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from plotly.colors import unlabel_rgb
 
 from mer.config import EMOTIONS
-from mer.plots import CLICK_LAYER, LOGMEL_COLORSCALE, logmel_figure, segment_from_selection, timeline_figure
+from mer.plots import (_LEGEND_ROW_PX, _XAXIS_ROOM_PX, CLICK_LAYER, LOGMEL_COLORSCALE, group_figure, logmel_figure,
+                       pca_figure, segment_from_selection, timeline_figure)
 
 
 def test_every_timeline_cell_is_clickable_and_names_its_segment():
@@ -37,3 +39,31 @@ def test_the_log_mel_floor_is_the_darkest_colour_so_silence_looks_quiet():
     assert luminance[0] < 1 and luminance == sorted(luminance)  # black at the floor, brighter all the way up
     heat = logmel_figure(np.full((64, 10), -80.0), 22_050, 512, 0).data[0]
     assert heat.zmin == -80 and heat.colorscale[0][1] == "rgb(0, 0, 4)"
+
+
+def _legend_in_bottom_margin(fig, rows: int) -> None:
+    """The legend hangs in the bottom margin below the x axis's title, with room for ``rows`` rows of entries."""
+    layout = fig.layout
+    legend, bottom = layout.legend, layout.margin.b
+    assert legend.orientation == "h" and legend.yref == "container" and legend.yanchor == "top"
+    assert legend.y * layout.height <= bottom - _XAXIS_ROOM_PX + 1  # its top lies under the axis title's room
+    assert bottom >= _XAXIS_ROOM_PX + rows * _LEGEND_ROW_PX  # and every row fits above the figure's foot
+    assert layout.height - layout.margin.t - bottom >= 200  # the plot itself keeps its height
+
+
+def test_the_library_group_legend_lies_below_its_axis_title():
+    shares = pd.DataFrame(np.random.default_rng(0).dirichlet(np.ones(9), 3), columns=list(EMOTIONS),
+                          index=["classical", "rock", "pop"]).assign(tracks=3)
+    fig = group_figure(shares, "folder")
+    assert fig.layout.xaxis.title.text == "share of tracks" and len(fig.data) == 9
+    _legend_in_bottom_margin(fig, rows=5)  # nine entries, two to a row on a narrow chart
+    assert fig.layout.legend.traceorder == "normal"
+
+
+def test_every_pca_legend_entry_is_visible_below_the_plot():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"pc1": rng.normal(size=180), "pc2": rng.normal(size=180),
+                       "emotion": np.repeat(list(EMOTIONS), 20), "kind": np.tile(["real", "synthetic"], 90)})
+    fig = pca_figure(df)
+    assert len(fig.data) == 18 and fig.data[-1].name == "sadness (synthetic)"
+    _legend_in_bottom_margin(fig, rows=10)  # nine emotions of two lines each, two emotions to a row when narrow
