@@ -16,6 +16,7 @@ from mer.errors import MerError
 from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,
                        timeline_figure)
+from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
 from ui import get_model, show_error
 
@@ -122,9 +123,15 @@ choice = st.selectbox("Batch", names, key="batch", help="Batch result folders un
                       format_func=lambda n: "Sample: the example excerpts bundled with mer" if n == SAMPLE
                       else str(batches[n]))
 if choice == SAMPLE:
+    bar, clock = st.empty(), RateClock("files")  # a bar only while the sample is analysed (once per model)
+
+    def show(done: int, total: int, message: str) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text="Analysing the example excerpts with the active model "
+                     f"(once): {clock.line(done, total)}")
+
     try:
-        with st.spinner("Analysing the example excerpts with the active model (once)…"):
-            batch = ensure_sample(get_model())
+        batch = ensure_sample(get_model(), on_progress=show)
+        bar.empty()
     except MerError as e:
         show_error(e)
         st.stop()

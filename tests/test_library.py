@@ -298,3 +298,13 @@ def test_a_running_batch_is_cancelled_keeps_what_it_did_and_resumes(fresh_data):
     status = _wait("long", lambda s: s.state != "running", timeout=180)
     assert status.state == "done" and status.summary["skipped"] == done_before, status.summary
     assert status.summary["analysed"] == 8 - done_before and status.summary["tracks"] == 8
+
+
+def test_the_samples_bar_says_how_far_how_fast_and_how_long_is_left():
+    from mer.progress import RateClock
+
+    clock = RateClock("files")
+    clock._t0, clock._now = 0.0, lambda: 2.0  # two seconds in
+    assert clock.line(0, 5) == "0 of 5 files"
+    assert clock.line(2, 5) == "2 of 5 files · 1.0 files/s · about 3 s left"
+    assert clock.line(5, 5).endswith("about 0 s left")
