@@ -41,6 +41,7 @@ __all__ = [
     "SHIP_LABELS",
     "CHOICES",
     "SETTING_TEXT",
+    "MAIN_SETTINGS",
     "RESAMPLERS",
     "MAX_PARAMETERS",
     "to_dict",
@@ -383,6 +384,9 @@ class TrainConfig:
                       "cv_folds": (0, 50)}, extra)
 
 
+#: The settings the Train page shows at the top, each with its own input; the others are advanced.
+MAIN_SETTINGS = frozenset({"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder",
+                           "seed", "dropout"})
 #: The Train page's label and help text of every advanced setting (TrainConfig and ModelConfig fields), one
 #: source for both; a test holds it to the dataclasses' fields.
 SETTING_TEXT: dict[str, tuple[str, str]] = {

@@ -6,7 +6,7 @@ from pathlib import Path
 import streamlit as st
 
 from mer.balance import SAMPLER_LABELS, SAMPLER_NOTE
-from mer.config import CHOICES, SAMPLERS, SETTING_TEXT, SHIP_LABELS, TARGETS, ModelConfig, TrainConfig
+from mer.config import CHOICES, MAIN_SETTINGS, SAMPLERS, SETTING_TEXT, SHIP_LABELS, TARGETS, ModelConfig, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError
 from mer.jobs import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
@@ -22,7 +22,6 @@ st.caption("Training runs in a separate process: the app stays responsive, and e
            "cross-validates the recipe on the corpus (grouped by track), then trains the model on every track.")
 
 T, M = TrainConfig(), ModelConfig()
-_MAIN = {"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder", "seed", "dropout"}
 _OPTION_LABELS = {"ship": SHIP_LABELS,
                   "segment_target": {"shares": "each segment: the track's target",
                                      "dominant": "each segment: the track's dominant emotion (a sharper timeline)",
@@ -33,7 +32,7 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
     """One input per remaining config field, showing the dataclass default."""
     values = {}
     for f in dataclasses.fields(cls):
-        if f.name in _MAIN:
+        if f.name in MAIN_SETTINGS:
             continue
         value, key = getattr(defaults, f.name), f"{prefix}_{f.name}"
         label, tip = SETTING_TEXT[f.name]
