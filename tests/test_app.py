@@ -282,7 +282,7 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
     assert any("Training finished" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert "CV track accuracy" in table.columns and "data" not in table.columns  # short columns: the table fits
-    assert len(table) == 2 and any("Compare models" in c.value and "new: " in c.value for c in at.caption)
+    assert len(table) == 2 and any("Compare models" in c.value and escape_markdown("new: ") in c.value for c in at.caption)
     at.button(key="promote").click().run()
     assert not at.exception
     assert active_name(app_env) == status.model_dir.rsplit("/", 1)[-1] != "default"
