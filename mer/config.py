@@ -40,6 +40,8 @@ __all__ = [
     "Ship",
     "SHIP_LABELS",
     "CHOICES",
+    "SETTING_TEXT",
+    "MAIN_SETTINGS",
     "RESAMPLERS",
     "MAX_PARAMETERS",
     "to_dict",
@@ -380,6 +382,63 @@ class TrainConfig:
                       "mixup": (0, 10), "fine_tune_lr": (1e-7, 0.99), "val_fraction": (0.01, 0.49), "patience": (1, 10_000),
                       "lr_patience": (0, 10_000), "lr_factor": (0.01, 0.99), "seed": (0, MAX_SEED),
                       "cv_folds": (0, 50)}, extra)
+
+
+#: The settings the Train page shows at the top, each with its own input; the others are advanced.
+MAIN_SETTINGS = frozenset({"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder",
+                           "seed", "dropout"})
+#: The Train page's label and help text of every advanced setting (TrainConfig and ModelConfig fields), one
+#: source for both; a test holds it to the dataclasses' fields.
+SETTING_TEXT: dict[str, tuple[str, str]] = {
+    "weight_decay": ("Weight decay (AdamW)", "Pulls the weights towards zero each step; larger values regularise more."),
+    "segment_weight": ("Segment-head loss weight",
+                       "How much the per-segment head's loss counts beside the track head's; 0 trains the track "
+                       "head alone (the timeline then has no loss of its own)."),
+    "segment_target": ("What each segment learns",
+                       "The target of the per-segment head, which draws the timeline on the Analyze page."),
+    "track_weights": ("Weight of each training track",
+                      "Tracks with few listeners have noisy vote shares: weight each track's loss by the square "
+                      "root of its number of listeners, by the number itself, or equally."),
+    "genre_weight": ("Genre loss weight",
+                     "Weight of an auxiliary loss that predicts the track's genre (a target, never an input); 0 = off."),
+    "k_neighbors": ("Oversampling neighbours",
+                    "Neighbours the SMOTE-style samplers interpolate between (ignored without oversampling)."),
+    "mixup": ("Mixup strength (α)",
+              "Blends random pairs of training tracks and their targets with a Beta(α, α) weight; 0 = off."),
+    "fine_tune_lr": ("Fine-tuning learning rate",
+                     "Learning rate of MusiCNN's last block when it is fine-tuned (see 'Fine-tune MusiCNN'); "
+                     "small, as it starts from weights learnt on a million songs."),
+    "augment": ("Augment log-mel images",
+                "During training, mask one band of frequencies and one stretch of time per batch and shift each "
+                "segment in time (log-mel front-end only)."),
+    "val_fraction": ("Validation share of the training tracks",
+                     "Training tracks held out to decide early stopping and learning-rate cuts."),
+    "patience": ("Early-stopping patience (epochs)",
+                 "Stop after this many epochs without a better validation loss."),
+    "lr_patience": ("Learning-rate patience (epochs)",
+                    "Cut the learning rate after this many epochs without a better validation loss."),
+    "lr_factor": ("Learning-rate cut factor", "The learning rate is multiplied by this at each cut."),
+    "ship": ("Which model is saved",
+             "Average the cross-validation fold models, or train one more network on every track."),
+    "front_end": ("Front-end (what hears each segment)",
+                  "MusiCNN: the pretrained tagger's embeddings (frozen). Log-mel: a small CNN trained from scratch "
+                  "on the segment's log-mel image (needs a corpus with audio)."),
+    "time_pool": ("Time pooling (log-mel frames averaged)",
+                  "Log-mel frames averaged before the CNN: 4 turns 126 frames of 23 ms into 31 of 93 ms "
+                  "(log-mel front-end only)."),
+    "conv_channels": ("CNN channels per block (comma-separated)",
+                      "One 1-D convolution block per number, each halving time, e.g. 96,96 (log-mel front-end "
+                      "only; the MusiCNN front-end ignores it)."),
+    "embedding": ("Segment embedding size", "Size of each segment's embedding, the LSTM's input."),
+    "lstm_hidden": ("LSTM hidden units", "Units of the LSTM that reads the 20 segments in order."),
+    "lstm_layers": ("LSTM layers", "Stacked LSTM layers."),
+    "bidirectional": ("Bidirectional LSTM", "The LSTM reads the segments both forwards and backwards."),
+    "track_statistics": ("Track statistics in the track head",
+                         "The track head also reads each band's mean and spread over the whole track."),
+    "fine_tune": ("Fine-tune MusiCNN's last block",
+                  "Train MusiCNN's last mid-end layer (28,864 weights) with the LSTM instead of keeping it frozen; "
+                  "needs a corpus with audio."),
+}
 
 
 #: The largest seed numpy's and torch's generators take alike.

@@ -40,7 +40,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .config import Fit, ModelConfig, TrainConfig, from_dict, to_dict, write_run_config
+from .config import Fit, FitKind, ModelConfig, TrainConfig, from_dict, to_dict, write_run_config
 from .errors import MerError, TrainingBusyError, TrainingError
 from .files import loads_json, read_json, write_json_atomic
 from .frontend import front_end
@@ -48,7 +48,7 @@ from .progress import Epoch
 from .registry import models_dir, new_model_name
 
 __all__ = ["JobState", "RunStatus", "BackgroundJob", "JobStatus", "start_training", "job_status",
-           "cancel_training", "clear_finished", "BatchJobStatus", "start_batch", "batch_status", "batch_jobs",
+           "cancel_training", "clear_finished", "run_summary", "POLL_S", "BatchJobStatus", "start_batch", "batch_status", "batch_jobs",
            "cancel_batch", "clear_batch"]
 
 _RUN_ID = re.compile(r"run-[A-Za-z0-9_-]{1,80}")
@@ -301,6 +301,29 @@ class JobStatus:
     plan: list[Fit] = field(default_factory=list)  # the fits the run makes, in order (TrainConfig.fits)
     progress: float = 0.0  # 0..1 over the fits of the plan
     run_dir: str | None = None  # the run's own folder (run-config.json, progress.jsonl, stderr.log)
+
+
+#: Seconds between two looks at a running job from the Train page (its progress, then its learning curves).
+POLL_S = 2.0
+
+
+def run_summary(status: JobStatus) -> str:
+    """One plain sentence on what a running job trains: the corpus, the fits, what is saved, the oversampling."""
+    from .balance import SAMPLER_LABELS
+
+    settings, kinds = status.settings, [f.kind for f in status.plan]
+    root = settings.get("root", "?")
+    corpus = "the bundled Emotify embeddings" if root == "bundled" else f"the corpus in '{Path(root).name}'"
+    folds = kinds.count(FitKind.FOLD)
+    fits = f"{folds} cross-validation folds" if folds else "no cross-validation"
+    if FitKind.SEGMENT in kinds:
+        fits += " and the leakage ladder's two fits"
+    saved = "then one network trained on every track is saved" if FitKind.FINAL in kinds else \
+        "the fold models are saved together, averaged"
+    sampler = settings.get("sampler", "none")
+    oversampling = "no oversampling" if sampler == "none" else \
+        f"{SAMPLER_LABELS.get(sampler, sampler)} oversampling of the training tracks"
+    return f"Training on {corpus}: {fits}; {saved}; {oversampling}. Started {status.started or 'just now'}."
 
 
 _BUSY = ("A training run is starting or already in progress. Wait for it to finish or cancel it on the Train "

@@ -391,16 +391,25 @@ def confusion_figure(confusion: list[list[int]], title: str) -> go.Figure:
     return fig
 
 
+#: On the per-class chart: each recall bar's width, and how far right of its centre the F1 marker sits (both in
+#: category widths), so the marker stands beside the bar and its label instead of on top of them.
+PER_CLASS_BAR_WIDTH, F1_OFFSET = 0.55, 0.4
+
+
 def per_class_figure(per_class: dict[str, Any], title: str = "Recall and F1 per emotion (tracks)") -> go.Figure:
-    """Recall (bars) and F1 (markers) per emotion from :class:`mer.evaluate.ClassScore` values; support on hover."""
-    fig = _fig(title=title, height=340, yaxis=dict(range=[0, 1.05], title="score"), legend=dict(orientation="h", y=-0.3))
+    """Recall (bars, labelled) and F1 (markers beside each bar) per emotion from :class:`mer.evaluate.ClassScore`
+    values; support on hover."""
+    at = np.arange(len(EMOTIONS), dtype=float)
+    fig = _fig(title=title, height=340, yaxis=dict(range=[0, 1.05], title="score"), legend=dict(orientation="h", y=-0.3),
+               xaxis=dict(tickvals=at, ticktext=LABELS, range=[-0.5, len(EMOTIONS) - 0.5]))
     recall = [per_class[e].recall for e in EMOTIONS]
-    fig.add_trace(go.Bar(x=LABELS, y=recall, name="recall", marker_color=[EMOTION_COLORS[e] for e in EMOTIONS],
-                         text=[f"{r:.2f}" for r in recall], textposition="outside",
-                         customdata=[per_class[e].support for e in EMOTIONS],
-                         hovertemplate="%{x}: recall %{y:.2f} of %{customdata} tracks<extra></extra>"))
-    fig.add_trace(go.Scatter(x=LABELS, y=[per_class[e].f1 for e in EMOTIONS], name="F1", mode="markers",
-                             marker=dict(color="#212121", size=10, symbol="diamond")))
+    fig.add_trace(go.Bar(x=at, y=recall, name="recall", marker_color=[EMOTION_COLORS[e] for e in EMOTIONS],
+                         width=PER_CLASS_BAR_WIDTH, text=[f"{r:.2f}" for r in recall], textposition="outside",
+                         customdata=[[label, per_class[e].support] for label, e in zip(LABELS, EMOTIONS)],
+                         hovertemplate="%{customdata[0]}: recall %{y:.2f} of %{customdata[1]} tracks<extra></extra>"))
+    fig.add_trace(go.Scatter(x=at + F1_OFFSET, y=[per_class[e].f1 for e in EMOTIONS], name="F1", mode="markers",
+                             marker=dict(color="#212121", size=8, symbol="diamond"), customdata=LABELS,
+                             hovertemplate="%{customdata}: F1 %{y:.2f}<extra></extra>"))
     return fig
 
 
@@ -454,8 +463,9 @@ def cv_figure(names: list[str], accuracy: list[float], agreement: list[float],
 def history_figure(history: list[Any], title: str = "Learning curves") -> go.Figure:
     """Train and validation loss (left axis) and validation accuracy (right axis) per epoch."""
     ep = [h.epoch for h in history]
-    fig = _fig(title=escape_html(title), height=340, xaxis_title="epoch", yaxis=dict(title="loss"),
-               yaxis2=dict(title="validation accuracy", overlaying="y", side="right", range=[0, 1]),
+    fig = _fig(title=escape_html(title), height=340, xaxis_title="epoch", yaxis=dict(title="loss", tickformat=".2f"),
+               yaxis2=dict(title="validation accuracy", overlaying="y", side="right", range=[0, 1], tickformat=".0%",
+                           dtick=0.2),
                legend=dict(orientation="h", y=-0.3))
     fig.add_trace(go.Scatter(x=ep, y=[h.train_loss for h in history], name="train loss", line=dict(color="#1565c0")))
     fig.add_trace(go.Scatter(x=ep, y=[h.val_loss for h in history], name="validation loss", line=dict(color="#ef6c00")))

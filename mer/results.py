@@ -16,11 +16,18 @@ import numpy as np
 from .config import Fit, FitKind
 from .progress import Epoch
 
-__all__ = ["PROTOCOL_LABELS", "FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LEAKS", "ClassScore", "Metrics",
+__all__ = ["PROTOCOL_LABELS", "CURVES_NOTE", "FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LEAKS", "ClassScore", "Metrics",
            "FoldReport", "CVReport", "Rung", "ModelMetrics", "FitSummary", "FamilyLadder", "LadderReport",
            "rung_sentences"]
 
 #: What each protocol is, and what it leaks, in one sentence each (shown by the CLI, the card and the Model page).
+#: Why a learning curve's training loss may sit above its validation loss (what mer.train.run_epoch and
+#: mer.train.validate each measure).
+CURVES_NOTE = ("The training loss is measured while the network learns: dropout on, mixed-up tracks (mixup), masked "
+               "and shifted log-mel images (log-mel front-end), and the segment head's loss (and any genre loss) "
+               "added to the track head's. The validation loss is the track head's alone, on real tracks with "
+               "dropout off, so it can sit below the training loss.")
+
 PROTOCOL_LABELS: dict[str, str] = {
     "study": "study: SMOTE on all segments, then a random segment split — synthetic training points are "
              "interpolated from test segments, and each test segment's 19 siblings are in training",

@@ -6,7 +6,7 @@ from mer.config import PROTOCOLS
 from mer.errors import MerError
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
-from mer.results import FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
+from mer.results import CURVES_NOTE, FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
 from mer.text import escape_markdown
 from ui import get_model, show_error
 
@@ -94,6 +94,7 @@ if cv is not None:
     history, best = metrics.curves(which)
     st.plotly_chart(history_figure(history, f"Learning curves, {which.label} (best epoch {best})"),
                     width="stretch", key="history")
+    st.caption(CURVES_NOTE)
 
 with st.expander("Protocols, in one sentence each"):
     for text in PROTOCOL_LABELS.values():
@@ -116,7 +117,9 @@ if names:
     c1, c2 = st.columns([3, 1])
     pick = c1.selectbox("Make active (roll back or forward)", names, key="pick_model",
                         index=names.index(active) if active in names else 0)
-    if c2.button("Make active", disabled=pick == active, width="stretch", key="make_active"):
+    if pick == active:  # nothing to do: say so rather than show a disabled, blank-looking button
+        c2.caption(f"'{escape_markdown(pick)}' is already the active model.")
+    elif c2.button(f"Make '{escape_markdown(pick)}' active", width="stretch", key="make_active"):
         try:
             set_active(pick)
             st.success(f"'{escape_markdown(pick)}' is now the active model.")

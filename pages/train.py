@@ -5,13 +5,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from mer.balance import SAMPLER_LABELS
-from mer.config import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS, FitKind, ModelConfig, TrainConfig
+from mer.balance import SAMPLER_LABELS, SAMPLER_NOTE
+from mer.config import CHOICES, MAIN_SETTINGS, SAMPLERS, SETTING_TEXT, SHIP_LABELS, TARGETS, ModelConfig, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError
-from mer.jobs import cancel_training, clear_finished, job_status, start_training
+from mer.jobs import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
 from mer.plots import history_figure
 from mer.registry import load_metrics, set_active
+from mer.results import CURVES_NOTE
 from mer.text import escape_markdown
 from ui import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error
 
@@ -21,7 +22,6 @@ st.caption("Training runs in a separate process: the app stays responsive, and e
            "cross-validates the recipe on the corpus (grouped by track), then trains the model on every track.")
 
 T, M = TrainConfig(), ModelConfig()
-_MAIN = {"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder", "seed", "dropout"}
 _OPTION_LABELS = {"ship": SHIP_LABELS,
                   "segment_target": {"shares": "each segment: the track's target",
                                      "dominant": "each segment: the track's dominant emotion (a sharper timeline)",
@@ -32,23 +32,24 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
     """One input per remaining config field, showing the dataclass default."""
     values = {}
     for f in dataclasses.fields(cls):
-        if f.name in _MAIN:
+        if f.name in MAIN_SETTINGS:
             continue
-        value, label, key = getattr(defaults, f.name), f.name.replace("_", " "), f"{prefix}_{f.name}"
+        value, key = getattr(defaults, f.name), f"{prefix}_{f.name}"
+        label, tip = SETTING_TEXT[f.name]
         if isinstance(value, bool):
-            values[f.name] = st.checkbox(label, value, key=key)
+            values[f.name] = st.checkbox(label, value, key=key, help=tip)
         elif isinstance(value, int):
-            values[f.name] = int(st.number_input(label, 0, 100_000, value, key=key))
+            values[f.name] = int(st.number_input(label, 0, 100_000, value, key=key, help=tip))
         elif isinstance(value, float):
             small = 0 < value < 0.01  # a learning rate: 5e-5 must not show as 0.0001
             values[f.name] = float(st.number_input(label, 0.0, 10.0, value, format="%.1e" if small else "%.4f",
-                                                   key=key))
+                                                   key=key, help=tip))
         elif isinstance(value, tuple):
-            text = st.text_input(label, ",".join(map(str, value)), key=key)
+            text = st.text_input(label, ",".join(map(str, value)), key=key, help=tip, placeholder="e.g. 96,96")
             values[f.name] = tuple(int(x) for x in text.split(",") if x.strip())
         elif isinstance(value, str):  # one of a fixed set
             options, names = CHOICES[f.name], _OPTION_LABELS.get(f.name, {})
-            values[f.name] = st.selectbox(label, options, options.index(value), key=key,
+            values[f.name] = st.selectbox(label, options, options.index(value), key=key, help=tip,
                                           format_func=lambda v, names=names: names.get(v, v))
         else:
             raise TypeError(f"the Train page has no input for {cls.__name__}.{f.name}")  # a new kind of setting
@@ -70,7 +71,7 @@ def settings_form() -> None:
         target = c5.selectbox("Target", TARGETS, key="target", format_func={
             "shares": "listeners' vote shares", "dominant": "dominant emotion only"}.get)
         sampler = c6.selectbox("Oversampling (training tracks only)", SAMPLERS, key="sampler",
-                               index=SAMPLERS.index(T.sampler), format_func=SAMPLER_LABELS.get)
+                               index=SAMPLERS.index(T.sampler), format_func=SAMPLER_LABELS.get, help=SAMPLER_NOTE)
         c7, c8, c9, c10 = st.columns(4)
         cv_folds = c7.number_input("Cross-validation folds (0 = none)", 0, 10, T.cv_folds, key="cv_folds")
         ladder = c8.checkbox("Also measure the leakage ladder", T.ladder, key="ladder")
@@ -81,6 +82,7 @@ def settings_form() -> None:
                                   help="The devices this server's torch can use; the model is saved for the CPU.")
             train_extra = _advanced_inputs(TrainConfig, T, "train")
             model_extra = _advanced_inputs(ModelConfig, M, "model")
+        st.caption(SAMPLER_NOTE)
         submitted = st.form_submit_button("Start training", type="primary")
     if "synthetic" in label:
         st.caption(DEMO_NOTE)
@@ -100,17 +102,19 @@ def finished(status) -> None:
     if status.state == "done":
         new_dir = Path(status.model_dir)
         st.success(f"Training finished: {escape_markdown(new_dir.name)}")
-        rows, active = [], get_model()
+        rows, data, active = [], {}, get_model()
         for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {active.name}", active.path)):
             m = load_metrics(path)
             if m and m.cv:
                 mean, std = m.cv.fold_accuracy
-                rows.append({"model": label, "data": m.cv.data, "CV track accuracy": round(m.cv.pooled.accuracy, 3),
+                data[label] = m.cv.data
+                rows.append({"model": label, "CV track accuracy": round(m.cv.pooled.accuracy, 3),
                              "fold spread": f"± {std:.3f}", "macro-F1": round(m.cv.pooled.macro_f1, 3),
                              "listener agreement": round(m.cv.pooled.agreement, 3)})
-        if rows:
-            st.dataframe(rows, hide_index=True, width="stretch")
-            st.caption("Compare models cross-validated on the same corpus; numbers on different data do not compare.")
+        if rows:  # short columns only: the corpus descriptions are long, so they go in the caption below
+            st.dataframe(rows, hide_index=True, width="content")
+            st.caption(escape_markdown("; ".join(f"{label}: {d}" for label, d in data.items())) + ". Compare models "
+                       "cross-validated on the same corpus; numbers on different data do not compare.")
         c1, c2 = st.columns(2)
         if c1.button("Promote to active model", type="primary", key="promote"):
             try:
@@ -131,18 +135,21 @@ def finished(status) -> None:
             st.rerun()
 
 
-@st.fragment(run_every=1.0)
-def running() -> None:
+def running(status: JobStatus) -> None:
+    """The run's fixed description and Cancel button, drawn once; only the progress and the curves poll."""
+    st.info(escape_markdown(run_summary(status)))
+    progress()
+    curves()
+    if st.button("Cancel training", key="cancel"):
+        cancel_training()
+        st.rerun()
+
+
+@st.fragment(run_every=POLL_S)
+def progress() -> None:
     status = job_status()
     if status.state != "running":
         st.rerun()  # the whole page switches to the result view
-    s = status.settings
-    kinds = [f.kind for f in status.plan]
-    folds = kinds.count(FitKind.FOLD)
-    ladder = ", the leakage ladder's two fits" if FitKind.SEGMENT in kinds else ""
-    shipped = "then one network on every track" if FitKind.FINAL in kinds else "the fold models ship"
-    st.info(f"Training on {escape_markdown(Path(s.get('root', '?')).name)}: {folds} cross-validation folds{ladder}; {shipped}; "
-            f"{SAMPLER_LABELS.get(s.get('sampler'), '?')}; started {status.started}.")
     st.progress(status.progress, text=escape_markdown(status.message or "preparing features…"))
     if status.epochs:
         last = status.epochs[-1]
@@ -150,16 +157,21 @@ def running() -> None:
         c[0].metric("Stage", escape_markdown(last.stage or "training"))
         c[1].metric("Epoch", f"{last.epoch}/{last.epochs}")
         c[2].metric("Validation accuracy (tracks)", f"{last.val_accuracy:.3f}")
+
+
+@st.fragment(run_every=5 * POLL_S)
+def curves() -> None:
+    status = job_status()
+    if status.epochs:
+        last = status.epochs[-1]
         stage = [e for e in status.epochs if e.stage == last.stage]
         st.plotly_chart(history_figure(stage, f"Learning curves, {last.stage or 'training'}"), width="stretch")
-    if st.button("Cancel training", key="cancel"):
-        cancel_training()
-        st.rerun()
+        st.caption(CURVES_NOTE)
 
 
 status = job_status()
 if status.state == "running":
-    running()
+    running(status)
 elif status.state == "idle":
     settings_form()
     emotify_download()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import shutil
 import time
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mer.config import EMOTIONS, ModelConfig, TrainConfig, emotion_label, from_dict
+from mer.config import EMOTIONS, MAIN_SETTINGS, SETTING_TEXT, ModelConfig, TrainConfig, emotion_label, from_dict
 from mer.jobs import job_status
+from mer.results import CURVES_NOTE
 from mer.registry import active_name
 from mer.text import escape_markdown
 
@@ -278,11 +280,30 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
                                                    "ladder: study protocol", "final model"}
     at.run()
     assert any("Training finished" in s.value for s in at.success)
-    assert "CV track accuracy" in at.dataframe[0].value.columns  # the new model beside the active one
+    table = at.dataframe[0].value
+    assert "CV track accuracy" in table.columns and "data" not in table.columns  # short columns: the table fits
+    assert len(table) == 2 and any("Compare models" in c.value and escape_markdown("new: ") in c.value for c in at.caption)
     at.button(key="promote").click().run()
     assert not at.exception
     assert active_name(app_env) == status.model_dir.rsplit("/", 1)[-1] != "default"
     assert job_status().state == "idle"  # the finished run is cleared once promoted
+
+
+def test_every_advanced_setting_has_a_readable_label_and_help_and_smote_is_explained(app_env):
+    from mer.balance import SAMPLER_NOTE
+
+    at = run_app("pages/train.py")
+    assert not at.exception
+    advanced = [w for kind in ("number_input", "checkbox", "selectbox", "text_input") for w in at.get(kind)
+                if str(w.key).startswith(("train_", "model_"))]
+    names = {f.name for cls in (TrainConfig, ModelConfig) for f in dataclasses.fields(cls)} - MAIN_SETTINGS
+    assert set(SETTING_TEXT) == names  # a new setting needs its label and help
+    assert sorted(w.key.split("_", 1)[1] for w in advanced) == sorted(names)  # one input per setting
+    for w in advanced:
+        raw = w.key.split("_", 1)[1]
+        assert w.label != raw.replace("_", " ") and w.label[0].isupper() and w.help, w.key
+    assert at.text_input(key="model_conv_channels").value == "96,96"
+    assert SAMPLER_NOTE in [c.value for c in at.caption] and at.selectbox(key="sampler").help == SAMPLER_NOTE
 
 
 def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
@@ -296,6 +317,9 @@ def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
             start_training(tiny_corpus, TrainConfig(epochs=1))
         at = run_app("pages/train.py")
         assert not at.exception and any(b.label == "Cancel training" for b in at.button)
+        line = at.info[0].value
+        assert line.startswith(escape_markdown(f"Training on the corpus in '{tiny_corpus.name}': 5 cross-validation folds;"))
+        assert line.endswith(".") and "no oversampling" in line and "None" not in line
     finally:
         status = cancel_training()
     assert status.state in ("cancelled", "failed")
@@ -328,7 +352,11 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     assert curves.options == [f"fold {i + 1}/{n}" for i in range(n)] + (["final model"] if metrics.history else [])
     curves.select_index(n - 1).run()
     assert figure(at, f"Learning curves, fold {n}/{n} (best epoch {metrics.cv.folds[-1].best_epoch})")
+    assert CURVES_NOTE in [c.value for c in at.caption]  # why the training loss sits above the validation loss
+    assert "make_active" not in [b.key for b in at.button]  # no disabled, blank-looking button for the active one
+    assert any("'default' is already the active model" in c.value for c in at.caption)
     at.selectbox(key="pick_model").set_value("older").run()
+    assert at.button(key="make_active").label == "Make 'older' active"
     at.button(key="make_active").click().run()
     assert not at.exception and active_name(app_env) == "older"
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from plotly.colors import unlabel_rgb
 
-from mer.config import EMOTIONS
+from mer.config import EMOTIONS, emotion_label
 from mer.plots import (_LEGEND_ROW_PX, _XAXIS_ROOM_PX, CLICK_LAYER, LOGMEL_COLORSCALE, group_figure, logmel_figure,
                        pca_figure, segment_from_selection, timeline_figure)
 
@@ -67,3 +67,27 @@ def test_every_pca_legend_entry_is_visible_below_the_plot():
     fig = pca_figure(df)
     assert len(fig.data) == 18 and fig.data[-1].name == "sadness (synthetic)"
     _legend_in_bottom_margin(fig, rows=10)  # nine emotions of two lines each, two emotions to a row when narrow
+
+
+def test_per_class_f1_markers_stand_beside_the_recall_bars_and_their_labels():
+    from mer.plots import PER_CLASS_BAR_WIDTH, per_class_figure
+
+    score = type("Score", (), {"recall": 0.5, "f1": 0.52, "support": 4})  # F1 just above recall: the old overlap
+    fig = per_class_figure({e: score for e in EMOTIONS})
+    bars, f1 = fig.data
+    assert list(fig.layout.xaxis.ticktext) == [emotion_label(e) for e in EMOTIONS]
+    gaps = np.asarray(f1.x) - np.asarray(bars.x)
+    assert np.all(gaps > PER_CLASS_BAR_WIDTH / 2) and np.all(gaps < 0.5)  # right of its bar, before the next one
+    assert list(bars.text) == ["0.50"] * 9 and bars.textposition == "outside"
+
+
+def test_learning_curve_axes_read_as_round_numbers():
+    from mer.plots import history_figure
+    from mer.progress import Epoch
+
+    history = [Epoch(stage="fold 1/5", epoch=i, epochs=3, train_loss=2.1 - i / 10, val_loss=1.9 - i / 10,
+                     val_accuracy=0.242, lr=1e-3, seconds=1.0, best_epoch=i, early_stop=False) for i in range(1, 4)]
+
+    fig = history_figure(history)
+    assert fig.layout.yaxis2.tickformat == ".0%" and fig.layout.yaxis2.dtick == 0.2  # 20 %, 40 %…, never 0.242
+    assert fig.layout.yaxis.tickformat == ".2f"
