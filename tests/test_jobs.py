@@ -119,6 +119,28 @@ def _wait(root, timeout=20.0):
     return job_status(root)
 
 
+def _at_one_instant(start, refused: type[Exception]) -> list:
+    """``start(0)`` and ``start(1)`` in two threads released at the same instant: each one's result, or the
+    ``refused`` error it raised."""
+    import threading
+
+    barrier, results = threading.Barrier(2), [None, None]
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = start(i)
+        except refused as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
 def test_two_starts_at_one_instant_launch_one_run_with_its_own_settings_while_the_page_polls(tmp_path, quick_runs):
     import threading
 
@@ -137,20 +159,8 @@ def test_two_starts_at_one_instant_launch_one_run_with_its_own_settings_while_th
     poller.start()
     try:
         for attempt in range(12):  # each attempt after the first finds the last run "done", not dismissed
-            barrier, results = threading.Barrier(2), [None, None]
-
-            def start(i, attempt=attempt, barrier=barrier, results=results):
-                barrier.wait()
-                try:
-                    results[i] = start_training(None, configs[i], models_root=root, name=f"m{attempt}-{i}")
-                except TrainingBusyError as e:
-                    results[i] = e
-
-            threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            results = _at_one_instant(lambda i, attempt=attempt: start_training(
+                None, configs[i], models_root=root, name=f"m{attempt}-{i}"), TrainingBusyError)
             winners = [i for i, r in enumerate(results) if isinstance(r, JobStatus)]
             assert len(winners) == 1, (attempt, results)
             won, lost = winners[0], 1 - winners[0]
@@ -235,26 +245,12 @@ def quick_batch_folder(name):
 
 
 def test_two_batch_starts_at_one_instant_launch_one(quick_batches):
-    import threading
 
     from mer.batch import BatchError
     from mer.jobs import BatchJobStatus, start_batch
 
     for attempt in range(12):  # each attempt after the first finds the last run "done", not dismissed
-        barrier, results = threading.Barrier(2), [None, None]
-
-        def start(i, barrier=barrier, results=results):
-            barrier.wait()
-            try:
-                results[i] = start_batch("music", "music")
-            except BatchError as e:
-                results[i] = e
-
-        threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = _at_one_instant(lambda i: start_batch("music", "music"), BatchError)
         winners = [r for r in results if isinstance(r, BatchJobStatus)]
         assert len(winners) == 1, (attempt, results)
         assert "is starting or already running" in str(next(r for r in results if isinstance(r, BatchError)))
