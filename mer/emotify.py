@@ -56,7 +56,6 @@ __all__ = [
     "downloaded_emotify_dir",
     "AUDIO_EXTENSIONS",
     "file_stamp",
-    "file_digest",
 ]
 
 EMOTIFY_BASE_URL = "http://www2.projects.science.uu.nl/memotion/emotifydata/"
@@ -74,17 +73,6 @@ FETCHED_MARKER = ".mer-fetched.json"
 #: Written first into a folder fetch_emotify downloads into: the folder is mer's, a later fetch may write there.
 FETCHING_MARKER = ".mer-fetch.json"
 BUNDLED_DATA_CSV = Path(__file__).resolve().parent / "resources" / "emotify" / "data.csv"
-
-
-def file_digest(path: str | os.PathLike) -> str:
-    """The first 16 hex digits of a file's SHA-256: a fingerprint that survives a clone (``file_stamp`` does not)."""
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 def file_stamp(path: str | os.PathLike) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -35,7 +36,7 @@ import numpy as np
 from .errors import MerError
 
 __all__ = ["OutputFolderError", "JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
-           "name_lock", "replace_dir", "repair", "is_under"]
+           "name_lock", "replace_dir", "repair", "is_under", "file_digest"]
 
 
 class OutputFolderError(MerError):
@@ -310,3 +311,12 @@ def is_under(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> boo
         except (OSError, RuntimeError):
             continue
     return False
+
+
+def file_digest(path: str | os.PathLike) -> str:
+    """The first 16 hex digits of a file's SHA-256: a fingerprint that survives a clone (``file_stamp`` does not)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]

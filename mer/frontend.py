@@ -206,7 +206,7 @@ class MusiCNNFrontEnd(FrontEnd):
         return FINE_TUNE_NEEDS_AUDIO if self.model_config.fine_tune else None
 
     def bundled_data(self) -> tuple[TrackData, DatasetInfo]:
-        from .emotify import file_digest
+        from .files import file_digest
         from .embeddings import BUNDLED_EMBEDDINGS, bundled_track_data
 
         if self.bundled_refusal():

@@ -25,7 +25,6 @@ its float16 cast overflows to ``inf`` on loud bins.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -37,6 +36,7 @@ from torch import nn
 
 from .bandconv import DftFilters, direct_peak
 from .errors import ModelError
+from .files import file_digest
 from .features import mel_filterbank
 from .tags import TAGS
 from .threads import one_blas_thread
@@ -478,7 +478,7 @@ def weights_hash(path: str | Path | None = None) -> str:
 @lru_cache(maxsize=8)
 def _file_hash(path: str, size: int, mtime_ns: int) -> str:
     """Hashed once per version of the file (size and time are the key): every model load and cache look-up asks."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return file_digest(path)
 
 
 def _read_state(path: Path) -> dict[str, torch.Tensor]:
