@@ -83,15 +83,15 @@ def cpu_int8_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> tuple[str, ...]:
     return tuple(f for f in INT8_FLAGS if f in flags)
 
 
-def _rate(fn, ops: float, repeat: int = 5) -> float:
-    """Operations per second of ``fn`` (the best of ``repeat`` runs after one warm-up)."""
+def _best_seconds(fn, repeat: int = 5) -> float:
+    """Seconds of ``fn``'s fastest of ``repeat`` runs after one warm-up."""
     fn()
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - t0)
-    return ops / max(best, 1e-9)
+    return max(best, 1e-9)
 
 
 def _probe() -> tuple[float, float]:
@@ -107,7 +107,7 @@ def _probe() -> tuple[float, float]:
     qa, qb = (torch.randint(-128, 128, t.shape, generator=gen, dtype=torch.int8) for t in (a, b))
     ops = 2 * 1024 * 256 * 256
     with torch.inference_mode():
-        return _rate(lambda: a @ b, ops) / 1e9, _rate(lambda: torch._int_mm(qa, qb), ops) / 1e9
+        return ops / _best_seconds(lambda: a @ b) / 1e9, ops / _best_seconds(lambda: torch._int_mm(qa, qb)) / 1e9
 
 
 def _probe_float_kernels() -> tuple[float, float]:
@@ -121,8 +121,8 @@ def _probe_float_kernels() -> tuple[float, float]:
     patch, weight = torch.randn(1, 1, 193, 96, generator=gen), torch.randn(204, 1, 7, 38, generator=gen)
     tables = DftFilters.of(weight)
     with torch.no_grad():
-        return (1e3 / _rate(lambda: direct_peak(patch, weight), 1.0, repeat=2),
-                1e3 / _rate(lambda: tables.peak(patch), 1.0, repeat=2))
+        return (1e3 * _best_seconds(lambda: direct_peak(patch, weight), repeat=2),
+                1e3 * _best_seconds(lambda: tables.peak(patch), repeat=2))
 
 
 def _precision_choice(capability: str, flags: tuple[str, ...]) -> KernelChoice:
