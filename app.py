@@ -1,14 +1,9 @@
-"""mer: the Streamlit dashboard. This file only routes; each page lays out one view."""
+"""mer: the Streamlit dashboard. This file only registers the pages; each page lays out one view."""
 
 import streamlit as st
 
-st.set_page_config(page_title="mer · music emotion recognition", page_icon="🎵", layout="wide")
+from ui import PAGES
 
-pages = [
-    st.Page("pages/analyze.py", title="Analyze", icon=":material/graphic_eq:", default=True),
-    st.Page("pages/dataset.py", title="Dataset", icon=":material/bar_chart:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/model.py", title="Model", icon=":material/description:"),
-    st.Page("pages/library.py", title="Library", icon=":material/library_music:"),
-]
-st.navigation(pages).run()
+# The pages draw their own titled navigation (ui.start_page), the same whichever way Streamlit reached them.
+pages = [st.Page(script, title=title, icon=icon, default=i == 0) for i, (script, title, icon) in enumerate(PAGES)]
+st.navigation(pages, position="hidden").run()

@@ -1,10 +1,10 @@
-"""What the pages share: cached access to mer, corpora, error display. Not a page; every page imports it first.
+"""What the pages share: the titled navigation, cached access to mer, corpora, error display. Not a page.
 
-Importing it also routes a page through ``app.py``. Streamlit treats an app with a ``pages/`` folder as a
-file-based multipage app until the main script has once called ``st.navigation``; so on a fresh server, a
-first visitor who opens a page's own address (a shared link to ``/dataset``) would get that page run on its
-own, under a sidebar listing the files in ``pages/``. :func:`_route_through_app` switches Streamlit to the
-``st.navigation`` pages and reruns, which runs ``app.py`` and then the page the visitor asked for.
+Every page starts with :func:`start_page`, which draws the app's navigation itself. Streamlit runs an app that has
+a ``pages/`` folder as a file-based multipage app until ``app.py`` has once called ``st.navigation``: on a
+fresh server, a first visitor who opens a shared link to ``/dataset`` gets that page run on its own. With
+Streamlit's own sidebar navigation switched off (``client.showSidebarNavigation = false`` in
+``.streamlit/config.toml``), both ways show the same titled links, drawn here with ``st.page_link``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import streamlit as st
-from streamlit.runtime.pages_manager import PagesManager
 
 from mer.analyze import Analysis, analysis_slots_free, analyze
 from mer.demo import default_demo_root, ensure_demo_corpus
@@ -24,13 +23,23 @@ from mer.registry import LoadedModel, active_name, list_models, load_active, loa
 from mer.text import escape_markdown, md_code
 
 
-def _route_through_app() -> None:
-    if PagesManager.uses_pages_directory:  # a page run without app.py: the file-based mode described above
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+#: The app's pages in the sidebar's order: script (relative to app.py), title, icon. The first is the default.
+PAGES: tuple[tuple[str, str, str], ...] = (
+    ("pages/analyze.py", "Analyze", ":material/graphic_eq:"),
+    ("pages/dataset.py", "Dataset", ":material/bar_chart:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/model.py", "Model", ":material/description:"),
+    ("pages/library.py", "Library", ":material/library_music:"),
+)
 
 
-_route_through_app()
+def start_page(title: str) -> None:
+    """Start a page: the browser tab's title, the wide layout, and the app's titled navigation in the sidebar."""
+    st.set_page_config(page_title=f"{title} · mer", page_icon="🎵", layout="wide")
+    with st.sidebar:
+        st.markdown("**mer** · music emotion recognition")
+        for script, label, icon in PAGES:
+            st.page_link(script, label=label, icon=icon)
 
 DEMO_NOTE = ("The demo corpus is **synthetic**: music synthesised by mer from emotion archetypes (tempo, mode, "
              "register, loudness, brightness, density, dissonance) and simulated listeners, in Emotify's exact format. "

@@ -16,8 +16,9 @@ from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
 from mer.text import escape_html, escape_markdown
 from mer.yardstick import CHANCE, how_sure
-from ui import analysis_of, get_model, model_names, show_error
+from ui import analysis_of, get_model, model_names, show_error, start_page
 
+start_page("Analyze")
 st.title("Analyze a track")
 st.caption("Each track is cut into 20 equal segments. A CNN embeds each segment's spectrogram (MusiCNN, pretrained on "
            "a million songs, in the default model), an LSTM reads the 20 in order, and the model gives every segment, "

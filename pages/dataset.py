@@ -12,7 +12,7 @@ from mer.errors import MerError
 from mer.plots import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
 from mer.stats import BUNDLED_SAMPLES, dataset_stats
 from mer.text import escape_markdown, md_code
-from ui import DEMO_NOTE, corpora, ensure_corpus, show_error
+from ui import DEMO_NOTE, corpora, ensure_corpus, show_error, start_page
 
 BUNDLED = "Emotify (bundled: annotations of all 400 tracks, features of 320)"
 EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.1016/j.ipm.2015.03.004): 400 one-minute "
@@ -21,6 +21,7 @@ EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.101
                 "standard deviation of 64 log-mel bands) or the MusiCNN embeddings of the 320 tracks whose audio the "
                 "team holds.")
 
+start_page("Dataset")
 st.title("Dataset and class balance")
 
 choices: dict[str, Path | None] = {BUNDLED: None, **corpora()}

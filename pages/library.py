@@ -18,8 +18,9 @@ from mer.plots import (distribution_figure, group_figure, journey_figure, librar
                        timeline_figure)
 from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
-from ui import get_model, show_error
+from ui import get_model, show_error, start_page
 
+start_page("Library")
 st.title("Library")
 st.caption("A whole music library, analysed in the background on this server (or by `python -m mer batch`): one "
            "row per track, 20 segments each.")

@@ -8,8 +8,9 @@ from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
 from mer.results import CURVES_NOTE, FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
 from mer.text import escape_markdown
-from ui import get_model, show_error
+from ui import get_model, show_error, start_page
 
+start_page("Model")
 st.title("Model")
 
 try:

@@ -14,8 +14,9 @@ from mer.plots import history_figure
 from mer.registry import load_metrics, set_active
 from mer.results import CURVES_NOTE
 from mer.text import escape_markdown
-from ui import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error
+from ui import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error, start_page
 
+start_page("Train")
 st.title("Train a model")
 st.caption("Training runs in a separate process: the app stays responsive, and everyone using it sees the same run. "
            "Only one run at a time. A failed or cancelled run leaves the active model untouched. A run "

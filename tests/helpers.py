@@ -6,9 +6,21 @@ Import from here (``from .helpers import tone``); fixtures stay in ``conftest.py
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def open_page(page: str | None = None, timeout: float = 120):
+    """The app as a visitor reaches it, through ``app.py``, on ``page`` (``"pages/library.py"``) or the first
+    page, run once; an ``AppTest``."""
+    from streamlit.testing.v1 import AppTest  # only the app's tests pay for the import
+
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    return (at.switch_page(page) if page else at).run()
 
 
 def tone(seconds: float, sr: int = 22_050, freq: float = 440.0, amp: float = 0.5, channels: int = 1) -> np.ndarray:

@@ -19,7 +19,7 @@ from mer.results import CURVES_NOTE
 from mer.registry import active_name
 from mer.text import escape_markdown
 
-from .helpers import BAD_FILES, MODEL, TRAIN, encode, tone
+from .helpers import BAD_FILES, MODEL, TRAIN, encode, open_page, tone
 
 LABELS = {emotion_label(e) for e in EMOTIONS}
 LABEL_ORDER = [emotion_label(e) for e in EMOTIONS]
@@ -38,10 +38,15 @@ def app_env(tmp_path, tiny_models, tiny_corpus, monkeypatch, _isolated_data_dir)
 
 
 def run_app(page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=180).run()
-    if page:
-        at.switch_page(page).run()
-    return at
+    return open_page(page, timeout=180)
+
+
+def assert_titled_navigation(at: AppTest) -> None:
+    """The sidebar lists the app's pages by title, in order (ui.start_page draws it on every page)."""
+    links = [(e.proto.label, e.proto.icon) for e in at.sidebar.get("page_link")]
+    assert links == [("Analyze", ":material/graphic_eq:"), ("Dataset", ":material/bar_chart:"),
+                     ("Train", ":material/model_training:"), ("Model", ":material/description:"),
+                     ("Library", ":material/library_music:")]
 
 
 def figure(at: AppTest, title: str) -> dict:
@@ -69,6 +74,7 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     monkeypatch.setattr(mer.demo.synth, "render_track", no_synthesis)
     at = run_app()
     assert not at.exception
+    assert_titled_navigation(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Overall emotion"] in LABELS and metrics["Model"] == "default"
     assert metrics["Duration"] == "30.0 s"
@@ -339,6 +345,7 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     (app_env / "default" / "metrics.json").write_text(json.dumps(with_ladder.to_dict()))
     at = run_app("pages/model.py")
     assert not at.exception and not at.error
+    assert_titled_navigation(at)
     assert any("Active model: default" in h.value for h in at.subheader)
     heatmap = figure(at, "Confusion matrix (tracks, out of fold)")["data"][0]
     assert array(heatmap["z"]).shape == (9, 9)
@@ -418,3 +425,4 @@ def test_a_deeply_nested_model_config_is_shown_broken_and_hides_nothing_on_the_p
     assert sorted(at.selectbox(key="pick_model").options) == ["default", "other"]  # a broken one cannot be picked
     at = run_app()  # the Analyze page, whose model list reads every model folder
     assert not at.exception and not at.error
+

@@ -126,6 +126,23 @@ def test_pages_lay_out_and_never_compute():
     assert not offenders
 
 
+def test_the_app_uses_streamlits_public_api_only():
+    # `import streamlit as st` and the documented testing API; nothing from streamlit's internals (runtime,
+    # pages manager, script runner), and no private attribute of anything
+    scripts = [ROOT / "app.py", ROOT / "ui.py", *sorted((ROOT / "pages").glob("*.py"))]
+    found = {}
+    for path in scripts:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            private = [n for n in names if n.startswith("streamlit.")]
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                private.append(node.attr)
+            if private:
+                found.setdefault(str(path.relative_to(ROOT)), []).extend(private)
+    assert not found
+
+
 def test_the_wheel_lists_every_package():
     # pyproject.toml names the packages (the bundled models are mapped in): a new subpackage must be added there
     import tomllib

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from mer.batch import BatchCancelled, BatchError, run_batch
 from mer.batch.library import (batch_output, ensure_sample, filter_tracks, group_shares, list_batches, load_tracks,
@@ -18,10 +17,11 @@ from mer.config import EMOTIONS, emotion_label
 from mer.examples import list_examples
 from mer.jobs import batch_status, cancel_batch, clear_batch, start_batch
 
+from .helpers import open_page
 from .test_app import array, figure
 from .test_batch import write_library
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
+PAGE = "pages/library.py"
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +61,7 @@ def test_filters_and_groups_count_what_they_should(batch_dir):
 
 def test_the_library_page_shows_the_batch_filters_and_a_tracks_timeline(batch_dir):
     tracks = load_tracks(batch_dir)
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page(PAGE)
     assert not at.exception
     assert {m.label: m.value for m in at.metric} == {"Tracks": "10", "Analysed": "9", "Failed": "1",
                                                      "Model": "default"}
@@ -157,7 +157,7 @@ def fresh_data(tmp_path, monkeypatch) -> Path:
 
 
 def test_a_fresh_page_shows_the_bundled_examples_analysed_once(fresh_data, tiny_models):
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page(PAGE)
     assert not at.exception
     n = len(list_examples())
     assert at.selectbox(key="batch").value == "sample"
@@ -172,7 +172,7 @@ def test_a_fresh_page_shows_the_bundled_examples_analysed_once(fresh_data, tiny_
     assert z.shape == (9, 20)
     assert len(at.get("audio")) == 1  # the examples are played: their folder is the sample's library
     written = (sample_dir() / "batch.json").stat().st_mtime_ns
-    AppTest.from_file(PAGE, default_timeout=120).run()  # a second visitor: read, not analysed again
+    open_page(PAGE)  # a second visitor: read, not analysed again
     assert (sample_dir() / "batch.json").stat().st_mtime_ns == written
     assert not list_batches()  # the sample is not one of the user's batches
 
@@ -212,7 +212,7 @@ def test_only_folders_under_the_data_folder_and_the_library_roots_are_read(fresh
 
 
 def test_the_page_refuses_a_folder_outside_the_roots_with_the_reason(fresh_data):
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page(PAGE)
     at.text_input(key="folder").input("/etc")
     at.button[0].click().run()
     assert not at.exception
@@ -259,7 +259,7 @@ def _wait(name: str, until, timeout: float = 90.0):
 
 def test_a_batch_started_on_the_page_runs_in_the_background_and_its_results_are_shown(fresh_data):
     write_library(fresh_data / "music", 4, bad=("text.mp3",))
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page(PAGE)
     at.text_input(key="folder").input("music")
     at.button[0].click().run()  # the form's Analyse button
     assert not at.exception and not at.error

@@ -231,8 +231,7 @@ def test_a_path_with_a_line_break_stays_one_entry_of_the_playlist(small, tmp_pat
 
 
 def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_server(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
-
+    from .helpers import open_page
     from .test_app import array, figure
 
     data = tmp_path / "data"
@@ -240,8 +239,7 @@ def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_s
     monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
     out = write_synthetic_batch(data / "batches" / "catalogue", 450, seed=5, root="/music/<b>&co")
     tracks = pd.read_parquet(out / "tracks.parquet")
-    page = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
-    at = AppTest.from_file(page, default_timeout=60).run()
+    at = open_page("pages/library.py", timeout=60)
     assert not at.exception
     ok = tracks[tracks["status"] == "ok"]
     assert {m.label: m.value for m in at.metric}["Analysed"] == f"{len(ok):,}"

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from streamlit.testing.v1 import AppTest
 
 from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
@@ -24,10 +23,10 @@ from mer.results import Rung
 from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
 from mer.text import MARKDOWN_SPECIAL, csv_safe, display_text, escape_html, escape_markdown, md_code, neutralise_cell
 
-from .helpers import tone
+from .helpers import open_page, tone
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "library.py")
+PAGE = "pages/library.py"
 
 #: Formula payloads (OWASP) and what a spreadsheet must be given instead.
 FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\t=1+1", "\r=1+1"]
@@ -201,7 +200,7 @@ def test_the_library_download_neutralises_formulas(hostile_batch):
 def test_the_library_page_shows_names_as_text(hostile_batch, monkeypatch, tiny_models):
     monkeypatch.setenv("MER_DATA_DIR", str(hostile_batch.parent.parent))
     monkeypatch.setenv("MER_MODELS_DIR", str(tiny_models))
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page(PAGE)
     assert not at.exception and at.selectbox(key="batch").value == "batches/hostile"
     assert len(at.dataframe[0].value) == 7
 
@@ -224,7 +223,7 @@ def test_the_library_page_shows_names_as_text(hostile_batch, monkeypatch, tiny_m
 def test_an_error_quoting_a_typed_name_is_shown_as_text(hostile_batch, monkeypatch, tiny_models):
     monkeypatch.setenv("MER_DATA_DIR", str(hostile_batch.parent.parent))
     monkeypatch.setenv("MER_MODELS_DIR", str(tiny_models))
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page(PAGE)
     at.text_input(key="folder").input("![x](https://host/x.png)")
     at.button[0].click().run()
     assert not at.exception
