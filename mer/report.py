@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import io
 import json
 from datetime import datetime
 
@@ -13,7 +12,7 @@ from .analyze import Analysis
 from .circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from .config import EMOTIONS, emotion_label
 from .plots import circumplex_figure, distribution_figure, taggram_figure, timeline_figure, waveform_figure
-from .text import csv_safe
+from .text import csv_text
 
 __all__ = ["analysis_json", "analysis_csv", "html_report"]
 
@@ -39,9 +38,7 @@ def analysis_csv(analysis: Analysis) -> str:
 
         for i, tag in enumerate(TAGS):
             df[f"musicnn_tag:{tag}"] = analysis.tags[:, i].round(5)
-    buf = io.StringIO()
-    csv_safe(df).to_csv(buf, index=False)
-    return buf.getvalue()
+    return csv_text(df)
 
 
 def html_report(analysis: Analysis) -> str:

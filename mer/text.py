@@ -9,7 +9,8 @@ used by every page, chart and export:
 - :func:`display_text`: any ``str`` (surrogate-escaped bytes included) as valid UTF-8, bytes shown as ``\\xff``;
 - :func:`escape_markdown` and :func:`md_code`: text shown literally by ``st.markdown``, ``st.caption`` and labels;
 - :func:`escape_html`: text shown literally in Plotly labels, ticks, legends and hover text;
-- :func:`neutralise_cell` and :func:`csv_safe`: text cells a spreadsheet will not read as a formula.
+- :func:`neutralise_cell`, :func:`csv_safe` and :func:`csv_text`: text cells a spreadsheet will not read as a
+  formula, each kept in its cell whatever line breaks it holds.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["display_text", "MARKDOWN_SPECIAL", "escape_markdown", "md_code", "escape_html", "FORMULA_STARTS", "neutralise_cell",
-           "csv_safe"]
+           "csv_safe", "csv_text"]
 
 #: Characters with a meaning in Streamlit's Markdown: emphasis, code, links and images, list and heading
 #: markers, tables, strikethrough, LaTeX (``$``), directives and icons (``:red[...]``, ``:material/...:``),
@@ -148,3 +149,13 @@ def csv_safe(frame: "pd.DataFrame") -> "pd.DataFrame":
         if col.dtype == object or isinstance(col.dtype, pd.StringDtype):
             out[name] = col.map(neutralise_cell)
     return out
+
+
+def csv_text(frame: "pd.DataFrame") -> str:
+    """``frame`` as CSV text (RFC 4180: rows end in CRLF), its text cells neutralised (:func:`csv_safe`).
+
+    The CRLF terminator is what keeps a lone carriage return inside its cell: the writer quotes the cells that
+    hold a character of the terminator, and with pandas' default (``\\n``) a ``\\r`` went out bare, so a
+    reader split the row there.
+    """
+    return csv_safe(frame).to_csv(index=False, lineterminator="\r\n")

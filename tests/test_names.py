@@ -21,7 +21,7 @@ from mer.cli import main
 from mer.config import EMOTIONS
 from mer.results import Rung
 from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
-from mer.text import MARKDOWN_SPECIAL, csv_safe, display_text, escape_html, escape_markdown, md_code, neutralise_cell
+from mer.text import MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell
 
 from .helpers import open_page, tone
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
@@ -79,10 +79,13 @@ def test_formula_cells_get_a_quote_and_numbers_stay_numbers():
     for fine in ("rock", "a=b", "", "'quoted"):
         assert neutralise_cell(fine) == fine
     assert neutralise_cell(-2.5) == -2.5 and neutralise_cell(None) is None
-    cells = FORMULAS[:-1]  # (pandas leaves a lone carriage return unquoted: that one is checked above only)
+    cells = [*FORMULAS, "a\rb.wav", "two\nlines.wav"]  # a line break inside a name stays in its cell
     frame = pd.DataFrame({"file": cells, "p": np.linspace(-1, 1, len(cells))})
-    back = pd.read_csv(io.StringIO(csv_safe(frame).to_csv(index=False)), keep_default_na=False)
-    assert list(back["file"]) == ["'" + f for f in cells]
+    text = csv_text(frame)
+    assert list(csv.reader(io.StringIO(text, newline="")))[1:] == [
+        [neutralise_cell(c), repr(p)] for c, p in zip(cells, frame["p"])]
+    back = pd.read_csv(io.StringIO(text), keep_default_na=False)
+    assert list(back["file"]) == ["'" + f for f in FORMULAS] + cells[-2:]
     assert back["p"].dtype == np.float64 and back["p"].iloc[0] == -1.0
     assert list(frame["file"]) == cells  # the caller's table is not changed
 

@@ -23,7 +23,7 @@ from ..audio import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir, emotion_label
 from ..errors import MerError
 from ..files import is_under, read_json
-from ..text import csv_safe
+from ..text import csv_text
 from .inputs import BatchError
 
 __all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
@@ -267,8 +267,8 @@ def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None
 
 def tracks_csv(tracks: pd.DataFrame) -> str:
     """The Library page's CSV download of some track rows: text cells neutralised for spreadsheets
-    (:func:`mer.text.csv_safe`), without ``path_bytes`` (``path`` shows it)."""
-    return csv_safe(tracks.drop(columns=["path_bytes"], errors="ignore")).to_csv(index=False)
+    and quoted (:func:`mer.text.csv_text`), without ``path_bytes`` (``path`` shows it)."""
+    return csv_text(tracks.drop(columns=["path_bytes"], errors="ignore"))
 
 
 def table_view(tracks: pd.DataFrame) -> pd.DataFrame:
