@@ -16,8 +16,8 @@ from pathlib import Path
 import streamlit as st
 
 from mer.analyze import Analysis, analysis_slots_free, analyze
-from mer.demo import default_demo_root, ensure_demo_corpus
-from mer.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
+from mer.data.demo import default_demo_root, ensure_demo_corpus
+from mer.data.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, models_dir
 from mer.text import escape_markdown, md_code

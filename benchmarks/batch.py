@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mer.batch import analyze_many  # noqa: E402
-from mer.demo import render_track  # noqa: E402
+from mer.data.demo import render_track  # noqa: E402
 from mer.registry import load_active  # noqa: E402
 
 EMOTION_CYCLE = ["joyful_activation", "calmness", "tension", "sadness", "power", "tenderness", "nostalgia", "amazement"]
@@ -74,7 +74,7 @@ def make_short(folder: Path, n: int) -> Path:
 
 
 def _decode(path: str) -> int:
-    from mer.audio import load_audio
+    from mer.audio.decode import load_audio
 
     return len(load_audio(path).samples)
 

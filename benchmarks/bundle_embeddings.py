@@ -2,7 +2,7 @@
 
     python benchmarks/bundle_embeddings.py --root ../shared/emotify [--out PATH] [--all-layers FILE]
 
-Per segment of every track: MusiCNN's embedding (mer.embeddings.LAYERS) and its
+Per segment of every track: MusiCNN's embedding (mer.audio.embeddings.LAYERS) and its
 50 tag probabilities, float16, with Emotify's official track ids and the
 front-end's record (weights hash, layers, version), which mer checks when it
 reads them. ``--all-layers FILE`` also keeps every layer in float32 (for
@@ -20,10 +20,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer import embeddings  # noqa: E402
-from mer.audio import load_audio  # noqa: E402
-from mer.compact import _official_ids  # noqa: E402
-from mer.emotify import load_corpus  # noqa: E402
+from mer.audio import embeddings  # noqa: E402
+from mer.audio.decode import load_audio  # noqa: E402
+from mer.data.compact import _official_ids  # noqa: E402
+from mer.data.emotify import load_corpus  # noqa: E402
 
 
 def main() -> int:

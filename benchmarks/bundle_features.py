@@ -3,7 +3,7 @@
     python benchmarks/bundle_features.py --root ../shared/emotify [--out PATH]
 
 Per segment of every track: the mean and standard deviation over time of the
-64 log-mel bands (mer.features, default configs), float16, with Emotify's
+64 log-mel bands (mer.audio.features, default configs), float16, with Emotify's
 official track ids. Prints the shape, the file size and the time taken.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer.compact import BUNDLED_FEATURES, build_compact_features, save_compact_features  # noqa: E402
+from mer.data.compact import BUNDLED_FEATURES, build_compact_features, save_compact_features  # noqa: E402
 
 
 def main() -> int:

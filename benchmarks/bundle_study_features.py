@@ -2,7 +2,7 @@
 
     python benchmarks/bundle_study_features.py --root ../shared/emotify [--out PATH] [--workers N]
 
-Per segment of every track: the study's 28 librosa means (mer.study.segment_features),
+Per segment of every track: the study's 28 librosa means (mer.training.study.segment_features),
 float32, with Emotify's official track ids and the features' version, which
 mer checks when it reads them. Prints the shape, the file size and the time.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer import study  # noqa: E402
-from mer.compact import _official_ids  # noqa: E402
-from mer.emotify import load_corpus  # noqa: E402
+from mer.training import study  # noqa: E402
+from mer.data.compact import _official_ids  # noqa: E402
+from mer.data.emotify import load_corpus  # noqa: E402
 from mer.progress import ProgressPrinter  # noqa: E402
 
 

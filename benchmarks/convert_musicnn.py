@@ -19,10 +19,10 @@ wheel is put on ``sys.path``, not installed, as its metadata pins an old numpy):
    clipped chord), keeping the taggram, the penultimate layer and the max- and
    mean-pool layers.
 
-Back in mer's Python it maps the variables onto :class:`mer.musicnn.MusiCNN`
+Back in mer's Python it maps the variables onto :class:`mer.audio.musicnn.MusiCNN`
 (TF kernels (h, w, in, out) become torch's (out, in, h, w)), writes a plain dict
 of tensors with ``torch.save`` (readable with ``weights_only=True``), loads it
-back with :func:`mer.musicnn.load_musicnn`, and prints the port's largest
+back with :func:`mer.audio.musicnn.load_musicnn`, and prints the port's largest
 absolute difference from TensorFlow per layer; it fails if one exceeds 1e-4 of
 the layer's largest magnitude (at least 1), the bound tests/test_musicnn.py holds.
 With ``--fixture`` it also rewrites tests/fixtures/musicnn_parity.npz (the
@@ -105,7 +105,7 @@ def synthetic_signal(seconds: float = 9.5, sr: int = 16_000) -> np.ndarray:
 
 
 def fixture_patches() -> np.ndarray:
-    from mer.musicnn import logmel, patches
+    from mer.audio.musicnn import logmel, patches
 
     return patches(logmel(synthetic_signal()), n_patches=3)
 
@@ -167,13 +167,13 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import torch
 
-    from mer.musicnn import TAGS, load_musicnn
+    from mer.audio.musicnn import TAGS, load_musicnn
 
     patches = fixture_patches()
     with tempfile.TemporaryDirectory() as tmp:
         tf_out = run_tf(wheel, args.tf_python, patches, Path(tmp))
     if tuple(tf_out["labels"]) != TAGS:
-        raise SystemExit("the wheel's MSD_LABELS differ from mer.musicnn.TAGS")
+        raise SystemExit("the wheel's MSD_LABELS differ from mer.audio.musicnn.TAGS")
     state = to_state_dict({k[4:]: v for k, v in tf_out.items() if k.startswith("var/")})
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: torch.from_numpy(np.array(v, order="C")) for k, v in state.items()}, args.out)

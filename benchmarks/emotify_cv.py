@@ -7,7 +7,7 @@ Variants named ``musicnn …`` read the MusiCNN embeddings: the bundled ones of 
 fine-tuned ones, which need the audio of ``--root`` (the last block's inputs are not bundled); the others
 are the log-mel front-end trained from scratch on the audio.
 
-Every variant runs through :func:`mer.train.cross_validate`: 5 folds grouped by track and stratified by
+Every variant runs through :func:`mer.training.train.cross_validate`: 5 folds grouped by track and stratified by
 dominant emotion; each fold's oversampling, normalisation statistics, early stopping and learning-rate
 decisions see that fold's training tracks only (early stopping an inner 15 % of them). Printed per
 variant: fold-wise and pooled track accuracy, macro-F1, top-3 and listener agreement, beside the
@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from mer.config import ModelConfig, TrainConfig  # noqa: E402
-from mer.train import cross_validate, load_training_data  # noqa: E402
+from mer.training.train import cross_validate, load_training_data  # noqa: E402
 
 #: name → (TrainConfig changes, ModelConfig changes) relative to the defaults.
 # Each recipe names every setting it depends on, so a name stays true when the defaults move.
@@ -185,7 +185,7 @@ def _timeline_variation(data, nets: list, config: TrainConfig) -> float:
     across the segments, averaged over emotions and tracks."""
     import numpy as np
 
-    from mer.folds import track_folds
+    from mer.data.folds import track_folds
     from mer.model import predict_tracks
 
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
@@ -206,7 +206,7 @@ def _splice_test(data, nets: list, config: TrainConfig, part: str = "test") -> d
     choosing a variant without the test folds."""
     import numpy as np
 
-    from mer.folds import track_folds
+    from mer.data.folds import track_folds
     from mer.model import predict_tracks
 
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
@@ -236,7 +236,7 @@ def _inner_validation_ce(data, nets: list, config: TrainConfig) -> list[float]:
     unweighted: comparable across variants whatever their track weights (their own early-stopping losses are not)."""
     import numpy as np
 
-    from mer.folds import track_folds
+    from mer.data.folds import track_folds
     from mer.model import predict_tracks
 
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
@@ -249,8 +249,8 @@ def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:
     fold."""
     import numpy as np
 
-    from mer.evaluate import score
-    from mer.folds import track_folds
+    from mer.training.evaluate import score
+    from mer.data.folds import track_folds
     from mer.model import predict_tracks
 
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)

@@ -5,7 +5,7 @@ Times, each in a fresh process (so imports and the pool's fork server are counte
   and on a pool of N workers;
 * the demo synthesiser for a few corpus sizes, the same two ways.
 
-``mer.pool.map_with_progress``'s default ``min_jobs`` and ``mer.demo.corpus.POOL_MIN_SECONDS`` come from these
+``mer.pool.map_with_progress``'s default ``min_jobs`` and ``mer.data.demo.corpus.POOL_MIN_SECONDS`` come from these
 figures.
 """
 
@@ -27,26 +27,26 @@ DEMO_SIZES = ((8, 10.5), (16, 10.5), (36, 10.5), (24, 60.0), (96, 60.0))
 
 def _features(root: str, n: int, workers: int) -> None:
     from mer.config import AudioConfig, FeatureConfig
-    from mer.dataset import _extract
-    from mer.emotify import load_corpus
+    from mer.data.dataset import _extract
+    from mer.data.emotify import load_corpus
     from mer.pool import AUDIO_MODULES, map_with_progress
 
     paths = list(load_corpus(root, allow_missing=True).tracks["path"])[:n]
     jobs = [(p, AudioConfig(), FeatureConfig()) for p in paths]
     map_with_progress(_extract, jobs, message="features", workers=workers, min_jobs=0,
-                      preload=("mer.dataset", *AUDIO_MODULES))
+                      preload=("mer.data.dataset", *AUDIO_MODULES))
 
 
 def _demo(tracks: int, seconds: float, workers: int) -> None:
-    from mer.demo import DemoConfig
-    from mer.demo.corpus import _plan, _render_to_file
+    from mer.data.demo import DemoConfig
+    from mer.data.demo.corpus import _plan, _render_to_file
     from mer.pool import map_with_progress
 
     with tempfile.TemporaryDirectory() as tmp:
         config = DemoConfig(tracks=tracks, seconds=seconds, seed=1)
         jobs = [(p, seconds, config.sample_rate, f"{tmp}/{i}.flac") for i, p in enumerate(_plan(config))]
         map_with_progress(_render_to_file, jobs, message="demo", workers=workers, min_jobs=0, chunksize=2,
-                          preload=("mer.demo.corpus",))
+                          preload=("mer.data.demo.corpus",))
 
 
 def _timed(root: str, *args: str) -> float:

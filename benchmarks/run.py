@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mer.analyze import analyze_audio  # noqa: E402
-from mer.audio import load_audio  # noqa: E402
-from mer.demo import render_track  # noqa: E402
+from mer.audio.decode import load_audio  # noqa: E402
+from mer.data.demo import render_track  # noqa: E402
 from mer.registry import load_active  # noqa: E402
 
 
@@ -74,7 +74,7 @@ def bench_cpu() -> dict:
 def _precisions(all_precisions: bool) -> list[str]:
     """The precisions worth timing here: int8 only where the CPU has VNNI/AMX, unless asked for."""
     from mer.kernels import kernel_choice
-    from mer.musicnn import PRECISIONS
+    from mer.audio.musicnn import PRECISIONS
 
     return list(PRECISIONS) if all_precisions or kernel_choice().int8_flags else ["float32"]
 
@@ -126,10 +126,10 @@ def bench_musicnn(repeat: int, precisions: list[str]) -> dict:
     rates (float32 ``torch.matmul``; int8 ``torch._int_mm``, what the int8 timbral convolutions run on)."""
     import torch
 
-    from mer.musicnn import N_MELS, PATCH_FRAMES, load_musicnn
+    from mer.audio.musicnn import N_MELS, PATCH_FRAMES, load_musicnn
 
     x = torch.rand(20, PATCH_FRAMES, N_MELS) * 3
-    gmac = 20 * 1.40  # multiply-adds of one 3 s patch, counted layer by layer (mer/musicnn.py)
+    gmac = 20 * 1.40  # multiply-adds of one 3 s patch, counted layer by layer (mer/audio/musicnn.py)
     out = {"threads": torch.get_num_threads()}
     for precision, kernel in [("float32", "direct"), ("float32", "dft"), *(("int8", "direct"),) * ("int8" in precisions)]:
         net = load_musicnn(precision=precision, kernel=kernel)
@@ -151,7 +151,7 @@ def bench_training(epochs: int = 1) -> dict:
 
     from mer.config import FeatureConfig, ModelConfig, TrainConfig
     from mer.model import build_model
-    from mer.train import _tensor_rows, run_epoch
+    from mer.training.train import _tensor_rows, run_epoch
 
     torch.manual_seed(0)
     fc, config = FeatureConfig(), TrainConfig()

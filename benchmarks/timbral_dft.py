@@ -1,11 +1,11 @@
-"""MusiCNN's timbral convolutions as a DFT along the mel bands (mer/bandconv.py), against the direct
+"""MusiCNN's timbral convolutions as a DFT along the mel bands (mer/audio/bandconv.py), against the direct
 ``F.conv2d``: mer.kernels picks the faster on the machine that runs. ``python benchmarks/timbral_dft.py [--reps N]`` prints, for each timbral
 layer (7 × 38 and 7 × 67) on the 20 patches of a one-minute track, wall and CPU time at 1 and 2 threads and the
 DFT's largest error relative to the layer's output scale.
 
 Measured on an AVX2-only AMD EPYC (2 cores, the machine loaded by other work, so CPU time is the figure to trust):
 1 thread, CPU time, both layers: conv2d 622 ms, DFT 378 ms (1.65×), error 5e-7 to 8e-7 of the output scale.
-The turn-3 note in mer/musicnn.py found a DFT along frequency *tied* with oneDNN's direct convolution on an
+The turn-3 note in mer/audio/musicnn.py found a DFT along frequency *tied* with oneDNN's direct convolution on an
 AVX-512 CPU, so it is chosen per CPU (mer/kernels.py: a 0.1 s probe, MER_KERNEL=direct|dft overrides).
 """
 
@@ -23,8 +23,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer.bandconv import DftFilters  # noqa: E402
-from mer.musicnn import PATCH_FRAMES, load_musicnn  # noqa: E402
+from mer.audio.bandconv import DftFilters  # noqa: E402
+from mer.audio.musicnn import PATCH_FRAMES, load_musicnn  # noqa: E402
 
 def _layer_inputs() -> tuple[torch.Tensor, list[torch.Tensor]]:
     """20 realistic patches after MusiCNN's input batch norm (padded 'same' for 7 frames) and the two layers'

@@ -1,7 +1,7 @@
 """mer: music emotion recognition with a CNN-LSTM over 20 segments per track.
 
-The pipeline, one module per stage: :mod:`mer.audio` decodes, :mod:`mer.segments`
-cuts 20 segments, :mod:`mer.features` computes FFT spectra and log-mel windows,
+The pipeline, one module per stage: :mod:`mer.audio.decode` decodes, :mod:`mer.audio.segments`
+cuts 20 segments, :mod:`mer.audio.features` computes FFT spectra and log-mel windows,
 :mod:`mer.model` is the CNN-LSTM, :mod:`mer.analyze` runs it on a file.
 """
 

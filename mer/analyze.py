@@ -14,14 +14,14 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .audio import Audio, AudioSource, load_audio
+from .audio.decode import Audio, AudioSource, load_audio
 from .circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from .circumplex import VAPath, va_path
 from .config import EMOTIONS
-from .features import TrackFeatures, track_features
+from .audio.features import TrackFeatures, track_features
 from .progress import ProgressFn
 from .registry import LoadedModel, load_active
-from .segments import Segments
+from .audio.segments import Segments
 
 __all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope", "MAX_ANALYSES", "max_analyses",
            "analysis_slot", "analysis_slots_free"]
@@ -77,7 +77,7 @@ class Analysis:
     waveform : Envelope
     tags : np.ndarray [shape=(n_segments, 50)] or None
         With the MusiCNN front-end, each segment's tag probabilities from the pretrained tagger
-        (:data:`mer.musicnn.TAGS`: genres, instruments, moods of Last.fm): what the CNN hears, not emotions.
+        (:data:`mer.audio.musicnn.TAGS`: genres, instruments, moods of Last.fm): what the CNN hears, not emotions.
         What the waveform chart draws; it outlives the samples (see :meth:`without_samples`).
     precision : {"float32", "int8"} or None
         The arithmetic MusiCNN ran in for this analysis (:func:`mer.kernels.run_precision`); None without MusiCNN.
@@ -150,14 +150,14 @@ class Analysis:
 
     def top_tags(self, n: int = 5) -> list[tuple[str, float]]:
         """The tagger's ``n`` most probable tags for the whole track, with their probabilities."""
-        from .musicnn import TAGS
+        from .audio.musicnn import TAGS
 
         tags = self.track_tags
         return [] if tags is None else [(TAGS[i], float(tags[i])) for i in np.argsort(tags)[::-1][:n]]
 
     def tagger_dict(self, top: int = 5) -> dict[str, Any]:
         """The tagger's output as exported: its names, the track's and every segment's probabilities."""
-        from .musicnn import TAGS
+        from .audio.musicnn import TAGS
 
         return {"source": "MusiCNN (MSD_musicnn, Pons and Serra 2019): Last.fm tags from the pretrained tagger, "
                           "not emotions",
@@ -303,7 +303,7 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
     Raises
     ------
     AudioError
-        For any input :func:`mer.audio.load_audio` refuses.
+        For any input :func:`mer.audio.decode.load_audio` refuses.
     ModelError
         When no model can be loaded.
     ConfigError

@@ -24,7 +24,7 @@ CITATION = ("A. Aljanaki, F. Wiering, R. C. Veltkamp. Studying emotion induced b
 
 
 def model_metrics(model: Any) -> ModelMetrics:
-    """Metrics of a :class:`mer.train.TrainedModel`."""
+    """Metrics of a :class:`mer.training.train.TrainedModel`."""
     return ModelMetrics(cv=model.cv, ladder=model.ladder, history=model.history, best_epoch=model.best_epoch,
                         seconds=model.seconds)
 

@@ -35,8 +35,8 @@ def _print_json(obj: object) -> int:
 
 
 def _cmd_spectra(args: argparse.Namespace) -> int:
-    from .audio import load_audio
-    from .features import track_features
+    from .audio.decode import load_audio
+    from .audio.features import track_features
 
     audio = load_audio(args.file)
     feats = track_features(audio)
@@ -74,7 +74,7 @@ def _cmd_spectra(args: argparse.Namespace) -> int:
 def _cmd_data_demo(args: argparse.Namespace) -> int:
     import time
 
-    from .demo import DemoConfig, generate_demo_corpus
+    from .data.demo import DemoConfig, generate_demo_corpus
 
     config = DemoConfig(tracks=args.tracks, seconds=args.seconds, seed=args.seed)
     t0 = time.perf_counter()
@@ -88,14 +88,14 @@ def _corpus_root(args: argparse.Namespace, bundled: bool = False) -> Path | None
     """``--root``, else the bundled Emotify where the command can use it (``bundled``), else the demo corpus."""
     if args.root is not None or bundled:
         return args.root
-    from .demo import ensure_demo_corpus
+    from .data.demo import ensure_demo_corpus
 
     return ensure_demo_corpus(on_progress=_print_progress)
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> int:
     from .config import emotion_label
-    from .stats import dataset_stats
+    from .data.stats import dataset_stats
 
     options = RunOptions(seed=args.seed, k_neighbors=args.k)
     stats = dataset_stats(args.root, sampler=args.sampler, k_neighbors=options.k_neighbors, seed=options.seed,
@@ -127,7 +127,7 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from .emotify import emotify_url, fetch_emotify
+    from .data.emotify import emotify_url, fetch_emotify
 
     corpus = fetch_emotify(args.out, base_url=args.url or emotify_url(), on_progress=_print_progress)
     print(f"Emotify ready in {args.out}: {len(corpus)} tracks", file=sys.stderr)
@@ -205,7 +205,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from .errors import TrainingCancelled
     from .frontend import front_end
-    from .train import train
+    from .training.train import train
 
     options = RunOptions(threads=args.threads)
     train_config, model_config = _configs_from_args(args)
@@ -269,7 +269,7 @@ def _print_card_lines(path: Path) -> None:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_corpus
+    from .training.evaluate import evaluate_corpus
 
     model = _load_model_arg(args.model, args.device)
     root = _corpus_root(args)
@@ -300,10 +300,10 @@ def _cmd_card(args: argparse.Namespace) -> int:
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:
-    from .ladder import LADDER_STUDY_CONFIG, run_ladder
+    from .training.ladder import LADDER_STUDY_CONFIG, run_ladder
     from .results import FAMILIES, FAMILY_LABELS, STUDY_PUBLISHED
     from .registry import save_ladder
-    from .study import StudyConfig
+    from .training.study import StudyConfig
 
     options = RunOptions(seed=args.seed, workers=args.workers, threads=args.threads)
     _set_threads(options)

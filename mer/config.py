@@ -69,7 +69,7 @@ EMOTIONS: tuple[str, ...] = (
 GENRES: tuple[str, ...] = ("classical", "rock", "electronic", "pop")
 
 class Sampler(StrEnum):
-    """How a training fold's classes are balanced (:mod:`mer.balance`)."""
+    """How a training fold's classes are balanced (:mod:`mer.data.balance`)."""
 
     NONE = "none"
     SMOTE = "smote"

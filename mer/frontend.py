@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .audio import Audio
+from .audio.decode import Audio
 from .config import AudioConfig, DatasetInfo, FeatureConfig, FrontEndKind, ModelConfig
 from .errors import MerError, ModelError, TrainingError
-from .features import FEATURES_VERSION, TrackFeatures, track_features
+from .audio.features import FEATURES_VERSION, TrackFeatures, track_features
 from .progress import ProgressFn
-from .segments import Segments, segment_bounds
+from .audio.segments import Segments, segment_bounds
 
 if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas: tens of MB of a process's memory)
-    from .dataset import TrackData
-    from .emotify import Corpus
+    from .data.dataset import TrackData
+    from .data.emotify import Corpus
     from .record import ModelRecord
 
 __all__ = ["FrontEnd", "LogMelFrontEnd", "MusiCNNFrontEnd", "TrackInputs", "front_end", "FINE_TUNE_NEEDS_AUDIO"]
@@ -151,7 +151,7 @@ class LogMelFrontEnd(FrontEnd):
     def corpus_data(self, corpus: Corpus, *, audio_config: AudioConfig, feature_config: FeatureConfig,
                     cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None,
                     precision: str | None = None) -> TrackData:
-        from .dataset import segment_data, track_data
+        from .data.dataset import segment_data, track_data
 
         return track_data(corpus, segment_data(corpus, audio_config=audio_config, feature_config=feature_config,
                                                cache_dir=cache_dir, on_progress=on_progress))
@@ -178,18 +178,18 @@ class MusiCNNFrontEnd(FrontEnd):
     reading_stages = 2
 
     def input_size(self, feature_config: FeatureConfig) -> int:
-        from .embeddings import EMBEDDING_DIM
-        from .musicnn import LAST_BLOCK_INPUTS
+        from .audio.embeddings import EMBEDDING_DIM
+        from .audio.musicnn import LAST_BLOCK_INPUTS
 
         return EMBEDDING_DIM + (LAST_BLOCK_INPUTS if self.model_config.fine_tune else 0)
 
     def record(self, precision: str | None = None) -> dict[str, Any]:
-        from .embeddings import BUNDLED_PRECISION, front_end_record
+        from .audio.embeddings import BUNDLED_PRECISION, front_end_record
 
         return {**super().record(), "front_end": front_end_record(precision or BUNDLED_PRECISION)}
 
     def check(self, name: str, record: ModelRecord) -> None:
-        from .musicnn import load_musicnn
+        from .audio.musicnn import load_musicnn
 
         load_musicnn()  # missing or damaged weights: an error naming the file and how to rebuild it
         super().check(name, record)
@@ -207,7 +207,7 @@ class MusiCNNFrontEnd(FrontEnd):
 
     def bundled_data(self) -> tuple[TrackData, DatasetInfo]:
         from .files import file_digest
-        from .embeddings import BUNDLED_EMBEDDINGS, bundled_track_data
+        from .audio.embeddings import BUNDLED_EMBEDDINGS, bundled_track_data
 
         if self.bundled_refusal():
             return super().bundled_data()
@@ -220,7 +220,7 @@ class MusiCNNFrontEnd(FrontEnd):
     def corpus_data(self, corpus: Corpus, *, audio_config: AudioConfig, feature_config: FeatureConfig,
                     cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None,
                     precision: str | None = None) -> TrackData:
-        from .embeddings import embedding_track_data
+        from .audio.embeddings import embedding_track_data
 
         return embedding_track_data(corpus, audio_config=audio_config, n_segments=feature_config.n_segments,
                                     block_inputs=self.model_config.fine_tune, cache_dir=cache_dir,
@@ -228,7 +228,7 @@ class MusiCNNFrontEnd(FrontEnd):
 
     def track_inputs(self, audio: Audio, feature_config: FeatureConfig, features: TrackFeatures | None = None,
                      on_progress: ProgressFn | None = None) -> TrackInputs:
-        from .embeddings import embed_audio
+        from .audio.embeddings import embed_audio
 
         n = feature_config.n_segments
         bounds = features.segments if features is not None else \

@@ -309,7 +309,7 @@ POLL_S = 2.0
 
 def run_summary(status: JobStatus) -> str:
     """One plain sentence on what a running job trains: the corpus, the fits, what is saved, the oversampling."""
-    from .balance import SAMPLER_LABELS
+    from .data.balance import SAMPLER_LABELS
 
     settings, kinds = status.settings, [f.kind for f in status.plan]
     root = settings.get("root", "?")

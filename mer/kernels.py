@@ -52,7 +52,7 @@ class KernelChoice:
     reason : str
         One sentence for the card, the Analyze page and ``analyze --json``.
     kernel : {"direct", "dft"}
-        How float32 computes the timbral convolutions here (:mod:`mer.bandconv`): the faster of the two on a
+        How float32 computes the timbral convolutions here (:mod:`mer.audio.bandconv`): the faster of the two on a
         probe (the same numbers to 6e-7 of the output scale).
     direct_ms, dft_ms : float or None
         The kernel probe's times for one patch of the 38-band layer.
@@ -111,11 +111,11 @@ def _probe() -> tuple[float, float]:
 
 
 def _probe_float_kernels() -> tuple[float, float]:
-    """Milliseconds of the direct and the DFT kernel (:mod:`mer.bandconv`) on one patch of the 38-band timbral
+    """Milliseconds of the direct and the DFT kernel (:mod:`mer.audio.bandconv`) on one patch of the 38-band timbral
     layer's shape, the better of two each after a warm-up: about 0.1 s in all."""
     import torch
 
-    from .bandconv import DftFilters, direct_peak
+    from .audio.bandconv import DftFilters, direct_peak
 
     gen = torch.Generator().manual_seed(0)
     patch, weight = torch.randn(1, 1, 193, 96, generator=gen), torch.randn(204, 1, 7, 38, generator=gen)

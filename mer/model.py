@@ -135,7 +135,7 @@ class CNNLSTM(_SequenceHeads):
 
 
 class EmbeddingLSTM(_SequenceHeads):
-    """The pretrained front-end: each segment arrives as its MusiCNN embedding (:mod:`mer.embeddings`).
+    """The pretrained front-end: each segment arrives as its MusiCNN embedding (:mod:`mer.audio.embeddings`).
 
     Standardised (statistics of the training fold), each embedding is projected to ``embedding`` units
     for the LSTM. The segment head reads a segment's LSTM state beside its own projection; with
@@ -143,15 +143,15 @@ class EmbeddingLSTM(_SequenceHeads):
     (what a linear model of the embeddings thrives on, handed to the network directly).
 
     With ``fine_tune`` each segment's row also holds its middle patch's input to MusiCNN's last block
-    (:meth:`mer.embeddings.SegmentEmbeddings.fine_tune_inputs`); a trainable copy of that block
-    (:class:`mer.musicnn.LastBlock`, starting from the pretrained weights) recomputes the embedding's last 64
+    (:meth:`mer.audio.embeddings.SegmentEmbeddings.fine_tune_inputs`); a trainable copy of that block
+    (:class:`mer.audio.musicnn.LastBlock`, starting from the pretrained weights) recomputes the embedding's last 64
     values from it.
     """
 
     @staticmethod
     def front_parameters(config: ModelConfig, n_inputs: int, width: int) -> int:
         """Weights of the embedding projection (and a fine-tuned last block) and the heads' inputs."""
-        from .musicnn import LAST_BLOCK_INPUTS, LAST_BLOCK_PARAMETERS
+        from .audio.musicnn import LAST_BLOCK_INPUTS, LAST_BLOCK_PARAMETERS
 
         n = LAST_BLOCK_PARAMETERS if config.fine_tune else 0
         n_inputs -= LAST_BLOCK_INPUTS if config.fine_tune else 0
@@ -160,7 +160,7 @@ class EmbeddingLSTM(_SequenceHeads):
 
     def __init__(self, config: ModelConfig, n_inputs: int) -> None:
         from .errors import ModelError
-        from .musicnn import LAST_BLOCK_INPUTS
+        from .audio.musicnn import LAST_BLOCK_INPUTS
 
         n_embedding = n_inputs - LAST_BLOCK_INPUTS if config.fine_tune else n_inputs
         if n_embedding < 1:
@@ -188,7 +188,7 @@ class EmbeddingLSTM(_SequenceHeads):
         (B, S, n_inputs + LAST_BLOCK_INPUTS) whose last block values the trainable block recomputes."""
         if self.last_block is None:
             return x
-        from .musicnn import LAST_BLOCK_MEAN_POOL
+        from .audio.musicnn import LAST_BLOCK_MEAN_POOL
 
         b, s, _ = x.shape
         block_in = x[..., self.n_inputs:].reshape(b * s, self.last_block.conv.in_channels, -1)
@@ -205,7 +205,7 @@ class EmbeddingLSTM(_SequenceHeads):
 
 
 def _pretrained_last_block() -> nn.Module:
-    from .musicnn import LastBlock, load_musicnn
+    from .audio.musicnn import LastBlock, load_musicnn
 
     return LastBlock.pretrained(load_musicnn())
 
@@ -251,8 +251,8 @@ def estimate_parameters(config: ModelConfig, n_inputs: int, members: int = 1) ->
 
 def build_model(config: ModelConfig, n_inputs: int, members: int = 1) -> nn.Module:
     """A fresh network for ``config``: a :class:`CNNLSTM` over ``n_inputs`` mel bands (the FeatureConfig's),
-    or an :class:`EmbeddingLSTM` over ``n_inputs`` numbers a segment (:data:`mer.embeddings.EMBEDDING_DIM`, plus
-    :data:`mer.musicnn.LAST_BLOCK_INPUTS` when it fine-tunes MusiCNN's last block).
+    or an :class:`EmbeddingLSTM` over ``n_inputs`` numbers a segment (:data:`mer.audio.embeddings.EMBEDDING_DIM`, plus
+    :data:`mer.audio.musicnn.LAST_BLOCK_INPUTS` when it fine-tunes MusiCNN's last block).
 
     ``members > 1`` builds an :class:`Ensemble` of that many. The size is checked first
     (:func:`estimate_parameters`).
@@ -303,7 +303,7 @@ def predict_windows(net: nn.Module, windows: np.ndarray) -> tuple[np.ndarray, np
     """Probabilities of one track given as windows, shape (S, W, n_mels, frames).
 
     A segment longer than one window is covered by W windows whose embeddings
-    are averaged before the LSTM; a shorter one arrives padded (see :mod:`mer.features`).
+    are averaged before the LSTM; a shorter one arrives padded (see :mod:`mer.audio.features`).
 
     Returns
     -------

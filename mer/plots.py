@@ -397,8 +397,8 @@ PER_CLASS_BAR_WIDTH, F1_OFFSET = 0.55, 0.4
 
 
 def per_class_figure(per_class: dict[str, Any], title: str = "Recall and F1 per emotion (tracks)") -> go.Figure:
-    """Recall (bars, labelled) and F1 (markers beside each bar) per emotion from :class:`mer.evaluate.ClassScore`
-    values; support on hover."""
+    """Recall (bars, labelled) and F1 (markers beside each bar) per emotion from
+    :class:`mer.training.evaluate.ClassScore` values; support on hover."""
     at = np.arange(len(EMOTIONS), dtype=float)
     fig = _fig(title=title, height=340, yaxis=dict(range=[0, 1.05], title="score"), legend=dict(orientation="h", y=-0.3),
                xaxis=dict(tickvals=at, ticktext=LABELS, range=[-0.5, len(EMOTIONS) - 0.5]))
@@ -417,7 +417,7 @@ def ladder_figure(groups: dict[str, list[Any]], *, baseline: float | None = None
                   published: float | None = None) -> go.Figure:
     """The leakage ladder: per protocol (most leaky first), one bar per family.
 
-    ``groups`` maps a family's label to its :class:`mer.evaluate.Rung` list, in protocol order.
+    ``groups`` maps a family's label to its :class:`mer.training.evaluate.Rung` list, in protocol order.
     ``published``: the study's reported accuracy, drawn as a reference line.
     """
     colors = ["#b71c1c", "#1565c0", "#2e7d32", "#6a1b9a"]

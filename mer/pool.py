@@ -69,7 +69,7 @@ class IdleCores:
 
 
 #: What a job that decodes audio and computes features needs.
-AUDIO_MODULES: tuple[str, ...] = ("mer.audio", "mer.features", "soxr", "soundfile")
+AUDIO_MODULES: tuple[str, ...] = ("mer.audio.decode", "mer.audio.features", "soxr", "soundfile")
 
 
 def process_pool(workers: int, *, preload: Sequence[str] = (), initializer: Callable[..., None] | None = None,

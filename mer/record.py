@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, from_dict, to_dict
-from .features import FEATURES_VERSION
+from .audio.features import FEATURES_VERSION
 
 __all__ = ["ModelRecord", "LEGACY_PRECISION"]
 
@@ -45,9 +45,9 @@ class ModelRecord:
     members : int >= 1
         Networks averaged (the fold models of a cross-validation, or one).
     features_version : int
-        :data:`mer.features.FEATURES_VERSION` of the code that computed its training inputs.
+        :data:`mer.audio.features.FEATURES_VERSION` of the code that computed its training inputs.
     front_end : dict or None
-        The MusiCNN front-end's record (:func:`mer.embeddings.front_end_record`), None for a log-mel model.
+        The MusiCNN front-end's record (:func:`mer.audio.embeddings.front_end_record`), None for a log-mel model.
     versions : dict
         The library versions it was trained with.
     """

@@ -34,7 +34,7 @@ def analysis_csv(analysis: Analysis) -> str:
     va = analysis.va_path
     df["valence"], df["arousal"] = va.valence.round(5), va.arousal.round(5)
     if analysis.tags is not None:  # the pretrained tagger's output, in columns named so it is not read as emotions
-        from .musicnn import TAGS
+        from .audio.musicnn import TAGS
 
         for i, tag in enumerate(TAGS):
             df[f"musicnn_tag:{tag}"] = analysis.tags[:, i].round(5)
@@ -54,7 +54,7 @@ def html_report(analysis: Analysis) -> str:
     ]
     heard = ""
     if analysis.tags is not None:
-        from .musicnn import TAGS
+        from .audio.musicnn import TAGS
 
         figs.append(taggram_figure(analysis.tags, list(TAGS), seg.start_s, seg.end_s))
         top = analysis.tagger_dict()["top"]

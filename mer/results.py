@@ -21,8 +21,8 @@ __all__ = ["PROTOCOL_LABELS", "CURVES_NOTE", "FAMILIES", "FAMILY_LABELS", "STUDY
            "rung_sentences"]
 
 #: What each protocol is, and what it leaks, in one sentence each (shown by the CLI, the card and the Model page).
-#: Why a learning curve's training loss may sit above its validation loss (what mer.train.run_epoch and
-#: mer.train.validate each measure).
+#: Why a learning curve's training loss may sit above its validation loss (what mer.training.train.run_epoch and
+#: mer.training.train.validate each measure).
 CURVES_NOTE = ("The training loss is measured while the network learns: dropout on, mixed-up tracks (mixup), masked "
                "and shifted log-mel images (log-mel front-end), and the segment head's loss (and any genre loss) "
                "added to the track head's. The validation loss is the track head's alone, on real tracks with "

@@ -9,7 +9,7 @@ from mer.circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from mer.compare import compare as compare_tracks
 from mer.config import emotion_label
 from mer.errors import MerError
-from mer.examples import list_examples
+from mer.data.examples import list_examples
 from mer.plots import (circumplex_figure, circumplex_pair_figure, distribution_figure, logmel_figure, paired_bars_figure,
                        segment_from_selection, spectrum_figure, taggram_figure, timeline_figure, waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report

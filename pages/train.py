@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from mer.balance import SAMPLER_LABELS, SAMPLER_NOTE
+from mer.data.balance import SAMPLER_LABELS, SAMPLER_NOTE
 from mer.config import CHOICES, MAIN_SETTINGS, SAMPLERS, SETTING_TEXT, SHIP_LABELS, TARGETS, ModelConfig, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError

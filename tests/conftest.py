@@ -111,7 +111,7 @@ def _built_once(tmp_path_factory, name: str, build) -> Path:
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     """36 synthetic tracks of 10.5 s in Emotify's layout (generated once per test run)."""
-    from mer.demo import DemoConfig, generate_demo_corpus
+    from mer.data.demo import DemoConfig, generate_demo_corpus
 
     return _built_once(tmp_path_factory, "tiny-corpus",
                        lambda path: generate_demo_corpus(path, DemoConfig(tracks=36, seconds=10.5, seed=1)))
@@ -121,7 +121,7 @@ def tiny_corpus(tmp_path_factory) -> Path:
 def tiny_models(tmp_path_factory, tiny_corpus) -> Path:
     """A models folder whose 'default' is a CNN-LSTM trained for 2 epochs on the tiny corpus."""
     from mer.config import ModelConfig, TrainConfig
-    from mer.train import train
+    from mer.training.train import train
 
     return _built_once(tmp_path_factory, "tiny-models",
                        lambda path: train(tiny_corpus, config=TrainConfig(**TINY_TRAIN),

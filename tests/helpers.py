@@ -78,7 +78,7 @@ TINY_MODEL = dict(front_end="logmel", conv_channels=(32, 32), embedding=32, lstm
 
 
 def separable(n: int = 40, seed: int = 0, frames: int = 32):
-    """:class:`~mer.dataset.TrackData` of tracks of two emotions that differ in which mel bands are loud, plus noise: learnable by any sane model.
+    """:class:`~mer.data.dataset.TrackData` of tracks of two emotions that differ in which mel bands are loud, plus noise: learnable by any sane model.
 
     Windows of 32 frames instead of the 126 a real segment has: the network takes any length, and the tests
     that train on these run four times faster.
@@ -90,6 +90,6 @@ def separable(n: int = 40, seed: int = 0, frames: int = 32):
     X[labels == 6, :, 40:] += 15  # joyful tracks: loud high bands
     shares = np.full((n, 9), 0.1)
     shares[np.arange(n), labels] = 0.6
-    from mer.dataset import TrackData
+    from mer.data.dataset import TrackData
 
     return TrackData(X=X, labels=labels, shares=shares, genre=np.arange(n) % 4, track_id=np.arange(1, n + 1))

@@ -66,12 +66,12 @@ def array(value) -> np.ndarray:
 
 
 def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monkeypatch):
-    import mer.demo.synth
+    import mer.data.demo.synth
 
     def no_synthesis(*args, **kwargs):
         raise AssertionError("the Analyze page synthesised audio")
 
-    monkeypatch.setattr(mer.demo.synth, "render_track", no_synthesis)
+    monkeypatch.setattr(mer.data.demo.synth, "render_track", no_synthesis)
     at = run_app()
     assert not at.exception
     assert_titled_navigation(at)
@@ -186,7 +186,7 @@ def test_every_bad_upload_shows_a_readable_error_and_the_page_goes_on(app_env):
 
 
 def test_a_microphone_recording_is_analysed_like_an_upload_and_a_short_one_refused_alike(app_env):
-    from mer.audio import load_audio
+    from mer.audio.decode import load_audio
     from mer.errors import AudioError
 
     at = run_app()
@@ -296,7 +296,7 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
 
 
 def test_every_advanced_setting_has_a_readable_label_and_help_and_smote_is_explained(app_env):
-    from mer.balance import SAMPLER_NOTE
+    from mer.data.balance import SAMPLER_NOTE
 
     at = run_app("pages/train.py")
     assert not at.exception

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mer.audio import load_audio
+from mer.audio.decode import load_audio
 from mer.config import AudioConfig
 from mer.errors import (
     CorruptAudioError,
@@ -59,7 +59,7 @@ def test_stereo_is_averaged_to_mono(write_audio):
 
 @pytest.mark.parametrize("sr", [8_000, 48_000, 96_000, 192_000])
 def test_any_rate_is_resampled_keeping_the_pitch(write_audio, sr):
-    from mer.features import track_features
+    from mer.audio.features import track_features
 
     path = write_audio(f"r{sr}.wav", tone(10.2, sr=sr, freq=1000.0), sr)
     audio = load_audio(path)
@@ -173,7 +173,7 @@ def test_clean_file_gives_no_warning(write_audio):
 def test_resampling_gives_librosas_samples_to_the_bit(rate, method):
     import librosa
 
-    from mer.audio import resample
+    from mer.audio.decode import resample
 
     y = np.random.default_rng(rate).standard_normal(rate * 3 + 7).astype(np.float32) * 0.3
     ours = resample(y, rate, 22_050, method)
@@ -190,7 +190,7 @@ def test_decoding_block_by_block_gives_the_whole_file_resampled_to_the_bit(rate,
 
     import soundfile as sf
 
-    from mer.audio import _BLOCK_FRAMES, resample
+    from mer.audio.decode import _BLOCK_FRAMES, resample
 
     data = encode(tone(12.3, rate, freq=330.0, channels=channels), rate, fmt)
     blocks = sf.blocks(io.BytesIO(data), blocksize=_BLOCK_FRAMES, dtype="float32", always_2d=True)
@@ -228,7 +228,7 @@ def test_a_long_192k_flac_is_never_held_at_its_source_rate(tmp_path):
 
 def test_a_stream_longer_than_accepted_is_refused_as_it_decodes(monkeypatch):
     """A header that undercounts (here: says nothing of the length) cannot make the decoder hold a long file."""
-    import mer.audio as audio_module
+    import mer.audio.decode as audio_module
 
     monkeypatch.setattr(audio_module, "_check_header", lambda snd, name, config: None)  # as if the header lied
     reads = []

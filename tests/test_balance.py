@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mer.balance import class_counts, class_weights, imbalance_ratio, oversample
+from mer.data.balance import class_counts, class_weights, imbalance_ratio, oversample
 from mer.errors import DataError
-from mer.stats import pca_projection
+from mer.data.stats import pca_projection
 
 
 def blobs(counts: list[int], dim: int = 6, seed: int = 0, spacing: float = 3.0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,11 +8,11 @@ import numpy as np
 
 from mer.cli import main
 from mer.config import TrainConfig
-from mer.emotify import load_corpus
+from mer.data.emotify import load_corpus
 
 
 def test_train_card_and_evaluate_cli_end_to_end(tiny_corpus, tmp_path, capsys):
-    from mer.demo import DemoConfig, generate_demo_corpus
+    from mer.data.demo import DemoConfig, generate_demo_corpus
 
     out = tmp_path / "cli-model"
     code = main(["train", "--root", str(tiny_corpus), "--out", str(out), "--epochs", "1", "--cv-folds", "2",
@@ -58,10 +58,10 @@ def _numeric_flags(parser, command=()):
 
 def test_every_numeric_flag_of_every_command_is_range_checked_before_work_starts(tmp_path, monkeypatch, capsys):
     import mer.batch
-    import mer.demo
-    import mer.ladder
-    import mer.stats
-    import mer.train
+    import mer.data.demo
+    import mer.training.ladder
+    import mer.data.stats
+    import mer.training.train
     import torch
 
     from mer.cli import _build_parser
@@ -69,8 +69,8 @@ def test_every_numeric_flag_of_every_command_is_range_checked_before_work_starts
     def started(*args, **kwargs):
         raise _Started
 
-    for module, name in ((mer.demo, "generate_demo_corpus"), (mer.stats, "dataset_stats"), (mer.train, "train"),
-                         (mer.ladder, "run_ladder"), (mer.batch, "run_batch")):
+    for module, name in ((mer.data.demo, "generate_demo_corpus"), (mer.data.stats, "dataset_stats"),
+                         (mer.training.train, "train"), (mer.training.ladder, "run_ladder"), (mer.batch, "run_batch")):
         monkeypatch.setattr(module, name, started)
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)  # an accepted --threads: not this process's
     required = {("data", "demo"): ["--out", str(tmp_path / "demo")], ("batch",): [str(tmp_path), "--out", str(tmp_path / "b")]}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mer.dataset import segment_data
-from mer.emotify import load_corpus
+from mer.data.dataset import segment_data
+from mer.data.emotify import load_corpus
 
 
 def test_features_come_from_the_cache_the_second_time(tiny_corpus, tmp_path):

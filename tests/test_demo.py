@@ -7,8 +7,8 @@ import dataclasses
 import numpy as np
 
 from mer.config import EMOTIONS
-from mer.demo import ARCHETYPES, Archetype, DemoConfig, demo_votes, render_track
-from mer.demo.synth import CUES
+from mer.data.demo import ARCHETYPES, Archetype, DemoConfig, demo_votes, render_track
+from mer.data.demo.synth import CUES
 
 
 def dominant_counts(config: DemoConfig) -> list[int]:

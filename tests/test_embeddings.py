@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from mer import embeddings, musicnn
+from mer.audio import embeddings, musicnn
 from mer.errors import ConfigError, DataError
 from mer.kernels import run_precision
 
@@ -75,8 +75,8 @@ def test_the_bundled_embeddings_are_emotifys_320_tracks_with_their_votes():
 
 
 def test_corpus_embeddings_are_cached_and_never_reused_across_front_ends(tmp_path, monkeypatch):
-    from mer.demo import DemoConfig, generate_demo_corpus
-    from mer.emotify import load_corpus
+    from mer.data.demo import DemoConfig, generate_demo_corpus
+    from mer.data.emotify import load_corpus
 
     corpus = load_corpus(generate_demo_corpus(tmp_path / "c", DemoConfig(tracks=4, seconds=10.5, seed=3)))
     monkeypatch.setenv("MER_PRECISION", "float32")
@@ -117,9 +117,9 @@ def test_corpus_embeddings_are_cached_and_never_reused_across_front_ends(tmp_pat
 def test_training_data_from_audio_are_the_corpus_embeddings(tmp_path):
     """``train --root DIR`` with the MusiCNN front-end: the corpus is embedded (and cached), labelled from data.csv."""
     from mer.config import ModelConfig
-    from mer.demo import DemoConfig, generate_demo_corpus
-    from mer.emotify import load_corpus
-    from mer.train import load_training_data
+    from mer.data.demo import DemoConfig, generate_demo_corpus
+    from mer.data.emotify import load_corpus
+    from mer.training.train import load_training_data
 
     root = generate_demo_corpus(tmp_path / "c", DemoConfig(tracks=4, seconds=10.5, seed=5))
     data, info = load_training_data(root, model_config=ModelConfig(), cache_dir=tmp_path / "cache")
@@ -138,7 +138,7 @@ def musicnn_model(tmp_path_factory):
     from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
     from mer.config import DatasetInfo
     from mer.registry import save_model
-    from mer.train import fit
+    from mer.training.train import fit
 
     data = embeddings.bundled_track_data()
     data = dataclasses.replace(data, X=data.X[:120], labels=data.labels[:120], shares=data.shares[:120],
@@ -189,7 +189,7 @@ def test_a_model_analyses_in_the_precision_this_machine_runs_and_says_which(musi
     import shutil
 
     from mer.analyze import analyze
-    from mer.audio import load_audio
+    from mer.audio.decode import load_audio
     from mer.kernels import kernel_choice
     from mer.model import predict_tracks
     from mer.registry import load_model

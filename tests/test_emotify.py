@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from mer.config import EMOTIONS, GENRES
-from mer.demo import DemoConfig, demo_votes, generate_demo_corpus, render_track
-from mer.emotify import fetch_emotify, load_annotations, load_corpus, read_votes, safe_extract
+from mer.data.demo import DemoConfig, demo_votes, generate_demo_corpus, render_track
+from mer.data.emotify import fetch_emotify, load_annotations, load_corpus, read_votes, safe_extract
 from mer.errors import DataError, DownloadError
 
 from .helpers import tone
@@ -201,8 +201,8 @@ def test_default_demo_votes_are_imbalanced_and_not_one_hot():
 
 
 def test_archetypes_differ_in_loudness_and_brightness():
-    from mer.audio import Audio
-    from mer.features import track_features
+    from mer.audio.decode import Audio
+    from mer.audio.features import track_features
 
     def describe(emotion: str) -> tuple[float, float]:
         y = render_track(11, emotion, "pop", 20.0)
@@ -274,7 +274,7 @@ def test_an_archive_that_expands_like_a_bomb_is_refused_and_leaves_nothing(tmp_p
 
 def test_a_broken_download_is_removed_and_never_offered(tmp_path, local_server, monkeypatch, capsys):
     from mer.cli import main
-    from mer.emotify import emotify_ready
+    from mer.data.emotify import emotify_ready
 
     site, url = local_server
     publish_emotify(site, tmp_path)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from mer import embeddings, musicnn
+from mer.audio import embeddings, musicnn
 from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ConfigError, ModelError, TrainingError
 
@@ -55,11 +55,11 @@ def test_at_its_pretrained_weights_a_fine_tuning_model_reads_the_frozen_embeddin
 
 def test_a_fine_tuned_model_trains_its_block_then_saves_loads_and_analyses(tmp_path, write_audio):
     from mer.analyze import analyze
-    from mer.demo import DemoConfig, generate_demo_corpus
+    from mer.data.demo import DemoConfig, generate_demo_corpus
     from mer.model import predict_tracks
     from mer.config import DatasetInfo
     from mer.registry import load_model, save_model
-    from mer.train import fit, load_training_data
+    from mer.training.train import fit, load_training_data
 
     root = generate_demo_corpus(tmp_path / "c", DemoConfig(tracks=6, seconds=10.5, seed=3))
     model_config = ModelConfig(**SMALL)
@@ -88,7 +88,7 @@ def test_a_fine_tuned_model_trains_its_block_then_saves_loads_and_analyses(tmp_p
 
 def test_fine_tuning_is_refused_where_it_cannot_work(tmp_path):
     from mer.jobs import start_training
-    from mer.train import load_training_data
+    from mer.training.train import load_training_data
 
     with pytest.raises(ConfigError, match="fine_tune needs front_end 'musicnn'"):
         ModelConfig(front_end="logmel", fine_tune=True)

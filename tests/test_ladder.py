@@ -9,7 +9,7 @@ import pytest
 
 from mer.errors import DataError
 from mer.results import Rung
-from mer.study import FEATURE_NAMES, StudyConfig, segment_features, study_ladder
+from mer.training.study import FEATURE_NAMES, StudyConfig, segment_features, study_ladder
 
 SR = 22_050
 
@@ -41,7 +41,7 @@ def _tracks(n_tracks: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_each_protocol_leaks_exactly_what_it_says():
-    from mer.study import segment_jobs, study_jobs, track_jobs
+    from mer.training.study import segment_jobs, study_jobs, track_jobs
 
     X, labels = _tracks(30)
     labels[:3] = 0  # 12, 9 and 9 tracks: SMOTE has something to add
@@ -88,8 +88,8 @@ def test_the_study_recipe_is_deterministic_for_a_seed_whatever_the_threads():
 
 
 def test_bundled_study_features_cover_the_tracks_of_the_bundled_embeddings():
-    from mer.embeddings import load_bundled_embeddings
-    from mer.study import load_study_features
+    from mer.audio.embeddings import load_bundled_embeddings
+    from mer.training.study import load_study_features
 
     feats, emb = load_study_features(), load_bundled_embeddings()
     assert feats.X.shape == (320, 20, 28) and np.isfinite(feats.X).all()
@@ -101,16 +101,16 @@ def test_bundled_study_features_cover_the_tracks_of_the_bundled_embeddings():
 
 
 def test_study_features_of_another_track_set_are_refused_with_the_counts(monkeypatch):
-    import mer.ladder
-    from mer.study import StudyFeatures, load_study_features
+    import mer.training.ladder
+    from mer.training.study import StudyFeatures, load_study_features
 
     real = load_study_features()
     other = StudyFeatures(X=np.concatenate([real.X[2:], real.X[:1]]),
                           track_id=np.concatenate([real.track_id[2:], [9999]]))
-    monkeypatch.setattr(mer.ladder, "load_study_features", lambda: other)
+    monkeypatch.setattr(mer.training.ladder, "load_study_features", lambda: other)
     with pytest.raises(DataError, match=r"hold 319 tracks, the bundled embeddings 320 \(2 of these missing, "
                                         r"1 others extra\)"):
-        mer.ladder.ladder_data(("study",))
+        mer.training.ladder.ladder_data(("study",))
 
 
 def test_a_ladder_root_with_missing_audio_is_listed_as_train_lists_it(tiny_corpus, tmp_path, capsys):
@@ -163,11 +163,11 @@ def test_the_card_shows_the_study_recipes_ladder_beside_the_models_own(tiny_mode
 
 
 def test_the_ladder_command_reproduces_the_study_family_from_the_bundled_features(tmp_path, monkeypatch, capsys):
-    import mer.ladder
+    import mer.training.ladder
     from mer.cli import main
 
     # the recipe's network cut to one block and one epoch: the command, the data and the protocols are real
-    monkeypatch.setattr(mer.ladder, "LADDER_STUDY_CONFIG",
+    monkeypatch.setattr(mer.training.ladder, "LADDER_STUDY_CONFIG",
                         StudyConfig(conv_channels=(8,), lstm_hidden=8, dense=8, epochs=1, batch_size=512))
     monkeypatch.setenv("MER_MODELS_DIR", str(tmp_path))
     assert main(["ladder", "--family", "study", "--workers", "2", "--save", "--json"]) == 0  # fits on a pool

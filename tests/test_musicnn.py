@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mer.errors import ModelError
-from mer.musicnn import (
+from mer.audio.musicnn import (
     N_MELS,
     PATCH_FRAMES,
     SAMPLE_RATE,
@@ -77,7 +77,7 @@ def test_pooling_first_equals_musicnns_order_of_operations(net, parity):
 def test_int8_peaks_are_the_float_convolution_of_the_quantised_patch_and_weights(net, parity):
     # The integer path's bookkeeping (zero point, scales, max on integer sums) is exact: it equals a float64
     # convolution of the dequantised 8-bit patch and filters, so its only error is the 8-bit rounding itself.
-    from mer.musicnn import _Int8Filters
+    from mer.audio.musicnn import _Int8Filters
 
     x = net.frontend.input_bn(torch.from_numpy(parity["patches"][:1]).unsqueeze(1))
     patch = torch.nn.functional.pad(x, (0, 0, 3, 3)).detach()
@@ -193,8 +193,8 @@ def test_weights_of_another_network_are_rejected_with_remedy(tmp_path, state):
 
 
 def test_the_dft_kernel_gives_the_direct_convolutions_numbers(net, parity):
-    # mer.bandconv: the timbral layers as a DFT along the bands, chosen by mer.kernels where it is faster
-    from mer.bandconv import DftFilters, direct_peak
+    # mer.audio.bandconv: the timbral layers as a DFT along the bands, chosen by mer.kernels where it is faster
+    from mer.audio.bandconv import DftFilters, direct_peak
 
     x = net.frontend.input_bn(torch.from_numpy(parity["patches"][:2]).unsqueeze(1))
     patch = torch.nn.functional.pad(x, (0, 0, 3, 3)).detach()

@@ -15,7 +15,7 @@ from mer.errors import ModelError
 from mer.model import predict_tracks
 from mer.config import DatasetInfo
 from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
-from mer.train import fit
+from mer.training.train import fit
 
 from .helpers import TINY_TRAIN, separable
 
@@ -88,7 +88,7 @@ def test_config_that_does_not_match_the_weights_is_refused(tiny_models, tmp_path
 
 
 def test_a_model_of_another_feature_version_is_refused_with_how_to_retrain(tiny_models, tmp_path):
-    from mer.features import FEATURES_VERSION
+    from mer.audio.features import FEATURES_VERSION
 
     old = tmp_path / "old"
     shutil.copytree(tiny_models / "default", old)
@@ -124,7 +124,7 @@ def test_a_config_json_is_one_record_that_round_trips(tiny_models):
 
 def test_an_old_config_json_is_migrated_as_it_is_read(tiny_models, tmp_path):
     """A model saved before the front-end, the feature version, the fold ensembles and the dataset were recorded."""
-    from mer.features import FEATURES_VERSION
+    from mer.audio.features import FEATURES_VERSION
     from mer.record import ModelRecord
 
     written = json.loads((tiny_models / "default" / "config.json").read_text())

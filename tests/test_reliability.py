@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from mer.analyze import analyze
-from mer.audio import load_audio
+from mer.audio.decode import load_audio
 from mer.cli import main
 from mer.config import AudioConfig
 from mer.errors import ModelError, TooLongError

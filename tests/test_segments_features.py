@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mer.audio import Audio
+from mer.audio.decode import Audio
 from mer.config import FeatureConfig
-from mer.features import model_windows, track_features
-from mer.segments import segment_bounds
+from mer.audio.features import model_windows, track_features
+from mer.audio.segments import segment_bounds
 
 from .helpers import tone
 
@@ -97,7 +97,7 @@ def test_the_mel_filterbank_is_librosas_to_the_bit(sr, n_fft, n_mels, fmin):
 
     import librosa
 
-    from mer.features import mel_filterbank
+    from mer.audio.features import mel_filterbank
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # librosa warns of empty filters at 8 kHz × 96 bands
@@ -114,7 +114,7 @@ def test_analysing_a_file_imports_neither_scipy_nor_numba(tmp_path):
     import soundfile as sf
 
     sf.write(tmp_path / "t.wav", tone(12.0, sr=44_100), 44_100)  # resampled to 22.05 kHz on the way
-    code = ("import sys; from mer.audio import load_audio; from mer.features import track_features; "
+    code = ("import sys; from mer.audio.decode import load_audio; from mer.audio.features import track_features; "
             f"track_features(load_audio({str(tmp_path / 't.wav')!r})); "
             "print(sorted(m for m in ('scipy', 'numba', 'librosa') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
@@ -138,7 +138,7 @@ def _traced_peak(fn, *args):
 def test_a_long_tracks_features_come_in_blocks_with_the_numbers_of_one_block(monkeypatch):
     """Five minutes (26 MB of samples): the features take a few MB at a time, and blocks of frames give the
     numbers computing every frame at once gave."""
-    import mer.features as features
+    import mer.audio.features as features
 
     y = tone(300.0, SR, freq=523.0) * np.linspace(0.2, 1.0, int(300 * SR), dtype=np.float32)
     audio = Audio(samples=y, sample_rate=SR, name="long", source_sample_rate=SR, source_channels=1,
@@ -156,7 +156,7 @@ def test_a_long_tracks_features_come_in_blocks_with_the_numbers_of_one_block(mon
 
 @pytest.mark.parametrize("seconds,exact", [(60.0, True), (200.0, False)])
 def test_musicnns_log_mel_comes_in_blocks_to_the_bit_up_to_a_block(monkeypatch, seconds, exact):
-    from mer import musicnn
+    from mer.audio import musicnn
 
     y = tone(seconds, 16_000, freq=440.0) * np.float32(0.7)
     blocked, peak = _traced_peak(musicnn.logmel, y)

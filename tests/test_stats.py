@@ -11,13 +11,13 @@ import pandas as pd
 import pytest
 
 from mer.cli import main
-from mer.compact import (BUNDLED_FEATURES, build_compact_features, compact_segment_features, load_compact_features,
+from mer.data.compact import (BUNDLED_FEATURES, build_compact_features, compact_segment_features, load_compact_features,
                          save_compact_features)
 from mer.config import EMOTIONS
-from mer.emotify import BUNDLED_DATA_CSV, load_annotations, load_corpus
+from mer.data.emotify import BUNDLED_DATA_CSV, load_annotations, load_corpus
 from mer.errors import DataError
-from mer.features import FEATURES_VERSION
-from mer.stats import annotation_stats, dataset_stats, genre_emotion_table, tied_tracks
+from mer.audio.features import FEATURES_VERSION
+from mer.data.stats import annotation_stats, dataset_stats, genre_emotion_table, tied_tracks
 
 from .test_emotify import make_root, v
 
@@ -82,8 +82,8 @@ def test_smote_on_the_bundled_features_balances_the_training_fold():
 
 
 def test_compact_features_are_rebuilt_from_a_corpus_and_round_trip(tiny_corpus, tmp_path):
-    from mer.audio import load_audio
-    from mer.emotify import load_corpus
+    from mer.audio.decode import load_audio
+    from mer.data.emotify import load_corpus
 
     feats = build_compact_features(tiny_corpus, workers=1)
     assert feats.X.shape == (36, 20, 128) and list(feats.track_id) == list(range(1, 37))
@@ -100,7 +100,7 @@ def test_compact_features_are_rebuilt_from_a_corpus_and_round_trip(tiny_corpus, 
 
 @pytest.mark.skipif(not (SHARED / "original_ids.csv").is_file(), reason="the team's Emotify folder is not beside")
 def test_bundled_features_match_the_feature_code_on_the_teams_audio():
-    from mer.audio import load_audio
+    from mer.audio.decode import load_audio
 
     feats = load_compact_features()
     ids = pd.read_csv(SHARED / "original_ids.csv")

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from mer.config import ModelConfig, TrainConfig
-from mer.dataset import segment_data, track_data
-from mer.emotify import load_corpus
+from mer.data.dataset import segment_data, track_data
+from mer.data.emotify import load_corpus
 from mer.errors import ConfigError, ModelError, TrainingCancelled
 from mer.model import predict_tracks
 from mer.registry import list_models
-from mer.train import _band_stats, cross_validate, fit, train
+from mer.training.train import _band_stats, cross_validate, fit, train
 
 from .helpers import TINY_MODEL, TINY_TRAIN, separable
 
@@ -104,7 +104,7 @@ def test_a_network_trained_on_a_device_comes_back_on_the_cpu():
 def test_the_pooled_segment_loss_is_the_cross_entropy_of_the_segments_mean():
     import torch
 
-    from mer.train import _segment_loss
+    from mer.training.train import _segment_loss
 
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(3, 20, 9, generator=g)
@@ -146,9 +146,9 @@ def test_track_weights_scale_each_tracks_whole_loss_by_its_listeners(segment_tar
     import torch
 
     from mer.config import ModelConfig, TrainConfig
-    from mer.dataset import TrackData
+    from mer.data.dataset import TrackData
     from mer.model import build_model
-    from mer.train import _loss, _weights
+    from mer.training.train import _loss, _weights
 
     rng = np.random.default_rng(0)
     shares = rng.dirichlet(np.ones(9), size=3)

@@ -11,7 +11,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from ..audio import SUPPORTED_EXTENSIONS
+from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..errors import MerError
 from ..files import is_under
 

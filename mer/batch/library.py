@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from ..audio import SUPPORTED_EXTENSIONS
+from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir, emotion_label
 from ..errors import MerError
 from ..files import is_under, read_json
@@ -220,7 +220,7 @@ def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
     BatchError
         The data folder cannot be written.
     """
-    from ..examples import EXAMPLES_DIR, list_examples
+    from ..data.examples import EXAMPLES_DIR, list_examples
     from .run import run_batch
     from .worker import model_identity
 

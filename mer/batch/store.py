@@ -41,7 +41,7 @@ __all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "PROFILE_SCHEMA", "SEGMENT_GROUP_TR
            "tracks_table", "segments_table"]
 
 _PROBS = [pa.field(e, pa.float32()) for e in EMOTIONS]
-#: Numbers in a track's ``sound`` (MusiCNN's tags; mer.musicnn.TAGS).
+#: Numbers in a track's ``sound`` (MusiCNN's tags; mer.audio.musicnn.TAGS).
 SOUND_SIZE = 50
 _MODEL = [pa.field("model_name", pa.string()), pa.field("model_version", pa.string())]
 

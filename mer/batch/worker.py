@@ -53,7 +53,7 @@ class TrackResult:
         The arithmetic MusiCNN ran in for this file (None with the log-mel front-end).
     sound : np.ndarray [shape=(50,), dtype=float32] or None
         What the track sounds like to MusiCNN: its 50 tag probabilities averaged over the segments (genres,
-        instruments, moods of Last.fm; :data:`mer.musicnn.TAGS`), a compact fingerprint for "similar by sound".
+        instruments, moods of Last.fm; :data:`mer.audio.musicnn.TAGS`), a compact fingerprint for "similar by sound".
         None with the log-mel front-end.
     """
 
@@ -121,7 +121,7 @@ def _genre_tag(path: str) -> str | None:
 def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
     """Analyse one file; every failure becomes an error result, never an exception."""
     from ..analyze import read_audio
-    from ..audio import load_audio
+    from ..audio.decode import load_audio
 
     if ref.refused:
         return error_result(ref, ref.refused)

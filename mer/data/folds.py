@@ -7,7 +7,7 @@
 * ``segment``: one random split of **segments**, stratified; segments of one
   track then sit in training and test alike.
 * ``study``: the same split as ``segment``, but the study's code oversampled all
-  segments *before* splitting; :mod:`mer.train` reproduces that order.
+  segments *before* splitting; :mod:`mer.training.train` reproduces that order.
 
 Indices returned here are rows of whatever the caller split: track rows for
 ``track_folds``, segment rows for ``segment_split``.

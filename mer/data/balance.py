@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import EMOTIONS, SAMPLERS
-from .errors import DataError
+from ..config import EMOTIONS, SAMPLERS
+from ..errors import DataError
 
 __all__ = [
     "SAMPLER_LABELS",

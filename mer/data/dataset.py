@@ -1,7 +1,7 @@
 """From a corpus to segment-level training data: cached features and the two split protocols.
 
 Each track is decoded, cut into 20 segments and turned into log-mel windows
-(:mod:`mer.features`); every window is one sample labelled with its track's
+(:mod:`mer.audio.features`); every window is one sample labelled with its track's
 dominant emotion, as in the study. Features are cached on disk, keyed by the
 feature code's version, the audio and feature configs and every audio file's
 path, size and mtime, so a second run reads them instead of recomputing.
@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import load_audio
-from .config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
+from ..audio.decode import load_audio
+from ..config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
 from .emotify import Corpus, file_stamp
-from .errors import DataError, MerError
-from .features import FEATURES_VERSION, track_features
-from .files import open_atomic
-from .pool import AUDIO_MODULES, map_with_progress
-from .progress import ProgressFn
+from ..errors import DataError, MerError
+from ..audio.features import FEATURES_VERSION, track_features
+from ..files import open_atomic
+from ..pool import AUDIO_MODULES, map_with_progress
+from ..progress import ProgressFn
 
 __all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir"]
 
@@ -109,7 +109,7 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
 
     jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
     per_track = map_with_progress(_extract, jobs, message="extracting segment features", workers=workers,
-                                  on_progress=on_progress, preload=("mer.dataset", *AUDIO_MODULES))
+                                  on_progress=on_progress, preload=("mer.data.dataset", *AUDIO_MODULES))
 
     # windows: (n_segments, n_windows, n_mels, frames) per track → rows
     X = np.concatenate([w.reshape(-1, *w.shape[2:]) for w in per_track])
@@ -142,7 +142,7 @@ class TrackData:
     track_id : np.ndarray [shape=(n_tracks,)]
     summary : np.ndarray [shape=(n_tracks, 2 * n_mels)], optional
         Where ``X`` holds embeddings, not log-mel images: each track's mean and standard deviation of its
-        log-mel bands, for the linear baseline (:func:`mer.evaluate.pooled_logmel` computes it from ``X``
+        log-mel bands, for the linear baseline (:func:`mer.training.evaluate.pooled_logmel` computes it from ``X``
         otherwise).
     responses : np.ndarray [shape=(n_tracks,)], optional
         How many listeners voted on each track (``TrainConfig.track_weights``); None where unknown.

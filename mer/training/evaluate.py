@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .config import EMOTIONS, GENRES
-from .progress import ProgressFn
-from .results import ClassScore, Metrics
+from ..config import EMOTIONS, GENRES
+from ..progress import ProgressFn
+from ..results import ClassScore, Metrics
 
 if TYPE_CHECKING:
-    from .registry import LoadedModel
+    from ..registry import LoadedModel
 
 __all__ = [
     "score",
@@ -147,8 +147,8 @@ def evaluate_corpus(model: LoadedModel, root: str | os.PathLike, *, on_progress:
     root : path of an Emotify-layout corpus
     on_progress : callable(done, total, message), optional
     """
-    from .emotify import load_corpus
-    from .model import predict_tracks
+    from ..data.emotify import load_corpus
+    from ..model import predict_tracks
 
     data = model.front_end.corpus_data(load_corpus(root), audio_config=model.audio_config,
                                        feature_config=model.feature_config, on_progress=on_progress,

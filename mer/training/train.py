@@ -22,21 +22,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .balance import class_weights, oversample
-from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, Fit, FitKind, ModelConfig, TrainConfig
-from .dataset import TrackData
-from .device import resolve_device
-from .emotify import Corpus, load_corpus
-from .errors import ModelError, TrainingError
+from ..data.balance import class_weights, oversample
+from ..config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, Fit, FitKind, ModelConfig, TrainConfig
+from ..data.dataset import TrackData
+from ..device import resolve_device
+from ..data.emotify import Corpus, load_corpus
+from ..errors import ModelError, TrainingError
 from .evaluate import genre_prior_baseline, logreg_baseline, majority_baseline, pooled_logmel, score
-from .frontend import front_end
-from .folds import Fold, folds_problem, inner_split, segment_split, track_folds
-from .progress import Epoch, EpochFn, ProgressFn
-from .files import name_lock
+from ..frontend import front_end
+from ..data.folds import Fold, folds_problem, inner_split, segment_split, track_folds
+from ..progress import Epoch, EpochFn, ProgressFn
+from ..files import name_lock
 from .loop import BestEpoch, StopFn, shuffled_batches
-from .model import estimate_parameters
-from .registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
-from .results import PROTOCOL_LABELS, CVReport, FoldReport, Rung
+from ..model import estimate_parameters
+from ..registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
+from ..results import PROTOCOL_LABELS, CVReport, FoldReport, Rung
 
 __all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset",
            "load_training_data"]
@@ -291,7 +291,7 @@ def _prepare(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: 
     """A fresh network standardised on the fit rows, the fit and validation rows, the class weights: on ``device``."""
     import torch
 
-    from .model import build_model
+    from ..model import build_model
 
     X, target, y, genre = _balanced_rows(data, fit_idx, config)
     net = build_model(model_config, data.X.shape[2])
@@ -336,7 +336,7 @@ def _baseline_probs(data: TrackData, fold: Fold, seed: int) -> dict[str, np.ndar
     if feats is not None:
         out["logistic regression on log-mel"] = logreg_baseline(feats[tr], data.labels[tr], feats[te], seed=seed)
     if data.X.ndim == 3:  # the network reads MusiCNN embeddings: a linear model of their track mean beside it
-        from .embeddings import EMBEDDING_DIM
+        from ..audio.embeddings import EMBEDDING_DIM
 
         emb = np.asarray(data.X[..., :EMBEDDING_DIM], dtype=np.float32).mean(axis=1)  # not a fine-tuner's block inputs
         out[EMBEDDING_BASELINE] = logreg_baseline(emb[tr], data.labels[tr], emb[te], seed=seed, C=0.01)
@@ -350,7 +350,7 @@ def cross_validate(data: TrackData, config: TrainConfig, model_config: ModelConf
 
     Returns the report and the fold models (each trained without its fold's test tracks).
     """
-    from .model import predict_tracks
+    from ..model import predict_tracks
 
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
     oof = np.zeros((len(data), len(EMOTIONS)))
@@ -398,7 +398,7 @@ def ladder(data: TrackData, config: TrainConfig, model_config: ModelConfig, cv: 
     seg_config = replace(config, sampler="smote", target="dominant", segment_weight=0.0, mixup=0.0)
     res = fit(seg, split.fit, split.val, seg_config, model_config, on_epoch=on_epoch, should_stop=should_stop,
               which=Fit(FitKind.SEGMENT), device=device)
-    from .model import predict_tracks
+    from ..model import predict_tracks
 
     acc_segment = score(seg.labels[split.test], probs=predict_tracks(res.net, seg.X[split.test])[0]).accuracy
     leaked = _study_rows(seg, config)
@@ -480,7 +480,7 @@ def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, 
     model = _evaluate_and_fit(data, config, model_config, dataset.description, on_epoch=on_epoch,
                               on_progress=on_progress, should_stop=should_stop, device=torch_device)
     model.seconds = time.perf_counter() - t_start
-    from .card import model_card, model_metrics
+    from ..card import model_card, model_metrics
 
     metrics = model_metrics(model)
     return save_model(model.net, name=out.name, root=out.parent, audio_config=audio_config,
@@ -500,7 +500,7 @@ def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelC
     rungs = ladder(data, config, model_config, cv, on_epoch=on_epoch, should_stop=should_stop, device=device) \
         if config.ladder and cv is not None else {}
     if config.ship == "folds":
-        from .model import Ensemble
+        from ..model import Ensemble
 
         return TrainedModel(net=Ensemble(nets), history=[], best_epoch=0, cv=cv, ladder=rungs)
     if on_progress:

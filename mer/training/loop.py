@@ -7,8 +7,8 @@ import copy
 import math
 from typing import Callable
 
-from .errors import TrainingCancelled
-from .progress import Epoch
+from ..errors import TrainingCancelled
+from ..progress import Epoch
 
 __all__ = ["StopFn", "shuffled_batches", "BestEpoch"]
 

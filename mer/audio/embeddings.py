@@ -1,7 +1,7 @@
 """What MusiCNN hears in each of a track's segments: one embedding and 50 tag probabilities per segment.
 
 A segment is read through 3 s MusiCNN patches (187 frames of its 16 kHz
-log-mel, :mod:`mer.musicnn`):
+log-mel, :mod:`mer.audio.musicnn`):
 
 * a segment of about 3 s (a 60 s Emotify excerpt cut in 20) is one patch;
 * a longer one averages up to ``MAX_PATCHES`` patches spread evenly over it, so
@@ -28,18 +28,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import musicnn
-from .audio import Audio, load_audio, resample
-from .config import EMOTIONS, GENRES, AudioConfig, to_dict
-from .errors import DataError, MerError
-from .files import loads_json, open_atomic
-from .kernels import run_kernel, run_precision
-from .pool import AUDIO_MODULES, map_with_progress
-from .progress import ProgressFn
+from .decode import Audio, load_audio, resample
+from ..config import EMOTIONS, GENRES, AudioConfig, to_dict
+from ..errors import DataError, MerError
+from ..files import loads_json, open_atomic
+from ..kernels import run_kernel, run_precision
+from ..pool import AUDIO_MODULES, map_with_progress
+from ..progress import ProgressFn
 from .segments import segment_bounds
 
 if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas and pyarrow: 67 MB of a process's memory)
-    from .dataset import TrackData
-    from .emotify import Corpus
+    from ..data.dataset import TrackData
+    from ..data.emotify import Corpus
 
 __all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_PRECISION", "BUNDLED_EMBEDDINGS",
            "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record", "record_precision",
@@ -57,7 +57,7 @@ MAX_PATCHES = 4
 #: Embeddings computed here run in the machine's precision (:func:`mer.kernels.run_precision`); the two agree
 #: to about 1 % of the embedding's values (benchmarks/emotify_cv.py reports the cross-validated accuracy at both).
 BUNDLED_PRECISION = "int8"
-BUNDLED_EMBEDDINGS = Path(__file__).resolve().parent / "resources" / "emotify" / "segment-embeddings.npz"
+BUNDLED_EMBEDDINGS = Path(__file__).resolve().parent.parent / "resources" / "emotify" / "segment-embeddings.npz"
 _FRAMES_PER_S = musicnn.SAMPLE_RATE / musicnn.HOP
 
 
@@ -69,11 +69,11 @@ class SegmentEmbeddings:
     ----------
     vectors : np.ndarray [shape=(n_segments, EMBEDDING_DIM), dtype=float32]
     tags : np.ndarray [shape=(n_segments, 50)]
-        Tag probabilities (:data:`mer.musicnn.TAGS`), the mean over the segment's patches.
+        Tag probabilities (:data:`mer.audio.musicnn.TAGS`), the mean over the segment's patches.
     patches : np.ndarray [shape=(n_segments,)]
         Patches averaged per segment.
     block_inputs : np.ndarray [shape=(n_segments, 64, 187)], optional
-        For fine-tuning: what MusiCNN's last block (:class:`mer.musicnn.LastBlock`) reads in each segment's
+        For fine-tuning: what MusiCNN's last block (:class:`mer.audio.musicnn.LastBlock`) reads in each segment's
         patch (one patch a segment, see :func:`embed_samples`).
     """
 
@@ -94,8 +94,8 @@ def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
                  max_patches: int = MAX_PATCHES) -> list[np.ndarray]:
     """First frame of every patch of each segment (segments given in seconds).
 
-    A patch is :data:`mer.musicnn.PATCH_FRAMES` frames; starts are clamped to the track, so a track shorter
-    than one patch gets start 0 (its frames are then repeated, see :func:`mer.musicnn.patches`).
+    A patch is :data:`mer.audio.musicnn.PATCH_FRAMES` frames; starts are clamped to the track, so a track shorter
+    than one patch gets start 0 (its frames are then repeated, see :func:`mer.audio.musicnn.patches`).
     """
     size, last = musicnn.PATCH_FRAMES, max(0, n_frames - musicnn.PATCH_FRAMES)
     out = []
@@ -121,16 +121,16 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
     samples : np.ndarray [shape=(n,)]
         Mono audio at ``sample_rate`` (resampled here to 16 kHz, MusiCNN's rate).
     layers : tuple of str
-        MusiCNN layers (:class:`mer.musicnn.MusiCNNOutput` fields) concatenated into a segment's vector.
+        MusiCNN layers (:class:`mer.audio.musicnn.MusiCNNOutput` fields) concatenated into a segment's vector.
     precision : {"float32", "int8"}, optional
-        How the bundled MusiCNN computes (:data:`mer.musicnn.PRECISIONS`); default: what this machine does
+        How the bundled MusiCNN computes (:data:`mer.audio.musicnn.PRECISIONS`); default: what this machine does
         fastest (:func:`mer.kernels.run_precision`).
     block_inputs : bool
         Also keep each segment's input to MusiCNN's last block (to fine-tune it). A segment is then read
         through one patch, its middle one (``max_patches`` is 1), so that the block's input and the other
         values of the embedding come from the same 3 s.
     net : MusiCNN, optional
-        Default: the bundled MSD_musicnn at ``precision`` (:func:`mer.musicnn.load_musicnn`).
+        Default: the bundled MSD_musicnn at ``precision`` (:func:`mer.audio.musicnn.load_musicnn`).
     on_progress : ProgressFn, optional
         Told ``(0, n, "MusiCNN on n patches of 3 s")`` before the network runs on the ``n`` patches (in one
         batch), and ``(n, n, ...)`` after.
@@ -170,7 +170,7 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
 def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
                 precision: str | None = None, block_inputs: bool = False,
                 net: musicnn.MusiCNN | None = None, on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
-    """:func:`embed_samples` of a decoded :class:`~mer.audio.Audio`."""
+    """:func:`embed_samples` of a decoded :class:`~mer.audio.decode.Audio`."""
     return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers,
                          precision=precision, block_inputs=block_inputs, net=net, on_progress=on_progress)
 
@@ -253,7 +253,7 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
     LAST_BLOCK_INPUTS numbers). Cached in the feature cache, keyed by the corpus's files, the audio config and
     :func:`front_end_record` (so embeddings of other weights or another precision are never reused).
     """
-    from .dataset import default_cache_dir
+    from ..data.dataset import default_cache_dir
 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     precision = run_precision(precision)
@@ -268,7 +268,7 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
             return z["vectors"].astype(np.float32), z["tags"].astype(np.float32)
     jobs = [(p, audio_config, n_segments, precision, block_inputs) for p in corpus.tracks["path"]]
     rows = map_with_progress(_embed_file, jobs, message="MusiCNN: embedding segments", workers=workers,
-                             on_progress=on_progress, min_jobs=8, preload=("mer.embeddings", *AUDIO_MODULES))
+                             on_progress=on_progress, min_jobs=8, preload=("mer.audio.embeddings", *AUDIO_MODULES))
     vectors, tags = np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
     try:
         cache.mkdir(parents=True, exist_ok=True)
@@ -280,9 +280,9 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
 
 
 def embedding_track_data(corpus: Corpus, precision: str | None = None, **kwargs) -> TrackData:
-    """:class:`~mer.dataset.TrackData` whose inputs are the corpus's segment embeddings (see :func:`corpus_embeddings`),
-    computed in ``precision`` (default: this machine's), which the data records."""
-    from .dataset import TrackData, corpus_responses
+    """:class:`~mer.data.dataset.TrackData` whose inputs are the corpus's segment embeddings (see
+    :func:`corpus_embeddings`), computed in ``precision`` (default: this machine's), which the data records."""
+    from ..data.dataset import TrackData, corpus_responses
 
     precision = run_precision(precision)
     vectors, _ = corpus_embeddings(corpus, precision=precision, **kwargs)
@@ -297,9 +297,9 @@ def bundled_track_data() -> TrackData:
     pooled log-mel summaries (from the bundled compact features) for the linear baseline."""
     import pandas as pd
 
-    from .compact import BUNDLED_FEATURES, load_compact_features
-    from .dataset import TrackData
-    from .emotify import load_annotations
+    from ..data.compact import BUNDLED_FEATURES, load_compact_features
+    from ..data.dataset import TrackData
+    from ..data.emotify import load_annotations
 
     emb = load_bundled_embeddings()
     tracks = load_annotations().tracks.set_index("track_id").loc[emb.track_id]

@@ -4,10 +4,10 @@ class balance of its training fold before and after oversampling, with a PCA of 
 Two sources:
 
 * the **bundled Emotify** (``root=None``): the official annotations of all 400 tracks
-  (:data:`mer.emotify.BUNDLED_DATA_CSV`) and, for oversampling and PCA, the compact
-  per-segment features of the 320 tracks the team holds (:mod:`mer.compact`);
+  (:data:`mer.data.emotify.BUNDLED_DATA_CSV`) and, for oversampling and PCA, the compact
+  per-segment features of the 320 tracks the team holds (:mod:`mer.data.compact`);
 * an **Emotify-layout folder** (a real download, the demo corpus): its ``data.csv``, and
-  for oversampling the model's own log-mel windows of its audio (:mod:`mer.dataset`).
+  for oversampling the model's own log-mel windows of its audio (:mod:`mer.data.dataset`).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import pandas as pd
 
 from .balance import SAMPLER_LABELS, Resampled, class_counts, imbalance_ratio, oversample
 from .compact import BUNDLED_FEATURES, load_compact_features
-from .config import EMOTIONS, TrainConfig
+from ..config import EMOTIONS, TrainConfig
 from .dataset import SegmentData, segment_data
 from .folds import track_folds
 from .emotify import Annotations, Corpus, MissingAudio, load_annotations, load_corpus
-from .errors import DataError
-from .progress import ProgressFn
+from ..errors import DataError
+from ..progress import ProgressFn
 
 __all__ = [
     "AnnotationStats",
@@ -239,7 +239,7 @@ BUNDLED_SAMPLES = {"logmel": "compact: mean and std of 64 log-mel bands per segm
 def _bundled_segments(annotations: Annotations, samples: str = "logmel") -> tuple[SegmentData, np.ndarray]:
     """The bundled compact features (or MusiCNN embeddings) as segment rows, labelled from the bundled annotations."""
     if samples == "musicnn":
-        from .embeddings import load_bundled_embeddings
+        from ..audio.embeddings import load_bundled_embeddings
 
         emb = load_bundled_embeddings()
         X, ids = emb.vectors, emb.track_id
@@ -270,7 +270,7 @@ def dataset_stats(root: str | os.PathLike | None = None, *, sampler: str = "smot
         An Emotify-layout folder (its audio is decoded, or read from the feature cache).
         ``None``: the bundled Emotify — annotations of all 400 tracks, compact features of 320.
     sampler, k_neighbors, seed :
-        Oversampling of the training fold (see :func:`mer.balance.oversample`); ``seed`` also splits.
+        Oversampling of the training fold (see :func:`mer.data.balance.oversample`); ``seed`` also splits.
     with_pca : bool
         Also project real and synthetic samples with PCA (the Dataset page's scatter).
     allow_missing : bool

@@ -35,11 +35,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from .bandconv import DftFilters, direct_peak
-from .errors import ModelError
-from .files import file_digest
+from ..errors import ModelError
+from ..files import file_digest
 from .features import mel_filterbank
-from .tags import TAGS
-from .threads import one_blas_thread
+from ..tags import TAGS
+from ..threads import one_blas_thread
 
 __all__ = [
     "SAMPLE_RATE",
@@ -71,7 +71,7 @@ N_MELS = 96
 PATCH_FRAMES = 187  # 3 s: librosa.time_to_frames(3, sr=16000, n_fft=512, hop_length=256) + 1
 
 #: The converted weights that ship with mer.
-WEIGHTS_PATH = Path(__file__).resolve().parent / "resources" / "musicnn" / "msd_musicnn.pt"
+WEIGHTS_PATH = Path(__file__).resolve().parent.parent / "resources" / "musicnn" / "msd_musicnn.pt"
 
 #: How to rebuild the weights file (see the script's docstring for the TensorFlow venv it needs).
 REBUILD_COMMAND = ("pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn && "
@@ -80,7 +80,7 @@ REBUILD_COMMAND = ("pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn && "
 #: How the timbral convolutions are computed in eval mode: "float32" is the exact port, "int8" quantises
 #: inputs and weights to 8 bits and sums in int32 (several times faster where the CPU has VNNI; mer.kernels).
 PRECISIONS = ("float32", "int8")
-#: How float32 computes them: oneDNN's direct convolution, or a DFT along the bands (mer.bandconv; the same
+#: How float32 computes them: oneDNN's direct convolution, or a DFT along the bands (mer.audio.bandconv; the same
 #: numbers to 6e-7 of the output scale, faster on some CPUs: mer.kernels times both).
 KERNELS = ("direct", "dft")
 
@@ -120,7 +120,7 @@ def logmel(samples_16k: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     samples_16k : np.ndarray [shape=(n,)]
-        Mono audio at :data:`SAMPLE_RATE` (see :func:`mer.audio.resample`).
+        Mono audio at :data:`SAMPLE_RATE` (see :func:`mer.audio.decode.resample`).
 
     Returns
     -------
@@ -256,7 +256,7 @@ class _FrequencyPooledConv(nn.Module):
         self.conv = nn.Conv2d(1, filters, (frames, bands))
         self.bn = _batch_norm(filters, 2)
         self.int8 = False  # set by MusiCNN(precision="int8") on the timbral blocks
-        self.dft = False  # set by MusiCNN(kernel="dft") on the timbral blocks: float32 through mer.bandconv
+        self.dft = False  # set by MusiCNN(kernel="dft") on the timbral blocks: float32 through mer.audio.bandconv
         self._tables: tuple[tuple[int, ...], DftFilters] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -304,7 +304,7 @@ class _Int8Filters:
         return cls(q.t().contiguous(), scale, q.sum(dim=1, dtype=torch.int32), *weight.shape[2:])
 
     def peak(self, patch: torch.Tensor) -> torch.Tensor:
-        """:func:`mer.bandconv.direct_peak` with 8-bit inputs and weights, summed exactly in int32.
+        """:func:`mer.audio.bandconv.direct_peak` with 8-bit inputs and weights, summed exactly in int32.
 
         The patch is quantised with its own range (asymmetric, so that the zero padding stays exactly zero).
         The convolution is one int8 matrix product over the patch's (frames × bands) windows; since both

@@ -2,7 +2,7 @@
 
 ``ROOT/data.csv`` has one row per simulated listener response, with the official
 header, and ``ROOT/emotifymusic/<genre>/<rank>.flac`` the audio, so
-:func:`mer.emotify.load_corpus` reads it with no special case. Simulated
+:func:`mer.data.emotify.load_corpus` reads it with no special case. Simulated
 listeners tick one to three emotions from the track's emotion profile, with more
 disagreement on the emotions real listeners agreed on least (amazement,
 sadness, solemnity; Aljanaki et al. 2016), so vote shares are not one-hot and
@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from ..config import EMOTIONS, GENRES, MAX_SEED, _check, data_dir
-from ..files import check_output_dir, replace_dir
-from ..pool import map_with_progress
-from ..progress import ProgressFn
-from ..text import csv_safe
+from ...config import EMOTIONS, GENRES, MAX_SEED, _check, data_dir
+from ...files import check_output_dir, replace_dir
+from ...pool import map_with_progress
+from ...progress import ProgressFn
+from ...text import csv_safe
 from .synth import ARCHETYPES, GENRE_AFFINITY, SR, render_track
 
 #: Seconds of audio below which one process synthesises a corpus sooner than a pool (which first starts its fork
@@ -186,7 +186,7 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
             jobs.append((p, config.seconds, config.sample_rate, str(folder / f"{p.rank}.flac")))
         map_with_progress(_render_to_file, jobs, message="synthesising demo tracks", workers=workers,
                           on_progress=on_progress, min_jobs=max(4, math.ceil(POOL_MIN_SECONDS / config.seconds)),
-                          chunksize=2, preload=("mer.demo.corpus",))
+                          chunksize=2, preload=("mer.data.demo.corpus",))
         # The real data.csv has a space after every comma in its header.
         votes.columns = [c if i == 0 else f" {c}" for i, c in enumerate(votes.columns)]
         csv_safe(votes).to_csv(tmp / "data.csv", index=False)

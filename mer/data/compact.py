@@ -4,7 +4,7 @@ Emotify's audio never ships, but the Dataset page must show SMOTE before and
 after and a PCA of real versus synthetic samples with nothing downloaded. So
 mer bundles, for each of the 320 tracks the team holds, each of its 20 segments
 summarised by the mean and the standard deviation over time of its 64 log-mel
-bands (dB), computed with :mod:`mer.features` and the default configs:
+bands (dB), computed with :mod:`mer.audio.features` and the default configs:
 ``X[track, segment] = [mean of band 0..63, std of band 0..63]``, float16,
 in ``mer/resources/emotify/segment-features.npz`` beside the annotations.
 
@@ -22,15 +22,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .audio import load_audio
-from .config import AudioConfig, FeatureConfig, to_dict
+from ..audio.decode import load_audio
+from ..config import AudioConfig, FeatureConfig, to_dict
 from .emotify import BUNDLED_DATA_CSV, load_corpus
-from .errors import DataError, MerError
-from .features import FEATURES_VERSION, segment_spectra_and_logmel
-from .files import loads_json, open_atomic
-from .pool import AUDIO_MODULES, map_with_progress
-from .progress import ProgressFn
-from .segments import segment_bounds
+from ..errors import DataError, MerError
+from ..audio.features import FEATURES_VERSION, segment_spectra_and_logmel
+from ..files import loads_json, open_atomic
+from ..pool import AUDIO_MODULES, map_with_progress
+from ..progress import ProgressFn
+from ..audio.segments import segment_bounds
 
 __all__ = ["CompactFeatures", "BUNDLED_FEATURES", "compact_segment_features", "build_compact_features",
            "save_compact_features", "load_compact_features"]
@@ -51,7 +51,7 @@ class CompactFeatures:
     track_id : np.ndarray [shape=(n_tracks,)]
         Emotify's official track ids (those of the bundled ``data.csv``).
     features_version : int
-        :data:`mer.features.FEATURES_VERSION` of the code that computed them.
+        :data:`mer.audio.features.FEATURES_VERSION` of the code that computed them.
     feature_config : dict
         The :class:`~mer.config.FeatureConfig` used, as a dict.
     """
@@ -112,14 +112,14 @@ def build_compact_features(root: str | os.PathLike, *, audio_config: AudioConfig
     Raises
     ------
     DataError
-        The folder is not a complete corpus (see :func:`mer.emotify.load_corpus`),
+        The folder is not a complete corpus (see :func:`mer.data.emotify.load_corpus`),
         or a track cannot be decoded.
     """
     root = Path(root)
     corpus = load_corpus(root)
     jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
     rows = map_with_progress(_extract, jobs, message="summarising segments", workers=workers, on_progress=on_progress,
-                             preload=("mer.compact", *AUDIO_MODULES))
+                             preload=("mer.data.compact", *AUDIO_MODULES))
     ids = _official_ids(root, corpus.tracks["track_id"].to_numpy())
     return CompactFeatures(X=np.stack(rows).astype(np.float16), track_id=ids.astype(np.int32),
                            features_version=FEATURES_VERSION, feature_config=to_dict(feature_config))

@@ -32,11 +32,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
-from .audio import SUPPORTED_EXTENSIONS as AUDIO_EXTENSIONS
-from .config import EMOTIONS, GENRES
-from .errors import DataError, DownloadError
-from .files import check_output_dir
-from .progress import ProgressFn
+from ..audio.decode import SUPPORTED_EXTENSIONS as AUDIO_EXTENSIONS
+from ..config import EMOTIONS, GENRES
+from ..errors import DataError, DownloadError
+from ..files import check_output_dir
+from ..progress import ProgressFn
 
 __all__ = [
     "Annotations",
@@ -72,7 +72,7 @@ ARCHIVE_MAX_RATIO = 20  # unpacked ÷ packed per entry: MP3s barely compress (ab
 FETCHED_MARKER = ".mer-fetched.json"
 #: Written first into a folder fetch_emotify downloads into: the folder is mer's, a later fetch may write there.
 FETCHING_MARKER = ".mer-fetch.json"
-BUNDLED_DATA_CSV = Path(__file__).resolve().parent / "resources" / "emotify" / "data.csv"
+BUNDLED_DATA_CSV = Path(__file__).resolve().parent.parent / "resources" / "emotify" / "data.csv"
 
 
 def file_stamp(path: str | os.PathLike) -> str:
@@ -523,7 +523,7 @@ def emotify_url() -> str:
 
 def downloaded_emotify_dir() -> Path:
     """Where the app keeps an Emotify it downloaded: ``<data dir>/emotify`` (git-ignored)."""
-    from .config import data_dir
+    from ..config import data_dir
 
     return data_dir() / "emotify"
 

@@ -5,7 +5,7 @@ on all segments, then a random split of segments, so every test segment has
 its 19 siblings, and synthetic points interpolated from it, in training. A
 regularised network like mer's gains little from that; a memorising one like
 the study's gains a lot. :func:`run_ladder` runs both families under the three
-protocols of :data:`mer.evaluate.PROTOCOL_LABELS` with the same tracks, the
+protocols of :data:`mer.training.evaluate.PROTOCOL_LABELS` with the same tracks, the
 same segment split, the same track folds and the same seed, so the only thing
 that differs between two bars of one protocol is the family.
 
@@ -23,18 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from .config import EMOTIONS, ModelConfig, TrainConfig, read_run_config, to_dict
-from .errors import DataError, ModelError
-from .results import FAMILIES, FAMILY_LABELS, FamilyLadder, FitSummary, LadderReport
-from .progress import EpochFn, ProgressFn
+from ..config import EMOTIONS, ModelConfig, TrainConfig, read_run_config, to_dict
+from ..errors import DataError, ModelError
+from ..results import FAMILIES, FAMILY_LABELS, FamilyLadder, FitSummary, LadderReport
+from ..progress import EpochFn, ProgressFn
 from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
-from .frontend import front_end
+from ..frontend import front_end
 from .loop import StopFn
 from .train import cross_validate, ladder
 
 __all__ = ["LADDER_STUDY_CONFIG", "LadderData", "ladder_data", "run_ladder", "default_recipe"]
 
-#: The fraction of segments tested by the two segment-level protocols (as :func:`mer.train.ladder`).
+#: The fraction of segments tested by the two segment-level protocols (as :func:`mer.training.train.ladder`).
 TEST_FRACTION = 0.2
 #: The study's network as the ladder runs it: a quarter of its convolution filters (32-64-128 instead of
 #: 128-256-512; 0.40 M weights instead of 2.5 M), everything else as the study's code. The full width costs
@@ -48,7 +48,7 @@ class LadderData:
     """What the two families read, row for row the same tracks."""
 
     study: np.ndarray | None  # (n_tracks, n_segments, 28): the study's features
-    mer: Any  # a mer.dataset.TrackData of MusiCNN embeddings, or None
+    mer: Any  # a mer.data.dataset.TrackData of MusiCNN embeddings, or None
     labels: np.ndarray  # each track's dominant emotion
     description: str
 
@@ -75,8 +75,8 @@ def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = N
     DataError
         Audio missing (without ``allow_missing``), or bundled features of another set of tracks.
     """
-    from .embeddings import bundled_track_data, embedding_track_data, load_bundled_embeddings
-    from .emotify import load_annotations, load_corpus
+    from ..audio.embeddings import bundled_track_data, embedding_track_data, load_bundled_embeddings
+    from ..data.emotify import load_annotations, load_corpus
 
     fine_tune = "mer" in families and default_recipe()[1].fine_tune
     refusal = front_end(default_recipe()[1]).bundled_refusal() if "mer" in families else None
@@ -100,7 +100,7 @@ def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = N
 
 def default_recipe() -> tuple[TrainConfig, ModelConfig]:
     """mer's family: the bundled default model's training and model settings (``models/default/config.json``)."""
-    path = Path(__file__).resolve().parent.parent / "models" / "default" / "config.json"
+    path = Path(__file__).resolve().parent.parent.parent / "models" / "default" / "config.json"
     try:
         return read_run_config(path)
     except (OSError, ValueError, KeyError) as e:

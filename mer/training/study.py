@@ -14,7 +14,7 @@ halving on plateaus.
 
 This module rebuilds that recipe in mer's terms (a frozen config, dataclass
 results, a progress callback) so that :func:`study_ladder` can run it under the
-same three protocols as mer's own network (:mod:`mer.ladder`). The features of
+same three protocols as mer's own network (:mod:`mer.training.ladder`). The features of
 the 320 Emotify tracks mer holds ship in ``mer/resources/emotify/study-features.npz``
 (``benchmarks/bundle_study_features.py`` rebuilds them).
 """
@@ -35,17 +35,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .audio import load_audio
-from .config import EMOTIONS, AudioConfig, _check
-from .balance import oversample
-from .emotify import BUNDLED_DATA_CSV, Corpus
-from .errors import ConfigError, DataError, MerError
-from .files import open_atomic
-from .folds import segment_split, track_folds
+from ..audio.decode import load_audio
+from ..config import EMOTIONS, AudioConfig, _check
+from ..data.balance import oversample
+from ..data.emotify import BUNDLED_DATA_CSV, Corpus
+from ..errors import ConfigError, DataError, MerError
+from ..files import open_atomic
+from ..data.folds import segment_split, track_folds
 from .loop import BestEpoch, StopFn, shuffled_batches
-from .pool import AUDIO_MODULES, default_workers, map_with_progress
-from .progress import Epoch, EpochFn, ProgressFn
-from .results import PROTOCOL_LABELS, FitSummary, Rung
+from ..pool import AUDIO_MODULES, default_workers, map_with_progress
+from ..progress import Epoch, EpochFn, ProgressFn
+from ..results import PROTOCOL_LABELS, FitSummary, Rung
 
 __all__ = ["FEATURE_NAMES", "N_FEATURES", "STUDY_FEATURES_VERSION", "BUNDLED_STUDY_FEATURES", "StudyFeatures",
            "segment_features", "corpus_study_features", "save_study_features", "load_study_features", "StudyConfig",
@@ -142,7 +142,7 @@ def corpus_study_features(corpus: Corpus, *, n_segments: int = 20, cache_dir: st
     :data:`STUDY_FEATURES_VERSION`. About 3.5 s of one core per 60 s track (librosa's HPSS and beat
     tracker take most of it).
     """
-    from .dataset import default_cache_dir
+    from ..data.dataset import default_cache_dir
 
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     key = hashlib.sha256(json.dumps([corpus.fingerprint(), n_segments, STUDY_FEATURES_VERSION,
@@ -155,7 +155,7 @@ def corpus_study_features(corpus: Corpus, *, n_segments: int = 20, cache_dir: st
     jobs = [(str(p), n_segments) for p in corpus.tracks["path"]]
     X = np.stack(map_with_progress(_features_of_file, jobs, message="the study's features", workers=workers,
                                    on_progress=on_progress, min_jobs=4, chunksize=1,
-                                   preload=("mer.study", "librosa", *AUDIO_MODULES)))
+                                   preload=("mer.training.study", "librosa", *AUDIO_MODULES)))
     try:
         cache.mkdir(parents=True, exist_ok=True)
         with open_atomic(cached) as f:
@@ -188,7 +188,7 @@ def load_study_features(path: str | os.PathLike = BUNDLED_STUDY_FEATURES) -> Stu
     except (OSError, KeyError, ValueError) as e:
         raise DataError(f"The study's features '{path}' cannot be read ({e}). {remedy}") from None
     if version != STUDY_FEATURES_VERSION or names != FEATURE_NAMES or X.ndim != 3 or X.shape[2] != N_FEATURES:
-        raise DataError(f"The study's features '{path}' were computed by another version of mer.study "
+        raise DataError(f"The study's features '{path}' were computed by another version of mer.training.study "
                         f"(version {version}, {X.shape[-1]} features; this mer expects version "
                         f"{STUDY_FEATURES_VERSION}, {N_FEATURES}). {remedy}")
     if len(track_id) != len(X):
@@ -488,7 +488,8 @@ def study_ladder(X: np.ndarray, labels: np.ndarray, *, config: StudyConfig = Stu
     jobs = [job for job, _ in pairs]
     if (workers or default_workers()) > 1:
         outcomes = map_with_progress(run_fit, jobs, message="the study's recipe: fits", workers=workers,
-                                     on_progress=on_progress, min_jobs=2, chunksize=1, preload=("torch", "mer.study"))
+                                     on_progress=on_progress, min_jobs=2, chunksize=1,
+                                     preload=("torch", "mer.training.study"))
     else:
         outcomes = []
         for i, job in enumerate(jobs):

@@ -20,9 +20,9 @@ from typing import BinaryIO, Union
 import numpy as np
 import soundfile as sf
 
-from .config import AudioConfig
-from .text import display_text
-from .errors import (
+from ..config import AudioConfig
+from ..text import display_text
+from ..errors import (
     CorruptAudioError,
     EmptyAudioError,
     InvalidSamplesError,

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import Audio
-from .config import FeatureConfig
+from .decode import Audio
+from ..config import FeatureConfig
 from .segments import Segments, segment_bounds
-from .threads import one_blas_thread
+from ..threads import one_blas_thread
 
 __all__ = ["Spectra", "TrackFeatures", "mel_filterbank", "segment_spectra_and_logmel", "model_windows",
            "track_features"]

@@ -1,9 +1,9 @@
 """The synthetic demo corpus, for tests and offline runs.
 
-* :mod:`mer.demo.synth` — music synthesised from emotion archetypes (:func:`render_track`);
-* :mod:`mer.demo.corpus` — simulated listeners and the corpus writer in Emotify's layout.
+* :mod:`mer.data.demo.synth` — music synthesised from emotion archetypes (:func:`render_track`);
+* :mod:`mer.data.demo.corpus` — simulated listeners and the corpus writer in Emotify's layout.
 
-The Analyze page's examples are real, freely licensed music: see :mod:`mer.examples`.
+The Analyze page's examples are real, freely licensed music: see :mod:`mer.data.examples`.
 """
 
 from .corpus import DemoConfig, default_demo_root, demo_votes, ensure_demo_corpus, generate_demo_corpus

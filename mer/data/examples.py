@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import DataError
-from .files import read_json
+from ..errors import DataError
+from ..files import read_json
 
 __all__ = ["Example", "EXAMPLES_DIR", "list_examples"]
 
-EXAMPLES_DIR = Path(__file__).resolve().parent / "resources" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
 
 @dataclass(frozen=True)
