@@ -175,12 +175,14 @@ f2.plotly_chart(logmel_figure(result.features.logmel[segment], result.audio.samp
 st.subheader("Download")
 stem = name.rsplit(".", 1)[0]
 d1, d2, d3 = st.columns(3)
-# the files' bytes are given to the buttons, not functions that make them: a button's deferred file could be
-# gone by the time it was clicked after another download's rerun (MediaFileStorageError). Made once per analysis.
+# the files' bytes are given to the buttons (made once per analysis), and a download reruns nothing
+# (on_click="ignore"): a rerun while the browser fetched one file replaced the files behind the other buttons.
 json_bytes, csv_bytes, html_bytes = exports(result_key(result), result)
-d1.download_button("Results (JSON)", json_bytes, f"{stem}-emotions.json", "application/json", key="get_json")
-d2.download_button("Results (CSV)", csv_bytes, f"{stem}-emotions.csv", "text/csv", key="get_csv")
-d3.download_button("Report (HTML)", html_bytes, f"{stem}-report.html", "text/html", key="get_html")
+d1.download_button("Results (JSON)", json_bytes, f"{stem}-emotions.json", "application/json", key="get_json",
+                   on_click="ignore")
+d2.download_button("Results (CSV)", csv_bytes, f"{stem}-emotions.csv", "text/csv", key="get_csv", on_click="ignore")
+d3.download_button("Report (HTML)", html_bytes, f"{stem}-report.html", "text/html", key="get_html",
+                   on_click="ignore")
 
 st.subheader("Compare with another track")
 try:

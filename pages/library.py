@@ -193,9 +193,9 @@ if result.total <= DOWNLOAD_ROWS:  # written only when a button is clicked
 
     d1, d2 = st.columns(2)
     d1.download_button("Filtered table (CSV)", lambda: tracks_csv(table()), f"{batch.path.name}-tracks.csv",
-                       "text/csv")
+                       "text/csv", on_click="ignore")  # a download changes nothing on the page: no rerun
     d2.download_button("Filtered table (Parquet)", lambda: table().to_parquet(index=False),
-                       f"{batch.path.name}-tracks.parquet", "application/octet-stream")
+                       f"{batch.path.name}-tracks.parquet", "application/octet-stream", on_click="ignore")
 else:
     st.caption(f"More than {DOWNLOAD_ROWS:,} rows: narrow the filters to download them here, or run "
                "`python -m mer library query BATCH ... --json` on the server.")
@@ -270,7 +270,7 @@ if trip is not None:
                    "change": round(s.change, 3), "path": s.track.path} for i, (n, s) in enumerate(zip(names, trip.steps))],
                  hide_index=True, width="stretch", key="journey")
     st.download_button("Journey playlist (M3U)", m3u_text([s.track for s in trip.steps]),
-                       f"{batch.path.name}-{trip.start}-to-{trip.target}.m3u", "audio/x-mpegurl")
+                       f"{batch.path.name}-{trip.start}-to-{trip.target}.m3u", "audio/x-mpegurl", on_click="ignore")
 
 st.subheader("The library map")
 lmap = library_map(str(batch.path), stamp)
