@@ -93,7 +93,7 @@ def recipe(tiny_models, tmp_path_factory):
         for name, value in (SETTINGS | {"HOME": str(home)}).items():
             mp.setenv(name, value)
         try:
-            local_ray = _batch(lib, tmp / "local-ray", model, "--workers", "2")
+            local_ray = _batch(lib, tmp / "local-ray", model, "--workers", "1")  # the cluster's run has two
             started = _ray("start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
                            "--include-dashboard=false", "--disable-usage-stats", f"--temp-dir={temp}", env=env,
                            timeout=120)
