@@ -113,11 +113,15 @@ def playwright():
 
 
 @pytest.fixture(scope="module")
-def page(server, playwright):
+def page(server, playwright, tmp_path_factory):
+    """One browser for the file, whose microphone (Chromium's fake one, allowed) plays a 30 s tone."""
+    wav = tmp_path_factory.mktemp("microphone") / "microphone.wav"
+    wav.write_bytes(encode(tone(30.0, sr=48_000, freq=392.0), 48_000, "WAV", "PCM_16"))
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync"])
-    pg = browser.new_page(**VIEW)
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"])
+    pg = browser.new_context(**VIEW, permissions=["microphone"]).new_page()
     yield pg
     browser.close()
 
@@ -217,6 +221,28 @@ def test_bad_upload_shows_an_error_in_the_browser(server, page, tmp_path):
     page.screenshot(path=str(SHOTS / "3-analyze-bad-file.png"), full_page=True)
 
 
+def test_a_microphone_recording_is_analysed(server, page):
+    """Chromium's fake microphone plays a tone into st.audio_input; 11 s of it (10 s is the shortest track mer
+    analyses) are recorded and analysed. After the upload tests the Analyze page is open already."""
+    source = page.locator("[data-testid=stRadio]", has_text="Record with the microphone")
+    if not page.url.startswith(server) or source.count() == 0:  # run on its own
+        _open(page, server)
+    page.get_by_text("Record with the microphone").click()
+    record = page.locator("[data-testid=stAudioInputActionButton]").first
+    record.wait_for(timeout=60_000)
+    record.click()
+    time.sleep(11)
+    page.get_by_role("button", name="Stop recording").click()
+    page.wait_for_selector(TIMELINE, timeout=120_000)
+    _settled(page)
+    duration = page.locator("[data-testid=stMetric]", has_text="Duration").inner_text()
+    assert page.locator("[data-testid=stException]").count() == 0
+    seconds = float(duration.split()[-2])
+    assert 10.0 <= seconds <= 20.0, duration
+    assert _timeline_columns(page) == 20
+    page.screenshot(path=str(SHOTS / "2c-analyze-microphone.png"), full_page=True)
+
+
 @pytest.mark.parametrize("title,marker", [("Dataset", "Imbalance ratio before"), ("Train", "Start training"),
                                           ("Model", "Active model")])
 def test_every_page_renders(server, page, title, marker):
@@ -261,36 +287,3 @@ def test_the_library_page_starts_shows_and_cancels_a_batch(server, page):
     assert page.get_by_role("button", name="Resume").count() == 1
     assert page.locator("[data-testid=stException]").count() == 0
     page.screenshot(path=str(SHOTS / "7-library-cancelled.png"), full_page=True)
-
-
-def test_a_microphone_recording_is_analysed(server, tmp_path, playwright):
-    """Chromium's fake microphone plays a WAV file into st.audio_input; 11 s of it (10 s is the shortest track
-    mer analyses) are recorded and analysed."""
-    wav = tmp_path / "microphone.wav"
-    wav.write_bytes(encode(tone(30.0, sr=48_000, freq=392.0), 48_000, "WAV", "PCM_16"))
-    # a browser of its own, with the fake microphone
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-        "--headless", "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"])
-    try:
-        context = browser.new_context(**VIEW)
-        context.grant_permissions(["microphone"])
-        pg = context.new_page()
-        _open(pg, server)
-        pg.wait_for_selector(TIMELINE, timeout=120_000)
-        pg.get_by_text("Record with the microphone").click()
-        record = pg.locator("[data-testid=stAudioInputActionButton]").first
-        record.wait_for(timeout=60_000)
-        record.click()
-        time.sleep(11)
-        pg.get_by_role("button", name="Stop recording").click()
-        pg.wait_for_selector(TIMELINE, timeout=120_000)
-        _settled(pg)
-        duration = pg.locator("[data-testid=stMetric]", has_text="Duration").inner_text()
-        assert pg.locator("[data-testid=stException]").count() == 0
-        seconds = float(duration.split()[-2])
-        assert 10.0 <= seconds <= 20.0, duration
-        assert _timeline_columns(pg) == 20
-        pg.screenshot(path=str(SHOTS / "2c-analyze-microphone.png"), full_page=True)
-    finally:
-        browser.close()
