@@ -14,9 +14,9 @@ from mer.plots import (circumplex_figure, circumplex_pair_figure, distribution_f
                        segment_from_selection, spectrum_figure, taggram_figure, timeline_figure, waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
-from mer.text import escape_html, escape_markdown
+from mer.text import display_text, escape_html, escape_markdown
 from mer.yardstick import CHANCE, how_sure
-from ui import analysis_of, get_model, model_names, show_error, start_page
+from ui import FROM_LIBRARY, analysis_of, get_model, library_bytes, library_file, model_names, show_error, start_page
 
 start_page("Analyze")
 st.title("Analyze a track")
@@ -47,8 +47,9 @@ def exports(key: str, _result: Analysis) -> tuple[bytes, bytes, bytes]:
     return (analysis_json(_result).encode(), analysis_csv(_result).encode(), html_report(_result).encode())
 
 
-source = st.radio("Source", ["Example", "Upload a file", "Record with the microphone"], horizontal=True,
-                  label_visibility="collapsed", key="source")
+sent = library_file()
+sources = ["Example", "Upload a file", "Record with the microphone", *([FROM_LIBRARY] if sent else [])]
+source = st.radio("Source", sources, horizontal=True, label_visibility="collapsed", key="source")
 data, name, credit, token = None, None, None, None
 if source == "Example":
     try:
@@ -65,6 +66,14 @@ elif source == "Upload a file":
                               key="upload")
     if upload is not None:
         data, name, token = upload.getvalue(), upload.name, upload.file_id
+elif source == FROM_LIBRARY:
+    st.code(display_text(sent), language=None, wrap_lines=True)
+    try:
+        data, token = library_bytes(sent)
+    except MerError as e:
+        show_error(e)
+        st.stop()
+    name = display_text(sent.name)
 else:
     recording = st.audio_input("Record at least 10 seconds of music (the browser asks for the microphone)",
                                sample_rate=22_050, key="recording")

@@ -18,7 +18,7 @@ from mer.plots import (distribution_figure, group_figure, journey_figure, librar
                        timeline_figure)
 from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
-from ui import get_model, show_error, start_page
+from ui import get_model, send_to_analyze, show_error, start_page
 
 start_page("Library")
 st.title("Library")
@@ -220,6 +220,9 @@ on_disk = cat.file_path(int(row["track_id"]))
 audio = playable_path(batch.path, on_disk)
 if audio is not None:
     st.audio(str(audio))
+    if st.button("Open in Analyze", key="open_in_analyze", help="Analyse this file on the Analyze page: each "
+                 "segment's spectra, the valence–arousal path, the downloads, a comparison with another track."):
+        send_to_analyze(audio)
 elif Path(on_disk).is_file():
     st.caption("This file lies outside the library folders this batch analysed, so it is not played here "
                "(add its folder to `MER_LIBRARY_ROOTS` when starting the app to allow it).")

@@ -177,6 +177,38 @@ def test_a_fresh_page_shows_the_bundled_examples_analysed_once(fresh_data, tiny_
     assert not list_batches()  # the sample is not one of the user's batches
 
 
+def test_a_library_track_opens_in_analyze_with_the_numbers_the_batch_stored(fresh_data, tiny_models):
+    at = open_page(PAGE)
+    tracks = load_tracks(sample_dir()).set_index("path")
+    path = at.selectbox(key="track").value
+    at.button(key="open_in_analyze").click().run()  # the Analyze page, on that file
+    assert not at.exception and not at.error
+    assert at.radio(key="source").value == "From the Library"
+    assert path in [c.value for c in at.code]
+    metrics = {m.label: m.value for m in at.metric}
+    stored = tracks.loc[path]
+    assert metrics["Duration"] == f"{stored['duration_s']:.1f} s"
+    assert metrics["Overall emotion"] == emotion_label(stored["top_emotion"])  # the same model, the same answer
+    assert metrics["Track probability"] == f"{stored['top_probability']:.2f}"
+    assert figure(at, "Emotion timeline")
+
+
+def test_a_library_file_that_is_gone_or_too_big_for_the_app_is_refused_with_the_way_on(tmp_path, monkeypatch):
+    import ui
+    from mer.errors import AudioError
+
+    with pytest.raises(AudioError, match="no longer there. Pick the track again"):
+        ui.library_bytes(tmp_path / "gone.wav")
+    big = tmp_path / "big.flac"
+    big.write_bytes(b"\0" * (3 * 2**20))
+    monkeypatch.setattr(ui.st, "get_option", lambda name: {"server.maxUploadSize": 2}[name])
+    with pytest.raises(AudioError, match=r"'big.flac' is 3 MB, more than the 2 MB .* `python -m mer analyze FILE`"):
+        ui.library_bytes(big)
+    monkeypatch.setattr(ui.st, "get_option", lambda name: {"server.maxUploadSize": 4}[name])
+    data, token = ui.library_bytes(big)
+    assert len(data) == 3 * 2**20 and token.startswith(f"library:{big}:{3 * 2**20}:")
+
+
 def test_the_sample_is_analysed_again_for_another_model(fresh_data, tiny_models, tmp_path):
     from mer.registry import load_model
 
