@@ -156,7 +156,7 @@ def fresh_data(tmp_path, monkeypatch) -> Path:
     return data
 
 
-def test_a_fresh_page_shows_the_bundled_examples_analysed_once(fresh_data, tiny_models):
+def test_a_fresh_page_shows_the_bundled_examples_analysed_once_and_opens_one_in_analyze(fresh_data, tiny_models):
     at = open_page(PAGE)
     assert not at.exception
     n = len(list_examples())
@@ -176,21 +176,15 @@ def test_a_fresh_page_shows_the_bundled_examples_analysed_once(fresh_data, tiny_
     assert (sample_dir() / "batch.json").stat().st_mtime_ns == written
     assert not list_batches()  # the sample is not one of the user's batches
 
-
-def test_a_library_track_opens_in_analyze_with_the_numbers_the_batch_stored(fresh_data, tiny_models):
-    at = open_page(PAGE)
-    tracks = load_tracks(sample_dir()).set_index("path")
-    path = at.selectbox(key="track").value
-    at.button(key="open_in_analyze").click().run()  # the Analyze page, on that file
+    path = at.selectbox(key="track").value  # a track of the sample, opened on the Analyze page
+    at.button(key="open_in_analyze").click().run()
     assert not at.exception and not at.error
-    assert at.radio(key="source").value == "From the Library"
-    assert path in [c.value for c in at.code]
-    metrics = {m.label: m.value for m in at.metric}
-    stored = tracks.loc[path]
+    assert at.radio(key="source").value == "From the Library" and path in [c.value for c in at.code]
+    metrics, stored = {m.label: m.value for m in at.metric}, tracks.set_index("path").loc[path]
     assert metrics["Duration"] == f"{stored['duration_s']:.1f} s"
     assert metrics["Overall emotion"] == emotion_label(stored["top_emotion"])  # the same model, the same answer
     assert metrics["Track probability"] == f"{stored['top_probability']:.2f}"
-    assert figure(at, "Emotion timeline")
+    assert array(figure(at, "Emotion timeline")["data"][0]["z"]).shape == (9, 20)
 
 
 def test_a_library_file_that_is_gone_or_too_big_for_the_app_is_refused_with_the_way_on(tmp_path, monkeypatch):
