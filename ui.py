@@ -41,6 +41,7 @@ def start_page(title: str) -> None:
         for script, label, icon in PAGES:
             st.page_link(script, label=label, icon=icon)
 
+
 DEMO_NOTE = ("The demo corpus is **synthetic**: music synthesised by mer from emotion archetypes (tempo, mode, "
              "register, loudness, brightness, density, dissonance) and simulated listeners, in Emotify's exact format. "
              "It is for demonstrating and testing the product, not a model of human emotion.")
