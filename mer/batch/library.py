@@ -266,8 +266,8 @@ def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None
 
 
 def tracks_csv(tracks: pd.DataFrame) -> str:
-    """The Library page's CSV download of some track rows: text cells neutralised for spreadsheets
-    and quoted (:func:`mer.text.csv_text`), without ``path_bytes`` (``path`` shows it)."""
+    """The Library page's CSV download of some track rows: text cells neutralised for spreadsheets, each kept in
+    its cell (:func:`mer.text.csv_text`), without ``path_bytes`` (``path`` shows it)."""
     return csv_text(tracks.drop(columns=["path_bytes"], errors="ignore"))
 
 
