@@ -9,8 +9,10 @@ Streamlit's own sidebar navigation switched off (``client.showSidebarNavigation 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import urllib.parse
 from pathlib import Path
 
 import streamlit as st
@@ -213,6 +215,30 @@ def library_bytes(path: Path) -> tuple[bytes, str]:
         raise AudioError(f"'{display_text(path.name)}' is {stat.st_size / 2**20:.0f} MB, more than the "
                          f"{limit // 2**20} MB this app analyses; run `python -m mer analyze FILE` on the server.")
     return path.read_bytes(), f"library:{display_text(path)}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def visitor_on_this_machine() -> bool:
+    """Whether the browser runs on the server's own machine: its connection comes from a loopback address
+    (Streamlit's ``ip_address``, None for those) and the address it opened is ``localhost`` (so that a page of
+    another site, resolved to this machine, cannot pass for it). Behind a reverse proxy on the same machine every
+    visitor looks local: such a server sets ``MER_LIBRARY_ROOTS``, which the Library page obeys instead."""
+    url = st.context.url
+    if not url or st.context.ip_address is not None:
+        return False
+    return urllib.parse.urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1")
+
+
+def relative_tracks(tracks: list, base: Path) -> list:
+    """Library tracks (:class:`mer.batch.query.Track`) with their paths relative to ``base`` (through ``..``
+    where one lies outside it): a playlist saved in ``base`` then plays wherever that music is."""
+    return [dataclasses.replace(t, path=os.path.relpath(t.path, base)) for t in tracks]
+
+
+def developer_details(lines: list[str]) -> None:
+    """What a presenter need not read (file paths, commands, the arithmetic MusiCNN ran in), in one closed
+    expander at the foot of a page, one bullet each (Markdown: escape what comes from files)."""
+    with st.expander("Details for developers"):
+        st.markdown("\n".join(f"- {line}" for line in lines))
 
 
 def show_error(e: MerError) -> None:

@@ -1,8 +1,11 @@
-"""The result and speed tables of docs/, generated from the files they summarise, never copied by hand.
+"""The result and speed tables of docs/, and the README's honest numbers, generated from the files they summarise,
+never copied by hand.
 
 ``python benchmarks/docs_tables.py`` rewrites ``docs/results.md`` from ``models/*/metrics.json`` and
-``models/ladder.json``, and the generated block of ``docs/speed.md`` from the benchmark logs in
-``docs/measured/*.json`` (written by ``python benchmarks/run.py --json docs/measured/NAME.json``).
+``models/ladder.json``, the generated block of ``docs/speed.md`` from the benchmark logs in
+``docs/measured/*.json`` (written by ``python benchmarks/run.py --json docs/measured/NAME.json``), and the
+generated block of ``README.md`` from ``models/default/metrics.json`` through :func:`mer.yardstick.reference`,
+the sentence the app, the report and the card say.
 ``--check`` changes nothing and exits 1 when a file differs from what it would write (tests/test_docs.py runs it).
 """
 
@@ -11,9 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mer.results import CVReport  # noqa: E402
+from mer.yardstick import reference  # noqa: E402
+
+README = ROOT / "README.md"
 RESULTS = ROOT / "docs" / "results.md"
 SPEED = ROOT / "docs" / "speed.md"
 MEASURED = ROOT / "docs" / "measured"
@@ -97,6 +107,16 @@ def speed_block() -> str:
     return "\n".join([*lines, END])
 
 
+def readme_block() -> str:
+    """The README's generated block: the default model's yardstick (:func:`mer.yardstick.reference`) and the rest
+    of its cross-validated numbers."""
+    cv = CVReport.from_dict(json.loads((ROOT / "models" / "default" / "metrics.json").read_text())["cv"])
+    mean, sd = cv.fold_accuracy
+    text = (reference(cv).sentence + f" Fold by fold {mean:.1%} ± {sd:.1%}; macro-F1 {cv.pooled.macro_f1:.3f}; "
+            f"listener agreement {cv.pooled.agreement:.3f}.")
+    return "\n".join([BEGIN, textwrap.fill(text, width=116, break_on_hyphens=False), END])
+
+
 def _with_block(text: str, block: str) -> str:
     if BEGIN in text and END in text:
         return text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
@@ -108,7 +128,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
     args = parser.parse_args()
-    wanted = {RESULTS: results_md(), SPEED: _with_block(SPEED.read_text(), speed_block())}
+    wanted = {RESULTS: results_md(), SPEED: _with_block(SPEED.read_text(), speed_block()),
+              README: _with_block(README.read_text(), readme_block())}
     stale = [p for p, text in wanted.items() if not p.is_file() or p.read_text() != text]
     if args.check:
         for p in stale:

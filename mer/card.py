@@ -7,6 +7,7 @@ segment protocol are labelled as leaky.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .config import EMOTIONS, DatasetInfo, ModelConfig, TrainConfig, emotion_label
@@ -14,10 +15,11 @@ from .frontend import front_end
 from .record import ModelRecord
 from .kernels import ENV_VAR, kernel_choice, run_kernel, run_precision
 from .text import escape_markdown
+from .yardstick import reference
 
 from .results import CVReport, LadderReport, ModelMetrics
 
-__all__ = ["model_metrics", "model_card", "card_summary", "precision_note", "CITATION"]
+__all__ = ["model_metrics", "model_card", "card_paragraph", "card_summary", "precision_note", "CITATION"]
 
 CITATION = ("A. Aljanaki, F. Wiering, R. C. Veltkamp. Studying emotion induced by music through a crowdsourcing "
             "game. Information Processing & Management, 2016. doi:10.1016/j.ipm.2015.03.004")
@@ -59,11 +61,41 @@ SEGMENT_HEADS = {"shares": "each segment learns its track's target",
                            "differ"}
 
 
+#: What hears a track's segments, for people (:func:`card_paragraph`), by front-end.
+_HEARS = {"musicnn": "MusiCNN, a network pretrained on a million songs, hears each of a track's 20 segments",
+          "logmel": "a small network trained with it hears each of a track's 20 segments in their log-mel images"}
+#: The card's limits in one sentence, by the kind of corpus.
+_LIMITS = {"emotify": "Its limits: Emotify's listeners disagree often enough that even a perfect model would match "
+                      "their top emotion only about 69 % of the time; the rarest emotions (amazement, 3 of 400 tracks) "
+                      "are seldom predicted; and it learnt from one-minute excerpts of four genres, so other music may "
+                      "fare worse.",
+           "demo": "It learnt from mer's synthetic demo corpus, music made from emotion archetypes with simulated "
+                   "listeners: its numbers show that the pipeline works, not how people hear emotion in music.",
+           "other": "It learnt from a corpus mer knows nothing about, so how noisy its labels are, and so the best "
+                    "accuracy possible, is unknown."}
+
+
+def card_paragraph(name: str, dataset: DatasetInfo, model_config: ModelConfig, metrics: ModelMetrics | None,
+                   quote: Callable[[str], str] = str) -> str:
+    """The card in one paragraph of plain text, for people: what the model is, what it learnt from, how good it is
+    (:func:`mer.yardstick.reference`'s sentence, word for word) and its limits. The HTML report quotes it.
+
+    ``quote`` is applied to what comes from files (the name, the data's description): ``escape_markdown`` for
+    the card, ``html.escape`` for the report.
+    """
+    hears = _HEARS.get(str(model_config.front_end), "a network hears each of a track's 20 segments")
+    return (f"The model '{quote(name)}' is a CNN-LSTM: {hears}, and an LSTM reads the 20 in order to give each "
+            f"segment, and the whole track, a probability for each of the nine GEMS emotions. It learnt from "
+            f"{quote(dataset.description)}. {reference(metrics.cv if metrics else None, quote).sentence} "
+            f"{_LIMITS.get(dataset.kind, _LIMITS['other'])}")
+
+
 def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_config: ModelConfig,
                metrics: ModelMetrics) -> str:
-    """The Markdown card written beside the weights."""
+    """The Markdown card written beside the weights: :func:`card_paragraph` first, then the details."""
     cnn = front_end(model_config).card_sentence()
     lines = [f"# Model card: {escape_markdown(name)}", "",
+             card_paragraph(name, dataset, model_config, metrics, quote=escape_markdown), "",
              f"A hybrid CNN-LSTM: {cnn}; a bidirectional LSTM runs across the 20 embeddings, and two heads give each "
              "segment's emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
              f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}: "

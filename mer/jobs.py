@@ -32,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -142,6 +143,9 @@ class BackgroundJob:
             with open(run / "progress.jsonl", "w") as out_f, open(run / "stderr.log", "w") as err_f:
                 proc = subprocess.Popen(list(argv(run)), stdout=out_f, stderr=err_f, stdin=subprocess.DEVNULL,
                                         env=env, cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+            # the starter (the app's server) reaps its child when it ends: a finished run is read from its files,
+            # so nothing else waits for it, and it would stay a <defunct> process until the server stops
+            threading.Thread(target=proc.wait, name=f"reap {self.what} {proc.pid}", daemon=True).start()
             write_json_atomic(self.folder / "job.json", {
                 "run": run.name, "pid": proc.pid, **info, "started": datetime.now().isoformat(timespec="seconds")})
         return self.status()

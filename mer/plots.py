@@ -21,6 +21,8 @@ __all__ = [
     "waveform_figure",
     "timeline_figure",
     "segment_from_selection",
+    "clock",
+    "time_ticks",
     "CLICK_LAYER",
     "LOGMEL_COLORSCALE",
     "taggram_figure",
@@ -28,6 +30,9 @@ __all__ = [
     "group_figure",
     "journey_figure",
     "map_figure",
+    "count_ticks",
+    "hertz",
+    "FREQUENCY_TICKS",
     "distribution_figure",
     "circumplex_figure",
     "paired_bars_figure",
@@ -93,6 +98,35 @@ def _fig(**layout: Any) -> go.Figure:
     return fig
 
 
+#: Steps between two time ticks, in seconds: round to a listener (5 s, 15 s, 30 s, 1, 2, 5 minutes…).
+_TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+
+
+def clock(seconds: float) -> str:
+    """A time as a listener reads it: ``0:05``, ``1:30``, ``1:02:00``."""
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def time_ticks(duration_s: float, most: int = 6) -> tuple[list[float], list[str]]:
+    """At most ``most`` ticks from 0:00 at the smallest round step that fits ``duration_s``, and their labels.
+
+    A few round times read at any width; a tick per segment ran together on a long track.
+    """
+    step = next((s for s in _TIME_STEPS if duration_s / s < most), None)
+    if step is None:
+        step = _TIME_STEPS[-1] * int(np.ceil(duration_s / _TIME_STEPS[-1] / (most - 1)))
+    values = [float(t) for t in np.arange(0, duration_s + 1e-9, step)]
+    return values, [clock(t) for t in values]
+
+
+def _time_axis(duration_s: float, title: str = "time (minutes:seconds)") -> dict[str, Any]:
+    values, labels = time_ticks(duration_s)
+    return dict(title=title, tickmode="array", tickvals=values, ticktext=labels, range=[0, duration_s],
+                showgrid=False, zeroline=False)
+
+
 def waveform_figure(waveform: Any, boundaries_s: np.ndarray, top: list[str] | None = None) -> go.Figure:
     """A waveform's min/max envelope (:class:`mer.analyze.Envelope`) with the segment boundaries as lines.
 
@@ -100,7 +134,7 @@ def waveform_figure(waveform: Any, boundaries_s: np.ndarray, top: list[str] | No
     """
     t = waveform.times_s
     fig = _fig(title="Waveform and the 20 segments", height=230, showlegend=False,
-               xaxis_title="time (s)", yaxis=dict(range=[-1, 1], title="amplitude"))
+               xaxis=_time_axis(waveform.duration_s), yaxis=dict(range=[-1, 1], title="amplitude"))
     fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([waveform.high, waveform.low[::-1]]),
                              fill="toself", line=dict(width=0.5, color="#37474f"), hoverinfo="skip"))
     edges = np.append(boundaries_s, waveform.duration_s)
@@ -125,8 +159,7 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     ``zmax`` fixes the top of the probability scale (two tracks on one scale); ``title`` replaces the title.
     """
     n = len(probabilities)
-    x = [f"{i + 1}" for i in range(n)]
-    ticks = [f"{i + 1}<br>{start_s[i]:.0f}s" for i in range(n)]
+    x = (np.asarray(start_s, dtype=float) + np.asarray(end_s, dtype=float)) / 2  # each segment's middle
     top = probabilities.argmax(axis=1)
     change = probabilities - probabilities.mean(axis=0)
     hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{LABELS[i]}: {probabilities[j, i]:.2f} "
@@ -134,9 +167,7 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     default_title = ("Emotion timeline: change from the track's mean (CNN-LSTM, per segment)" if relative else
                      "Emotion timeline (CNN-LSTM, per segment)")
     title = title if title is not None else default_title
-    fig = _fig(title=title, height=390,
-               xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks, type="category"),
-               yaxis=dict(autorange="reversed"))
+    fig = _fig(title=title, height=390, xaxis=_time_axis(float(end_s[-1])), yaxis=dict(autorange="reversed"))
     if relative:
         span = max(0.01, float(np.abs(change).max()))
         heat = go.Heatmap(z=change.T, x=x, y=LABELS, colorscale="RdBu", reversescale=True, zmin=-span, zmax=span,
@@ -149,8 +180,9 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
                           hoverinfo="skip", colorbar=dict(title="p", thickness=12))
     fig.add_trace(heat)
     fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
-                             marker=dict(symbol="circle-open", size=14, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
-                                         line=dict(width=3)), hoverinfo="skip", showlegend=False,
+                             customdata=list(range(1, n + 1)),
+                             marker=dict(symbol="circle-open", size=12, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
+                                         line=dict(width=2.5)), hoverinfo="skip", showlegend=False,
                              unselected=dict(marker=dict(opacity=1))))
     # Streamlit's selections carry no points for a heatmap: a click is caught by this layer of invisible
     # markers, one per cell, each holding its segment's number (read back by segment_from_selection) and
@@ -160,7 +192,7 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     fig.add_trace(go.Scatter(x=cells_x, y=cells_y, mode="markers", name=CLICK_LAYER, showlegend=False,
                              customdata=[j + 1 for _ in range(len(EMOTIONS)) for j in range(n)],
                              text=[t for row in hover for t in row], hoverinfo="text",
-                             marker=dict(symbol="square", size=26, color="#ef6c00", opacity=0),
+                             marker=dict(symbol="square", size=22, color="#ef6c00", opacity=0),
                              selected=dict(marker=dict(opacity=0.35)), unselected=dict(marker=dict(opacity=0))))
     return fig
 
@@ -172,14 +204,14 @@ CLICK_LAYER = "click a column to pick its segment"
 def segment_from_selection(points: list[dict[str, Any]]) -> int | None:
     """The segment (1-based) a click on the timeline picked, from Streamlit's selection points; None if none.
 
-    A point of the click layer holds its segment in ``customdata``; a point of another trace (a top-emotion
-    mark) is read by its category ``x``, the segment's number as text.
+    A point of the click layer or of the top-emotion marks holds its segment in ``customdata``; a point without
+    one is read by its ``x`` when that is the segment's number as text (a category axis).
     """
     for point in points:
         data = point.get("customdata")
         if isinstance(data, (list, tuple)):
             data = data[0] if data else None
-        for value in (data, point.get("x")):
+        for value in (data, point.get("x") if isinstance(point.get("x"), str) else None):
             try:
                 return int(value)
             except (TypeError, ValueError):
@@ -192,13 +224,11 @@ def taggram_figure(tags: np.ndarray, names: list[str], start_s: np.ndarray, end_
     """What the pretrained tagger hears per segment: its ``top`` tags (by mean over the track) × segments."""
     n = len(tags)
     keep = np.argsort(tags.mean(axis=0))[::-1][:top]
-    x = [f"{i + 1}" for i in range(n)]
-    ticks = [f"{i + 1}<br>{start_s[i]:.0f}s" for i in range(n)]
+    x = (np.asarray(start_s, dtype=float) + np.asarray(end_s, dtype=float)) / 2
     hover = [[f"segment {j + 1} ({start_s[j]:.1f}–{end_s[j]:.1f} s)<br>{escape_html(names[k])}: {tags[j, k]:.2f}"
               for j in range(n)] for k in keep]
     fig = _fig(title="What the CNN hears: MusiCNN's tags per segment (the tagger's output, not emotions)",
-               height=360, xaxis=dict(title="segment and start time", tickmode="array", tickvals=x, ticktext=ticks,
-                                      type="category"), yaxis=dict(autorange="reversed"))
+               height=360, xaxis=_time_axis(float(end_s[-1])), yaxis=dict(autorange="reversed"))
     fig.add_trace(go.Heatmap(z=tags[:, keep].T, x=x, y=[escape_html(names[k]) for k in keep], colorscale="Greens", zmin=0,
                              zmax=max(0.5, float(tags[:, keep].max())), text=hover, hoverinfo="text",
                              colorbar=dict(title="p", thickness=12)))
@@ -289,11 +319,26 @@ def circumplex_pair_figure(names: tuple[str, str], paths: tuple[Any, Any]) -> go
     return fig
 
 
+#: The frequency axis's ticks: a 1-2-5 series a listener reads as it is written (never "2" meaning 200 Hz).
+FREQUENCY_TICKS = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000)
+
+
+def hertz(f: float) -> str:
+    """A frequency as people write it: ``50 Hz``, ``500 Hz``, ``2 kHz``."""
+    return f"{f / 1000:g} kHz" if f >= 1000 else f"{f:g} Hz"
+
+
 def spectrum_figure(freqs_hz: np.ndarray, magnitude_db: np.ndarray, segment: int, compare: int | None,
                     start_s: np.ndarray, end_s: np.ndarray) -> go.Figure:
-    """FFT magnitude spectrum of one segment (dB, log-frequency axis), optionally with a second overlaid."""
-    fig = _fig(title="FFT spectrum", height=360, xaxis=dict(title="frequency (Hz)", type="log"),
-               yaxis_title="magnitude (dB re full scale)", legend=dict(orientation="h", y=-0.25))
+    """FFT magnitude spectrum of one segment (dB, log-frequency axis ticked 50 Hz, 100 Hz … 10 kHz), optionally
+    with a second overlaid."""
+    keep = freqs_hz > 0
+    low, high = max(20.0, float(freqs_hz[keep].min())), float(freqs_hz.max())
+    ticks = [t for t in FREQUENCY_TICKS if low <= t <= high]
+    fig = _fig(title="FFT spectrum", height=360, yaxis_title="magnitude (dB re full scale)",
+               xaxis=dict(title="frequency", type="log", range=[np.log10(low), np.log10(high)], tickmode="array",
+                          tickvals=ticks, ticktext=[hertz(t) for t in ticks]),
+               legend=dict(orientation="h", y=-0.25))
     keep = freqs_hz > 0
     for idx, colour in ((segment, "#1565c0"), (compare, "#ef6c00")):
         if idx is None:
@@ -348,21 +393,22 @@ def tracks_figure(tracks: dict[str, int]) -> go.Figure:
     return fig
 
 
-def pca_figure(df: pd.DataFrame) -> go.Figure:
-    """PCA of real (dots) and synthetic (crosses) training samples, coloured by emotion."""
+def pca_figure(df: pd.DataFrame, emotion: str) -> go.Figure:
+    """PCA of the training fold: one emotion's real (dots) and synthetic (crosses) samples over every other
+    sample (grey), so that where the synthetic ones fall reads at a glance; three legend entries."""
     ev = df.attrs.get("explained", [0, 0])
-    fig = _fig(title="Real and synthetic samples (PCA of the training fold)",
+    label = emotion_label(emotion)
+    fig = _fig(title=f"Real and synthetic samples of {label} (PCA of the training fold)",
                xaxis_title=f"PC1 ({ev[0]:.0%} of variance)", yaxis_title=f"PC2 ({ev[1]:.0%})")
-    for e in EMOTIONS:
-        for kind, symbol, opacity in (("real", "circle", 0.75), ("synthetic", "x", 0.5)):
-            part = df[(df["emotion"] == e) & (df["kind"] == kind)]
-            if part.empty:
-                continue
-            fig.add_trace(go.Scattergl(x=part["pc1"], y=part["pc2"], mode="markers", name=f"{emotion_label(e)} ({kind})",
-                                       legendgroup=e, marker=dict(color=EMOTION_COLORS[e], symbol=symbol, size=5,
-                                                                  opacity=opacity)))
-    groups = len({t.legendgroup for t in fig.data})  # an emotion: its real and synthetic samples, one above the other
-    fig.update_layout(**_legend_below(groups, per_row=3, plot_height=430, lines=max(len(fig.data) // max(groups, 1), 1)))
+    rest = df[df["emotion"] != emotion]
+    fig.add_trace(go.Scattergl(x=rest["pc1"], y=rest["pc2"], mode="markers", name="the other emotions",
+                               marker=dict(color="#b0bec5", size=4, opacity=0.5)))
+    for kind, symbol, opacity in (("real", "circle", 0.8), ("synthetic", "x", 0.6)):
+        part = df[(df["emotion"] == emotion) & (df["kind"] == kind)]
+        fig.add_trace(go.Scattergl(x=part["pc1"], y=part["pc2"], mode="markers", name=f"{label} ({kind}, {len(part):,})",
+                                   marker=dict(color=EMOTION_COLORS[emotion], symbol=symbol, size=6,
+                                               opacity=opacity)))
+    fig.update_layout(**_legend_below(len(fig.data), per_row=3, plot_height=430))
     return fig
 
 
@@ -422,21 +468,24 @@ def ladder_figure(groups: dict[str, list[Any]], *, baseline: float | None = None
     """
     colors = ["#b71c1c", "#1565c0", "#2e7d32", "#6a1b9a"]
     title = f"{'Two networks' if len(groups) > 1 else 'One network'}, one dataset, three protocols"
-    fig = _fig(title=title, height=400, barmode="group", showlegend=len(groups) > 1,
+    fig = _fig(title=title, height=420, barmode="group", showlegend=True,
                yaxis=dict(range=[0, 1.08], title="test accuracy", tickformat=".0%"),
                legend=dict(orientation="h", y=-0.2))
     for (label, rungs), color in zip(groups.items(), colors):
+        # each figure inside its bar's top, so that no line drawn across the chart runs through it
         fig.add_trace(go.Bar(x=[f"{escape_html(r.protocol)}<br>({escape_html(r.unit)}s)" for r in rungs],
                              y=[r.accuracy for r in rungs], name=escape_html(label), marker_color=color,
-                             text=[f"{r.accuracy:.1%}" for r in rungs], textposition="outside",
+                             text=[f"{r.accuracy:.1%}" for r in rungs], textposition="inside",
+                             insidetextanchor="end", textfont=dict(color="white"),
                              hovertext=[escape_html(f"{label}: {r.description}") for r in rungs],
                              hoverinfo="text"))
     if published is not None:
-        fig.add_hline(y=published, line_dash="dash", line_color="#212121",
+        fig.add_hline(y=published, line_dash="dash", line_color="#212121", layer="below",
                       annotation_text=f"the study's published {published:.1%}", annotation_position="top right")
-    if baseline is not None:
-        fig.add_hline(y=baseline, line_dash="dot", line_color="#616161",
-                      annotation_text=f"majority baseline {baseline:.1%}", annotation_position="top left")
+    if baseline is not None:  # named in the legend: a label on the line sat on the bars' figures
+        fig.add_hline(y=baseline, line_dash="dot", line_color="#616161", layer="below")
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(dash="dot", color="#616161"),
+                                 name=f"always the most common emotion (majority baseline): {baseline:.1%}"))
     return fig
 
 
@@ -524,26 +573,98 @@ def journey_figure(probabilities: np.ndarray, names: list[str]) -> go.Figure:
     return fig
 
 
+#: The library map's cells: light where one track lies (white would hide it), dark where the most do.
+MAP_COLORSCALE = [[0.0, "#c6dbef"], [0.5, "#4292c6"], [1.0, "#08306b"]]
+#: The map's journey labels: how far from its point a label stands, and the plot's side assumed when keeping
+#: labels apart (pixels; the chart is at least this wide on a page).
+_LABEL_OFFSET_PX, _MAP_SIDE_PX = 20, 420
+
+
+def count_ticks(most: int) -> tuple[list[float], list[str]]:
+    """The colour bar of a log-scaled count: 1, 2, 5, 10, 20, 50 … up to ``most``, at their log10."""
+    values = [m * 10 ** e for e in range(int(np.log10(max(most, 1))) + 1) for m in (1, 2, 5) if m * 10 ** e <= most]
+    return [float(np.log10(v)) for v in values], [f"{v // 1000}k" if v >= 1000 else str(v) for v in values]
+
+
+def _view(counts: np.ndarray, edges: np.ndarray, points: np.ndarray | None) -> tuple[list[float], list[float]]:
+    """The x and y ranges that hold every occupied cell and every drawn point, with a margin (at least 0.4 wide)."""
+    xs, ys = np.nonzero(counts)
+    lo = [[edges[xs].min(), edges[ys].min()]] if len(xs) else []
+    hi = [[edges[xs + 1].max(), edges[ys + 1].max()]] if len(xs) else []
+    if points is not None and len(points):
+        lo.append(points.min(axis=0))
+        hi.append(points.max(axis=0))
+    if not lo:
+        return [-1.1, 1.1], [-1.1, 1.1]
+    low, high = np.min(lo, axis=0), np.max(hi, axis=0)
+    centre, half = (low + high) / 2, np.maximum((high - low) / 2 * 1.2, 0.2)
+    return [float(centre[0] - half[0]), float(centre[0] + half[0])], [float(centre[1] - half[1]), float(centre[1] + half[1])]
+
+
+def _step_labels(points: np.ndarray, span: float) -> list[tuple[list[int], float, float]]:
+    """Where the numbers of a journey's steps go: steps closer than a label's size share one label ("1, 2"), and
+    each label stands off its point in the direction farthest from the other points and labels placed so far.
+
+    Returns (steps, dx, dy) per label, the steps 0-based and the offset in pixels (y up).
+    """
+    scale = _MAP_SIDE_PX / max(span, 1e-9)  # pixels per map unit
+    px = points * scale
+    groups: list[list[int]] = []
+    for i, p in enumerate(px):
+        near = next((g for g in groups if np.linalg.norm(px[g[0]] - p) < _LABEL_OFFSET_PX), None)
+        near.append(i) if near is not None else groups.append([i])
+    placed: list[np.ndarray] = []
+    out = []
+    angles = np.deg2rad(np.arange(0, 360, 30) + 90)  # straight up first
+    for g in groups:
+        at = px[g].mean(axis=0)
+        others = [q for q in (*px, *placed)]
+        best = max(angles, key=lambda a: min(np.linalg.norm(at + _LABEL_OFFSET_PX * np.array([np.cos(a), np.sin(a)]) - q)
+                                            for q in others))
+        offset = _LABEL_OFFSET_PX * np.array([np.cos(best), np.sin(best)])
+        placed.append(at + offset)
+        out.append((g, float(offset[0]), float(offset[1])))
+    return out
+
+
 def map_figure(counts: np.ndarray, edges: np.ndarray, anchors: np.ndarray, points: np.ndarray | None = None,
                names: list[str] | None = None) -> go.Figure:
-    """The library map: tracks per cell as a density (log scale), the nine emotions at their corners, and
-    ``points`` ``(k, 2)`` on top, joined in order (a journey, or one selected track; ``names`` escaped here)."""
+    """The library map: tracks per cell as a density (log scale, its colour bar ticked 1, 2, 5, 10 …), the view
+    fitted to where the tracks lie, each emotion named where its corner is (at the edge of the view, towards
+    it, when the corner lies outside), and ``points`` ``(k, 2)`` on top, joined in order and numbered (a journey,
+    or one selected track; ``names`` escaped here)."""
+    points = None if points is None or not len(points) else np.asarray(points, dtype=float).reshape(-1, 2)
+    xr, yr = _view(counts, edges, points)
     mid = (edges[:-1] + edges[1:]) / 2
     fig = _fig(title="The library map: where the tracks lie between the nine emotions", height=520,
-               xaxis=dict(visible=False, range=[-1.25, 1.25]),
-               yaxis=dict(visible=False, range=[-1.2, 1.2], scaleanchor="x"), showlegend=False)
-    z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)) + 1, np.nan)
-    fig.add_trace(go.Heatmap(z=z, x=mid, y=mid, colorscale="Greys", customdata=counts.T,
-                             hovertemplate="%{customdata} tracks<extra></extra>",
-                             colorbar=dict(title="tracks", thickness=12, tickvals=[1, 2, 3, 4, 5, 6, 7],
-                                           ticktext=["1", "10", "100", "1k", "10k", "100k", "1M"])))
-    fig.add_trace(go.Scatter(x=anchors[:, 0] * 1.08, y=anchors[:, 1] * 1.08, mode="text", text=LABELS,
+               xaxis=dict(visible=False, range=xr), yaxis=dict(visible=False, range=yr, scaleanchor="x"),
+               showlegend=False)
+    most = int(counts.max()) if counts.size else 0
+    z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)), np.nan)
+    values, labels = count_ticks(most)
+    fig.add_trace(go.Heatmap(z=z, x=mid, y=mid, colorscale=MAP_COLORSCALE, zmin=0, zmax=max(np.log10(max(most, 1)), np.log10(2)),
+                             customdata=counts.T, hovertemplate="%{customdata} tracks<extra></extra>",
+                             colorbar=dict(title="tracks", thickness=12, tickvals=values, ticktext=labels)))
+    centre = np.array([sum(xr) / 2, sum(yr) / 2])
+    half = np.array([(xr[1] - xr[0]) / 2, (yr[1] - yr[0]) / 2]) * 0.9
+    spots = []
+    for a in anchors * 1.08:  # a corner inside the view is named there; one outside, at the edge on its way
+        d = a - centre
+        reach = np.max(np.abs(d) / half)
+        spots.append(a if reach <= 1 else centre + d / reach)
+    spots = np.array(spots)
+    fig.add_trace(go.Scatter(x=spots[:, 0], y=spots[:, 1], mode="text", text=LABELS,
                              textfont=dict(color=[EMOTION_COLORS[e] for e in EMOTIONS], size=14), hoverinfo="skip"))
-    if points is not None and len(points):
-        labels = [escape_html(n) for n in (names or [""] * len(points))]
-        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers+text" if len(points) > 1
-                                 else "markers", text=[str(i + 1) for i in range(len(points))] if len(points) > 1
-                                 else None, textposition="top center", customdata=labels,
+    if points is not None:
+        hover = [escape_html(n) for n in (names or [""] * len(points))]
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers", customdata=hover,
                                  hovertemplate="%{customdata}<extra></extra>", line=dict(color="#d81b60", width=2),
                                  marker=dict(size=11, color="#d81b60", line=dict(width=1, color="white"))))
+        if len(points) > 1:
+            span = max(xr[1] - xr[0], yr[1] - yr[0])
+            fig.update_layout(annotations=[
+                dict(x=float(points[g].mean(axis=0)[0]), y=float(points[g].mean(axis=0)[1]), ax=dx, ay=-dy,
+                     text=", ".join(str(i + 1) for i in g), showarrow=True, arrowhead=0, arrowwidth=1,
+                     arrowcolor="#d81b60", font=dict(color="#880e4f", size=13), bgcolor="rgba(255,255,255,0.8)")
+                for g, dx, dy in _step_labels(points, span)])
     return fig

@@ -1,4 +1,5 @@
-"""Exports of an analysis: JSON, CSV, and a self-contained HTML report for stakeholders."""
+"""Exports of an analysis: JSON, CSV, and a self-contained HTML report for stakeholders (no scripts: its charts
+are inline SVG, so it stays small enough to send by email)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,19 @@ import html
 import json
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from .analyze import Analysis
 from .circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from .config import EMOTIONS, emotion_label
-from .plots import circumplex_figure, distribution_figure, taggram_figure, timeline_figure, waveform_figure
+from .card import card_paragraph
+from .plots import EMOTION_COLORS, LABELS
+from .registry import LoadedModel
+from .results import ModelMetrics
+from .svg import bars_svg, heatmap_svg, plane_svg, waveform_svg
 from .text import csv_text
+from .yardstick import how_sure, reference
 
 __all__ = ["analysis_json", "analysis_csv", "html_report"]
 
@@ -23,44 +30,81 @@ def analysis_json(analysis: Analysis) -> str:
 
 
 def analysis_csv(analysis: Analysis) -> str:
-    """One row per segment: times, top emotion, the nine probabilities and the segment's valence and arousal
-    (:mod:`mer.circumplex`'s projection), then MusiCNN's 50 tag probabilities, as ``musicnn_tag:<tag>`` columns,
-    when the model has that front-end."""
+    """One row per segment, then one for the whole track (``segment`` = ``track``): times, top emotion, the nine
+    probabilities and the valence and arousal (:mod:`mer.circumplex`), then MusiCNN's 50 tag probabilities, as
+    ``musicnn_tag:<tag>`` columns, when the model has that front-end.
+
+    The whole-track row holds the track head's probabilities (which read all the segments; not their mean), the
+    track's valence and arousal, and the tags' mean over the segments.
+    """
     seg = analysis.features.segments
-    df = pd.DataFrame({"segment": range(1, len(seg) + 1), "start_s": seg.start_s.round(3), "end_s": seg.end_s.round(3),
-                       "top_emotion": analysis.segment_top})
+    n = len(seg)
+    df = pd.DataFrame({"segment": [*map(str, range(1, n + 1)), "track"],
+                       "start_s": [*seg.start_s.round(3), 0.0], "end_s": [*seg.end_s.round(3), round(analysis.duration_s, 3)],
+                       "top_emotion": [*analysis.segment_top, analysis.track_top]})
+    probabilities = np.vstack([analysis.probabilities, analysis.track_probabilities])
     for i, e in enumerate(EMOTIONS):
-        df[e] = analysis.probabilities[:, i].round(5)
+        df[e] = probabilities[:, i].round(5)
     va = analysis.va_path
-    df["valence"], df["arousal"] = va.valence.round(5), va.arousal.round(5)
+    df["valence"] = np.append(va.valence, va.track_valence).round(5)
+    df["arousal"] = np.append(va.arousal, va.track_arousal).round(5)
     if analysis.tags is not None:  # the pretrained tagger's output, in columns named so it is not read as emotions
         from .audio.musicnn import TAGS
 
+        tags = np.vstack([analysis.tags, analysis.tags.mean(axis=0)])
         for i, tag in enumerate(TAGS):
-            df[f"musicnn_tag:{tag}"] = analysis.tags[:, i].round(5)
+            df[f"musicnn_tag:{tag}"] = tags[:, i].round(5)
     return csv_text(df)
 
 
-def html_report(analysis: Analysis) -> str:
-    """A single HTML file with the charts (plotly.js embedded once), the numbers and the model's name."""
-    seg = analysis.features.segments
-    va = analysis.va_path
-    figs = [
-        timeline_figure(analysis.probabilities, seg.start_s, seg.end_s),
-        timeline_figure(analysis.probabilities, seg.start_s, seg.end_s, relative=True),
-        distribution_figure(analysis.track_probabilities),
-        circumplex_figure(analysis.va_path, seg.start_s),
-        waveform_figure(analysis.waveform, seg.start_s, analysis.segment_top),
+def _charts(analysis: Analysis) -> list[str]:
+    """The report's charts as inline SVG: the waveform, the timeline, the whole track, the valence–arousal path
+    and, for a MusiCNN model, its tags; kilobytes whatever the track's length."""
+    from .circumplex import COORDINATES, QUADRANTS
+
+    seg, w, va = analysis.features.segments, analysis.waveform, analysis.va_path
+    charts = [
+        waveform_svg(w.times_s, w.low, w.high, w.duration_s, seg.start_s, analysis.segment_top),
+        heatmap_svg(analysis.probabilities, LABELS, seg.start_s, seg.end_s, marks=analysis.probabilities.argmax(axis=1),
+                    title="Emotion timeline (CNN-LSTM, per segment; ringed: the segment's top emotion)"),
+        bars_svg(analysis.track_probabilities, LABELS, [EMOTION_COLORS[e] for e in EMOTIONS],
+                 title="Whole track: the nine emotions' probabilities"),
+        plane_svg(va.valence, va.arousal, (va.track_valence, va.track_arousal), COORDINATES, LABELS,
+                  title="Valence and arousal, segment by segment (light to dark; the star: the whole track)",
+                  x_title="valence (unpleasant ← → pleasant)", y_title="arousal (calm ← → energetic)",
+                  corner_labels=QUADRANTS),
     ]
-    heard = ""
     if analysis.tags is not None:
         from .audio.musicnn import TAGS
 
-        figs.append(taggram_figure(analysis.tags, list(TAGS), seg.start_s, seg.end_s))
+        keep = np.argsort(analysis.tags.mean(axis=0))[::-1][:12]
+        charts.append(heatmap_svg(analysis.tags[:, keep], [TAGS[k] for k in keep], seg.start_s, seg.end_s,
+                                  colorscale="Greens", zmax=max(0.5, float(analysis.tags[:, keep].max())),
+                                  title="What the CNN hears: MusiCNN's tags per segment (not emotions)"))
+    return charts
+
+
+def html_report(analysis: Analysis, model: LoadedModel | None = None, metrics: ModelMetrics | None = None) -> str:
+    """A single HTML file for stakeholders, without scripts: the answer and how sure it is, the model card's
+    paragraph (its accuracy beside chance and the baselines, its limits), the charts as SVG and the numbers.
+
+    Parameters
+    ----------
+    analysis : Analysis
+    model : LoadedModel, optional
+        The model that analysed it, for the card's paragraph (:func:`mer.card.card_paragraph`).
+    metrics : ModelMetrics, optional
+        Its ``metrics.json``: the cross-validated accuracy and baselines (:func:`mer.yardstick.reference`).
+    """
+    seg = analysis.features.segments
+    va = analysis.va_path
+    heard = ""
+    if analysis.tags is not None:
         top = analysis.tagger_dict()["top"]
         heard = (f"<p class=\"note\">What the CNN hears (MusiCNN's Last.fm tags, the tagger's output, not emotions): "
                  f"{html.escape(', '.join(top))}.</p>")
-    charts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
+    about = (card_paragraph(model.name, model.dataset, model.model_config, metrics, quote=html.escape)
+             if model is not None else html.escape(reference(metrics.cv if metrics else None).sentence))
     rows = "".join(
         f"<tr><td>{i + 1}</td><td>{seg.start_s[i]:.2f}–{seg.end_s[i]:.2f}</td>"
         f"<td>{html.escape(emotion_label(analysis.segment_top[i]))}</td>"
@@ -72,17 +116,19 @@ def html_report(analysis: Analysis) -> str:
     tp = analysis.track_probabilities
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>mer report: {html.escape(analysis.audio.name)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#263238}}
+<style>body{{font-family:system-ui,sans-serif;max-width:920px;margin:2em auto;padding:0 1em;color:#263238}}
 table{{border-collapse:collapse;font-size:13px}}td,th{{border:1px solid #cfd8dc;padding:3px 6px;text-align:right}}
 .note{{color:#607d8b;font-size:13px}}</style></head><body>
 <h1>Music emotion report: {html.escape(analysis.audio.name)}</h1>
 <p><b>Overall emotion: {html.escape(emotion_label(analysis.track_top))}</b> (track probability {tp.max():.2f}) ·
 duration {analysis.duration_s:.1f} s · {len(seg)} segments</p>
+<p><b>How sure is this?</b> {html.escape(how_sure(tp).sentence)}</p>
+<p><b>About the model.</b> {about}</p>
 <p>Valence {va.track_valence:+.2f}, arousal {va.track_arousal:+.2f}: {html.escape(va.track_quadrant)}.</p>
 <p class="note">{html.escape(CIRCUMPLEX_SOURCE)}</p>
 <p class="note">Model: <b>{html.escape(analysis.model_name)}</b>,
 trained on {html.escape(analysis.model_trained_on)}. Generated by mer on {datetime.now():%Y-%m-%d %H:%M}.</p>
-{heard}{''.join(charts)}
+{heard}{''.join(_charts(analysis))}
 <h2>Per segment</h2><table><tr><th>segment</th><th>time (s)</th><th>top emotion</th>{head}<th>valence</th><th>arousal</th></tr>{rows}</table>
 </body></html>
 """

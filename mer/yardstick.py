@@ -1,20 +1,25 @@
-"""Numbers with their yardstick: a track's top probability beside chance and the model's honest accuracy.
+"""Numbers with their yardstick: a track's top probability beside chance, and the model's honest accuracy
+beside what simpler answers get.
 
 A probability of 0.19 for one of nine emotions reads as failure to someone who expects a percentage grade;
-beside chance (1/9 ≈ 0.11) it is 1.7 times what a guess would give. :func:`how_sure` puts the two side by
-side and says in one sentence how far to trust the answer, using the model's cross-validated track accuracy
-(how often, on tracks it had not seen, its top emotion was the listeners' top emotion) where the model has one.
+beside chance (1/9 ≈ 0.11) it is 1.7 times what a guess would give. :func:`how_sure` says in one sentence how
+far to trust one answer. :func:`reference` is the one place every page, the report, the card and the README
+take the model's yardstick from: its cross-validated track accuracy (how often, on tracks it had not seen, its
+top emotion was the listeners' top emotion) beside the best simple baseline, always answering the most common
+emotion, and a guess, all scored on the same track-grouped folds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import EMOTIONS, emotion_label
+from .results import CVReport
 
-__all__ = ["CHANCE", "Yardstick", "how_sure"]
+__all__ = ["CHANCE", "Yardstick", "how_sure", "Reference", "reference"]
 
 #: What a guess among the nine emotions gets right.
 CHANCE = 1 / len(EMOTIONS)
@@ -37,8 +42,6 @@ class Yardstick:
     times_chance : float
         ``probability`` over :data:`CHANCE`.
     verdict : {"unsure", "a lean", "clear"}
-    cv_accuracy : float or None
-        The model's cross-validated track accuracy, when its metrics hold one.
     sentence : str
         The verdict in one line, for people.
     """
@@ -49,19 +52,18 @@ class Yardstick:
     runner_up_probability: float
     times_chance: float
     verdict: str
-    cv_accuracy: float | None
     sentence: str
 
 
-def how_sure(track_probabilities: np.ndarray, cv_accuracy: float | None = None) -> Yardstick:
-    """The verdict on a track's probabilities, measured against chance and the model's track accuracy.
+def how_sure(track_probabilities: np.ndarray) -> Yardstick:
+    """The verdict on a track's probabilities, measured against chance.
+
+    How good the model is in general is :func:`reference`'s sentence, said beside this one.
 
     Parameters
     ----------
     track_probabilities : np.ndarray [shape=(9,)]
         In :data:`mer.config.EMOTIONS` order.
-    cv_accuracy : float in [0, 1] or None
-        The model's cross-validated track accuracy (``load_metrics(path).cv.pooled.accuracy``).
 
     Returns
     -------
@@ -71,13 +73,11 @@ def how_sure(track_probabilities: np.ndarray, cv_accuracy: float | None = None) 
     Raises
     ------
     ValueError
-        For a vector that is not nine long, or an accuracy outside [0, 1].
+        For a vector that is not nine long.
     """
     p = np.asarray(track_probabilities, dtype=np.float64)
     if p.shape != (len(EMOTIONS),):
         raise ValueError(f"track_probabilities must have shape ({len(EMOTIONS)},), got {p.shape}")
-    if cv_accuracy is not None and not 0.0 <= cv_accuracy <= 1.0:
-        raise ValueError(f"cv_accuracy must lie in [0, 1], got {cv_accuracy}")
     order = np.argsort(p)[::-1]
     top, second = EMOTIONS[order[0]], EMOTIONS[order[1]]
     p1, p2 = float(p[order[0]]), float(p[order[1]])
@@ -89,13 +89,91 @@ def how_sure(track_probabilities: np.ndarray, cv_accuracy: float | None = None) 
                 "emotions here.")
     elif times < CLEAR_TIMES_CHANCE:
         verdict = "a lean"
-        said = (f"A lean towards {label}: {p1:.0%} is {times:.1f} times the {CHANCE:.0%} a guess would give, "
+        said = (f"A lean towards {label}: {p1:.0%} is {times:.1f} times the 1 in 9 a guess would give, "
                 f"ahead of {runner} ({p2:.0%}).")
     else:
         verdict = "clear"
-        said = f"A clear answer: {label} at {p1:.0%}, {times:.1f} times the {CHANCE:.0%} a guess would give."
-    if cv_accuracy is not None:
-        said += (f" On tracks it had not seen, this model named the listeners' top emotion {cv_accuracy:.0%} of the "
-                 f"time (a guess: {CHANCE:.0%}).")
+        said = f"A clear answer: {label} at {p1:.0%}, {times:.1f} times the 1 in 9 a guess would give."
     return Yardstick(top=top, runner_up=second, probability=p1, runner_up_probability=p2, times_chance=times,
-                     verdict=verdict, cv_accuracy=cv_accuracy, sentence=said)
+                     verdict=verdict, sentence=said)
+
+
+#: The baseline that always answers the training tracks' most common emotion (mer.training.train's name).
+MAJORITY = "majority"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A model's cross-validated track accuracy and what simpler answers got on the same folds.
+
+    Attributes
+    ----------
+    chance : float
+        A guess among the nine emotions (1/9).
+    model : float or None
+        The model's pooled out-of-fold track accuracy; None without cross-validation.
+    majority : float or None
+        Always answering the emotion most common among each fold's training tracks.
+    majority_emotion : str or None
+        That emotion, when every fold's was the same.
+    baseline, baseline_accuracy : str or None, float or None
+        The best of the other baselines (genre prior, logistic regressions) and its accuracy.
+    protocol : str
+        How all of them were measured, in words ("" without cross-validation).
+    sentence : str
+        All of it in two sentences, each number once, for people (plain text: Markdown-escape it on a page).
+    """
+
+    chance: float
+    model: float | None
+    majority: float | None
+    majority_emotion: str | None
+    baseline: str | None
+    baseline_accuracy: float | None
+    protocol: str
+    sentence: str
+
+
+def _constant_answer(confusion: list[list[int]]) -> str | None:
+    """The one emotion a baseline always answered (its confusion matrix has a single non-empty column)."""
+    used = [j for j in range(len(EMOTIONS)) if any(row[j] for row in confusion)]
+    return EMOTIONS[used[0]] if len(used) == 1 else None
+
+
+def reference(cv: CVReport | None, quote: Callable[[str], str] = str) -> Reference:
+    """The yardstick of a model's cross-validated accuracy (``load_metrics(path).cv``; None: none was run).
+
+    ``quote`` is applied to what the sentence takes from files (the data's description, the baselines' names):
+    :func:`mer.text.escape_markdown` where the sentence goes into Markdown.
+
+    Returns
+    -------
+    Reference
+        Track accuracies as fractions; the sentence says them as percentages with one decimal, the protocol
+        once, and whether the best simple baseline beat the model.
+    """
+    if cv is None:
+        return Reference(chance=CHANCE, model=None, majority=None, majority_emotion=None, baseline=None,
+                         baseline_accuracy=None, protocol="",
+                         sentence=f"This model was not cross-validated, so there is no honest accuracy to give; a "
+                                  f"guess names the listeners' top emotion {CHANCE:.1%} of the time.")
+    majority = cv.baselines.get(MAJORITY)
+    emotion = _constant_answer(majority.confusion) if majority is not None else None
+    others = {name: m.accuracy for name, m in cv.baselines.items() if name != MAJORITY}
+    best = max(others, key=others.get) if others else None
+    protocol = f"{cv.n_folds}-fold cross-validation grouped by track, on {quote(cv.data)}"
+    parts = []
+    if best is not None:
+        beat = ", better than this model" if others[best] > cv.pooled.accuracy else ""
+        parts.append(f"{others[best]:.1%} for the best simple baseline ({quote(best)}{beat})")
+    if majority is not None:
+        which = f" ({emotion_label(emotion)})" if emotion else ""
+        parts.append(f"{majority.accuracy:.1%} for always answering the emotion most common among the training "
+                     f"tracks{which}")
+    parts.append(f"{CHANCE:.1%} for a guess")
+    listed = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
+    said = (f"On tracks it had not seen, this model named the listeners' top emotion {cv.pooled.accuracy:.1%} of the "
+            f"time, against {listed}. Measured by {protocol}.")
+    return Reference(chance=CHANCE, model=cv.pooled.accuracy, majority=majority.accuracy if majority else None,
+                     majority_emotion=emotion, baseline=best, baseline_accuracy=others[best] if best else None,
+                     protocol=protocol, sentence=said)

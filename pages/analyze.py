@@ -5,6 +5,7 @@ import hashlib
 import streamlit as st
 
 from mer.analyze import Analysis
+from mer.card import precision_note
 from mer.circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from mer.compare import compare as compare_tracks
 from mer.config import emotion_label
@@ -14,9 +15,10 @@ from mer.plots import (circumplex_figure, circumplex_pair_figure, distribution_f
                        segment_from_selection, spectrum_figure, taggram_figure, timeline_figure, waveform_figure)
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
-from mer.text import display_text, escape_html, escape_markdown
-from mer.yardstick import CHANCE, how_sure
-from ui import FROM_LIBRARY, analysis_of, get_model, library_bytes, library_file, model_names, show_error, start_page
+from mer.text import display_text, escape_html, escape_markdown, md_code
+from mer.yardstick import CLEAR_TIMES_CHANCE, UNSURE_MARGIN, UNSURE_TIMES_CHANCE, how_sure, reference
+from ui import (FROM_LIBRARY, analysis_of, developer_details, get_model, library_bytes, library_file, model_names,
+                show_error, start_page)
 
 start_page("Analyze")
 st.title("Analyze a track")
@@ -42,9 +44,10 @@ def result_key(result: Analysis) -> str:
 
 
 @st.cache_data(show_spinner="Preparing the downloads…", max_entries=8)
-def exports(key: str, _result: Analysis) -> tuple[bytes, bytes, bytes]:
-    """The JSON, the CSV and the HTML report of an analysis (the report embeds plotly.js: a few MB, ~0.5 s)."""
-    return (analysis_json(_result).encode(), analysis_csv(_result).encode(), html_report(_result).encode())
+def exports(key: str, _result: Analysis, _model, _metrics) -> tuple[bytes, bytes, bytes]:
+    """The JSON, the CSV and the HTML report of an analysis (the report's charts are SVG: tens of kB)."""
+    return (analysis_json(_result).encode(), analysis_csv(_result).encode(),
+            html_report(_result, _model, _metrics).encode())
 
 
 sent = library_file()
@@ -86,8 +89,8 @@ if data is None:
     st.stop()
 
 names = model_names()
-picked = st.selectbox("Model", names, key="model", help="The active model comes first; the others are in the "
-                      "models folder (`python -m mer models`).") if len(names) > 1 else None
+picked = st.selectbox("Model", names, key="model", help="The active model comes first; the Model page makes "
+                      "another one active.") if len(names) > 1 else None
 picked = None if picked is None or picked == names[0] else picked  # the active model, with its fallback
 try:
     model = get_model(picked)
@@ -104,27 +107,20 @@ for note in result.audio.notes:
 seg = result.features.segments
 tp = result.track_probabilities
 metrics = load_metrics(model.path)
-cv_accuracy = metrics.cv.pooled.accuracy if metrics is not None and metrics.cv is not None else None
-sure = how_sure(tp, cv_accuracy)
-c1, c2, c3, c4, c5, c6 = st.columns([2, 1, 1, 1, 1, 1])
+sure, yardstick = how_sure(tp), reference(metrics.cv if metrics is not None else None)
+c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
 c1.metric("Overall emotion", emotion_label(result.track_top))
 c2.metric("Track probability", f"{tp.max():.2f}", help="From the track head, which reads all 20 segments. The "
           "nine probabilities share 1, so a clear answer can be well below 0.5.")
-c3.metric("Chance", f"{CHANCE:.2f}", help="What a guess among the nine emotions gets: 1/9.")
-c4.metric("CV accuracy", "—" if cv_accuracy is None else f"{cv_accuracy:.0%}",
-          help="The model's cross-validated track accuracy: how often, on tracks it had not seen in training, the model's top emotion was the "
-               "one most of its listeners ticked."
-          if cv_accuracy is not None else "This model has no cross-validated metrics.")
-c5.metric("Duration", f"{result.duration_s:.1f} s")
-c6.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape_markdown(result.model_trained_on)}"
-          + (f"; MusiCNN ran in {result.precision} on this server's CPU." if result.precision else "."))
+c3.metric("Duration", f"{result.duration_s:.1f} s")
+c4.metric("Model", escape_markdown(result.model_name), help=f"Trained on {escape_markdown(result.model_trained_on)}.")
 
-st.markdown(f"**How sure is this?** {sure.sentence}")
+st.markdown(f"**How sure is this?** {escape_markdown(sure.sentence)}  \n"
+            f"**How good is this model?** {escape_markdown(yardstick.sentence)}")
 if source != "Record with the microphone":  # the recorder plays its own clip
     st.audio(data)
 if credit is not None:
-    st.caption(f"{credit.credit} Licence: [{credit.licence}]({credit.licence_url}).", help="Sources and licences of "
-               "all examples: mer/resources/examples/LICENSES.md")
+    st.caption(f"{credit.credit} Licence: [{credit.licence}]({credit.licence_url}).")
 st.plotly_chart(waveform_figure(result.waveform, seg.start_s, result.segment_top), width="stretch", key="waveform")
 
 left, right = st.columns([3, 1])
@@ -154,14 +150,12 @@ with said:
     st.metric("Arousal", f"{va.track_arousal:+.2f}", help="Calm (−1) to energetic (+1).")
     st.markdown(f"The whole track lies in the **{va.track_quadrant}** quarter of the plane; the line joins its "
                 f"{len(seg)} segments in time order, from light to dark.")
-    st.caption(f"{CIRCUMPLEX_SOURCE} A track the model is unsure of lands near the centre. Coordinates: "
-               "mer/circumplex.py.")
+    st.caption(f"{CIRCUMPLEX_SOURCE} A track the model is unsure of lands near the centre.")
 
 if result.tags is not None:
     heard = result.tagger_dict()
     st.caption(f"**What the CNN hears** (MusiCNN's Last.fm tags for the whole track; the tagger's output, not "
-               f"emotions): {escape_markdown(', '.join(heard['top']))}. MusiCNN ran in {result.precision}, chosen for "
-               "this server's CPU.")
+               f"emotions): {escape_markdown(', '.join(heard['top']))}.")
     st.plotly_chart(taggram_figure(result.tags, heard["tags"], seg.start_s, seg.end_s), width="stretch",
                     key="taggram")
 
@@ -186,7 +180,7 @@ stem = name.rsplit(".", 1)[0]
 d1, d2, d3 = st.columns(3)
 # the files' bytes are given to the buttons (made once per analysis), and a download reruns nothing
 # (on_click="ignore"): a rerun while the browser fetched one file replaced the files behind the other buttons.
-json_bytes, csv_bytes, html_bytes = exports(result_key(result), result)
+json_bytes, csv_bytes, html_bytes = exports(result_key(result), result, model, metrics)
 d1.download_button("Results (JSON)", json_bytes, f"{stem}-emotions.json", "application/json", key="get_json",
                    on_click="ignore")
 d2.download_button("Results (CSV)", csv_bytes, f"{stem}-emotions.csv", "text/csv", key="get_csv", on_click="ignore")
@@ -222,14 +216,24 @@ if data_b is not None:
         st.stop()
     diff = compare_tracks(result, result_b)
     st.markdown(escape_markdown(diff.sentence))
-    t1, t2 = st.columns(2)
-    for col, res, key in ((t1, result, "timeline_a"), (t2, result_b, "timeline_b")):
+    for res, key in ((result, "timeline_a"), (result_b, "timeline_b")):  # one above the other: each full width
         s_ = res.features.segments
-        col.plotly_chart(timeline_figure(res.probabilities, s_.start_s, s_.end_s, zmax=diff.zmax,
-                                         title=f"{escape_html(res.audio.name)}: emotion timeline"),
-                         width="stretch", key=key)
+        st.plotly_chart(timeline_figure(res.probabilities, s_.start_s, s_.end_s, zmax=diff.zmax,
+                                        title=f"{escape_html(res.audio.name)}: emotion timeline"),
+                        width="stretch", key=key)
     p1, p2 = st.columns(2)
     p1.plotly_chart(circumplex_pair_figure(diff.names, (result.va_path, result_b.va_path)), width="stretch",
                     key="pair_plane")
     p2.plotly_chart(paired_bars_figure(diff.names, (result.track_probabilities, result_b.track_probabilities)),
                     width="stretch", key="pair_bars")
+
+developer_details([
+    f"Model folder: {md_code(model.path)} (weights, `config.json`, `metrics.json` with the cross-validation, "
+    "`card.md`).",
+    *([escape_markdown(note)] if (note := precision_note(model.recorded_precision)) else []),
+    "The same analysis from the command line: `python -m mer analyze FILE --json` (`--model DIR` for another "
+    "model); the downloads hold the same numbers.",
+    f"How sure: `mer/yardstick.py` (unsure below {UNSURE_TIMES_CHANCE:g} times chance or within {UNSURE_MARGIN:g} of "
+    f"the runner-up, clear from {CLEAR_TIMES_CHANCE:g} times chance); valence–arousal coordinates: `mer/circumplex.py`; the examples' sources and licences: "
+    "`mer/resources/examples/LICENSES.md`.",
+])

@@ -118,7 +118,12 @@ st.plotly_chart(balance_figure(b.before, b.after, b.sampler_label,
                                f"Training fold: segments per emotion ({b.train_tracks} tracks, track split)"),
                 width="stretch")
 if b.pca is not None:
-    st.plotly_chart(pca_figure(b.pca), width="stretch")
+    made = {e: int(((b.pca["emotion"] == e) & (b.pca["kind"] == "synthetic")).sum()) for e in EMOTIONS}
+    shown = [e for e in EMOTIONS if (b.pca["emotion"] == e).any()]
+    emotion = st.selectbox("Emotion in the PCA", shown, key="pca_emotion", format_func=lambda e: (
+        f"{emotion_label(e)} ({made[e]:,} synthetic)"), index=shown.index(max(shown, key=made.get)),
+        help="One emotion at a time over all the others: where its synthetic samples fall beside its real ones.")
+    st.plotly_chart(pca_figure(b.pca, emotion), width="stretch")
 
 with st.expander("Counts as a table"):
     st.dataframe({"tracks": a.tracks_per_emotion, "training segments before": b.before,

@@ -2,13 +2,14 @@
 library's emotions, by folder or genre, a table paged and sorted on the server, a track's 20-segment timeline,
 tracks like it, a journey from one mood to another, and a map of the whole library."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from mer.batch.library import (TABLE_COLUMNS, ensure_sample, library_roots, list_batches, playable_path,
-                               table_view, tracks_csv)
+from mer.batch.library import (ROOTS_VAR, TABLE_COLUMNS, ensure_sample, folder_outside, library_roots, list_batches,
+                               playable_path, remember_folder, roots_from_env, table_view, tracks_csv)
 from mer.batch.navigate import journey, m3u_text, similar
 from mer.batch.query import MAP_ANCHORS, SORT_COLUMNS, Catalogue, LibraryMap, TrackQuery
 from mer.config import EMOTIONS, emotion_label
@@ -18,12 +19,12 @@ from mer.plots import (distribution_figure, group_figure, journey_figure, librar
                        timeline_figure)
 from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
-from ui import get_model, send_to_analyze, show_error, start_page
+from ui import (developer_details, get_model, relative_tracks, send_to_analyze, show_error, start_page,
+                visitor_on_this_machine)
 
 start_page("Library")
 st.title("Library")
-st.caption("A whole music library, analysed in the background on this server (or by `python -m mer batch`): one "
-           "row per track, 20 segments each.")
+st.caption("A whole music library, analysed in the background: one row per track, 20 segments each.")
 SAMPLE = "sample"
 
 
@@ -55,21 +56,52 @@ def _duration(seconds: float | None) -> str:
 
 def start_form(expanded: bool) -> None:
     roots = library_roots()
-    with st.expander("Analyse a folder on this server", expanded=expanded), st.form("start_batch"):
-        folder = st.text_input("Folder", key="folder", placeholder=str(roots[0]) if roots else "",
-                               help="A folder of WAV, MP3, FLAC or OGG files (searched recursively) under one of the "
-                                    "folders this app may read: " + ", ".join(md_code(r) for r in roots) +
-                                    ". Whoever runs the server adds folders with MER_LIBRARY_ROOTS.")
-        name = st.text_input("Name of the results", key="batch_name", placeholder="the folder's name",
-                             help="The results go to batches/NAME in the data folder. Starting a cancelled batch "
-                                  "again resumes it.")
-        if st.form_submit_button("Analyse", type="primary"):
-            try:
-                job = start_batch(folder, name.strip() or Path(folder.strip().rstrip("/")).name)
-                st.session_state["show"] = job.name
-                st.rerun()
-            except MerError as e:
-                show_error(e)
+    may_ask = not roots_from_env() and visitor_on_this_machine()  # the owner, at the machine itself
+    where = ("Any folder on this computer: the first time, you are asked to allow it." if may_ask else
+             "A folder under one of those this server allows: " + ", ".join(md_code(r) for r in roots) + ".")
+    with st.expander("Analyse a folder of music", expanded=expanded or "confirm_folder" in st.session_state):
+        with st.form("start_batch"):
+            folder = st.text_input("Folder", key="folder", placeholder=str(roots[-1]) if roots else "",
+                                   help=f"A folder of WAV, MP3, FLAC or OGG files (searched recursively). {where}")
+            name = st.text_input("Name of the results", key="batch_name", placeholder="the folder's name",
+                                 help="Starting a cancelled analysis again resumes it.")
+            if st.form_submit_button("Analyse", type="primary"):
+                st.session_state.pop("confirm_folder", None)
+                named = name.strip() or Path(folder.strip().rstrip("/")).name
+                try:
+                    begin(folder, named)
+                except MerError as e:
+                    outside = folder_outside(folder) if may_ask else None
+                    if outside is None:
+                        show_error(e)
+                    else:  # asked below, outside the form
+                        st.session_state["confirm_folder"] = (str(outside), named)
+        confirm_folder()
+
+
+def begin(folder: str, name: str) -> None:
+    job = start_batch(folder, name)
+    st.session_state["show"] = job.name
+    st.rerun()
+
+
+def confirm_folder() -> None:
+    """Ask the owner of the machine once before mer reads a folder of theirs; remembered (in the data folder)."""
+    if "confirm_folder" not in st.session_state:
+        return
+    folder, name = st.session_state["confirm_folder"]
+    st.warning(f"mer has not read {md_code(folder)} before. Allow it to read this folder and its subfolders, now "
+               "and next time? It only reads: the results go to the app's own data folder.")
+    c1, c2 = st.columns([1, 4])
+    if c1.button("Allow and analyse", type="primary", key="allow_folder"):
+        st.session_state.pop("confirm_folder")
+        try:
+            begin(str(remember_folder(Path(folder))), name)
+        except MerError as e:
+            show_error(e)
+    if c2.button("Cancel", key="cancel_folder"):
+        st.session_state.pop("confirm_folder")
+        st.rerun()
 
 
 @st.fragment(run_every=1.0)
@@ -137,7 +169,7 @@ if choice == SAMPLE:
         show_error(e)
         st.stop()
     st.caption("A sample: the five freely licensed excerpts of the Analyze page, analysed with the active model. "
-               "Analyse a folder of your own above, or run `python -m mer batch MUSIC --out data/batches/NAME`.")
+               "Analyse a folder of your own above.")
 else:
     batch = batches[choice]
 stamp = (batch.path / "tracks.parquet").stat().st_mtime_ns
@@ -197,8 +229,8 @@ if result.total <= DOWNLOAD_ROWS:  # written only when a button is clicked
     d2.download_button("Filtered table (Parquet)", lambda: table().to_parquet(index=False),
                        f"{batch.path.name}-tracks.parquet", "application/octet-stream", on_click="ignore")
 else:
-    st.caption(f"More than {DOWNLOAD_ROWS:,} rows: narrow the filters to download them here, or run "
-               "`python -m mer library query BATCH ... --json` on the server.")
+    st.caption(f"More than {DOWNLOAD_ROWS:,} rows: narrow the filters to download them here (or see the details "
+               "for developers at the foot of the page).")
 
 rows = event.selection.rows if event and event.selection else []
 if rows:  # a click on the table picks the track below
@@ -224,8 +256,8 @@ if audio is not None:
                  "segment's spectra, the valence–arousal path, the downloads, a comparison with another track."):
         send_to_analyze(audio)
 elif Path(on_disk).is_file():
-    st.caption("This file lies outside the library folders this batch analysed, so it is not played here "
-               "(add its folder to `MER_LIBRARY_ROOTS` when starting the app to allow it).")
+    st.caption("This file lies outside the folders this app may read, so it is not played here (the details for "
+               "developers at the foot of the page say how to allow its folder).")
 else:
     st.caption("The audio file is no longer at this path; the results remain.")
 t1, t2 = st.columns([3, 1])
@@ -272,7 +304,18 @@ if trip is not None:
     st.dataframe([{"step": i + 1, "file": n, "top emotion": emotion_label(s.track.top_emotion or ""),
                    "change": round(s.change, 3), "path": s.track.path} for i, (n, s) in enumerate(zip(names, trip.steps))],
                  hide_index=True, width="stretch", key="journey")
-    st.download_button("Journey playlist (M3U)", m3u_text([s.track for s in trip.steps]),
+    tracks = [s.track for s in trip.steps]
+    m1, m2 = st.columns([2, 3])
+    kind = m1.radio("Paths in the playlist", ["relative", "absolute"], horizontal=True, key="m3u_paths",
+                    format_func={"relative": "relative to a folder", "absolute": "absolute (this computer)"}.get,
+                    help="Relative paths play on any computer that has the same music under that folder, with the "
+                         "playlist saved in it; absolute paths play only where the files are now.")
+    base = None
+    if kind == "relative":
+        common = Path(os.path.commonpath([t.path for t in tracks]))
+        base = m2.text_input("Relative to the folder (save the playlist there)", str(common), key="m3u_base",
+                             help="The music folder, or the folder the playlist will be saved in.").strip()
+    st.download_button("Journey playlist (M3U)", m3u_text(relative_tracks(tracks, Path(base)) if base else tracks),
                        f"{batch.path.name}-{trip.start}-to-{trip.target}.m3u", "audio/x-mpegurl", on_click="ignore")
 
 st.subheader("The library map")
@@ -282,5 +325,16 @@ points = LibraryMap.project(np.array([s.track.probabilities for s in shown])) if
     LibraryMap.project(row[list(EMOTIONS)].to_numpy(dtype=float))
 labels = [s.track.path.rsplit("/", 1)[-1] for s in shown] if shown else [Path(path).name]
 st.caption("Each track sits between the nine emotions, pulled towards each by its probability (fixed corners, "
-           "the same for every batch); the shade counts the tracks in each cell. The journey is drawn on top.")
+           "the same for every batch); the shade counts the tracks in each cell. The view closes in on where the "
+           "tracks lie: an emotion whose corner is outside it is named at the edge, on the way to its corner. The "
+           "journey is drawn on top, its steps numbered.")
 st.plotly_chart(map_figure(lmap.counts, lmap.edges, MAP_ANCHORS, points, labels), width="stretch")
+
+developer_details([
+    "Analyse a library from the command line: `python -m mer batch MUSIC --out data/batches/NAME` (the page offers "
+    "every batch in the data folder); query one: `python -m mer library query|similar|journey BATCH ... --json`.",
+    f"Which folders the page may read: the data folder and, on a shared server, those in `{ROOTS_VAR}`, set "
+    f"where the app starts: `{ROOTS_VAR}=/srv/music{os.pathsep}/mnt/more streamlit run app.py`. While it is unset, "
+    "the owner of the machine allows folders here (only a browser on the machine itself is asked), kept in "
+    "`library-folders.json` in the data folder.",
+])

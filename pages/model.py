@@ -7,8 +7,9 @@ from mer.errors import MerError
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
 from mer.results import CURVES_NOTE, FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
-from mer.text import escape_markdown
-from ui import get_model, show_error, start_page
+from mer.text import escape_markdown, md_code
+from mer.yardstick import reference
+from ui import developer_details, get_model, show_error, start_page
 
 start_page("Model")
 st.title("Model")
@@ -21,36 +22,37 @@ except MerError as e:
 if model.fallback_reason:
     st.warning(escape_markdown(model.fallback_reason))
 metrics = load_metrics(model.path)
+yardstick = reference(metrics.cv if metrics else None)
 
 st.subheader(f"Active model: {escape_markdown(model.name)}")
 st.caption(f"Trained on {escape_markdown(model.trained_on)} · created {escape_markdown(model.record.created or '?')}")
 
 cv = metrics.cv if metrics else None
 if cv is None:
-    st.info("This model was trained without cross-validation, so there is no honest accuracy to show. "
-            "Retrain it with cross-validation folds on the Train page.")
+    st.info(f"{escape_markdown(yardstick.sentence)} Retrain it with cross-validation folds on the Train page.")
 else:
     mean, std = cv.fold_accuracy
     emotify = model.dataset.kind == "emotify"
+    st.markdown(f"**How good is this model?** {escape_markdown(yardstick.sentence)}")
     c = st.columns(4)
-    c[0].metric("Track accuracy", f"{cv.pooled.accuracy:.1%}", help=f"Folds: {mean:.1%} ± {std:.1%}")
+    c[0].metric("Fold spread", f"± {std:.1%}", help=f"Track accuracy of the {cv.n_folds} folds: {mean:.1%} ± "
+                f"{std:.1%}. With about {cv.pooled.n // cv.n_folds} tracks a fold, one fold's figure moves by "
+                "several points by chance alone.")
     c[1].metric("Listener agreement", f"{cv.pooled.agreement:.3f}",
                 help="Mean share of a track's listeners who ticked the predicted emotion (oracle ≈ 0.56).")
     c[2].metric("Macro-F1", f"{cv.pooled.macro_f1:.3f}")
     c[3].metric("Top-3 accuracy", f"{cv.pooled.top3:.1%}")
-    st.caption(f"{cv.n_folds}-fold cross-validation grouped by track and stratified by dominant emotion, on "
-               f"{escape_markdown(cv.data)}: every track is predicted by the fold model that never saw it. Fold accuracy "
-               f"{mean:.1%} ± {std:.1%}; with about {cv.pooled.n // cv.n_folds} tracks a fold, one fold's figure "
-               "moves by several points by chance alone. Chance for nine classes is 11.1 %"
-               + ("; Emotify's listeners' own noise caps track accuracy near 69 %." if emotify else "."))
+    st.caption("Every track is predicted by the fold model that never saw it; the folds are stratified by dominant "
+               "emotion" + ("; Emotify's listeners' own noise caps track accuracy near 69 %." if emotify else "."))
     names = ["this CNN-LSTM", *cv.baselines]
     scores = [cv.pooled, *cv.baselines.values()]
     st.plotly_chart(cv_figure(names, [m.accuracy for m in scores], [m.agreement or 0.0 for m in scores],
                               ceiling=0.69 if emotify else None), width="stretch", key="cv_chart")
-    st.dataframe([{"model": n, "track accuracy": round(m.accuracy, 3), "macro-F1": round(m.macro_f1, 3),
-                   "top-3": round(m.top3, 3) if m.top3 is not None else None,
-                   "listener agreement": round(m.agreement, 3) if m.agreement is not None else None}
-                  for n, m in zip(names, scores)], hide_index=True, width="stretch")
+    with st.expander("The same numbers as a table"):
+        st.dataframe([{"model": n, "track accuracy": round(m.accuracy, 3), "macro-F1": round(m.macro_f1, 3),
+                       "top-3": round(m.top3, 3) if m.top3 is not None else None,
+                       "listener agreement": round(m.agreement, 3) if m.agreement is not None else None}
+                      for n, m in zip(names, scores)], hide_index=True, width="stretch")
 
 ladder_report = load_ladder()
 if ladder_report is not None or (metrics and metrics.ladder):
@@ -66,8 +68,8 @@ if ladder_report is not None or (metrics and metrics.ladder):
     if ladder_report is not None:
         for sentence in rung_sentences(ladder_report):
             st.markdown(f"- {sentence}")
-        st.caption(f"{escape_markdown(ladder_report.data)}; the same segment split, track folds and seed ({ladder_report.seed}) for "
-                   "both families. Reproduce: `python -m mer ladder` (add `--save` to update this page).")
+        st.caption(f"{escape_markdown(ladder_report.data)}; the same segment split, track folds and seed "
+                   f"({ladder_report.seed}) for both families.")
     else:
         for r in groups[next(iter(groups))]:
             st.markdown(f"- **{r.accuracy:.1%}** of {escape_markdown(r.unit)}s ({r.n_test} tested) — "
@@ -108,11 +110,18 @@ with st.expander("Configuration (config.json)"):
 st.subheader("All models")
 models = list_models()
 active = active_name()
-st.dataframe([{"name": mi.name, "active": "✓" if mi.name == active else "", "created": mi.created,
-               "trained on": mi.trained_on,
-               "CV track accuracy": round(mi.cv_accuracy, 3) if mi.cv_accuracy is not None else None,
-               "problem": mi.broken or ""}
-              for mi in models], width="stretch", hide_index=True)
+# the short columns first, each given its width: the long "trained on" last, so that it never pushes the
+# accuracy off the table's edge
+st.dataframe([{"name": mi.name, "active": "✓" if mi.name == active else "",
+               "CV track accuracy": mi.cv_accuracy, "created": (mi.created or "")[:16].replace("T", " "),
+               "trained on": mi.trained_on, "problem": mi.broken or ""}
+              for mi in models], width="stretch", hide_index=True, column_config={
+                  "name": st.column_config.TextColumn("name", width="small"),
+                  "active": st.column_config.TextColumn("active", width=60),
+                  "CV track accuracy": st.column_config.NumberColumn("CV track accuracy", format="percent",
+                                                                     width="small"),
+                  "created": st.column_config.TextColumn("created", width="small"),
+                  "trained on": st.column_config.TextColumn("trained on", width="large")})
 names = [mi.name for mi in models if not mi.broken]
 if names:
     c1, c2 = st.columns([3, 1])
@@ -127,3 +136,12 @@ if names:
             st.rerun()
         except MerError as e:
             show_error(e)
+
+developer_details([
+    f"Model folder: {md_code(model.path)}; every model of the models folder: `python -m mer models`, and the card "
+    "as text or JSON: `python -m mer card [--json]`.",
+    "The leakage ladder above: `python -m mer ladder` reproduces it (add `--save` to update this page; "
+    "`models/ladder.json`).",
+    "The same numbers, with every baseline: `docs/results.md`, written from each model's `metrics.json` by "
+    "`python benchmarks/docs_tables.py`.",
+])

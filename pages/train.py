@@ -99,23 +99,36 @@ def settings_form() -> None:
             show_error(e)
 
 
+def comparison(new_dir: Path) -> None:
+    """The new model beside the active one: CV numbers to three decimals and the difference, in a table that fits."""
+    active = get_model()
+    scores = {}
+    for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {active.name}", active.path)):
+        m = load_metrics(path)
+        if m and m.cv:
+            scores[label] = m.cv
+    if not scores:
+        return
+    rows = [{"model": label, "CV track accuracy": f"{cv.pooled.accuracy:.1%}",
+             "fold spread": f"± {cv.fold_accuracy[1]:.1%}", "macro-F1": f"{cv.pooled.macro_f1:.3f}",
+             "listener agreement": f"{cv.pooled.agreement:.3f}"} for label, cv in scores.items()]
+    if len(scores) == 2:
+        new, old = scores.values()
+        rows.append({"model": "difference (new − active)",
+                     "CV track accuracy": f"{(new.pooled.accuracy - old.pooled.accuracy) * 100:+.1f} points",
+                     "fold spread": "", "macro-F1": f"{new.pooled.macro_f1 - old.pooled.macro_f1:+.3f}",
+                     "listener agreement": f"{new.pooled.agreement - old.pooled.agreement:+.3f}"})
+    st.dataframe(rows, hide_index=True, width="content")  # short columns only: the corpora go in the caption
+    st.caption(escape_markdown("; ".join(f"{label}: {cv.data}" for label, cv in scores.items())) + ". Compare "
+               "models cross-validated on the same corpus; numbers on different data do not compare, and a difference "
+               "smaller than the fold spread may be chance.")
+
+
 def finished(status) -> None:
     if status.state == "done":
         new_dir = Path(status.model_dir)
         st.success(f"Training finished: {escape_markdown(new_dir.name)}")
-        rows, data, active = [], {}, get_model()
-        for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {active.name}", active.path)):
-            m = load_metrics(path)
-            if m and m.cv:
-                mean, std = m.cv.fold_accuracy
-                data[label] = m.cv.data
-                rows.append({"model": label, "CV track accuracy": round(m.cv.pooled.accuracy, 3),
-                             "fold spread": f"± {std:.3f}", "macro-F1": round(m.cv.pooled.macro_f1, 3),
-                             "listener agreement": round(m.cv.pooled.agreement, 3)})
-        if rows:  # short columns only: the corpus descriptions are long, so they go in the caption below
-            st.dataframe(rows, hide_index=True, width="content")
-            st.caption(escape_markdown("; ".join(f"{label}: {d}" for label, d in data.items())) + ". Compare models "
-                       "cross-validated on the same corpus; numbers on different data do not compare.")
+        comparison(new_dir)
         c1, c2 = st.columns(2)
         if c1.button("Promote to active model", type="primary", key="promote"):
             try:
@@ -128,12 +141,14 @@ def finished(status) -> None:
         if c2.button("Dismiss (keep the current active model)", key="dismiss"):
             clear_finished()
             st.rerun()
+        run_curves(status)
     else:
         (st.warning if status.state == "cancelled" else st.error)(
             f"Training {status.state}: {escape_markdown(status.message)}. The active model is unchanged.")
         if st.button("Dismiss", key="dismiss"):
             clear_finished()
             st.rerun()
+        run_curves(status)
 
 
 def running(status: JobStatus) -> None:
@@ -158,6 +173,17 @@ def progress() -> None:
         c[0].metric("Stage", escape_markdown(last.stage or "training"))
         c[1].metric("Epoch", f"{last.epoch}/{last.epochs}")
         c[2].metric("Validation accuracy (tracks)", f"{last.val_accuracy:.3f}")
+
+
+def run_curves(status: JobStatus) -> None:
+    """The finished run's learning curves, any fit of it (the epochs stay in the run's progress file)."""
+    stages = list(dict.fromkeys(e.stage or "training" for e in status.epochs))
+    if not stages:
+        return
+    stage = st.selectbox("Learning curves of", stages, key="finished_curves")
+    st.plotly_chart(history_figure([e for e in status.epochs if (e.stage or "training") == stage],
+                                   f"Learning curves, {stage}"), width="stretch", key="finished_history")
+    st.caption(CURVES_NOTE)
 
 
 @st.fragment(run_every=5 * POLL_S)

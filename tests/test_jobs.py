@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -326,3 +327,16 @@ def test_a_batch_folder_of_the_pid_lock_era_is_idle_and_the_next_start_tidies_it
     start_batch("music", "music")
     assert _wait_batch("music").state == "done"
     assert {p.name for p in folder.iterdir()} == {"lock", "job.json", "runs"}
+
+
+def test_a_finished_run_is_reaped_not_left_a_zombie_of_the_server(tmp_path, quick_runs):
+    import time
+
+    root = tmp_path / "models"
+    start_training(None, TrainConfig(epochs=3), models_root=root, name="reaped")
+    stat = Path(f"/proc/{json.loads((root / '.jobs' / 'job.json').read_text())['pid']}/stat")
+    deadline = time.monotonic() + 20  # the stand-in ends in a moment; a process never reaped fails here
+    while stat.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # a zombie keeps its /proc entry (state Z) until its parent waits for it
+    assert not stat.exists(), stat.read_text().split()[2]
+    assert job_status(root).state == "done"

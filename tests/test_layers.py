@@ -28,7 +28,7 @@ LAYERS: dict[str, int] = {
     "mer.registry": 3,
     # procedures
     **dict.fromkeys(["mer.analyze", "mer.training.evaluate", "mer.training.train", "mer.training.study",
-                     "mer.training.ladder", "mer.card", "mer.report", "mer.plots", "mer.compare", "mer.data.stats",
+                     "mer.training.ladder", "mer.card", "mer.report", "mer.plots", "mer.svg", "mer.compare", "mer.data.stats",
                      "mer.jobs", "mer.batch", "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
                      "mer.batch.cluster", "mer.batch.engines", "mer.batch.run", "mer.batch.library",
                      "mer.batch.query", "mer.batch.navigate", "mer.batch.synthetic"], 4),

@@ -98,6 +98,8 @@ def test_the_library_page_shows_the_batch_filters_and_a_tracks_timeline(batch_di
     assert len(at.get("audio")) == 1
     assert [b.label for b in at.get("download_button")] == ["Filtered table (CSV)", "Filtered table (Parquet)",
                                                            "Journey playlist (M3U)"]
+    assert at.radio(key="m3u_paths").value == "relative"  # portable by default, relative to the music folder
+    assert Path(at.text_input(key="m3u_base").value) in Path(path).parents
     assert json.loads((batch_dir / "batch.json").read_text())["tracks"] == 10
     Path(path).unlink()  # the results stay when the audio is gone
     at.run()
@@ -244,6 +246,65 @@ def test_the_page_refuses_a_folder_outside_the_roots_with_the_reason(fresh_data)
     assert not at.exception
     assert "outside the folders this app may read" in at.error[0].value
     assert not (fresh_data / "batches" / "etc").exists()
+
+
+def test_the_owner_allows_a_folder_once_it_is_remembered_and_a_servers_list_still_rules(fresh_data, tmp_path,
+                                                                                        monkeypatch):
+    from mer.batch.library import FOLDERS_FILE, folder_outside, library_roots, remember_folder, remembered_folders
+
+    music = tmp_path / "My Music"
+    music.mkdir()
+    assert folder_outside(str(music)) == music.resolve() and folder_outside("/no/such/folder") is None
+    assert folder_outside(str(fresh_data)) is None  # already readable: nothing to allow
+    assert remember_folder(music) == music.resolve()
+    assert json.loads((fresh_data / FOLDERS_FILE).read_text()) == {"folders": [str(music.resolve())]}
+    remember_folder(music)  # once is enough
+    assert remembered_folders() == [music.resolve()] and music.resolve() in library_roots()
+    assert readable_folder(str(music)) == music.resolve() and folder_outside(str(music)) is None
+    monkeypatch.setenv("MER_LIBRARY_ROOTS", str(tmp_path / "srv"))  # a shared server: its list alone decides
+    assert remembered_folders() == []
+    with pytest.raises(BatchError, match="outside the folders this app may read"):
+        readable_folder(str(music))
+
+
+def test_on_its_own_machine_the_page_asks_once_then_analyses_a_folder_outside_the_data_folder(fresh_data, tmp_path,
+                                                                                               monkeypatch):
+    import sys
+
+    import ui
+    from mer import jobs
+    from mer.batch.library import remembered_folders
+
+    monkeypatch.setattr(ui, "visitor_on_this_machine", lambda: True)  # a browser on the server's own machine
+    started = []
+    monkeypatch.setattr(jobs, "_batch_command", lambda folder, out, roots: started.append((folder, roots)) or [
+        sys.executable, "-S", "-c", "import json; print(json.dumps({'event': 'done', 'tracks': 0, 'analysed': 0}))"])
+    music = tmp_path / "music"
+    music.mkdir()
+    at = open_page(PAGE)
+    at.text_input(key="folder").input(str(music))
+    at.button[0].click().run()  # Analyse: not yet, the owner is asked first
+    assert not at.exception and not at.error and not started
+    assert any("has not read" in w.value for w in at.warning)
+    at.button(key="allow_folder").click().run()
+    assert not at.exception and not at.error
+    assert remembered_folders() == [music.resolve()] and started[0][0] == music.resolve()
+    assert music.resolve() in started[0][1]  # the batch may read the folder it was started on
+    _wait("music", lambda s: s.state != "running")
+    clear_batch("music")
+
+
+def test_a_journey_playlist_offers_paths_relative_to_a_folder():
+    from ui import relative_tracks
+
+    from mer.batch.navigate import m3u_text
+    from mer.batch.query import Track
+
+    tracks = [Track(path=p, top_emotion="calmness", top_probability=0.5, probabilities=(0.1,) * 9, duration_s=60.0,
+                    status="ok") for p in ("/home/me/Music/a/x.mp3", "/home/me/Music/b/y.flac", "/srv/z.ogg")]
+    lines = m3u_text(relative_tracks(tracks, Path("/home/me/Music"))).splitlines()
+    assert lines[2::2] == ["a/x.mp3", "b/y.flac", "../../../srv/z.ogg"]
+    assert m3u_text(tracks).splitlines()[2::2] == [t.path for t in tracks]  # absolute, as before
 
 
 def test_links_inside_a_library_to_files_elsewhere_are_not_read(fresh_data, tiny_models, tmp_path):

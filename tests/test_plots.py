@@ -17,8 +17,72 @@ def test_every_timeline_cell_is_clickable_and_names_its_segment():
     fig = timeline_figure(p, np.arange(20) * 1.5, np.arange(1, 21) * 1.5)
     layer = next(t for t in fig.data if t.name == CLICK_LAYER)
     assert len(layer.x) == 9 * 20 and list(layer.customdata) == [j + 1 for _ in EMOTIONS for j in range(20)]
-    assert all(str(seg) == x for seg, x in zip(layer.customdata, layer.x))  # a cell's segment is its column
+    assert all(x == (seg - 0.5) * 1.5 for seg, x in zip(layer.customdata, layer.x))  # a cell: its segment's middle
     assert fig.data[0].hoverinfo == "skip" and "segment 7 (9.0–10.5 s)" in layer.text[6]  # hover moved to the layer
+    marks = next(t for t in fig.data if t.name == "top emotion")
+    assert list(marks.customdata) == list(range(1, 21))  # a click on a mark names its segment too
+
+
+@pytest.mark.parametrize("seconds,labels", [
+    (20.0, ["0:00", "0:05", "0:10", "0:15", "0:20"]),
+    (70.0, ["0:00", "0:15", "0:30", "0:45", "1:00"]),
+    (136.0, ["0:00", "0:30", "1:00", "1:30", "2:00"]),
+    (600.0, ["0:00", "2:00", "4:00", "6:00", "8:00", "10:00"]),
+    (4000.0, ["0:00", "15:00", "30:00", "45:00", "1:00:00"]),
+])
+def test_time_axes_have_a_few_round_ticks_at_any_length(seconds, labels):
+    from mer.plots import time_ticks
+
+    assert time_ticks(seconds)[1] == labels
+    n = 20
+    start = np.arange(n) * seconds / n
+    axis = timeline_figure(np.full((n, 9), 1 / 9), start, start + seconds / n).layout.xaxis
+    assert list(axis.ticktext) == labels and list(axis.range) == pytest.approx([0, seconds])
+
+
+def test_the_frequency_axis_reads_in_hertz_and_kilohertz():
+    from mer.plots import spectrum_figure
+
+    freqs = np.linspace(0, 11_025, 1025)
+    axis = spectrum_figure(freqs, np.zeros((2, 1025)), 0, None, np.zeros(2), np.ones(2)).layout.xaxis
+    assert list(axis.ticktext) == ["20 Hz", "50 Hz", "100 Hz", "200 Hz", "500 Hz", "1 kHz", "2 kHz", "5 kHz",
+                                   "10 kHz"]
+    assert axis.type == "log" and list(axis.tickvals)[4] == 500
+
+
+def test_the_ladders_figures_sit_inside_their_bars_and_the_majority_line_is_named_in_the_legend():
+    from mer.plots import ladder_figure
+    from mer.results import Rung
+
+    rungs = [Rung("study", "segment", 0.854, 2700, "s"), Rung("track", "track", 0.184, 320, "t")]
+    fig = ladder_figure({"study": rungs}, baseline=0.234, published=0.947)
+    assert fig.data[0].textposition == "inside" and list(fig.data[0].text) == ["85.4%", "18.4%"]
+    assert not [a for a in fig.layout.annotations if "majority" in a.text]  # no label on the line itself
+    assert fig.data[-1].name == "always the most common emotion (majority baseline): 23.4%"
+
+
+def test_the_library_map_fits_its_tracks_ticks_its_colour_bar_and_keeps_journey_labels_apart():
+    from mer.plots import _LABEL_OFFSET_PX, _MAP_SIDE_PX, _step_labels, count_ticks, map_figure
+
+    edges = np.linspace(-1, 1, 81)
+    counts = np.zeros((80, 80), dtype=int)
+    counts[38:43, 37:42] = [[1, 3, 7, 12, 40]] * 5  # tracks near the centre, up to 40 in a cell
+    anchors = np.stack([np.sin(np.arange(9) * 2 * np.pi / 9), np.cos(np.arange(9) * 2 * np.pi / 9)], axis=1)
+    steps = np.array([[0.0, 0.0], [0.002, 0.001], [0.05, 0.02], [0.09, -0.03], [0.1, 0.1]])
+    fig = map_figure(counts, edges, anchors, steps, [f"t{i}" for i in range(5)])
+    xr, yr = fig.layout.xaxis.range, fig.layout.yaxis.range
+    assert xr[1] - xr[0] < 0.6 and yr[1] - yr[0] < 0.6  # the view is the tracks' neighbourhood, not the whole map
+    heat = fig.data[0]
+    assert list(heat.colorbar.ticktext) == ["1", "2", "5", "10", "20"] and heat.zmax == pytest.approx(np.log10(40))
+    assert count_ticks(12_000)[1][-3:] == ["2k", "5k", "10k"]
+    names = fig.data[1]  # every emotion named inside the view
+    assert all(xr[0] <= x <= xr[1] and yr[0] <= y <= yr[1] for x, y in zip(names.x, names.y))
+    labels = [a.text for a in fig.layout.annotations]
+    assert labels == ["1, 2", "3", "4", "5"]  # steps 1 and 2 lie on one spot: one label
+    span = max(xr[1] - xr[0], yr[1] - yr[0])
+    placed = [steps[g].mean(axis=0) * _MAP_SIDE_PX / span + [dx, dy] for g, dx, dy in _step_labels(steps, span)]
+    gaps = [np.linalg.norm(a - b) for i, a in enumerate(placed) for b in placed[i + 1:]]
+    assert min(gaps) >= _LABEL_OFFSET_PX * 0.75
 
 
 @pytest.mark.parametrize("points,segment", [
@@ -60,13 +124,14 @@ def test_the_library_group_legend_lies_below_its_axis_title():
     assert fig.layout.legend.traceorder == "normal"
 
 
-def test_every_pca_legend_entry_is_visible_below_the_plot():
+def test_the_pca_shows_one_emotion_over_the_others_with_a_legend_of_three_below_the_plot():
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"pc1": rng.normal(size=180), "pc2": rng.normal(size=180),
                        "emotion": np.repeat(list(EMOTIONS), 20), "kind": np.tile(["real", "synthetic"], 90)})
-    fig = pca_figure(df)
-    assert len(fig.data) == 18 and fig.data[-1].name == "sadness (synthetic)"
-    _legend_in_bottom_margin(fig, rows=10)  # nine emotions of two lines each, two emotions to a row when narrow
+    fig = pca_figure(df, "sadness")
+    assert [t.name for t in fig.data] == ["the other emotions", "sadness (real, 10)", "sadness (synthetic, 10)"]
+    assert len(fig.data[0].x) == 160  # every sample of the other eight emotions, in grey
+    _legend_in_bottom_margin(fig, rows=2)  # three entries: two rows on a narrow chart
 
 
 def test_per_class_f1_markers_stand_beside_the_recall_bars_and_their_labels():

@@ -22,13 +22,14 @@ import pyarrow.parquet as pq
 from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir, emotion_label
 from ..errors import MerError
-from ..files import is_under, read_json
+from ..files import is_under, read_json, write_json_atomic
 from ..text import csv_text
 from .inputs import BatchError
 
 __all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
            "emotion_counts", "TABLE_COLUMNS", "library_roots", "readable_folder", "batch_output", "batches_dir",
-           "sample_dir", "ensure_sample"]
+           "sample_dir", "ensure_sample", "ROOTS_VAR", "FOLDERS_FILE", "roots_from_env", "remembered_folders",
+           "remember_folder", "folder_outside"]
 
 #: Columns of the Library page's table, in order.
 TABLE_COLUMNS = ["file", "folder", "genre", "top_emotion", "top_probability", *EMOTIONS, "duration_s", "status",
@@ -93,15 +94,77 @@ def _summary(batch: Path) -> dict[str, Any]:
     return summary if isinstance(summary, dict) else {}
 
 
+#: The variable that lists the folders a shared server's Library may read (separated by ``os.pathsep``).
+ROOTS_VAR = "MER_LIBRARY_ROOTS"
+#: The folders the owner of the machine allowed from the Library page, in the data folder.
+FOLDERS_FILE = "library-folders.json"
+
+
+def roots_from_env() -> list[Path]:
+    """The folders ``$MER_LIBRARY_ROOTS`` names; while it is set, it alone decides (a shared server)."""
+    return [Path(r) for r in os.environ.get(ROOTS_VAR, "").split(os.pathsep) if r]
+
+
+def remembered_folders() -> list[Path]:
+    """The folders the machine's owner allowed on the Library page (:func:`remember_folder`); none while
+    ``$MER_LIBRARY_ROOTS`` is set, or when the file is missing or not one mer wrote."""
+    if os.environ.get(ROOTS_VAR):
+        return []
+    try:
+        saved = read_json(data_dir() / FOLDERS_FILE)
+    except (OSError, MerError):
+        return []
+    folders = saved.get("folders", []) if isinstance(saved, dict) else []
+    return [Path(f) for f in folders if isinstance(f, str) and Path(f).is_absolute()] if isinstance(folders, list) \
+        else []
+
+
+def remember_folder(folder: Path) -> Path:
+    """Allow the Library to read ``folder`` (links resolved) from now on: added to :data:`FOLDERS_FILE` in the
+    data folder, written atomically. Only for the owner of the machine, after a confirmation (the page asks only
+    a visitor on this machine, and never while ``$MER_LIBRARY_ROOTS`` is set).
+
+    Raises
+    ------
+    BatchError
+        ``folder`` is not a folder, or the data folder cannot be written.
+    """
+    real = Path(folder).expanduser().resolve()
+    if not real.is_dir():
+        raise BatchError(f"'{folder}' is not a folder on this computer. Type the folder that holds the music.")
+    folders = [str(f) for f in remembered_folders()]
+    if str(real) not in folders:
+        try:
+            write_json_atomic(data_dir() / FOLDERS_FILE, {"folders": [*folders, str(real)]})
+        except OSError as e:
+            raise BatchError(f"Cannot remember '{real}' in the data folder '{data_dir()}' ({e.strerror}); make it "
+                             "writable, or start the app with MER_LIBRARY_ROOTS naming the folder.") from None
+    return real
+
+
+def folder_outside(text: str) -> Path | None:
+    """The folder typed on the Library page, links resolved, when it exists but lies outside
+    :func:`library_roots` (what :func:`remember_folder` could allow); None otherwise."""
+    text = text.strip()
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    try:
+        real = (path if path.is_absolute() else data_dir() / path).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return real if real.is_dir() and not is_under(real, library_roots()) else None
+
+
 def allowed_roots(batch: Path) -> list[Path]:
     """Folders whose audio the page may play for a batch: the data folder, the library folders the batch
-    recorded (``roots`` in its ``batch.json``) and those in ``$MER_LIBRARY_ROOTS`` (separated by ``os.pathsep``)."""
+    recorded (``roots`` in its ``batch.json``), those in ``$MER_LIBRARY_ROOTS`` (separated by ``os.pathsep``)
+    and, while that is not set, the folders the machine's owner allowed (:func:`remembered_folders`)."""
     roots = [data_dir()]
     recorded = _summary(Path(batch)).get("roots", [])
     roots += [Path(r) for r in recorded if isinstance(r, str) and Path(r).is_absolute()] \
         if isinstance(recorded, list) else []
-    roots += [Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r]
-    return roots
+    return [*roots, *roots_from_env(), *remembered_folders()]
 
 
 def playable_path(batch: Path, path: str) -> Path | None:
@@ -125,8 +188,9 @@ def file_path(row: Any) -> str:
 
 def library_roots() -> list[Path]:
     """Folders the Library page may analyse a library from: the data folder and those in ``$MER_LIBRARY_ROOTS``
-    (separated by ``os.pathsep``), resolved; folders that do not exist are left out."""
-    roots = [data_dir(), *(Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r)]
+    (separated by ``os.pathsep``), or while that is not set, the folders the machine's owner allowed
+    (:func:`remembered_folders`); resolved, and those that do not exist left out."""
+    roots = [data_dir(), *roots_from_env(), *remembered_folders()]
     out: list[Path] = []
     for r in roots:
         try:
