@@ -84,7 +84,8 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert z.shape == (9, 20)
     np.testing.assert_allclose(z.sum(axis=0), 1.0, atol=1e-4)  # each segment's probabilities
     assert list(heat["y"]) == [emotion_label(e) for e in EMOTIONS]
-    assert list(heat["x"]) == [str(i) for i in range(1, 21)]
+    np.testing.assert_allclose(array(heat["x"]), np.arange(20) * 1.5 + 0.75)  # each segment's middle, in seconds
+    assert list(timeline["layout"]["xaxis"]["ticktext"]) == ["0:00", "0:10", "0:20", "0:30"]  # a few round times
     assert at.slider(key="segment").max == 20
     buttons = at.get("download_button")
     assert len(buttons) == 3
@@ -100,16 +101,20 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert metrics["Valence"] == f"{track[0]:+.2f}" and metrics["Arousal"] == f"{track[1]:+.2f}"
     assert any("Russell" in c.value and "projection" in c.value for c in at.caption)
     from mer.registry import load_metrics
-    from mer.yardstick import how_sure
+    from mer.yardstick import how_sure, reference
 
-    accuracy = load_metrics(app_env / "default").cv.pooled.accuracy
-    assert metrics["Chance"] == "0.11" and metrics["CV accuracy"] == f"{accuracy:.0%}"
     bars = figure(at, "Whole track")["data"][0]
     tp = np.zeros(9)
     tp[[LABEL_ORDER.index(y) for y in bars["y"]]] = array(bars["x"])
     assert metrics["Track probability"] == f"{tp.max():.2f}"
     said = " ".join(m.value for m in at.markdown)
-    assert f"**How sure is this?** {how_sure(tp, accuracy).sentence}" in said
+    yardstick = reference(load_metrics(app_env / "default").cv).sentence  # the model's accuracy beside baselines
+    assert f"**How sure is this?** {escape_markdown(how_sure(tp).sentence)}" in said
+    assert f"**How good is this model?** {escape_markdown(yardstick)}" in said and "for a guess" in yardstick
+    assert not {"Chance", "CV accuracy"} & set(metrics)  # each number said once, in the sentence
+    details = next(e for e in at.expander if e.label == "Details for developers")
+    assert "mer/circumplex.py" in details.markdown[0].value  # file paths live here, not in the page's captions
+    assert not any("mer/" in c.value for c in at.caption)
     at.radio(key="timeline_view").set_value("change from the track's mean").run()
     change = array(figure(at, "change from the track's mean")["data"][0]["z"])
     np.testing.assert_allclose(change, z - z.mean(axis=1, keepdims=True), atol=1e-6)  # each emotion about its mean
@@ -216,7 +221,9 @@ def test_dataset_page_opens_on_the_real_emotify(app_env):
     tracks = array(figure(at, "Tracks per dominant emotion")["data"][0]["y"]).tolist()
     assert tracks == [3, 29, 27, 53, 98, 34, 93, 44, 19]  # Emotify order: amazement ... sadness
     assert metrics["After SMOTE"] == "1.00" and float(metrics["Imbalance ratio before"]) > 10
-    assert any(t["name"].endswith("(synthetic)") for t in figure(at, "PCA")["data"])
+    pca = figure(at, "PCA")["data"]  # one emotion over the others: the one SMOTE made most samples of
+    assert at.selectbox(key="pca_emotion").value == "amazement" and len(pca) == 3
+    assert pca[2]["name"].startswith("amazement (synthetic, ") and len(array(pca[2]["x"])) > len(array(pca[1]["x"]))
     track = next(s for s in at.selectbox if s.label == "Track")
     track.set_value(11).run()  # a track that ties at the top
     assert any("Track 11 (classical)" in c.value and "a tie" in c.value for c in at.caption)
@@ -288,7 +295,15 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
     assert any("Training finished" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert "CV track accuracy" in table.columns and "data" not in table.columns  # short columns: the table fits
-    assert len(table) == 2 and any("Compare models" in c.value and escape_markdown("new: ") in c.value for c in at.caption)
+    assert len(table) == 3 and any("Compare models" in c.value and escape_markdown("new: ") in c.value for c in at.caption)
+    from mer.registry import load_metrics
+
+    new, old = (load_metrics(p).cv.pooled.accuracy for p in (status.model_dir, app_env / "default"))
+    assert list(table["CV track accuracy"]) == [f"{new:.1%}", f"{old:.1%}", f"{(new - old) * 100:+.1f} points"]
+    stages = at.selectbox(key="finished_curves")  # the learning curves outlive the run
+    assert set(stages.options) == {"fold 1/2", "fold 2/2", "ladder: segment protocol", "ladder: study protocol",
+                                   "final model"}
+    assert figure(at, "Learning curves, fold 1/2")
     at.button(key="promote").click().run()
     assert not at.exception
     assert active_name(app_env) == status.model_dir.rsplit("/", 1)[-1] != "default"
@@ -352,8 +367,12 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     assert array(heatmap["text"]).astype(int).sum() == 36  # every tiny-corpus track, predicted out of fold
     ladder = figure(at, "three protocols")["data"][0]
     assert list(ladder["y"]) == pytest.approx([0.93, 0.61, metrics.cv.pooled.accuracy])
-    accuracy = next(m for m in at.metric if m.label == "Track accuracy")
-    assert accuracy.value == f"{metrics.cv.pooled.accuracy:.1%}"
+    from mer.yardstick import reference
+
+    said = " ".join(m.value for m in at.markdown)
+    assert f"**How good is this model?** {escape_markdown(reference(metrics.cv).sentence)}" in said
+    assert f"{metrics.cv.pooled.accuracy:.1%}" in said and "Track accuracy" not in [m.label for m in at.metric]
+    assert not any("python -m mer" in c.value for c in at.caption)  # commands are in the developers' details
     n = len(metrics.cv.folds)  # each fold's learning curves, named by its fit
     curves = at.selectbox(key="curves_of")
     assert curves.options == [f"fold {i + 1}/{n}" for i in range(n)] + (["final model"] if metrics.history else [])
@@ -374,7 +393,7 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
     save_ladder(two_family_report())  # what `python -m mer ladder --save` writes: both families, one chart
     at.run()
     fig = figure(at, "Two networks, one dataset, three protocols")
-    bars = {trace["name"]: list(trace["y"]) for trace in fig["data"]}
+    bars = {trace["name"]: list(trace["y"]) for trace in fig["data"] if trace["type"] == "bar"}
     assert bars == {"the study's recipe (28 librosa means per segment, Conv1D-LSTM)": [0.912, 0.803, 0.331],
                     "mer's default model (MusiCNN embeddings, BiLSTM)": [0.633, 0.446, 0.487]}
     assert fig["layout"]["shapes"][0]["y0"] == pytest.approx(0.947)  # the study's published figure
@@ -426,3 +445,24 @@ def test_a_deeply_nested_model_config_is_shown_broken_and_hides_nothing_on_the_p
     at = run_app()  # the Analyze page, whose model list reads every model folder
     assert not at.exception and not at.error
 
+
+
+def test_the_readme_the_card_and_the_model_page_give_the_bundled_model_one_yardstick(monkeypatch):
+    """The figures a stakeholder compares come from mer.yardstick.reference, wherever they are read."""
+    from mer.card import card_paragraph
+    from mer.registry import load_metrics, load_model
+    from mer.yardstick import reference
+
+    root = Path(__file__).resolve().parent.parent
+    default = load_model(root / "models" / "default")
+    metrics = load_metrics(default.path)
+    sentence = reference(metrics.cv).sentence
+    assert "23.4% for always answering the emotion most common among the training tracks (calmness)" in sentence
+    assert " ".join(sentence.split()) in " ".join((root / "README.md").read_text().split())  # generated there
+    card = (default.path / "card.md").read_text()
+    assert card_paragraph("default", default.dataset, default.model_config, metrics, quote=escape_markdown) in card
+    monkeypatch.setenv("MER_MODELS_DIR", str(root / "models"))  # the bundled models, only read
+    at = run_app("pages/model.py")
+    assert not at.exception and not at.error
+    said = " ".join(m.value for m in at.markdown)
+    assert f"**How good is this model?** {escape_markdown(sentence)}" in said
