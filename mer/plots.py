@@ -319,24 +319,24 @@ def circumplex_pair_figure(names: tuple[str, str], paths: tuple[Any, Any]) -> go
     return fig
 
 
-#: The frequency axis's ticks: a 1-2-5 series a listener reads as it is written (never "2" meaning 200 Hz).
+#: The frequency axis's ticks: a 1-2-5 series, each labelled in full (never "2" meaning 200 Hz).
 FREQUENCY_TICKS = (20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000)
 
 
 def hertz(f: float) -> str:
-    """A frequency as people write it: ``50 Hz``, ``500 Hz``, ``2 kHz``."""
-    return f"{f / 1000:g} kHz" if f >= 1000 else f"{f:g} Hz"
+    """A frequency tick on an axis titled in Hz: ``50``, ``500``, ``2k`` (short enough for a half-width chart)."""
+    return f"{f / 1000:g}k" if f >= 1000 else f"{f:g}"
 
 
 def spectrum_figure(freqs_hz: np.ndarray, magnitude_db: np.ndarray, segment: int, compare: int | None,
                     start_s: np.ndarray, end_s: np.ndarray) -> go.Figure:
-    """FFT magnitude spectrum of one segment (dB, log-frequency axis ticked 50 Hz, 100 Hz … 10 kHz), optionally
-    with a second overlaid."""
+    """FFT magnitude spectrum of one segment (dB, log-frequency axis in Hz ticked 20, 50, 100 … 1k, 2k … 10k),
+    optionally with a second overlaid."""
     keep = freqs_hz > 0
     low, high = max(20.0, float(freqs_hz[keep].min())), float(freqs_hz.max())
     ticks = [t for t in FREQUENCY_TICKS if low <= t <= high]
     fig = _fig(title="FFT spectrum", height=360, yaxis_title="magnitude (dB re full scale)",
-               xaxis=dict(title="frequency", type="log", range=[np.log10(low), np.log10(high)], tickmode="array",
+               xaxis=dict(title="frequency (Hz)", type="log", range=[np.log10(low), np.log10(high)], tickmode="array",
                           tickvals=ticks, ticktext=[hertz(t) for t in ticks]),
                legend=dict(orientation="h", y=-0.25))
     keep = freqs_hz > 0
@@ -408,7 +408,7 @@ def pca_figure(df: pd.DataFrame, emotion: str) -> go.Figure:
         fig.add_trace(go.Scattergl(x=part["pc1"], y=part["pc2"], mode="markers", name=f"{label} ({kind}, {len(part):,})",
                                    marker=dict(color=EMOTION_COLORS[emotion], symbol=symbol, size=6,
                                                opacity=opacity)))
-    fig.update_layout(**_legend_below(len(fig.data), per_row=3, plot_height=430))
+    fig.update_layout(**_legend_below(len(fig.data), per_row=1, plot_height=430))  # a row each: long names fit
     return fig
 
 
@@ -495,17 +495,18 @@ def cv_figure(names: list[str], accuracy: list[float], agreement: list[float],
 
     ``ceiling``: the best track accuracy the labels allow (Emotify's is about 0.69), drawn as a line.
     """
-    fig = _fig(title="Cross-validated, grouped by track", height=360, barmode="group",
-               yaxis=dict(range=[0, 1], title="score", tickformat=".0%"), legend=dict(orientation="h", y=-0.25))
     names = [escape_html(n) for n in names]
-    fig.add_trace(go.Bar(x=names, y=accuracy, name="track accuracy", marker_color="#1565c0",
+    # horizontal bars: the models' names read across at any width (upright, never rotated or cut)
+    fig = _fig(title="Cross-validated, grouped by track", height=120 + 52 * len(names), barmode="group",
+               xaxis=dict(range=[0, 1], title="score", tickformat=".0%"), yaxis=dict(autorange="reversed"),
+               legend=dict(orientation="h", y=-0.25), margin=dict(l=10, r=30, t=40, b=10))
+    fig.add_trace(go.Bar(y=names, x=accuracy, name="track accuracy", marker_color="#1565c0", orientation="h",
                          text=[f"{a:.1%}" for a in accuracy], textposition="outside"))
-    fig.add_trace(go.Bar(x=names, y=agreement, name="listener agreement", marker_color="#90a4ae",
+    fig.add_trace(go.Bar(y=names, x=agreement, name="listener agreement", marker_color="#90a4ae", orientation="h",
                          text=[f"{a:.2f}" for a in agreement], textposition="outside"))
     if ceiling is not None:
-        fig.add_hline(y=ceiling, line_dash="dot", line_color="#2e7d32",
-                      annotation_text=f"ceiling of track accuracy ≈ {ceiling:.0%} (noisy labels)",
-                      annotation_position="top left")
+        fig.add_vline(x=ceiling, line_dash="dot", line_color="#2e7d32",
+                      annotation_text=f"ceiling ≈ {ceiling:.0%} (noisy labels)", annotation_position="top")
     return fig
 
 
@@ -653,7 +654,11 @@ def map_figure(counts: np.ndarray, edges: np.ndarray, anchors: np.ndarray, point
         reach = np.max(np.abs(d) / half)
         spots.append(a if reach <= 1 else centre + d / reach)
     spots = np.array(spots)
-    fig.add_trace(go.Scatter(x=spots[:, 0], y=spots[:, 1], mode="text", text=LABELS,
+    # each name extends from its spot towards the middle of the view, so that one at an edge is never cut
+    side = [("bottom" if dy > 0.5 else "top" if dy < -0.5 else "middle") + " "
+            + ("left" if dx > 0.5 else "right" if dx < -0.5 else "center")
+            for dx, dy in (spots - centre) / half]
+    fig.add_trace(go.Scatter(x=spots[:, 0], y=spots[:, 1], mode="text", text=LABELS, textposition=side,
                              textfont=dict(color=[EMOTION_COLORS[e] for e in EMOTIONS], size=14), hoverinfo="skip"))
     if points is not None:
         hover = [escape_html(n) for n in (names or [""] * len(points))]

@@ -23,10 +23,10 @@ __all__ = ["PROTOCOL_LABELS", "CURVES_NOTE", "FAMILIES", "FAMILY_LABELS", "STUDY
 #: What each protocol is, and what it leaks, in one sentence each (shown by the CLI, the card and the Model page).
 #: Why a learning curve's training loss may sit above its validation loss (what mer.training.train.run_epoch and
 #: mer.training.train.validate each measure).
-CURVES_NOTE = ("The training loss is measured while the network learns: dropout on, mixed-up tracks (mixup), masked "
-               "and shifted log-mel images (log-mel front-end), and the segment head's loss (and any genre loss) "
-               "added to the track head's. The validation loss is the track head's alone, on real tracks with "
-               "dropout off, so it can sit below the training loss.")
+CURVES_NOTE = ("The training loss is measured while the network learns, on made-harder inputs (some of the network "
+               "switched off at random, tracks blended together) and with extra terms added (each segment's own "
+               "answer). The validation loss is the whole track's answer alone, on real tracks with the whole "
+               "network on, so it can sit below the training loss.")
 
 PROTOCOL_LABELS: dict[str, str] = {
     "study": "study: SMOTE on all segments, then a random segment split — synthetic training points are "

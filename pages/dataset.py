@@ -12,7 +12,7 @@ from mer.errors import MerError
 from mer.plots import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
 from mer.data.stats import BUNDLED_SAMPLES, dataset_stats
 from mer.text import escape_markdown, md_code
-from ui import DEMO_NOTE, corpora, ensure_corpus, show_error, start_page
+from ui import DEMO_NOTE, corpora, developer_details, ensure_corpus, show_error, start_page
 
 BUNDLED = "Emotify (bundled: annotations of all 400 tracks, features of 320)"
 EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.1016/j.ipm.2015.03.004): 400 one-minute "
@@ -25,8 +25,8 @@ start_page("Dataset")
 st.title("Dataset and class balance")
 
 choices: dict[str, Path | None] = {BUNDLED: None, **corpora()}
-label = st.selectbox("Corpus", list(choices), key="corpus", help="The demo corpus is synthetic. An Emotify folder with its audio "
-                     "appears here when the app is started with MER_EMOTIFY_DIR set to it.")
+label = st.selectbox("Corpus", list(choices), key="corpus", help="The demo corpus is synthetic; an Emotify with its audio "
+                     "appears here once the Train page has downloaded it.")
 root = choices[label]
 st.info(DEMO_NOTE if label.startswith("Demo") else EMOTIFY_NOTE, icon=":material/info:")
 
@@ -128,3 +128,10 @@ if b.pca is not None:
 with st.expander("Counts as a table"):
     st.dataframe({"tracks": a.tracks_per_emotion, "training segments before": b.before,
                   f"after {b.sampler_label}": b.after}, width="stretch")
+
+developer_details([
+    "The same numbers from the command line: `python -m mer data stats [--root DIR] [--sampler smote] "
+    "[--samples logmel|musicnn] --json`.",
+    "An Emotify folder with its audio is offered here when the app starts with `MER_EMOTIFY_DIR=<folder>`; the "
+    "bundled annotations and features are in `mer/resources/emotify/`.",
+])

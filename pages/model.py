@@ -38,8 +38,9 @@ else:
     c[0].metric("Fold spread", f"± {std:.1%}", help=f"Track accuracy of the {cv.n_folds} folds: {mean:.1%} ± "
                 f"{std:.1%}. With about {cv.pooled.n // cv.n_folds} tracks a fold, one fold's figure moves by "
                 "several points by chance alone.")
-    c[1].metric("Listener agreement", f"{cv.pooled.agreement:.3f}",
-                help="Mean share of a track's listeners who ticked the predicted emotion (oracle ≈ 0.56).")
+    c[1].metric("Agreement", f"{cv.pooled.agreement:.3f}",
+                help="Listener agreement: the mean share of a track's listeners who ticked the predicted emotion "
+                     "(oracle ≈ 0.56).")
     c[2].metric("Macro-F1", f"{cv.pooled.macro_f1:.3f}")
     c[3].metric("Top-3 accuracy", f"{cv.pooled.top3:.1%}")
     st.caption("Every track is predicted by the fold model that never saw it; the folds are stratified by dominant "
@@ -89,10 +90,9 @@ if ladder_report is not None or (metrics and metrics.ladder):
 
 if cv is not None:
     st.subheader("Where it errs")
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(confusion_figure(cv.pooled.confusion, "Confusion matrix (tracks, out of fold)"),
-                    width="stretch", key="confusion")
-    c2.plotly_chart(per_class_figure(cv.pooled.per_class), width="stretch", key="per_class")
+    st.plotly_chart(confusion_figure(cv.pooled.confusion, "Confusion matrix (tracks, out of fold)"),
+                    width="stretch", key="confusion")  # full width each: nine labels a side read at any width
+    st.plotly_chart(per_class_figure(cv.pooled.per_class), width="stretch", key="per_class")
     which = st.selectbox("Learning curves of", metrics.fits(), key="curves_of", format_func=lambda f: f.label)
     history, best = metrics.curves(which)
     st.plotly_chart(history_figure(history, f"Learning curves, {which.label} (best epoch {best})"),
@@ -113,13 +113,12 @@ active = active_name()
 # the short columns first, each given its width: the long "trained on" last, so that it never pushes the
 # accuracy off the table's edge
 st.dataframe([{"name": mi.name, "active": "✓" if mi.name == active else "",
-               "CV track accuracy": mi.cv_accuracy, "created": (mi.created or "")[:16].replace("T", " "),
-               "trained on": mi.trained_on, "problem": mi.broken or ""}
+               "CV track accuracy": "—" if mi.cv_accuracy is None else f"{mi.cv_accuracy:.1%}",
+               "created": (mi.created or "")[:10], "trained on": mi.trained_on, "problem": mi.broken or ""}
               for mi in models], width="stretch", hide_index=True, column_config={
-                  "name": st.column_config.TextColumn("name", width="small"),
-                  "active": st.column_config.TextColumn("active", width=60),
-                  "CV track accuracy": st.column_config.NumberColumn("CV track accuracy", format="percent",
-                                                                     width="small"),
+                  "name": st.column_config.TextColumn("name", width="medium"),
+                  "active": st.column_config.TextColumn("active", width="small"),
+                  "CV track accuracy": st.column_config.TextColumn("CV track accuracy", width="medium"),
                   "created": st.column_config.TextColumn("created", width="small"),
                   "trained on": st.column_config.TextColumn("trained on", width="large")})
 names = [mi.name for mi in models if not mi.broken]

@@ -14,7 +14,8 @@ from mer.plots import history_figure
 from mer.registry import load_metrics, set_active
 from mer.results import CURVES_NOTE
 from mer.text import escape_markdown
-from ui import DEMO_NOTE, corpora, emotify_download, ensure_corpus, get_model, show_error, start_page
+from ui import (DEMO_NOTE, corpora, developer_details, emotify_download, ensure_corpus, get_model, show_error,
+                start_page)
 
 start_page("Train")
 st.title("Train a model")
@@ -204,3 +205,11 @@ elif status.state == "idle":
     emotify_download()
 else:
     finished(status)
+
+developer_details([
+    "Each run is `python -m mer train --config run-config.json --progress-json` in the background (its files in "
+    "`models/.jobs/`); the same run from a terminal: `python -m mer train --config FILE` (`--help` lists every "
+    "setting).",
+    "Training runs on one torch thread: mer's networks are small, and torch's threads wait for each other at every "
+    "step when another program uses a core (an epoch of 0.1 s took 16 s that way); `--threads N` changes it.",
+])

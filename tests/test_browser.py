@@ -157,7 +157,12 @@ TIMELINE = ".js-plotly-plot:has(.heatmaplayer):has(.ytick:has-text('joyful activ
 
 
 def _timeline_columns(page) -> int:
-    return page.locator(f"{TIMELINE} .xtick").count()
+    """The timeline's segments: its clickable layer (the last scatter trace) has a cell for each of 9 emotions."""
+    return page.locator(f"{TIMELINE} .scatterlayer .trace").last.locator(".point").count() // 9
+
+
+def _time_ticks(page) -> list[str]:
+    return [t.strip() for t in page.locator(f"{TIMELINE} .xtick").all_inner_texts()]
 
 
 def test_upload_shows_the_twenty_segment_timeline(server, page, tmp_path):
@@ -176,6 +181,7 @@ def test_upload_shows_the_twenty_segment_timeline(server, page, tmp_path):
     page.wait_for_selector("text=24.0 s", timeout=120_000)
     page.wait_for_selector(TIMELINE, timeout=60_000)
     assert _timeline_columns(page) == 20
+    assert _time_ticks(page) == ["0:00", "0:05", "0:10", "0:15", "0:20"]  # a few round times, not 20 labels
     overall = page.locator("[data-testid=stMetric]", has_text="Overall emotion").inner_text()
     assert any(emotion_label(e) in overall for e in EMOTIONS)
     assert page.locator("[data-testid=stException]").count() == 0
@@ -196,7 +202,8 @@ def test_the_three_downloads_work_in_a_row_and_a_timeline_click_picks_a_segment(
         _settled(page)
     assert '"valence"' in got["Results (JSON)"] and got["Results (CSV)"].splitlines()[0].endswith("valence,arousal")
     report = got["Report (HTML)"]
-    assert "Music emotion report: upload.wav" in report and report.count("Plotly.newPlot") == 5
+    assert "Music emotion report: upload.wav" in report and report.count("<svg") == 4 and "<script" not in report
+    assert "How sure is this?" in report and "for a guess" in report  # the page's caveats travel with it
 
     box = page.locator(f"{TIMELINE} .nsewdrag").first.bounding_box()  # the plot area: 20 columns
     page.mouse.click(box["x"] + box["width"] * 6.5 / 20, box["y"] + box["height"] * 0.5)  # a cell of column 7

@@ -110,7 +110,7 @@ def test_chart_labels_built_from_names_are_escaped():
     rung = Rung(protocol="track", unit="track", accuracy=0.5, n_test=10, description="tracks never heard")
     ladder = ladder_figure({f"this model ({LINK_TAG})": [rung]}).to_plotly_json()["data"][0]
     assert ladder["name"] == f"this model ({escape_html(LINK_TAG)})" and "<a" not in ladder["hovertext"][0]
-    assert list(cv_figure([LINK_TAG], [0.5], [0.3]).to_plotly_json()["data"][0]["x"]) == [escape_html(LINK_TAG)]
+    assert list(cv_figure([LINK_TAG], [0.5], [0.3]).to_plotly_json()["data"][0]["y"]) == [escape_html(LINK_TAG)]
 
 
 # --- a batch of hostile and odd names ----------------------------------------------------------------------
