@@ -181,8 +181,9 @@ def timeline_figure(probabilities: np.ndarray, start_s: np.ndarray, end_s: np.nd
     fig.add_trace(heat)
     fig.add_trace(go.Scatter(x=x, y=[LABELS[i] for i in top], mode="markers", name="top emotion",
                              customdata=list(range(1, n + 1)),
-                             marker=dict(symbol="circle-open", size=12, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
-                                         line=dict(width=2.5)), hoverinfo="skip", showlegend=False,
+                             # small enough that 20 rings stay apart in a 200 px plot (a 1000 px window's column)
+                             marker=dict(symbol="circle-open", size=9, color=[EMOTION_COLORS[EMOTIONS[i]] for i in top],
+                                         line=dict(width=2)), hoverinfo="skip", showlegend=False,
                              unselected=dict(marker=dict(opacity=1))))
     # Streamlit's selections carry no points for a heatmap: a click is caught by this layer of invisible
     # markers, one per cell, each holding its segment's number (read back by segment_from_selection) and
@@ -294,11 +295,14 @@ PAIR_COLORS = ("#1565c0", "#ef6c00")
 
 
 def paired_bars_figure(names: tuple[str, str], track_probabilities: tuple[np.ndarray, np.ndarray]) -> go.Figure:
-    """The nine track probabilities of two tracks as paired bars (names escaped: they are data)."""
-    fig = _fig(title="The nine emotions, track by track", height=380, barmode="group",
-               yaxis=dict(title="track probability", rangemode="tozero"), legend=dict(orientation="h", y=-0.25))
+    """The nine track probabilities of two tracks as paired horizontal bars, each value at its bar's end, where
+    two close values never run together (names escaped: they are data)."""
+    top = max(float(np.max(p)) for p in track_probabilities)
+    fig = _fig(title="The nine emotions, track by track", height=470, barmode="group",
+               xaxis=dict(title="track probability", range=[0, top * 1.2]), yaxis=dict(autorange="reversed"),
+               legend=dict(orientation="h", y=-0.15))
     for name, p, color in zip(names, track_probabilities, PAIR_COLORS):
-        fig.add_trace(go.Bar(x=LABELS, y=p, name=escape_html(name), marker_color=color,
+        fig.add_trace(go.Bar(y=LABELS, x=p, name=escape_html(name), marker_color=color, orientation="h",
                              text=[f"{v:.2f}" for v in p], textposition="outside"))
     return fig
 
@@ -642,7 +646,7 @@ def map_figure(counts: np.ndarray, edges: np.ndarray, anchors: np.ndarray, point
                showlegend=False)
     most = int(counts.max()) if counts.size else 0
     z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)), np.nan)
-    values, labels = count_ticks(most)
+    values, labels = count_ticks(max(most, 2))  # the bar reaches 2 even where every cell holds one track
     fig.add_trace(go.Heatmap(z=z, x=mid, y=mid, colorscale=MAP_COLORSCALE, zmin=0, zmax=max(np.log10(max(most, 1)), np.log10(2)),
                              customdata=counts.T, hovertemplate="%{customdata} tracks<extra></extra>",
                              colorbar=dict(title="tracks", thickness=12, tickvals=values, ticktext=labels)))

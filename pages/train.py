@@ -111,15 +111,16 @@ def comparison(new_dir: Path) -> None:
     if not scores:
         return
     rows = [{"model": label, "CV track accuracy": f"{cv.pooled.accuracy:.1%}",
-             "fold spread": f"± {cv.fold_accuracy[1]:.1%}", "macro-F1": f"{cv.pooled.macro_f1:.3f}",
-             "listener agreement": f"{cv.pooled.agreement:.3f}"} for label, cv in scores.items()]
+             "folds ±": f"{cv.fold_accuracy[1]:.1%}", "macro-F1": f"{cv.pooled.macro_f1:.3f}",
+             "agreement": f"{cv.pooled.agreement:.3f}"} for label, cv in scores.items()]
     if len(scores) == 2:
         new, old = scores.values()
         rows.append({"model": "difference (new − active)",
                      "CV track accuracy": f"{(new.pooled.accuracy - old.pooled.accuracy) * 100:+.1f} points",
-                     "fold spread": "", "macro-F1": f"{new.pooled.macro_f1 - old.pooled.macro_f1:+.3f}",
-                     "listener agreement": f"{new.pooled.agreement - old.pooled.agreement:+.3f}"})
-    st.dataframe(rows, hide_index=True, width="content")  # short columns only: the corpora go in the caption
+                     "folds ±": "", "macro-F1": f"{new.pooled.macro_f1 - old.pooled.macro_f1:+.3f}",
+                     "agreement": f"{new.pooled.agreement - old.pooled.agreement:+.3f}"})
+    # short columns, the whole width: the corpora go in the caption, listener agreement is "agreement"
+    st.dataframe(rows, hide_index=True, width="stretch")
     st.caption(escape_markdown("; ".join(f"{label}: {cv.data}" for label, cv in scores.items())) + ". Compare "
                "models cross-validated on the same corpus; numbers on different data do not compare, and a difference "
                "smaller than the fold spread may be chance.")

@@ -161,8 +161,9 @@ def test_two_tracks_compare_on_one_scale_with_the_difference_in_a_sentence(app_e
     top = max(array(first["z"]).max(), array(second["z"]).max())
     assert first["zmax"] == pytest.approx(max(0.3, np.ceil(top * 10) / 10))
     bars = figure(at, "track by track")["data"]
-    assert len(bars) == 2 and np.allclose([array(b["y"]).sum() for b in bars], 1.0, atol=1e-4)
-    diff = array(bars[1]["y"]) - array(bars[0]["y"])
+    assert len(bars) == 2 and np.allclose([array(b["x"]).sum() for b in bars], 1.0, atol=1e-4)
+    assert list(bars[0]["y"]) == LABEL_ORDER  # horizontal: the emotions read across at any width
+    diff = array(bars[1]["x"]) - array(bars[0]["x"])
     gain = LABEL_ORDER[int(diff.argmax())]
     said = " ".join(m.value for m in at.markdown)
     assert f"has more {escape_markdown(gain)} above all \\({escape_markdown(f'{diff.max():+.2f}')}\\)" in said
