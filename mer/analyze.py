@@ -81,6 +81,8 @@ class Analysis:
         What the waveform chart draws; it outlives the samples (see :meth:`without_samples`).
     precision : {"float32", "int8"} or None
         The arithmetic MusiCNN ran in for this analysis (:func:`mer.kernels.run_precision`); None without MusiCNN.
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (:func:`mer.kernels.run_kernel`); None in int8.
     """
 
     audio: Audio
@@ -92,6 +94,7 @@ class Analysis:
     waveform: Envelope
     tags: np.ndarray | None = None  # [shape=(n_segments, 50)]: MusiCNN's tag probabilities (the tagger's, not emotions)
     precision: str | None = None
+    kernel: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -133,7 +136,8 @@ class Analysis:
                       "valence": round(va.track_valence, 6), "arousal": round(va.track_arousal, 6)},
             "valence_arousal": {"source": CIRCUMPLEX_SOURCE, "coordinates": self._coordinates()},
             "model": {"name": self.model_name, "trained_on": self.model_trained_on,
-                      **({"precision": self.precision} if self.precision else {})},
+                      **({"precision": self.precision} if self.precision else {}),
+                      **({"kernel": self.kernel} if self.kernel else {})},
             **({"tagger": self.tagger_dict()} if self.tags is not None else {}),
         }
 
@@ -180,6 +184,8 @@ class Reading:
         MusiCNN's tag probabilities (None with the log-mel front-end).
     precision : {"float32", "int8"} or None
         The arithmetic MusiCNN ran in (None with the log-mel front-end).
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (None in int8 and with the log-mel front-end).
     """
 
     segments: Segments
@@ -187,6 +193,7 @@ class Reading:
     track_probabilities: np.ndarray
     tags: np.ndarray | None = None
     precision: str | None = None
+    kernel: str | None = None
 
 
 def _quiet(done: int, total: int, message: str) -> None:
@@ -219,7 +226,8 @@ def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None 
     report(stages - 1, stages, f"The network reads the {model.feature_config.n_segments} segments")
     track, segments = fe.predict(model.net, inputs.X)
     report(stages, stages, "Done")
-    return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision)
+    return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision,
+                   kernel=inputs.kernel)
 
 
 def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn | None = None) -> Analysis:
@@ -239,7 +247,7 @@ def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn |
     return Analysis(audio=audio, features=feats, probabilities=reading.probabilities,
                     track_probabilities=reading.track_probabilities, model_name=model.name,
                     model_trained_on=model.trained_on, waveform=envelope(audio.samples, audio.sample_rate),
-                    tags=reading.tags, precision=reading.precision)
+                    tags=reading.tags, precision=reading.precision, kernel=reading.kernel)
 
 
 def max_analyses() -> int:
