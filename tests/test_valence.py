@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -145,3 +147,31 @@ def test_annotations_with_a_bad_quadrant_are_refused(tmp_path):
     path.write_text("Song,Artist\nMT0000000001,A\n")
     with pytest.raises(DataError, match="needs the columns"):
         read_annotations(path)
+
+
+SHARED_4Q = Path(__file__).resolve().parent.parent.parent / "shared" / "4q"
+
+
+@pytest.mark.skipif(not (SHARED_4Q / "annotations.csv").is_file(),
+                    reason="needs the team's 4Q audio beside the project (../shared/4q)")
+def test_a_splice_of_two_opposite_clips_switches_sides_at_the_join():
+    """Two 30 s clips from opposite quadrants, by artists the head never saw, played one after the other: each
+    segment's valence and arousal come from its own audio, so the timeline follows the music across the join."""
+    from mer.audio.decode import load_audio
+    from mer.audio.embeddings import embed_samples
+
+    data = load_fourq()
+    train, test = training.grouped_folds(data.quadrant, data.artist, 5, seed=0)[0]
+    head, _ = training.fit_head(data, VAConfig(c_min=0.0095, c_max=0.0095, c_steps=1), train)
+    rng = np.random.default_rng(0)
+    right = {"valence": [], "arousal": []}
+    for first, second in [(1, 3), (3, 1), (2, 4), (4, 2)] * 2:
+        a, b = (rng.choice(test[data.quadrant[test] == q]) for q in (first, second))
+        clips = [load_audio(next(SHARED_4Q.glob(f"Q{data.quadrant[i]}/MT{data.song[i]:010d}.*"))) for i in (a, b)]
+        y = np.concatenate([c.samples[:30 * c.sample_rate] for c in clips])
+        path = head.path(embed_samples(y, clips[0].sample_rate, extra_layers=("penultimate",)).extra)
+        own = np.repeat([a, b], 10)
+        right["valence"].append((path.valence >= 0) == data.valence[own].astype(bool))
+        right["arousal"].append((path.arousal >= 0) == data.arousal[own].astype(bool))
+    valence, arousal = np.mean(right["valence"]), np.mean(right["arousal"])
+    assert valence >= 0.75 and arousal >= 0.85, (valence, arousal)
