@@ -83,13 +83,6 @@ def shared_emotions(a: np.ndarray, b: np.ndarray, top: int = _SHARED_TOP) -> tup
     return tuple(EMOTIONS[i] for i in ta if i in tb)
 
 
-def _profiles(cat: Catalogue) -> np.ndarray:
-    """``(n, 27)``: the nine probabilities, then the timeline's spread and trend, weighted by :data:`SHAPE_WEIGHT`
-    (a shape that is not a finite number, none stored or a damaged one, counts as flat: 0)."""
-    shape = np.nan_to_num(cat.shapes(), nan=0.0, posinf=0.0, neginf=0.0)
-    return np.hstack([cat.probabilities, SHAPE_WEIGHT * shape]).astype(np.float32)
-
-
 def _check_count(name: str, value: int, low: int) -> None:
     if not low <= value <= MAX_TRACKS:
         raise BatchError(f"{name} must lie between {low} and {MAX_TRACKS:,}, got {value:,}. For more of the "
@@ -132,8 +125,12 @@ def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> li
 
 
 def _profile_distances(cat: Catalogue, row: int) -> np.ndarray:
-    profiles = _profiles(cat)
-    d = np.sqrt(((profiles - profiles[row]) ** 2).sum(axis=1))
+    """Euclidean distance over the emotion profile: the nine probabilities, then the timeline's spread and trend
+    weighted by :data:`SHAPE_WEIGHT` (a shape that is not a finite number, none stored or a damaged one, counts
+    as flat: 0); inf where it is not a finite number. Summed part by part: no ``(n, 27)`` copy of the library."""
+    shape = np.nan_to_num(cat.shapes(), nan=0.0, posinf=0.0, neginf=0.0)
+    dp, ds = cat.probabilities - cat.probabilities[row], shape - shape[row]
+    d = np.sqrt(np.einsum("ij,ij->i", dp, dp) + SHAPE_WEIGHT ** 2 * np.einsum("ij,ij->i", ds, ds))
     return np.where(np.isfinite(d), d, np.inf)
 
 

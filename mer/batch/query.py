@@ -547,11 +547,12 @@ class Catalogue:
             if not np.all(ids[1:] > ids[:-1]):  # written sorted by id: no copy to sort them
                 order = np.argsort(ids)
                 ids, values = ids[order], values[order]
-            pos = np.clip(np.searchsorted(ids, self.track_ids), 0, max(len(ids) - 1, 0))
-            found = (ids[pos] == self.track_ids) if len(ids) else np.zeros(self.size, dtype=bool)
+            mine = np.argsort(self.track_ids)  # looked up in id order: a merge, not a million random searches
+            pos = np.clip(np.searchsorted(ids, self.track_ids[mine]), 0, max(len(ids) - 1, 0))
+            found = (ids[pos] == self.track_ids[mine]) if len(ids) else np.zeros(self.size, dtype=bool)
             shape = np.full((self.size, len(names)), np.nan, dtype=np.float32)
             if len(ids):
-                shape[found] = values[pos[found]]
+                shape[mine[found]] = values[pos[found]]
             self._shape = shape
         return self._shape
 
