@@ -192,7 +192,7 @@ def library_file() -> tuple[Path, Path] | None:
     if st.session_state.pop("library_file_new", False):
         st.session_state["source"] = FROM_LIBRARY
     sent = st.session_state.get("library_file")
-    return (Path(sent[0]), Path(sent[1])) if sent else None
+    return (Path(sent[0]), Path(sent[1])) if isinstance(sent, tuple) and len(sent) == 2 else None
 
 
 def library_bytes(path: Path, batch: Path) -> tuple[bytes, str]:
