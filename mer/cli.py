@@ -169,16 +169,21 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     seg = result.features.segments
     print(f"{result.audio.name}: {result.duration_s:.2f} s — model '{result.model_name}' "
           f"(trained on {result.model_trained_on})")
-    print(f"{'seg':>3}  {'start–end (s)':>15}  {'top emotion':<18} {'p':>5}   second")
+    va = result.va_path
+    print(f"{'seg':>3}  {'start–end (s)':>15}  {'top emotion':<18} {'p':>5}   {'second':<24}"
+          + ("valence arousal" if va else ""))
     for i in range(len(seg)):
         order = np.argsort(result.probabilities[i])[::-1]
         span = f"{seg.start_s[i]:.2f}–{seg.end_s[i]:.2f}"
+        second = f"{emotion_label(EMOTIONS[order[1]])} {result.probabilities[i, order[1]]:.2f}"
         print(f"{i + 1:>3}  {span:>15}  {emotion_label(EMOTIONS[order[0]]):<18} "
-              f"{result.probabilities[i, order[0]]:>5.2f}   {emotion_label(EMOTIONS[order[1]])} "
-              f"{result.probabilities[i, order[1]]:.2f}")
+              f"{result.probabilities[i, order[0]]:>5.2f}   {second:<24}"
+              + (f"{va.valence[i]:>+7.2f} {va.arousal[i]:>+7.2f}" if va else "").rstrip())
     tp = result.track_probabilities
     print(f"track: {emotion_label(result.track_top)} ({tp.max():.2f}); "
           + ", ".join(f"{emotion_label(EMOTIONS[j])} {tp[j]:.2f}" for j in np.argsort(tp)[::-1][1:4]))
+    print(f"valence {va.track_valence:+.2f}, arousal {va.track_arousal:+.2f}: {va.track_words} (learned from 4Q's "
+          "labelled clips; 0 means undecided)" if va else "valence and arousal: this model has no head for them")
     if result.tags is not None:
         print("what the CNN hears (MusiCNN's tags, not emotions): "
               + ", ".join(f"{tag} {p:.2f}" for tag, p in result.top_tags()) + f" (MusiCNN ran in {result.precision})")
