@@ -68,13 +68,14 @@ elif source == "Upload a file":
     if upload is not None:
         data, name, token = upload.getvalue(), upload.name, upload.file_id
 elif source == FROM_LIBRARY:
-    st.code(display_text(sent), language=None, wrap_lines=True)
+    file, batch = sent
+    st.code(display_text(file), language=None, wrap_lines=True)
     try:
-        data, token = library_bytes(sent)
+        data, token = library_bytes(file, batch)  # checked again at every rerun: the file may have been swapped
     except MerError as e:
         show_error(e)
         st.stop()
-    name = display_text(sent.name)
+    name = display_text(file.name)
 else:
     recording = st.audio_input("Record at least 10 seconds of music (the browser asks for the microphone)",
                                sample_rate=22_050, key="recording")
