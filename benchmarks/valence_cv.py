@@ -131,37 +131,40 @@ def variants(config: VAConfig) -> None:
 def splices(config: VAConfig, root: Path, n: int) -> None:
     from mer.audio.decode import load_audio
     from mer.audio.embeddings import embed_samples
+    from mer.valence import smooth_logits, to_unit
 
     data = load_fourq(str(config.layer))
-    songs = {s: p for p in root.glob("Q*/*.*") if (s := int(p.stem[2:])) is not None}
+    files = {int(p.stem[2:]): p for p in root.glob("Q*/MT*.*")}
     folds = va.grouped_folds(data.quadrant, data.artist, config.cv_folds, config.seed)
     rng = np.random.default_rng(config.seed)
-    hits = {"valence": [], "arousal": [], "valence_far": [], "arousal_far": []}
-    per_fold = int(np.ceil(n / len(folds)))
+    right: dict[tuple[str, int], list[np.ndarray]] = {}
+    pairs = [(1, 3), (3, 1), (2, 4), (4, 2)]
     t0 = time.perf_counter()
-    for tr, te in folds:
-        head, _ = va.fit_head(data, config, tr)
-        for first, second in [(1, 3), (3, 1), (2, 4), (4, 2)] * per_fold:
-            a = rng.choice(te[data.quadrant[te] == first])
-            b = rng.choice(te[data.quadrant[te] == second])
-            ya, yb = (load_audio(songs[int(data.song[i])]) for i in (a, b))
-            cut = 30 * ya.sample_rate
-            y = np.concatenate([ya.samples[:cut], yb.samples[:cut]])
-            path = head.path(embed_samples(y, ya.sample_rate, extra_layers=(head.layer,)).extra)
-            own = np.r_[np.zeros(10, int) + a, np.zeros(10, int) + b]
-            far = np.r_[np.arange(9), np.arange(11, 20)]  # without the segment on each side of the join
-            for axis, truth, values in (("valence", data.valence, path.valence), ("arousal", data.arousal, path.arousal)):
-                right = (values >= 0) == truth[own].astype(bool)
-                hits[axis].append(right.mean())
-                hits[f"{axis}_far"].append(right[far].mean())
-        if sum(len(v) for v in hits.values()) >= 4 * n:
-            break
-    k = len(hits["valence"])
-    print(f"## {k} splices of two 30 s clips from opposite quadrants, artists unseen by the head "
-          f"({time.perf_counter() - t0:.0f} s)\n")
-    print(f"segments on their own clip's side: valence {np.mean(hits['valence']):.3f}, arousal "
-          f"{np.mean(hits['arousal']):.3f}; without the two segments at the join: valence "
-          f"{np.mean(hits['valence_far']):.3f}, arousal {np.mean(hits['arousal_far']):.3f}\n")
+    for k in range(n):
+        if k % (n // len(folds) or 1) == 0 or k == 0:
+            tr, te = folds[min(len(folds) - 1, k * len(folds) // n)]
+            head, _ = va.fit_head(data, config, tr)
+        first, second = pairs[k % 4]
+        a, b = (rng.choice(te[data.quadrant[te] == q]) for q in (first, second))
+        clips = [load_audio(files[int(data.song[i])]) for i in (a, b)]
+        y = np.concatenate([c.samples[:30 * c.sample_rate] for c in clips])
+        z = head.logits(embed_samples(y, clips[0].sample_rate, extra_layers=(head.layer,)).extra)
+        own = np.repeat([a, b], 10)
+        for half in (0, 1, 2):
+            values = to_unit(smooth_logits(z, half))
+            for axis, truth in ((0, data.valence), (1, data.arousal)):
+                right.setdefault(("valence" if axis == 0 else "arousal", half), []).append(
+                    (values[:, axis] >= 0) == truth[own].astype(bool))
+        print(f"\r[{k + 1}/{n}] splices", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    print(f"## {n} splices of two 30 s clips from opposite quadrants (Q1-Q3, Q3-Q1, Q2-Q4, Q4-Q2), artists unseen by "
+          f"the head ({time.perf_counter() - t0:.0f} s)\n\n| context (segments each side) | valence | arousal | "
+          "valence, 2 segments at the join left out | arousal, same |\n|---|---|---|---|---|")
+    far = np.r_[np.arange(9), np.arange(11, 20)]
+    for half in (0, 1, 2):
+        v, a = np.array(right[("valence", half)]), np.array(right[("arousal", half)])
+        print(f"| {half} | {v.mean():.3f} | {a.mean():.3f} | {v[:, far].mean():.3f} | {a[:, far].mean():.3f} |")
+    print()
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["VA_FILE", "CLEAR", "SOURCE", "NO_HEAD", "QUADRANTS", "VAPath", "VAHead", "quadrant", "describe", "to_unit"]
+__all__ = ["VA_FILE", "CLEAR", "smooth_logits", "SOURCE", "NO_HEAD", "QUADRANTS", "VAPath", "VAHead", "quadrant", "describe", "to_unit"]
 
 #: The file of a model folder that holds its valence–arousal head.
 VA_FILE = "valence-arousal.npz"
@@ -46,6 +46,17 @@ QUADRANTS: dict[tuple[bool, bool], str] = {(True, True): "excited, happy", (Fals
 def to_unit(logits: np.ndarray) -> np.ndarray:
     """``2 P - 1`` of logits: [-1, 1], 0 where the head is undecided."""
     return np.tanh(np.asarray(logits, dtype=np.float64) / 2)  # 2 sigmoid(x) - 1, without overflow
+
+
+def smooth_logits(logits: np.ndarray, half: int) -> np.ndarray:
+    """Each segment's logits averaged with ``half`` neighbours on each side (fewer at the ends): (S, 2) → (S, 2)."""
+    z = np.asarray(logits, dtype=np.float64)
+    if half <= 0:
+        return z
+    out = np.empty_like(z)
+    for i in range(len(z)):
+        out[i] = z[max(0, i - half):i + half + 1].mean(axis=0)
+    return out
 
 
 def quadrant(valence: float, arousal: float) -> str:
