@@ -64,8 +64,8 @@ def main() -> int:
         arith = {(r["model"].get("precision"), r["model"].get("kernel")) for _, r in results}
         diff = max(float(np.max(np.abs(_numbers(r) - base))) for _, r in results)
         same = all(text == alone_text for text, _ in results)
-        print(f"| {name} | {', '.join(f'{p} {k or ""}'.strip() for p, k in sorted(arith, key=str))} | {diff:.1e} | "
-              f"{'yes' if same else 'no'} |")
+        said = ", ".join(" ".join(x for x in pk if x) for pk in sorted(arith, key=str))
+        print(f"| {name} | {said} | {diff:.1e} | {'yes' if same else 'no'} |")
     return 0
 
 
