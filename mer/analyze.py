@@ -231,7 +231,7 @@ def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None 
     head = model.va_head
     inputs = fe.track_inputs(audio, model.feature_config, features,
                              on_progress=lambda done, total, message: report(0, stages, message) if done < total else None,
-                             extra_layers=(head.layer,) if head is not None else ())
+                             extra_layers=head.layers if head is not None else ())
     report(stages - 1, stages, f"The network reads the {model.feature_config.n_segments} segments")
     track, segments = fe.predict(model.net, inputs.X)
     va = head.path(inputs.extra) if head is not None and inputs.extra is not None else None

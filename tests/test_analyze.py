@@ -62,7 +62,7 @@ def test_a_model_with_a_head_gives_each_segment_its_own_learned_valence_and_arou
     model = load_model(va_model)
     path = write_audio("v.wav", np.concatenate([tone(15.0, freq=220.0), tone(15.0, freq=880.0, amp=0.2)]), 22_050)
     result = analyze(path, model=model)
-    emb = embed_audio(load_audio(path, config=model.audio_config), extra_layers=("penultimate",))
+    emb = embed_audio(load_audio(path, config=model.audio_config), extra_layers=model.va_head.layers)
     expected = model.va_head.path(emb.extra)
     np.testing.assert_allclose(result.va_path.valence, expected.valence, atol=1e-6)
     d = result.to_dict()
