@@ -215,7 +215,7 @@ def test_pool_workers_compute_in_the_parents_arithmetic(tiny_models, monkeypatch
     monkeypatch.setenv("MER_PRECISION", "auto")
     monkeypatch.setenv("MER_KERNEL", "auto")
     monkeypatch.setattr(worker, "_MODEL", None)
-    worker.init_worker(str(tiny_models / "default"), watch_parent=False, arithmetic=("int8", "dft"))
+    worker.init_worker(str(tiny_models / "default"), arithmetic=("int8", "dft"))
     assert (run_precision(), run_kernel()) == ("int8", "dft") and worker._MODEL.name == "default"
 
 
