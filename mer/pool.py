@@ -43,11 +43,11 @@ def usable_cores() -> int:
     return max(1, min(cores, -int(-quota // 1)) if quota else cores)
 
 
-def _cgroup_cpu_quota(root: str = "/sys/fs/cgroup") -> float | None:
+def _cgroup_cpu_quota(root: str = "/sys/fs/cgroup", membership: str = "/proc/self/cgroup") -> float | None:
     """The CPU time this process's control group may use per second of wall time (cgroup v2 ``cpu.max``, v1
     ``cpu.cfs_quota_us``); None where it has no quota or none can be read."""
     try:
-        with open("/proc/self/cgroup") as f:
+        with open(membership) as f:
             lines = f.read().splitlines()
     except OSError:
         return None
