@@ -12,7 +12,8 @@ dies, however it dies (``kill -9``, the OOM killer, a stopped container), they e
 
 A fork server started from a thread other than the main one (a pool made by a Streamlit session) is not told
 to die with its starter, since Linux would kill it when that thread ends; it exits when the owner and every
-worker have closed the pipe it watches, which the workers' watch makes happen.
+worker have closed the pipe it watches (which the workers' watch makes happen), once it has finished importing
+the jobs' modules if it was still at it.
 """
 
 from __future__ import annotations

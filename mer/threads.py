@@ -133,8 +133,9 @@ def _runnable_elsewhere() -> float | None:
     return float(max(0, running - max(1, own)))
 
 
-_LOAD: _Load | None = None
-_LOAD_LOCK = threading.Lock()
+#: The first window opens when mer is imported, so the first analysis of a process (``mer analyze``) has seconds
+#: of it to read.
+_LOAD = _Load()
 
 
 def busy_elsewhere() -> float:
@@ -142,12 +143,7 @@ def busy_elsewhere() -> float:
 
     Cores outside a CPU quota (:func:`mer.pool.usable_cores`) take others' work first.
     """
-    global _LOAD
-    with _LOAD_LOCK:
-        if _LOAD is None:
-            _LOAD = _Load()
-        load = _LOAD
-    return max(0.0, load.busy() - (_affinity() - usable_cores()))
+    return max(0.0, _LOAD.busy() - (_affinity() - usable_cores()))
 
 
 _SHARE_LOCK = threading.Lock()
