@@ -82,6 +82,8 @@ class Analysis:
         What the waveform chart draws; it outlives the samples (see :meth:`without_samples`).
     precision : {"float32", "int8"} or None
         The arithmetic MusiCNN ran in for this analysis (:func:`mer.kernels.run_precision`); None without MusiCNN.
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (:func:`mer.kernels.run_kernel`); None in int8.
     """
 
     audio: Audio
@@ -93,6 +95,7 @@ class Analysis:
     waveform: Envelope
     tags: np.ndarray | None = None  # [shape=(n_segments, 50)]: MusiCNN's tag probabilities (the tagger's, not emotions)
     precision: str | None = None
+    kernel: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -134,7 +137,8 @@ class Analysis:
                       "valence": round(va.track_valence, 6), "arousal": round(va.track_arousal, 6)},
             "valence_arousal": {"source": CIRCUMPLEX_SOURCE, "coordinates": self._coordinates()},
             "model": {"name": self.model_name, "trained_on": self.model_trained_on,
-                      **({"precision": self.precision} if self.precision else {})},
+                      **({"precision": self.precision} if self.precision else {}),
+                      **({"kernel": self.kernel} if self.kernel else {})},
             **({"tagger": self.tagger_dict()} if self.tags is not None else {}),
         }
 
@@ -181,6 +185,8 @@ class Reading:
         MusiCNN's tag probabilities (None with the log-mel front-end).
     precision : {"float32", "int8"} or None
         The arithmetic MusiCNN ran in (None with the log-mel front-end).
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (None in int8 and with the log-mel front-end).
     """
 
     segments: Segments
@@ -188,6 +194,7 @@ class Reading:
     track_probabilities: np.ndarray
     tags: np.ndarray | None = None
     precision: str | None = None
+    kernel: str | None = None
 
 
 def _quiet(done: int, total: int, message: str) -> None:
@@ -222,7 +229,8 @@ def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None 
     rebalance()
     track, segments = fe.predict(model.net, inputs.X)
     report(stages, stages, "Done")
-    return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision)
+    return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision,
+                   kernel=inputs.kernel)
 
 
 def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn | None = None) -> Analysis:
@@ -242,7 +250,7 @@ def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn |
     return Analysis(audio=audio, features=feats, probabilities=reading.probabilities,
                     track_probabilities=reading.track_probabilities, model_name=model.name,
                     model_trained_on=model.trained_on, waveform=envelope(audio.samples, audio.sample_rate),
-                    tags=reading.tags, precision=reading.precision)
+                    tags=reading.tags, precision=reading.precision, kernel=reading.kernel)
 
 
 def max_analyses() -> int:

@@ -137,7 +137,8 @@ def card_summary(name: str, record: ModelRecord, metrics: ModelMetrics,
     if record.front_end is not None:  # the pretrained network, its weights' hash and its precision
         out["front_end"] = written["front_end"]
         out["runs_here"] = {"precision": run_precision(), "cpu_capability": kernel_choice().capability,
-                            "float32_kernel": run_kernel(), "note": precision_note(record.precision)}
+                            "float32_kernel": run_kernel(), "choice_basis": kernel_choice().basis,
+                            "note": precision_note(record.precision)}
     out["protocols"] = {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
                         for k, r in metrics.ladder.items()}
     if metrics.cv:

@@ -206,11 +206,13 @@ _HELD: dict[Path, int] = {}
 
 
 @contextlib.contextmanager
-def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = OutputFolderError) -> Iterator[None]:
+def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = OutputFolderError,
+              wait: bool = False) -> Iterator[None]:
     """Hold ``folder/.lock-<name>`` while a run writes ``name`` (an advisory lock: the system drops it when the
     process dies, kill -9 included; the file is removed on release, so nothing is left behind).
 
-    Re-entrant within a process. Raises :class:`OutputFolderError` (or ``error``) when another process holds it.
+    Re-entrant within a process. Raises :class:`OutputFolderError` (or ``error``) when another process holds it,
+    unless ``wait``: then it waits for that process to release it.
     """
     lock = (folder / f".lock-{name}").absolute()
     if lock in _HELD:
@@ -220,7 +222,7 @@ def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = Out
     while True:
         fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise error(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish "

@@ -52,12 +52,15 @@ class TrackInputs:
         MusiCNN's tag probabilities (None with the log-mel front-end).
     precision : str or None
         The arithmetic MusiCNN ran in (None with the log-mel front-end).
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (None in int8 and with the log-mel front-end).
     """
 
     X: np.ndarray
     segments: Segments
     tags: np.ndarray | None = None
     precision: str | None = None
+    kernel: str | None = None
 
 
 class FrontEnd(ABC):
@@ -237,7 +240,10 @@ class MusiCNNFrontEnd(FrontEnd):
         emb = embed_audio(audio, n_segments=n, precision=precision, block_inputs=self.model_config.fine_tune,
                           on_progress=on_progress)
         X = emb.fine_tune_inputs() if self.model_config.fine_tune else emb.vectors
-        return TrackInputs(X=X, segments=bounds, tags=emb.tags, precision=precision)
+        from .kernels import run_kernel
+
+        return TrackInputs(X=X, segments=bounds, tags=emb.tags, precision=precision,
+                           kernel=run_kernel() if precision == "float32" else None)
 
     def predict(self, net: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from .model import predict_tracks
