@@ -30,13 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 BAD = ("empty.wav", "text.mp3", "clip.wav")
 
 
-def write_library(root: Path, n_good: int, bad: tuple[str, ...] = BAD) -> Path:
-    """``n_good`` 10.5 s tones of different pitch in three folders, plus the named bad files at the top."""
+def write_library(root: Path, n_good: int, bad: tuple[str, ...] = BAD, seconds: float = 10.5) -> Path:
+    """``n_good`` tones of ``seconds`` and different pitch in three folders, plus the named bad files at the top."""
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n_good):
         folder = root / ("low", "mid", "high")[i % 3]
         folder.mkdir(parents=True, exist_ok=True)
-        sf.write(folder / f"t{i:02d}.wav", tone(10.5, sr=16_000, freq=110.0 * 2 ** (i / 12)), 16_000)
+        sf.write(folder / f"t{i:02d}.wav", tone(seconds, sr=16_000, freq=110.0 * 2 ** (i / 12)), 16_000)
     for name in bad:
         (root / name).write_bytes(BAD_FILES[name][0])
     return root
@@ -90,6 +90,15 @@ def test_a_library_of_50_with_3_bad_files_gives_47_ok_and_3_error_rows(library, 
     assert len(pd.read_csv(out / "tracks.csv")) == 50 and len(pd.read_csv(out / "segments.csv")) == 940
 
 
+def _torch_loaded(pid: int) -> bool:
+    """Whether process ``pid`` has imported torch (a batch worker does so while it gets ready, then loads the
+    model and takes files)."""
+    try:
+        return "libtorch_cpu" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
 def _kill_when(args: list[str], out: Path, ready) -> None:
     """Start ``mer batch`` on ``args``, SIGKILL its main process as soon as ``ready(fork_server_pid, workers,
     chunks)`` says so, and check that no process of that batch is left 5 s later."""
@@ -116,19 +125,21 @@ def _kill_when(args: list[str], out: Path, ready) -> None:
 
 
 @pytest.mark.slow
-def test_a_batch_killed_with_sigkill_leaves_no_process_behind_and_resumes_to_exactly_50_tracks(library, model_dir,
-                                                                                                tmp_path, capsys):
-    # three workers: a pool starts at once whatever the machine's load (the default starts one only on idle cores)
-    out = tmp_path / "out"
+def test_a_batch_killed_with_sigkill_leaves_no_process_behind_and_resumes_to_exactly_50_tracks(model_dir, tmp_path,
+                                                                                                capsys):
+    # 30 s tracks, so that the pool gets ready well before the end; three workers, so that a pool starts at once
+    # whatever the machine's load (the default starts one only on idle cores)
+    library, out = write_library(tmp_path / "library", 47, seconds=30.0), tmp_path / "out"
     args = [str(library), "--out", str(out), "--model", str(model_dir), "--chunk-size", "3", "--no-progress",
             "--workers", "3"]
-    _kill_when(args, out, lambda fork_server, workers, chunks: len(workers) >= 2 and chunks >= 3)  # workers busy
-    assert not (out / "tracks.parquet").exists()
     _kill_when(args, out, lambda fork_server, workers, chunks: fork_server is not None)  # the pool still starting
+    _kill_when(args, out, lambda fork_server, workers, chunks: len(workers) == 2 and chunks >= 9  # over half done,
+               and all(map(_torch_loaded, workers)))  # and both workers ready or nearly
+    assert not (out / "tracks.parquet").exists()
     assert main(["batch", *args[:-2], "--workers", "1"]) == 0  # resumed in this process
     counts = re.search(r"(\d+) analysed, (\d+) skipped, (\d+) failed", capsys.readouterr().err)
     analysed, skipped, failed = (int(x) for x in counts.groups())
-    assert skipped >= 9 and analysed + skipped + failed == 50
+    assert skipped >= 27 and analysed + skipped + failed == 50
     tracks, segments = read(out)
     assert len(tracks) == 50 and tracks["path"].is_unique and (tracks["status"] == "ok").sum() == 47
     assert len(segments) == 940 and not segments.duplicated(["path", "segment"]).any()
