@@ -13,7 +13,9 @@ synthesiser, 44.1 kHz stereo) with the active model in one process and prints th
 then the ratios against the targets of issue 35: beside one hog ÷ idle one-thread ≤ 1.3×, and each of two at once
 ≤ 1.3× its time alone on one thread. "Idle" means no hog of this benchmark's: the load average printed says how
 busy the machine was otherwise. The cases take turns within each round, so a change in the machine's load
-touches them alike.
+touches them alike. Beside each time, the CPU seconds this process spent per analysis (all its threads): on a
+machine other work keeps busy, wall time says how long a user waits, CPU time whether threads wasted cores
+spinning while they waited for each other.
 """
 
 from __future__ import annotations
@@ -87,6 +89,13 @@ def two_at_once(fn: Callable[[], object]) -> list[float]:
     return times
 
 
+def with_cpu(measure_: Callable[[], float | list[float]]) -> tuple[float | list[float], float]:
+    """What ``measure_()`` returns, and the CPU seconds this process spent per analysis meanwhile."""
+    cpu = time.process_time()
+    seconds = measure_()
+    return seconds, (time.process_time() - cpu) / (len(seconds) if isinstance(seconds, list) else 1)
+
+
 class Hog:
     """A process that keeps one core busy while the block runs."""
 
@@ -106,28 +115,35 @@ def measure(path: Path, rounds: int) -> dict:
     once = lambda: analyze(path, model=model)  # noqa: E731
     analyze(path, model=model)  # warm: the model's first run and the kernels' choice are not what is measured
     cases: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
 
-    def add(name: str, seconds: float | list[float]) -> None:
+    def add(name: str, measured: tuple[float | list[float], float]) -> None:
+        seconds, cpu_s = measured
         cases.setdefault(name, []).extend(seconds if isinstance(seconds, list) else [seconds])
+        cpu.setdefault(name, []).append(cpu_s)
 
     for _ in range(rounds):
-        with_threads(1, lambda: add("idle, one thread", timed(once)))
-        with_threads(None, lambda: add("idle, mer's default", timed(once)))
+        with_threads(1, lambda: add("idle, one thread", with_cpu(lambda: timed(once))))
+        with_threads(None, lambda: add("idle, mer's default", with_cpu(lambda: timed(once))))
         with Hog():
-            with_threads(None, lambda: add("beside one hog, mer's default", timed(once)))
-            with_threads(cores, lambda: add("beside one hog, a thread per core", timed(once)))
-        with_threads(None, lambda: add("two at once, mer's default (each)", two_at_once(once)))
-        with_threads(cores, lambda: add("two at once, a thread per core (each)", two_at_once(once)))
-    return {name: statistics.median(times) for name, times in cases.items()} | {
+            with_threads(None, lambda: add("beside one hog, mer's default", with_cpu(lambda: timed(once))))
+            with_threads(cores, lambda: add("beside one hog, a thread per core", with_cpu(lambda: timed(once))))
+        with_threads(None, lambda: add("two at once, mer's default (each)", with_cpu(lambda: two_at_once(once))))
+        with_threads(cores, lambda: add("two at once, a thread per core (each)",
+                                        with_cpu(lambda: two_at_once(once))))
+    return {name: {"seconds": statistics.median(times), "cpu_s": statistics.median(cpu[name])}
+            for name, times in cases.items()} | {
         "two at once, mer's default (slower of the pair, worst round)":
-            max(cases["two at once, mer's default (each)"])}
+            {"seconds": max(cases["two at once, mer's default (each)"]), "cpu_s": max(cpu[
+                "two at once, mer's default (each)"])}}
 
 
 def report(figures: dict) -> list[str]:
-    one = figures["idle, one thread"]
-    lines = [f"{name}: {seconds:.3f} s ({seconds / one:.2f}× idle one-thread)" for name, seconds in figures.items()]
-    hog = figures["beside one hog, mer's default"] / one
-    pair = figures["two at once, mer's default (each)"] / one
+    one = figures["idle, one thread"]["seconds"]
+    lines = [f"{name}: {f['seconds']:.3f} s ({f['seconds'] / one:.2f}× idle one-thread), CPU {f['cpu_s']:.3f} s"
+             for name, f in figures.items()]
+    hog = figures["beside one hog, mer's default"]["seconds"] / one
+    pair = figures["two at once, mer's default (each)"]["seconds"] / one
     lines += [f"target: beside one hog ÷ idle one-thread = {hog:.2f}× (≤ {TARGET}×: {'met' if hog <= TARGET else 'NOT met'})",
               f"target: two at once, each ÷ alone on one thread = {pair:.2f}× (median; ≤ {TARGET}×: "
               f"{'met' if pair <= TARGET else 'NOT met'})"]
