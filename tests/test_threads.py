@@ -133,6 +133,7 @@ def test_the_load_of_others_leaves_out_this_processs_own_work_and_takes_the_larg
     assert load.busy() == 3.0  # three of others' processes on the run queue now: the larger reading counts
 
 
+@pytest.mark.slow  # starts a process
 def test_a_busy_process_beside_is_seen_as_a_busy_core():
     import subprocess
     import sys
