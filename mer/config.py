@@ -322,6 +322,40 @@ class ModelConfig:
                * (self.fine_tune is True and self.front_end == FrontEndKind.LOGMEL))
 
 
+class VALayer(StrEnum):
+    """The MusiCNN layer the valence–arousal head reads per segment (both ship for 4Q's clips)."""
+
+    PENULTIMATE = "penultimate"  # the tagger's 200 last hidden units (valence 0.78 against mean_pool's 0.74)
+    MEAN_POOL = "mean_pool"  # the GEMS head's input
+
+
+@dataclass(frozen=True)
+class VAConfig:
+    """How the valence–arousal head (:mod:`mer.valence`) is trained on 4Q and evaluated (cross-validation grouped
+    by artist; the regularisation chosen inside each training set)."""
+
+    layer: VALayer = VALayer.PENULTIMATE
+    # The logistic regressions' inverse L2 strength C is chosen among c_steps values spaced evenly in log from
+    # c_min to c_max, by artist-grouped inner folds of the training clips (log loss of the clips' quadrant sides).
+    c_min: float = 0.003
+    c_max: float = 0.03
+    c_steps: int = 3
+    inner_folds: int = 3
+    cv_folds: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self, {"c_min": (1e-6, 1e6), "c_max": (1e-6, 1e6), "c_steps": (1, 20), "inner_folds": (2, 10),
+                      "cv_folds": (2, 20), "seed": (0, 2**32 - 1)},
+               [f"c_min ({self.c_min}) must not exceed c_max ({self.c_max})"]
+               * (isinstance(self.c_min, float) and isinstance(self.c_max, float) and self.c_min > self.c_max))
+
+    @property
+    def c_grid(self) -> tuple[float, ...]:
+        """The values of C the inner folds choose among."""
+        return tuple(float(c) for c in np.geomspace(self.c_min, self.c_max, self.c_steps))
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How a model is trained and evaluated."""
