@@ -167,3 +167,21 @@ def test_analyze_prints_progress_on_a_terminal_and_keeps_stdout_json(tiny_models
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing
     assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
     assert sys.stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize("which", ["tiny", "bundled"])
+def test_the_numbers_do_not_depend_on_the_threads_an_analysis_gets(which, tiny_models, write_audio, monkeypatch):
+    # an analysis takes its share of the free cores, so the same file may run on one thread or several
+    from pathlib import Path
+
+    model = load_model(tiny_models / "default" if which == "tiny" else
+                       Path(__file__).resolve().parent.parent / "models" / "default")  # log-mel / MusiCNN
+    path = write_audio("t.wav", tone(12.0, freq=330.0), 22_050)
+    results = []
+    for n in ("1", "2", "3"):
+        monkeypatch.setenv("MER_THREADS", n)
+        results.append(analyze(path, model=model))
+    for other in results[1:]:
+        assert other.precision == results[0].precision
+        np.testing.assert_allclose(other.probabilities, results[0].probabilities, atol=1e-6)
+        np.testing.assert_allclose(other.track_probabilities, results[0].track_probabilities, atol=1e-6)
