@@ -9,7 +9,6 @@ Streamlit's own sidebar navigation switched off (``client.showSidebarNavigation 
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import urllib.parse
@@ -20,9 +19,9 @@ import streamlit as st
 from mer.analyze import Analysis, analysis_slots_free, analyze
 from mer.data.demo import default_demo_root, ensure_demo_corpus
 from mer.data.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
-from mer.errors import AudioError, MerError
+from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, models_dir
-from mer.text import display_text, escape_markdown, md_code
+from mer.text import escape_markdown, md_code
 
 
 #: The app's pages in the sidebar's order: script (relative to app.py), title, icon. The first is the default.
@@ -181,40 +180,36 @@ def ensure_corpus(root: Path | None) -> Path | None:
 FROM_LIBRARY = "From the Library"
 
 
-def send_to_analyze(path: Path) -> None:
-    """Open the Analyze page on a Library track. ``path`` is one the Library may play (an allowed root's file,
-    resolved): the browser never names the file the server reads."""
-    st.session_state["library_file"] = str(path)
+def send_to_analyze(path: Path, batch: Path) -> None:
+    """Open the Analyze page on a Library track of ``batch``. ``path`` is one the Library may play (an allowed
+    root's file, resolved): the browser never names the file the server reads."""
+    st.session_state["library_file"] = (str(path), str(batch))
     st.session_state["library_file_new"] = True
     st.switch_page(PAGES[0][0])
 
 
-def library_file() -> Path | None:
-    """The Library track the Analyze page was sent, if any; the first run after sending selects it."""
+def library_file() -> tuple[Path, Path] | None:
+    """The Library track the Analyze page was sent, and its batch, if any; the first run after sending selects it."""
     if st.session_state.pop("library_file_new", False):
         st.session_state["source"] = FROM_LIBRARY
-    file = st.session_state.get("library_file")
-    return Path(file) if file else None
+    sent = st.session_state.get("library_file")
+    return (Path(sent[0]), Path(sent[1])) if isinstance(sent, tuple) and len(sent) == 2 else None
 
 
-def library_bytes(path: Path) -> tuple[bytes, str]:
-    """The bytes of a Library track, and a token naming this version of the file (path, size, mtime).
+def library_bytes(path: Path, batch: Path) -> tuple[bytes, str]:
+    """The bytes of a Library track of ``batch``, checked again at this read (:func:`mer.batch.library.read_track_file`:
+    an audio file under the batch's allowed folders, a regular file, opened without blocking, at most the app's
+    upload limit, ``server.maxUploadSize``), and a token naming this version of the file (path, size, mtime).
 
     Raises
     ------
     AudioError
-        When the file is gone, or larger than the app takes as an upload (``server.maxUploadSize``).
+        Any check fails; the message says which, and the way on.
     """
-    try:
-        stat = path.stat()
-    except OSError:
-        raise AudioError(f"'{display_text(path)}' is no longer there. Pick the track again on the Library page "
-                         "once the file is back.") from None
-    limit = st.get_option("server.maxUploadSize") * 1024 * 1024
-    if stat.st_size > limit:
-        raise AudioError(f"'{display_text(path.name)}' is {stat.st_size / 2**20:.0f} MB, more than the "
-                         f"{limit // 2**20} MB this app analyses; run `python -m mer analyze FILE` on the server.")
-    return path.read_bytes(), f"library:{display_text(path)}:{stat.st_size}:{stat.st_mtime_ns}"
+    from mer.batch.library import read_track_file
+
+    read = read_track_file(batch, path, st.get_option("server.maxUploadSize") * 1024 * 1024)
+    return read.data, read.token
 
 
 def visitor_on_this_machine() -> bool:
@@ -226,12 +221,6 @@ def visitor_on_this_machine() -> bool:
     if not url or st.context.ip_address is not None:
         return False
     return urllib.parse.urlsplit(url).hostname in ("localhost", "127.0.0.1", "::1")
-
-
-def relative_tracks(tracks: list, base: Path) -> list:
-    """Library tracks (:class:`mer.batch.query.Track`) with their paths relative to ``base`` (through ``..``
-    where one lies outside it): a playlist saved in ``base`` then plays wherever that music is."""
-    return [dataclasses.replace(t, path=os.path.relpath(t.path, base)) for t in tracks]
 
 
 def developer_details(lines: list[str]) -> None:

@@ -44,6 +44,20 @@ def _cv_rows(name: str, metrics: dict) -> list[str]:
     return rows
 
 
+def _va_rows(name: str, va: dict) -> list[str]:
+    """A model's valence–arousal evaluation (its head and baselines on 4Q, grouped by artist)."""
+    names = {"pooled_logistic": "logistic regression on pooled MusiCNN embeddings",
+             "gems_projection": "GEMS probabilities projected onto the circumplex (the old plane)"}
+    rows = [f"### `models/{name}`: valence and arousal, {va['protocol']}", "",
+            f"Data: {va['data']}; from `models/{name}/metrics.json`. Chance: 0.5 a side, 0.25 the quadrant.", "",
+            "| model | valence | valence AUC | arousal | arousal AUC | quadrant |", "|---|---|---|---|---|---|"]
+    for label, s in [("**this head**", va["head"]), *((names.get(k, k), b) for k, b in va["baselines"].items())]:
+        rows.append(f"| {label} | {s['valence_accuracy']:.3f} | {s['valence_auc']:.3f} | {s['arousal_accuracy']:.3f} | "
+                    f"{s['arousal_auc']:.3f} | {s['quadrant_accuracy']:.3f} |")
+    return [*rows, "", f"Folds' quadrant accuracy: {', '.join(f'{a:.3f}' for a in va['fold_quadrant'])}; single "
+            f"segments judged alone: valence {va['segments'][0]:.3f}, arousal {va['segments'][1]:.3f}.", ""]
+
+
 def results_md() -> str:
     """docs/results.md: each bundled model's cross-validation, and the leakage ladder."""
     lines = ["# Results", "", BEGIN, "",
@@ -60,6 +74,8 @@ def results_md() -> str:
                   "", f"Data: {cv['data']}; seed {cv['seed']}; from `models/{path.parent.name}/metrics.json`.", "",
                   "| model | track accuracy (fold mean ± sd) | macro-F1 | top-3 | listener agreement |",
                   "|---|---|---|---|---|", *_cv_rows(path.parent.name, metrics), ""]
+        if metrics.get("valence_arousal"):
+            lines += _va_rows(path.parent.name, metrics["valence_arousal"])
     ladder = json.loads((ROOT / "models" / "ladder.json").read_text())
     lines += ["## The leakage ladder", "",
               f"{ladder['data']}, seed {ladder['seed']}; from `models/ladder.json` (`python -m mer ladder --save`). "

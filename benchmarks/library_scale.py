@@ -9,6 +9,12 @@ store's chunks and merge) and times, on this machine:
 
 ``--check`` compares every answer with pandas on the same batch (keep it small: 2,000 tracks) and exits 1 on a
 difference; ``--json`` prints one JSON object; ``--out DIR`` keeps the batch there (a second run reuses it).
+
+``--older`` instead writes the batch as mer did before the query layer (segments in the chunks' order, no
+``profiles.parquet``) and times ``python -m mer library similar`` on it as whole processes: once reading it as
+it is (the upgrade switched off, what every call cost before), then the first call (which upgrades the batch,
+once) and the second and third (the upgraded batch), each with its peak RSS; then ``query`` and ``journey``.
+The upgrade rewrites the batch, so each ``--older`` run writes it afresh.
 """
 
 from __future__ import annotations
@@ -118,6 +124,62 @@ def measure(out: Path) -> dict:
     return fig
 
 
+#: ``similar`` on a batch read as it is, never upgraded (what every call cost before the upgrade): seconds and
+#: peak RSS, as :data:`_RUN_MER` reports them.
+_SIMILAR_AS_IT_IS = ("import sys\nfrom mer.batch.navigate import similar\nfrom mer.batch.query import Catalogue\n"
+                     "cat = Catalogue(sys.argv[1], upgrade=False)\n"
+                     "similar(cat, sys.argv[2], top=10)\n"
+                     "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+                     "print(f'VmHWM {hwm}', file=sys.stderr)\n")
+
+
+def older(out: Path, tracks: int) -> dict:
+    """Write an older-layout batch of ``tracks`` to ``out`` and time ``library similar`` on it before, during
+    and after its one-time upgrade (whole processes)."""
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from mer.batch.store import needs_upgrade
+
+    shutil.rmtree(out, ignore_errors=True)
+    fig: dict = {}
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from mer.batch.synthetic "
+                    "import write_synthetic_batch; write_synthetic_batch(sys.argv[2], int(sys.argv[3]), layout='older')",
+                    str(ROOT), str(out), str(tracks)], check=True)
+    fig["older_write_s"] = time.perf_counter() - t0
+    if not needs_upgrade(out):
+        raise SystemExit("the older batch was written in the current layout")
+    t = pq.read_table(out / "tracks.parquet", columns=["path", "status"])
+    ok = [p for p, s in zip(t.column("path").to_pylist(), t.column("status").to_pylist()) if s == "ok"]
+    me = ok[len(ok) // 2]
+    del t, ok
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", _SIMILAR_AS_IT_IS, str(out), me], cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if done.returncode:
+        raise SystemExit(done.stderr[-2000:])
+    fig["older_as_it_is_similar_s"] = time.perf_counter() - t0
+    fig["older_as_it_is_similar_rss_mb"] = int(done.stderr.strip().splitlines()[-1].split()[1]) / 1024
+    similar_args = ["library", "similar", str(out), me, "--top", "10"]
+    for name in ("first", "second", "third"):
+        seconds, peak, code = _whole(similar_args)
+        if code != 0:
+            raise SystemExit(f"python -m mer {' '.join(similar_args)} exited {code}")
+        fig[f"older_similar_{name}_s"], fig[f"older_similar_{name}_rss_mb"] = seconds, peak
+        if name == "first" and needs_upgrade(out):
+            raise SystemExit("the first call did not upgrade the batch")
+    for name, args in {"query": ["library", "query", str(out), "--emotion", "sadness", "--limit", "20"],
+                       "journey": ["library", "journey", str(out), "--from", "sadness", "--to", "calmness"]}.items():
+        seconds, peak, code = _whole(args)
+        if code != 0:
+            raise SystemExit(f"python -m mer {' '.join(args)} exited {code}")
+        fig[f"older_{name}_s"], fig[f"older_{name}_rss_mb"] = seconds, peak
+    fig["mb"] = {n: (out / n).stat().st_size / 1e6 for n in ("tracks.parquet", "segments.parquet", "profiles.parquet")}
+    return fig
+
+
 def before(out: Path) -> dict:
     """What the page did before: the whole tracks table in pandas, and a track's segments by a filtered scan."""
     code = ("import time,sys;sys.path.insert(0,%r);from pathlib import Path;"
@@ -199,6 +261,9 @@ def main() -> int:
     parser.add_argument("--no-before", action="store_true", help="skip timing load_tracks (the page's old way)")
     parser.add_argument("--page", action="store_true", help="also time the Library page (AppTest) in a fresh process")
     parser.add_argument("--page-of", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--older", action="store_true",
+                        help="time `library similar` on a batch in the layout written before the query layer, before, "
+                             "during and after its one-time upgrade (writes the batch afresh)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if args.page_of:
@@ -207,6 +272,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mer-library-scale-") as tmp:
         out = args.out or Path(tmp) / "batch"
         report: dict = {"tracks": args.tracks, "cores": os.cpu_count(), "load": os.getloadavg()[0]}
+        if args.older:
+            report |= older(out, args.tracks)
+            report["load_after"] = os.getloadavg()[0]
+            print(json.dumps(report) if args.json else
+                  "\n".join(f"{k:<32} {v:.3f}" if isinstance(v, float) else f"{k:<32} {v}" for k, v in report.items()))
+            return 0
         summary = out / "batch.json"
         reuse = summary.is_file() and json.loads(summary.read_text()).get("tracks") == args.tracks
         t0 = time.perf_counter()

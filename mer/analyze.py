@@ -15,13 +15,14 @@ from typing import Any, Iterator
 import numpy as np
 
 from .audio.decode import Audio, AudioSource, load_audio
-from .circumplex import SOURCE as CIRCUMPLEX_SOURCE
-from .circumplex import VAPath, va_path
 from .config import EMOTIONS
 from .audio.features import TrackFeatures, track_features
 from .progress import ProgressFn
 from .registry import LoadedModel, load_active
 from .audio.segments import Segments
+from .threads import analysis_threads, rebalance
+from .valence import NO_HEAD, VAPath
+from .valence import SOURCE as VA_SOURCE
 
 __all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope", "MAX_ANALYSES", "max_analyses",
            "analysis_slot", "analysis_slots_free"]
@@ -81,6 +82,11 @@ class Analysis:
         What the waveform chart draws; it outlives the samples (see :meth:`without_samples`).
     precision : {"float32", "int8"} or None
         The arithmetic MusiCNN ran in for this analysis (:func:`mer.kernels.run_precision`); None without MusiCNN.
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (:func:`mer.kernels.run_kernel`); None in int8.
+    va : VAPath or None
+        Each segment's and the track's valence and arousal from the model's learned head (:mod:`mer.valence`);
+        None for a model without one.
     """
 
     audio: Audio
@@ -92,6 +98,8 @@ class Analysis:
     waveform: Envelope
     tags: np.ndarray | None = None  # [shape=(n_segments, 50)]: MusiCNN's tag probabilities (the tagger's, not emotions)
     precision: str | None = None
+    kernel: str | None = None
+    va: VAPath | None = None
 
     @property
     def duration_s(self) -> float:
@@ -110,15 +118,19 @@ class Analysis:
         return EMOTIONS[int(self.track_probabilities.argmax())]
 
     @property
-    def va_path(self) -> VAPath:
-        """Each segment's and the track's position on the valence–arousal plane: a projection of the
-        probabilities onto fixed coordinates of the nine emotions (:mod:`mer.circumplex`), not a learned model."""
-        return va_path(self.probabilities, self.track_probabilities)
+    def va_path(self) -> VAPath | None:
+        """Each segment's and the track's position on the valence–arousal plane, from the learned head (None: the
+        model has none, see :data:`mer.valence.NO_HEAD`)."""
+        return self.va
 
     def to_dict(self, file: str | None = None) -> dict[str, Any]:
         """The JSON form printed by ``python -m mer analyze --json``."""
         seg = self.features.segments
         va = self.va_path
+
+        def value(x: float | np.floating) -> float | None:
+            return None if va is None else round(float(x), 6)
+
         return {
             "file": file if file is not None else self.audio.name,
             "duration_s": round(self.duration_s, 4),
@@ -126,22 +138,19 @@ class Analysis:
             "segments": [
                 {"index": i, "start_s": round(float(seg.start_s[i]), 4), "end_s": round(float(seg.end_s[i]), 4),
                  "probabilities": [round(float(p), 6) for p in self.probabilities[i]], "top": self.segment_top[i],
-                 "valence": round(float(va.valence[i]), 6), "arousal": round(float(va.arousal[i]), 6)}
+                 "valence": value(va.valence[i]) if va else None, "arousal": value(va.arousal[i]) if va else None}
                 for i in range(len(seg))
             ],
             "track": {"probabilities": [round(float(p), 6) for p in self.track_probabilities], "top": self.track_top,
-                      "valence": round(va.track_valence, 6), "arousal": round(va.track_arousal, 6)},
-            "valence_arousal": {"source": CIRCUMPLEX_SOURCE, "coordinates": self._coordinates()},
+                      "valence": value(va.track_valence) if va else None,
+                      "arousal": value(va.track_arousal) if va else None},
+            "valence_arousal": {"source": VA_SOURCE if va else NO_HEAD,
+                                **({"words": va.track_words} if va else {})},
             "model": {"name": self.model_name, "trained_on": self.model_trained_on,
-                      **({"precision": self.precision} if self.precision else {})},
+                      **({"precision": self.precision} if self.precision else {}),
+                      **({"kernel": self.kernel} if self.kernel else {})},
             **({"tagger": self.tagger_dict()} if self.tags is not None else {}),
         }
-
-    @staticmethod
-    def _coordinates() -> dict[str, list[float]]:
-        from .circumplex import COORDINATES
-
-        return {e: [round(float(v), 6) for v in COORDINATES[i]] for i, e in enumerate(EMOTIONS)}
 
     @property
     def track_tags(self) -> np.ndarray | None:
@@ -180,6 +189,10 @@ class Reading:
         MusiCNN's tag probabilities (None with the log-mel front-end).
     precision : {"float32", "int8"} or None
         The arithmetic MusiCNN ran in (None with the log-mel front-end).
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (None in int8 and with the log-mel front-end).
+    va : VAPath or None
+        The learned valence and arousal (None: the model has no head).
     """
 
     segments: Segments
@@ -187,6 +200,8 @@ class Reading:
     track_probabilities: np.ndarray
     tags: np.ndarray | None = None
     precision: str | None = None
+    kernel: str | None = None
+    va: VAPath | None = None
 
 
 def _quiet(done: int, total: int, message: str) -> None:
@@ -214,12 +229,18 @@ def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None 
     """
     report = on_progress or _quiet
     fe, stages = model.front_end, model.front_end.reading_stages
+    head = model.va_head
+    rebalance()  # within an analysis: its share of the cores now, before the network's stages
     inputs = fe.track_inputs(audio, model.feature_config, features,
-                             on_progress=lambda done, total, message: report(0, stages, message) if done < total else None)
+                             on_progress=lambda done, total, message: report(0, stages, message) if done < total else None,
+                             extra_layers=head.layers if head is not None else ())
     report(stages - 1, stages, f"The network reads the {model.feature_config.n_segments} segments")
+    rebalance()
     track, segments = fe.predict(model.net, inputs.X)
+    va = head.path(inputs.extra) if head is not None and inputs.extra is not None else None
     report(stages, stages, "Done")
-    return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision)
+    return Reading(inputs.segments, segments, track, tags=inputs.tags, precision=inputs.precision,
+                   kernel=inputs.kernel, va=va)
 
 
 def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn | None = None) -> Analysis:
@@ -239,7 +260,7 @@ def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn |
     return Analysis(audio=audio, features=feats, probabilities=reading.probabilities,
                     track_probabilities=reading.track_probabilities, model_name=model.name,
                     model_trained_on=model.trained_on, waveform=envelope(audio.samples, audio.sample_rate),
-                    tags=reading.tags, precision=reading.precision)
+                    tags=reading.tags, precision=reading.precision, kernel=reading.kernel, va=reading.va)
 
 
 def max_analyses() -> int:
@@ -291,7 +312,8 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
             on_progress: ProgressFn | None = None) -> Analysis:
     """Analyse a file or uploaded bytes with ``model`` (default: the active model).
 
-    At most :func:`max_analyses` run at once in a process (the app's visitors share one); the others wait.
+    At most :func:`max_analyses` run at once in a process (the app's visitors share one); the others wait. Each
+    takes its share of the cores free for it in torch's threads (:func:`mer.threads.analysis_threads`).
 
     Parameters
     ----------
@@ -307,12 +329,12 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
     ModelError
         When no model can be loaded.
     ConfigError
-        ``$MER_MAX_ANALYSES`` is not a number of analyses.
+        ``$MER_MAX_ANALYSES`` is not a number of analyses, or ``$MER_THREADS`` not a number of threads.
     """
     model = model or load_active()
     report = on_progress or _quiet
     stages = 2 + model.front_end.reading_stages
-    with analysis_slot():
+    with analysis_slot(), analysis_threads():
         report(0, stages, "Decoding the audio")
         audio = load_audio(source, name=name, config=model.audio_config)
         return analyze_audio(audio, model, on_progress=_shifted(report, 1))

@@ -17,9 +17,11 @@ from .kernels import ENV_VAR, kernel_choice, run_kernel, run_precision
 from .text import escape_markdown
 from .yardstick import reference
 
-from .results import CVReport, LadderReport, ModelMetrics
+from .data.fourq import CITATION as FOURQ_CITATION
+from .results import CVReport, LadderReport, ModelMetrics, VAMetrics
 
-__all__ = ["model_metrics", "model_card", "card_paragraph", "card_summary", "precision_note", "CITATION"]
+__all__ = ["model_metrics", "model_card", "card_paragraph", "card_summary", "precision_note", "va_lines",
+           "CITATION"]
 
 CITATION = ("A. Aljanaki, F. Wiering, R. C. Veltkamp. Studying emotion induced by music through a crowdsourcing "
             "game. Information Processing & Management, 2016. doi:10.1016/j.ipm.2015.03.004")
@@ -108,6 +110,7 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
         lines.append(f"- Emotify (induced emotion, GEMS-9). Cite: {CITATION}")
     lines += ["", "## Honest numbers"]
     lines += _cv_lines(metrics.cv) if metrics.cv else ["No cross-validation was run for this model.", ""]
+    lines += va_lines(metrics.valence_arousal)
     if metrics.ladder:
         lines += ["## The leakage ladder (same network, same data)", "", "| protocol | accuracy | unit |", "|---|---|---|"]
         lines += [f"| {r.description} | {r.accuracy:.3f} | {r.unit} |" for r in metrics.ladder.values()]
@@ -124,6 +127,35 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
               f"- Whole training command: {metrics.seconds / 60:.1f} min.", "",
               "## Limits", *_limits(dataset), ""]
     return "\n".join(lines)
+
+
+#: The valence–arousal baselines' names on the card.
+VA_BASELINES = {"pooled_logistic": "logistic regression on each clip's pooled MusiCNN embedding",
+                "gems_projection": "the nine GEMS probabilities projected onto fixed circumplex places (mer's old plane)"}
+
+
+def va_lines(va: VAMetrics | None) -> list[str]:
+    """The card's valence–arousal section: the head, its grouped cross-validation and its baselines (Markdown)."""
+    if va is None:
+        return ["## Valence and arousal", "", "This model has no valence–arousal head.", ""]
+    h = va.head
+    spread = [a for a in va.fold_quadrant if a == a]
+    lines = ["## Valence and arousal", "",
+             f"A head of two logistic regressions reads MusiCNN's view of each segment, trained on "
+             f"{escape_markdown(va.data)}. Cite: {FOURQ_CITATION}", "",
+             f"Evaluated by {escape_markdown(va.protocol)}; each clip's value is the mean of its segments' logits.",
+             "", "| model | valence acc. | valence AUC | arousal acc. | arousal AUC | quadrant acc. |",
+             "|---|---|---|---|---|---|",
+             f"| **this head** | **{h.valence_accuracy:.3f}** | {h.valence_auc:.3f} | **{h.arousal_accuracy:.3f}** | "
+             f"{h.arousal_auc:.3f} | **{h.quadrant_accuracy:.3f}** (folds {min(spread):.2f}–{max(spread):.2f}) |"]
+    for key, b in va.baselines.items():
+        lines.append(f"| {VA_BASELINES.get(key, key)} | {b.valence_accuracy:.3f} | {b.valence_auc:.3f} | "
+                     f"{b.arousal_accuracy:.3f} | {b.arousal_auc:.3f} | {b.quadrant_accuracy:.3f} |")
+    lines += ["", f"Single segments (about 1.5 s of a 30 s clip, each judged alone against its clip's label): valence "
+              f"{va.segments[0]:.3f}, arousal {va.segments[1]:.3f}. Brier score of the clips' probabilities: valence "
+              f"{va.brier[0]:.3f}, arousal {va.brier[1]:.3f} (a coin: 0.25). Chance is 0.5 on each side and 0.25 "
+              "for the quadrant.", ""]
+    return lines
 
 
 def _best_epochs(config: TrainConfig, metrics: ModelMetrics) -> str:
@@ -169,7 +201,10 @@ def card_summary(name: str, record: ModelRecord, metrics: ModelMetrics,
     if record.front_end is not None:  # the pretrained network, its weights' hash and its precision
         out["front_end"] = written["front_end"]
         out["runs_here"] = {"precision": run_precision(), "cpu_capability": kernel_choice().capability,
-                            "float32_kernel": run_kernel(), "note": precision_note(record.precision)}
+                            "float32_kernel": run_kernel(), "choice_basis": kernel_choice().basis,
+                            "note": precision_note(record.precision)}
+    if metrics.valence_arousal is not None:
+        out["valence_arousal"] = metrics.valence_arousal.to_dict()
     out["protocols"] = {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}
                         for k, r in metrics.ladder.items()}
     if metrics.cv:

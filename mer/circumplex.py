@@ -17,18 +17,19 @@ These are fixed coordinates, not measurements of the music: a (valence, arousal)
 of the model's nine probabilities, their weighted mean position, not the output of a model trained on
 valence–arousal ratings (Emotify has none). A track whose probabilities are spread evenly lands near the
 centre; only a confident prediction reaches the rim.
+
+mer no longer shows these points as valence and arousal: on 4Q's labelled clips they get valence right about
+half the time (:mod:`mer.training.valence` measures it as a baseline of the learned head, :mod:`mer.valence`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .config import EMOTIONS
+from .valence import VAPath
 
-__all__ = ["RUSSELL_POINTS", "ANGLES_DEG", "COORDINATES", "QUADRANTS", "SOURCE", "VAPath", "project", "va_path",
-           "quadrant"]
+__all__ = ["RUSSELL_POINTS", "ANGLES_DEG", "COORDINATES", "SOURCE", "project", "va_path"]
 
 #: Russell's (1980) eight affect directions, in degrees counter-clockwise from pleasure.
 RUSSELL_POINTS: dict[str, float] = {"pleasure": 0.0, "excitement": 45.0, "arousal": 90.0, "distress": 135.0,
@@ -59,10 +60,6 @@ ANGLES_DEG: dict[str, float] = {
 COORDINATES: np.ndarray = np.array([[np.cos(np.radians(ANGLES_DEG[e])), np.sin(np.radians(ANGLES_DEG[e]))]
                                     for e in EMOTIONS])
 COORDINATES.setflags(write=False)
-
-#: The four quadrants, named by Russell's words at their centres: (valence > 0, arousal > 0) → name.
-QUADRANTS: dict[tuple[bool, bool], str] = {(True, True): "excited, happy", (False, True): "tense, distressed",
-                                           (False, False): "sad, depressed", (True, False): "calm, relaxed"}
 
 #: One sentence saying where the coordinates come from, for the page, the exports and the report.
 SOURCE = ("Valence and arousal are a projection of the nine probabilities onto fixed positions of the GEMS "
@@ -97,35 +94,8 @@ def project(probabilities: np.ndarray) -> np.ndarray:
     return (p / total) @ COORDINATES
 
 
-def quadrant(valence: float, arousal: float) -> str:
-    """The name of the quadrant a point lies in (:data:`QUADRANTS`; a point on an axis counts as positive)."""
-    return QUADRANTS[(valence >= 0, arousal >= 0)]
-
-
-@dataclass(frozen=True)
-class VAPath:
-    """A track's path through the valence–arousal plane.
-
-    Attributes
-    ----------
-    valence, arousal : np.ndarray [shape=(n_segments,)]
-        Each segment's projected position, in time order.
-    track_valence, track_arousal : float
-        The track's position: the projection of the track head's probabilities.
-    """
-
-    valence: np.ndarray
-    arousal: np.ndarray
-    track_valence: float
-    track_arousal: float
-
-    @property
-    def track_quadrant(self) -> str:
-        return quadrant(self.track_valence, self.track_arousal)
-
-
 def va_path(probabilities: np.ndarray, track_probabilities: np.ndarray) -> VAPath:
-    """Each segment's and the track's position on the plane (see :func:`project`).
+    """Each segment's and the track's projected position on the plane (see :func:`project`): the baseline.
 
     Parameters
     ----------

@@ -27,9 +27,20 @@ __all__ = ["main"]
 _print_progress = ProgressPrinter()  # one line on stderr
 
 
+def _finite(obj: object) -> object:
+    """``obj`` with every float that is not a finite number (NaN, ±inf) as None, in dicts, lists and tuples."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def _print_json(obj: object) -> int:
-    """One JSON object on stdout; exit status 0."""
-    json.dump(obj, sys.stdout)
+    """One JSON object on stdout, valid JSON always (a number that is not finite is ``null``); exit status 0."""
+    json.dump(_finite(obj), sys.stdout, allow_nan=False)
     print()
     return 0
 
@@ -158,16 +169,21 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     seg = result.features.segments
     print(f"{result.audio.name}: {result.duration_s:.2f} s — model '{result.model_name}' "
           f"(trained on {result.model_trained_on})")
-    print(f"{'seg':>3}  {'start–end (s)':>15}  {'top emotion':<18} {'p':>5}   second")
+    va = result.va_path
+    print(f"{'seg':>3}  {'start–end (s)':>15}  {'top emotion':<18} {'p':>5}   {'second':<24}"
+          + ("valence arousal" if va else ""))
     for i in range(len(seg)):
         order = np.argsort(result.probabilities[i])[::-1]
         span = f"{seg.start_s[i]:.2f}–{seg.end_s[i]:.2f}"
+        second = f"{emotion_label(EMOTIONS[order[1]])} {result.probabilities[i, order[1]]:.2f}"
         print(f"{i + 1:>3}  {span:>15}  {emotion_label(EMOTIONS[order[0]]):<18} "
-              f"{result.probabilities[i, order[0]]:>5.2f}   {emotion_label(EMOTIONS[order[1]])} "
-              f"{result.probabilities[i, order[1]]:.2f}")
+              f"{result.probabilities[i, order[0]]:>5.2f}   {second:<24}"
+              + (f"{va.valence[i]:>+7.2f} {va.arousal[i]:>+7.2f}" if va else "").rstrip())
     tp = result.track_probabilities
     print(f"track: {emotion_label(result.track_top)} ({tp.max():.2f}); "
           + ", ".join(f"{emotion_label(EMOTIONS[j])} {tp[j]:.2f}" for j in np.argsort(tp)[::-1][1:4]))
+    print(f"valence {va.track_valence:+.2f}, arousal {va.track_arousal:+.2f}: {va.track_words} (learned from 4Q's "
+          "labelled clips; 0 means undecided)" if va else "valence and arousal: this model has no head for them")
     if result.tags is not None:
         print("what the CNN hears (MusiCNN's tags, not emotions): "
               + ", ".join(f"{tag} {p:.2f}" for tag, p in result.top_tags()) + f" (MusiCNN ran in {result.precision})")
@@ -211,9 +227,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from .errors import TrainingCancelled
     from .frontend import front_end
+    from .threads import thread_override
     from .training.train import train
 
-    options = RunOptions(threads=args.threads if args.threads is not None else TRAIN_THREADS)
+    options = RunOptions(threads=args.threads or thread_override() or TRAIN_THREADS)
     train_config, model_config = _configs_from_args(args)
     stop = {"flag": False}
 
@@ -409,12 +426,23 @@ def _print_tracks(tracks: list, extra: Callable[[object], str] | None = None) ->
         print(f"{top:<18} {p:>5}{probs}  {'' if extra is None else extra(item)}{shown}")
 
 
+def _catalogue(batch: Path):
+    """The batch's :class:`~mer.batch.query.Catalogue` (an older batch upgraded once, with a progress line), its
+    notes printed on stderr."""
+    from .batch.query import Catalogue
+
+    cat = Catalogue(batch, on_progress=ProgressPrinter())
+    for note in cat.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return cat
+
+
 def _cmd_library_query(args: argparse.Namespace) -> int:
-    from .batch.query import Catalogue, TrackQuery
+    from .batch.query import TrackQuery
 
     query = TrackQuery(emotions=tuple(args.emotion) if args.emotion else None, min_probability=args.min_probability,
                        status=args.status, text=args.text or "")
-    cat = Catalogue(args.batch)
+    cat = _catalogue(args.batch)
     if args.limit < 1:
         from .batch import BatchError
 
@@ -430,9 +458,8 @@ def _cmd_library_query(args: argparse.Namespace) -> int:
 
 def _cmd_library_similar(args: argparse.Namespace) -> int:
     from .batch.navigate import similar
-    from .batch.query import Catalogue
 
-    cat = Catalogue(args.batch)
+    cat = _catalogue(args.batch)
     near = similar(cat, args.path, top=args.top, by=args.by)
     if args.json:
         return _print_json({"batch": str(args.batch), "path": args.path, "by": args.by,
@@ -447,9 +474,8 @@ def _cmd_library_similar(args: argparse.Namespace) -> int:
 
 def _cmd_library_journey(args: argparse.Namespace) -> int:
     from .batch.navigate import journey, m3u_target, write_m3u
-    from .batch.query import Catalogue
 
-    cat = Catalogue(args.batch)
+    cat = _catalogue(args.batch)
     if args.m3u:
         m3u_target(args.m3u, cat.path)  # refused before the work, not after
     trip = journey(cat, args.start, args.to, steps=args.steps)
@@ -482,7 +508,7 @@ def _add_library_commands(sub) -> None:
                                         "shape), or by sound (what MusiCNN hears)")
     p.add_argument("batch", type=Path, metavar="BATCH")
     p.add_argument("path", metavar="PATH", help="a track's path as the batch stored it")
-    p.add_argument("--top", type=int, default=10, help="how many (default 10)")
+    p.add_argument("--top", type=int, default=10, help="how many (default 10, at most 1,000)")
     p.add_argument("--by", choices=("emotion", "sound"), default="emotion",
                    help="emotion profile (default), or sound: MusiCNN's 50 tags averaged over the track, where the "
                         "batch stores them (batches of MusiCNN models)")
@@ -492,10 +518,10 @@ def _add_library_commands(sub) -> None:
     p.add_argument("batch", type=Path, metavar="BATCH")
     p.add_argument("--from", dest="start", required=True, metavar="EMOTION|PATH", help="where the listener is")
     p.add_argument("--to", required=True, metavar="EMOTION", help="the mood to reach")
-    p.add_argument("--steps", type=int, default=8, help="tracks in the playlist (default 8)")
+    p.add_argument("--steps", type=int, default=8, help="tracks in the playlist (default 8, at most 1,000)")
     p.add_argument("--m3u", type=Path, default=None, metavar="FILE",
                    help="also write an extended M3U playlist (under the working folder, the data folder or "
-                        "MER_LIBRARY_ROOTS)")
+                        "MER_LIBRARY_ROOTS; never into /, the home folder or the batch folder)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_library_journey)
 
@@ -549,8 +575,9 @@ def _add_model_commands(sub) -> None:
     _add_config_arguments(p, TrainConfig)
     _add_config_arguments(p, ModelConfig)
     p.add_argument("--threads", type=int, default=None,
-                   help=f"torch threads of this process (default: {TRAIN_THREADS}: mer's networks are small, and "
-                        "torch's threads wait for each other at every step when another program uses a core)")
+                   help=f"torch threads of this process (default: $MER_THREADS, else {TRAIN_THREADS}: mer's networks "
+                        "are small, and torch's threads wait for each other at every step when another program uses "
+                        "a core)")
     _add_device_argument(p)
     p.add_argument("--replace", action="store_true", help="replace --out if it exists")
     p.add_argument("--progress-json", action="store_true", help="one JSON object per line on stdout")

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterable, Iterator
@@ -36,7 +37,7 @@ import numpy as np
 from .errors import MerError
 
 __all__ = ["OutputFolderError", "JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
-           "name_lock", "replace_dir", "repair", "is_under", "file_digest"]
+           "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
 
 
 class OutputFolderError(MerError):
@@ -206,11 +207,13 @@ _HELD: dict[Path, int] = {}
 
 
 @contextlib.contextmanager
-def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = OutputFolderError) -> Iterator[None]:
+def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = OutputFolderError,
+              wait: bool = False) -> Iterator[None]:
     """Hold ``folder/.lock-<name>`` while a run writes ``name`` (an advisory lock: the system drops it when the
     process dies, kill -9 included; the file is removed on release, so nothing is left behind).
 
-    Re-entrant within a process. Raises :class:`OutputFolderError` (or ``error``) when another process holds it.
+    Re-entrant within a process. Raises :class:`OutputFolderError` (or ``error``) when another process holds it,
+    unless ``wait``: then it waits for that process to release it.
     """
     lock = (folder / f".lock-{name}").absolute()
     if lock in _HELD:
@@ -220,7 +223,7 @@ def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = Out
     while True:
         fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
             raise error(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish "
@@ -311,6 +314,16 @@ def is_under(path: str | os.PathLike, roots: Iterable[str | os.PathLike]) -> boo
         except (OSError, RuntimeError):
             continue
     return False
+
+
+_KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"),
+          (stat.S_ISLNK, "a link"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words: ``"a regular file"``, ``"a named pipe"``, ``"a folder"``..."""
+    return next((words for test, words in _KINDS if test(mode)), "not a file of any known kind")
 
 
 def file_digest(path: str | os.PathLike) -> str:

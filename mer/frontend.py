@@ -52,12 +52,18 @@ class TrackInputs:
         MusiCNN's tag probabilities (None with the log-mel front-end).
     precision : str or None
         The arithmetic MusiCNN ran in (None with the log-mel front-end).
+    kernel : {"direct", "dft"} or None
+        How float32 computed MusiCNN's timbral convolutions (None in int8 and with the log-mel front-end).
+    extra : np.ndarray [shape=(n_segments, n)] or None
+        MusiCNN's further layers asked for (the valence–arousal head's input), per segment.
     """
 
     X: np.ndarray
     segments: Segments
     tags: np.ndarray | None = None
     precision: str | None = None
+    kernel: str | None = None
+    extra: np.ndarray | None = None
 
 
 class FrontEnd(ABC):
@@ -127,9 +133,10 @@ class FrontEnd(ABC):
 
     @abstractmethod
     def track_inputs(self, audio: Audio, feature_config: FeatureConfig, features: TrackFeatures | None = None,
-                     on_progress: ProgressFn | None = None) -> TrackInputs:
+                     on_progress: ProgressFn | None = None, extra_layers: tuple[str, ...] = ()) -> TrackInputs:
         """One decoded track's input (``features``: already computed, reused where this front-end reads them;
-        ``on_progress`` is told the front-end's own stage, where it has one)."""
+        ``on_progress`` is told the front-end's own stage, where it has one; ``extra_layers``: MusiCNN layers to
+        keep beside it, for the valence–arousal head, where the front-end runs MusiCNN)."""
 
     @abstractmethod
     def predict(self, net: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +164,7 @@ class LogMelFrontEnd(FrontEnd):
                                                cache_dir=cache_dir, on_progress=on_progress))
 
     def track_inputs(self, audio: Audio, feature_config: FeatureConfig, features: TrackFeatures | None = None,
-                     on_progress: ProgressFn | None = None) -> TrackInputs:
+                     on_progress: ProgressFn | None = None, extra_layers: tuple[str, ...] = ()) -> TrackInputs:
         features = features or track_features(audio, feature_config)
         return TrackInputs(X=features.windows, segments=features.segments)
 
@@ -227,7 +234,7 @@ class MusiCNNFrontEnd(FrontEnd):
                                     on_progress=on_progress, precision=precision)
 
     def track_inputs(self, audio: Audio, feature_config: FeatureConfig, features: TrackFeatures | None = None,
-                     on_progress: ProgressFn | None = None) -> TrackInputs:
+                     on_progress: ProgressFn | None = None, extra_layers: tuple[str, ...] = ()) -> TrackInputs:
         from .audio.embeddings import embed_audio
 
         n = feature_config.n_segments
@@ -235,9 +242,12 @@ class MusiCNNFrontEnd(FrontEnd):
             segment_bounds(len(audio.samples), n_segments=n, sample_rate=audio.sample_rate)
         precision = self.run_precision()
         emb = embed_audio(audio, n_segments=n, precision=precision, block_inputs=self.model_config.fine_tune,
-                          on_progress=on_progress)
+                          extra_layers=extra_layers, on_progress=on_progress)
         X = emb.fine_tune_inputs() if self.model_config.fine_tune else emb.vectors
-        return TrackInputs(X=X, segments=bounds, tags=emb.tags, precision=precision)
+        from .kernels import run_kernel
+
+        return TrackInputs(X=X, segments=bounds, tags=emb.tags, precision=precision,
+                           kernel=run_kernel() if precision == "float32" else None, extra=emb.extra)
 
     def predict(self, net: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         from .model import predict_tracks

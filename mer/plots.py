@@ -246,32 +246,43 @@ def distribution_figure(track_probabilities: np.ndarray) -> go.Figure:
     return fig
 
 
-def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = None) -> go.Figure:
-    """A track's path through Russell's valence–arousal plane over its segments (:class:`mer.circumplex.VAPath`).
+def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = None,
+                      anchors: dict[str, tuple[float, float, int]] | None = None) -> go.Figure:
+    """A track's path through Russell's valence–arousal plane over its segments (:class:`mer.valence.VAPath`).
 
-    The nine emotions are drawn at their fixed coordinates (:data:`mer.circumplex.COORDINATES`) on the unit
-    circle, the quadrants are named, the segments are joined in time order (shaded from light to dark), the track's
-    own point is a star, and ``segment`` (0-based), when given, is ringed.
+    The values are the learned head's, 2 P - 1 on each axis. The quadrants are named at the corners; the square
+    around the centre where neither value leans clearly (:data:`mer.valence.CLEAR`) is shaded "no clear mood".
+    ``anchors`` (emotion → valence, arousal, tracks) draws each emotion where the head puts the Emotify tracks
+    whose listeners chose it, a measurement, never a fixed place. The segments are joined in time order (shaded
+    light to dark), the track's own point is a star, and ``segment`` (0-based), when given, is ringed.
     """
-    from .circumplex import COORDINATES, QUADRANTS
+    from .valence import CLEAR, QUADRANTS
 
     n = len(path.valence)
     fig = _fig(title="Valence and arousal, segment by segment",
                height=520, showlegend=True, legend=dict(orientation="h", y=-0.12),
-               xaxis=dict(title="valence (unpleasant ← → pleasant)", range=[-1.25, 1.25], zeroline=True,
+               xaxis=dict(title="valence (unpleasant ← → pleasant)", range=[-1.1, 1.1], zeroline=True,
                           zerolinecolor="#b0bec5", constrain="domain"),
-               yaxis=dict(title="arousal (calm ← → energetic)", range=[-1.25, 1.25], zeroline=True,
+               yaxis=dict(title="arousal (calm ← → energetic)", range=[-1.1, 1.1], zeroline=True,
                           zerolinecolor="#b0bec5", scaleanchor="x", scaleratio=1))
-    fig.update_layout(shapes=[dict(type="circle", xref="x", yref="y", x0=-1, y0=-1, x1=1, y1=1,
-                                   line=dict(color="#cfd8dc", dash="dot"), layer="below")],
-                      annotations=[dict(x=1.2 if right else -1.2, y=1.2 if up else -1.2, text=name, showarrow=False,
-                                        xanchor="right" if right else "left", font=dict(color="#78909c", size=13))
-                                   for (right, up), name in QUADRANTS.items()])
-    fig.add_trace(go.Scatter(x=COORDINATES[:, 0], y=COORDINATES[:, 1], mode="markers+text", name="emotions",
-                             text=LABELS, textposition=["top center" if a >= 0 else "bottom center"
-                                                        for a in COORDINATES[:, 1]],
-                             marker=dict(size=11, color=[EMOTION_COLORS[e] for e in EMOTIONS], symbol="diamond"),
-                             hovertemplate="%{text}: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>"))
+    fig.update_layout(shapes=[dict(type="rect", xref="x", yref="y", x0=-CLEAR, y0=-CLEAR, x1=CLEAR, y1=CLEAR,
+                                   line=dict(color="#cfd8dc", dash="dot"), fillcolor="#eceff1", layer="below")],
+                      annotations=[dict(x=1.05 if right else -1.05, y=1.05 if up else -1.05, text=name,
+                                        showarrow=False, xanchor="right" if right else "left",
+                                        font=dict(color="#78909c", size=13))
+                                   for (right, up), name in QUADRANTS.items()]
+                      + [dict(x=0, y=-CLEAR, yanchor="top", text="no clear mood", showarrow=False,
+                              font=dict(color="#90a4ae", size=11))])
+    if anchors:
+        names = [e for e in EMOTIONS if e in anchors]
+        xy = np.array([anchors[e][:2] for e in names])
+        fig.add_trace(go.Scatter(
+            x=xy[:, 0], y=xy[:, 1], mode="markers+text", name="Emotify's emotions, placed by the head",
+            text=[emotion_label(e) for e in names], textposition="top center", textfont=dict(size=11),
+            customdata=[anchors[e][2] for e in names],
+            marker=dict(size=10, color=[EMOTION_COLORS[e] for e in names], symbol="diamond", opacity=0.8),
+            hovertemplate="%{text}: the mean of the %{customdata} Emotify tracks whose listeners chose it most "
+                          "(valence %{x:+.2f}, arousal %{y:+.2f})<extra></extra>"))
     fig.add_trace(go.Scatter(
         x=path.valence, y=path.arousal, mode="lines+markers", name="segments, in time order",
         line=dict(color="#90a4ae", width=1.5),
@@ -310,7 +321,7 @@ def paired_bars_figure(names: tuple[str, str], track_probabilities: tuple[np.nda
 def circumplex_pair_figure(names: tuple[str, str], paths: tuple[Any, Any]) -> go.Figure:
     """Two tracks' paths through the valence–arousal plane (:func:`circumplex_figure`'s plane), one colour each."""
     fig = circumplex_figure(paths[0], np.zeros(len(paths[0].valence)))
-    fig.data = fig.data[:1]  # the nine emotions and the plane; the paths are drawn below
+    fig.data = ()  # the plane alone; the two paths are drawn below
     fig.update_layout(title="Valence and arousal: both tracks, segment by segment")
     for name, path, color in zip(names, paths, PAIR_COLORS):
         label = escape_html(name)

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, from_dict, to_dict
+from .config import (EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig, from_dict,
+                     to_dict)
 from .audio.features import FEATURES_VERSION
 
 __all__ = ["ModelRecord", "LEGACY_PRECISION"]
@@ -50,6 +51,9 @@ class ModelRecord:
         The MusiCNN front-end's record (:func:`mer.audio.embeddings.front_end_record`), None for a log-mel model.
     versions : dict
         The library versions it was trained with.
+    valence_arousal : VAConfig or None
+        How its valence–arousal head (:mod:`mer.valence`, the folder's ``valence-arousal.npz``) was trained; None
+        for a model without one (a log-mel model, or one trained before the head existed).
     """
 
     audio: AudioConfig
@@ -64,6 +68,7 @@ class ModelRecord:
     features_version: int = FEATURES_VERSION
     front_end: dict[str, Any] | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    valence_arousal: VAConfig | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ModelRecord:
@@ -93,7 +98,9 @@ class ModelRecord:
                    members=int(d.get("members", 1)),
                    features_version=int(d.get("features_version", FEATURES_VERSION)),
                    front_end={"precision": LEGACY_PRECISION, **record} if isinstance(record, dict) else None,
-                   versions=dict(d.get("versions") or {}))
+                   versions=dict(d.get("versions") or {}),
+                   valence_arousal=from_dict(VAConfig, _section(d, "valence_arousal"))
+                   if d.get("valence_arousal") is not None else None)
 
     def to_dict(self) -> dict[str, Any]:
         """``config.json``'s object: :meth:`from_dict` of it gives this record back."""
@@ -102,7 +109,8 @@ class ModelRecord:
                 "train": to_dict(self.train), "dataset": self.dataset.to_dict(), "members": self.members,
                 "features_version": self.features_version,
                 **({"front_end": dict(self.front_end)} if self.front_end is not None else {}),
-                "versions": dict(self.versions)}
+                "versions": dict(self.versions),
+                **({"valence_arousal": to_dict(self.valence_arousal)} if self.valence_arousal else {})}
 
     @property
     def precision(self) -> str:

@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import (EMOTIONS, PACKAGE_PARENT, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig,
-                     data_dir, from_checkout)
+                     VAConfig, data_dir, from_checkout)
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
 from .files import read_json as read_limited_json
 from .frontend import FrontEnd, front_end
 from .record import ModelRecord
+from .valence import VA_FILE, VAHead
 from .results import LadderReport, ModelMetrics
 
 __all__ = [
@@ -76,7 +77,7 @@ DEFAULT_MODEL = "default"
 FALLBACK_MODELS = (DEFAULT_MODEL, "logmel")
 _FILES = ("weights.pt", "config.json")
 #: Everything mer writes into a model directory: a folder holding anything else is never replaced.
-MODEL_FILES = ("weights.pt", "config.json", "metrics.json", "card.md")
+MODEL_FILES = ("weights.pt", "config.json", "metrics.json", "card.md", VA_FILE)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
@@ -192,6 +193,7 @@ class LoadedModel:
     train_config: TrainConfig
     record: ModelRecord  # its config.json, read once (older files migrated)
     fallback_reason: str | None = None  # set when the active model failed and this one stood in
+    va_head: VAHead | None = None  # its valence–arousal head (None: the model has none)
 
     @property
     def dataset(self) -> DatasetInfo:
@@ -222,12 +224,13 @@ class LoadedModel:
 def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_config: FeatureConfig,
                model_config: ModelConfig, train_config: TrainConfig, dataset: DatasetInfo,
                metrics: dict[str, Any], card: str, root: Path | None = None, replace: bool = False,
-               precision: str | None = None) -> Path:
+               precision: str | None = None, va: tuple[VAHead, VAConfig] | None = None) -> Path:
     """Write a model directory atomically and return its path.
 
     With ``replace``, an existing directory of that name is swapped out only
     once the new one is complete. ``precision``: MusiCNN's, in which the training embeddings were computed
-    (recorded in the front-end record; default: the bundled embeddings').
+    (recorded in the front-end record; default: the bundled embeddings'). ``va``: a valence–arousal head and
+    the config it was trained with.
 
     Raises
     ------
@@ -247,7 +250,7 @@ def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_
         name=name, created=datetime.now(timezone.utc).isoformat(timespec="seconds"), emotions=EMOTIONS,
         members=len(getattr(net, "members", [net])),  # networks averaged (an ensemble of fold models)
         features_version=inputs["features_version"], front_end=inputs.get("front_end"),
-        versions=_versions(__version__)).to_dict()
+        versions=_versions(__version__), valence_arousal=va[1] if va else None).to_dict()
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
@@ -256,6 +259,8 @@ def save_model(net: nn.Module, *, name: str, audio_config: AudioConfig, feature_
                          "Free some space or make it writable; the active model is unchanged.") from None
     try:
         torch.save(net.state_dict(), tmp / "weights.pt")
+        if va is not None:
+            va[0].save(tmp / VA_FILE)
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
         (tmp / "card.md").write_text(card)
@@ -334,8 +339,9 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"The weights of '{path.name}' do not match its config.json ({first[:160]}). "
                          "The files come from different models; retrain or roll back.") from None
     net.eval()
+    va_head = VAHead.load(path / VA_FILE) if record.valence_arousal is not None else None
     return LoadedModel(name=path.name, path=path, net=net, audio_config=record.audio, feature_config=feat_cfg,
-                       model_config=model_cfg, train_config=record.train, record=record)
+                       model_config=model_cfg, train_config=record.train, record=record, va_head=va_head)
 
 
 def read_record(path: Path) -> ModelRecord:

@@ -18,7 +18,7 @@ from .progress import Epoch
 
 __all__ = ["PROTOCOL_LABELS", "CURVES_NOTE", "FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LEAKS", "ClassScore", "Metrics",
            "FoldReport", "CVReport", "Rung", "ModelMetrics", "FitSummary", "FamilyLadder", "LadderReport",
-           "rung_sentences"]
+           "rung_sentences", "VAScores", "VAMetrics"]
 
 #: What each protocol is, and what it leaks, in one sentence each (shown by the CLI, the card and the Model page).
 #: Why a learning curve's training loss may sit above its validation loss (what mer.training.train.run_epoch and
@@ -173,6 +173,87 @@ class Rung:
 
 
 @dataclass(frozen=True)
+class VAScores:
+    """How well a valence–arousal model sides 4Q's clips: accuracy of each sign, its ROC AUC, and the quadrant."""
+
+    valence_accuracy: float
+    valence_auc: float
+    arousal_accuracy: float
+    arousal_auc: float
+    quadrant_accuracy: float
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(float(v), 6) for k, v in self.__dict__.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VAScores:
+        return cls(**{k: float(d[k]) for k in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class VAMetrics:
+    """The valence–arousal head's evaluation, and where it puts Emotify's emotions.
+
+    Attributes
+    ----------
+    data, protocol : str
+        What the clips are, and how they were split (grouped by artist).
+    n_clips, n_artists, folds : int
+    head : VAScores
+        The head's out-of-fold scores, whole clips (mean of the segments' logits).
+    fold_quadrant : list of float
+        Quadrant accuracy of each fold (the spread of the headline).
+    segments : tuple of float
+        Valence and arousal accuracy of single segments against their clip's label (each 1.5 s of a 30 s clip
+        judged alone: what the timeline's points are worth).
+    brier : tuple of float
+        Valence's and arousal's Brier score of the clips' out-of-fold probabilities (0.25 is a coin).
+    baselines : dict of str to VAScores
+        The same folds for the GEMS projection (mer's old plane) and a logistic regression on the clips' pooled
+        MusiCNN embeddings.
+    anchors : dict of str to tuple
+        Each emotion's (valence, arousal, tracks): the mean of the head's values over the Emotify tracks whose
+        listeners chose that emotion most, where the plane draws it.
+    c : tuple of float
+        The regularisation the shipped head was fitted with (valence's, arousal's), chosen by grouped folds.
+    """
+
+    data: str
+    protocol: str
+    n_clips: int
+    n_artists: int
+    folds: int
+    head: VAScores
+    fold_quadrant: list[float]
+    segments: tuple[float, float]
+    brier: tuple[float, float]
+    baselines: dict[str, VAScores]
+    anchors: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    c: tuple[float, float] = (0.0, 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": self.data, "protocol": self.protocol, "n_clips": self.n_clips, "n_artists": self.n_artists,
+                "folds": self.folds, "head": self.head.to_dict(),
+                "fold_quadrant": [round(float(a), 6) for a in self.fold_quadrant],
+                "segments": [round(float(a), 6) for a in self.segments],
+                "brier": [round(float(a), 6) for a in self.brier],
+                "baselines": {k: b.to_dict() for k, b in self.baselines.items()},
+                "anchors": {k: [round(float(v), 6), round(float(a), 6), int(n)] for k, (v, a, n) in self.anchors.items()},
+                "c": [float(c) for c in self.c]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> VAMetrics:
+        return cls(data=str(d["data"]), protocol=str(d["protocol"]), n_clips=int(d["n_clips"]),
+                   n_artists=int(d["n_artists"]), folds=int(d["folds"]), head=VAScores.from_dict(d["head"]),
+                   fold_quadrant=[float(a) for a in d["fold_quadrant"]],
+                   segments=(float(d["segments"][0]), float(d["segments"][1])),
+                   brier=(float(d["brier"][0]), float(d["brier"][1])),
+                   baselines={k: VAScores.from_dict(b) for k, b in d["baselines"].items()},
+                   anchors={k: (float(v[0]), float(v[1]), int(v[2])) for k, v in d.get("anchors", {}).items()},
+                   c=(float(d["c"][0]), float(d["c"][1])) if d.get("c") else (0.0, 0.0))
+
+
+@dataclass(frozen=True)
 class ModelMetrics:
     """The contents of ``metrics.json``.
 
@@ -187,6 +268,8 @@ class ModelMetrics:
     best_epoch : int
     seconds : float
         Wall time of the whole training command.
+    valence_arousal : VAMetrics or None
+        The valence–arousal head's grouped cross-validation on 4Q (None: a model without the head).
     """
 
     cv: CVReport | None
@@ -194,12 +277,14 @@ class ModelMetrics:
     history: list[Epoch] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
+    valence_arousal: VAMetrics | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"cv": self.cv.to_dict() if self.cv else None,
                 "ladder": {k: r.to_dict() for k, r in self.ladder.items()},
                 "history": [e.to_dict() for e in self.history], "best_epoch": self.best_epoch,
-                "seconds": self.seconds}
+                "seconds": self.seconds,
+                **({"valence_arousal": self.valence_arousal.to_dict()} if self.valence_arousal else {})}
 
     def fits(self) -> list[Fit]:
         """The fits whose learning curves this holds: the cross-validation's folds, then the final fit (if any)."""
@@ -224,7 +309,8 @@ class ModelMetrics:
         return cls(cv=CVReport.from_dict(d["cv"]) if d.get("cv") else None,
                    ladder={k: Rung.from_dict(r) for k, r in d.get("ladder", {}).items()},
                    history=[Epoch.from_dict(e) for e in d.get("history", [])], best_epoch=d.get("best_epoch", 0),
-                   seconds=d.get("seconds", 0.0))
+                   seconds=d.get("seconds", 0.0),
+                   valence_arousal=VAMetrics.from_dict(d["valence_arousal"]) if d.get("valence_arousal") else None)
 
 
 @dataclass(frozen=True)

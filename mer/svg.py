@@ -122,31 +122,36 @@ def waveform_svg(times_s: np.ndarray, low: np.ndarray, high: np.ndarray, duratio
     return _svg(y0 + h + 26, body, title)
 
 
-def plane_svg(x: np.ndarray, y: np.ndarray, star: tuple[float, float], anchors: np.ndarray,
-              anchor_labels: Sequence[str], *, title: str, x_title: str, y_title: str,
-              corner_labels: dict[tuple[bool, bool], str] | None = None) -> str:
-    """A path of points in the plane [-1, 1]² joined in order (light to dark), a star for the whole, labelled
-    reference points on the unit circle and, optionally, a name in each quarter."""
+def plane_svg(x: np.ndarray, y: np.ndarray, star: tuple[float, float], *, title: str, x_title: str, y_title: str,
+              anchors: dict[str, tuple[float, float, int]] | None = None,
+              corner_labels: dict[tuple[bool, bool], str] | None = None, clear: float | None = None) -> str:
+    """A path of points in the plane [-1, 1]² joined in order (light to dark) and a star for the whole; with
+    ``anchors`` (emotion → x, y, count) each emotion at its measured place; ``corner_labels`` names each quarter
+    and ``clear`` shades the square about the centre where no quarter is named ("no clear mood")."""
     size, pad, top = 420, 40, 30
-    cx, cy, r = WIDTH / 2, top + pad + size / 2, size / 2 / 1.25
+    cx, cy, r = WIDTH / 2, top + pad + size / 2, size / 2 / 1.1
 
     def at(u: float, v: float) -> tuple[float, float]:
         return cx + u * r, cy - v * r
 
-    body = [f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="none" stroke="#cfd8dc" stroke-dasharray="3,3"/>',
-            f'<line x1="{cx - 1.25 * r}" y1="{cy}" x2="{cx + 1.25 * r}" y2="{cy}" stroke="#b0bec5"/>',
-            f'<line x1="{cx}" y1="{cy - 1.25 * r}" x2="{cx}" y2="{cy + 1.25 * r}" stroke="#b0bec5"/>',
-            f'<text x="{cx}" y="{cy + 1.25 * r + 28}" text-anchor="middle" {_FONT}>{html.escape(x_title)}</text>',
-            f'<text x="{cx - 1.25 * r - 12}" y="{cy}" text-anchor="end" {_FONT}>{html.escape(y_title)}</text>']
+    body = [f'<line x1="{cx - 1.1 * r}" y1="{cy}" x2="{cx + 1.1 * r}" y2="{cy}" stroke="#b0bec5"/>',
+            f'<line x1="{cx}" y1="{cy - 1.1 * r}" x2="{cx}" y2="{cy + 1.1 * r}" stroke="#b0bec5"/>',
+            f'<text x="{cx}" y="{cy + 1.1 * r + 28}" text-anchor="middle" {_FONT}>{html.escape(x_title)}</text>',
+            f'<text x="{cx - 1.1 * r - 12}" y="{cy}" text-anchor="end" {_FONT}>{html.escape(y_title)}</text>']
+    if clear is not None:
+        (a, b), side = at(-clear, clear), 2 * clear * r
+        body.insert(0, f'<rect x="{a:.1f}" y="{b:.1f}" width="{side:.1f}" height="{side:.1f}" fill="#eceff1" '
+                       f'stroke="#cfd8dc" stroke-dasharray="3,3"/><text x="{cx}" y="{b + side + 13:.1f}" '
+                       f'text-anchor="middle" {_FONT} fill="#90a4ae" font-size="11">no clear mood</text>')
     for (right, up), name in (corner_labels or {}).items():
-        u, v = at(1.2 if right else -1.2, 1.2 if up else -1.2)
+        u, v = at(1.05 if right else -1.05, 1.0 if up else -1.05)
         body.append(f'<text x="{u:.1f}" y="{v:.1f}" text-anchor="{"end" if right else "start"}" {_FONT} '
                     f'fill="#78909c">{html.escape(name)}</text>')
-    for (u, v), label, e in zip(anchors, anchor_labels, EMOTIONS):
-        px, py = at(u, v)
+    for e in [e for e in EMOTIONS if anchors and e in anchors]:
+        px, py = at(*anchors[e][:2])
         body.append(f'<rect x="{px - 4:.1f}" y="{py - 4:.1f}" width="8" height="8" fill="{EMOTION_COLORS[e]}" '
-                    f'transform="rotate(45 {px:.1f} {py:.1f})"/><text x="{px:.1f}" y="{py + (-9 if v >= 0 else 18):.1f}" '
-                    f'text-anchor="middle" {_FONT}>{html.escape(label)}</text>')
+                    f'transform="rotate(45 {px:.1f} {py:.1f})"/><text x="{px:.1f}" y="{py - 9:.1f}" '
+                    f'text-anchor="middle" {_FONT} font-size="11">{html.escape(e.replace("_", " "))}</text>')
     pts = [at(u, v) for u, v in zip(x, y)]
     body.append(f'<polyline points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in pts)}" fill="none" stroke="#90a4ae" '
                 'stroke-width="1.5"/>')
@@ -157,5 +162,4 @@ def plane_svg(x: np.ndarray, y: np.ndarray, star: tuple[float, float], anchors: 
     spikes = [(sx + rr * np.sin(k * np.pi / 5), sy - rr * np.cos(k * np.pi / 5))
               for k, rr in zip(range(10), [9, 4] * 5)]
     body.append(f'<polygon points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in spikes)}" fill="#212121"/>')
-    return _svg(cy + 1.25 * r + 40, body, title)
-
+    return _svg(cy + 1.1 * r + 40, body, title)

@@ -6,7 +6,6 @@ import streamlit as st
 
 from mer.analyze import Analysis
 from mer.card import precision_note
-from mer.circumplex import SOURCE as CIRCUMPLEX_SOURCE
 from mer.compare import compare as compare_tracks
 from mer.config import emotion_label
 from mer.errors import MerError
@@ -16,7 +15,9 @@ from mer.plots import (circumplex_figure, circumplex_pair_figure, distribution_f
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
 from mer.text import display_text, escape_html, escape_markdown, md_code
-from mer.yardstick import CLEAR_TIMES_CHANCE, UNSURE_MARGIN, UNSURE_TIMES_CHANCE, how_sure, reference
+from mer.valence import NO_HEAD
+from mer.valence import SOURCE as VA_SOURCE
+from mer.yardstick import CLEAR_TIMES_CHANCE, UNSURE_MARGIN, UNSURE_TIMES_CHANCE, how_sure, reference, va_sureness
 from ui import (FROM_LIBRARY, analysis_of, developer_details, get_model, library_bytes, library_file, model_names,
                 show_error, start_page)
 
@@ -70,13 +71,14 @@ elif source == "Upload a file":
     if upload is not None:
         data, name, token = upload.getvalue(), upload.name, upload.file_id
 elif source == FROM_LIBRARY:
-    st.code(display_text(sent), language=None, wrap_lines=True)
+    file, batch = sent
+    st.code(display_text(file), language=None, wrap_lines=True)
     try:
-        data, token = library_bytes(sent)
+        data, token = library_bytes(file, batch)  # checked again at every rerun: the file may have been swapped
     except MerError as e:
         show_error(e)
         st.stop()
-    name = display_text(sent.name)
+    name = display_text(file.name)
 else:
     recording = st.audio_input("Record at least 10 seconds of music (the browser asks for the microphone)",
                                sample_rate=22_050, key="recording")
@@ -142,15 +144,22 @@ if pick is not None and pick != st.session_state.get("_timeline_pick"):
 st.session_state["_timeline_pick"] = pick
 
 va = result.va_path
-plane, said = st.columns([3, 2])
-plane.plotly_chart(circumplex_figure(va, seg.start_s, segment=st.session_state.get("segment", 1) - 1),
-                   width="stretch", key="circumplex")
-with said:
-    st.metric("Valence", f"{va.track_valence:+.2f}", help="Unpleasant (−1) to pleasant (+1).")
-    st.metric("Arousal", f"{va.track_arousal:+.2f}", help="Calm (−1) to energetic (+1).")
-    st.markdown(f"The whole track lies in the **{va.track_quadrant}** quarter of the plane; the line joins its "
-                f"{len(seg)} segments in time order, from light to dark.")
-    st.caption(f"{CIRCUMPLEX_SOURCE} A track the model is unsure of lands near the centre.")
+va_eval = metrics.valence_arousal if metrics is not None else None
+if va is None:
+    st.info(NO_HEAD)
+else:
+    plane, said = st.columns([3, 2])
+    plane.plotly_chart(circumplex_figure(va, seg.start_s, segment=st.session_state.get("segment", 1) - 1,
+                                         anchors=va_eval.anchors if va_eval else None),
+                       width="stretch", key="circumplex")
+    va_sure = va_sureness(va.track_valence, va.track_arousal,
+                          *((va_eval.head.valence_accuracy, va_eval.head.arousal_accuracy) if va_eval else ()),
+                          top=result.track_top, anchors=va_eval.anchors if va_eval else None)
+    with said:
+        st.metric("Valence", f"{va.track_valence:+.2f}", help="Unpleasant (−1) to pleasant (+1): 2 P(pleasant) − 1.")
+        st.metric("Arousal", f"{va.track_arousal:+.2f}", help="Calm (−1) to energetic (+1): 2 P(energetic) − 1.")
+        st.markdown(f"**{va_sure.words[0].upper()}{va_sure.words[1:]}.** {va_sure.sentence}")
+        st.caption(f"The line joins the {len(seg)} segments in time order, from light to dark. {VA_SOURCE}")
 
 if result.tags is not None:
     heard = result.tagger_dict()
@@ -222,8 +231,9 @@ if data_b is not None:
                                         title=f"{escape_html(res.audio.name)}: emotion timeline"),
                         width="stretch", key=key)
     p1, p2 = st.columns(2)
-    p1.plotly_chart(circumplex_pair_figure(diff.names, (result.va_path, result_b.va_path)), width="stretch",
-                    key="pair_plane")
+    if result.va_path is not None and result_b.va_path is not None:
+        p1.plotly_chart(circumplex_pair_figure(diff.names, (result.va_path, result_b.va_path)), width="stretch",
+                        key="pair_plane")
     p2.plotly_chart(paired_bars_figure(diff.names, (result.track_probabilities, result_b.track_probabilities)),
                     width="stretch", key="pair_bars")
 
@@ -234,6 +244,6 @@ developer_details([
     "The same analysis from the command line: `python -m mer analyze FILE --json` (`--model DIR` for another "
     "model); the downloads hold the same numbers.",
     f"How sure: `mer/yardstick.py` (unsure below {UNSURE_TIMES_CHANCE:g} times chance or within {UNSURE_MARGIN:g} of "
-    f"the runner-up, clear from {CLEAR_TIMES_CHANCE:g} times chance); valence–arousal coordinates: `mer/circumplex.py`; the examples' sources and licences: "
-    "`mer/resources/examples/LICENSES.md`.",
+    f"the runner-up, clear from {CLEAR_TIMES_CHANCE:g} times chance); the valence–arousal head: `mer/valence.py`; the "
+    "examples' sources and licences: `mer/resources/examples/LICENSES.md`.",
 ])

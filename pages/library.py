@@ -9,9 +9,11 @@ import numpy as np
 import streamlit as st
 
 from mer.batch.library import (ROOTS_VAR, TABLE_COLUMNS, ensure_sample, folder_outside, library_roots, list_batches,
-                               playable_path, remember_folder, roots_from_env, table_view, tracks_csv)
+                               playable_path, remember_folder, roots_from_env, table_view, tracks_csv,
+                               unplayable_reason)
 from mer.batch.navigate import journey, m3u_text, similar
 from mer.batch.query import MAP_ANCHORS, SORT_COLUMNS, Catalogue, LibraryMap, TrackQuery
+from mer.batch.store import needs_upgrade, upgrade_batch
 from mer.config import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
@@ -19,8 +21,7 @@ from mer.plots import (distribution_figure, group_figure, journey_figure, librar
                        timeline_figure)
 from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
-from ui import (developer_details, get_model, relative_tracks, send_to_analyze, show_error, start_page,
-                visitor_on_this_machine)
+from ui import developer_details, get_model, send_to_analyze, show_error, start_page, visitor_on_this_machine
 
 start_page("Library")
 st.title("Library")
@@ -34,8 +35,9 @@ DOWNLOAD_ROWS = 50_000  # the filtered table is offered as a download up to this
 
 @st.cache_resource(show_spinner="Reading the batch…", max_entries=2)
 def catalogue(path: str, stamp: int) -> Catalogue:
-    """One copy per batch for every visitor: a few columns, queried on the server."""
-    return Catalogue(Path(path))
+    """One copy per batch for every visitor: a few columns, queried on the server (an older batch is upgraded
+    before, with a bar: see below)."""
+    return Catalogue(Path(path), upgrade=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -172,12 +174,25 @@ if choice == SAMPLE:
                "Analyse a folder of your own above.")
 else:
     batch = batches[choice]
-stamp = (batch.path / "tracks.parquet").stat().st_mtime_ns
+if needs_upgrade(batch.path):  # a batch of an older mer: its segments sorted and its profiles written, once
+    bar, clock = st.empty(), RateClock("rows")
+    try:
+        upgrade_batch(batch.path, on_progress=lambda done, total, what: bar.progress(
+            min(done / max(total, 1), 1.0), text=f"Upgrading this batch to the current layout (once): {what}, "
+                                                 f"{clock.line(done, total)}"))
+    except MerError as e:
+        st.info(f"This batch was written by an older mer and reads more slowly until it is upgraded (done when it "
+                f"is next opened): {escape_markdown(str(e))}")
+    bar.empty()
+# the cached copy is read again when a table changes: a new run, or the upgrade (segments.parquet)
+stamp = sum((batch.path / n).stat().st_mtime_ns for n in ("tracks.parquet", "segments.parquet"))
 try:
     cat = catalogue(str(batch.path), stamp)
 except MerError as e:
     show_error(e)
     st.stop()
+for note in cat.notes:
+    st.caption(escape_markdown(note))
 summary = cat.summary()
 
 c1, c2, c3, c4 = st.columns(4)
@@ -254,19 +269,22 @@ if audio is not None:
     st.audio(str(audio))
     if st.button("Open in Analyze", key="open_in_analyze", help="Analyse this file on the Analyze page: each "
                  "segment's spectra, the valence–arousal path, the downloads, a comparison with another track."):
-        send_to_analyze(audio)
-elif Path(on_disk).is_file():
-    st.caption("This file lies outside the folders this app may read, so it is not played here (the details for "
-               "developers at the foot of the page say how to allow its folder).")
-else:
-    st.caption("The audio file is no longer at this path; the results remain.")
+        send_to_analyze(audio, batch.path)
+else:  # named for what it is: gone, a named pipe, outside the allowed folders...
+    why = unplayable_reason(batch.path, on_disk) or "changed while the page looked at it"
+    st.caption(f"The file {why}, so it is not played here; the results remain.")  # words of mer's, no path
 t1, t2 = st.columns([3, 1])
 t1.plotly_chart(timeline_figure(seg.probabilities, seg.start_s, seg.end_s), width="stretch")
 t2.plotly_chart(distribution_figure(row[list(EMOTIONS)].to_numpy(dtype=float)), width="stretch")
 
 st.subheader("More like this")
 by = "emotion"
-if cat.sounds() is not None:
+try:
+    sounds = cat.sounds()
+except MerError as e:  # a damaged sound column: similar by emotion still works
+    show_error(e)
+    sounds = None
+if sounds is not None:
     by = st.radio("Similar by", ["emotion", "sound"], horizontal=True, key="similar_by",
                   format_func=lambda b: "emotion profile" if b == "emotion" else "sound (what MusiCNN hears)")
 try:
@@ -312,11 +330,17 @@ if trip is not None:
                          "playlist saved in it; absolute paths play only where the files are now.")
     base = None
     if kind == "relative":
-        common = Path(os.path.commonpath([t.path for t in tracks]))
-        base = m2.text_input("Relative to the folder (save the playlist there)", str(common), key="m3u_base",
-                             help="The music folder, or the folder the playlist will be saved in.").strip()
-    st.download_button("Journey playlist (M3U)", m3u_text(relative_tracks(tracks, Path(base)) if base else tracks),
-                       f"{batch.path.name}-{trip.start}-to-{trip.target}.m3u", "audio/x-mpegurl", on_click="ignore")
+        common = os.path.commonpath([t.path for t in tracks]) if all(os.path.isabs(t.path) for t in tracks) else ""
+        base = m2.text_input("Relative to the folder (save the playlist there)", common, key="m3u_base",
+                             help="The music folder, or the folder the playlist will be saved in.").strip() or None
+    try:
+        playlist = m3u_text(tracks, relative_to=base)
+    except MerError as e:  # a path that is not absolute in a hand-made table
+        show_error(e)
+        playlist = None
+    if playlist is not None:
+        st.download_button("Journey playlist (M3U)", playlist, f"{batch.path.name}-{trip.start}-to-{trip.target}.m3u",
+                           "audio/x-mpegurl", on_click="ignore")
 
 st.subheader("The library map")
 lmap = library_map(str(batch.path), stamp)

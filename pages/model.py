@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from mer.card import VA_BASELINES
 from mer.config import PROTOCOLS
 from mer.errors import MerError
 from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
@@ -54,6 +55,27 @@ else:
                        "top-3": round(m.top3, 3) if m.top3 is not None else None,
                        "listener agreement": round(m.agreement, 3) if m.agreement is not None else None}
                       for n, m in zip(names, scores)], hide_index=True, width="stretch")
+
+va = metrics.valence_arousal if metrics else None
+st.subheader("Valence and arousal")
+if va is None:
+    st.info("This model has no valence–arousal head: retrain it on the Train page (the default recipe trains one).")
+else:
+    c = st.columns(3)
+    projection = va.baselines.get("gems_projection")
+    for col, label, value, base in ((c[0], "Valence accuracy", va.head.valence_accuracy, "valence_accuracy"),
+                                    (c[1], "Arousal accuracy", va.head.arousal_accuracy, "arousal_accuracy"),
+                                    (c[2], "Quadrant accuracy", va.head.quadrant_accuracy, "quadrant_accuracy")):
+        col.metric(label, f"{value:.1%}", delta=f"{value - getattr(projection, base):+.1%} on the projection"
+                   if projection else None)
+    st.caption(f"{escape_markdown(va.protocol[0].upper() + va.protocol[1:])}, on {escape_markdown(va.data)}: each "
+               "clip is judged by a head that never heard its artist. Chance is 50 % on each side and 25 % for the "
+               "quadrant.")
+    st.dataframe([{"model": name, "valence": round(s.valence_accuracy, 3), "valence AUC": round(s.valence_auc, 3),
+                   "arousal": round(s.arousal_accuracy, 3), "arousal AUC": round(s.arousal_auc, 3),
+                   "quadrant": round(s.quadrant_accuracy, 3)}
+                  for name, s in [("this head", va.head), *((VA_BASELINES.get(k, k), b) for k, b in va.baselines.items())]],
+                 hide_index=True, width="stretch")
 
 ladder_report = load_ladder()
 if ladder_report is not None or (metrics and metrics.ladder):

@@ -146,3 +146,32 @@ def local_server(tmp_path):
     server.shutdown()
 
 
+
+
+@pytest.fixture(scope="session")
+def va_model(tmp_path_factory) -> Path:
+    """A MusiCNN CNN-LSTM trained briefly on 120 bundled Emotify tracks, with a valence–arousal head fitted on the
+    bundled 4Q clips (one C, no cross-validation: the recipe's evaluation is tested on its own)."""
+    import dataclasses
+
+    import numpy as np
+
+    from mer.audio.embeddings import bundled_track_data
+    from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig
+    from mer.data.fourq import load_fourq
+    from mer.registry import save_model
+    from mer.training.train import fit
+    from mer.training.valence import fit_head
+
+    data = bundled_track_data()
+    keep = np.arange(120)
+    data = dataclasses.replace(data, X=data.X[keep], labels=data.labels[keep], shares=data.shares[keep],
+                               genre=data.genre[keep], track_id=data.track_id[keep], summary=data.summary[keep])
+    config, model_config = TrainConfig(epochs=2, cv_folds=0, ship="all"), ModelConfig(embedding=16, lstm_hidden=8)
+    res = fit(data, np.arange(100), np.arange(100, 120), config, model_config)
+    va_config = VAConfig(c_min=0.01, c_max=0.01, c_steps=1)
+    head, _ = fit_head(load_fourq(va_config.layers), va_config)
+    root = tmp_path_factory.mktemp("va-models")
+    return save_model(res.net, name="va", root=root, audio_config=AudioConfig(), feature_config=FeatureConfig(),
+                      model_config=model_config, train_config=config, dataset=DatasetInfo("120 tracks"),
+                      metrics={}, card="", va=(head, va_config))

@@ -26,14 +26,11 @@ def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny
     assert result.track_top == EMOTIONS[int(result.track_probabilities.argmax())]
     d = result.to_dict("a.wav")
     assert d["model"] == {"name": "default", "trained_on": model.trained_on}
-    from mer.circumplex import COORDINATES
+    from mer.valence import NO_HEAD
 
-    seg = np.array([[s["valence"], s["arousal"]] for s in d["segments"]])
-    np.testing.assert_allclose(seg, result.probabilities @ COORDINATES, atol=1e-6)
-    track = [d["track"]["valence"], d["track"]["arousal"]]
-    np.testing.assert_allclose(track, result.track_probabilities @ COORDINATES, atol=1e-6)
-    assert d["valence_arousal"]["coordinates"]["calmness"] == pytest.approx([0.707107, -0.707107])
-    assert "projection" in d["valence_arousal"]["source"]
+    # a log-mel model has no valence–arousal head: the values are null and the JSON says why, never a projection
+    assert result.va_path is None and {s["valence"] for s in d["segments"]} == {None}
+    assert d["track"]["valence"] is None and d["valence_arousal"] == {"source": NO_HEAD}
     assert [s["index"] for s in d["segments"]] == list(range(20))
 
 
@@ -50,10 +47,8 @@ def test_the_html_report_holds_the_charts_the_numbers_the_caveats_and_the_model(
     metrics = load_metrics(model.path)
     page = html_report(result, model, metrics)
     assert len(page.encode()) < 150_000  # was 5 MB with plotly.js inside
-    assert "<script" not in page and page.count("<svg") == 4  # no plotly.js: four inline charts (no tags: log-mel)
-    assert "Valence and arousal" in page and "Russell" in page
-    va = result.va_path
-    assert f"Valence {va.track_valence:+.2f}, arousal {va.track_arousal:+.2f}: {va.track_quadrant}" in page
+    assert "<script" not in page and page.count("<svg") == 3  # no plotly.js: three inline charts (no head, no tags)
+    assert "no valence–arousal head" in page  # the log-mel model: said, not drawn
     assert "Emotion timeline" in page and "Whole track" in page and "Waveform and the 20 segments" in page
     assert page.count("<tr><td>") == 20 and "<b>default</b>" in page
     top = result.track_top.replace("_", " ")
@@ -64,11 +59,8 @@ def test_the_html_report_holds_the_charts_the_numbers_the_caveats_and_the_model(
     rows = analysis_csv(result).splitlines()
     assert len(rows) == 22 and rows[0].startswith("segment,start_s,end_s,top_emotion,amazement")
     assert rows[0].endswith("sadness,valence,arousal")  # the tiny model reads log-mel: no tag columns
-    from mer.circumplex import COORDINATES
+    assert all(row.endswith(",,") for row in rows[1:])  # no head: empty cells, not made-up numbers
 
-    expected = result.probabilities @ COORDINATES  # each segment's probability-weighted mean position
-    written = np.array([[float(v) for v in row.split(",")[-2:]] for row in rows[1:-1]])
-    np.testing.assert_allclose(written, expected, atol=1e-5)
     whole = rows[-1].split(",")  # the whole track: the track head's probabilities, over the whole duration
     assert whole[:4] == ["track", "0.0", f"{result.duration_s:.1f}", result.track_top]
     np.testing.assert_allclose([float(v) for v in whole[4:13]], result.track_probabilities, atol=1e-5)
@@ -84,6 +76,38 @@ def test_the_reports_waveform_is_a_few_hundred_points_whatever_the_length():
     outline = svg.split('<polygon points="')[1].split('"')[0].split()
     assert len(outline) <= 2 * 600 and len(svg.encode()) < 30_000
     assert ">10:00</text>" in svg and ">0:00</text>" in svg  # round ticks, the last at ten minutes
+
+def test_a_model_with_a_head_gives_each_segment_its_own_learned_valence_and_arousal(va_model, write_audio, capsys):
+    """The values everywhere they show (JSON, CSV, report, the text of `mer analyze`) are the head's, computed
+    from each segment's own MusiCNN layer."""
+    from mer.audio.decode import load_audio
+    from mer.audio.embeddings import embed_audio
+    from mer.report import analysis_csv, html_report
+    from mer.valence import SOURCE
+
+    model = load_model(va_model)
+    path = write_audio("v.wav", np.concatenate([tone(15.0, freq=220.0), tone(15.0, freq=880.0, amp=0.2)]), 22_050)
+    result = analyze(path, model=model)
+    emb = embed_audio(load_audio(path, config=model.audio_config), extra_layers=model.va_head.layers)
+    expected = model.va_head.path(emb.extra)
+    np.testing.assert_allclose(result.va_path.valence, expected.valence, atol=1e-6)
+    d = result.to_dict()
+    assert [s["arousal"] for s in d["segments"]] == pytest.approx(expected.arousal.tolist(), abs=1e-5)
+    assert d["track"]["valence"] == pytest.approx(expected.track_valence, abs=1e-5)
+    assert d["valence_arousal"] == {"source": SOURCE, "words": expected.track_words}
+    assert -1 <= min(expected.valence) and max(expected.arousal) <= 1
+    rows = analysis_csv(result).splitlines()
+    header = rows[0].split(",")
+    col = header.index("valence")
+    assert [float(r.split(",")[col]) for r in rows[1:-1]] == pytest.approx(expected.valence.tolist(), abs=1e-4)
+    assert float(rows[-1].split(",")[col]) == pytest.approx(expected.track_valence, abs=1e-4)  # the whole track
+    page = html_report(result)
+    assert f"Valence {expected.track_valence:+.2f}, arousal {expected.track_arousal:+.2f}" in page and "4Q" in page
+    assert page.count("<svg") == 5  # the plane drawn too (and MusiCNN's tags)
+    assert main(["analyze", str(path), "--model", str(va_model)]) == 0
+    out = capsys.readouterr().out
+    assert f"valence {expected.track_valence:+.2f}, arousal {expected.track_arousal:+.2f}: {expected.track_words}" in out
+    assert f"{expected.valence[0]:+.2f}" in out.splitlines()[2]
 
 
 def test_long_tracks_average_over_several_windows(tiny_models, write_audio):
@@ -102,7 +126,7 @@ def test_analyze_cli_json_and_table(tiny_models, write_audio, capsys):
     assert out["emotions"] == list(EMOTIONS) and len(out["segments"]) == 20
     assert abs(sum(out["track"]["probabilities"]) - 1) < 1e-4
     assert main(["analyze", str(path), "--model", str(tiny_models / "default")]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2 + 20 + 1
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2 + 20 + 2  # header, segments, track, valence
 
 
 def test_analyze_cli_bad_file_and_bad_model(tiny_models, tmp_path, write_audio, capsys):
@@ -171,3 +195,21 @@ def test_analyze_prints_progress_on_a_terminal_and_keeps_stdout_json(tiny_models
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing
     assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
     assert sys.stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize("which", ["tiny", "bundled"])
+def test_the_numbers_do_not_depend_on_the_threads_an_analysis_gets(which, tiny_models, write_audio, monkeypatch):
+    # an analysis takes its share of the free cores, so the same file may run on one thread or several
+    from pathlib import Path
+
+    model = load_model(tiny_models / "default" if which == "tiny" else
+                       Path(__file__).resolve().parent.parent / "models" / "default")  # log-mel / MusiCNN
+    path = write_audio("t.wav", tone(12.0, freq=330.0), 22_050)
+    results = []
+    for n in ("1", "2", "3"):
+        monkeypatch.setenv("MER_THREADS", n)
+        results.append(analyze(path, model=model))
+    for other in results[1:]:
+        assert other.precision == results[0].precision
+        np.testing.assert_allclose(other.probabilities, results[0].probabilities, atol=1e-6)
+        np.testing.assert_allclose(other.track_probabilities, results[0].track_probabilities, atol=1e-6)

@@ -162,7 +162,7 @@ def _timeline_columns(page) -> int:
 
 
 def _time_ticks(page) -> list[str]:
-    return [t.strip() for t in page.locator(f"{TIMELINE} .xtick").all_inner_texts()]
+    return [t.strip() for t in page.locator(f"{TIMELINE} .xtick").all_text_contents()]  # SVG: no innerText
 
 
 def test_upload_shows_the_twenty_segment_timeline(server, page, tmp_path):

@@ -1,4 +1,4 @@
-"""The circumplex: fixed valence–arousal positions of the nine emotions, and probabilities projected onto them."""
+"""The circumplex projection (the learned head's baseline), and the plane the pages draw."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from mer.circumplex import ANGLES_DEG, COORDINATES, QUADRANTS, project, quadrant, va_path
+from mer.circumplex import ANGLES_DEG, COORDINATES, project, va_path
+from mer.valence import CLEAR, QUADRANTS, quadrant
 from mer.config import EMOTIONS
 from mer.plots import circumplex_figure
 
@@ -69,13 +70,19 @@ def test_probabilities_that_are_not_a_distribution_are_refused(bad):
         project(bad)
 
 
-def test_the_figure_draws_the_path_the_track_the_emotions_and_the_quadrants():
+def test_the_plane_draws_the_path_the_track_the_learned_emotions_and_the_quadrants():
     rng = np.random.default_rng(0)
     path = va_path(rng.dirichlet(np.ones(9), size=20), one_hot("sadness"))
-    fig = circumplex_figure(path, np.arange(20) * 1.5, segment=6)
+    anchors = {"calmness": (0.42, -0.55, 31), "tension": (-0.2, 0.6, 12)}
+    fig = circumplex_figure(path, np.arange(20) * 1.5, segment=6, anchors=anchors)
     traces = {t.name: t for t in fig.data}
-    assert list(traces["emotions"].x) == pytest.approx(COORDINATES[:, 0].tolist())
+    placed = traces["Emotify's emotions, placed by the head"]
+    assert list(placed.x) == [0.42, -0.2] and list(placed.text) == ["calmness", "tension"]
+    assert list(placed.customdata) == [31, 12]  # the hover says how many tracks each mean is over
     assert list(traces["segments, in time order"].x) == pytest.approx(path.valence.tolist())
     assert list(traces["segment 7"].y) == pytest.approx([path.arousal[6]])
     assert list(traces["whole track"].x) == pytest.approx([-R]) and list(traces["whole track"].y) == pytest.approx([-R])
-    assert {a.text for a in fig.layout.annotations} == set(QUADRANTS.values())
+    assert {a.text for a in fig.layout.annotations} == set(QUADRANTS.values()) | {"no clear mood"}
+    assert fig.layout.shapes[0].x1 == CLEAR  # the undecided square
+    # no anchors, no emotions drawn: fixed places would look like measurements
+    assert "emotions" not in {t.name for t in circumplex_figure(path, np.arange(20) * 1.5).data}

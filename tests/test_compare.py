@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mer.analyze import Analysis
-from mer.circumplex import COORDINATES
+from mer.circumplex import COORDINATES, va_path
 from mer.compare import compare
 from mer.config import EMOTIONS
 from mer.plots import circumplex_pair_figure, paired_bars_figure
@@ -18,8 +18,10 @@ def leaning(name: str, emotion: str, p: float) -> Analysis:
     """An analysis of 20 identical segments: ``p`` on ``emotion``, the rest shared evenly."""
     track = np.full(9, (1 - p) / 8)
     track[EMOTIONS.index(emotion)] = p
-    return Analysis(audio=SimpleNamespace(name=name), features=None, probabilities=np.tile(track, (20, 1)),
-                    track_probabilities=track, model_name="m", model_trained_on="t", waveform=None)
+    segments = np.tile(track, (20, 1))
+    return Analysis(audio=SimpleNamespace(name=name), features=None, probabilities=segments,
+                    track_probabilities=track, model_name="m", model_trained_on="t", waveform=None,
+                    va=va_path(segments, track))  # any values on the plane serve: the projection's are known
 
 
 def test_the_difference_is_stated_with_its_numbers():
@@ -36,8 +38,8 @@ def test_the_difference_is_stated_with_its_numbers():
     assert diff.sentence == (
         "calm.wav is mostly calmness (0.60); <b>joy</b>.wav is mostly joyful activation (0.44). Compared with "
         f"calm.wav, <b>joy</b>.wav has more joyful activation above all (+0.39) and less calmness (-0.53); it lies "
-        f"{abs(vb - va):.2f} {'more' if vb > va else 'less'} pleasant and {ab - aa:.2f} more energetic on the "
-        "valence–arousal plane.")
+        f"{abs(vb - va):.2f} {'more' if vb > va else 'less'} pleasant and {ab - aa:.2f} more energetic in learned "
+        "valence and arousal.")
     assert ab - aa > 0.5  # from calm to joyful: a long way up
 
 

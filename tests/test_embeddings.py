@@ -201,6 +201,7 @@ def test_a_model_analyses_in_the_precision_this_machine_runs_and_says_which(musi
     monkeypatch.setenv("MER_PRECISION", "float32")
     result = analyze(path, model=model)
     assert result.precision == model.run_precision == "float32" and result.to_dict()["model"]["precision"] == "float32"
+    assert result.to_dict()["model"]["kernel"] == result.kernel == kernel_choice().kernel  # float32 names its kernel
     vectors = embeddings.embed_audio(audio, precision="float32").vectors
     np.testing.assert_allclose(predict_tracks(model.net, vectors[None])[1][0], result.probabilities, rtol=0, atol=1e-6)
     monkeypatch.setenv("MER_PRECISION", "auto")
@@ -225,6 +226,7 @@ def test_the_shipped_models_card_names_its_front_end_and_precision(capsys):
     card = json.loads(capsys.readouterr().out)
     assert card["front_end"] == embeddings.front_end_record() and card["front_end"]["precision"] == "int8"
     assert card["runs_here"]["precision"] == run_precision() and "MusiCNN runs here in" in card["runs_here"]["note"]
+    assert "probed once on this machine" in card["runs_here"]["choice_basis"]  # how the choice was made
     assert card["model"]["fine_tune"] is False and card["cross_validation"]["folds"] == 5
 
 

@@ -15,19 +15,20 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: dict[str, int] = {
     # foundation, and the subpackages' __init__ modules (a docstring each, no imports)
     **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.progress", "mer.threads", "mer.pool",
-                     "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv", "mer.tags",
-                     "mer.audio", "mer.data", "mer.training"], 0),
+                     "mer.forkserver_guard", "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv",
+                     "mer.tags", "mer.audio", "mer.data", "mer.training"], 0),
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio.decode", "mer.audio.segments", "mer.audio.features", "mer.data.balance",
                      "mer.data.folds", "mer.data.emotify", "mer.data.dataset", "mer.data.compact", "mer.data.demo",
                      "mer.data.demo.synth", "mer.data.demo.corpus", "mer.data.examples", "mer.results",
-                     "mer.training.loop", "mer.circumplex", "mer.yardstick", "mer.record"], 1),
+                     "mer.training.loop", "mer.circumplex", "mer.yardstick", "mer.record", "mer.valence"], 1),
     # networks: the pretrained tagger, mer's heads, the tagger's reading of audio
-    **dict.fromkeys(["mer.audio.musicnn", "mer.model", "mer.audio.embeddings", "mer.frontend"], 2),
+    **dict.fromkeys(["mer.audio.musicnn", "mer.model", "mer.audio.embeddings", "mer.frontend", "mer.data.fourq"], 2),
     # storage
     "mer.registry": 3,
     # procedures
     **dict.fromkeys(["mer.analyze", "mer.training.evaluate", "mer.training.train", "mer.training.study",
+                     "mer.training.valence",
                      "mer.training.ladder", "mer.card", "mer.report", "mer.plots", "mer.svg", "mer.compare", "mer.data.stats",
                      "mer.jobs", "mer.batch", "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
                      "mer.batch.cluster", "mer.batch.engines", "mer.batch.run", "mer.batch.library",

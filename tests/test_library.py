@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -193,16 +194,72 @@ def test_a_library_file_that_is_gone_or_too_big_for_the_app_is_refused_with_the_
     import ui
     from mer.errors import AudioError
 
+    monkeypatch.setenv("MER_LIBRARY_ROOTS", str(tmp_path))
+    batch = tmp_path / "batch"
     with pytest.raises(AudioError, match="no longer there. Pick the track again"):
-        ui.library_bytes(tmp_path / "gone.wav")
+        ui.library_bytes(tmp_path / "gone.wav", batch)
     big = tmp_path / "big.flac"
     big.write_bytes(b"\0" * (3 * 2**20))
     monkeypatch.setattr(ui.st, "get_option", lambda name: {"server.maxUploadSize": 2}[name])
     with pytest.raises(AudioError, match=r"'big.flac' is 3 MB, more than the 2 MB .* `python -m mer analyze FILE`"):
-        ui.library_bytes(big)
+        ui.library_bytes(big, batch)
     monkeypatch.setattr(ui.st, "get_option", lambda name: {"server.maxUploadSize": 4}[name])
-    data, token = ui.library_bytes(big)
+    data, token = ui.library_bytes(big, batch)
     assert len(data) == 3 * 2**20 and token.startswith(f"library:{big}:{3 * 2**20}:")
+
+
+def _reads(fn, timeout: float = 10.0):
+    """``fn()``'s result or exception, from a thread given ``timeout`` seconds: a read that blocks fails the test."""
+    import threading
+
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except Exception as e:  # noqa: BLE001  handed to the test
+            box["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    assert not t.is_alive(), "the read blocked"
+    return box
+
+
+def test_a_library_file_swapped_after_it_was_offered_is_checked_again_at_every_read(tmp_path, monkeypatch):
+    from mer.batch.library import read_track_file, unplayable_reason
+
+    music, private = tmp_path / "music", tmp_path / "private"
+    music.mkdir()
+    private.mkdir()
+    monkeypatch.setenv("MER_LIBRARY_ROOTS", str(music))
+    batch, track = tmp_path / "batch", music / "song.mp3"
+    track.write_bytes(b"ID3 not much of a song")
+    first = read_track_file(batch, track, limit=1024)
+    assert first.data == b"ID3 not much of a song" and first.token.startswith(f"library:{track}:22:")
+    (private / "diary.mp3").write_bytes(b"secret")
+    swaps = {"a link to a private file elsewhere": (lambda: track.symlink_to(private / "diary.mp3"), "outside"),
+             "a link to /dev/zero": (lambda: track.symlink_to("/dev/zero"), "not a regular file: a character device"),
+             "a named pipe": (lambda: os.mkfifo(track), "is not a regular file: a named pipe"),
+             "a folder": (lambda: track.mkdir(), "is not a regular file: a folder")}
+    for what, (swap, words) in swaps.items():
+        track.rmdir() if track.is_dir() and not track.is_symlink() else track.unlink()
+        swap()
+        box = _reads(lambda: read_track_file(batch, track, limit=1024))
+        assert "value" not in box and words in str(box["error"]), what
+        assert words in unplayable_reason(batch, str(track)), what
+    track.rmdir()
+    os.mkfifo(music / "pipe.mp3")  # a pipe under an allowed root opened after the look: no wait for a writer
+    from mer.batch import library
+
+    monkeypatch.setattr(library, "unplayable_reason", lambda batch, path: None)
+    box = _reads(lambda: read_track_file(batch, music / "pipe.mp3", limit=1024))
+    assert "is not a regular file: a named pipe" in str(box["error"])
+    zero = music / "zero.mp3"
+    zero.symlink_to("/dev/zero")  # were the look fooled: what was opened is checked, a device is never read
+    box = _reads(lambda: read_track_file(batch, zero, limit=1024))
+    assert "not a regular file: a character device" in str(box["error"])
 
 
 def test_the_sample_is_analysed_again_for_another_model(fresh_data, tiny_models, tmp_path):
@@ -295,16 +352,16 @@ def test_on_its_own_machine_the_page_asks_once_then_analyses_a_folder_outside_th
 
 
 def test_a_journey_playlist_offers_paths_relative_to_a_folder():
-    from ui import relative_tracks
-
     from mer.batch.navigate import m3u_text
     from mer.batch.query import Track
 
+    paths = ("/home/me/Music/a/x.mp3", "/home/me/Music/#b/y.flac", "/srv/z.ogg", "/home/me/Music/new\nline.mp3")
     tracks = [Track(path=p, top_emotion="calmness", top_probability=0.5, probabilities=(0.1,) * 9, duration_s=60.0,
-                    status="ok") for p in ("/home/me/Music/a/x.mp3", "/home/me/Music/b/y.flac", "/srv/z.ogg")]
-    lines = m3u_text(relative_tracks(tracks, Path("/home/me/Music"))).splitlines()
-    assert lines[2::2] == ["a/x.mp3", "b/y.flac", "../../../srv/z.ogg"]
-    assert m3u_text(tracks).splitlines()[2::2] == [t.path for t in tracks]  # absolute, as before
+                    status="ok") for p in paths]
+    lines = m3u_text(tracks, relative_to="/home/me/Music").splitlines()
+    assert lines[2::2] == ["./a/x.mp3", "./#b/y.flac", "../../../srv/z.ogg",  # never a line starting with '#'
+                           "file:///home/me/Music/new%0Aline.mp3"]  # a line break: the absolute URI, as before
+    assert m3u_text(tracks[:3]).splitlines()[2::2] == list(paths[:3])  # absolute, as before
 
 
 def test_links_inside_a_library_to_files_elsewhere_are_not_read(fresh_data, tiny_models, tmp_path):

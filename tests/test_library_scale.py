@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -113,14 +114,14 @@ def test_a_tracks_timeline_and_shape_equal_the_segments_rows(small):
     assert cat.timeline(12345).probabilities.shape == (0, 9)
 
 
-def test_an_older_batch_with_unsorted_segments_and_no_profiles_reads_the_same(small, tmp_path):
+def test_an_older_batch_with_unsorted_segments_and_no_profiles_reads_the_same_without_upgrading(small, tmp_path):
     old = tmp_path / "old"
     old.mkdir()
     (old / "tracks.parquet").write_bytes((small / "tracks.parquet").read_bytes())
     seg = pq.read_table(small / "segments.parquet")
     pq.write_table(seg.take(np.random.default_rng(0).permutation(seg.num_rows)), old / "segments.parquet",
                    row_group_size=500)
-    new, before = Catalogue(small), Catalogue(old)
+    new, before = Catalogue(small), Catalogue(old, upgrade=False)  # read as it is, where it cannot be upgraded
     assert before._index is None and new._index is not None
     tid = int(new.track_ids[np.flatnonzero(new.ok)[4]])
     np.testing.assert_array_equal(before.timeline(tid).probabilities, new.timeline(tid).probabilities)
@@ -170,11 +171,16 @@ def test_a_journey_moves_from_the_start_to_the_target_in_distinct_small_steps(sm
     (["journey", "{b}", "--from", "sadness", "--to", "power", "--m3u", "/etc/mer-test.m3u"], "outside the folders"),
     (["journey", "{b}", "--from", "sadness", "--to", "power", "--m3u", "{b}/in-batch.m3u"], "inside the batch folder"),
     (["journey", "{b}", "--from", "sadness", "--to", "power", "--m3u", "list.txt"], "end it in .m3u"),
+    (["similar", "{b}", "{me}", "--top", "1001"], "--top must lie between 1 and 1,000, got 1,001"),
+    (["similar", "{b}", "{me}", "--top", "0"], "--top must lie between 1 and 1,000"),
+    (["journey", "{b}", "--from", "sadness", "--to", "calmness", "--steps", "2000000"],
+     "--steps must lie between 2 and 1,000, got 2,000,000"),
 ])
 def test_bad_input_is_one_error_line_exit_2_and_nothing_written(small, args, words, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     before = snapshot(small)
-    assert main(["library", *[a.format(b=small) for a in args]]) == 2
+    me = Catalogue(small).track(int(np.flatnonzero(Catalogue(small).ok)[0])).path
+    assert main(["library", *[a.format(b=small, me=me) for a in args]]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and words in err[0]
     assert snapshot(small) == before and not list(tmp_path.iterdir()) and not Path("/etc/mer-test.m3u").exists()
@@ -320,3 +326,297 @@ def test_similar_by_sound_needs_a_batch_that_stores_it(tmp_path, capsys):
         similar(cat, path, by="sound")
     assert main(["library", "similar", str(batch), path, "--by", "sound"]) == 2
     assert capsys.readouterr().err.startswith("error: ") and len(similar(cat, path, top=3)) == 3
+
+
+# --- a batch written before the query layer, upgraded once ------------------------------------------------------
+
+
+def _answers(batch: Path) -> tuple:
+    """What the commands answer on a batch: similar tracks (both kinds), a journey, a timeline, the shapes."""
+    cat = Catalogue(batch, upgrade=False)
+    me = cat.track(int(np.flatnonzero(cat.ok)[7])).path
+    near = [(n.track.path, round(n.distance, 5)) for n in similar(cat, me, top=8)]
+    sound = [n.track.path for n in similar(cat, me, top=5, by="sound")]
+    trip = [s.track.path for s in journey(cat, "tension", "calmness", steps=6).steps]
+    tid = int(cat.track_ids[np.flatnonzero(cat.ok)[3]])
+    return near, sound, trip, cat.timeline(tid).probabilities.tolist(), np.round(cat.shapes(), 5).tolist()
+
+
+@pytest.fixture
+def older(tmp_path, monkeypatch) -> Path:
+    """120 made-up tracks as mer wrote them before the query layer: segments in the chunks' order (row groups of
+    600 rows, overlapping id ranges), no profiles.parquet."""
+    monkeypatch.setattr(store, "SEGMENT_GROUP_TRACKS", 16)
+    monkeypatch.setattr(store, "_BUCKET_ROWS", 700)
+    out = write_synthetic_batch(tmp_path / "older", 120, seed=4, chunk=40, layout="older")
+    pq.write_table(pq.read_table(out / "segments.parquet"), out / "segments.parquet", row_group_size=600)
+    return out
+
+
+def test_an_older_batch_is_upgraded_once_on_first_open_to_the_tables_a_batch_writes_today(older, tmp_path, capsys):
+    today = write_synthetic_batch(tmp_path / "today", 120, seed=4, chunk=40)
+    assert store.needs_upgrade(older) and not store.needs_upgrade(today)
+    assert not (older / "profiles.parquet").exists() and Catalogue(older, upgrade=False)._index is None
+    before = _answers(older)
+    heard = []
+    cat = Catalogue(older, on_progress=lambda done, total, what: heard.append((done, total, what)))
+    assert cat._index is not None and not cat.notes and not store.needs_upgrade(older)
+    assert heard[-1][0] == heard[-1][1] == 2 * 20 * int(cat.ok.sum()) and "upgrading" in heard[-1][2]
+    for name in ("tracks.parquet", "segments.parquet", "profiles.parquet"):  # exactly what a batch writes today
+        assert pq.read_table(older / name).equals(pq.read_table(today / name)), name
+    assert _answers(older) == before == _answers(today)
+    assert not [p.name for p in older.iterdir() if p.name.endswith((".tmp", "-merging"))]
+    stamps = snapshot(older)
+    assert store.upgrade_batch(older) is False and Catalogue(older).notes == [] and snapshot(older) == stamps  # once
+
+
+def test_the_commands_upgrade_an_older_batch_with_a_progress_line_and_answer_as_before(older, capsys, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cat = Catalogue(older, upgrade=False)
+    me = cat.track(int(np.flatnonzero(cat.ok)[2])).path
+    want = [n.to_dict() for n in similar(cat, me, top=5)]
+    assert main(["library", "similar", str(older), me, "--top", "5", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["similar"] == want and "upgrading the batch to the current layout (once)" in err
+    assert not store.needs_upgrade(older)
+    assert main(["library", "similar", str(older), me, "--top", "5", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["similar"] == want and "upgrading" not in err
+
+
+def test_an_interrupted_upgrade_leaves_the_old_tables_in_place_and_usable(older, monkeypatch):
+    before, stamps = _answers(older), snapshot(older)
+    calls = {"n": 0}
+    real = store._write_aligned
+
+    def fails_midway(writer, table):  # every upgrade stops with the sorted table half written
+        calls["n"] += 1
+        if calls["n"] % 2 == 0:
+            raise RuntimeError("the machine went away")
+        real(writer, table)
+
+    monkeypatch.setattr(store, "_write_aligned", fails_midway)
+    with pytest.raises(RuntimeError):
+        store.upgrade_batch(older)
+    assert snapshot(older) == stamps  # nothing renamed, nothing left behind
+    cat = Catalogue(older)  # opened all the same, read as it is, and says why
+    assert calls["n"] == 4 and cat._index is None and len(cat.notes) == 1
+    assert "reads more slowly until it is upgraded" in cat.notes[0] and "the machine went away" in cat.notes[0]
+    assert snapshot(older) == stamps and _answers(older) == before
+
+    def disk_full(writer, table):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "_write_aligned", disk_full)
+    with pytest.raises(BatchError, match="No space left on device.*tables are as they were"):
+        store.upgrade_batch(older)
+    assert snapshot(older) == stamps
+    monkeypatch.setattr(store, "_write_aligned", real)
+    assert Catalogue(older)._index is not None and _answers(older) == before  # the next open upgrades it
+
+
+def test_a_batch_being_written_is_read_as_it_is_and_upgraded_when_the_writer_is_done(older):
+    with store.locked(older):  # a run writing the folder holds its lock
+        cat = Catalogue(older)
+        assert store.needs_upgrade(older) and cat._index is None
+        assert "Another batch is writing" in cat.notes[0]
+    assert Catalogue(older)._index is not None and not store.needs_upgrade(older)
+
+
+# --- the third probe's defects ------------------------------------------------------------------------------------
+
+
+def _copy(small: Path, dest: Path) -> Path:
+    dest.mkdir()
+    for name in ("tracks.parquet", "segments.parquet", "profiles.parquet", "batch.json"):
+        (dest / name).write_bytes((small / name).read_bytes())
+    return dest
+
+
+def _set(batch: Path, changes: dict[str, dict[int, float]]) -> None:
+    """Write numbers into tracks.parquet by hand: ``{column: {row: value}}``."""
+    table = pq.read_table(batch / "tracks.parquet")
+    for column, rows in changes.items():
+        values = table.column(column).to_numpy(zero_copy_only=False).copy()
+        for row, value in rows.items():
+            values[row] = value
+        i = table.schema.get_field_index(column)
+        table = table.set_column(i, table.schema.field(i), pa.array(values, table.schema.field(i).type))
+    pq.write_table(table, batch / "tracks.parquet")
+
+
+def _strict_json(text: str) -> dict:
+    def refuse(constant: str):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_playlists_are_never_written_into_the_root_or_the_home_folder(small, tmp_path, monkeypatch, capsys):
+    home, data = tmp_path / "home", tmp_path / "data"
+    (home / "music").mkdir(parents=True)
+    data.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    (tmp_path / "cron.d").mkdir()
+    trip = ["library", "journey", str(small), "--from", "sadness", "--to", "power", "--m3u"]
+    cases = [("/", tmp_path / "cron.d" / "x.m3u", "outside the folders"),  # a service's working folder: not a root
+             (home, home / "x.m3u", "the home folder"),
+             (home, home / "music" / "x.m3u", "outside the folders"),  # the home folder lends no subfolder either
+             (tmp_path, tmp_path / "x.m3u", "a folder holding the home folder")]
+    for cwd, dest, words in cases:
+        monkeypatch.chdir(cwd)
+        assert main([*trip, str(dest)]) == 2, dest
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and words in err[0] and not dest.exists()
+    monkeypatch.setenv("MER_LIBRARY_ROOTS", os.pathsep.join(["/", str(home)]))  # named roots: the same rule
+    assert main([*trip, str(home / "x.m3u")]) == 2 and main([*trip, str(tmp_path / "cron.d" / "x.m3u")]) == 2
+    monkeypatch.chdir(home / "music")  # a folder of its own is fine
+    assert main([*trip, "x.m3u"]) == 0 and (home / "music" / "x.m3u").read_text().startswith("#EXTM3U\n")
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_a_path_with_any_unicode_line_break_is_one_uri_of_the_playlist(brk):
+    from mer.batch.query import Track
+
+    odd = Track(path=f"/music/a{brk}b.mp3", top_emotion="power", top_probability=0.5, probabilities=(0.1,) * 9,
+                duration_s=61.4, status="ok")
+    plain = Track(path="/music/c d.mp3", top_emotion=None, top_probability=None, probabilities=(0.1,) * 9,
+                  duration_s=None, status="ok")
+    lines = m3u_text([odd, plain]).splitlines()  # as a reader honouring every Unicode line break reads it
+    assert lines == ["#EXTM3U", "#EXTINF:61,a b — power", "file:///music/a" + "%{:02X}".format(ord(brk)) + "b.mp3"
+                     if ord(brk) < 128 else lines[2], "#EXTINF:-1,c d — not analysed", "/music/c d.mp3"]
+    assert lines[2].startswith("file:///music/a%") and lines[2].endswith("b.mp3") and lines[2].isascii()
+
+
+@pytest.mark.parametrize("stored", ["http://evil.example/x.mp3", "#EXTINF:1,injected", "music/relative.mp3", ""])
+def test_a_stored_path_that_is_not_absolute_is_refused_as_a_playlist_entry(stored):
+    from mer.batch.query import Track
+
+    bad = Track(path=stored, top_emotion="power", top_probability=0.5, probabilities=(0.1,) * 9, duration_s=3.0,
+                status="ok")
+    with pytest.raises(BatchError, match="not absolute, so it cannot be a playlist entry"):
+        m3u_text([bad])
+
+
+def test_damaged_tables_give_one_error_line_or_a_sound_answer(small, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cat = Catalogue(small)
+    ok = np.flatnonzero(cat.ok)
+    me = cat.track(int(ok[0])).path
+
+    infinite = _copy(small, tmp_path / "inf")  # a duration of inf: the playlist says "unknown" (-1)
+    _set(infinite, {"duration_s": {int(r): np.inf for r in ok}})
+    assert main(["library", "journey", str(infinite), "--from", me, "--to", "calmness", "--steps", "3", "--m3u",
+                 "t.m3u"]) == 0
+    assert (tmp_path / "t.m3u").read_text().splitlines()[1].startswith("#EXTINF:-1,")
+    capsys.readouterr()
+
+    table = pq.read_table(small / "tracks.parquet")
+    short = pc_list_slice(table.column("sound"), 49)
+    for kind, sounds in (("fixed", short), ("variable", short.cast(pa.list_(pa.float16())))):
+        wrong = _copy(small, tmp_path / f"sound-{kind}")  # 49 numbers a sound, not 50
+        i = table.schema.get_field_index("sound")
+        pq.write_table(table.set_column(i, pa.field("sound", sounds.type), sounds), wrong / "tracks.parquet")
+        assert main(["library", "similar", str(wrong), me, "--by", "sound"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and "sounds that are not 50 numbers" in err[0]
+
+    texts = _copy(small, tmp_path / "profiles")  # profiles.parquet with string columns
+    prof = pq.read_table(small / "profiles.parquet")
+    pq.write_table(pa.table({n: prof.column(n).cast(pa.string()) for n in prof.column_names}),
+                   texts / "profiles.parquet")
+    assert main(["library", "similar", str(texts), me]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "profiles.parquet" in err[0] and "Delete that file" in err[0]
+
+
+def pc_list_slice(column: pa.ChunkedArray, n: int) -> pa.ChunkedArray:
+    """Each fixed-size list of ``column`` cut to its first ``n`` values (a sound of the wrong length)."""
+    values = np.stack([np.asarray(v[:n], np.float16) if v is not None else np.full(n, np.nan, np.float16)
+                       for v in column.to_pylist()])
+    return pa.chunked_array([pa.FixedSizeListArray.from_arrays(pa.array(values.ravel(), pa.float16()), n)])
+
+
+def test_json_is_valid_and_tracks_that_are_not_finite_are_left_out_with_a_note(small, tmp_path, capsys, monkeypatch):
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    cat = Catalogue(small)
+    calm = EMOTIONS.index("calmness")
+    calm_rows = np.flatnonzero(cat.ok & (cat.top == calm))
+    best = calm_rows[np.argsort(-cat.probabilities[calm_rows, calm])]  # the calmest first
+    other = int(np.flatnonzero(cat.ok & (cat.top != calm))[0])
+    damaged = _copy(small, tmp_path / "damaged")
+    _set(damaged, {"calmness": {int(best[0]): np.nan}, "top_probability": {other: np.inf},
+                   "duration_s": {other: -np.inf}, "sadness": {other: -np.inf}})
+
+    assert main(["library", "query", str(damaged), "--status", "all", "--limit", "1000", "--json"]) == 0
+    out = _strict_json(capsys.readouterr().out)
+    rows = {r["path"]: r for r in out["rows"]}
+    hurt = rows[cat.track(other).path]
+    assert out["total"] == 300 and hurt["top_probability"] is None and hurt["duration_s"] is None
+    assert hurt["sadness"] is None and rows[cat.track(int(best[0])).path]["calmness"] is None
+
+    assert main(["library", "journey", str(damaged), "--from", "calmness", "--to", "sadness", "--steps", "4",
+                 "--json"]) == 0
+    out, err = capsys.readouterr()
+    steps = [s["path"] for s in _strict_json(out)["steps"]]
+    assert steps[0] == cat.track(int(best[1])).path  # the calmest track that is whole: the NaN one is left out
+    assert cat.track(int(best[0])).path not in steps and cat.track(other).path not in steps
+    assert "note: 2 analysed tracks of this batch hold probabilities that are not finite numbers" in err
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning on the way
+        assert main(["library", "similar", str(damaged), cat.track(other).path]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err[-1].startswith("error: ") and "not finite numbers" in err[-1] and "Choose another track" in err[-1]
+        assert main(["library", "similar", str(damaged), cat.track(int(best[1])).path, "--top", "1000", "--json"]) == 0
+    near = [n["path"] for n in _strict_json(capsys.readouterr().out)["similar"]]
+    assert len(near) == int(cat.ok.sum()) - 3 and cat.track(other).path not in near
+
+
+def test_the_page_reads_a_damaged_batch_with_readable_messages(tmp_path, monkeypatch):
+    from .helpers import open_page
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    out = write_synthetic_batch(data / "batches" / "damaged", 60, seed=2, error_rate=0.0)
+    table = pq.read_table(out / "tracks.parquet")
+    _set(out, {"duration_s": {r: np.inf for r in range(60)}})
+    table = pq.read_table(out / "tracks.parquet")
+    sounds = pc_list_slice(table.column("sound"), 49)
+    pq.write_table(table.set_column(table.schema.get_field_index("sound"), pa.field("sound", sounds.type), sounds),
+                   out / "tracks.parquet")
+    prof = pq.read_table(out / "profiles.parquet")
+    pq.write_table(pa.table({n: prof.column(n).cast(pa.string()) for n in prof.column_names}), out / "profiles.parquet")
+    at = open_page("pages/library.py", timeout=60)
+    assert not at.exception
+    errors = [e.value.replace("\\", "") for e in at.error]  # shown literally: Markdown escaped
+    assert any("sounds that are not 50 numbers" in e for e in errors)
+    assert any("profiles.parquet" in e and "Delete that file" in e for e in errors)
+    assert [b.label for b in at.get("download_button")][-1] == "Journey playlist (M3U)"  # -1 seconds, not a crash
+
+
+def test_the_page_upgrades_an_older_batch_once_and_names_a_named_pipe_for_what_it_is(tmp_path, monkeypatch):
+    from .helpers import open_page
+
+    data, music = tmp_path / "data", tmp_path / "music"
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    out = write_synthetic_batch(data / "batches" / "older", 60, seed=2, error_rate=0.0, root=str(music),
+                                layout="older")
+    assert store.needs_upgrade(out)
+    at = open_page("pages/library.py", timeout=60)
+    assert not at.exception and not store.needs_upgrade(out) and (out / "profiles.parquet").is_file()
+    path = Path(at.selectbox(key="track").value)
+    path.parent.mkdir(parents=True)
+    os.mkfifo(path)  # a file of the library swapped for a named pipe
+    at.run()
+    assert not at.exception and not at.get("audio")
+    captions = [c.value for c in at.caption]
+    assert any("not a regular file: a named pipe" in c for c in captions)
+    assert not any("no longer" in c for c in captions)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas and pyarr
     from ..data.emotify import Corpus
 
 __all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_PRECISION", "BUNDLED_EMBEDDINGS",
+           "BUNDLED_LAYER_FILES",
            "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record", "record_precision",
            "BundledEmbeddings", "load_bundled_embeddings", "save_embeddings", "corpus_embeddings",
            "embedding_track_data", "bundled_track_data"]
@@ -58,6 +59,9 @@ MAX_PATCHES = 4
 #: to about 1 % of the embedding's values (benchmarks/emotify_cv.py reports the cross-validated accuracy at both).
 BUNDLED_PRECISION = "int8"
 BUNDLED_EMBEDDINGS = Path(__file__).resolve().parent.parent / "resources" / "emotify" / "segment-embeddings.npz"
+#: The bundled Emotify embeddings by MusiCNN layer: the GEMS head's (:data:`LAYERS`), and the valence–arousal head's.
+BUNDLED_LAYER_FILES: dict[str, Path] = {"mean_pool": BUNDLED_EMBEDDINGS,
+                                        "penultimate": BUNDLED_EMBEDDINGS.with_name("segment-penultimate.npz")}
 _FRAMES_PER_S = musicnn.SAMPLE_RATE / musicnn.HOP
 
 
@@ -75,12 +79,16 @@ class SegmentEmbeddings:
     block_inputs : np.ndarray [shape=(n_segments, 64, 187)], optional
         For fine-tuning: what MusiCNN's last block (:class:`mer.audio.musicnn.LastBlock`) reads in each segment's
         patch (one patch a segment, see :func:`embed_samples`).
+    extra : np.ndarray [shape=(n_segments, n_extra)], optional
+        Further layers asked for (``extra_layers`` of :func:`embed_samples`: the valence–arousal head's), averaged
+        over the same patches.
     """
 
     vectors: np.ndarray
     tags: np.ndarray
     patches: np.ndarray
     block_inputs: np.ndarray | None = None
+    extra: np.ndarray | None = None
 
     def fine_tune_inputs(self) -> np.ndarray:
         """The inputs of a model that fine-tunes MusiCNN's last block: each segment's vector, then its
@@ -113,7 +121,8 @@ def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
 
 def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20, max_patches: int = MAX_PATCHES,
                   layers: tuple[str, ...] = LAYERS, precision: str | None = None, block_inputs: bool = False,
-                  net: musicnn.MusiCNN | None = None, on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
+                  extra_layers: tuple[str, ...] = (), net: musicnn.MusiCNN | None = None,
+                  on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
     """:class:`SegmentEmbeddings` of mono ``samples`` cut into ``n_segments`` equal segments.
 
     Parameters
@@ -155,29 +164,35 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         out = net(torch.from_numpy(batch))
     if on_progress is not None:
         on_progress(len(batch), len(batch), said)
-    values = torch.cat([getattr(out, name) for name in layers], dim=1).numpy()
     owner = np.repeat(np.arange(n_segments), [len(s) for s in starts])
     counts = np.bincount(owner, minlength=n_segments)
-    vectors = np.zeros((n_segments, values.shape[1]), dtype=np.float64)
-    tags = np.zeros((n_segments, out.tags.shape[1]), dtype=np.float64)
-    np.add.at(vectors, owner, values)
-    np.add.at(tags, owner, out.tags.numpy())
-    return SegmentEmbeddings(vectors=(vectors / counts[:, None]).astype(np.float32),
-                             tags=(tags / counts[:, None]).astype(np.float32), patches=counts,
-                             block_inputs=out.last_block_input.numpy().copy() if block_inputs else None)
+
+    def per_segment(values: np.ndarray) -> np.ndarray:
+        total = np.zeros((n_segments, values.shape[1]), dtype=np.float64)
+        np.add.at(total, owner, values)
+        return (total / counts[:, None]).astype(np.float32)
+
+    def layer_values(names: tuple[str, ...]) -> np.ndarray:
+        return torch.cat([getattr(out, name) for name in names], dim=1).numpy()
+
+    return SegmentEmbeddings(vectors=per_segment(layer_values(layers)), tags=per_segment(out.tags.numpy()),
+                             patches=counts,
+                             block_inputs=out.last_block_input.numpy().copy() if block_inputs else None,
+                             extra=per_segment(layer_values(extra_layers)) if extra_layers else None)
 
 
 def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
-                precision: str | None = None, block_inputs: bool = False,
+                precision: str | None = None, block_inputs: bool = False, extra_layers: tuple[str, ...] = (),
                 net: musicnn.MusiCNN | None = None, on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
     """:func:`embed_samples` of a decoded :class:`~mer.audio.decode.Audio`."""
     return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers,
-                         precision=precision, block_inputs=block_inputs, net=net, on_progress=on_progress)
+                         precision=precision, block_inputs=block_inputs, extra_layers=extra_layers, net=net,
+                         on_progress=on_progress)
 
 
-def front_end_record(precision: str = BUNDLED_PRECISION) -> dict[str, object]:
+def front_end_record(precision: str = BUNDLED_PRECISION, layers: tuple[str, ...] = LAYERS) -> dict[str, object]:
     """What a model trained on these embeddings records about its front-end, and checks when it loads."""
-    return {"name": "MSD_musicnn", "weights_sha256": musicnn.weights_hash(), "layers": list(LAYERS),
+    return {"name": "MSD_musicnn", "weights_sha256": musicnn.weights_hash(), "layers": list(layers),
             "embeddings_version": EMBEDDINGS_VERSION, "max_patches": MAX_PATCHES, "precision": precision}
 
 
@@ -196,31 +211,35 @@ class BundledEmbeddings:
     front_end: dict
 
 
-def save_embeddings(path: str | os.PathLike, vectors: np.ndarray, tags: np.ndarray, track_id: np.ndarray) -> Path:
-    """Write embeddings as the bundled file is written: float16, compressed, with their front-end record."""
+def save_embeddings(path: str | os.PathLike, vectors: np.ndarray, tags: np.ndarray, track_id: np.ndarray, *,
+                    layers: tuple[str, ...] = LAYERS) -> Path:
+    """Write embeddings as the bundled file is written: float16, compressed, with their front-end record
+    (``layers``: the MusiCNN layers ``vectors`` concatenates)."""
     with open_atomic(path) as f:
         np.savez_compressed(f, vectors=vectors.astype(np.float16), tags=tags.astype(np.float16),
                             track_id=np.asarray(track_id, dtype=np.int32),
-                            front_end=np.array(json.dumps(front_end_record())))
+                            front_end=np.array(json.dumps(front_end_record(layers=layers))))
     return Path(path)
 
 
-def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS) -> BundledEmbeddings:
-    """The shipped embeddings, checked against the front-end this mer runs.
+def load_bundled_embeddings(path: str | os.PathLike = BUNDLED_EMBEDDINGS, *,
+                            layers: tuple[str, ...] = LAYERS) -> BundledEmbeddings:
+    """The shipped embeddings of MusiCNN's ``layers``, checked against the front-end this mer runs.
 
     Raises
     ------
     DataError
         The file is missing or damaged, or was computed by other weights or another version of this module.
     """
-    remedy = "Rebuild it with `python benchmarks/bundle_embeddings.py --root ../shared/emotify`."
+    remedy = ("Rebuild it with `python benchmarks/bundle_embeddings.py --root ../shared/emotify` (Emotify) or "
+              "`python benchmarks/bundle_4q.py --root ../shared/4q` (4Q).")
     try:
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in ("vectors", "tags", "track_id", "front_end")}
         record = loads_json(str(data["front_end"]), what="its front-end record", error=DataError)
     except (OSError, KeyError, ValueError) as e:
         raise DataError(f"The bundled embeddings '{path}' cannot be read ({e}). {remedy}") from None
-    if record != front_end_record():
+    if record != front_end_record(layers=layers):
         raise DataError(f"The bundled embeddings '{path}' were computed by another front-end ({record.get('name')}, "
                         f"weights {record.get('weights_sha256')}, version {record.get('embeddings_version')}, "
                         f"{record_precision(record)}; this mer computes {BUNDLED_PRECISION}). {remedy}")

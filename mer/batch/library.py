@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -21,12 +22,13 @@ import pyarrow.parquet as pq
 
 from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir, emotion_label
-from ..errors import MerError
-from ..files import is_under, read_json, write_json_atomic
-from ..text import csv_text
+from ..errors import AudioError, MerError
+from ..files import file_kind, is_under, read_json, write_json_atomic
+from ..text import csv_text, display_text
 from .inputs import BatchError
 
-__all__ = ["BatchInfo", "list_batches", "allowed_roots", "playable_path", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
+__all__ = ["BatchInfo", "TrackFile", "list_batches", "allowed_roots", "playable_path", "unplayable_reason",
+           "read_track_file", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
            "emotion_counts", "TABLE_COLUMNS", "library_roots", "readable_folder", "batch_output", "batches_dir",
            "sample_dir", "ensure_sample", "ROOTS_VAR", "FOLDERS_FILE", "roots_from_env", "remembered_folders",
            "remember_folder", "folder_outside"]
@@ -177,6 +179,97 @@ def playable_path(batch: Path, path: str) -> Path | None:
         return None
     audio = str(path).lower().endswith(SUPPORTED_EXTENSIONS) and real.suffix.lower() in SUPPORTED_EXTENSIONS
     return real if audio and real.is_file() and is_under(real, allowed_roots(batch)) else None
+
+
+def unplayable_reason(batch: Path, path: str) -> str | None:
+    """Why the page may not play or read the file at ``path`` for ``batch``, as the end of a sentence about the
+    file (``"is not a regular file: a named pipe"``); None if :func:`playable_path` accepts it.
+
+    Looks without opening: a named pipe, a device or a folder is named for what it is, never read.
+    """
+    try:
+        os.lstat(path)
+    except OSError:
+        return "is no longer there"
+    try:
+        real = Path(path).resolve(strict=True)
+        mode = real.stat().st_mode
+    except (OSError, RuntimeError):
+        return "is a link that leads nowhere, or round in a loop"
+    if not stat.S_ISREG(mode):
+        return f"is not a regular file: {file_kind(mode)}"
+    if not (str(path).lower().endswith(SUPPORTED_EXTENSIONS) and real.suffix.lower() in SUPPORTED_EXTENSIONS):
+        return "is not named as audio (WAV, MP3, FLAC or OGG), links resolved"
+    if not is_under(real, allowed_roots(batch)):
+        return ("lies outside the library folders this batch analysed, links resolved (whoever runs the server may "
+                "add its folder to MER_LIBRARY_ROOTS)")
+    return None
+
+
+@dataclass(frozen=True)
+class TrackFile:
+    """A Library track's bytes as the Analyze page reads them, and a token naming this version of the file
+    (its path, size and modification time)."""
+
+    data: bytes
+    token: str
+
+
+def _opened_path(fd: int) -> str | None:
+    """The path the system names for an open file (Linux's ``/proc/self/fd``), or None where it names none."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+
+
+def read_track_file(batch: Path, path: str | os.PathLike, limit: int) -> TrackFile:
+    """Read a track of ``batch`` for the Analyze page, checking it again at every read: the file at ``path``
+    may have been swapped (for a link to ``/dev/zero``, a named pipe, a private file) since the Library offered it.
+
+    The path must pass :func:`unplayable_reason` (an audio file under the batch's :func:`allowed_roots`, links
+    resolved); the file is then opened without following a last link and without blocking (``O_NOFOLLOW``,
+    ``O_NONBLOCK``), and the opened file itself must be a regular file under those roots, of at most ``limit``
+    bytes; no more than ``limit + 1`` bytes are ever read.
+
+    Raises
+    ------
+    AudioError
+        Any of these fails; the message says which, and the way on.
+    """
+    shown = display_text(str(path))
+    again = "Pick the track again on the Library page once the file is back in place."
+    problem = unplayable_reason(batch, str(path))
+    if problem:
+        raise AudioError(f"'{shown}' {problem}. {again}")
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(Path(path).resolve(strict=True), flags)
+    except (OSError, RuntimeError) as e:  # swapped between the look and the open
+        raise AudioError(f"'{shown}' cannot be opened ({getattr(e, 'strerror', None) or e}). {again}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise AudioError(f"'{shown}' is not a regular file: {file_kind(info.st_mode)}. {again}")
+        opened = _opened_path(fd)
+        if opened is not None and not is_under(opened, allowed_roots(batch)):
+            raise AudioError(f"'{shown}' lies outside the library folders this batch analysed. {again}")
+        too_big = AudioError(f"'{display_text(Path(path).name)}' is {info.st_size / 2**20:.0f} MB, more than the "
+                             f"{limit // 2**20} MB this app analyses; run `python -m mer analyze FILE` on the server.")
+        if info.st_size > limit:
+            raise too_big
+        chunks, size = [], 0
+        while size <= limit:
+            block = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not block:
+                break
+            chunks.append(block)
+            size += len(block)
+        if size > limit:  # it grew since fstat
+            raise too_big
+    finally:
+        os.close(fd)
+    return TrackFile(data=b"".join(chunks), token=f"library:{shown}:{info.st_size}:{info.st_mtime_ns}")
 
 
 def file_path(row: Any) -> str:

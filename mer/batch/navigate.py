@@ -5,6 +5,7 @@ written as an M3U playlist any player opens.
 
 from __future__ import annotations
 
+import math
 import os
 import urllib.parse
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from .inputs import BatchError
 from .query import Catalogue, Track, check_emotion
 
 __all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "shared_emotions", "shared_tags", "m3u_text",
-           "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT", "SIMILAR_BY"]
+           "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT", "SIMILAR_BY", "MAX_TRACKS", "LINE_BREAKS"]
 
 #: Weight of the timeline's shape (spread and trend per emotion) against the nine probabilities in a distance.
 SHAPE_WEIGHT = 0.5
@@ -28,6 +29,11 @@ _SHARED_TOP = 3
 _SHARED_TAGS = 5
 #: What "similar" may measure: the emotion profile, or what MusiCNN hears (where the batch stores it).
 SIMILAR_BY = ("emotion", "sound")
+#: The most tracks one answer holds (similar's ``top``, a journey's ``steps``): a list to read or play, not an
+#: export of the library (``library query --json`` is that).
+MAX_TRACKS = 1_000
+#: Every character :meth:`str.splitlines` ends a line at: a playlist path holding one is written as a URI.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 @dataclass(frozen=True)
@@ -77,9 +83,10 @@ def shared_emotions(a: np.ndarray, b: np.ndarray, top: int = _SHARED_TOP) -> tup
     return tuple(EMOTIONS[i] for i in ta if i in tb)
 
 
-def _profiles(cat: Catalogue) -> np.ndarray:
-    """``(n, 27)``: the nine probabilities, then the timeline's spread and trend, weighted by :data:`SHAPE_WEIGHT`."""
-    return np.hstack([cat.probabilities, SHAPE_WEIGHT * np.nan_to_num(cat.shapes())]).astype(np.float32)
+def _check_count(name: str, value: int, low: int) -> None:
+    if not low <= value <= MAX_TRACKS:
+        raise BatchError(f"{name} must lie between {low} and {MAX_TRACKS:,}, got {value:,}. For more of the "
+                         "library, use `python -m mer library query BATCH --json`.")
 
 
 def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> list[Neighbour]:
@@ -90,19 +97,23 @@ def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> li
     cosine distance between what MusiCNN hears in the two tracks (their 50 tags' probabilities averaged over the
     segments), where the batch stores it.
 
+    Tracks whose probabilities are not all finite numbers (a damaged table) are left out (``cat.notes`` counts
+    them).
+
     Raises
     ------
     BatchError
-        ``top`` below 1; ``by`` neither; ``path`` not in the batch, or a track that failed to analyse; ``by="sound"``
-        on a batch that stores no sounds.
+        ``top`` below 1 or above :data:`MAX_TRACKS`; ``by`` neither; ``path`` not in the batch, a track that failed
+        to analyse or one whose numbers are not finite; ``by="sound"`` on a batch that stores no sounds; a damaged
+        ``profiles.parquet`` or ``sound`` column.
     """
-    if top < 1:
-        raise BatchError(f"--top must be at least 1, got {top}.")
+    _check_count("--top", top, 1)
     if by not in SIMILAR_BY:
         raise BatchError(f"Similar by '{by}'? Choose one of: {', '.join(SIMILAR_BY)}.")
     row = _analysed(cat, path)
-    d = _sound_distances(cat, row) if by == "sound" else _profile_distances(cat, row)
-    d[~cat.ok] = np.inf
+    with np.errstate(invalid="ignore", over="ignore"):  # rows not finite are ruled out just below
+        d = _sound_distances(cat, row) if by == "sound" else _profile_distances(cat, row)
+    d[~cat.usable] = np.inf
     d[row] = np.inf
     k = min(top, int(np.isfinite(d).sum()))
     near = np.argpartition(d, k - 1)[:k] if k else np.zeros(0, np.int64)
@@ -114,8 +125,13 @@ def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> li
 
 
 def _profile_distances(cat: Catalogue, row: int) -> np.ndarray:
-    profiles = _profiles(cat)
-    return np.sqrt(((profiles - profiles[row]) ** 2).sum(axis=1))
+    """Euclidean distance over the emotion profile: the nine probabilities, then the timeline's spread and trend
+    weighted by :data:`SHAPE_WEIGHT` (a shape that is not a finite number, none stored or a damaged one, counts
+    as flat: 0); inf where it is not a finite number. Summed part by part: no ``(n, 27)`` copy of the library."""
+    shape = np.nan_to_num(cat.shapes(), nan=0.0, posinf=0.0, neginf=0.0)
+    dp, ds = cat.probabilities - cat.probabilities[row], shape - shape[row]
+    d = np.sqrt(np.einsum("ij,ij->i", dp, dp) + SHAPE_WEIGHT ** 2 * np.einsum("ij,ij->i", ds, ds))
+    return np.where(np.isfinite(d), d, np.inf)
 
 
 def _sound_distances(cat: Catalogue, row: int) -> np.ndarray:
@@ -143,13 +159,17 @@ def _analysed(cat: Catalogue, path: str) -> int:
     if not cat.ok[row]:
         raise BatchError(f"'{path}' failed to analyse in this batch, so it has no emotions to compare. Choose an "
                          "analysed track.")
+    if not cat.finite[row]:
+        raise BatchError(f"'{path}' holds probabilities that are not finite numbers in this batch (the table is "
+                         "damaged), so it cannot be compared with other tracks. Choose another track, or analyse "
+                         "the library again into a new folder.")
     return row
 
 
 def _typical(cat: Catalogue, emotion: str, exclude: int = -1) -> int:
     """The analysed track whose top emotion is ``emotion`` with the highest probability of it."""
     j = EMOTIONS.index(emotion)
-    p = np.where(cat.ok & (cat.top == j), cat.probabilities[:, j], -np.inf)
+    p = np.where(cat.usable & (cat.top == j), cat.probabilities[:, j], -np.inf)
     if exclude >= 0:
         p[exclude] = -np.inf
     best = int(np.argmax(p)) if len(p) else -1
@@ -181,19 +201,23 @@ def journey(cat: Catalogue, start: str, target: str, steps: int = 8) -> Journey:
     straight line in probability space is cut into equal steps, and each waypoint takes the nearest track not
     used yet: every step a small change.
 
+    Tracks whose probabilities are not all finite numbers (a damaged table) are left out (``cat.notes`` counts
+    them).
+
     Raises
     ------
     BatchError
-        An unknown emotion; a path not in the batch; ``steps`` below 2 or above the analysed tracks; no track
-        with ``target`` (or ``start``) as its top emotion.
+        An unknown emotion; a path not in the batch; ``steps`` below 2, above :data:`MAX_TRACKS` or above the
+        analysed tracks; no track with ``target`` (or ``start``) as its top emotion.
     """
     target = check_emotion(target)
-    available = int(cat.ok.sum())
-    if steps < 2 or steps > available:
+    _check_count("--steps", steps, 2)
+    available = int(cat.usable.sum())
+    if steps > available:
         raise BatchError(f"--steps must lie between 2 and the {available:,} analysed tracks of the batch, got {steps}.")
     first = _start_row(cat, start)
     last = _typical(cat, target, exclude=first)
-    rows = np.flatnonzero(cat.ok)
+    rows = np.flatnonzero(cat.usable)
     probs = cat.probabilities[rows].astype(np.float32)
     free = np.ones(len(rows), dtype=bool)
     free[np.searchsorted(rows, [first, last])] = False
@@ -217,23 +241,61 @@ def journey(cat: Catalogue, start: str, target: str, steps: int = 8) -> Journey:
     return Journey(start=EMOTIONS[int(cat.top[first])], target=target, steps=tuple(out))
 
 
-def m3u_text(tracks: Sequence[Track]) -> str:
-    """An extended M3U playlist of ``tracks``: a title line (file name, top emotion) and the path of each; a path
-    holding a line break is written as a ``file://`` URI (percent-encoded), so no path breaks the list."""
+def m3u_text(tracks: Sequence[Track], relative_to: str | os.PathLike | None = None) -> str:
+    """An extended M3U playlist of ``tracks``: a title line (file name, top emotion) and the path of each.
+
+    A path holding any line break a reader may honour (:data:`LINE_BREAKS`: ``\\n``, ``\\r``, ``\\x0b``,
+    ``\\x0c``, ``\\x1c``–``\\x1e``, ``\\x85``, ``\\u2028``, ``\\u2029``) is written as a ``file://`` URI
+    (percent-encoded), so no path breaks the list; a duration that is not a finite number is written as
+    unknown (-1). With ``relative_to`` (a folder: the music's, or where the playlist will be saved), the other
+    paths are written relative to it (``./`` in front, or ``../`` where a track lies outside it, so that no entry
+    reads as a URL or a directive): the playlist plays wherever that folder's music is.
+
+    Raises
+    ------
+    BatchError
+        A path that is not absolute (``http://…``, ``#EXTINF…``: a table written by hand or damaged), which a
+        player would read as a URL or a directive.
+    """
     lines = ["#EXTM3U"]
     for t in tracks:
+        if not os.path.isabs(t.path):
+            raise BatchError(f"The batch stores the path {ascii(t.path)[:200]}, which is not absolute, so it cannot "
+                             "be a playlist entry (a player would read it as a URL or a directive): the table was "
+                             "written by hand or is damaged. Leave that track out, or analyse the library again.")
         title = " ".join(f"{Path(t.path).stem} — {(t.top_emotion or 'not analysed').replace('_', ' ')}".split())
-        seconds = -1 if t.duration_s is None else int(round(t.duration_s))
-        where = t.path if not any(c in t.path for c in "\r\n") else \
+        d = t.duration_s
+        seconds = int(round(d)) if d is not None and math.isfinite(d) else -1
+        where = t.path if LINE_BREAKS.isdisjoint(t.path) else \
             "file://" + urllib.parse.quote(t.path, errors="surrogateescape")
+        if relative_to is not None and where == t.path:
+            where = os.path.relpath(t.path, relative_to)
+            where = where if where.startswith(f"..{os.sep}") else f".{os.sep}{where}"
         lines += [f"#EXTINF:{seconds},{title}", where]
     return "\n".join(lines) + "\n"
 
 
+def _too_wide(folder: Path) -> str | None:
+    """Why ``folder`` (resolved) may not hold playlists, nor lend its subfolders to them, or None: the file
+    system's root, or the home folder or a folder holding it (the rule of ``--out``)."""
+    if folder == Path(folder.anchor):
+        return "the file system's root"
+    if Path.home().resolve().is_relative_to(folder):
+        return "the home folder" if folder == Path.home().resolve() else "a folder holding the home folder"
+    return None
+
+
 def playlist_roots() -> list[Path]:
-    """Folders ``--m3u`` may write into: the working folder, the data folder and ``$MER_LIBRARY_ROOTS``."""
+    """Folders ``--m3u`` may write into (resolved): the working folder, the data folder and
+    ``$MER_LIBRARY_ROOTS``, less any that is ``/``, the home folder or a folder holding it (a service's working
+    folder is often ``/``: it would open the whole disk)."""
     extra = [Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r]
-    return [Path.cwd(), data_dir(), *extra]
+    roots = []
+    for root in (Path.cwd(), data_dir(), *extra):
+        real = root.expanduser().resolve()
+        if _too_wide(real) is None and real not in roots:
+            roots.append(real)
+    return roots
 
 
 def m3u_target(dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
@@ -242,8 +304,8 @@ def m3u_target(dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
     Raises
     ------
     BatchError
-        ``dest`` does not end in ``.m3u``/``.m3u8``; its folder does not exist, lies outside
-        :func:`playlist_roots` (links resolved) or inside the batch folder; ``dest`` is a folder.
+        ``dest`` does not end in ``.m3u``/``.m3u8``; its folder does not exist, is ``/`` or the home folder, lies
+        outside :func:`playlist_roots` (links resolved) or inside the batch folder; ``dest`` is a folder.
     """
     dest = Path(dest)
     if dest.suffix.lower() not in (".m3u", ".m3u8"):
@@ -253,11 +315,15 @@ def m3u_target(dest: str | os.PathLike, batch: str | os.PathLike) -> Path:
         folder = dest.parent.resolve(strict=True)
     except (OSError, RuntimeError):
         raise BatchError(f"The folder of '{dest}' does not exist. Create it, or write the playlist elsewhere.") from None
+    why = _too_wide(folder)
+    if why:
+        raise BatchError(f"'{dest}' lies in {why}, which mer never writes into. Write the playlist into a folder "
+                         "of its own (under the working folder, the data folder or MER_LIBRARY_ROOTS).")
     if is_under(folder, [batch]):
         raise BatchError(f"'{dest}' lies inside the batch folder, which these reads never write into. Write the "
                          "playlist elsewhere.")
     if not is_under(folder, roots):
-        allowed = ", ".join(f"'{r}'" for r in roots)
+        allowed = ", ".join(f"'{r}'" for r in roots) or "none here"
         raise BatchError(f"'{dest}' lies outside the folders mer may write playlists into ({allowed}; links "
                          "resolved). Write it under one of them, or add its folder to MER_LIBRARY_ROOTS.")
     target = folder / dest.name

@@ -1,7 +1,8 @@
 """A batch's tracks at catalogue scale: filters, sorting, pages, counts and summaries computed over a few
 columns held once in memory (Arrow strings, numpy numbers), never the whole table in pandas.
 
-:class:`Catalogue` opens a batch folder read-only (nothing is ever written there). The Library page and
+:class:`Catalogue` opens a batch folder to read it; the only thing it ever writes there is the one-time upgrade
+of a batch written before this layer (:func:`mer.batch.store.upgrade_batch`). The Library page and
 ``python -m mer library ...`` ask it for one page of rows, a track's timeline (one row group of
 ``segments.parquet``), the emotion counts, the top groups by folder or genre with the rest as "other", and a
 density map of the whole library; :mod:`mer.batch.navigate` finds similar tracks and journeys on it.
@@ -23,7 +24,9 @@ import pyarrow.parquet as pq
 
 from ..config import EMOTIONS
 from .inputs import BatchError
-from .store import PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, timeline_shape
+from ..progress import ProgressFn
+from .store import (PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, needs_upgrade, segment_ranges,
+                    timeline_shape, upgrade_batch)
 
 __all__ = ["TrackQuery", "TrackPage", "Track", "Timeline", "GroupShares", "LibraryMap", "LibrarySummary", "Catalogue",
            "SORT_COLUMNS", "STATUSES", "MAP_ANCHORS", "check_emotion"]
@@ -201,7 +204,8 @@ def _unreadable(path: Path, e: Exception) -> BatchError:
                       "folder written by `python -m mer batch`, or run the batch again into a new folder.")
 
 
-def _check_schema(path: Path, required: dict[str, pa.DataType]) -> pq.ParquetFile:
+def _check_schema(path: Path, required: dict[str, pa.DataType],
+                  remedy: str = "Choose a folder written by `python -m mer batch`.") -> pq.ParquetFile:
     """The Parquet file at ``path`` if it holds the ``required`` columns with those types."""
     try:
         pf = pq.ParquetFile(path)
@@ -210,8 +214,9 @@ def _check_schema(path: Path, required: dict[str, pa.DataType]) -> pq.ParquetFil
         raise _unreadable(path, e) from None
     wrong = [n for n, t in required.items() if schema.get_field_index(n) < 0 or not schema.field(n).type.equals(t)]
     if wrong:
-        raise BatchError(f"'{path}' is not a table of mer's batches: it lacks the columns {', '.join(wrong)} (or "
-                         "holds them with other types). Choose a folder written by `python -m mer batch`.")
+        shown = ", ".join(wrong[:6]) + (f" and {len(wrong) - 6} more" if len(wrong) > 6 else "")
+        raise BatchError(f"'{path}' is not a table of mer's batches: it lacks the columns {shown} (or holds them "
+                         f"with other types). {remedy}")
     return pf
 
 
@@ -229,28 +234,26 @@ def _floats(table: pa.Table, name: str, dtype: type = np.float32) -> np.ndarray:
     return table.column(name).to_numpy().astype(dtype, copy=False)
 
 
-def _segment_index(pf: pq.ParquetFile) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per row group, the smallest and largest track id, if the row groups hold disjoint ranges in order (a
-    table written sorted by track); else None (an older batch: a track is found by a filtered scan)."""
-    md, col = pf.metadata, pf.schema_arrow.get_field_index("track_id")
-    lo, hi = [], []
-    for i in range(md.num_row_groups):
-        stats = md.row_group(i).column(col).statistics
-        if stats is None or not stats.has_min_max:
-            return None
-        lo.append(stats.min)
-        hi.append(stats.max)
-    lo_a, hi_a = np.array(lo, dtype=np.uint64), np.array(hi, dtype=np.uint64)
-    return (lo_a, hi_a) if bool(np.all(lo_a[1:] > hi_a[:-1])) else None
-
-
 class Catalogue:
-    """A batch folder's tracks, read once into a few columns, queried in place; nothing is written there.
+    """A batch folder's tracks, read once into a few columns, queried in place.
 
     Parameters
     ----------
     folder : path-like
         Holds ``tracks.parquet`` and ``segments.parquet`` written by ``python -m mer batch``.
+    upgrade : bool
+        Bring a batch written before the query layer (no ``profiles.parquet``, unsorted segments) to today's
+        layout first, once (:func:`mer.batch.store.upgrade_batch`). Where that cannot be done now (a run is
+        writing the folder, it is read-only, the disk is full), the batch is read as it is, more slowly, and
+        :attr:`notes` says why.
+    on_progress : callable, optional
+        ``on_progress(done, total, message)`` during an upgrade.
+
+    Attributes
+    ----------
+    notes : list of str
+        What a reader should know about this batch: an upgrade that could not be done; analysed tracks whose
+        probabilities are not all finite numbers (a damaged table), left out of similar tracks and journeys.
 
     Raises
     ------
@@ -258,18 +261,24 @@ class Catalogue:
         A table is missing, damaged, or not one of mer's (columns missing or of other types).
     """
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: str | os.PathLike, *, upgrade: bool = True,
+                 on_progress: ProgressFn | None = None) -> None:
         self.path = Path(folder)
+        self.notes: list[str] = []
         files = [self.path / n for n in ("tracks.parquet", "segments.parquet")]
         for f in files:
             if not f.is_file():
                 raise BatchError(f"'{self.path}' holds no batch results ({f.name} is missing). Name a folder "
                                  "written by `python -m mer batch ... --out FOLDER`.")
         _check_schema(files[0], {n: TRACK_SCHEMA.field(n).type for n in (*_STRINGS, *_NUMBERS)})
-        self._segments = _check_schema(files[1], {n: SEGMENT_SCHEMA.field(n).type for n in _SEGMENT_COLUMNS})
+        segments = {n: SEGMENT_SCHEMA.field(n).type for n in _SEGMENT_COLUMNS}
+        _check_schema(files[1], segments)
+        if upgrade and needs_upgrade(self.path):
+            self._upgrade(on_progress)
+        self._segments = _check_schema(files[1], segments)
         try:
             table = pq.read_table(files[0], columns=[*_STRINGS, *_NUMBERS], read_dictionary=list(_DICTIONARY))
-            self._index = _segment_index(self._segments)
+            self._index = segment_ranges(self._segments)
         except (OSError, pa.ArrowException) as e:
             raise _unreadable(files[0], e) from None
         self._load(table)
@@ -277,12 +286,27 @@ class Catalogue:
         self._shape: np.ndarray | None = None
         self._sound: np.ndarray | bool | None = None  # False: the batch stores no sounds
 
+    def _upgrade(self, on_progress: ProgressFn | None) -> None:
+        """:func:`~mer.batch.store.upgrade_batch`, its progress said as such; a note where it cannot be done."""
+        report = None if on_progress is None else \
+            (lambda done, total, what: on_progress(done, total, f"upgrading the batch to the current layout (once): "
+                                                                f"{what}"))
+        try:
+            upgrade_batch(self.path, report)
+        except Exception as e:  # noqa: BLE001  the upgrade only speeds reading up: whatever stops it, the old
+            # tables are untouched (upgrade_batch renames nothing until both new ones are complete) and read as they are
+            why = str(e) if isinstance(e, BatchError) else f"the upgrade stopped ({type(e).__name__}: {str(e)[:200]})."
+            self.notes.append(f"This batch was written by an older mer and reads more slowly until it is upgraded "
+                              f"(done when it is next opened): {why}")
+
     def _load(self, table: pa.Table) -> None:
         self.size = table.num_rows
         self._text = {n: table.column(n) for n in ("path", "file", "error")}
         self.track_ids = table.column("track_id").to_numpy()
         self.probabilities = np.column_stack([_floats(table, e) for e in EMOTIONS]) if self.size else \
             np.zeros((0, len(EMOTIONS)), np.float32)
+        #: Rows whose nine probabilities are all finite numbers (not so only in a damaged or hand-made table).
+        self.finite = np.isfinite(self.probabilities).all(axis=1)
         self.top_probability = _floats(table, "top_probability")
         self.duration_s = _floats(table, "duration_s", np.float64)
         codes, labels = _codes(table.column("top_emotion"))
@@ -292,6 +316,16 @@ class Catalogue:
         self.ok = codes == (labels.index("ok") if "ok" in labels else -2)
         self._groups = {by: _codes(table.column(by)) for by in ("folder", "genre")}
         self._labels = {n: _codes(table.column(n)) for n in ("status", "top_emotion", "model_name")}
+        damaged = int((self.ok & ~self.finite).sum())
+        if damaged:
+            self.notes.append(f"{damaged:,} analysed track{'s' if damaged > 1 else ''} of this batch hold "
+                              "probabilities that are not finite numbers (a damaged table): left out of similar "
+                              "tracks and journeys.")
+
+    @property
+    def usable(self) -> np.ndarray:
+        """Rows similar tracks and journeys may use: analysed, with nine finite probabilities."""
+        return self.ok & self.finite
 
     # --- filters, sorting, pages ------------------------------------------------------------------------
 
@@ -303,7 +337,8 @@ class Catalogue:
         if query.emotions is not None and query.status != "error":
             keep &= np.isin(self.top, [EMOTIONS.index(e) for e in query.emotions])
         if query.min_probability > 0:
-            keep &= np.nan_to_num(self.top_probability, nan=0.0) >= query.min_probability
+            tp = self.top_probability
+            keep &= np.where(np.isfinite(tp), tp, 0.0) >= query.min_probability
         if query.text and keep.any():
             found = pc.match_substring(self._text["path"], query.text, ignore_case=True)
             keep &= pc.fill_null(found, False).to_numpy(zero_copy_only=False)
@@ -336,7 +371,7 @@ class Catalogue:
         if isinstance(column, np.ndarray):
             key = column[rows].astype(np.float64)
             key = -key if descending is None or descending else key
-            return rows[np.argsort(np.where(np.isnan(key), np.inf, key), kind="stable")]
+            return rows[np.argsort(np.where(np.isfinite(key), key, np.inf), kind="stable")]  # not finite: empty
         values = column.take(pa.array(rows)) if len(rows) else column.slice(0, 0)
         if pa.types.is_dictionary(values.type):
             values = values.cast(pa.string())
@@ -496,8 +531,8 @@ class Catalogue:
             try:
                 with self._lock:
                     if path.is_file():
-                        t = pq.read_table(path)
-                        _check_names(path, t, PROFILE_SCHEMA.names)
+                        t = _check_schema(path, {f.name: f.type for f in PROFILE_SCHEMA}, _PROFILES_REMEDY) \
+                            .read(columns=PROFILE_SCHEMA.names)
                     else:
                         seg = pq.read_table(self.path / "segments.parquet", columns=list(_SEGMENT_COLUMNS))
                         seg = seg.sort_by([("track_id", "ascending"), ("segment", "ascending")])
@@ -509,12 +544,15 @@ class Catalogue:
             ids = t.column("track_id").to_numpy()
             values = np.column_stack([t.column(n).to_numpy() for n in names]) if t.num_rows else \
                 np.zeros((0, len(names)), np.float32)
-            order = np.argsort(ids)
-            pos = np.clip(np.searchsorted(ids[order], self.track_ids), 0, max(len(ids) - 1, 0))
-            found = (ids[order][pos] == self.track_ids) if len(ids) else np.zeros(self.size, dtype=bool)
+            if not np.all(ids[1:] > ids[:-1]):  # written sorted by id: no copy to sort them
+                order = np.argsort(ids)
+                ids, values = ids[order], values[order]
+            mine = np.argsort(self.track_ids)  # looked up in id order: a merge, not a million random searches
+            pos = np.clip(np.searchsorted(ids, self.track_ids[mine]), 0, max(len(ids) - 1, 0))
+            found = (ids[pos] == self.track_ids[mine]) if len(ids) else np.zeros(self.size, dtype=bool)
             shape = np.full((self.size, len(names)), np.nan, dtype=np.float32)
             if len(ids):
-                shape[found] = values[order][pos[found]]
+                shape[mine[found]] = values[pos[found]]
             self._shape = shape
         return self._shape
 
@@ -536,14 +574,26 @@ class Catalogue:
             values = np.full((self.size, SOUND_SIZE), np.nan, dtype=np.float32)
             valid = ~column.is_null().to_numpy(zero_copy_only=False)
             if valid.any():
-                flat = pc.list_flatten(column.filter(pa.array(valid))).to_numpy(zero_copy_only=False)
+                lists = column.filter(pa.array(valid))
+                _check_sounds(path, lists)
+                flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
                 values[valid] = flat.reshape(-1, SOUND_SIZE)
             self._sound = values if valid.any() else False
         return None if self._sound is False else self._sound
 
 
-def _check_names(path: Path, table: pa.Table, names: list[str]) -> None:
-    missing = [n for n in names if n not in table.column_names]
-    if missing:
-        raise BatchError(f"'{path}' is not a table of mer's batches: it lacks the columns {', '.join(missing)}. Run "
-                         "the batch again into a new folder.")
+_PROFILES_REMEDY = ("Delete that file: the next time the batch is opened it is written again from the segments "
+                    "(or run the batch again into a new folder).")
+
+
+def _check_sounds(path: Path, lists: pa.ChunkedArray) -> None:
+    """Raise unless every one of ``lists`` (no nulls) holds :data:`SOUND_SIZE` numbers."""
+    kind = lists.type
+    numbers = (pa.types.is_fixed_size_list(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)) and \
+        (pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type))
+    if numbers:
+        lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False)
+        numbers = bool(np.all(lengths == SOUND_SIZE))
+    if not numbers:
+        raise BatchError(f"'{path}' holds sounds that are not {SOUND_SIZE} numbers each ({kind}): the table is "
+                         "damaged. Ask for similar tracks by emotion, or run the batch again into a new folder.")

@@ -1,24 +1,31 @@
 """A synthetic batch in mer's own format, without audio: tracks and segments made up from a seed, written by the
 store's functions (chunks, then the merge), so the tables are exactly what ``python -m mer batch`` writes.
 
-For the scale benchmark (``benchmarks/library_scale.py``) and tests of the Library at catalogue scale.
+For the scale benchmark (``benchmarks/library_scale.py``) and tests of the Library at catalogue scale; with
+``layout="older"``, a batch as mer wrote it before the query layer (segments in the chunks' order, no
+profiles), which :func:`mer.batch.store.upgrade_batch` brings up to date.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from ..config import EMOTIONS, GENRES
 from ..files import write_json_atomic
 from .inputs import BatchError, HashSet, path_id
-from .store import SOUND_SIZE, locked, merge_parts, write_part
+from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
 from .worker import TrackResult
 
-__all__ = ["write_synthetic_batch"]
+__all__ = ["write_synthetic_batch", "LAYOUTS"]
+
+#: How the tables are laid out: as ``python -m mer batch`` writes them today, or as it did before the query layer.
+LAYOUTS = ("current", "older")
 
 _SEGMENTS = 20
 _SECONDS = 60.0
@@ -54,8 +61,24 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
                           start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None, sound=sound[j])
 
 
+def _merge_older(out: Path) -> None:
+    """Merge the chunks as mer did before the query layer: every row in the chunks' order, segments in row groups
+    of at most 262,144 rows (a track's id says nothing of where its rows are), no ``profiles.parquet``."""
+    parts = sorted(p for p in (out / ".parts").iterdir() if p.name.isdigit())
+    for name, schema, rows in (("tracks.parquet", TRACK_SCHEMA, 65_536), ("segments.parquet", SEGMENT_SCHEMA, 262_144)):
+        tmp = out / f".{name}-merging"
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for part in parts:
+                for batch in pq.ParquetFile(part / name).iter_batches(batch_size=rows):
+                    writer.write_batch(batch)
+        os.replace(tmp, out / name)
+    (out / "profiles.parquet").unlink(missing_ok=True)
+    for part in parts:
+        shutil.rmtree(part)
+
+
 def write_synthetic_batch(out: str | os.PathLike, tracks: int, *, seed: int = 0, chunk: int = 20_000,
-                          error_rate: float = 0.01, root: str = "/music",
+                          error_rate: float = 0.01, root: str = "/music", layout: str = "current",
                           on_progress: Callable[[int, int, str], None] | None = None) -> Path:
     """Write a batch of ``tracks`` made-up tracks (20 segments each, one in 100 failed) to ``out``.
 
@@ -68,14 +91,19 @@ def write_synthetic_batch(out: str | os.PathLike, tracks: int, *, seed: int = 0,
         The same seed gives the same tables.
     root : str
         The made-up library's folder in the paths (``ROOT/GENRE/artist-N/track-N.mp3``, 12 tracks a folder).
+    layout : {"current", "older"}
+        The tables as ``python -m mer batch`` writes them, or as it wrote them before the query layer (the
+        same rows; segments unsorted, no ``profiles.parquet``).
 
     Raises
     ------
     BatchError
-        ``tracks`` below 1, or ``out`` cannot be written.
+        ``tracks`` below 1, an unknown ``layout``, or ``out`` cannot be written.
     """
     if tracks < 1:
         raise BatchError(f"A synthetic batch needs at least 1 track, got {tracks}.")
+    if layout not in LAYOUTS:
+        raise BatchError(f"Unknown layout '{layout}'. Choose one of: {', '.join(LAYOUTS)}.")
     out = Path(out)
     rng = np.random.default_rng(seed)
     wanted = HashSet()
@@ -86,6 +114,9 @@ def write_synthetic_batch(out: str | os.PathLike, tracks: int, *, seed: int = 0,
             wanted.update(np.array([r.track_id for r in results], dtype=np.uint64))
             if on_progress:
                 on_progress(min(start + chunk, tracks), tracks, "writing chunks")
-        merge_parts(out, wanted)
+        if layout == "current":
+            merge_parts(out, wanted)
+        else:
+            _merge_older(out)
     write_json_atomic(out / "batch.json", {"tracks": tracks, "synthetic": True, "seed": seed, "roots": [root]})
     return out

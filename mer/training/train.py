@@ -23,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data.balance import class_weights, oversample
-from ..config import EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, Fit, FitKind, ModelConfig, TrainConfig
+from ..config import (EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, Fit, FitKind, FrontEndKind, ModelConfig,
+                      TrainConfig, VAConfig)
 from ..data.dataset import TrackData
 from ..device import resolve_device
 from ..data.emotify import Corpus, load_corpus
-from ..errors import ModelError, TrainingError
+from ..errors import ModelError, TrainingCancelled, TrainingError
 from .evaluate import genre_prior_baseline, logreg_baseline, majority_baseline, pooled_logmel, score
 from ..frontend import front_end
 from ..data.folds import Fold, folds_problem, inner_split, segment_split, track_folds
@@ -434,7 +435,8 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
           feature_config: FeatureConfig = FeatureConfig(), audio_config: AudioConfig = AudioConfig(),
           model_config: ModelConfig = ModelConfig(), replace_existing: bool = False,
           cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None,
-          on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, device: str = "cpu") -> Path:
+          on_epoch: EpochFn | None = None, should_stop: StopFn | None = None, device: str = "cpu",
+          va_config: VAConfig | None = VAConfig()) -> Path:
     """Cross-validate, optionally measure the leakage ladder, train on every track, write the model directory.
 
     Parameters
@@ -449,6 +451,9 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
         Replace an existing model directory at ``out`` (only once the new one is complete).
     device : str
         Where the epochs run: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"`` (see :mod:`mer.device`); not saved.
+    va_config : VAConfig or None
+        How the valence–arousal head is trained beside the GEMS head, on the bundled 4Q clips (MusiCNN models
+        only); None: no head.
 
     Returns
     -------
@@ -462,12 +467,13 @@ def train(root: str | os.PathLike, *, config: TrainConfig = TrainConfig(), out: 
     # a second run writing this name is told at once
     with name_lock(out.parent, out.name, what="the model", error=ModelError):
         return _train(root, out, config, feature_config, audio_config, model_config, replace_existing, cache_dir,
-                      on_progress, on_epoch, should_stop, torch_device)
+                      on_progress, on_epoch, should_stop, torch_device, va_config)
 
 
 def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, audio_config: AudioConfig,
            model_config: ModelConfig, replace_existing: bool, cache_dir, on_progress: ProgressFn | None,
-           on_epoch: EpochFn | None, should_stop: StopFn | None, torch_device: Any) -> Path:
+           on_epoch: EpochFn | None, should_stop: StopFn | None, torch_device: Any,
+           va_config: VAConfig | None = None) -> Path:
     t_start = time.perf_counter()
     data, dataset = load_training_data(root, model_config=model_config, audio_config=audio_config,
                                        feature_config=feature_config, cache_dir=cache_dir, on_progress=on_progress)
@@ -479,15 +485,29 @@ def _train(root, out: Path, config: TrainConfig, feature_config: FeatureConfig, 
                             f"{max(10, 2 * config.cv_folds)} tracks.")
     model = _evaluate_and_fit(data, config, model_config, dataset.description, on_epoch=on_epoch,
                               on_progress=on_progress, should_stop=should_stop, device=torch_device)
+    va = _valence_arousal(model.net, model_config, va_config, on_progress, should_stop)
     model.seconds = time.perf_counter() - t_start
     from ..card import model_card, model_metrics
 
-    metrics = model_metrics(model)
+    metrics = replace(model_metrics(model), valence_arousal=va[1] if va else None)
     return save_model(model.net, name=out.name, root=out.parent, audio_config=audio_config,
                       feature_config=feature_config, model_config=model_config, train_config=config,
                       dataset=dataset, metrics=metrics.to_dict(),
                       card=model_card(out.name, dataset, config, model_config, metrics), replace=replace_existing,
-                      precision=data.precision)
+                      precision=data.precision, va=(va[0], va_config) if va else None)
+
+
+def _valence_arousal(net: Any, model_config: ModelConfig, va_config: VAConfig | None,
+                     on_progress: ProgressFn | None, should_stop: StopFn | None) -> tuple[Any, Any] | None:
+    """The valence–arousal head and its evaluation, for a MusiCNN model (the head reads MusiCNN's layers)."""
+    if va_config is None or model_config.front_end != FrontEndKind.MUSICNN or model_config.fine_tune:
+        return None
+    if should_stop is not None and should_stop():
+        raise TrainingCancelled("Training was cancelled; the active model is unchanged.")
+    from ..model import predict_tracks
+    from .valence import train_head
+
+    return train_head(va_config, gems=lambda X: predict_tracks(net, X)[0], on_progress=on_progress)
 
 
 def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelConfig, description: str, *,
