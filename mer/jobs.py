@@ -405,6 +405,9 @@ def job_status(models_root: Path | None = None) -> JobStatus:
         within = 1.0 if last.early_stop else min(1.0, last.epoch / max(1, last.epochs))
         status.progress = min(1.0, (done + within) / max(1, len(plan)))
         status.message = f"{last.stage or 'training'}: epoch {last.epoch}/{last.epochs}"
+        after = next(e for e in reversed(run.events) if e.get("event") in ("epoch", "progress"))
+        if after.get("event") == "progress":  # a stage after the fits (the valence–arousal head): say it
+            status.message = str(after.get("message", status.message))
     elif run.events:
         status.message = str(run.events[-1].get("message", ""))
     if run.state == JobState.DONE:

@@ -380,3 +380,24 @@ def test_a_finished_run_is_reaped_not_left_a_zombie_of_the_server(tmp_path, quic
         time.sleep(0.02)  # a zombie keeps its /proc entry (state Z) until its parent waits for it
     assert not stat.exists(), stat.read_text().split()[2]
     assert job_status(root).state == "done"
+
+
+def test_a_stage_after_the_last_epoch_is_what_the_running_view_says(tmp_path):
+    """After the folds' epochs a run may work for minutes on something else (the valence–arousal head): the page
+    names that stage rather than the last epoch, which looked stuck."""
+    import os
+
+    from mer.progress import Epoch
+
+    jobs = tmp_path / "models" / ".jobs"
+    (jobs / "runs" / "run-x").mkdir(parents=True)
+    (jobs / "job.json").write_text(json.dumps({"run": "run-x", "pid": os.getpid(), "settings": {}}))
+    epoch = Epoch(stage="fold 5/5", epoch=2, epochs=2, train_loss=1.0, val_loss=1.0, val_accuracy=0.5, lr=1e-3,
+                  seconds=0.1, best_epoch=2, early_stop=False)
+    events = [{"event": "epoch", **epoch.to_dict()}]
+    (jobs / "runs" / "run-x" / "progress.jsonl").write_text("\n".join(map(json.dumps, events)) + "\n")
+    assert job_status(tmp_path / "models").message == "fold 5/5: epoch 2/2"
+    events.append({"event": "progress", "done": 1, "total": 6, "message": "valence and arousal: 4Q fold 2 of 5"})
+    (jobs / "runs" / "run-x" / "progress.jsonl").write_text("\n".join(map(json.dumps, events)) + "\n")
+    status = job_status(tmp_path / "models")
+    assert status.state == "running" and status.message == "valence and arousal: 4Q fold 2 of 5"
