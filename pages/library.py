@@ -276,8 +276,9 @@ try:
 except MerError as e:
     show_error(e)
     near = []
-st.caption("The nearest tracks by emotion profile: the nine probabilities and the shape of the timeline (how much "
-           "each emotion varies, and whether it rises or falls through the track)." if by == "emotion" else
+st.caption("The nearest tracks by emotion profile: the nine probabilities"
+           + (", the learned valence and arousal" if cat.has_va else "") + " and the shape of the timeline (how much "
+           "each varies, and whether it rises or falls through the track)." if by == "emotion" else
            "The nearest tracks by sound: what MusiCNN hears in each (its 50 Last.fm tags' probabilities averaged "
            "over the track: genres, instruments, moods), compared by cosine distance.")
 st.dataframe([{"file": n.track.path.rsplit("/", 1)[-1], "distance": round(n.distance, 3),

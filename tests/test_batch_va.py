@@ -256,7 +256,7 @@ def test_an_older_batch_without_the_columns_opens_and_says_why(plane, tmp_path, 
     assert not store.needs_upgrade(older)  # nothing to rewrite: the values cannot be computed without the audio
     cat = Catalogue(older)
     assert cat.va_reason == NO_VA_OLDER and "written before mer learned them" in NO_VA_OLDER
-    assert "analyse it again" in NO_VA_OLDER.lower() and not cat.notes
+    assert "analyse the library again" in NO_VA_OLDER.lower() and not cat.notes
     assert np.isnan(cat.valence).all() and np.isnan(cat.va_shapes()).all() and cat.shapes().shape == (200, 18)
     np.testing.assert_allclose(cat.shapes(), Catalogue(plane).shapes())  # the rest reads as before
     assert cat.library_map().axes == "emotions" and cat.library_map().counts.sum() == int(cat.ok.sum())

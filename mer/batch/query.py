@@ -52,11 +52,11 @@ MAP_ANCHORS = np.array([[math.sin(2 * math.pi * _MAP_ORDER.index(e) / 9),
 MAP_AXES = ("valence_arousal", "emotions")
 #: Why a batch whose tables lack the ``valence`` and ``arousal`` columns has none.
 NO_VA_OLDER = ("This batch has no valence or arousal: it was written before mer learned them (or by a model without "
-               "the valence–arousal head). Analyse it again (`python -m mer batch MUSIC --out NEW`, or on the "
-               "Library page) with a model that has the head, such as the default, to add them.")
+               "the valence–arousal head). Analyse the library again, into a new folder, with a model that has the "
+               "head (such as the default) to add them.")
 _NO_VA_MODEL = ("This batch has no valence or arousal: the model that analysed it ({models}) has no valence–arousal "
-                "head (it was trained before the head existed, or on the log-mel front-end). Analyse it again with "
-                "a model that has the head, such as the default, to add them.")
+                "head (it was trained before the head existed, or on the log-mel front-end). Analyse the library "
+                "again, into a new folder, with a model that has the head (such as the default) to add them.")
 
 
 def check_emotion(name: str) -> str:
