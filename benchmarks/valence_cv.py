@@ -4,8 +4,8 @@
 
 1. The shipped recipe (:func:`mer.training.valence.evaluate_head`): 5 artist-grouped folds, C chosen inside each
    training set, beside the pooled logistic regression and the GEMS projection (the bundled default model).
-2. ``--variants``: the same protocol for other choices, each nested the same way: the ``mean_pool`` layer;
-   clips weighted by ``PQuad``; Emotify's tracks added as weak labels (each dominant emotion's side of the
+2. ``--variants``: the same protocol for other choices, each nested the same way: other MusiCNN layers for each
+   side; clips weighted by ``PQuad``; Emotify's tracks added as weak labels (each dominant emotion's side of the
    circumplex projection) at weights 0.25 and 1.
 3. ``--splices N``: N splices of two 30 s clips from opposite quadrants (Q1 then Q3, Q3 then Q1, Q2 then Q4, Q4
    then Q2), both from a test fold's artists, the head fitted on the other folds: the share of the 20 segments
@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer.config import EMOTIONS, VAConfig  # noqa: E402
+from mer.config import EMOTIONS, VAConfig, VAInput  # noqa: E402
 from mer.data.fourq import FourQ, load_fourq  # noqa: E402
 from mer.training import valence as va  # noqa: E402
 
@@ -41,31 +41,32 @@ def recipe(config: VAConfig) -> None:
     from mer.model import predict_tracks
     from mer.registry import load_model
 
-    data, pooled = load_fourq(str(config.layer)), load_fourq("mean_pool").X
+    data, pooled = load_fourq(config.layers), load_fourq(("mean_pool",)).X
     net = load_model(Path(__file__).resolve().parent.parent / "models" / "default").net
     t0 = time.perf_counter()
     m = va.evaluate_head(data, config, pooled=pooled.mean(axis=1), gems=lambda X: predict_tracks(net, X)[0],
                          gems_inputs=pooled)
     print(f"## {m.protocol} ({time.perf_counter() - t0:.1f} s)\n\n| model | valence | AUC | arousal | AUC | quadrant |\n"
           "|---|---|---|---|---|---|")
-    print(_row("head (" + str(config.layer) + ")", m.head))
+    print(_row(f"head (valence {config.valence_input}, arousal {config.arousal_input})", m.head))
     for name, s in m.baselines.items():
         print(_row(name, s))
     print(f"\nfolds' quadrant accuracy {[round(a, 3) for a in m.fold_quadrant]}; segments alone: valence "
           f"{m.segments[0]:.3f}, arousal {m.segments[1]:.3f}; Brier {m.brier[0]:.3f} / {m.brier[1]:.3f}\n")
 
 
-def _weak_emotify(layer: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _weak_emotify(layers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Emotify's tracks with the circumplex side of their dominant emotion as weak valence and arousal labels."""
     from mer.audio.embeddings import BUNDLED_LAYER_FILES, load_bundled_embeddings
     from mer.circumplex import COORDINATES
     from mer.data.emotify import load_annotations
 
-    emb = load_bundled_embeddings(BUNDLED_LAYER_FILES[layer], layers=(layer,))
-    tracks = load_annotations().tracks.set_index("track_id").loc[emb.track_id]
+    parts = [load_bundled_embeddings(BUNDLED_LAYER_FILES[name], layers=(name,)) for name in layers]
+    tracks = load_annotations().tracks.set_index("track_id").loc[parts[0].track_id]
     dominant = tracks[list(EMOTIONS)].to_numpy(dtype=np.float64).argmax(axis=1)
     side = COORDINATES[dominant] >= 0
-    return emb.vectors.astype(np.float64), side[:, 0].astype(float), side[:, 1].astype(float)
+    X = np.concatenate([e.vectors.astype(np.float64) for e in parts], axis=2)
+    return X, side[:, 0].astype(float), side[:, 1].astype(float)
 
 
 def _evaluate_with(data: FourQ, config: VAConfig, *, weights: np.ndarray | None = None,
@@ -73,23 +74,25 @@ def _evaluate_with(data: FourQ, config: VAConfig, *, weights: np.ndarray | None 
     """Nested grouped CV with clip weights or extra weakly labelled tracks in every training set (never tested)."""
     folds = va.grouped_folds(data.quadrant, data.artist, config.cv_folds, config.seed)
     clip = np.zeros((len(data), 2))
+    inputs = (VAInput(config.valence_input), VAInput(config.arousal_input))
     for tr, te in folds:
         for side, y in enumerate((data.valence, data.arousal)):
+            cols = va.input_columns(data.layers, inputs[side].layers)
             best, best_loss = None, np.inf
             inner = va.grouped_folds(data.quadrant[tr], data.artist[tr], config.inner_folds, config.seed)
             for c in config.c_grid:
                 loss = np.mean([va._log_loss(y[tr][b], va._clip_logits(
-                    data.X[tr][b], _fit_weighted(data, tr[a], y, c, side, weights, extra)).mean(axis=1))
+                    data.X[tr][b], _fit_weighted(data, tr[a], y, c, side, weights, extra, cols)).mean(axis=1))
                     for a, b in inner])
                 if loss < best_loss:
                     best, best_loss = c, loss
-            model = _fit_weighted(data, tr, y, best, side, weights, extra)
+            model = _fit_weighted(data, tr, y, best, side, weights, extra, cols)
             clip[te, side] = va._sigmoid(va._clip_logits(data.X[te], model).mean(axis=1))
     s = va._scores(clip[:, 0], clip[:, 1], data)
     return s.valence_accuracy, s.arousal_accuracy, s.quadrant_accuracy
 
 
-def _fit_weighted(data: FourQ, idx: np.ndarray, y: np.ndarray, c: float, side: int, weights, extra):
+def _fit_weighted(data: FourQ, idx: np.ndarray, y: np.ndarray, c: float, side: int, weights, extra, cols):
     X = data.X[idx].reshape(-1, data.X.shape[-1]).astype(np.float64)
     t = np.repeat(y[idx], data.X.shape[1]).astype(float)
     w = np.repeat(weights[idx], data.X.shape[1]) if weights is not None else np.ones(len(t))
@@ -99,7 +102,7 @@ def _fit_weighted(data: FourQ, idx: np.ndarray, y: np.ndarray, c: float, side: i
         t = np.r_[t, np.repeat((ev, ea)[side], ex.shape[1])]
         w = np.r_[w, np.full(ex.shape[0] * ex.shape[1], weight)]
     mean, scale = X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)
-    Z = (X - mean) / scale
+    Z = ((X - mean) / scale)[:, cols]
     # weighted logistic regression: the same Newton steps with each row's loss scaled
     A = np.hstack([Z, np.ones((len(Z), 1))])
     ridge, theta = np.r_[np.ones(Z.shape[1]), 0.0], np.zeros(A.shape[1])
@@ -109,18 +112,22 @@ def _fit_weighted(data: FourQ, idx: np.ndarray, y: np.ndarray, c: float, side: i
         if np.max(np.abs(grad)) < 1e-8:
             break
         theta -= np.linalg.solve(c * (A.T * (w * p * (1 - p))) @ A + np.diag(ridge + 1e-12), grad)
-    return mean, scale, theta[:-1], float(theta[-1])
+    coef = np.zeros(X.shape[1])
+    coef[cols] = theta[:-1]
+    return mean, scale, coef, float(theta[-1])
 
 
 def variants(config: VAConfig) -> None:
-    data = load_fourq(str(config.layer))
+    data = load_fourq(config.layers)
     print("## Variants, each by the same nested grouped cross-validation\n\n| variant | valence | arousal | quadrant |"
           "\n|---|---|---|---|")
-    mp = load_fourq("mean_pool")
-    rows = {"penultimate (shipped)": _evaluate_with(data, config),
-            "mean_pool layer": _evaluate_with(mp, dataclasses.replace(config, layer="mean_pool")),
-            "clips weighted by PQuad": _evaluate_with(data, config, weights=data.confidence)}
-    ex, ev, ea = _weak_emotify(str(config.layer))
+    rows = {"valence penultimate, arousal penultimate+mean_pool (shipped)": _evaluate_with(data, config)}
+    for v, a in (("penultimate", "penultimate"), ("mean_pool", "mean_pool"),
+                 ("penultimate+mean_pool", "penultimate+mean_pool")):
+        rows[f"valence {v}, arousal {a}"] = _evaluate_with(
+            data, dataclasses.replace(config, valence_input=VAInput(v), arousal_input=VAInput(a)))
+    rows["clips weighted by PQuad"] = _evaluate_with(data, config, weights=data.confidence)
+    ex, ev, ea = _weak_emotify(config.layers)
     for w in (0.25, 1.0):
         rows[f"+ Emotify weak labels, weight {w:g}"] = _evaluate_with(data, config, extra=(ex, ev, ea, w))
     for name, (v, a, q) in rows.items():
@@ -131,37 +138,40 @@ def variants(config: VAConfig) -> None:
 def splices(config: VAConfig, root: Path, n: int) -> None:
     from mer.audio.decode import load_audio
     from mer.audio.embeddings import embed_samples
+    from mer.valence import smooth_logits, to_unit
 
-    data = load_fourq(str(config.layer))
-    songs = {s: p for p in root.glob("Q*/*.*") if (s := int(p.stem[2:])) is not None}
+    data = load_fourq(config.layers)
+    files = {int(p.stem[2:]): p for p in root.glob("Q*/MT*.*")}
     folds = va.grouped_folds(data.quadrant, data.artist, config.cv_folds, config.seed)
     rng = np.random.default_rng(config.seed)
-    hits = {"valence": [], "arousal": [], "valence_far": [], "arousal_far": []}
-    per_fold = int(np.ceil(n / len(folds)))
+    right: dict[tuple[str, int], list[np.ndarray]] = {}
+    pairs = [(1, 3), (3, 1), (2, 4), (4, 2)]
     t0 = time.perf_counter()
-    for tr, te in folds:
-        head, _ = va.fit_head(data, config, tr)
-        for first, second in [(1, 3), (3, 1), (2, 4), (4, 2)] * per_fold:
-            a = rng.choice(te[data.quadrant[te] == first])
-            b = rng.choice(te[data.quadrant[te] == second])
-            ya, yb = (load_audio(songs[int(data.song[i])]) for i in (a, b))
-            cut = 30 * ya.sample_rate
-            y = np.concatenate([ya.samples[:cut], yb.samples[:cut]])
-            path = head.path(embed_samples(y, ya.sample_rate, extra_layers=(head.layer,)).extra)
-            own = np.r_[np.zeros(10, int) + a, np.zeros(10, int) + b]
-            far = np.r_[np.arange(9), np.arange(11, 20)]  # without the segment on each side of the join
-            for axis, truth, values in (("valence", data.valence, path.valence), ("arousal", data.arousal, path.arousal)):
-                right = (values >= 0) == truth[own].astype(bool)
-                hits[axis].append(right.mean())
-                hits[f"{axis}_far"].append(right[far].mean())
-        if sum(len(v) for v in hits.values()) >= 4 * n:
-            break
-    k = len(hits["valence"])
-    print(f"## {k} splices of two 30 s clips from opposite quadrants, artists unseen by the head "
-          f"({time.perf_counter() - t0:.0f} s)\n")
-    print(f"segments on their own clip's side: valence {np.mean(hits['valence']):.3f}, arousal "
-          f"{np.mean(hits['arousal']):.3f}; without the two segments at the join: valence "
-          f"{np.mean(hits['valence_far']):.3f}, arousal {np.mean(hits['arousal_far']):.3f}\n")
+    for k in range(n):
+        if k % (n // len(folds) or 1) == 0 or k == 0:
+            tr, te = folds[min(len(folds) - 1, k * len(folds) // n)]
+            head, _ = va.fit_head(data, config, tr)
+        first, second = pairs[k % 4]
+        a, b = (rng.choice(te[data.quadrant[te] == q]) for q in (first, second))
+        clips = [load_audio(files[int(data.song[i])]) for i in (a, b)]
+        y = np.concatenate([c.samples[:30 * c.sample_rate] for c in clips])
+        z = head.logits(embed_samples(y, clips[0].sample_rate, extra_layers=head.layers).extra)
+        own = np.repeat([a, b], 10)
+        for half in (0, 1, 2):
+            values = to_unit(smooth_logits(z, half))
+            for axis, truth in ((0, data.valence), (1, data.arousal)):
+                right.setdefault(("valence" if axis == 0 else "arousal", half), []).append(
+                    (values[:, axis] >= 0) == truth[own].astype(bool))
+        print(f"\r[{k + 1}/{n}] splices", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    print(f"## {n} splices of two 30 s clips from opposite quadrants (Q1-Q3, Q3-Q1, Q2-Q4, Q4-Q2), artists unseen by "
+          f"the head ({time.perf_counter() - t0:.0f} s)\n\n| context (segments each side) | valence | arousal | "
+          "valence, 2 segments at the join left out | arousal, same |\n|---|---|---|---|---|")
+    far = np.r_[np.arange(9), np.arange(11, 20)]
+    for half in (0, 1, 2):
+        v, a = np.array(right[("valence", half)]), np.array(right[("arousal", half)])
+        print(f"| {half} | {v.mean():.3f} | {a.mean():.3f} | {v[:, far].mean():.3f} | {a[:, far].mean():.3f} |")
+    print()
 
 
 def main() -> int:

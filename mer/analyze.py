@@ -20,6 +20,7 @@ from .audio.features import TrackFeatures, track_features
 from .progress import ProgressFn
 from .registry import LoadedModel, load_active
 from .audio.segments import Segments
+from .threads import analysis_threads, rebalance
 from .valence import NO_HEAD, VAPath
 from .valence import SOURCE as VA_SOURCE
 
@@ -229,10 +230,12 @@ def read_audio(audio: Audio, model: LoadedModel, features: TrackFeatures | None 
     report = on_progress or _quiet
     fe, stages = model.front_end, model.front_end.reading_stages
     head = model.va_head
+    rebalance()  # within an analysis: its share of the cores now, before the network's stages
     inputs = fe.track_inputs(audio, model.feature_config, features,
                              on_progress=lambda done, total, message: report(0, stages, message) if done < total else None,
-                             extra_layers=(head.layer,) if head is not None else ())
+                             extra_layers=head.layers if head is not None else ())
     report(stages - 1, stages, f"The network reads the {model.feature_config.n_segments} segments")
+    rebalance()
     track, segments = fe.predict(model.net, inputs.X)
     va = head.path(inputs.extra) if head is not None and inputs.extra is not None else None
     report(stages, stages, "Done")
@@ -309,7 +312,8 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
             on_progress: ProgressFn | None = None) -> Analysis:
     """Analyse a file or uploaded bytes with ``model`` (default: the active model).
 
-    At most :func:`max_analyses` run at once in a process (the app's visitors share one); the others wait.
+    At most :func:`max_analyses` run at once in a process (the app's visitors share one); the others wait. Each
+    takes its share of the cores free for it in torch's threads (:func:`mer.threads.analysis_threads`).
 
     Parameters
     ----------
@@ -325,12 +329,12 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
     ModelError
         When no model can be loaded.
     ConfigError
-        ``$MER_MAX_ANALYSES`` is not a number of analyses.
+        ``$MER_MAX_ANALYSES`` is not a number of analyses, or ``$MER_THREADS`` not a number of threads.
     """
     model = model or load_active()
     report = on_progress or _quiet
     stages = 2 + model.front_end.reading_stages
-    with analysis_slot():
+    with analysis_slot(), analysis_threads():
         report(0, stages, "Decoding the audio")
         audio = load_audio(source, name=name, config=model.audio_config)
         return analyze_audio(audio, model, on_progress=_shifted(report, 1))

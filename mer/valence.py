@@ -1,6 +1,6 @@
 """Valence and arousal learned from listeners: a head on MusiCNN's segment embeddings, and the path it draws.
 
-The head is two logistic regressions on one MusiCNN layer of each segment (standardised), trained on the 4Q
+The head is two logistic regressions on MusiCNN layers of each segment (standardised), trained on the 4Q
 dataset's clips (Panda, Malheiro and Paiva 2018: each clip a quadrant of Russell's plane, so a valence sign and
 an arousal sign) by :mod:`mer.training.valence`. Each segment is read from its own audio, no context: a segment's
 valence is ``2 P(pleasant | segment) - 1`` and its arousal ``2 P(energetic | segment) - 1``, each in [-1, 1] with
@@ -22,10 +22,12 @@ import numpy as np
 
 from .errors import ModelError
 
-__all__ = ["VA_FILE", "CLEAR", "SOURCE", "NO_HEAD", "QUADRANTS", "VAPath", "VAHead", "quadrant", "describe", "to_unit"]
+__all__ = ["VA_FILE", "LAYER_SIZES", "CLEAR", "smooth_logits", "SOURCE", "NO_HEAD", "QUADRANTS", "VAPath", "VAHead", "quadrant", "describe", "to_unit"]
 
 #: The file of a model folder that holds its valence–arousal head.
 VA_FILE = "valence-arousal.npz"
+#: How many values each MusiCNN layer the head may read gives per segment (MSD_musicnn's architecture).
+LAYER_SIZES: dict[str, int] = {"penultimate": 200, "mean_pool": 753}
 #: How far from 0 (on [-1, 1], i.e. P = 0.65 against 0.35) a value must be to count as leaning one way in words.
 CLEAR = 0.3
 
@@ -46,6 +48,17 @@ QUADRANTS: dict[tuple[bool, bool], str] = {(True, True): "excited, happy", (Fals
 def to_unit(logits: np.ndarray) -> np.ndarray:
     """``2 P - 1`` of logits: [-1, 1], 0 where the head is undecided."""
     return np.tanh(np.asarray(logits, dtype=np.float64) / 2)  # 2 sigmoid(x) - 1, without overflow
+
+
+def smooth_logits(logits: np.ndarray, half: int) -> np.ndarray:
+    """Each segment's logits averaged with ``half`` neighbours on each side (fewer at the ends): (S, 2) → (S, 2)."""
+    z = np.asarray(logits, dtype=np.float64)
+    if half <= 0:
+        return z
+    out = np.empty_like(z)
+    for i in range(len(z)):
+        out[i] = z[max(0, i - half):i + half + 1].mean(axis=0)
+    return out
 
 
 def quadrant(valence: float, arousal: float) -> str:
@@ -108,20 +121,20 @@ class VAPath:
 
 @dataclass(frozen=True)
 class VAHead:
-    """Two logistic regressions (valence, arousal) on one standardised MusiCNN layer of a segment.
+    """Two logistic regressions (valence, arousal) on standardised MusiCNN layers of a segment.
 
     Attributes
     ----------
-    layer : str
-        The MusiCNN layer it reads (:class:`mer.audio.musicnn.MusiCNNOutput` field).
+    layers : tuple of str
+        The MusiCNN layers its input concatenates (:class:`mer.audio.musicnn.MusiCNNOutput` fields).
     mean, scale : np.ndarray [shape=(n_inputs,)]
         The standardisation, from the training segments.
     coef : np.ndarray [shape=(2, n_inputs)]
-        Valence's weights, then arousal's.
+        Valence's weights, then arousal's (zero on the inputs a side does not read).
     intercept : np.ndarray [shape=(2,)]
     """
 
-    layer: str
+    layers: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     coef: np.ndarray
@@ -129,6 +142,9 @@ class VAHead:
 
     def __post_init__(self) -> None:
         n = self.mean.shape
+        if n != (sum(LAYER_SIZES.get(name, -1) for name in self.layers),):
+            raise ModelError(f"The valence–arousal head's layers ({'+'.join(self.layers)}) do not match its "
+                             f"{n[0] if n else 0} inputs; retrain the model.")
         if len(n) != 1 or self.scale.shape != n or self.coef.shape != (2, n[0]) or self.intercept.shape != (2,):
             raise ModelError("The valence–arousal head's arrays do not fit together; retrain the model.")
         if not all(np.isfinite(a).all() for a in (self.mean, self.scale, self.coef, self.intercept)) or \
@@ -143,8 +159,8 @@ class VAHead:
         """Valence and arousal logits of segments: (..., n_inputs) → (..., 2)."""
         X = np.asarray(X, dtype=np.float64)
         if X.shape[-1] != self.n_inputs:
-            raise ModelError(f"The valence–arousal head reads {self.n_inputs} values of MusiCNN's {self.layer} per "
-                             f"segment, got {X.shape[-1]}.")
+            raise ModelError(f"The valence–arousal head reads {self.n_inputs} values of MusiCNN's "
+                             f"{'+'.join(self.layers)} per segment, got {X.shape[-1]}.")
         return ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
 
     def path(self, X: np.ndarray) -> VAPath:
@@ -156,7 +172,7 @@ class VAHead:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the head as a plain ``.npz`` (no pickle)."""
-        np.savez(path, layer=np.array(self.layer), mean=self.mean, scale=self.scale, coef=self.coef,
+        np.savez(path, layers=np.array(self.layers), mean=self.mean, scale=self.scale, coef=self.coef,
                  intercept=self.intercept)
 
     @classmethod
@@ -170,8 +186,8 @@ class VAHead:
         """
         try:
             with np.load(Path(path), allow_pickle=False) as f:
-                return cls(layer=str(f["layer"]), **{k: f[k].astype(np.float64)
-                                                     for k in ("mean", "scale", "coef", "intercept")})
+                arrays = {k: f[k].astype(np.float64) for k in ("mean", "scale", "coef", "intercept")}
+                return cls(layers=tuple(str(x) for x in f["layers"]), **arrays)
         except (OSError, KeyError, ValueError) as e:
             raise ModelError(f"The valence–arousal head '{path}' cannot be read ({e}); retrain the model or roll "
                              "back.") from None

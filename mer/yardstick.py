@@ -135,12 +135,33 @@ def _lean(value: float, positive: str, negative: str) -> str:
     return f"undecided ({value:+.2f})"
 
 
+def _contrast(top: str, anchor: tuple[float, float, int], valence: float, arousal: float) -> str | None:
+    """A clause for where the head's point leans clearly against the side the top emotion usually sits on."""
+    from .valence import CLEAR
+
+    said = []
+    for value, usual, word in ((valence, anchor[0], ("pleasant", "unpleasant")),
+                               (arousal, anchor[1], ("energetic", "calm in energy"))):
+        if abs(value) >= CLEAR and abs(usual) >= CLEAR / 2 and (value > 0) != (usual > 0):
+            said.append(word[0] if value > 0 else word[1])
+    if not said:
+        return None
+    return (f" {emotion_label(top)[0].upper()}{emotion_label(top)[1:]}, but {' and '.join(said)}: the nine emotions "
+            f"and the valence–arousal head are separate models, and here they hear the track differently.")
+
+
 def va_sureness(valence: float, arousal: float, valence_accuracy: float | None = None,
-                arousal_accuracy: float | None = None) -> VASureness:
-    """How far a point leans on each axis, in words, beside the head's cross-validated accuracy.
+                arousal_accuracy: float | None = None, *, top: str | None = None,
+                anchors: dict[str, tuple[float, float, int]] | None = None) -> VASureness:
+    """How far a point leans on each axis, in words, beside the head's cross-validated accuracy; with the track's
+    ``top`` emotion and the head's ``anchors`` (where it puts each emotion's Emotify tracks), a clause where the
+    point leans clearly against where that emotion usually sits ("joyful activation, but calm in energy").
 
     >>> va_sureness(0.7, 0.1, 0.81, 0.9).sentence.split(";")[0]
     'Valence clearly pleasant (+0.70), arousal undecided (+0.10)'
+    >>> "Joyful activation, but calm in energy" in va_sureness(
+    ...     0.5, -0.6, top="joyful_activation", anchors={"joyful_activation": (0.4, 0.5, 20)}).sentence
+    True
     """
     from .valence import describe
 
@@ -148,8 +169,10 @@ def va_sureness(valence: float, arousal: float, valence_accuracy: float | None =
             f"{_lean(arousal, 'energetic', 'calm')}; 0 means undecided and ±1 certain")
     if valence_accuracy is not None and arousal_accuracy is not None:
         said += (f". On clips by artists it had not seen, the head put {valence_accuracy:.0%} of them on the right "
-                 f"side of pleasant and {arousal_accuracy:.0%} on the right side of energetic (a guess: 50 %).")
+                 f"side of pleasant and {arousal_accuracy:.0%} on the right side of energetic (a guess: 50%).")
     else:
         said += "."
+    if top is not None and anchors and top in anchors:
+        said += _contrast(top, anchors[top], valence, arousal) or ""
     return VASureness(valence=valence, arousal=arousal, words=describe(valence, arousal),
                       valence_accuracy=valence_accuracy, arousal_accuracy=arousal_accuracy, sentence=said)

@@ -156,8 +156,9 @@ else:
     plane.plotly_chart(circumplex_figure(va, seg.start_s, segment=st.session_state.get("segment", 1) - 1,
                                          anchors=va_eval.anchors if va_eval else None),
                        width="stretch", key="circumplex")
-    va_sure = va_sureness(va.track_valence, va.track_arousal, *((va_eval.head.valence_accuracy,
-                                                                 va_eval.head.arousal_accuracy) if va_eval else ()))
+    va_sure = va_sureness(va.track_valence, va.track_arousal,
+                          *((va_eval.head.valence_accuracy, va_eval.head.arousal_accuracy) if va_eval else ()),
+                          top=result.track_top, anchors=va_eval.anchors if va_eval else None)
     with said:
         st.metric("Valence", f"{va.track_valence:+.2f}", help="Unpleasant (−1) to pleasant (+1): 2 P(pleasant) − 1.")
         st.metric("Arousal", f"{va.track_arousal:+.2f}", help="Calm (−1) to energetic (+1): 2 P(energetic) − 1.")

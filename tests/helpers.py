@@ -23,6 +23,23 @@ def open_page(page: str | None = None, timeout: float = 120):
     return (at.switch_page(page) if page else at).run()
 
 
+def processes_of(run: str) -> dict[int, tuple[int, str]]:
+    """The running processes (not zombies) whose environment holds ``MER_TEST_RUN=run``: pid → (parent pid,
+    command line with spaces between its words). A test starts a command with that variable set; every process
+    the command starts inherits it, whoever its parent is (a pool's workers are its fork server's children)."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            if not proc.name.isdigit() or f"MER_TEST_RUN={run}".encode() not in (proc / "environ").read_bytes():
+                continue
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if stat[0] != "Z":
+                found[int(proc.name)] = (int(stat[1]), (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
 def tone(seconds: float, sr: int = 22_050, freq: float = 440.0, amp: float = 0.5, channels: int = 1) -> np.ndarray:
     """A sine (with a little noise so it is not pathological), shape (n,) or (n, channels)."""
     rng = np.random.default_rng(0)

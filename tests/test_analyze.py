@@ -62,7 +62,7 @@ def test_a_model_with_a_head_gives_each_segment_its_own_learned_valence_and_arou
     model = load_model(va_model)
     path = write_audio("v.wav", np.concatenate([tone(15.0, freq=220.0), tone(15.0, freq=880.0, amp=0.2)]), 22_050)
     result = analyze(path, model=model)
-    emb = embed_audio(load_audio(path, config=model.audio_config), extra_layers=("penultimate",))
+    emb = embed_audio(load_audio(path, config=model.audio_config), extra_layers=model.va_head.layers)
     expected = model.va_head.path(emb.extra)
     np.testing.assert_allclose(result.va_path.valence, expected.valence, atol=1e-6)
     d = result.to_dict()
@@ -167,3 +167,21 @@ def test_analyze_prints_progress_on_a_terminal_and_keeps_stdout_json(tiny_models
     monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal: nothing
     assert main(["analyze", str(path), "--model", str(tiny_models / "default"), "--json"]) == 0
     assert sys.stderr.getvalue() == ""
+
+
+@pytest.mark.parametrize("which", ["tiny", "bundled"])
+def test_the_numbers_do_not_depend_on_the_threads_an_analysis_gets(which, tiny_models, write_audio, monkeypatch):
+    # an analysis takes its share of the free cores, so the same file may run on one thread or several
+    from pathlib import Path
+
+    model = load_model(tiny_models / "default" if which == "tiny" else
+                       Path(__file__).resolve().parent.parent / "models" / "default")  # log-mel / MusiCNN
+    path = write_audio("t.wav", tone(12.0, freq=330.0), 22_050)
+    results = []
+    for n in ("1", "2", "3"):
+        monkeypatch.setenv("MER_THREADS", n)
+        results.append(analyze(path, model=model))
+    for other in results[1:]:
+        assert other.precision == results[0].precision
+        np.testing.assert_allclose(other.probabilities, results[0].probabilities, atol=1e-6)
+        np.testing.assert_allclose(other.track_probabilities, results[0].track_probabilities, atol=1e-6)

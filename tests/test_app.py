@@ -91,14 +91,8 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     # each with its file's bytes already sent, not a deferred file that a later rerun could lose
     assert all(b.proto.url and not b.proto.deferred_file_id for b in buttons)
     assert len({b.proto.url for b in buttons}) == 3
-    from mer.circumplex import COORDINATES
-
-    plane = {t["name"]: t for t in figure(at, "Valence and arousal")["data"]}
-    path = np.stack([array(plane["segments, in time order"]["x"]), array(plane["segments, in time order"]["y"])])
-    np.testing.assert_allclose(path.T, z.T @ COORDINATES, atol=1e-4)  # each segment: its probabilities' mean position
-    track = (array(plane["whole track"]["x"])[0], array(plane["whole track"]["y"])[0])
-    assert metrics["Valence"] == f"{track[0]:+.2f}" and metrics["Arousal"] == f"{track[1]:+.2f}"
-    assert any("Russell" in c.value and "projection" in c.value for c in at.caption)
+    # the tiny log-mel model has no valence–arousal head: the page says so and draws no plane
+    assert "Valence" not in metrics and any("no valence–arousal head" in i.value for i in at.info)
     from mer.registry import load_metrics
     from mer.yardstick import how_sure
 
@@ -426,3 +420,37 @@ def test_a_deeply_nested_model_config_is_shown_broken_and_hides_nothing_on_the_p
     at = run_app()  # the Analyze page, whose model list reads every model folder
     assert not at.exception and not at.error
 
+
+
+def test_analyze_draws_the_learned_plane_with_emotions_where_the_head_puts_them(va_model, tmp_path, monkeypatch):
+    """A model with a valence–arousal head: the plane's path is the head's values, the metrics beside it are the
+    track's, the nine emotions are drawn at the anchors its metrics hold, and the words say how sure it is."""
+    import json
+
+    from mer.registry import load_model
+    from mer.results import ModelMetrics, VAMetrics, VAScores
+
+    models = tmp_path / "models"
+    shutil.copytree(va_model, models / "default")
+    scores = VAScores(0.806, 0.865, 0.9, 0.958, 0.731)
+    va = VAMetrics(data="4Q", protocol="5-fold cross-validation grouped by artist", n_clips=449, n_artists=339,
+                   folds=5, head=scores, fold_quadrant=[0.7] * 5, segments=(0.75, 0.86), brier=(0.15, 0.08),
+                   baselines={"gems_projection": VAScores(0.51, 0.7, 0.85, 0.93, 0.46)},
+                   anchors={"calmness": (0.35, -0.5, 40), "tension": (-0.3, 0.55, 12)})
+    (models / "default" / "metrics.json").write_text(json.dumps(ModelMetrics(cv=None, valence_arousal=va).to_dict()))
+    monkeypatch.setenv("MER_MODELS_DIR", str(models))
+    at = run_app()
+    assert not at.exception
+    plane = {t["name"]: t for t in figure(at, "Valence and arousal")["data"]}
+    placed = plane["Emotify's emotions, placed by the head"]
+    assert list(placed["text"]) == ["calmness", "tension"] and list(array(placed["x"])) == [0.35, -0.3]
+    from mer.analyze import analyze
+    from mer.data.examples import list_examples
+
+    expected = analyze(list_examples()[0].path, model=load_model(models / "default")).va_path
+    path = np.stack([array(plane["segments, in time order"]["x"]), array(plane["segments, in time order"]["y"])])
+    np.testing.assert_allclose(path, np.stack([expected.valence, expected.arousal]), atol=1e-4)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Valence"] == f"{expected.track_valence:+.2f}" and metrics["Arousal"] == f"{expected.track_arousal:+.2f}"
+    said = " ".join(m.value for m in at.markdown)
+    assert expected.track_words[1:] in said and "81% of them on the right side of pleasant" in said

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -23,19 +24,19 @@ from mer.config import EMOTIONS
 from mer.errors import MerError
 from mer.registry import load_model
 
-from .helpers import BAD_FILES, tone
+from .helpers import BAD_FILES, processes_of, tone
 
 ROOT = Path(__file__).resolve().parent.parent
 BAD = ("empty.wav", "text.mp3", "clip.wav")
 
 
-def write_library(root: Path, n_good: int, bad: tuple[str, ...] = BAD) -> Path:
-    """``n_good`` 10.5 s tones of different pitch in three folders, plus the named bad files at the top."""
+def write_library(root: Path, n_good: int, bad: tuple[str, ...] = BAD, seconds: float = 10.5) -> Path:
+    """``n_good`` tones of ``seconds`` and different pitch in three folders, plus the named bad files at the top."""
     root.mkdir(parents=True, exist_ok=True)
     for i in range(n_good):
         folder = root / ("low", "mid", "high")[i % 3]
         folder.mkdir(parents=True, exist_ok=True)
-        sf.write(folder / f"t{i:02d}.wav", tone(10.5, sr=16_000, freq=110.0 * 2 ** (i / 12)), 16_000)
+        sf.write(folder / f"t{i:02d}.wav", tone(seconds, sr=16_000, freq=110.0 * 2 ** (i / 12)), 16_000)
     for name in bad:
         (root / name).write_bytes(BAD_FILES[name][0])
     return root
@@ -89,51 +90,56 @@ def test_a_library_of_50_with_3_bad_files_gives_47_ok_and_3_error_rows(library, 
     assert len(pd.read_csv(out / "tracks.csv")) == 50 and len(pd.read_csv(out / "segments.csv")) == 940
 
 
-def _descendants(pid: int) -> list[int]:
-    """Children, grandchildren, ... of ``pid`` (pool workers are children of a fork server)."""
-    out = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (int(c) for c in (task / "children").read_text().split()):
-            out += [child, *_descendants(child)]
-    return out
+def _torch_loaded(pid: int) -> bool:
+    """Whether process ``pid`` has imported torch (a batch worker does so while it gets ready, then loads the
+    model and takes files)."""
+    try:
+        return "libtorch_cpu" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
 
 
-def _alive(pids: list[int]) -> list[int]:
-    """The processes of ``pids`` still running (not gone, not zombies)."""
-    alive = []
-    for pid in pids:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
-        except FileNotFoundError:
-            continue
-        if state != "Z":
-            alive.append(pid)
-    return alive
-
-
-def test_a_batch_killed_with_sigkill_resumes_to_exactly_50_tracks(library, model_dir, tmp_path, capsys):
-    out = tmp_path / "out"
-    args = [str(library), "--out", str(out), "--model", str(model_dir), "--chunk-size", "3", "--no-progress",
-            "--workers", "2"]
-    proc = subprocess.Popen([sys.executable, "-m", "mer", "batch", *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and (len(list((out / ".parts").glob("0*"))) < 3
-                                           or len(_descendants(proc.pid)) < 2):
+def _kill_when(args: list[str], out: Path, ready) -> None:
+    """Start ``mer batch`` on ``args``, SIGKILL its main process as soon as ``ready(fork_server_pid, workers,
+    chunks)`` says so, and check that no process of that batch is left 5 s later."""
+    run = uuid.uuid4().hex
+    proc = subprocess.Popen([sys.executable, "-m", "mer", "batch", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=os.environ | {"MER_TEST_RUN": run})
+    deadline = time.monotonic() + 120
+    while True:
         assert proc.poll() is None, "the batch finished before it could be killed"
-        time.sleep(0.05)
-    workers = _descendants(proc.pid)
+        assert time.monotonic() < deadline, f"the batch never got there: {processes_of(run)}"
+        procs = processes_of(run)
+        fork_server = next((pid for pid, (ppid, cmd) in procs.items()
+                            if ppid == proc.pid and "multiprocessing.forkserver" in cmd), None)
+        workers = [pid for pid, (ppid, _) in procs.items() if fork_server is not None and ppid == fork_server]
+        if ready(fork_server, workers, len(list((out / ".parts").glob("0*")))):
+            break
+        time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (out / "tracks.parquet").exists() and len(workers) >= 2  # the fork server and the pool's worker
-    deadline = time.monotonic() + 5  # orphaned workers notice their parent is gone within a second and exit
-    while _alive(workers) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not _alive(workers)
+    deadline = time.monotonic() + 5
+    while processes_of(run) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_of(run) == {}  # no fork server, worker or resource tracker outlives the batch
+
+
+@pytest.mark.slow
+def test_a_batch_killed_with_sigkill_leaves_no_process_behind_and_resumes_to_exactly_50_tracks(model_dir, tmp_path,
+                                                                                                capsys):
+    # 30 s tracks, so that the pool gets ready well before the end; three workers, so that a pool starts at once
+    # whatever the machine's load (the default starts one only on idle cores)
+    library, out = write_library(tmp_path / "library", 47, seconds=30.0), tmp_path / "out"
+    args = [str(library), "--out", str(out), "--model", str(model_dir), "--chunk-size", "3", "--no-progress",
+            "--workers", "3"]
+    _kill_when(args, out, lambda fork_server, workers, chunks: fork_server is not None)  # the pool still starting
+    _kill_when(args, out, lambda fork_server, workers, chunks: len(workers) == 2 and chunks >= 9  # over half done,
+               and all(map(_torch_loaded, workers)))  # and both workers ready or nearly
+    assert not (out / "tracks.parquet").exists()
     assert main(["batch", *args[:-2], "--workers", "1"]) == 0  # resumed in this process
     counts = re.search(r"(\d+) analysed, (\d+) skipped, (\d+) failed", capsys.readouterr().err)
     analysed, skipped, failed = (int(x) for x in counts.groups())
-    assert skipped >= 9 and analysed + skipped + failed == 50
+    assert skipped >= 27 and analysed + skipped + failed == 50
     tracks, segments = read(out)
     assert len(tracks) == 50 and tracks["path"].is_unique and (tracks["status"] == "ok").sum() == 47
     assert len(segments) == 940 and not segments.duplicated(["path", "segment"]).any()
@@ -215,7 +221,7 @@ def test_pool_workers_compute_in_the_parents_arithmetic(tiny_models, monkeypatch
     monkeypatch.setenv("MER_PRECISION", "auto")
     monkeypatch.setenv("MER_KERNEL", "auto")
     monkeypatch.setattr(worker, "_MODEL", None)
-    worker.init_worker(str(tiny_models / "default"), watch_parent=False, arithmetic=("int8", "dft"))
+    worker.init_worker(str(tiny_models / "default"), arithmetic=("int8", "dft"))
     assert (run_precision(), run_kernel()) == ("int8", "dft") and worker._MODEL.name == "default"
 
 

@@ -326,3 +326,43 @@ def test_a_batch_folder_of_the_pid_lock_era_is_idle_and_the_next_start_tidies_it
     start_batch("music", "music")
     assert _wait_batch("music").state == "done"
     assert {p.name for p in folder.iterdir()} == {"lock", "job.json", "runs"}
+
+
+def test_a_training_run_killed_while_its_pool_extracts_features_leaves_no_process_behind(tiny_corpus, tmp_path,
+                                                                                        monkeypatch):
+    """The Train page's run dies by SIGKILL while a pool of the run extracts the corpus's features: 5 s later no
+    process of the run is left (its fork server, its workers, the resource tracker), and the page says it failed."""
+    import os
+    import signal
+    import time
+    import uuid
+
+    from mer.pool import default_workers
+
+    from .helpers import TINY_MODEL, TINY_TRAIN, processes_of
+
+    if default_workers(limit=4) < 2:
+        pytest.skip("one core: the features are extracted without a pool")
+    run = uuid.uuid4().hex
+    monkeypatch.setenv("MER_TEST_RUN", run)  # the run's processes inherit it
+    monkeypatch.setenv("MER_DATA_DIR", str(tmp_path / "data"))  # no cached features: the 36 tracks go to a pool
+    root = tmp_path / "models"
+    start_training(tiny_corpus, TrainConfig(**TINY_TRAIN), ModelConfig(**TINY_MODEL), models_root=root)
+    deadline = time.monotonic() + 120
+    while True:
+        procs = processes_of(run)
+        trainer = next((pid for pid, (_, cmd) in procs.items() if " -m mer train " in cmd), None)
+        fork_server = next((pid for pid, (ppid, cmd) in procs.items()
+                            if ppid == trainer and "multiprocessing.forkserver" in cmd), None)
+        workers = [pid for pid, (ppid, _) in procs.items() if fork_server is not None and ppid == fork_server]
+        if workers:
+            break
+        assert job_status(root).state == "running", job_status(root).message
+        assert time.monotonic() < deadline, f"no pool worker appeared: {procs}"
+        time.sleep(0.02)
+    os.kill(trainer, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while processes_of(run) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_of(run) == {}
+    assert job_status(root).state == "failed"

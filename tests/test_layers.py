@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: dict[str, int] = {
     # foundation, and the subpackages' __init__ modules (a docstring each, no imports)
     **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.progress", "mer.threads", "mer.pool",
-                     "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv", "mer.tags",
-                     "mer.audio", "mer.data", "mer.training"], 0),
+                     "mer.forkserver_guard", "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv",
+                     "mer.tags", "mer.audio", "mer.data", "mer.training"], 0),
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio.decode", "mer.audio.segments", "mer.audio.features", "mer.data.balance",
                      "mer.data.folds", "mer.data.emotify", "mer.data.dataset", "mer.data.compact", "mer.data.demo",

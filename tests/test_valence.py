@@ -14,13 +14,13 @@ from mer.training import valence as training
 from mer.valence import CLEAR, VAHead, describe, to_unit
 
 
-def _head(d: int = 4) -> VAHead:
-    return VAHead(layer="penultimate", mean=np.zeros(d), scale=np.ones(d),
+def _head(d: int = 200) -> VAHead:
+    return VAHead(layers=("penultimate",), mean=np.zeros(d), scale=np.ones(d),
                   coef=np.array([[2.0] + [0.0] * (d - 1), [0.0, -3.0] + [0.0] * (d - 2)]), intercept=np.zeros(2))
 
 
 def test_a_segment_is_read_from_its_own_inputs_and_the_track_from_their_mean_logit():
-    X = np.zeros((4, 4))
+    X = np.zeros((4, 200))
     X[:2, 0], X[2:, 0] = 2.0, -2.0  # pleasant, then unpleasant
     X[:, 1] = 0.5  # calm throughout
     path = _head().path(X)
@@ -34,17 +34,22 @@ def test_the_head_round_trips_without_pickle_and_refuses_what_does_not_fit(tmp_p
     head = _head()
     head.save(tmp_path / "h.npz")
     again = VAHead.load(tmp_path / "h.npz")
-    assert again.layer == "penultimate" and np.array_equal(again.coef, head.coef)
+    assert again.layers == ("penultimate",) and np.array_equal(again.coef, head.coef)
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(ModelError, match="cannot be read"):
         VAHead.load(tmp_path / "bad.npz")
-    with pytest.raises(ModelError, match="reads 4 values"):
+    with pytest.raises(ModelError, match="reads 200 values of MusiCNN's penultimate"):
         head.path(np.zeros((20, 5)))
-    with pytest.raises(ModelError, match="do not fit"):
-        VAHead(layer="x", mean=np.zeros(3), scale=np.ones(3), coef=np.zeros((2, 4)), intercept=np.zeros(2))
-    with pytest.raises(ModelError, match="non-finite"):
-        VAHead(layer="x", mean=np.zeros(2), scale=np.ones(2), coef=np.array([[np.nan, 0], [0, 0]]),
+    with pytest.raises(ModelError, match="do not match its 200 inputs"):
+        VAHead(layers=("penultimate", "mean_pool"), mean=np.zeros(200), scale=np.ones(200), coef=np.zeros((2, 200)),
                intercept=np.zeros(2))
+    with pytest.raises(ModelError, match="do not fit"):
+        VAHead(layers=("penultimate",), mean=np.zeros(200), scale=np.ones(200), coef=np.zeros((2, 4)),
+               intercept=np.zeros(2))
+    coef = np.zeros((2, 200))
+    coef[0, 0] = np.nan
+    with pytest.raises(ModelError, match="non-finite"):
+        VAHead(layers=("penultimate",), mean=np.zeros(200), scale=np.ones(200), coef=coef, intercept=np.zeros(2))
 
 
 @pytest.mark.parametrize("valence, arousal, words", [
@@ -75,12 +80,12 @@ def _synthetic(n_artists: int = 40, per: int = 3, seed: int = 0) -> FourQ:
     rng = np.random.default_rng(seed)
     quadrant = np.repeat(rng.integers(1, 5, n_artists), per)
     v, a = np.isin(quadrant, (1, 4)) * 2 - 1, np.isin(quadrant, (1, 2)) * 2 - 1
-    X = rng.standard_normal((len(quadrant), 6, 5))
+    X = rng.standard_normal((len(quadrant), 6, 200))
     X[..., 0] += 1.5 * v[:, None]
     X[..., 1] += 1.5 * a[:, None]
     artist = np.repeat([f"artist {i}" for i in range(n_artists)], per)
     return FourQ(song=np.arange(len(quadrant)), artist=artist, quadrant=quadrant, confidence=np.ones(len(quadrant)),
-                 X=X, layer="penultimate")
+                 X=X, layers=("penultimate",))
 
 
 def test_grouped_cross_validation_keeps_artists_apart_and_scores_out_of_fold():
@@ -89,11 +94,11 @@ def test_grouped_cross_validation_keeps_artists_apart_and_scores_out_of_fold():
     assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(len(data)))
     for tr, te in folds:
         assert not set(data.artist[tr]) & set(data.artist[te])
-    config = VAConfig(c_min=0.01, c_max=1.0, c_steps=2, inner_folds=2, cv_folds=5)
+    config = VAConfig(arousal_input="penultimate", c_min=0.01, c_max=1.0, c_steps=2, inner_folds=2, cv_folds=5)
     report = training.evaluate_head(data, config, pooled=data.X.mean(axis=1))
     assert report.head.valence_accuracy > 0.9 and report.head.arousal_accuracy > 0.9
     assert report.head.quadrant_accuracy > 0.8 and len(report.fold_quadrant) == 5
-    assert report.baselines["pooled_logistic"].valence_auc > 0.9
+    assert report.baselines["pooled_logistic"].valence_auc > 0.75
     assert 0.0 <= report.brier[0] < 0.1 and 0.5 < report.segments[0] < report.head.valence_accuracy
     assert "grouped by artist" in report.protocol
 
@@ -102,13 +107,14 @@ def test_labels_that_carry_nothing_score_at_chance():
     data = _synthetic()
     shuffled = FourQ(song=data.song, artist=data.artist, quadrant=np.random.default_rng(1).permutation(data.quadrant),
                      confidence=data.confidence, X=np.random.default_rng(2).standard_normal(data.X.shape),
-                     layer="penultimate")
-    report = training.evaluate_head(shuffled, VAConfig(c_steps=1, cv_folds=4, inner_folds=2))
+                     layers=("penultimate",))
+    report = training.evaluate_head(shuffled, VAConfig(arousal_input="penultimate", c_steps=1, cv_folds=4,
+                                                       inner_folds=2))
     assert 0.3 < report.head.valence_accuracy < 0.7 and report.head.quadrant_accuracy < 0.45
 
 
 def test_anchors_place_each_emotion_at_the_mean_of_its_tracks():
-    X = np.zeros((3, 4, 4))
+    X = np.zeros((3, 4, 200))
     X[0, :, 0], X[1, :, 0], X[2, :, 1] = 1.0, 3.0, 1.0
     anchors = training.emotion_anchors(_head(), X, np.array([6, 6, 8]))  # joyful activation twice, sadness once
     assert set(anchors) == {"joyful_activation", "sadness"} and anchors["joyful_activation"][2] == 2
@@ -121,9 +127,20 @@ def test_the_config_is_checked_where_it_is_built():
         VAConfig(c_min=1.0, c_max=0.1)
     with pytest.raises(ConfigError, match="inner_folds"):
         VAConfig(inner_folds=1)
-    with pytest.raises(ConfigError, match="layer must be one of"):
-        VAConfig(layer="conv1")
+    with pytest.raises(ConfigError, match="valence_input must be one of"):
+        VAConfig(valence_input="conv1")
     assert VAConfig().c_grid == pytest.approx((0.003, 0.003 * 10 ** 0.5, 0.03))
+    assert VAConfig().layers == ("penultimate", "mean_pool")
+    assert VAConfig(arousal_input="penultimate").layers == ("penultimate",)
+
+
+def test_each_side_reads_only_its_own_layers():
+    data = load_fourq(("penultimate", "mean_pool"))
+    head, _ = training.fit_head(data, VAConfig(c_steps=1, c_min=0.01, c_max=0.01), np.arange(0, 449, 3))
+    assert head.layers == ("penultimate", "mean_pool") and head.n_inputs == 953
+    assert np.count_nonzero(head.coef[0, 200:]) == 0 and np.count_nonzero(head.coef[0, :200]) == 200  # valence
+    assert np.count_nonzero(head.coef[1, :200]) == 200 and np.count_nonzero(head.coef[1, 200:]) > 100  # both
+    assert np.all(head.coef[1, 200:][head.scale[200:] == 1.0] == 0)  # only mean_pool's constant units are unread
 
 
 def test_the_bundled_4q_is_449_balanced_clips_with_their_artists():
@@ -131,12 +148,14 @@ def test_the_bundled_4q_is_449_balanced_clips_with_their_artists():
     assert len(clips) == 449 and np.bincount(clips.quadrant)[1:].tolist() == [112, 113, 112, 112]
     assert clips.n_artists > 300 and clips.valence.sum() == 224 and clips.arousal.sum() == 225
     data = load_fourq()
-    assert data.X.shape == (449, 20, 200) and data.layer == "penultimate" and np.isfinite(data.X).all()
+    assert data.X.shape == (449, 20, 200) and data.layers == ("penultimate",) and np.isfinite(data.X).all()
+    both = load_fourq(("penultimate", "mean_pool"))
+    assert both.X.shape == (449, 20, 953) and np.array_equal(both.X[..., :200], data.X)
     assert song_number("MT0000011975") == 11975
     with pytest.raises(DataError, match="not a 4Q song id"):
         song_number("../etc/passwd")
     with pytest.raises(DataError, match="ships 4Q's"):
-        load_fourq("conv1")
+        load_fourq(("conv1",))
 
 
 def test_annotations_with_a_bad_quadrant_are_refused(tmp_path):
@@ -160,16 +179,17 @@ def test_a_splice_of_two_opposite_clips_switches_sides_at_the_join():
     from mer.audio.decode import load_audio
     from mer.audio.embeddings import embed_samples
 
-    data = load_fourq()
+    config = VAConfig(c_min=0.0095, c_max=0.0095, c_steps=1)
+    data = load_fourq(config.layers)
     train, test = training.grouped_folds(data.quadrant, data.artist, 5, seed=0)[0]
-    head, _ = training.fit_head(data, VAConfig(c_min=0.0095, c_max=0.0095, c_steps=1), train)
+    head, _ = training.fit_head(data, config, train)
     rng = np.random.default_rng(0)
     right = {"valence": [], "arousal": []}
     for first, second in [(1, 3), (3, 1), (2, 4), (4, 2)] * 2:
         a, b = (rng.choice(test[data.quadrant[test] == q]) for q in (first, second))
         clips = [load_audio(next(SHARED_4Q.glob(f"Q{data.quadrant[i]}/MT{data.song[i]:010d}.*"))) for i in (a, b)]
         y = np.concatenate([c.samples[:30 * c.sample_rate] for c in clips])
-        path = head.path(embed_samples(y, clips[0].sample_rate, extra_layers=("penultimate",)).extra)
+        path = head.path(embed_samples(y, clips[0].sample_rate, extra_layers=head.layers).extra)
         own = np.repeat([a, b], 10)
         right["valence"].append((path.valence >= 0) == data.valence[own].astype(bool))
         right["arousal"].append((path.arousal >= 0) == data.arousal[own].astype(bool))

@@ -46,3 +46,24 @@ def test_a_third_or_more_is_clear_and_the_models_accuracy_is_stated():
 def test_bad_inputs_are_refused(args):
     with pytest.raises(ValueError):
         how_sure(*args)
+
+
+def test_a_points_sureness_says_how_far_it_leans_and_how_often_the_head_is_right():
+    from mer.yardstick import va_sureness
+
+    sure = va_sureness(0.72, -0.1, 0.806, 0.9)
+    assert sure.words == "pleasant, neither clearly energetic nor calm"
+    assert sure.sentence.startswith("Valence clearly pleasant (+0.72), arousal undecided (-0.10)")
+    assert "81% of them on the right side of pleasant and 90% on the right side of energetic" in sure.sentence
+    assert va_sureness(-0.35, 0.31).words == "tense, distressed" and "leaning unpleasant" in \
+        va_sureness(-0.35, 0.31).sentence
+
+
+def test_a_point_against_its_top_emotions_usual_side_says_so_and_not_otherwise():
+    from mer.yardstick import va_sureness
+
+    anchors = {"joyful_activation": (0.45, 0.5, 30), "calmness": (0.3, -0.55, 40)}
+    odd = va_sureness(0.5, -0.6, top="joyful_activation", anchors=anchors)
+    assert "Joyful activation, but calm in energy" in odd.sentence and odd.words == "calm, relaxed"
+    assert "but" not in va_sureness(0.4, -0.7, top="calmness", anchors=anchors).sentence
+    assert "but" not in va_sureness(0.1, -0.1, top="joyful_activation", anchors=anchors).sentence  # nothing clear

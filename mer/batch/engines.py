@@ -64,7 +64,7 @@ def local_results(refs: Iterable[FileRef], model: Any, *, workers: int, adaptive
                         arithmetic = (run_precision(), run_kernel())  # the workers compute as this process
                         pool = queue.pool = StartingPool(n, preload=("mer.batch.worker", *AUDIO_MODULES),
                                                          initializer=init_worker,
-                                                         initargs=(str(model.path), True, arithmetic))
+                                                         initargs=(str(model.path), arithmetic))
                     window = _LOOK_AGAIN_S
                 yield from queue.collect()
                 queue.fill(todo)

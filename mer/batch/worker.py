@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import json
 import os
-import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,21 +157,6 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
 _MODEL: Any = None
 
 
-def _exit_with_parent() -> None:
-    """A worker whose parent died (kill -9) exits instead of waiting forever for work.
-
-    The parent holds the write end of a pipe whose read end is this process's parent sentinel: it becomes
-    readable when the parent is gone, whichever way it died.
-    """
-    import multiprocessing.connection
-
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    multiprocessing.connection.wait([parent.sentinel])
-    os._exit(0)
-
-
 def single_thread() -> None:
     """One thread for torch, BLAS and OpenMP in this process.
 
@@ -203,8 +187,9 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def init_worker(model_dir: str, watch_parent: bool = True, arithmetic: tuple[str, str] | None = None) -> None:
-    """Process-pool initializer: one thread (see :func:`single_thread`), the model loaded once.
+def init_worker(model_dir: str, arithmetic: tuple[str, str] | None = None) -> None:
+    """Process-pool initializer: one thread (see :func:`single_thread`), the model loaded once (the pool's own
+    watch ends the worker if the batch's process dies: :mod:`mer.pool`).
 
     ``arithmetic``: the parent's MusiCNN precision and float32 kernel (:mod:`mer.kernels`), so that every
     process of one batch on one machine computes alike instead of each probing for itself.
@@ -218,8 +203,6 @@ def init_worker(model_dir: str, watch_parent: bool = True, arithmetic: tuple[str
     from ..registry import load_model
 
     _MODEL = load_model(model_dir)
-    if watch_parent:
-        threading.Thread(target=_exit_with_parent, daemon=True).start()
 
 
 def analyze_in_worker(ref: FileRef) -> TrackResult:

@@ -41,7 +41,7 @@ def song_number(song: str) -> int:
 
 @dataclass(frozen=True)
 class FourQ:
-    """4Q clips with their labels and, where loaded, one MusiCNN layer per segment.
+    """4Q clips with their labels and, where loaded, MusiCNN layers per segment.
 
     Attributes
     ----------
@@ -53,8 +53,8 @@ class FourQ:
     confidence : np.ndarray [shape=(n,)]
         ``PQuad``: the share of the clip's mood tags that lie in its quadrant.
     X : np.ndarray [shape=(n, n_segments, n_inputs)] or None
-    layer : str or None
-        The MusiCNN layer ``X`` holds.
+    layers : tuple of str
+        The MusiCNN layers ``X`` concatenates.
     """
 
     song: np.ndarray
@@ -62,7 +62,7 @@ class FourQ:
     quadrant: np.ndarray
     confidence: np.ndarray
     X: np.ndarray | None = None
-    layer: str | None = None
+    layers: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.song)
@@ -108,23 +108,25 @@ def read_annotations(path: str | os.PathLike = ANNOTATIONS) -> FourQ:
                  confidence=pd.to_numeric(table["PQuad"], errors="coerce").fillna(1.0).to_numpy(dtype=np.float64))
 
 
-def load_fourq(layer: str = "penultimate") -> FourQ:
-    """The bundled 4Q clips with MusiCNN's ``layer`` per segment (float32).
+def load_fourq(layers: tuple[str, ...] = ("penultimate",)) -> FourQ:
+    """The bundled 4Q clips with MusiCNN's ``layers`` per segment, concatenated in that order (float32).
 
     Raises
     ------
     DataError
-        No bundle of that layer, or a bundle that names other clips than the annotations.
+        No bundle of a layer, or a bundle that names other clips than the annotations.
     """
-    if layer not in LAYER_FILES:
-        raise DataError(f"mer ships 4Q's {', '.join(LAYER_FILES)} embeddings, not {layer!r}.")
+    unknown = [name for name in layers if name not in LAYER_FILES]
+    if unknown or not layers:
+        raise DataError(f"mer ships 4Q's {', '.join(LAYER_FILES)} embeddings, not {', '.join(unknown) or 'none'}.")
     clips = read_annotations()
-    emb = load_bundled_embeddings(LAYER_FILES[layer], layers=(layer,))
-    order = {int(s): i for i, s in enumerate(emb.track_id)}
-    missing = [s for s in clips.song if s not in order]
-    if missing or len(order) != len(clips):
-        raise DataError(f"The bundled 4Q embeddings ({LAYER_FILES[layer].name}) and annotations name different "
-                        "clips; rebuild both with `python benchmarks/bundle_4q.py --root ../shared/4q`.")
-    X = emb.vectors[[order[s] for s in clips.song]].astype(np.float32)
-    return FourQ(song=clips.song, artist=clips.artist, quadrant=clips.quadrant, confidence=clips.confidence, X=X,
-                 layer=layer)
+    parts = []
+    for name in layers:
+        emb = load_bundled_embeddings(LAYER_FILES[name], layers=(name,))
+        order = {int(s): i for i, s in enumerate(emb.track_id)}
+        if any(s not in order for s in clips.song) or len(order) != len(clips):
+            raise DataError(f"The bundled 4Q embeddings ({LAYER_FILES[name].name}) and annotations name different "
+                            "clips; rebuild both with `python benchmarks/bundle_4q.py --root ../shared/4q`.")
+        parts.append(emb.vectors[[order[s] for s in clips.song]].astype(np.float32))
+    return FourQ(song=clips.song, artist=clips.artist, quadrant=clips.quadrant, confidence=clips.confidence,
+                 X=np.concatenate(parts, axis=2), layers=tuple(layers))

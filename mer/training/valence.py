@@ -1,7 +1,7 @@
 """Training and judging the valence–arousal head on 4Q, with artists kept apart.
 
-The head (:class:`mer.valence.VAHead`) is two L2-regularised logistic regressions on a MusiCNN layer of each
-segment, every segment of a clip labelled with its clip's valence and arousal sign. Its regularisation is chosen
+The head (:class:`mer.valence.VAHead`) is two L2-regularised logistic regressions on MusiCNN layers of each
+segment (:class:`mer.config.VAInput`: each side reads its own), every segment of a clip labelled with its clip's valence and arousal sign. Its regularisation is chosen
 inside the training clips by artist-grouped folds (log loss of the clips' sides), so that in the evaluation
 nothing of a test fold reaches training: not the standardisation, not the fit, not the choice of C.
 
@@ -18,11 +18,11 @@ from collections.abc import Callable
 import numpy as np
 
 from ..circumplex import project
-from ..config import EMOTIONS, VAConfig
+from ..config import EMOTIONS, VAConfig, VAInput
 from ..data.fourq import FourQ
 from ..progress import ProgressFn
 from ..results import VAMetrics, VAScores
-from ..valence import VAHead
+from ..valence import LAYER_SIZES, VAHead
 
 __all__ = ["PROTOCOL", "grouped_folds", "fit_head", "evaluate_head", "emotion_anchors", "emotify_anchors",
            "train_head"]
@@ -60,12 +60,16 @@ def _logistic(Z: np.ndarray, y: np.ndarray, c: float, iterations: int = 50) -> t
     return theta[:-1], float(theta[-1])
 
 
-def _fit(X3: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Standardisation and one logistic regression on every segment of ``X3`` (n, S, D), labelled by its clip."""
+def _fit(X3: np.ndarray, y: np.ndarray, c: float,
+         cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Standardisation and one logistic regression on every segment of ``X3`` (n, S, D), labelled by its clip,
+    reading the inputs ``cols`` (default all; the weights of the others are 0)."""
     rows = X3.reshape(-1, X3.shape[-1]).astype(np.float64)
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale = np.where(scale > 1e-8, scale, 1.0)
-    coef, intercept = _logistic((rows - mean) / scale, np.repeat(y, X3.shape[1]).astype(np.float64), c)
+    cols = np.arange(rows.shape[1]) if cols is None else cols
+    coef = np.zeros(rows.shape[1])
+    coef[cols], intercept = _logistic(((rows - mean) / scale)[:, cols], np.repeat(y, X3.shape[1]).astype(np.float64), c)
     return mean, scale, coef, intercept
 
 
@@ -80,32 +84,43 @@ def _log_loss(y: np.ndarray, logit: np.ndarray) -> float:
 
 
 def _choose_c(X3: np.ndarray, y: np.ndarray, quadrant: np.ndarray, groups: np.ndarray, grid: tuple[float, ...],
-              inner: int, seed: int) -> float:
+              inner: int, seed: int, cols: np.ndarray | None = None) -> float:
     """The C of ``grid`` with the lowest log loss of the clips' mean logits over artist-grouped inner folds."""
     if len(grid) == 1:
         return grid[0]
     folds = grouped_folds(quadrant, groups, inner, seed)
-    losses = [np.mean([_log_loss(y[te], _clip_logits(X3[te], _fit(X3[tr], y[tr], c)).mean(axis=1))
+    losses = [np.mean([_log_loss(y[te], _clip_logits(X3[te], _fit(X3[tr], y[tr], c, cols)).mean(axis=1))
                        for tr, te in folds]) for c in grid]
     return grid[int(np.argmin(losses))]
 
 
 def _fit_side(X3: np.ndarray, y: np.ndarray, data: FourQ, idx: np.ndarray, grid: tuple[float, ...],
-              config: VAConfig) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, float], float]:
+              config: VAConfig, cols: np.ndarray | None = None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                              float], float]:
     """One side's regression on the clips ``idx``, its C chosen on those clips alone."""
-    c = _choose_c(X3[idx], y[idx], data.quadrant[idx], data.artist[idx], grid, config.inner_folds, config.seed)
-    return _fit(X3[idx], y[idx], c), c
+    c = _choose_c(X3[idx], y[idx], data.quadrant[idx], data.artist[idx], grid, config.inner_folds, config.seed, cols)
+    return _fit(X3[idx], y[idx], c, cols), c
+
+
+def input_columns(layers: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray:
+    """The columns of an input concatenating ``layers`` that hold the layers ``wanted``."""
+    edges = np.cumsum([0, *(LAYER_SIZES[name] for name in layers)])
+    return np.concatenate([np.arange(edges[i], edges[i + 1]) for i, name in enumerate(layers) if name in wanted])
 
 
 def fit_head(data: FourQ, config: VAConfig = VAConfig(), idx: np.ndarray | None = None) -> tuple[VAHead,
                                                                                                  tuple[float, float]]:
-    """The head fitted on the clips ``idx`` (default all), and the C each side chose."""
+    """The head fitted on the clips ``idx`` (default all; ``data`` holds :attr:`VAConfig.layers`), and the C each
+    side chose."""
     idx = np.arange(len(data)) if idx is None else idx
-    (vm, vs, vc, vi), cv = _fit_side(data.X, data.valence, data, idx, config.c_grid, config)
-    (_, _, ac, ai), ca = _fit_side(data.X, data.arousal, data, idx, config.c_grid, config)
+    sides = []
+    for y, wanted in ((data.valence, config.valence_input), (data.arousal, config.arousal_input)):
+        cols = input_columns(data.layers, VAInput(wanted).layers)
+        sides.append(_fit_side(data.X, y, data, idx, config.c_grid, config, cols))
+    (mean, scale, vc, vi), cv = sides[0]
+    (_, _, ac, ai), ca = sides[1]
     # both sides standardise the same rows (the clips idx), so one mean and scale serve the two
-    head = VAHead(layer=str(config.layer), mean=vm, scale=vs, coef=np.stack([vc, ac]),
-                  intercept=np.array([vi, ai]))
+    head = VAHead(layers=data.layers, mean=mean, scale=scale, coef=np.stack([vc, ac]), intercept=np.array([vi, ai]))
     return head, (cv, ca)
 
 
@@ -182,7 +197,7 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
 
 def _subset(data: FourQ, idx: np.ndarray) -> FourQ:
     return FourQ(song=data.song[idx], artist=data.artist[idx], quadrant=data.quadrant[idx],
-                 confidence=data.confidence[idx], X=None if data.X is None else data.X[idx], layer=data.layer)
+                 confidence=data.confidence[idx], X=None if data.X is None else data.X[idx], layers=data.layers)
 
 
 def emotion_anchors(head: VAHead, X: np.ndarray, labels: np.ndarray) -> dict[str, tuple[float, float, int]]:
@@ -195,17 +210,20 @@ def emotion_anchors(head: VAHead, X: np.ndarray, labels: np.ndarray) -> dict[str
 
 def emotify_anchors(head: VAHead) -> dict[str, tuple[float, float, int]]:
     """:func:`emotion_anchors` over the bundled Emotify tracks (empty where mer ships no Emotify embeddings of the
-    head's layer)."""
+    head's layers)."""
     from ..audio.embeddings import BUNDLED_LAYER_FILES, load_bundled_embeddings
     from ..data.emotify import load_annotations
 
-    path = BUNDLED_LAYER_FILES.get(head.layer)
-    if path is None or not path.is_file():
+    paths = [BUNDLED_LAYER_FILES.get(name) for name in head.layers]
+    if any(p is None or not p.is_file() for p in paths):
         return {}
-    emb = load_bundled_embeddings(path, layers=(head.layer,))
-    tracks = load_annotations().tracks.set_index("track_id").loc[emb.track_id]
+    parts = [load_bundled_embeddings(p, layers=(name,)) for p, name in zip(paths, head.layers)]
+    if any(not np.array_equal(e.track_id, parts[0].track_id) for e in parts):
+        return {}
+    tracks = load_annotations().tracks.set_index("track_id").loc[parts[0].track_id]
     labels = tracks[list(EMOTIONS)].to_numpy(dtype=np.float64).argmax(axis=1)
-    return emotion_anchors(head, emb.vectors.astype(np.float32), labels)
+    X = np.concatenate([e.vectors.astype(np.float32) for e in parts], axis=2)
+    return emotion_anchors(head, X, labels)
 
 
 def train_head(config: VAConfig, *, gems: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -217,8 +235,8 @@ def train_head(config: VAConfig, *, gems: Callable[[np.ndarray], np.ndarray] | N
 
     from ..data.fourq import load_fourq
 
-    data = load_fourq(str(config.layer))
-    gems_inputs = data.X if config.layer == "mean_pool" else load_fourq("mean_pool").X
+    data = load_fourq(config.layers)
+    gems_inputs = load_fourq(("mean_pool",)).X
     metrics = evaluate_head(data, config, pooled=gems_inputs.mean(axis=1), gems=gems, gems_inputs=gems_inputs,
                             on_progress=on_progress)
     head, c = fit_head(data, config)
