@@ -38,7 +38,9 @@ def _library(root: Path) -> Path:
     return root
 
 
-def test_a_batch_stores_the_learned_values_of_each_track_and_segment_as_analyze_gives_them(va_model, tmp_path, capsys):
+def test_a_batch_stores_the_learned_values_of_each_track_and_segment_as_analyze_gives_them(va_model, tmp_path, capsys,
+                                                                                           monkeypatch):
+    monkeypatch.setenv("MER_THREADS", "1")  # `analyze` in the batch's arithmetic: threads sum in another order
     lib = _library(tmp_path / "lib")
     out = tmp_path / "out"
     run_batch([lib], out, model=load_model(va_model), workers=1)
@@ -50,7 +52,7 @@ def test_a_batch_stores_the_learned_values_of_each_track_and_segment_as_analyze_
     cat = Catalogue(out)
     assert cat.has_va and cat.va_reason is None and not cat.notes
     for name in ("moves.wav", "steady.wav"):
-        with one_thread():  # the batch's arithmetic: threads sum in another order, and differ in the last bits
+        with one_thread():  # BLAS and OpenMP too, as in the batch
             assert main(["analyze", str(lib / name), "--model", str(va_model), "--json"]) == 0
         want = json.loads(capsys.readouterr().out)
         track = tracks[tracks["file"] == name].iloc[0]
