@@ -28,6 +28,7 @@ __all__ = [
     "group_figure",
     "journey_figure",
     "map_figure",
+    "plane_map_figure",
     "distribution_figure",
     "circumplex_figure",
     "paired_bars_figure",
@@ -482,6 +483,43 @@ def history_figure(history: list[Any], title: str = "Learning curves") -> go.Fig
     fig.add_trace(go.Scatter(x=ep, y=[h.val_loss for h in history], name="validation loss", line=dict(color="#ef6c00")))
     fig.add_trace(go.Scatter(x=ep, y=[h.val_accuracy for h in history], name="validation accuracy (tracks)",
                              yaxis="y2", line=dict(color="#2e7d32", dash="dot")))
+    return fig
+
+
+def plane_map_figure(counts: np.ndarray, edges: np.ndarray, points: np.ndarray | None = None,
+                     names: list[str] | None = None) -> go.Figure:
+    """The library map on the learned valence–arousal plane: tracks per cell as a density (log scale), the
+    quadrants named at the corners, and ``points`` ``(k, 2)`` (valence, arousal) on top, joined in order (a journey,
+    or one selected track; NaN rows left as gaps; ``names`` escaped here)."""
+    from .valence import CLEAR, QUADRANTS
+
+    mid = (edges[:-1] + edges[1:]) / 2
+    fig = _fig(title="The library map: where the tracks lie on the valence–arousal plane", height=560,
+               xaxis=dict(title="valence (unpleasant ← → pleasant)", range=[-1.1, 1.1], zeroline=True,
+                          zerolinecolor="#b0bec5", constrain="domain"),
+               yaxis=dict(title="arousal (calm ← → energetic)", range=[-1.1, 1.1], zeroline=True,
+                          zerolinecolor="#b0bec5", scaleanchor="x", scaleratio=1), showlegend=False)
+    fig.update_layout(shapes=[dict(type="rect", xref="x", yref="y", x0=-CLEAR, y0=-CLEAR, x1=CLEAR, y1=CLEAR,
+                                   line=dict(color="#90a4ae", dash="dot"), layer="above")])
+    z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)) + 1, np.nan)
+    fig.add_trace(go.Heatmap(z=z, x=mid, y=mid, colorscale="Greys", customdata=counts.T,
+                             hovertemplate="valence %{x:+.2f}, arousal %{y:+.2f}: %{customdata} tracks<extra></extra>",
+                             colorbar=dict(title="tracks", thickness=12, tickvals=[1, 2, 3, 4, 5, 6, 7],
+                                           ticktext=["1", "10", "100", "1k", "10k", "100k", "1M"])))
+    corners = list(QUADRANTS.items())
+    fig.add_trace(go.Scatter(x=[1.05 if right else -1.05 for (right, _), _ in corners],
+                             y=[1.05 if up else -1.05 for (_, up), _ in corners], mode="text",
+                             text=[name for _, name in corners], hoverinfo="skip",
+                             textposition=["middle left" if right else "middle right" for (right, _), _ in corners],
+                             textfont=dict(color="#78909c", size=13)))
+    if points is not None and len(points):
+        labels = [escape_html(n) for n in (names or [""] * len(points))]
+        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers+text" if len(points) > 1
+                                 else "markers", text=[str(i + 1) for i in range(len(points))] if len(points) > 1
+                                 else None, textposition="top center", customdata=labels,
+                                 hovertemplate="%{customdata}: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>",
+                                 line=dict(color="#d81b60", width=2),
+                                 marker=dict(size=11, color="#d81b60", line=dict(width=1, color="white"))))
     return fig
 
 
