@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mer.batch.navigate import journey, similar  # noqa: E402
+from mer.batch.navigate import journey, plane_journey, similar  # noqa: E402
 from mer.batch.query import Catalogue, TrackQuery  # noqa: E402
 from mer.config import EMOTIONS  # noqa: E402
 
@@ -98,11 +98,13 @@ def measure(out: Path) -> dict:
         "page_sort_emotion": lambda: cat.page(TrackQuery(), sort_by="tension"),
         "page_sort_path": lambda: cat.page(TrackQuery(status="all"), sort_by="path", descending=False),
         "page_deep": lambda: cat.page(TrackQuery(), sort_by="sadness", offset=len(ok) // 2),
+        "page_valence_arousal": lambda: cat.page(TrackQuery(valence_max=-0.2, arousal_min=0.0), sort_by="valence"),
         "similar_first": lambda: similar(cat, me, top=10),  # loads the timeline shapes once
         "similar": lambda: similar(cat, me, top=10),
         "similar_sound_first": lambda: similar(cat, me, top=10, by="sound"),  # reads the sounds once
         "similar_sound": lambda: similar(cat, me, top=10, by="sound"),
         "journey": lambda: journey(cat, "sadness", "calmness", steps=8),
+        "journey_plane": lambda: plane_journey(cat, (-0.6, -0.6), (0.6, 0.6), steps=8),
     }
     for name, fn in pages.items():
         fig[f"{name}_s"] = _timed(fn, rounds=1 if name.endswith("_first") else 3)[0]
@@ -230,8 +232,9 @@ def check(out: Path) -> list[str]:
     from mer.batch.library import filter_tracks, group_shares, load_tracks, track_segments
 
     tracks, cat, bad = load_tracks(out), Catalogue(out), []
-    for case in (dict(), dict(emotions=("sadness",)), dict(min_probability=0.4), dict(status="all", text="POP")):
-        for sort_by in ("top_probability", "calmness"):
+    for case in (dict(), dict(emotions=("sadness",)), dict(min_probability=0.4), dict(status="all", text="POP"),
+                 dict(valence_max=-0.2, arousal_min=0.0)):
+        for sort_by in ("top_probability", "calmness", "valence"):
             want = filter_tracks(tracks, **case, sort_by=sort_by)["path"].tolist()
             got = cat.rows(cat.order(cat.select(TrackQuery(**case)), sort_by))["path"].tolist()
             if got != want:

@@ -411,15 +411,18 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _print_tracks(tracks: list, extra: Callable[[object], str] | None = None) -> None:
-    """One line per track: top emotion and probability, the nine probabilities, then the path (last: any
-    character may be in it)."""
+    """One line per track: top emotion and probability, the nine probabilities, the learned valence and arousal
+    where any track has them, then the path (last: any character may be in it)."""
     from .config import emotion_label
 
-    head = "".join(f"{e[:6]:>7}" for e in EMOTIONS)
+    va = any(getattr(item, "track", item).point is not None for item in tracks)
+    head = "".join(f"{e[:6]:>7}" for e in EMOTIONS) + (f"{'valen':>7}{'arous':>7}" if va else "")
     print(f"{'top emotion':<18} {'p':>5}{head}  {'' if extra is None else 'distance  '}path")
     for item in tracks:
         t = getattr(item, "track", item)
         probs = "".join(f"{p:>7.2f}" for p in t.probabilities)
+        if va:
+            probs += "".join(f"{x:>+7.2f}" for x in t.point) if t.point else f"{'—':>7}" * 2
         top = emotion_label(t.top_emotion) if t.top_emotion else "(failed)"
         p = f"{t.top_probability:.2f}" if t.top_probability is not None else "—"
         shown = t.path if t.path.isprintable() else ascii(t.path)  # a control character or undecodable byte
@@ -428,11 +431,11 @@ def _print_tracks(tracks: list, extra: Callable[[object], str] | None = None) ->
 
 def _catalogue(batch: Path):
     """The batch's :class:`~mer.batch.query.Catalogue` (an older batch upgraded once, with a progress line), its
-    notes printed on stderr."""
+    notes (and why it has no valence and arousal, where it has none) printed on stderr."""
     from .batch.query import Catalogue
 
     cat = Catalogue(batch, on_progress=ProgressPrinter())
-    for note in cat.notes:
+    for note in [*cat.notes, *([cat.va_reason] if cat.va_reason else [])]:
         print(f"note: {note}", file=sys.stderr)
     return cat
 
@@ -441,13 +444,14 @@ def _cmd_library_query(args: argparse.Namespace) -> int:
     from .batch.query import TrackQuery
 
     query = TrackQuery(emotions=tuple(args.emotion) if args.emotion else None, min_probability=args.min_probability,
-                       status=args.status, text=args.text or "")
+                       status=args.status, text=args.text or "", valence_min=args.valence_min,
+                       valence_max=args.valence_max, arousal_min=args.arousal_min, arousal_max=args.arousal_max)
     cat = _catalogue(args.batch)
     if args.limit < 1:
         from .batch import BatchError
 
         raise BatchError(f"--limit must be at least 1, got {args.limit}.")
-    ordered = cat.order(cat.select(query), args.sort)
+    ordered = cat.order(cat.select(query), args.sort, descending=False if args.ascending else None)
     tracks = [cat.track(int(r)) for r in ordered[: args.limit]]
     if args.json:
         return _print_json({"batch": str(args.batch), "total": len(ordered), "rows": [t.to_dict() for t in tracks]})
@@ -472,19 +476,44 @@ def _cmd_library_similar(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_library_journey(args: argparse.Namespace) -> int:
-    from .batch.navigate import journey, m3u_target, write_m3u
+def _journey_ends(args: argparse.Namespace) -> None:
+    """Refuse a journey's ends that do not make one: exactly one start and one end, and a point at the end of a
+    journey across the plane."""
+    from .batch import BatchError
 
+    if (args.start is None) == (args.from_point is None):
+        raise BatchError("Say where the journey starts: --from EMOTION|PATH, or --from-point V A (valence and "
+                         "arousal from -1 to 1), one of them.")
+    if (args.to is None) == (args.to_point is None):
+        raise BatchError("Say where the journey ends: --to EMOTION, or --to-point V A (valence and arousal from -1 "
+                         "to 1), one of them.")
+    if args.from_point is not None and args.to is not None:
+        raise BatchError("A journey from a point of the valence–arousal plane ends at a point too: give --to-point V "
+                         "A (or start at an emotion or a track with --from).")
+
+
+def _cmd_library_journey(args: argparse.Namespace) -> int:
+    from .batch.navigate import check_point, journey, m3u_target, plane_journey, write_m3u
+
+    _journey_ends(args)
+    for name, point in (("--from-point", args.from_point), ("--to-point", args.to_point)):
+        if point is not None:
+            check_point(point, name)
     cat = _catalogue(args.batch)
     if args.m3u:
         m3u_target(args.m3u, cat.path)  # refused before the work, not after
-    trip = journey(cat, args.start, args.to, steps=args.steps)
+    if args.to_point is not None:
+        start = args.start if args.from_point is None else args.from_point
+        trip = plane_journey(cat, start, args.to_point, steps=args.steps)
+    else:
+        trip = journey(cat, args.start, args.to, steps=args.steps)
     written = write_m3u([s.track for s in trip.steps], args.m3u, cat.path) if args.m3u else None
     if args.json:
         return _print_json({"batch": str(args.batch), **trip.to_dict(), "m3u": None if written is None else str(written)})
     _print_tracks(list(trip.steps), lambda s: f"{s.change:8.3f}  ")
+    where = "on the valence–arousal plane" if trip.points else "in the nine probabilities"
     print(f"{len(trip.steps)} steps from {trip.start} to {trip.target} (the distance column: the change from the "
-          "step before)" + (f"; playlist written to {written}" if written else ""), file=sys.stderr)
+          f"step before, {where})" + (f"; playlist written to {written}" if written else ""), file=sys.stderr)
     return 0
 
 
@@ -499,8 +528,13 @@ def _add_library_commands(sub) -> None:
     p.add_argument("--min-probability", type=float, default=0.0, metavar="P", help="top probability at least P")
     p.add_argument("--text", default=None, metavar="T", help="T occurs in the path (any case)")
     p.add_argument("--status", default="ok", metavar="{ok,error,all}", help="(default ok)")
+    for name in ("valence", "arousal"):
+        for end, word in (("min", "at least"), ("max", "at most")):
+            p.add_argument(f"--{name}-{end}", type=float, default=None, metavar="X",
+                           help=f"the track's learned {name} {word} X (-1 to 1), where the batch has it")
     p.add_argument("--sort", default="top_probability", metavar="COLUMN",
-                   help="an emotion, top_probability (default), duration_s, path, file or folder")
+                   help="an emotion, top_probability (default), valence, arousal, duration_s, path, file or folder")
+    p.add_argument("--ascending", action="store_true", help="lowest first (numbers are sorted highest first)")
     p.add_argument("--limit", type=int, default=20, help="rows printed (default 20)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_library_query)
@@ -514,10 +548,16 @@ def _add_library_commands(sub) -> None:
                         "batch stores them (batches of MusiCNN models)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_library_similar)
-    p = lsub.add_parser("journey", help="a playlist moving step by step from one mood to another")
+    p = lsub.add_parser("journey", help="a playlist moving step by step from one mood to another: between emotions, "
+                                        "or between points of the valence–arousal plane")
     p.add_argument("batch", type=Path, metavar="BATCH")
-    p.add_argument("--from", dest="start", required=True, metavar="EMOTION|PATH", help="where the listener is")
-    p.add_argument("--to", required=True, metavar="EMOTION", help="the mood to reach")
+    p.add_argument("--from", dest="start", default=None, metavar="EMOTION|PATH", help="where the listener is")
+    p.add_argument("--from-point", type=float, nargs=2, default=None, metavar=("V", "A"),
+                   help="or a point of the learned valence–arousal plane (each -1 to 1), where the batch has them")
+    p.add_argument("--to", default=None, metavar="EMOTION", help="the mood to reach")
+    p.add_argument("--to-point", type=float, nargs=2, default=None, metavar=("V", "A"),
+                   help="or the point of the plane to reach: the steps follow the line there, each the nearest track "
+                        "by valence and arousal")
     p.add_argument("--steps", type=int, default=8, help="tracks in the playlist (default 8, at most 1,000)")
     p.add_argument("--m3u", type=Path, default=None, metavar="FILE",
                    help="also write an extended M3U playlist (under the working folder, the data folder or "

@@ -33,6 +33,7 @@ __all__ = [
     "count_ticks",
     "hertz",
     "FREQUENCY_TICKS",
+    "plane_map_figure",
     "distribution_figure",
     "circumplex_figure",
     "paired_bars_figure",
@@ -539,6 +540,35 @@ def history_figure(history: list[Any], title: str = "Learning curves") -> go.Fig
     return fig
 
 
+def plane_map_figure(counts: np.ndarray, edges: np.ndarray, points: np.ndarray | None = None,
+                     names: list[str] | None = None) -> go.Figure:
+    """The library map on the learned valence–arousal plane: tracks per cell as a density (log scale, its colour
+    bar ticked 1, 2, 5, 10 …), the quadrants named at the corners, and ``points`` ``(k, 2)`` (valence, arousal) on
+    top, joined in order and numbered (a journey, or one selected track; NaN rows left as gaps; ``names`` escaped
+    here). The whole plane stays in view: its quarters are what it says."""
+    from .valence import CLEAR, QUADRANTS
+
+    mid = (edges[:-1] + edges[1:]) / 2
+    fig = _fig(title="The library map: where the tracks lie on the valence–arousal plane", height=560,
+               xaxis=dict(title="valence (unpleasant ← → pleasant)", range=[-1.1, 1.1], zeroline=True,
+                          zerolinecolor="#b0bec5", constrain="domain"),
+               yaxis=dict(title="arousal (calm ← → energetic)", range=[-1.1, 1.1], zeroline=True,
+                          zerolinecolor="#b0bec5", scaleanchor="x", scaleratio=1), showlegend=False)
+    fig.update_layout(shapes=[dict(type="rect", xref="x", yref="y", x0=-CLEAR, y0=-CLEAR, x1=CLEAR, y1=CLEAR,
+                                   line=dict(color="#90a4ae", dash="dot"), layer="above")])
+    fig.add_trace(_density(counts, mid, "valence %{x:+.2f}, arousal %{y:+.2f}: %{customdata} tracks<extra></extra>"))
+    corners = list(QUADRANTS.items())
+    fig.add_trace(go.Scatter(x=[1.05 if right else -1.05 for (right, _), _ in corners],
+                             y=[1.05 if up else -1.05 for (_, up), _ in corners], mode="text",
+                             text=[name for _, name in corners], hoverinfo="skip",
+                             textposition=["middle left" if right else "middle right" for (right, _), _ in corners],
+                             textfont=dict(color="#78909c", size=13)))
+    if points is not None and len(points):
+        _journey(fig, np.asarray(points, dtype=float).reshape(-1, 2), names, 2.2,
+                 "%{customdata}: valence %{x:+.2f}, arousal %{y:+.2f}<extra></extra>")
+    return fig
+
+
 def library_figure(counts: pd.Series) -> go.Figure:
     """How many tracks have each emotion as their top one."""
     fig = go.Figure(go.Bar(x=[emotion_label(e) for e in counts.index], y=counts.to_numpy(),
@@ -655,12 +685,7 @@ def map_figure(counts: np.ndarray, edges: np.ndarray, anchors: np.ndarray, point
     fig = _fig(title="The library map: where the tracks lie between the nine emotions", height=520,
                xaxis=dict(visible=False, range=xr), yaxis=dict(visible=False, range=yr, scaleanchor="x"),
                showlegend=False)
-    most = int(counts.max()) if counts.size else 0
-    z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)), np.nan)
-    values, labels = count_ticks(max(most, 2))  # the bar reaches 2 even where every cell holds one track
-    fig.add_trace(go.Heatmap(z=z, x=mid, y=mid, colorscale=MAP_COLORSCALE, zmin=0, zmax=max(np.log10(max(most, 1)), np.log10(2)),
-                             customdata=counts.T, hovertemplate="%{customdata} tracks<extra></extra>",
-                             colorbar=dict(title="tracks", thickness=12, tickvals=values, ticktext=labels)))
+    fig.add_trace(_density(counts, mid, "%{customdata} tracks<extra></extra>"))
     centre = np.array([sum(xr) / 2, sum(yr) / 2])
     half = np.array([(xr[1] - xr[0]) / 2, (yr[1] - yr[0]) / 2]) * 0.9
     spots = []
@@ -676,15 +701,31 @@ def map_figure(counts: np.ndarray, edges: np.ndarray, anchors: np.ndarray, point
     fig.add_trace(go.Scatter(x=spots[:, 0], y=spots[:, 1], mode="text", text=LABELS, textposition=side,
                              textfont=dict(color=[EMOTION_COLORS[e] for e in EMOTIONS], size=14), hoverinfo="skip"))
     if points is not None:
-        hover = [escape_html(n) for n in (names or [""] * len(points))]
-        fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers", customdata=hover,
-                                 hovertemplate="%{customdata}<extra></extra>", line=dict(color="#d81b60", width=2),
-                                 marker=dict(size=11, color="#d81b60", line=dict(width=1, color="white"))))
-        if len(points) > 1:
-            span = max(xr[1] - xr[0], yr[1] - yr[0])
-            fig.update_layout(annotations=[
-                dict(x=float(points[g].mean(axis=0)[0]), y=float(points[g].mean(axis=0)[1]), ax=dx, ay=-dy,
-                     text=", ".join(str(i + 1) for i in g), showarrow=True, arrowhead=0, arrowwidth=1,
-                     arrowcolor="#d81b60", font=dict(color="#880e4f", size=13), bgcolor="rgba(255,255,255,0.8)")
-                for g, dx, dy in _step_labels(points, span)])
+        _journey(fig, points, names, max(xr[1] - xr[0], yr[1] - yr[0]), "%{customdata}<extra></extra>")
     return fig
+
+
+def _density(counts: np.ndarray, mid: np.ndarray, hover: str) -> go.Heatmap:
+    """A map's tracks per cell on a log scale: one track already visible, the colour bar ticked 1, 2, 5, 10 …"""
+    most = int(counts.max()) if counts.size else 0
+    z = np.where(counts.T > 0, np.log10(np.maximum(counts.T, 1)), np.nan)
+    values, labels = count_ticks(max(most, 2))  # the bar reaches 2 even where every cell holds one track
+    return go.Heatmap(z=z, x=mid, y=mid, colorscale=MAP_COLORSCALE, zmin=0, zmax=max(np.log10(max(most, 1)), np.log10(2)),
+                      customdata=counts.T, hovertemplate=hover,
+                      colorbar=dict(title="tracks", thickness=12, tickvals=values, ticktext=labels))
+
+
+def _journey(fig: go.Figure, points: np.ndarray, names: list[str] | None, span: float, hover: str) -> None:
+    """A journey (or one track) on a map: its points joined in order (a NaN row a gap), each step numbered where
+    the numbers stay apart (:func:`_step_labels`)."""
+    fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="lines+markers",
+                             customdata=[escape_html(n) for n in (names or [""] * len(points))],
+                             hovertemplate=hover, line=dict(color="#d81b60", width=2),
+                             marker=dict(size=11, color="#d81b60", line=dict(width=1, color="white"))))
+    finite = np.flatnonzero(np.isfinite(points).all(axis=1))
+    if len(points) > 1 and len(finite):
+        fig.update_layout(annotations=[
+            dict(x=float(points[finite[g]].mean(axis=0)[0]), y=float(points[finite[g]].mean(axis=0)[1]), ax=dx,
+                 ay=-dy, text=", ".join(str(finite[i] + 1) for i in g), showarrow=True, arrowhead=0, arrowwidth=1,
+                 arrowcolor="#d81b60", font=dict(color="#880e4f", size=13), bgcolor="rgba(255,255,255,0.8)")
+            for g, dx, dy in _step_labels(points[finite], span)])

@@ -1,6 +1,7 @@
 """Library: analyse a folder of music on this server in the background, and present a batch's results — the
-library's emotions, by folder or genre, a table paged and sorted on the server, a track's 20-segment timeline,
-tracks like it, a journey from one mood to another, and a map of the whole library."""
+library's emotions, by folder or genre, a table paged, filtered and sorted on the server (by valence and arousal
+too), a track's 20-segment timeline, tracks like it, a journey from one mood to another (between emotions, or
+across the valence–arousal plane), and a map of the whole library."""
 
 import os
 from pathlib import Path
@@ -8,19 +9,20 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from mer.batch.library import (ROOTS_VAR, TABLE_COLUMNS, ensure_sample, folder_outside, library_roots, list_batches,
-                               playable_path, remember_folder, roots_from_env, table_view, tracks_csv,
+from mer.batch.library import (ROOTS_VAR, ensure_sample, folder_outside, library_roots, list_batches, playable_path,
+                               remember_folder, roots_from_env, table_columns, table_view, tracks_csv,
                                unplayable_reason)
-from mer.batch.navigate import journey, m3u_text, similar
-from mer.batch.query import MAP_ANCHORS, SORT_COLUMNS, Catalogue, LibraryMap, TrackQuery
+from mer.batch.navigate import journey, m3u_text, plane_journey, similar
+from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
 from mer.config import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,
-                       timeline_figure)
+                       plane_map_figure, timeline_figure)
 from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
+from mer.valence import describe
 from ui import developer_details, get_model, send_to_analyze, show_error, start_page, visitor_on_this_machine
 
 start_page("Library")
@@ -46,7 +48,8 @@ def library_map(path: str, stamp: int) -> LibraryMap:
 
 
 def _label(column: str) -> str:
-    return {"top_probability": "top probability", "duration_s": "duration"}.get(column, emotion_label(column))
+    return {"top_probability": "top probability", "duration_s": "duration", "valence": "valence (learned)",
+            "arousal": "arousal (learned)"}.get(column, emotion_label(column))
 
 
 def _duration(seconds: float | None) -> str:
@@ -212,13 +215,22 @@ f1, f2, f3, f4 = st.columns([3, 2, 1, 2])
 emotions = f1.multiselect("Top emotion", list(EMOTIONS), default=list(EMOTIONS), format_func=emotion_label)
 min_p = f2.slider("Top probability at least", 0.0, 1.0, 0.0, 0.05)
 status = f3.selectbox("Status", ["ok", "error", "all"])
-sort_by = f4.selectbox("Sort by", SORT_COLUMNS, format_func=_label)
+sort_by = f4.selectbox("Sort by", cat.sort_columns(), format_func=_label)
+bounds = {}
+if cat.has_va:  # the learned values: a range each, narrowed only when moved
+    v1, v2 = st.columns(2)
+    for col, name, words in ((v1, "valence", "unpleasant ← → pleasant"), (v2, "arousal", "calm ← → energetic")):
+        lo, hi = col.slider(f"Valence ({words})" if name == "valence" else f"Arousal ({words})", -1.0, 1.0,
+                            (-1.0, 1.0), 0.05, key=f"{name}_range")
+        bounds |= {f"{name}_min": lo if lo > -1.0 else None, f"{name}_max": hi if hi < 1.0 else None}
+else:
+    st.caption(escape_markdown(cat.va_reason or ""))
 g1, g2, g3 = st.columns([4, 1, 1])
 text = g1.text_input("Path contains", placeholder="part of a file or folder name")
 descending = g2.toggle("Highest first", value=sort_by not in ("path", "file", "folder"),
                        help="Numbers highest first, names Z to A.")
 query = TrackQuery(emotions=tuple(emotions) if len(emotions) < len(EMOTIONS) else None, min_probability=min_p,
-                   status=status, text=text)
+                   status=status, text=text, **bounds)
 total = len(cat.select(query))
 pages = max(1, -(-total // PAGE_ROWS))
 page_no = g3.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="page_no")
@@ -226,17 +238,19 @@ result = cat.page(query, sort_by=sort_by, descending=descending, offset=(page_no
 view = result.rows
 st.caption(f"{result.total:,} of {summary.tracks:,} tracks · page {page_no} of {pages:,} ({PAGE_ROWS} rows a page), "
            f"sorted on the server by {_label(sort_by)}. Click a row to see its timeline.")
-event = st.dataframe(table_view(view), hide_index=True, width="stretch", on_select="rerun",
+event = st.dataframe(table_view(view, va=cat.has_va), hide_index=True, width="stretch", on_select="rerun",
                      selection_mode="single-row", key="table",
                      column_config={"top_emotion": st.column_config.TextColumn("top emotion"),
                                     "top_probability": st.column_config.ProgressColumn(
                                         "top probability", min_value=0, max_value=1, format="%.2f"),
                                     **{e: st.column_config.NumberColumn(emotion_label(e), format="%.2f")
                                        for e in EMOTIONS},
+                                    **{n: st.column_config.NumberColumn(n, format="%+.2f")
+                                       for n in ("valence", "arousal")},
                                     "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f")})
 if result.total <= DOWNLOAD_ROWS:  # written only when a button is clicked
     def table():
-        return cat.rows(cat.order(cat.select(query), sort_by, descending))[TABLE_COLUMNS]
+        return cat.rows(cat.order(cat.select(query), sort_by, descending))[table_columns(cat.has_va)]
 
     d1, d2 = st.columns(2)
     d1.download_button("Filtered table (CSV)", lambda: tracks_csv(table()), f"{batch.path.name}-tracks.csv",
@@ -261,8 +275,10 @@ path = st.selectbox("Track", choices, key="track", format_func=lambda p: Path(p)
 row = view[view["path"] == path].iloc[0]
 seg = cat.timeline(int(row["track_id"]))
 st.code(path, language=None, wrap_lines=True)
+me = cat.track(cat.find(path))
 st.caption(f"{row['duration_s']:.1f} s · top emotion **{emotion_label(row['top_emotion'])}** "
-           f"({row['top_probability']:.2f})")
+           f"({row['top_probability']:.2f})" + (f" · valence {me.valence:+.2f}, arousal {me.arousal:+.2f}: "
+                                                f"{describe(me.valence, me.arousal)}" if me.point else ""))
 on_disk = cat.file_path(int(row["track_id"]))
 audio = playable_path(batch.path, on_disk)
 if audio is not None:
@@ -292,8 +308,9 @@ try:
 except MerError as e:
     show_error(e)
     near = []
-st.caption("The nearest tracks by emotion profile: the nine probabilities and the shape of the timeline (how much "
-           "each emotion varies, and whether it rises or falls through the track)." if by == "emotion" else
+st.caption("The nearest tracks by emotion profile: the nine probabilities"
+           + (", the learned valence and arousal" if cat.has_va else "") + " and the shape of the timeline (how much "
+           "each varies, and whether it rises or falls through the track)." if by == "emotion" else
            "The nearest tracks by sound: what MusiCNN hears in each (its 50 Last.fm tags' probabilities averaged "
            "over the track: genres, instruments, moods), compared by cosine distance.")
 st.dataframe([{"file": n.track.path.rsplit("/", 1)[-1], "distance": round(n.distance, 3),
@@ -303,23 +320,44 @@ st.dataframe([{"file": n.track.path.rsplit("/", 1)[-1], "distance": round(n.dist
              hide_index=True, width="stretch", key="similar")
 
 st.subheader("A journey from one mood to another")
-j1, j2, j3 = st.columns([2, 2, 1])
 here = "this track"
-present = [e for e, n in zip(EMOTIONS, summary.counts) if n > 0]  # a journey ends at a track of its emotion
-start = j1.selectbox("From", [here, *present], format_func=lambda e: e if e == here else emotion_label(e),
-                     help="Start at the track above, or at the track most typical of an emotion.")
-target = j2.selectbox("To", present, index=present.index("calmness") if "calmness" in present else 0,
-                      format_func=emotion_label)
-steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, summary.analysed)), value=min(8, max(2, summary.analysed)))
+plane = cat.has_va and st.radio(
+    "Journey", ["emotions", "plane"], horizontal=True, key="journey_space",
+    format_func=lambda k: "between emotions" if k == "emotions" else "across the valence–arousal plane") == "plane"
+j1, j2, j3 = st.columns([2, 2, 1])
 trip = None
-try:
-    trip = journey(cat, path if start == here else start, target, steps=int(steps))
-except MerError as e:  # e.g. the one track of the target's emotion is the start: guidance, not a failure
-    st.info(str(e))
+if plane:  # from this track or a point, to a point; each step the nearest track by learned valence and arousal
+    source = j1.radio("From", [here, "a point"], horizontal=True, key="plane_from")
+    start = path if source == here else \
+        (j1.slider("From valence", -1.0, 1.0, -0.6, 0.05), j1.slider("From arousal", -1.0, 1.0, -0.6, 0.05))
+    end = (j2.slider("To valence", -1.0, 1.0, 0.6, 0.05), j2.slider("To arousal", -1.0, 1.0, 0.6, 0.05))
+    usable = int(cat.va_usable.sum())
+    steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, usable)), value=min(8, max(2, usable)),
+                            key="plane_steps")
+    try:
+        trip = plane_journey(cat, start, end, steps=int(steps))
+    except MerError as e:
+        st.info(str(e))
+else:
+    present = [e for e, n in zip(EMOTIONS, summary.counts) if n > 0]  # a journey ends at a track of its emotion
+    start = j1.selectbox("From", [here, *present], format_func=lambda e: e if e == here else emotion_label(e),
+                         help="Start at the track above, or at the track most typical of an emotion.")
+    target = j2.selectbox("To", present, index=present.index("calmness") if "calmness" in present else 0,
+                          format_func=emotion_label)
+    steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, summary.analysed)),
+                            value=min(8, max(2, summary.analysed)))
+    try:
+        trip = journey(cat, path if start == here else start, target, steps=int(steps))
+    except MerError as e:  # e.g. the one track of the target's emotion is the start: guidance, not a failure
+        st.info(str(e))
 if trip is not None:
     names = [s.track.path.rsplit("/", 1)[-1] for s in trip.steps]
+    if trip.points:
+        st.caption("Each step is the track nearest (by its learned valence and arousal) to the next point of the "
+                   "straight line between the two points, never the same track twice; the map below draws it.")
     st.plotly_chart(journey_figure(np.array([s.track.probabilities for s in trip.steps]), names), width="stretch")
     st.dataframe([{"step": i + 1, "file": n, "top emotion": emotion_label(s.track.top_emotion or ""),
+                   **({"valence": s.track.valence, "arousal": s.track.arousal} if cat.has_va else {}),
                    "change": round(s.change, 3), "path": s.track.path} for i, (n, s) in enumerate(zip(names, trip.steps))],
                  hide_index=True, width="stretch", key="journey")
     tracks = [s.track for s in trip.steps]
@@ -339,20 +377,26 @@ if trip is not None:
         show_error(e)
         playlist = None
     if playlist is not None:
-        st.download_button("Journey playlist (M3U)", playlist, f"{batch.path.name}-{trip.start}-to-{trip.target}.m3u",
+        st.download_button("Journey playlist (M3U)", playlist, f"{batch.path.name}-{trip.file_stem}.m3u",
                            "audio/x-mpegurl", on_click="ignore")
 
 st.subheader("The library map")
 lmap = library_map(str(batch.path), stamp)
-shown = trip.steps if trip is not None else ()
-points = LibraryMap.project(np.array([s.track.probabilities for s in shown])) if shown else \
-    LibraryMap.project(row[list(EMOTIONS)].to_numpy(dtype=float))
-labels = [s.track.path.rsplit("/", 1)[-1] for s in shown] if shown else [Path(path).name]
-st.caption("Each track sits between the nine emotions, pulled towards each by its probability (fixed corners, "
-           "the same for every batch); the shade counts the tracks in each cell. The view closes in on where the "
-           "tracks lie: an emotion whose corner is outside it is named at the edge, on the way to its corner. The "
-           "journey is drawn on top, its steps numbered.")
-st.plotly_chart(map_figure(lmap.counts, lmap.edges, MAP_ANCHORS, points, labels), width="stretch")
+shown = [s.track for s in trip.steps] if trip is not None else [me]
+points = lmap.place(shown)
+labels = [t.path.rsplit("/", 1)[-1] for t in shown]
+left_out = f" {lmap.left_out:,} analysed tracks without a place on it are left out." if lmap.left_out else ""
+if lmap.axes == "valence_arousal":
+    st.caption("Each track sits at its valence and arousal, learned from listeners (0 means undecided; the dotted "
+               "square is where neither leans clearly); the shade counts the tracks in each cell. The journey, or "
+               "the track above, is drawn on top." + left_out)
+    st.plotly_chart(plane_map_figure(lmap.counts, lmap.edges, points, labels), width="stretch")
+else:
+    st.caption(escape_markdown(cat.va_reason or "") + " So the map places each track between the nine emotions, "
+               "pulled towards each by its probability (fixed corners, the same for every batch), not on the "
+               "valence–arousal plane; the shade counts the tracks in each cell. The journey is drawn on top."
+               + left_out)
+    st.plotly_chart(map_figure(lmap.counts, lmap.edges, MAP_ANCHORS, points, labels), width="stretch")
 
 developer_details([
     "Analyse a library from the command line: `python -m mer batch MUSIC --out data/batches/NAME` (the page offers "

@@ -136,7 +136,9 @@ def test_similar_excludes_the_track_and_ranks_by_profile(small):
     assert len(near) == 7 and me.path not in [n.track.path for n in near]
     d = [n.distance for n in near]
     assert d == sorted(d) and all(n.track.status == "ok" for n in near)
-    prof = np.hstack([cat.probabilities, 0.5 * cat.shapes()])
+    va = np.column_stack([cat.valence, cat.arousal])  # learned: weighted a half, as P - 1/2 of 2 P - 1
+    prof = np.hstack([cat.probabilities, 0.5 * cat.shapes(), 0.5 * va, 0.25 * cat.va_shapes()])
+    assert np.isfinite(prof[cat.ok]).all() and cat.va_shapes().shape == (cat.size, 4)
     ok = np.flatnonzero(cat.ok)
     brute = np.sqrt(((prof[ok] - prof[row]) ** 2).sum(axis=1))
     assert d == pytest.approx(sorted(brute[ok != row])[:7], abs=1e-5)

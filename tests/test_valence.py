@@ -62,7 +62,7 @@ def test_words_name_a_quarter_only_where_both_values_lean_clearly(valence, arous
     assert describe(valence, arousal) == words
 
 
-def test_the_newton_fit_is_scikit_learns_logistic_regression():
+def test_the_fit_is_scikit_learns_logistic_regression():
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(0)

@@ -29,13 +29,13 @@ from .inputs import BatchError
 
 __all__ = ["BatchInfo", "TrackFile", "list_batches", "allowed_roots", "playable_path", "unplayable_reason",
            "read_track_file", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
-           "emotion_counts", "TABLE_COLUMNS", "library_roots", "readable_folder", "batch_output", "batches_dir",
-           "sample_dir", "ensure_sample", "ROOTS_VAR", "FOLDERS_FILE", "roots_from_env", "remembered_folders",
-           "remember_folder", "folder_outside"]
+           "emotion_counts", "TABLE_COLUMNS", "table_columns", "library_roots", "readable_folder", "batch_output",
+           "batches_dir", "sample_dir", "ensure_sample", "ROOTS_VAR", "FOLDERS_FILE", "roots_from_env",
+           "remembered_folders", "remember_folder", "folder_outside"]
 
-#: Columns of the Library page's table, in order.
-TABLE_COLUMNS = ["file", "folder", "genre", "top_emotion", "top_probability", *EMOTIONS, "duration_s", "status",
-                 "error", "path"]
+#: Columns of the Library page's table, in order (valence and arousal only for a batch that has them).
+TABLE_COLUMNS = ["file", "folder", "genre", "top_emotion", "top_probability", "valence", "arousal", *EMOTIONS,
+                 "duration_s", "status", "error", "path"]
 _MAX_DEPTH = 3
 
 
@@ -404,11 +404,15 @@ def track_segments(path: Path, track_id: int) -> pd.DataFrame:
 
 
 def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None, min_probability: float = 0.0,
-                  status: str = "ok", text: str = "", sort_by: str = "top_probability") -> pd.DataFrame:
-    """The rows the page's filters keep, sorted by ``sort_by`` (an emotion or ``top_probability``), highest first.
+                  status: str = "ok", text: str = "", sort_by: str = "top_probability",
+                  valence_min: float | None = None, valence_max: float | None = None,
+                  arousal_min: float | None = None, arousal_max: float | None = None) -> pd.DataFrame:
+    """The rows the page's filters keep, sorted by ``sort_by`` (an emotion, ``top_probability``, ``valence`` or
+    ``arousal``), highest first.
 
     ``emotions`` keeps tracks whose top emotion is one of them; ``min_probability`` applies to the top emotion's
-    probability; ``status`` is ``"ok"``, ``"error"`` or ``"all"``; ``text`` must occur in the path (any case).
+    probability; ``status`` is ``"ok"``, ``"error"`` or ``"all"``; ``text`` must occur in the path (any case);
+    ``valence_min`` ... ``arousal_max`` bound the learned valence and arousal (a track without them is left out).
     """
     keep = pd.Series(True, index=tracks.index)
     if status != "all":
@@ -419,6 +423,9 @@ def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None
         keep &= tracks["top_probability"].fillna(0) >= min_probability
     if text:
         keep &= tracks["path"].str.contains(text, case=False, regex=False)
+    for column, low, high in (("valence", valence_min, valence_max), ("arousal", arousal_min, arousal_max)):
+        if low is not None or high is not None:
+            keep &= tracks[column].between(-1.0 if low is None else low, 1.0 if high is None else high)
     return tracks[keep].sort_values(sort_by, ascending=False, na_position="last", kind="stable")
 
 
@@ -428,11 +435,17 @@ def tracks_csv(tracks: pd.DataFrame) -> str:
     return csv_text(tracks.drop(columns=["path_bytes"], errors="ignore"))
 
 
-def table_view(tracks: pd.DataFrame) -> pd.DataFrame:
-    """The Library page's table of some track rows, as a reader sees it: :data:`TABLE_COLUMNS`, the top emotion
-    by its readable label (``joyful activation``), every probability a fraction in [0, 1], and a missing text
-    (no genre tag, no error) an empty cell rather than ``None``. The downloads keep the stored values."""
-    view = tracks[TABLE_COLUMNS].copy()
+def table_columns(va: bool) -> list[str]:
+    """:data:`TABLE_COLUMNS`, without valence and arousal for a batch that has none (``va`` False)."""
+    return TABLE_COLUMNS if va else [c for c in TABLE_COLUMNS if c not in ("valence", "arousal")]
+
+
+def table_view(tracks: pd.DataFrame, va: bool = True) -> pd.DataFrame:
+    """The Library page's table of some track rows, as a reader sees it: :func:`table_columns` (``va``: whether
+    the batch has valence and arousal), the top emotion by its readable label (``joyful activation``), every
+    probability a fraction in [0, 1], and a missing text (no genre tag, no error) an empty cell rather than
+    ``None``. The downloads keep the stored values."""
+    view = tracks[table_columns(va)].copy()
     view["top_emotion"] = [emotion_label(e) if isinstance(e, str) else "" for e in view["top_emotion"]]
     for column in ("file", "folder", "genre", "status", "error", "path"):
         view[column] = [v if isinstance(v, str) else "" for v in view[column]]

@@ -1,6 +1,7 @@
 """Navigation by emotion over a :class:`~mer.batch.query.Catalogue`: tracks like this one, and journeys from one
 mood to another (the iso principle of music therapy: start where the listener is, change a little at each step),
-written as an M3U playlist any player opens.
+between two emotions or between two points of the learned valence–arousal plane, written as an M3U playlist any
+player opens.
 """
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from ..tags import TAGS
 from .inputs import BatchError
 from .query import Catalogue, Track, check_emotion
 
-__all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "shared_emotions", "shared_tags", "m3u_text",
+__all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "plane_journey", "check_point", "shared_emotions", "shared_tags", "m3u_text",
            "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT", "SIMILAR_BY", "MAX_TRACKS", "LINE_BREAKS"]
 
 #: Weight of the timeline's shape (spread and trend per emotion) against the nine probabilities in a distance.
 SHAPE_WEIGHT = 0.5
+#: Weight of the learned valence and arousal (and of their shape, times :data:`SHAPE_WEIGHT`) in a distance by
+#: emotion profile: a half, so that each counts as the probability it comes from (``2 P - 1`` halved is ``P - 1/2``).
+VA_WEIGHT = 0.5
 _SHARED_TOP = 3
 _SHARED_TAGS = 5
 #: What "similar" may measure: the emotion profile, or what MusiCNN hears (where the batch stores it).
@@ -53,7 +57,8 @@ class Neighbour:
 
 @dataclass(frozen=True)
 class JourneyStep:
-    """One track of a journey: the waypoint it stands for, how far from it, and the change from the step before."""
+    """One track of a journey: the waypoint it stands for, how far from it, and the change from the step before
+    (in the nine probabilities, or on the valence–arousal plane for a journey across it)."""
 
     track: Track
     waypoint: tuple[float, ...]
@@ -67,14 +72,37 @@ class JourneyStep:
 
 @dataclass(frozen=True)
 class Journey:
-    """A playlist moving from one mood to another, one small change at a time."""
+    """A playlist moving from one mood to another, one small change at a time.
 
-    start: str  # the first track's top emotion
-    target: str  # the last track's top emotion
+    Attributes
+    ----------
+    start, target : str
+        Between emotions: the first track's top emotion and the target emotion. Across the plane: the two
+        points as ``"valence +0.50, arousal -0.30"``.
+    steps : tuple of JourneyStep
+    space : {"emotions", "valence_arousal"}
+        What the waypoints, distances and changes are measured in.
+    points : tuple of two (valence, arousal), or None
+        Across the plane, where it starts and ends.
+    """
+
+    start: str
+    target: str
     steps: tuple[JourneyStep, ...]
+    space: str = "emotions"
+    points: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    @property
+    def file_stem(self) -> str:
+        """A file name for its playlist: ``sadness-to-calmness``, or ``v+0.50a-0.30-to-v-0.80a+0.20``."""
+        if self.points is None:
+            return f"{self.start}-to-{self.target}"
+        return "-to-".join(f"v{v:+.2f}a{a:+.2f}" for v, a in self.points)
 
     def to_dict(self) -> dict:
-        return {"from": self.start, "to": self.target, "steps": [s.to_dict() for s in self.steps]}
+        plane = {} if self.points is None else {"from_point": list(self.points[0]), "to_point": list(self.points[1])}
+        return {"from": self.start, "to": self.target, "space": self.space, **plane,
+                "steps": [s.to_dict() for s in self.steps]}
 
 
 def shared_emotions(a: np.ndarray, b: np.ndarray, top: int = _SHARED_TOP) -> tuple[str, ...]:
@@ -93,7 +121,9 @@ def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> li
     """The ``top`` analysed tracks nearest to the track at ``path`` (itself excluded), nearest first.
 
     ``by="emotion"``: Euclidean distance over the emotion profile, the nine track probabilities and the shape of
-    the 20-segment timeline (each emotion's spread and trend, weighted :data:`SHAPE_WEIGHT`). ``by="sound"``:
+    the 20-segment timeline (each emotion's spread and trend, weighted :data:`SHAPE_WEIGHT`), with the learned
+    valence and arousal and the shape of their path, weighted :data:`VA_WEIGHT`, where the batch has them (a track
+    without them counts as undecided: 0). ``by="sound"``:
     cosine distance between what MusiCNN hears in the two tracks (their 50 tags' probabilities averaged over the
     segments), where the batch stores it.
 
@@ -127,10 +157,21 @@ def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> li
 def _profile_distances(cat: Catalogue, row: int) -> np.ndarray:
     """Euclidean distance over the emotion profile: the nine probabilities, then the timeline's spread and trend
     weighted by :data:`SHAPE_WEIGHT` (a shape that is not a finite number, none stored or a damaged one, counts
-    as flat: 0); inf where it is not a finite number. Summed part by part: no ``(n, 27)`` copy of the library."""
-    shape = np.nan_to_num(cat.shapes(), nan=0.0, posinf=0.0, neginf=0.0)
+    as flat: 0), then the learned valence and arousal and their shape weighted by :data:`VA_WEIGHT` (none stored,
+    or not finite: 0, undecided); inf where it is not a finite number. Summed part by part: no ``(n, 33)`` copy
+    of the library."""
+    clean = lambda x: np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)  # noqa: E731
+    shape = clean(cat.shapes())
     dp, ds = cat.probabilities - cat.probabilities[row], shape - shape[row]
-    d = np.sqrt(np.einsum("ij,ij->i", dp, dp) + SHAPE_WEIGHT ** 2 * np.einsum("ij,ij->i", ds, ds))
+    sq = np.einsum("ij,ij->i", dp, dp) + SHAPE_WEIGHT ** 2 * np.einsum("ij,ij->i", ds, ds)
+    if cat.has_va:
+        for values in (cat.valence, cat.arousal):
+            v = clean(values)
+            sq += VA_WEIGHT ** 2 * (v - v[row]) ** 2
+        va_shape = clean(cat.va_shapes())
+        dv = va_shape - va_shape[row]
+        sq += (VA_WEIGHT * SHAPE_WEIGHT) ** 2 * np.einsum("ij,ij->i", dv, dv)
+    d = np.sqrt(sq)
     return np.where(np.isfinite(d), d, np.inf)
 
 
@@ -177,6 +218,14 @@ def _typical(cat: Catalogue, emotion: str, exclude: int = -1) -> int:
         raise BatchError(f"No analysed track of this batch has '{emotion}' as its top emotion (besides the start), "
                          "so no journey can end (or start) there. Choose another emotion.")
     return best
+
+
+def _is_emotion(name: str) -> bool:
+    try:
+        check_emotion(name)
+    except BatchError:
+        return False
+    return True
 
 
 def _start_row(cat: Catalogue, start: str) -> int:
@@ -239,6 +288,97 @@ def journey(cat: Catalogue, start: str, target: str, steps: int = 8) -> Journey:
                                distance=float(np.linalg.norm(p - w)), change=float(np.linalg.norm(p - before))))
         before = p
     return Journey(start=EMOTIONS[int(cat.top[first])], target=target, steps=tuple(out))
+
+
+def check_point(point: Sequence[float], name: str = "a point") -> tuple[float, float]:
+    """``point`` as ``(valence, arousal)`` if it is two finite numbers in [-1, 1].
+
+    Raises
+    ------
+    BatchError
+        Anything else; the message names ``name`` (``--to-point``) and gives an example.
+    """
+    try:
+        v, a = (float(x) for x in point)
+    except (TypeError, ValueError):
+        raise BatchError(f"{name} takes two numbers, valence then arousal, each from -1 to 1 (e.g. 0.5 -0.3); got "
+                         f"{point!r}.") from None
+    if not (math.isfinite(v) and math.isfinite(a) and -1.0 <= v <= 1.0 and -1.0 <= a <= 1.0):
+        raise BatchError(f"{name} must be a valence and an arousal from -1 to 1 (e.g. 0.5 -0.3); got {v:g} {a:g}.")
+    return v, a
+
+
+def _point_words(point: tuple[float, float]) -> str:
+    return f"valence {point[0]:+.2f}, arousal {point[1]:+.2f}"
+
+
+def plane_journey(cat: Catalogue, start: str | Sequence[float], target: Sequence[float], steps: int = 8) -> Journey:
+    """``steps`` distinct analysed tracks across the learned valence–arousal plane, from ``start`` (a point
+    ``(valence, arousal)``, or a track's path: its own point) to the point ``target``.
+
+    The straight line between the two points is cut into equal steps; the first waypoint is the start (the track
+    itself where ``start`` is a path), the last is ``target``, and each takes the track nearest to it on the plane
+    (Euclidean, by the tracks' learned valence and arousal) not used yet: the last is chosen before the ones
+    between, so the journey always ends where it was asked to. Ties go to the track first in the table.
+
+    Tracks without valence and arousal, or whose numbers are not finite, are left out (``cat.notes`` counts
+    them).
+
+    Raises
+    ------
+    BatchError
+        The batch has no valence and arousal (the message says why); a point outside [-1, 1] or not a number; a
+        path not in the batch, failed, or without valence and arousal; ``steps`` below 2, above
+        :data:`MAX_TRACKS` or above the tracks on the plane.
+    """
+    cat.require_va("make a journey across the valence–arousal plane")
+    b = np.array(check_point(target, "--to-point"))
+    _check_count("--steps", steps, 2)
+    rows = np.flatnonzero(cat.va_usable)
+    if steps > len(rows):
+        raise BatchError(f"--steps must lie between 2 and the {len(rows):,} analysed tracks of the batch with valence "
+                         f"and arousal, got {steps}.")
+    points = np.column_stack([cat.valence[rows], cat.arousal[rows]]).astype(np.float64)
+    free = np.ones(len(rows), dtype=bool)
+
+    def nearest(w: np.ndarray) -> int:
+        d = np.where(free, ((points - w) ** 2).sum(axis=1), np.inf)
+        i = int(np.argmin(d))
+        free[i] = False
+        return i
+
+    if isinstance(start, str):
+        if _is_emotion(start):
+            raise BatchError(f"A journey across the valence–arousal plane starts at a point (--from-point V A) or at a "
+                             f"track's path, not at an emotion ('{start}'). For a journey between emotions, end it at "
+                             "one with --to EMOTION.")
+        row = _analysed(cat, start)
+        if not cat.va_finite[row]:
+            raise BatchError(f"'{start}' has no valence or arousal in this batch, so a journey across the plane cannot "
+                             "start there. Start at a point (--from-point), or choose another track.")
+        first = int(np.searchsorted(rows, row))
+        free[first] = False
+        a = points[first]
+    else:
+        a = np.array(check_point(start, "--from-point"))
+        first = nearest(a)
+    last = nearest(b)
+    chosen, marks = [first], [a]
+    for k in range(1, steps - 1):
+        w = a + (b - a) * k / (steps - 1)
+        chosen.append(nearest(w))
+        marks.append(w)
+    chosen.append(last)
+    marks.append(b)
+    out, before = [], points[first]
+    for i, w in zip(chosen, marks):
+        p = points[i]
+        out.append(JourneyStep(track=cat.track(int(rows[i])), waypoint=(float(w[0]), float(w[1])),
+                               distance=float(np.linalg.norm(p - w)), change=float(np.linalg.norm(p - before))))
+        before = p
+    ends = ((float(a[0]), float(a[1])), (float(b[0]), float(b[1])))
+    return Journey(start=_point_words(ends[0]), target=_point_words(ends[1]), steps=tuple(out),
+                   space="valence_arousal", points=ends)
 
 
 def m3u_text(tracks: Sequence[Track], relative_to: str | os.PathLike | None = None) -> str:

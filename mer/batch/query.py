@@ -6,6 +6,10 @@ of a batch written before this layer (:func:`mer.batch.store.upgrade_batch`). Th
 ``python -m mer library ...`` ask it for one page of rows, a track's timeline (one row group of
 ``segments.parquet``), the emotion counts, the top groups by folder or genre with the rest as "other", and a
 density map of the whole library; :mod:`mer.batch.navigate` finds similar tracks and journeys on it.
+
+Tracks are filtered and sorted by their learned valence and arousal too, and the map lies on those axes, where the
+batch has them; where it has none (written before mer learned them, or by a model without the head),
+:attr:`Catalogue.va_reason` says why.
 """
 
 from __future__ import annotations
@@ -25,14 +29,14 @@ import pyarrow.parquet as pq
 from ..config import EMOTIONS
 from .inputs import BatchError
 from ..progress import ProgressFn
-from .store import (PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, needs_upgrade, segment_ranges,
-                    timeline_shape, upgrade_batch)
+from .store import (PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, VA_COLUMNS, VA_SHAPE_COLUMNS,
+                    needs_upgrade, segment_ranges, timeline_shape, upgrade_batch)
 
 __all__ = ["TrackQuery", "TrackPage", "Track", "Timeline", "GroupShares", "LibraryMap", "LibrarySummary", "Catalogue",
-           "SORT_COLUMNS", "STATUSES", "MAP_ANCHORS", "check_emotion"]
+           "SORT_COLUMNS", "STATUSES", "MAP_ANCHORS", "MAP_AXES", "NO_VA_OLDER", "check_emotion"]
 
 #: Columns a page of rows may be sorted by (numbers highest first by default, names A to Z).
-SORT_COLUMNS = ("top_probability", *EMOTIONS, "duration_s", "path", "file", "folder")
+SORT_COLUMNS = ("top_probability", *EMOTIONS, *VA_COLUMNS, "duration_s", "path", "file", "folder")
 STATUSES = ("ok", "error", "all")
 _STRINGS = ("path", "file", "folder", "genre", "status", "error", "top_emotion", "model_name")
 _DICTIONARY = ("folder", "genre", "status", "top_emotion", "model_name")
@@ -44,6 +48,15 @@ _MAP_ORDER = ("amazement", "joyful_activation", "power", "tension", "sadness", "
               "calmness", "tenderness")
 MAP_ANCHORS = np.array([[math.sin(2 * math.pi * _MAP_ORDER.index(e) / 9),
                          math.cos(2 * math.pi * _MAP_ORDER.index(e) / 9)] for e in EMOTIONS])
+#: The library map's axes: the learned valence and arousal, or (a batch without them) the nine emotions' corners.
+MAP_AXES = ("valence_arousal", "emotions")
+#: Why a batch whose tables lack the ``valence`` and ``arousal`` columns has none.
+NO_VA_OLDER = ("This batch has no valence or arousal: it was written before mer learned them (or by a model without "
+               "the valence–arousal head). Analyse the library again, into a new folder, with a model that has the "
+               "head (such as the default) to add them.")
+_NO_VA_MODEL = ("This batch has no valence or arousal: the model that analysed it ({models}) has no valence–arousal "
+                "head (it was trained before the head existed, or on the log-mel front-end). Analyse the library "
+                "again, into a new folder, with a model that has the head (such as the default) to add them.")
 
 
 def check_emotion(name: str) -> str:
@@ -73,12 +86,26 @@ class TrackQuery:
     status : {"ok", "error", "all"}
     text : str
         Must occur in the path, any case.
+    valence_min, valence_max, arousal_min, arousal_max : float in [-1, 1] or None
+        The track's learned valence (arousal) at least, at most this (None: no bound). Tracks without one are
+        left out by any bound.
     """
 
     emotions: tuple[str, ...] | None = None
     min_probability: float = 0.0
     status: str = "ok"
     text: str = ""
+    valence_min: float | None = None
+    valence_max: float | None = None
+    arousal_min: float | None = None
+    arousal_max: float | None = None
+
+    @property
+    def va_bounds(self) -> dict[str, tuple[float, float]]:
+        """The bounds set, by column: ``{"valence": (low, high), ...}`` (an unset end is -1 or 1)."""
+        return {n: (-1.0 if lo is None else lo, 1.0 if hi is None else hi)
+                for n, lo, hi in (("valence", self.valence_min, self.valence_max),
+                                  ("arousal", self.arousal_min, self.arousal_max)) if lo is not None or hi is not None}
 
     def __post_init__(self) -> None:
         if self.emotions is not None:
@@ -87,6 +114,13 @@ class TrackQuery:
             raise BatchError(f"The minimum probability must lie between 0 and 1, got {self.min_probability}.")
         if self.status not in STATUSES:
             raise BatchError(f"Unknown status '{self.status}'. Choose one of: {', '.join(STATUSES)}.")
+        for name in ("valence_min", "valence_max", "arousal_min", "arousal_max"):
+            value = getattr(self, name)
+            if value is not None and not -1.0 <= value <= 1.0:
+                raise BatchError(f"--{name.replace('_', '-')} must lie between -1 and 1, got {value}.")
+        for name, (lo, hi) in self.va_bounds.items():
+            if lo > hi:
+                raise BatchError(f"--{name}-min ({lo}) is above --{name}-max ({hi}): no track can lie between them.")
 
 
 @dataclass(frozen=True)
@@ -118,22 +152,35 @@ class Track:
     probabilities: tuple[float, ...]  # in the order of EMOTIONS (NaN for a track that failed)
     duration_s: float | None
     status: str
+    valence: float | None = None  # learned (mer.valence); None where the batch has none
+    arousal: float | None = None
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        """``(valence, arousal)``, or None for a track without them."""
+        return None if self.valence is None or self.arousal is None else (self.valence, self.arousal)
 
     def to_dict(self) -> dict:
-        """JSON-ready: ``path``, ``top_emotion``, ``top_probability``, one key per emotion, duration, status."""
+        """JSON-ready: ``path``, ``top_emotion``, ``top_probability``, one key per emotion, valence, arousal,
+        duration, status."""
         probs = {e: None if math.isnan(p) else round(p, 4) for e, p in zip(EMOTIONS, self.probabilities)}
+        va = {n: None if v is None or not math.isfinite(v) else round(v, 4)
+              for n, v in zip(VA_COLUMNS, (self.valence, self.arousal))}
         return {"path": self.path, "top_emotion": self.top_emotion,
                 "top_probability": None if self.top_probability is None else round(self.top_probability, 4),
-                **probs, "duration_s": self.duration_s, "status": self.status}
+                **probs, **va, "duration_s": self.duration_s, "status": self.status}
 
 
 @dataclass(frozen=True)
 class Timeline:
-    """One track's segments, in order: probabilities ``(n, 9)`` and bounds ``(n,)`` in seconds."""
+    """One track's segments, in order: probabilities ``(n, 9)``, bounds ``(n,)`` in seconds, and the learned
+    valence and arousal ``(n,)`` (NaN where the batch has none)."""
 
     probabilities: np.ndarray
     start_s: np.ndarray
     end_s: np.ndarray
+    valence: np.ndarray | None = None
+    arousal: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +211,8 @@ class GroupShares:
 
 @dataclass(frozen=True)
 class LibraryMap:
-    """The analysed tracks projected to two dimensions (:data:`MAP_ANCHORS`), counted on a grid.
+    """The analysed tracks on two axes, counted on a grid: their learned valence (x) and arousal (y) where the
+    batch has them, else the nine probabilities projected between fixed corners (:data:`MAP_ANCHORS`).
 
     Attributes
     ----------
@@ -172,10 +220,24 @@ class LibraryMap:
         Tracks per cell, ``counts[i, j]`` for x-bin ``i`` and y-bin ``j``.
     edges : np.ndarray [shape=(bins + 1,)]
         The cells' edges, the same on both axes.
+    axes : {"valence_arousal", "emotions"}
+        Which map this is (:data:`MAP_AXES`).
+    left_out : int
+        Analysed tracks not on the map: without valence and arousal (on the learned axes), or whose numbers are
+        not finite.
     """
 
     counts: np.ndarray
     edges: np.ndarray
+    axes: str = "emotions"
+    left_out: int = 0
+
+    def place(self, tracks: list[Track]) -> np.ndarray:
+        """Where ``tracks`` lie on this map ``(k, 2)``: their valence and arousal, or their projected
+        probabilities; NaN rows for a track that has no place on it."""
+        if self.axes == "emotions":
+            return self.project(np.array([t.probabilities for t in tracks])) if tracks else np.zeros((0, 2))
+        return np.array([t.point or (np.nan, np.nan) for t in tracks], dtype=np.float64).reshape(-1, 2)
 
     @staticmethod
     def project(probabilities: np.ndarray) -> np.ndarray:
@@ -220,6 +282,21 @@ def _check_schema(path: Path, required: dict[str, pa.DataType],
     return pf
 
 
+def _va_columns(path: Path, schema: pa.Schema, reference: pa.Schema) -> tuple[str, ...]:
+    """``("valence", "arousal")`` if the table at ``path`` holds them, ``()`` if it holds neither (written before mer
+    learned them).
+
+    Raises
+    ------
+    BatchError
+        It holds one without the other, or holds them with another type than ``reference`` gives.
+    """
+    if not any(n in schema.names for n in VA_COLUMNS):
+        return ()
+    _check_schema(path, {n: reference.field(n).type for n in VA_COLUMNS})
+    return VA_COLUMNS
+
+
 def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, tuple[str, ...]]:
     """A string column as integer codes (-1 for null) and the labels they stand for."""
     arr = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
@@ -253,7 +330,11 @@ class Catalogue:
     ----------
     notes : list of str
         What a reader should know about this batch: an upgrade that could not be done; analysed tracks whose
-        probabilities are not all finite numbers (a damaged table), left out of similar tracks and journeys.
+        probabilities are not all finite numbers (a damaged table), left out of similar tracks and journeys;
+        analysed tracks without valence and arousal, or whose values are not finite, in a batch that has them.
+    va_reason : str or None
+        Why the batch has no valence and arousal (None: it has them): written before mer learned them, or by a
+        model without the head.
 
     Raises
     ------
@@ -270,20 +351,23 @@ class Catalogue:
             if not f.is_file():
                 raise BatchError(f"'{self.path}' holds no batch results ({f.name} is missing). Name a folder "
                                  "written by `python -m mer batch ... --out FOLDER`.")
-        _check_schema(files[0], {n: TRACK_SCHEMA.field(n).type for n in (*_STRINGS, *_NUMBERS)})
+        tracks = _check_schema(files[0], {n: TRACK_SCHEMA.field(n).type for n in (*_STRINGS, *_NUMBERS)})
+        va = _va_columns(files[0], tracks.schema_arrow, TRACK_SCHEMA)
         segments = {n: SEGMENT_SCHEMA.field(n).type for n in _SEGMENT_COLUMNS}
         _check_schema(files[1], segments)
         if upgrade and needs_upgrade(self.path):
             self._upgrade(on_progress)
         self._segments = _check_schema(files[1], segments)
+        self._segment_va = _va_columns(files[1], self._segments.schema_arrow, SEGMENT_SCHEMA)
         try:
-            table = pq.read_table(files[0], columns=[*_STRINGS, *_NUMBERS], read_dictionary=list(_DICTIONARY))
+            table = pq.read_table(files[0], columns=[*_STRINGS, *_NUMBERS, *va], read_dictionary=list(_DICTIONARY))
             self._index = segment_ranges(self._segments)
         except (OSError, pa.ArrowException) as e:
             raise _unreadable(files[0], e) from None
         self._load(table)
         self._lock = threading.Lock()  # one reader of segments.parquet at a time (the page serves many visitors)
         self._shape: np.ndarray | None = None
+        self._va_shape: np.ndarray | None = None
         self._sound: np.ndarray | bool | None = None  # False: the batch stores no sounds
 
     def _upgrade(self, on_progress: ProgressFn | None) -> None:
@@ -321,6 +405,59 @@ class Catalogue:
             self.notes.append(f"{damaged:,} analysed track{'s' if damaged > 1 else ''} of this batch hold "
                               "probabilities that are not finite numbers (a damaged table): left out of similar "
                               "tracks and journeys.")
+        self._load_va(table)
+
+    def _load_va(self, table: pa.Table) -> None:
+        """The learned valence and arousal (NaN where none), why the batch has none, and notes on the rows
+        without them in a batch that has them."""
+        stored = all(n in table.column_names for n in VA_COLUMNS)
+        nan = np.full(self.size, np.nan, np.float32)
+        self.valence, self.arousal = (_floats(table, n) if stored else nan for n in VA_COLUMNS)
+        null = np.logical_or.reduce([table.column(n).is_null().to_numpy(zero_copy_only=False)
+                                     for n in VA_COLUMNS]) if stored else np.ones(self.size, dtype=bool)
+        #: Rows whose valence and arousal are both finite numbers.
+        self.va_finite = np.isfinite(self.valence) & np.isfinite(self.arousal)
+        self.va_reason: str | None = None
+        if not self.ok.any():
+            self.va_reason = "No track of this batch was analysed, so it has no valence or arousal."
+        elif not stored:
+            self.va_reason = NO_VA_OLDER
+        elif not (self.ok & ~null).any():
+            codes, labels = self._labels["model_name"]
+            models = ", ".join(f"'{labels[c]}'" for c in np.unique(codes[self.ok]) if c >= 0) or "unnamed"
+            self.va_reason = _NO_VA_MODEL.format(models=models)
+        if self.va_reason is not None:
+            return
+        missing, damaged = int((self.ok & null).sum()), int((self.ok & ~null & ~self.va_finite).sum())
+        rest = "left out of the valence–arousal filters, the map and journeys across the plane, and sorted last"
+        if missing:
+            self.notes.append(f"{missing:,} analysed track{'s' if missing > 1 else ''} of this batch have no valence "
+                              f"or arousal (analysed by a model without the valence–arousal head, or before mer "
+                              f"learned them): {rest}.")
+        if damaged:
+            self.notes.append(f"{damaged:,} analysed track{'s' if damaged > 1 else ''} of this batch hold valence or "
+                              f"arousal that are not finite numbers (a damaged table): {rest}.")
+
+    @property
+    def has_va(self) -> bool:
+        """Whether the batch has learned valence and arousal (see :attr:`va_reason` when not)."""
+        return self.va_reason is None
+
+    @property
+    def va_usable(self) -> np.ndarray:
+        """Rows journeys across the valence–arousal plane may use: :attr:`usable`, with finite valence and arousal."""
+        return self.usable & self.va_finite
+
+    def sort_columns(self) -> tuple[str, ...]:
+        """The columns this batch's rows may be sorted by: :data:`SORT_COLUMNS`, less valence and arousal where
+        the batch has none."""
+        return SORT_COLUMNS if self.has_va else tuple(c for c in SORT_COLUMNS if c not in VA_COLUMNS)
+
+    def require_va(self, what: str) -> None:
+        """Raise :class:`BatchError` ("Cannot ``what``.", then :attr:`va_reason`) where the batch has no valence
+        and arousal."""
+        if not self.has_va:
+            raise BatchError(f"Cannot {what}. {self.va_reason}")
 
     @property
     def usable(self) -> np.ndarray:
@@ -342,12 +479,16 @@ class Catalogue:
         if query.text and keep.any():
             found = pc.match_substring(self._text["path"], query.text, ignore_case=True)
             keep &= pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+        for name, (lo, hi) in query.va_bounds.items():
+            self.require_va(f"filter by {name}")
+            values = getattr(self, name)
+            keep &= (values >= lo) & (values <= hi)  # NaN (none stored) is neither
         return np.flatnonzero(keep)
 
     def _column(self, name: str) -> np.ndarray | pa.ChunkedArray:
         if name in EMOTIONS:
             return self.probabilities[:, EMOTIONS.index(name)]
-        if name in ("top_probability", "duration_s"):
+        if name in ("top_probability", "duration_s", *VA_COLUMNS):
             return getattr(self, name)
         if name == "folder":
             codes, labels = self._groups["folder"]
@@ -361,12 +502,14 @@ class Catalogue:
         Raises
         ------
         BatchError
-            ``sort_by`` is not one of :data:`SORT_COLUMNS`.
+            ``sort_by`` is not one of :data:`SORT_COLUMNS`; valence or arousal in a batch without them.
         """
         if sort_by in EMOTIONS or sort_by.replace(" ", "_") in EMOTIONS:
             sort_by = check_emotion(sort_by)
         if sort_by not in SORT_COLUMNS:
             raise BatchError(f"Cannot sort by '{sort_by}'. Choose one of: {', '.join(SORT_COLUMNS)}.")
+        if sort_by in VA_COLUMNS:
+            self.require_va(f"sort by {sort_by}")
         column = self._column(sort_by)
         if isinstance(column, np.ndarray):
             key = column[rows].astype(np.float64)
@@ -410,6 +553,7 @@ class Catalogue:
             cols[n] = lut[codes[rows]]
         cols["top_probability"] = self.top_probability[rows]
         cols |= {e: self.probabilities[rows, j] for j, e in enumerate(EMOTIONS)}
+        cols |= {n: getattr(self, n)[rows] for n in VA_COLUMNS}
         cols["duration_s"] = self.duration_s[rows]
         return pd.DataFrame(cols)
 
@@ -448,17 +592,19 @@ class Catalogue:
         """The track at ``row``."""
         top = int(self.top[row])
         p = float(self.top_probability[row])
+        va = self.va_finite[row]
         return Track(path=self._text["path"][row].as_py(), top_emotion=EMOTIONS[top] if top >= 0 else None,
                      top_probability=None if math.isnan(p) else p,
                      probabilities=tuple(float(x) for x in self.probabilities[row]),
                      duration_s=None if math.isnan(self.duration_s[row]) else float(self.duration_s[row]),
-                     status="ok" if self.ok[row] else "error")
+                     status="ok" if self.ok[row] else "error",
+                     valence=float(self.valence[row]) if va else None, arousal=float(self.arousal[row]) if va else None)
 
     def timeline(self, track_id: int) -> Timeline:
         """A track's segments in order: one row group of ``segments.parquet`` (its range of track ids), or a
         filtered scan of the table for a batch written before segments were sorted."""
         tid = pa.scalar(int(track_id), pa.uint64())
-        cols = list(_SEGMENT_COLUMNS)
+        cols = [*_SEGMENT_COLUMNS, *self._segment_va]
         with self._lock:
             if self._index is None:
                 t = pq.read_table(self.path / "segments.parquet", columns=cols, filters=pc.field("track_id") == tid)
@@ -471,7 +617,9 @@ class Catalogue:
         t = t.sort_by("segment")
         probs = np.column_stack([t.column(e).to_numpy() for e in EMOTIONS]) if t.num_rows else \
             np.zeros((0, len(EMOTIONS)), np.float32)
-        return Timeline(probabilities=probs, start_s=t.column("start_s").to_numpy(), end_s=t.column("end_s").to_numpy())
+        va = [_floats(t, n) if n in self._segment_va else np.full(t.num_rows, np.nan, np.float32) for n in VA_COLUMNS]
+        return Timeline(probabilities=probs, start_s=t.column("start_s").to_numpy(), end_s=t.column("end_s").to_numpy(),
+                        valence=va[0], arousal=va[1])
 
     # --- the whole library ------------------------------------------------------------------------------
 
@@ -516,46 +664,72 @@ class Catalogue:
         return GroupShares(by=by, groups=tuple(names), tracks=totals, shares=counts / np.maximum(totals, 1)[:, None])
 
     def library_map(self, bins: int = 80) -> LibraryMap:
-        """Every analysed track on the map (:data:`MAP_ANCHORS`), counted in ``bins`` × ``bins`` cells."""
-        xy = LibraryMap.project(self.probabilities[self.ok])
+        """Every analysed track on the map, counted in ``bins`` × ``bins`` cells: at its learned valence and
+        arousal where the batch has them, else between the nine emotions' corners (:data:`MAP_ANCHORS`).
+        Tracks without a place (no valence and arousal, or numbers that are not finite) are counted as left out."""
+        if self.has_va:
+            keep = self.ok & self.va_finite
+            xy = np.column_stack([self.valence[keep], self.arousal[keep]])
+        else:
+            keep = self.usable
+            xy = LibraryMap.project(self.probabilities[keep])
         edges = np.linspace(-1.0, 1.0, bins + 1)
         counts, _, _ = np.histogram2d(xy[:, 0], xy[:, 1], bins=[edges, edges])
-        return LibraryMap(counts=counts.astype(np.int64), edges=edges)
+        return LibraryMap(counts=counts.astype(np.int64), edges=edges, axes=MAP_AXES[0 if self.has_va else 1],
+                          left_out=int((self.ok & ~keep).sum()))
 
     def shapes(self) -> np.ndarray:
         """Each track's timeline shape ``(n, 18)``: the spread then the trend of each emotion (NaN where a track
         has no segments), from ``profiles.parquet``, or computed from the segments for an older batch."""
         if self._shape is None:
-            names = [f.name for f in PROFILE_SCHEMA][1:]
-            path = self.path / "profiles.parquet"
-            try:
-                with self._lock:
-                    if path.is_file():
-                        t = _check_schema(path, {f.name: f.type for f in PROFILE_SCHEMA}, _PROFILES_REMEDY) \
-                            .read(columns=PROFILE_SCHEMA.names)
-                    else:
-                        seg = pq.read_table(self.path / "segments.parquet", columns=list(_SEGMENT_COLUMNS))
-                        seg = seg.sort_by([("track_id", "ascending"), ("segment", "ascending")])
-                        probs = np.column_stack([seg.column(e).to_numpy() for e in EMOTIONS]) if seg.num_rows \
-                            else np.zeros((0, len(EMOTIONS)), np.float32)
-                        t = timeline_shape(seg.column("track_id").to_numpy(), probs)
-            except (OSError, pa.ArrowException) as e:
-                raise _unreadable(path, e) from None
-            ids = t.column("track_id").to_numpy()
-            values = np.column_stack([t.column(n).to_numpy() for n in names]) if t.num_rows else \
-                np.zeros((0, len(names)), np.float32)
-            if not np.all(ids[1:] > ids[:-1]):  # written sorted by id: no copy to sort them
-                order = np.argsort(ids)
-                ids, values = ids[order], values[order]
-            mine = np.argsort(self.track_ids)  # looked up in id order: a merge, not a million random searches
-            pos = np.clip(np.searchsorted(ids, self.track_ids[mine]), 0, max(len(ids) - 1, 0))
-            found = (ids[pos] == self.track_ids[mine]) if len(ids) else np.zeros(self.size, dtype=bool)
-            shape = np.full((self.size, len(names)), np.nan, dtype=np.float32)
-            if len(ids):
-                shape[mine[found]] = values[pos[found]]
-            self._shape = shape
+            self._read_profiles()
         return self._shape
 
+    def va_shapes(self) -> np.ndarray:
+        """The shape of each track's path on the valence–arousal plane ``(n, 4)``: the spread of valence and of
+        arousal, then their trends (:data:`~mer.batch.store.VA_SHAPE_COLUMNS`; NaN where a track has none), read
+        with :meth:`shapes`."""
+        if self._va_shape is None:
+            self._read_profiles()
+        return self._va_shape
+
+    def _read_profiles(self) -> None:
+        """:meth:`shapes` and :meth:`va_shapes`, once, in the order of the tracks table."""
+        names = [f.name for f in PROFILE_SCHEMA if f.name != "track_id" and f.name not in VA_SHAPE_COLUMNS]
+        path = self.path / "profiles.parquet"
+        try:
+            with self._lock:
+                if path.is_file():
+                    pf = _check_schema(path, {n: PROFILE_SCHEMA.field(n).type for n in ["track_id", *names]},
+                                       _PROFILES_REMEDY)
+                    stored = [n for n in VA_SHAPE_COLUMNS if n in pf.schema_arrow.names]  # none before valence
+                    _check_schema(path, {n: PROFILE_SCHEMA.field(n).type for n in stored}, _PROFILES_REMEDY)
+                    t = pf.read(columns=["track_id", *names, *stored])
+                else:
+                    cols = [*_SEGMENT_COLUMNS, *self._segment_va]
+                    seg = pq.read_table(self.path / "segments.parquet", columns=cols)
+                    seg = seg.sort_by([("track_id", "ascending"), ("segment", "ascending")])
+                    probs, va = (np.column_stack([seg.column(c).to_numpy() for c in group]) if seg.num_rows and group
+                                 else np.full((seg.num_rows, len(full)), np.nan, np.float32)
+                                 for group, full in ((EMOTIONS, EMOTIONS), (self._segment_va, VA_COLUMNS)))
+                    t = timeline_shape(seg.column("track_id").to_numpy(), probs, va)
+        except (OSError, pa.ArrowException) as e:
+            raise _unreadable(path, e) from None
+        names += VA_SHAPE_COLUMNS
+        ids = t.column("track_id").to_numpy()
+        values = np.column_stack([_floats(t, n) if n in t.column_names else np.full(t.num_rows, np.nan, np.float32)
+                                  for n in names]) if t.num_rows else np.zeros((0, len(names)), np.float32)
+        if not np.all(ids[1:] > ids[:-1]):  # written sorted by id: no copy to sort them
+            order = np.argsort(ids)
+            ids, values = ids[order], values[order]
+        mine = np.argsort(self.track_ids)  # looked up in id order: a merge, not a million random searches
+        pos = np.clip(np.searchsorted(ids, self.track_ids[mine]), 0, max(len(ids) - 1, 0))
+        found = (ids[pos] == self.track_ids[mine]) if len(ids) else np.zeros(self.size, dtype=bool)
+        shape = np.full((self.size, len(names)), np.nan, dtype=np.float32)
+        if len(ids):
+            shape[mine[found]] = values[pos[found]]
+        k = len(names) - len(VA_SHAPE_COLUMNS)
+        self._shape, self._va_shape = shape[:, :k], shape[:, k:]
 
     def sounds(self) -> np.ndarray | None:
         """What each track sounds like to MusiCNN ``(n, 50)``: its tags' probabilities averaged over its segments

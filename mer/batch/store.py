@@ -2,12 +2,13 @@
 
 Layout of ``--out DIR``::
 
-    tracks.parquet     one row per track (path, duration, model, status, error, top emotion, 9 probabilities)
+    tracks.parquet     one row per track (path, duration, model, status, error, top emotion, 9 probabilities,
+                       valence and arousal)
     segments.parquet   one row per segment of every analysed track (20 per track), sorted by track_id and
                        segment, in row groups that end at a track's last segment (a track is one row group)
-    profiles.parquet   one row per analysed track: the shape of its timeline (spread and trend per emotion),
-                       sorted by track_id; what ``python -m mer library similar`` compares besides the
-                       probabilities
+    profiles.parquet   one row per analysed track: the shape of its timeline (spread and trend per emotion, and of
+                       valence and arousal), sorted by track_id; what ``python -m mer library similar`` compares
+                       besides the probabilities
     batch.json         the last run's summary (inputs, model, counts, times)
     .parts/000000007/  a chunk of results not merged yet: tracks.parquet + segments.parquet, renamed into place
                        complete, so a killed run (kill -9 included) leaves whole chunks or nothing
@@ -19,6 +20,10 @@ inputs no longer name are dropped), replaces the old ones, then deletes the chun
 A batch written before the query layer (no ``profiles.parquet``, segments in the order the chunks came) is
 brought to this layout once by :func:`upgrade_batch`, under the run's lock: the same rows, sorted, and their
 profiles, renamed into place only when complete.
+
+``valence`` and ``arousal`` (the model's learned head, :mod:`mer.valence`) are null for a model without the head.
+A batch written before mer learned them has no such columns; nothing is rewritten to add them (they cannot be
+computed without analysing the audio again): its rows read as null, and a merge writes them so.
 """
 
 from __future__ import annotations
@@ -43,13 +48,16 @@ from ..text import display_text, neutralise_cell
 from .inputs import BatchError, FileRef, HashSet, input_key
 from .worker import TrackResult, error_result
 
-__all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "PROFILE_SCHEMA", "SEGMENT_GROUP_TRACKS", "timeline_shape", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",
+__all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "PROFILE_SCHEMA", "VA_COLUMNS", "VA_SHAPE_COLUMNS", "SEGMENT_GROUP_TRACKS", "timeline_shape", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",
            "tracks_table", "segments_table", "segment_ranges", "needs_upgrade", "upgrade_batch"]
 
 _PROBS = [pa.field(e, pa.float32()) for e in EMOTIONS]
 #: Numbers in a track's ``sound`` (MusiCNN's tags; mer.audio.musicnn.TAGS).
 SOUND_SIZE = 50
 _MODEL = [pa.field("model_name", pa.string()), pa.field("model_version", pa.string())]
+#: The learned valence and arousal (each in [-1, 1]; null for a model without the head, or a table written before).
+VA_COLUMNS = ("valence", "arousal")
+_VA = [pa.field(n, pa.float32()) for n in VA_COLUMNS]
 
 TRACK_SCHEMA = pa.schema([
     pa.field("track_id", pa.uint64()), pa.field("path", pa.string()), pa.field("folder", pa.string()),
@@ -65,16 +73,20 @@ TRACK_SCHEMA = pa.schema([
     # the path exactly as the file system names it (os.fsencode): ``path``, ``folder`` and ``file`` are UTF-8
     # text for people and tables, where bytes that are not UTF-8 show as ``\xff`` (mer.text.display_text)
     pa.field("path_bytes", pa.binary()),
+    *_VA,  # the track's, from the mean of its segments' logits (mer.valence.VAHead.path)
 ])
 SEGMENT_SCHEMA = pa.schema([
     pa.field("track_id", pa.uint64()), pa.field("path", pa.string()), pa.field("segment", pa.int16()),
     pa.field("start_s", pa.float64()), pa.field("end_s", pa.float64()), pa.field("duration_s", pa.float64()),
-    *_MODEL, pa.field("status", pa.string()), pa.field("top_emotion", pa.string()), *_PROBS,
+    *_MODEL, pa.field("status", pa.string()), pa.field("top_emotion", pa.string()), *_PROBS, *_VA,
 ])
 #: The shape of a track's timeline, per emotion: ``E_spread`` (standard deviation over the segments) and
-#: ``E_trend`` (least-squares slope over the track, its time scaled to 0..1: end minus start, roughly).
+#: ``E_trend`` (least-squares slope over the track, its time scaled to 0..1: end minus start, roughly); then the
+#: same of valence and arousal (:data:`VA_SHAPE_COLUMNS`, null where the segments have none).
+VA_SHAPE_COLUMNS = tuple(f"{n}_{k}" for k in ("spread", "trend") for n in VA_COLUMNS)
 PROFILE_SCHEMA = pa.schema([pa.field("track_id", pa.uint64()),
-                            *(pa.field(f"{e}_{k}", pa.float32()) for k in ("spread", "trend") for e in EMOTIONS)])
+                            *(pa.field(f"{e}_{k}", pa.float32()) for k in ("spread", "trend") for e in EMOTIONS),
+                            *(pa.field(n, pa.float32()) for n in VA_SHAPE_COLUMNS)])
 #: Tracks per row group of segments.parquet: a track's segments are read as one row group of ~40,000 rows.
 SEGMENT_GROUP_TRACKS = 2048
 _BUCKET_ROWS = 2_000_000  # segment rows sorted in memory at once when a batch is merged
@@ -140,8 +152,19 @@ def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.T
         "sound": pa.array([None if r.sound is None else r.sound.astype(np.float16) for r in results],
                           pa.list_(pa.float16(), SOUND_SIZE)),
         "path_bytes": [os.fsencode(r.path) for r in results],
+        "valence": pa.array([None if r.va is None else r.va.track_valence for r in results], pa.float32()),
+        "arousal": pa.array([None if r.va is None else r.va.track_arousal for r in results], pa.float32()),
     }
     return pa.table(cols, schema=TRACK_SCHEMA)
+
+
+def _segment_va(ok: Sequence[TrackResult], n: list[int], name: str) -> pa.Array:
+    """Every segment's ``valence`` or ``arousal`` of the analysed results, null for a track without them."""
+    if not ok:
+        return pa.array([], pa.float32())
+    values = np.concatenate([np.full(k, np.nan) if r.va is None else np.asarray(getattr(r.va, name), np.float64)
+                             for r, k in zip(ok, n)]).astype(np.float32)
+    return pa.array(values, mask=np.repeat(np.array([r.va is None for r in ok]), n))
 
 
 def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.Table:
@@ -160,6 +183,7 @@ def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa
         "model_name": [model[0]] * len(probs), "model_version": [model[1]] * len(probs),
         "status": ["ok"] * len(probs), "top_emotion": [EMOTIONS[i] for i in probs.argmax(axis=1)] if ok else [],
         **{e: probs[:, j] for j, e in enumerate(EMOTIONS)},
+        **{name: _segment_va(ok, n, name) for name in VA_COLUMNS},
     }
     return pa.table(cols, schema=SEGMENT_SCHEMA)
 
@@ -276,7 +300,7 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
-def timeline_shape(track_ids: np.ndarray, probabilities: np.ndarray) -> pa.Table:
+def timeline_shape(track_ids: np.ndarray, probabilities: np.ndarray, va: np.ndarray | None = None) -> pa.Table:
     """The shape of each track's timeline, from its segment rows (sorted by track, then segment).
 
     Parameters
@@ -285,28 +309,45 @@ def timeline_shape(track_ids: np.ndarray, probabilities: np.ndarray) -> pa.Table
         The rows' track ids, each track's rows together and in segment order.
     probabilities : np.ndarray [shape=(n, 9)]
         The rows' emotion probabilities.
+    va : np.ndarray [shape=(n, 2)], optional
+        The rows' valence and arousal, NaN where a segment has none.
 
     Returns
     -------
     pa.Table
-        One row per track in :data:`PROFILE_SCHEMA`: per emotion, the spread (standard deviation over the
-        segments) and the trend (least-squares slope against the time through the track, scaled to 0..1).
+        One row per track in :data:`PROFILE_SCHEMA`: per emotion, and for valence and arousal, the spread
+        (standard deviation over the segments) and the trend (least-squares slope against the time through the
+        track, scaled to 0..1); valence's and arousal's null for a track with a segment without them.
     """
     n = len(track_ids)
     starts = np.flatnonzero(np.r_[True, track_ids[1:] != track_ids[:-1]]) if n else np.zeros(0, np.int64)
     counts = np.diff(np.r_[starts, n])
     t = (np.arange(n) - np.repeat(starts, counts)) / np.repeat(np.maximum(counts - 1, 1), counts)
-    p = probabilities.astype(np.float64)
     mean = lambda x: np.add.reduceat(x, starts, axis=0) / counts.reshape(-1, *([1] * (x.ndim - 1))) \
         if n else np.zeros((0, *x.shape[1:]))  # noqa: E731
-    mp, mt = mean(p), mean(t)
-    spread = np.sqrt(np.maximum(mean(p * p) - mp * mp, 0.0))
+    mt = mean(t)
     var_t = mean(t * t) - mt * mt
-    cov = mean(p * t[:, None]) - mp * mt[:, None]
-    trend = np.divide(cov, var_t[:, None], out=np.zeros_like(cov), where=var_t[:, None] > 1e-12)
+
+    def shape(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = values.astype(np.float64)
+        mp = mean(p)
+        spread = np.sqrt(np.maximum(mean(p * p) - mp * mp, 0.0))
+        cov = mean(p * t[:, None]) - mp * mt[:, None]
+        with np.errstate(invalid="ignore"):  # NaN stays NaN: a track without the values
+            trend = np.divide(cov, var_t[:, None], out=np.where(np.isnan(cov), np.nan, 0.0),
+                              where=var_t[:, None] > 1e-12)
+        return spread, trend
+
+    spread, trend = shape(probabilities)
     cols = {"track_id": track_ids[starts]}
     cols |= {f"{e}_spread": spread[:, j].astype(np.float32) for j, e in enumerate(EMOTIONS)}
     cols |= {f"{e}_trend": trend[:, j].astype(np.float32) for j, e in enumerate(EMOTIONS)}
+    va = np.full((n, len(VA_COLUMNS)), np.nan) if va is None else va
+    with np.errstate(invalid="ignore"):
+        va_spread, va_trend = shape(va)
+    for j, name in enumerate(VA_COLUMNS):
+        for kind, values in (("spread", va_spread[:, j]), ("trend", va_trend[:, j])):
+            cols[f"{name}_{kind}"] = pa.array(values.astype(np.float32), mask=~np.isfinite(values))
     return pa.table(cols, schema=PROFILE_SCHEMA)
 
 
@@ -368,9 +409,10 @@ def _sorted_segments(units: list[Path], keep_ids: list[np.ndarray | None], dest:
                 rows = rows.sort_by([("track_id", "ascending"), ("segment", "ascending")])
                 tmp[i].unlink()
                 _write_aligned(out, rows)
-                probs = np.column_stack([rows.column(e).to_numpy() for e in EMOTIONS]) if rows.num_rows else \
-                    np.zeros((0, len(EMOTIONS)), np.float32)
-                shapes.write_table(timeline_shape(rows.column("track_id").to_numpy(), probs))
+                probs, va = (np.column_stack([rows.column(c).to_numpy() for c in names])
+                             if rows.num_rows else np.zeros((0, len(names)), np.float32)
+                             for names in (EMOTIONS, VA_COLUMNS))
+                shapes.write_table(timeline_shape(rows.column("track_id").to_numpy(), probs, va))
                 done += rows.num_rows
                 report(done, 2 * total, "writing them sorted, with the profiles")
     finally:

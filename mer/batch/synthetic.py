@@ -4,6 +4,10 @@ store's functions (chunks, then the merge), so the tables are exactly what ``pyt
 For the scale benchmark (``benchmarks/library_scale.py``) and tests of the Library at catalogue scale; with
 ``layout="older"``, a batch as mer wrote it before the query layer (segments in the chunks' order, no
 profiles), which :func:`mer.batch.store.upgrade_batch` brings up to date.
+
+Each track's valence and arousal are made up as the learned head would give them (:meth:`mer.valence.VAHead.path`):
+per segment, logits that lean where its emotions sit on Russell's plane (:func:`mer.circumplex.project`), plus
+the track's own lean and some noise; the track's values from the mean of its segments' logits.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from typing import Callable, Iterator
 import numpy as np
 import pyarrow.parquet as pq
 
+from ..circumplex import project
 from ..config import EMOTIONS, GENRES
 from ..files import write_json_atomic
 from .inputs import BatchError, HashSet, path_id
 from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
 from .worker import TrackResult
+from ..valence import VAPath, to_unit
 
 __all__ = ["write_synthetic_batch", "LAYOUTS"]
 
@@ -32,8 +38,18 @@ _SECONDS = 60.0
 _MODEL = ("synthetic", "0")
 
 
-def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate: float) -> Iterator[TrackResult]:
-    """``n`` made-up analyses: each track leans to one emotion, drifts towards another over its 20 segments."""
+def _va(seg: np.ndarray, rng: np.random.Generator) -> list[VAPath]:
+    """Made-up valence and arousal of tracks whose segments have the probabilities ``seg`` ``(n, 20, 9)``."""
+    logits = 4.0 * project(seg) + rng.normal(0.0, 1.0, size=(len(seg), 1, 2)) + rng.normal(0.0, 0.5, size=seg.shape[:2] + (2,))
+    unit, track = to_unit(logits), to_unit(logits.mean(axis=1))
+    return [VAPath(valence=unit[j, :, 0], arousal=unit[j, :, 1], track_valence=float(track[j, 0]),
+                   track_arousal=float(track[j, 1])) for j in range(len(seg))]
+
+
+def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate: float,
+             va_rng: np.random.Generator) -> Iterator[TrackResult]:
+    """``n`` made-up analyses: each track leans to one emotion, drifts towards another over its 20 segments; its
+    valence and arousal follow (:func:`_va`, drawn from ``va_rng``)."""
     k = len(EMOTIONS)
     lean = rng.integers(0, k, size=n)
     drift = rng.integers(0, k, size=n)
@@ -48,6 +64,7 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
     genre_tags = np.random.default_rng(7).beta(0.4, 4.0, size=(len(GENRES), SOUND_SIZE))
     sound = np.clip(genre_tags[(start + np.arange(n)) % len(GENRES)] * rng.uniform(0.6, 1.4, size=(n, SOUND_SIZE)),
                     0, 1).astype(np.float32)
+    va = _va(seg, va_rng)
     for j in range(n):
         i = start + j
         genre = GENRES[i % len(GENRES)]
@@ -58,7 +75,8 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
             continue
         yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="ok",
                           duration_s=_SECONDS, probabilities=seg[j], track_probabilities=seg[j].mean(axis=0),
-                          start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None, sound=sound[j])
+                          start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None, sound=sound[j],
+                          va=va[j])
 
 
 def _merge_older(out: Path) -> None:
@@ -106,10 +124,11 @@ def write_synthetic_batch(out: str | os.PathLike, tracks: int, *, seed: int = 0,
         raise BatchError(f"Unknown layout '{layout}'. Choose one of: {', '.join(LAYOUTS)}.")
     out = Path(out)
     rng = np.random.default_rng(seed)
+    va_rng = np.random.default_rng([seed, 1])  # apart: the probabilities stay those of a seed before valence
     wanted = HashSet()
     with locked(out):
         for start in range(0, tracks, chunk):
-            results = list(_results(start, min(chunk, tracks - start), rng, root, error_rate))
+            results = list(_results(start, min(chunk, tracks - start), rng, root, error_rate, va_rng))
             write_part(out, results, _MODEL)
             wanted.update(np.array([r.track_id for r in results], dtype=np.uint64))
             if on_progress:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import EMOTIONS
 from ..errors import MerError, MerWarning
+from ..valence import VA_FILE, VAPath
 from .inputs import FileRef
 
 __all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init_worker", "analyze_in_worker",
@@ -54,6 +55,9 @@ class TrackResult:
         What the track sounds like to MusiCNN: its 50 tag probabilities averaged over the segments (genres,
         instruments, moods of Last.fm; :data:`mer.audio.musicnn.TAGS`), a compact fingerprint for "similar by sound".
         None with the log-mel front-end.
+    va : VAPath or None
+        Each segment's and the track's learned valence and arousal (:mod:`mer.valence`); None for a model without
+        the head.
     """
 
     path: str
@@ -71,6 +75,7 @@ class TrackResult:
     genre: str | None = None
     precision: str | None = None
     sound: np.ndarray | None = None
+    va: VAPath | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,15 +88,17 @@ class TrackResult:
 
 
 def model_identity(model: Any) -> tuple[str, str]:
-    """``(name, version)`` of a loaded model; the version is a short hash of its files (config and weights).
+    """``(name, version)`` of a loaded model; the version is a short hash of its files (config, weights, and the
+    valence–arousal head where it has one).
 
-    Two models with the same name but different weights have different versions, so a batch run with a
-    retrained model analyses every track again.
+    Two models with the same name but different weights (or heads) have different versions, so a batch run with
+    a retrained model analyses every track again.
     """
     h = hashlib.sha256()
     files = [Path(model.path) / f for f in ("config.json", "weights.pt")] if getattr(model, "path", None) else []
     if files and all(f.is_file() for f in files):
-        for f in files:
+        head = files[0].parent / VA_FILE
+        for f in files + ([head] if head.is_file() else []):
             h.update(f.read_bytes())
     else:
         record = getattr(model, "record", None)
@@ -141,7 +148,7 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
         track_probabilities=np.asarray(result.track_probabilities, dtype=np.float32),
         start_s=np.asarray(seg.start_s, dtype=np.float64), end_s=np.asarray(seg.end_s, dtype=np.float64),
         notes=tuple(audio.notes), genre=_genre_tag(ref.path), precision=result.precision,
-        sound=None if result.tags is None else result.tags.mean(axis=0).astype(np.float32),
+        sound=None if result.tags is None else result.tags.mean(axis=0).astype(np.float32), va=result.va,
     )
 
 

@@ -43,21 +43,21 @@ def grouped_folds(quadrant: np.ndarray, groups: np.ndarray, n_folds: int, seed: 
     return [(tr, te) for tr, te in split.split(np.zeros(len(quadrant)), quadrant, codes)]
 
 
-def _logistic(Z: np.ndarray, y: np.ndarray, c: float, iterations: int = 50) -> tuple[np.ndarray, float]:
-    """L2-regularised logistic regression by Newton's method: minimises ``c * sum(log loss) + |w|^2 / 2`` (the
-    intercept unpenalised), the objective of scikit-learn's ``LogisticRegression(C=c)``, to 1e-10 of the gradient.
-    A few Newton steps of a 200-input problem cost milliseconds where a general solver takes a second."""
-    A = np.hstack([Z, np.ones((len(Z), 1))])
-    ridge = np.r_[np.ones(Z.shape[1]), 0.0]
-    theta = np.zeros(A.shape[1])
-    for _ in range(iterations):
-        p = 0.5 * (1 + np.tanh(A @ theta / 2))
-        grad = c * (A.T @ (p - y)) + ridge * theta
-        if np.max(np.abs(grad)) < 1e-10 * max(1.0, c * len(y)):
-            break
-        hess = c * (A.T * (p * (1 - p))) @ A + np.diag(ridge + 1e-12)
-        theta -= np.linalg.solve(hess, grad)
-    return theta[:-1], float(theta[-1])
+def _logistic(Z: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    """L2-regularised logistic regression: minimises ``c * sum(log loss) + |w|^2 / 2`` (the intercept
+    unpenalised), the objective of scikit-learn's ``LogisticRegression(C=c)``, by L-BFGS with the exact gradient
+    (a fit on 9,000 segments of 953 inputs takes about a second; Newton's Hessians cost several)."""
+    from scipy.optimize import minimize
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = Z @ theta[:-1] + theta[-1]
+        p = 0.5 * (1 + np.tanh(z / 2))
+        value = c * float(np.sum(np.logaddexp(0, z) - y * z)) + 0.5 * float(theta[:-1] @ theta[:-1])
+        return value, np.r_[c * (Z.T @ (p - y)) + theta[:-1], c * np.sum(p - y)]
+
+    found = minimize(loss, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B",
+                     options={"maxiter": 5000, "gtol": 1e-7, "ftol": 1e-14})
+    return found.x[:-1], float(found.x[-1])
 
 
 def _fit(X3: np.ndarray, y: np.ndarray, c: float,
