@@ -30,6 +30,18 @@ def test_a_segment_is_read_from_its_own_inputs_and_the_track_from_their_mean_log
     assert path.track_arousal == pytest.approx(to_unit(-1.5)) and path.track_arousal < 0
 
 
+def test_context_averages_a_segments_neighbours_on_its_own_side_only():
+    import dataclasses
+
+    X = np.zeros((5, 200))
+    X[:, 0] = [1.0, 1.0, -1.0, 1.0, 1.0]  # valence logits 2, 2, -2, 2, 2
+    X[:, 1] = [0.0, 0.0, 1.0, 0.0, 0.0]  # arousal logits 0, 0, -3, 0, 0
+    path = dataclasses.replace(_head(), context=(1, 0)).path(X)
+    np.testing.assert_allclose(path.valence, to_unit(np.array([2.0, 2 / 3, 2 / 3, 2 / 3, 2.0])))
+    np.testing.assert_allclose(path.arousal, to_unit(np.array([0.0, 0.0, -3.0, 0.0, 0.0])))  # no context
+    assert path.track_valence == pytest.approx(to_unit(1.2))  # the track reads each segment once
+
+
 def test_the_head_round_trips_without_pickle_and_refuses_what_does_not_fit(tmp_path):
     head = _head()
     head.save(tmp_path / "h.npz")

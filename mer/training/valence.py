@@ -120,7 +120,8 @@ def fit_head(data: FourQ, config: VAConfig = VAConfig(), idx: np.ndarray | None 
     (mean, scale, vc, vi), cv = sides[0]
     (_, _, ac, ai), ca = sides[1]
     # both sides standardise the same rows (the clips idx), so one mean and scale serve the two
-    head = VAHead(layers=data.layers, mean=mean, scale=scale, coef=np.stack([vc, ac]), intercept=np.array([vi, ai]))
+    head = VAHead(layers=data.layers, mean=mean, scale=scale, coef=np.stack([vc, ac]), intercept=np.array([vi, ai]),
+                  context=(config.valence_context, config.arousal_context))
     return head, (cv, ca)
 
 
@@ -172,8 +173,8 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
         if on_progress:
             on_progress(k, len(folds) + 1, f"valence and arousal: 4Q fold {k + 1} of {len(folds)}")
         head, _ = fit_head(data, config, tr)
-        z = head.logits(data.X[te])
-        seg[te], clip[te] = _sigmoid(z), _sigmoid(z.mean(axis=1))
+        seg[te] = _sigmoid(np.stack([head.segment_logits(x) for x in data.X[te]]))
+        clip[te] = _sigmoid(head.logits(data.X[te]).mean(axis=1))
         fold = _scores(clip[te, 0], clip[te, 1], _subset(data, te)) if len(set(data.quadrant[te])) > 1 else None
         fold_quadrant.append(fold.quadrant_accuracy if fold else float("nan"))
     if on_progress:
