@@ -151,7 +151,8 @@ def va_lines(va: VAMetrics | None) -> list[str]:
     for key, b in va.baselines.items():
         lines.append(f"| {VA_BASELINES.get(key, key)} | {b.valence_accuracy:.3f} | {b.valence_auc:.3f} | "
                      f"{b.arousal_accuracy:.3f} | {b.arousal_auc:.3f} | {b.quadrant_accuracy:.3f} |")
-    lines += ["", f"Single segments (about 1.5 s of a 30 s clip, each judged alone against its clip's label): valence "
+    lines += ["", f"Single segments (about 1.5 s of a 30 s clip, against its clip's label; valence averages the logits "
+              f"of a segment's neighbours, arousal reads the segment alone): valence "
               f"{va.segments[0]:.3f}, arousal {va.segments[1]:.3f}. Brier score of the clips' probabilities: valence "
               f"{va.brier[0]:.3f}, arousal {va.brier[1]:.3f} (a coin: 0.25). Chance is 0.5 on each side and 0.25 "
               "for the quadrant.", ""]

@@ -339,7 +339,9 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
         raise ModelError(f"The weights of '{path.name}' do not match its config.json ({first[:160]}). "
                          "The files come from different models; retrain or roll back.") from None
     net.eval()
-    va_head = VAHead.load(path / VA_FILE) if record.valence_arousal is not None else None
+    va = record.valence_arousal
+    va_head = dataclasses.replace(VAHead.load(path / VA_FILE), context=(va.valence_context, va.arousal_context)) \
+        if va is not None else None
     return LoadedModel(name=path.name, path=path, net=net, audio_config=record.audio, feature_config=feat_cfg,
                        model_config=model_cfg, train_config=record.train, record=record, va_head=va_head)
 

@@ -204,8 +204,8 @@ class VAMetrics:
     fold_quadrant : list of float
         Quadrant accuracy of each fold (the spread of the headline).
     segments : tuple of float
-        Valence and arousal accuracy of single segments against their clip's label (each 1.5 s of a 30 s clip
-        judged alone: what the timeline's points are worth).
+        Valence and arousal accuracy of single segments against their clip's label (each 1.5 s of a 30 s clip,
+        with the head's context: what the timeline's points are worth).
     brier : tuple of float
         Valence's and arousal's Brier score of the clips' out-of-fold probabilities (0.25 is a coin).
     baselines : dict of str to VAScores

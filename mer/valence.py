@@ -51,7 +51,8 @@ def to_unit(logits: np.ndarray) -> np.ndarray:
 
 
 def smooth_logits(logits: np.ndarray, half: int) -> np.ndarray:
-    """Each segment's logits averaged with ``half`` neighbours on each side (fewer at the ends): (S, 2) → (S, 2)."""
+    """Each segment's logits averaged with ``half`` neighbours on each side (fewer at the ends), along the first
+    axis: (S, ...) → (S, ...)."""
     z = np.asarray(logits, dtype=np.float64)
     if half <= 0:
         return z
@@ -132,6 +133,9 @@ class VAHead:
     coef : np.ndarray [shape=(2, n_inputs)]
         Valence's weights, then arousal's (zero on the inputs a side does not read).
     intercept : np.ndarray [shape=(2,)]
+    context : tuple of int
+        Neighbouring segments (each side) whose logits a segment's valence, then arousal, averages with its own
+        (:func:`smooth_logits`); the track's value reads every segment once whatever the context.
     """
 
     layers: tuple[str, ...]
@@ -139,6 +143,7 @@ class VAHead:
     scale: np.ndarray
     coef: np.ndarray
     intercept: np.ndarray
+    context: tuple[int, int] = (0, 0)
 
     def __post_init__(self) -> None:
         n = self.mean.shape
@@ -163,10 +168,14 @@ class VAHead:
                              f"{'+'.join(self.layers)} per segment, got {X.shape[-1]}.")
         return ((X - self.mean) / self.scale) @ self.coef.T + self.intercept
 
+    def segment_logits(self, X: np.ndarray) -> np.ndarray:
+        """Each segment's logits with its :attr:`context`: (n_segments, n_inputs) → (n_segments, 2)."""
+        z = self.logits(X)
+        return np.stack([smooth_logits(z[:, side], self.context[side]) for side in (0, 1)], axis=1)
+
     def path(self, X: np.ndarray) -> VAPath:
         """The path of one track from its segments' inputs (n_segments, n_inputs)."""
-        z = self.logits(X)
-        seg, track = to_unit(z), to_unit(z.mean(axis=0))
+        seg, track = to_unit(self.segment_logits(X)), to_unit(self.logits(X).mean(axis=0))
         return VAPath(valence=seg[:, 0], arousal=seg[:, 1], track_valence=float(track[0]),
                       track_arousal=float(track[1]))
 

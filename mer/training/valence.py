@@ -22,6 +22,7 @@ from ..config import EMOTIONS, VAConfig, VAInput
 from ..data.fourq import FourQ
 from ..progress import ProgressFn
 from ..results import VAMetrics, VAScores
+from ..threads import one_blas_thread
 from ..valence import LAYER_SIZES, VAHead
 
 __all__ = ["PROTOCOL", "grouped_folds", "fit_head", "evaluate_head", "emotion_anchors", "emotify_anchors",
@@ -43,10 +44,11 @@ def grouped_folds(quadrant: np.ndarray, groups: np.ndarray, n_folds: int, seed: 
     return [(tr, te) for tr, te in split.split(np.zeros(len(quadrant)), quadrant, codes)]
 
 
-def _logistic(Z: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+def _logistic(Z: np.ndarray, y: np.ndarray, c: float, start: np.ndarray | None = None) -> np.ndarray:
     """L2-regularised logistic regression: minimises ``c * sum(log loss) + |w|^2 / 2`` (the intercept
-    unpenalised), the objective of scikit-learn's ``LogisticRegression(C=c)``, by L-BFGS with the exact gradient
-    (a fit on 9,000 segments of 953 inputs takes about a second; Newton's Hessians cost several)."""
+    unpenalised), the objective of scikit-learn's ``LogisticRegression(C=c)``, by L-BFGS with the exact gradient,
+    from ``start`` (a neighbouring C's answer) or zero. Returns the weights, then the intercept. Call it with one
+    BLAS thread (:func:`mer.threads.one_blas_thread`): on a busy machine two threads made it six times slower."""
     from scipy.optimize import minimize
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
@@ -55,22 +57,34 @@ def _logistic(Z: np.ndarray, y: np.ndarray, c: float) -> tuple[np.ndarray, float
         value = c * float(np.sum(np.logaddexp(0, z) - y * z)) + 0.5 * float(theta[:-1] @ theta[:-1])
         return value, np.r_[c * (Z.T @ (p - y)) + theta[:-1], c * np.sum(p - y)]
 
-    found = minimize(loss, np.zeros(Z.shape[1] + 1), jac=True, method="L-BFGS-B",
-                     options={"maxiter": 5000, "gtol": 1e-7, "ftol": 1e-14})
-    return found.x[:-1], float(found.x[-1])
+    found = minimize(loss, np.zeros(Z.shape[1] + 1) if start is None else start, jac=True, method="L-BFGS-B",
+                     options={"maxiter": 5000, "gtol": 1e-6, "ftol": 1e-13})
+    return found.x
 
 
-def _fit(X3: np.ndarray, y: np.ndarray, c: float,
-         cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Standardisation and one logistic regression on every segment of ``X3`` (n, S, D), labelled by its clip,
-    reading the inputs ``cols`` (default all; the weights of the others are 0)."""
+Model = tuple[np.ndarray, np.ndarray, np.ndarray, float]  # mean, scale, weights (zero where unread), intercept
+
+
+def _fit_path(X3: np.ndarray, y: np.ndarray, grid: tuple[float, ...], cols: np.ndarray | None = None) -> list[Model]:
+    """One logistic regression per C of ``grid`` on every segment of ``X3`` (n, S, D), each labelled by its clip,
+    reading the inputs ``cols`` (default all): standardised once, each C started from the previous one's answer."""
     rows = X3.reshape(-1, X3.shape[-1]).astype(np.float64)
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale = np.where(scale > 1e-8, scale, 1.0)
     cols = np.arange(rows.shape[1]) if cols is None else cols
-    coef = np.zeros(rows.shape[1])
-    coef[cols], intercept = _logistic(((rows - mean) / scale)[:, cols], np.repeat(y, X3.shape[1]).astype(np.float64), c)
-    return mean, scale, coef, intercept
+    Z, t = ((rows - mean) / scale)[:, cols], np.repeat(y, X3.shape[1]).astype(np.float64)
+    models, theta = [], None
+    for c in grid:
+        theta = _logistic(Z, t, c, theta)
+        coef = np.zeros(rows.shape[1])
+        coef[cols] = theta[:-1]
+        models.append((mean, scale, coef, float(theta[-1])))
+    return models
+
+
+def _fit(X3: np.ndarray, y: np.ndarray, c: float, cols: np.ndarray | None = None) -> Model:
+    """:func:`_fit_path` at one C."""
+    return _fit_path(X3, y, (c,), cols)[0]
 
 
 def _clip_logits(X3: np.ndarray, model: tuple[np.ndarray, np.ndarray, np.ndarray, float]) -> np.ndarray:
@@ -88,9 +102,10 @@ def _choose_c(X3: np.ndarray, y: np.ndarray, quadrant: np.ndarray, groups: np.nd
     """The C of ``grid`` with the lowest log loss of the clips' mean logits over artist-grouped inner folds."""
     if len(grid) == 1:
         return grid[0]
-    folds = grouped_folds(quadrant, groups, inner, seed)
-    losses = [np.mean([_log_loss(y[te], _clip_logits(X3[te], _fit(X3[tr], y[tr], c, cols)).mean(axis=1))
-                       for tr, te in folds]) for c in grid]
+    losses = np.zeros(len(grid))
+    for tr, te in grouped_folds(quadrant, groups, inner, seed):
+        for k, model in enumerate(_fit_path(X3[tr], y[tr], grid, cols)):
+            losses[k] += _log_loss(y[te], _clip_logits(X3[te], model).mean(axis=1))
     return grid[int(np.argmin(losses))]
 
 
@@ -98,8 +113,10 @@ def _fit_side(X3: np.ndarray, y: np.ndarray, data: FourQ, idx: np.ndarray, grid:
               config: VAConfig, cols: np.ndarray | None = None) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray,
                                                                               float], float]:
     """One side's regression on the clips ``idx``, its C chosen on those clips alone."""
-    c = _choose_c(X3[idx], y[idx], data.quadrant[idx], data.artist[idx], grid, config.inner_folds, config.seed, cols)
-    return _fit(X3[idx], y[idx], c, cols), c
+    with one_blas_thread():
+        c = _choose_c(X3[idx], y[idx], data.quadrant[idx], data.artist[idx], grid, config.inner_folds, config.seed,
+                      cols)
+        return _fit(X3[idx], y[idx], c, cols), c
 
 
 def input_columns(layers: tuple[str, ...], wanted: tuple[str, ...]) -> np.ndarray:
@@ -120,7 +137,8 @@ def fit_head(data: FourQ, config: VAConfig = VAConfig(), idx: np.ndarray | None 
     (mean, scale, vc, vi), cv = sides[0]
     (_, _, ac, ai), ca = sides[1]
     # both sides standardise the same rows (the clips idx), so one mean and scale serve the two
-    head = VAHead(layers=data.layers, mean=mean, scale=scale, coef=np.stack([vc, ac]), intercept=np.array([vi, ai]))
+    head = VAHead(layers=data.layers, mean=mean, scale=scale, coef=np.stack([vc, ac]), intercept=np.array([vi, ai]),
+                  context=(config.valence_context, config.arousal_context))
     return head, (cv, ca)
 
 
@@ -172,8 +190,8 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
         if on_progress:
             on_progress(k, len(folds) + 1, f"valence and arousal: 4Q fold {k + 1} of {len(folds)}")
         head, _ = fit_head(data, config, tr)
-        z = head.logits(data.X[te])
-        seg[te], clip[te] = _sigmoid(z), _sigmoid(z.mean(axis=1))
+        seg[te] = _sigmoid(np.stack([head.segment_logits(x) for x in data.X[te]]))
+        clip[te] = _sigmoid(head.logits(data.X[te]).mean(axis=1))
         fold = _scores(clip[te, 0], clip[te, 1], _subset(data, te)) if len(set(data.quadrant[te])) > 1 else None
         fold_quadrant.append(fold.quadrant_accuracy if fold else float("nan"))
     if on_progress:
