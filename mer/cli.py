@@ -232,6 +232,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     options = RunOptions(threads=args.threads or thread_override() or TRAIN_THREADS)
     train_config, model_config = _configs_from_args(args)
+    from .config import VAConfig, read_va_config
+
+    va_config = read_va_config(args.config) if args.config else VAConfig()
     stop = {"flag": False}
 
     def _request_stop(signum, frame):  # finish the current batch, then stop cleanly
@@ -252,7 +255,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         root = _corpus_root(args, bundled=front_end(model_config).bundled_refusal() is None)
         path = train(root, config=train_config, model_config=model_config, out=args.out,
                      replace_existing=args.replace, on_progress=on_progress, on_epoch=on_epoch,
-                     should_stop=lambda: stop["flag"], device=args.device)
+                     should_stop=lambda: stop["flag"], device=args.device, va_config=va_config)
     except TrainingCancelled as e:
         if args.progress_json:
             print(json.dumps({"event": "cancelled", "message": str(e)}), flush=True)

@@ -569,11 +569,36 @@ def read_run_config(path: str | os.PathLike) -> tuple[TrainConfig, ModelConfig]:
         raise TrainingError(f"'{path}' is not a valid run config ({e}). Write it with write_run_config.") from None
 
 
-def write_run_config(path: str | os.PathLike, train: TrainConfig, model: ModelConfig) -> None:
-    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``), atomically."""
+def write_run_config(path: str | os.PathLike, train: TrainConfig, model: ModelConfig,
+                     va: VAConfig | None = VAConfig()) -> None:
+    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``), atomically;
+    ``va`` None trains no valence–arousal head."""
     from .files import write_json_atomic
 
-    write_json_atomic(path, {"train": to_dict(train), "model": to_dict(model)})
+    write_json_atomic(path, {"train": to_dict(train), "model": to_dict(model),
+                             "valence_arousal": None if va is None else to_dict(va)})
+
+
+def read_va_config(path: str | os.PathLike) -> VAConfig | None:
+    """The valence–arousal settings of a run config (:func:`write_run_config`): its ``valence_arousal`` section,
+    the defaults where the file has none, None where it says null (no head).
+
+    Raises
+    ------
+    TrainingError
+        The file is missing or not JSON, or the section holds a field :class:`VAConfig` has not.
+    """
+    from .errors import TrainingError
+    from .files import read_json
+
+    try:
+        data = read_json(path, error=TrainingError)
+        section = data.get("valence_arousal", {})
+        return None if section is None else _strict(VAConfig, section)
+    except FileNotFoundError:
+        raise TrainingError(f"No run config at '{path}'.") from None
+    except (AttributeError, TypeError, ValueError) as e:
+        raise TrainingError(f"'{path}' is not a valid run config ({e}). Write it with write_run_config.") from None
 
 
 def _strict(cls: type[_C], data: dict[str, Any]) -> _C:

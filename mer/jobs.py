@@ -41,7 +41,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .config import Fit, FitKind, ModelConfig, TrainConfig, from_dict, to_dict, write_run_config
+from .config import Fit, FitKind, ModelConfig, TrainConfig, VAConfig, from_dict, to_dict, write_run_config
 from .errors import MerError, TrainingBusyError, TrainingError
 from .files import loads_json, read_json, write_json_atomic
 from .frontend import front_end
@@ -349,10 +349,12 @@ def _train_command(root: str | os.PathLike | None, out: Path, run_config: Path, 
 
 
 def start_training(root: str | os.PathLike | None, config: TrainConfig, model_config: ModelConfig = ModelConfig(), *,
-                   models_root: Path | None = None, name: str | None = None, device: str = "cpu") -> JobStatus:
+                   models_root: Path | None = None, name: str | None = None, device: str = "cpu",
+                   va_config: VAConfig | None = VAConfig()) -> JobStatus:
     """Start a training run in the background, its epochs on ``device`` (see :mod:`mer.device`).
 
-    ``root`` None trains on the bundled Emotify embeddings (the MusiCNN front-end only).
+    ``root`` None trains on the bundled Emotify embeddings (the MusiCNN front-end only); ``va_config`` says how
+    the valence–arousal head is trained beside the GEMS head (None: none).
 
     Raises
     ------
@@ -373,7 +375,7 @@ def start_training(root: str | os.PathLike | None, config: TrainConfig, model_co
     env = dict(os.environ) | ({"MER_MODELS_DIR": str(models_root)} if models_root is not None else {})
 
     def argv(run: Path) -> list[str]:
-        write_run_config(run / "run-config.json", config, model_config)
+        write_run_config(run / "run-config.json", config, model_config, va_config)
         return _train_command(root, out, run / "run-config.json", device)
 
     settings = {**to_dict(config), "root": str(root) if root else "bundled"}

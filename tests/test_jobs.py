@@ -60,11 +60,16 @@ def test_a_job_on_a_missing_gpu_is_refused_before_it_starts(tiny_corpus, tmp_pat
 
 
 def test_a_default_run_on_the_bundled_emotify_announces_its_plan_and_its_bar_ends_full(tmp_path):
-    """The Train page's default: the bundled embeddings, 5 folds, the fold models shipped (no final fit)."""
+    """The Train page's default: the bundled embeddings, 5 folds, the fold models shipped (no final fit), and the
+    valence–arousal head beside them (here one C and 2 folds, for time; its config travels in the run config)."""
     import time
 
+    from mer.config import VAConfig
+
     root = tmp_path / "models"
-    start_training(None, TrainConfig(epochs=2), ModelConfig(embedding=16, lstm_hidden=8), models_root=root)
+    va = VAConfig(c_min=0.0095, c_max=0.0095, c_steps=1, cv_folds=2, inner_folds=2)
+    start_training(None, TrainConfig(epochs=2), ModelConfig(embedding=16, lstm_hidden=8), models_root=root,
+                   va_config=va)
     seen, deadline = [], time.monotonic() + 120
     while (status := job_status(root)).state == "running" and time.monotonic() < deadline:
         seen.append(status.progress)
@@ -74,8 +79,12 @@ def test_a_default_run_on_the_bundled_emotify_announces_its_plan_and_its_bar_end
     assert [(f.kind, f.index, f.folds) for f in status.plan] == [("fold", i, 5) for i in range(1, 6)]
     assert [e.stage for e in status.epochs] == [f.label for f in status.plan for _ in range(2)]
     assert seen == sorted(seen) and status.progress == 1.0
-    meta = json.loads((root / status.model_dir.rsplit("/", 1)[-1] / "config.json").read_text())
+    folder = root / status.model_dir.rsplit("/", 1)[-1]
+    meta = json.loads((folder / "config.json").read_text())
     assert meta["model"]["front_end"] == "musicnn" and meta["dataset"]["root"] == "bundled"
+    assert meta["valence_arousal"]["cv_folds"] == 2 and (folder / "valence-arousal.npz").is_file()
+    va_metrics = json.loads((folder / "metrics.json").read_text())["valence_arousal"]
+    assert va_metrics["folds"] == 2 and 0.6 < va_metrics["head"]["arousal_accuracy"] <= 1.0
 
 
 def test_the_bundled_emotify_cannot_train_the_log_mel_front_end(tmp_path):

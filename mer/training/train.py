@@ -507,7 +507,8 @@ def _valence_arousal(net: Any, model_config: ModelConfig, va_config: VAConfig | 
     from ..model import predict_tracks
     from .valence import train_head
 
-    return train_head(va_config, gems=lambda X: predict_tracks(net, X)[0], on_progress=on_progress)
+    return train_head(va_config, gems=lambda X: predict_tracks(net, X)[0], on_progress=on_progress,
+                      should_stop=should_stop)
 
 
 def _evaluate_and_fit(data: TrackData, config: TrainConfig, model_config: ModelConfig, description: str, *,

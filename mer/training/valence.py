@@ -20,7 +20,9 @@ import numpy as np
 from ..circumplex import project
 from ..config import EMOTIONS, VAConfig, VAInput
 from ..data.fourq import FourQ
+from ..errors import TrainingCancelled
 from ..progress import ProgressFn
+from .loop import StopFn
 from ..results import VAMetrics, VAScores
 from ..threads import one_blas_thread
 from ..valence import LAYER_SIZES, VAHead
@@ -171,7 +173,7 @@ def _pooled_baseline(pooled: np.ndarray, data: FourQ, folds: list, config: VACon
 
 def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndarray | None = None,
                   gems: Callable[[np.ndarray], np.ndarray] | None = None, gems_inputs: np.ndarray | None = None,
-                  on_progress: ProgressFn | None = None) -> VAMetrics:
+                  on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> VAMetrics:
     """The head's recipe judged by artist-grouped cross-validation on ``data``, beside the baselines.
 
     Parameters
@@ -181,12 +183,15 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
     gems, gems_inputs : optional
         The GEMS head (segment inputs → track probabilities, (n, 9)) and its inputs for these clips, for the
         projection baseline.
+    should_stop : StopFn, optional
+        Asked before each fold and the baselines: True raises :class:`~mer.errors.TrainingCancelled`.
     """
     folds = grouped_folds(data.quadrant, data.artist, config.cv_folds, config.seed)
     clip = np.zeros((len(data), 2))
     seg = np.zeros((len(data), data.X.shape[1], 2))
     fold_quadrant = []
     for k, (tr, te) in enumerate(folds):
+        _check_stop(should_stop)
         if on_progress:
             on_progress(k, len(folds) + 1, f"valence and arousal: 4Q fold {k + 1} of {len(folds)}")
         head, _ = fit_head(data, config, tr)
@@ -194,6 +199,7 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
         clip[te] = _sigmoid(head.logits(data.X[te]).mean(axis=1))
         fold = _scores(clip[te, 0], clip[te, 1], _subset(data, te)) if len(set(data.quadrant[te])) > 1 else None
         fold_quadrant.append(fold.quadrant_accuracy if fold else float("nan"))
+    _check_stop(should_stop)
     if on_progress:
         on_progress(len(folds), len(folds) + 1, "valence and arousal: the baselines")
     baselines = {}
@@ -211,6 +217,11 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
         fold_quadrant=fold_quadrant,
         segments=tuple(float(np.mean((seg[..., i] >= 0.5) == labels[:, None, i])) for i in range(2)),
         brier=tuple(float(np.mean((clip[:, i] - labels[:, i]) ** 2)) for i in range(2)), baselines=baselines)
+
+
+def _check_stop(should_stop: StopFn | None) -> None:
+    if should_stop is not None and should_stop():
+        raise TrainingCancelled("Training was cancelled; the active model is unchanged.")
 
 
 def _subset(data: FourQ, idx: np.ndarray) -> FourQ:
@@ -245,7 +256,7 @@ def emotify_anchors(head: VAHead) -> dict[str, tuple[float, float, int]]:
 
 
 def train_head(config: VAConfig, *, gems: Callable[[np.ndarray], np.ndarray] | None = None,
-               on_progress: ProgressFn | None = None) -> tuple[VAHead, VAMetrics]:
+               on_progress: ProgressFn | None = None, should_stop: StopFn | None = None) -> tuple[VAHead, VAMetrics]:
     """The shipped head on all of 4Q's bundled clips, with its grouped cross-validation and baselines (``gems``:
     the GEMS head, segment embeddings → track probabilities, for the projection baseline) and the emotions'
     places on its plane."""
@@ -256,6 +267,7 @@ def train_head(config: VAConfig, *, gems: Callable[[np.ndarray], np.ndarray] | N
     data = load_fourq(config.layers)
     gems_inputs = load_fourq(("mean_pool",)).X
     metrics = evaluate_head(data, config, pooled=gems_inputs.mean(axis=1), gems=gems, gems_inputs=gems_inputs,
-                            on_progress=on_progress)
+                            on_progress=on_progress, should_stop=should_stop)
+    _check_stop(should_stop)
     head, c = fit_head(data, config)
     return head, dataclasses.replace(metrics, anchors=emotify_anchors(head), c=c)
