@@ -53,7 +53,7 @@ def test_the_pair_figures_draw_both_tracks_with_escaped_names():
     a, b = leaning("a.wav", "power", 0.5), leaning("<i>b</i>.wav", "tenderness", 0.5)
     bars = paired_bars_figure(("a.wav", "<i>b</i>.wav"), (a.track_probabilities, b.track_probabilities))
     assert [t.name for t in bars.data] == ["a.wav", "&lt;i&gt;b&lt;/i&gt;.wav"]
-    assert list(bars.data[1].y) == pytest.approx(b.track_probabilities.tolist())
+    assert list(bars.data[1].x) == pytest.approx(b.track_probabilities.tolist())  # horizontal bars
     plane = circumplex_pair_figure(("a.wav", "b.wav"), (a.va_path, b.va_path))
     stars = {t.name: (t.x[0], t.y[0]) for t in plane.data if t.name.endswith("whole track")}
     assert stars["b.wav: whole track"] == pytest.approx((b.va_path.track_valence, b.va_path.track_arousal))
