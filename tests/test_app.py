@@ -264,6 +264,7 @@ def test_fine_tuning_from_the_train_page_on_the_bundled_embeddings_says_it_needs
     assert job_status().state != "running"
 
 
+@pytest.mark.slow  # starts processes or trains: left out of the quick inner loop
 def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promoted(app_env):
     at = run_app("pages/train.py")
     assert not at.exception

@@ -401,6 +401,7 @@ def _wait(name: str, until, timeout: float = 90.0):
     return status
 
 
+@pytest.mark.slow  # starts processes or trains: left out of the quick inner loop
 def test_a_batch_started_on_the_page_runs_in_the_background_and_its_results_are_shown(fresh_data):
     write_library(fresh_data / "music", 4, bad=("text.mp3",))
     at = open_page(PAGE)
@@ -421,6 +422,7 @@ def test_a_batch_started_on_the_page_runs_in_the_background_and_its_results_are_
     assert batch_status("music").state == "idle" and (fresh_data / "batches" / "music" / "tracks.parquet").is_file()
 
 
+@pytest.mark.slow  # starts processes or trains: left out of the quick inner loop
 def test_a_running_batch_is_cancelled_keeps_what_it_did_and_resumes(fresh_data):
     import soundfile as sf
 

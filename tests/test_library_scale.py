@@ -272,6 +272,7 @@ def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_s
     assert labels == ["Filtered table (CSV)", "Filtered table (Parquet)", "Journey playlist (M3U)"]
 
 
+@pytest.mark.slow  # starts processes or trains: left out of the quick inner loop
 def test_the_scale_benchmark_runs_small_and_its_answers_equal_pandas(tmp_path):
     import subprocess
     import sys
