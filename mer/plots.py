@@ -247,6 +247,16 @@ def distribution_figure(track_probabilities: np.ndarray) -> go.Figure:
     return fig
 
 
+def _label_sides(xy: np.ndarray, near: float = 0.15) -> list[str]:
+    """Above each point, except below where an earlier point sits within ``near`` and is labelled above: two
+    emotions the head puts close together keep readable names."""
+    sides: list[str] = []
+    for i, p in enumerate(xy):
+        crowded = any(np.hypot(*(p - xy[j])) < near and sides[j] == "top center" for j in range(i))
+        sides.append("bottom center" if crowded else "top center")
+    return sides
+
+
 def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = None,
                       anchors: dict[str, tuple[float, float, int]] | None = None) -> go.Figure:
     """A track's path through Russell's valence–arousal plane over its segments (:class:`mer.valence.VAPath`).
@@ -279,7 +289,7 @@ def circumplex_figure(path: Any, start_s: np.ndarray, *, segment: int | None = N
         xy = np.array([anchors[e][:2] for e in names])
         fig.add_trace(go.Scatter(
             x=xy[:, 0], y=xy[:, 1], mode="markers+text", name="Emotify's emotions, placed by the head",
-            text=[emotion_label(e) for e in names], textposition="top center", textfont=dict(size=11),
+            text=[emotion_label(e) for e in names], textposition=_label_sides(xy), textfont=dict(size=11),
             customdata=[anchors[e][2] for e in names],
             marker=dict(size=10, color=[EMOTION_COLORS[e] for e in names], symbol="diamond", opacity=0.8),
             hovertemplate="%{text}: the mean of the %{customdata} Emotify tracks whose listeners chose it most "

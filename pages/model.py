@@ -66,8 +66,8 @@ else:
     for col, label, value, base in ((c[0], "Valence accuracy", va.head.valence_accuracy, "valence_accuracy"),
                                     (c[1], "Arousal accuracy", va.head.arousal_accuracy, "arousal_accuracy"),
                                     (c[2], "Quadrant accuracy", va.head.quadrant_accuracy, "quadrant_accuracy")):
-        col.metric(label, f"{value:.1%}", delta=f"{value - getattr(projection, base):+.1%} on the projection"
-                   if projection else None)
+        col.metric(label, f"{value:.1%}", delta=f"{100 * (value - getattr(projection, base)):+.1f} points over the "
+                   "old projection" if projection else None)
     st.caption(f"{escape_markdown(va.protocol[0].upper() + va.protocol[1:])}, on {escape_markdown(va.data)}: each "
                "clip is judged by a head that never heard its artist. Chance is 50 % on each side and 25 % for the "
                "quadrant.")

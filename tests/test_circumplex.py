@@ -86,3 +86,12 @@ def test_the_plane_draws_the_path_the_track_the_learned_emotions_and_the_quadran
     assert fig.layout.shapes[0].x1 == CLEAR  # the undecided square
     # no anchors, no emotions drawn: fixed places would look like measurements
     assert "emotions" not in {t.name for t in circumplex_figure(path, np.arange(20) * 1.5).data}
+
+
+def test_emotions_the_head_puts_close_together_are_labelled_on_opposite_sides():
+    path = va_path(np.tile(one_hot("calmness"), (20, 1)), one_hot("calmness"))
+    anchors = {"nostalgia": (0.18, -0.74, 20), "calmness": (0.12, -0.75, 40), "power": (-0.2, 0.4, 9)}
+    placed = {t.name: t for t in circumplex_figure(path, np.arange(20.0), anchors=anchors).data}[
+        "Emotify's emotions, placed by the head"]
+    sides = dict(zip(placed.text, placed.textposition))
+    assert sides["calmness"] != sides["nostalgia"] and sides["power"] == "top center"
