@@ -103,21 +103,20 @@ def _fit_weighted(data: FourQ, idx: np.ndarray, y: np.ndarray, c: float, side: i
         w = np.r_[w, np.full(ex.shape[0] * ex.shape[1], weight)]
     mean, scale = X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)
     Z = ((X - mean) / scale)[:, cols]
-    # weighted logistic regression: the same Newton steps with each row's loss scaled
-    A = np.hstack([Z, np.ones((len(Z), 1))])
-    ridge, theta = np.r_[np.ones(Z.shape[1]), 0.0], np.zeros(A.shape[1])
-    for _ in range(50):
-        p = va._sigmoid(A @ theta)
-        grad = c * (A.T @ (w * (p - t))) + ridge * theta
-        if np.max(np.abs(grad)) < 1e-8:
-            break
-        theta -= np.linalg.solve(c * (A.T * (w * p * (1 - p))) @ A + np.diag(ridge + 1e-12), grad)
+    theta = va._logistic(Z, t, c, weights=w)
     coef = np.zeros(X.shape[1])
     coef[cols] = theta[:-1]
     return mean, scale, coef, float(theta[-1])
 
 
 def variants(config: VAConfig) -> None:
+    from mer.threads import one_blas_thread
+
+    with one_blas_thread():
+        _variants(config)
+
+
+def _variants(config: VAConfig) -> None:
     data = load_fourq(config.layers)
     print("## Variants, each by the same nested grouped cross-validation\n\n| variant | valence | arousal | quadrant |"
           "\n|---|---|---|---|")

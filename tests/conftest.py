@@ -46,7 +46,7 @@ SLOW_FILES_FIRST = ("test_browser.py", "test_audio.py", "test_cli_spectra.py", "
 #: Files that start browsers, clusters or processes, or train: ``python -m pytest -m "not slow"`` leaves them out
 #: for a quick inner loop (CI runs everything).
 SLOW_FILES = ("test_browser.py", "test_batch_ray.py", "test_reliability.py", "test_ladder.py", "test_fine_tune.py",
-              "test_jobs.py")
+              "test_batch.py", "test_jobs.py")
 
 
 def pytest_collection_modifyitems(items) -> None:

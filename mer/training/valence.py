@@ -46,18 +46,22 @@ def grouped_folds(quadrant: np.ndarray, groups: np.ndarray, n_folds: int, seed: 
     return [(tr, te) for tr, te in split.split(np.zeros(len(quadrant)), quadrant, codes)]
 
 
-def _logistic(Z: np.ndarray, y: np.ndarray, c: float, start: np.ndarray | None = None) -> np.ndarray:
+def _logistic(Z: np.ndarray, y: np.ndarray, c: float, start: np.ndarray | None = None,
+              weights: np.ndarray | None = None) -> np.ndarray:
     """L2-regularised logistic regression: minimises ``c * sum(log loss) + |w|^2 / 2`` (the intercept
     unpenalised), the objective of scikit-learn's ``LogisticRegression(C=c)``, by L-BFGS with the exact gradient,
-    from ``start`` (a neighbouring C's answer) or zero. Returns the weights, then the intercept. Call it with one
+    from ``start`` (a neighbouring C's answer) or zero; ``weights`` scale each row's loss (default 1). Returns the
+    weights, then the intercept. Call it with one
     BLAS thread (:func:`mer.threads.one_blas_thread`): on a busy machine two threads made it six times slower."""
     from scipy.optimize import minimize
 
+    w = np.ones(len(y)) if weights is None else weights
+
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = Z @ theta[:-1] + theta[-1]
-        p = 0.5 * (1 + np.tanh(z / 2))
-        value = c * float(np.sum(np.logaddexp(0, z) - y * z)) + 0.5 * float(theta[:-1] @ theta[:-1])
-        return value, np.r_[c * (Z.T @ (p - y)) + theta[:-1], c * np.sum(p - y)]
+        r = w * (0.5 * (1 + np.tanh(z / 2)) - y)
+        value = c * float(w @ (np.logaddexp(0, z) - y * z)) + 0.5 * float(theta[:-1] @ theta[:-1])
+        return value, np.r_[c * (Z.T @ r) + theta[:-1], c * np.sum(r)]
 
     found = minimize(loss, np.zeros(Z.shape[1] + 1) if start is None else start, jac=True, method="L-BFGS-B",
                      options={"maxiter": 5000, "gtol": 1e-6, "ftol": 1e-13})
