@@ -25,7 +25,7 @@ from ..progress import ProgressFn
 from .loop import StopFn
 from ..results import VAMetrics, VAScores
 from ..threads import one_blas_thread
-from ..valence import LAYER_SIZES, VAHead
+from ..valence import LAYER_SIZES, VAHead, to_unit
 
 __all__ = ["PROTOCOL", "grouped_folds", "fit_head", "evaluate_head", "emotion_anchors", "emotify_anchors",
            "train_head"]
@@ -59,7 +59,7 @@ def _logistic(Z: np.ndarray, y: np.ndarray, c: float, start: np.ndarray | None =
 
     def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
         z = Z @ theta[:-1] + theta[-1]
-        r = w * (0.5 * (1 + np.tanh(z / 2)) - y)
+        r = w * (_sigmoid(z) - y)
         value = c * float(w @ (np.logaddexp(0, z) - y * z)) + 0.5 * float(theta[:-1] @ theta[:-1])
         return value, np.r_[c * (Z.T @ r) + theta[:-1], c * np.sum(r)]
 
@@ -161,7 +161,7 @@ def _scores(p_valence: np.ndarray, p_arousal: np.ndarray, data: FourQ) -> VAScor
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1 + np.tanh(x / 2))
+    return 0.5 * (1 + to_unit(x))
 
 
 def _pooled_baseline(pooled: np.ndarray, data: FourQ, folds: list, config: VAConfig) -> VAScores:
