@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from mer.card import VA_BASELINES  # noqa: E402
 from mer.results import CVReport  # noqa: E402
 from mer.yardstick import reference  # noqa: E402
 
@@ -46,12 +47,10 @@ def _cv_rows(name: str, metrics: dict) -> list[str]:
 
 def _va_rows(name: str, va: dict) -> list[str]:
     """A model's valence–arousal evaluation (its head and baselines on 4Q, grouped by artist)."""
-    names = {"pooled_logistic": "logistic regression on pooled MusiCNN embeddings",
-             "gems_projection": "GEMS probabilities projected onto the circumplex (the old plane)"}
     rows = [f"### `models/{name}`: valence and arousal, {va['protocol']}", "",
             f"Data: {va['data']}; from `models/{name}/metrics.json`. Chance: 0.5 a side, 0.25 the quadrant.", "",
             "| model | valence | valence AUC | arousal | arousal AUC | quadrant |", "|---|---|---|---|---|---|"]
-    for label, s in [("**this head**", va["head"]), *((names.get(k, k), b) for k, b in va["baselines"].items())]:
+    for label, s in [("**this head**", va["head"]), *((VA_BASELINES.get(k, k), b) for k, b in va["baselines"].items())]:
         rows.append(f"| {label} | {s['valence_accuracy']:.3f} | {s['valence_auc']:.3f} | {s['arousal_accuracy']:.3f} | "
                     f"{s['arousal_auc']:.3f} | {s['quadrant_accuracy']:.3f} |")
     return [*rows, "", f"Folds' quadrant accuracy: {', '.join(f'{a:.3f}' for a in va['fold_quadrant'])}; single "

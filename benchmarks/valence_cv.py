@@ -93,20 +93,13 @@ def _evaluate_with(data: FourQ, config: VAConfig, *, weights: np.ndarray | None 
 
 
 def _fit_weighted(data: FourQ, idx: np.ndarray, y: np.ndarray, c: float, side: int, weights, extra, cols):
-    X = data.X[idx].reshape(-1, data.X.shape[-1]).astype(np.float64)
-    t = np.repeat(y[idx], data.X.shape[1]).astype(float)
-    w = np.repeat(weights[idx], data.X.shape[1]) if weights is not None else np.ones(len(t))
+    """The head's regression on the clips ``idx`` weighted by ``weights``, with ``extra`` weakly labelled tracks."""
+    X3, t = data.X[idx], y[idx].astype(float)
+    w = weights[idx] if weights is not None else np.ones(len(idx))
     if extra is not None:
         ex, ev, ea, weight = extra
-        X = np.vstack([X, ex.reshape(-1, ex.shape[-1])])
-        t = np.r_[t, np.repeat((ev, ea)[side], ex.shape[1])]
-        w = np.r_[w, np.full(ex.shape[0] * ex.shape[1], weight)]
-    mean, scale = X.mean(axis=0), np.where(X.std(axis=0) > 1e-8, X.std(axis=0), 1.0)
-    Z = ((X - mean) / scale)[:, cols]
-    theta = va._logistic(Z, t, c, weights=w)
-    coef = np.zeros(X.shape[1])
-    coef[cols] = theta[:-1]
-    return mean, scale, coef, float(theta[-1])
+        X3, t, w = np.concatenate([X3, ex]), np.r_[t, (ev, ea)[side]], np.r_[w, np.full(len(ex), weight)]
+    return va._fit(X3, t, c, cols, w)
 
 
 def variants(config: VAConfig) -> None:

@@ -71,26 +71,30 @@ def _logistic(Z: np.ndarray, y: np.ndarray, c: float, start: np.ndarray | None =
 Model = tuple[np.ndarray, np.ndarray, np.ndarray, float]  # mean, scale, weights (zero where unread), intercept
 
 
-def _fit_path(X3: np.ndarray, y: np.ndarray, grid: tuple[float, ...], cols: np.ndarray | None = None) -> list[Model]:
-    """One logistic regression per C of ``grid`` on every segment of ``X3`` (n, S, D), each labelled by its clip,
-    reading the inputs ``cols`` (default all): standardised once, each C started from the previous one's answer."""
+def _fit_path(X3: np.ndarray, y: np.ndarray, grid: tuple[float, ...], cols: np.ndarray | None = None,
+              weights: np.ndarray | None = None) -> list[Model]:
+    """One logistic regression per C of ``grid`` on every segment of ``X3`` (n, S, D), each labelled by its clip
+    and weighted by its clip's ``weights`` (default 1), reading the inputs ``cols`` (default all): standardised
+    once, each C started from the previous one's answer."""
     rows = X3.reshape(-1, X3.shape[-1]).astype(np.float64)
     mean, scale = rows.mean(axis=0), rows.std(axis=0)
     scale = np.where(scale > 1e-8, scale, 1.0)
     cols = np.arange(rows.shape[1]) if cols is None else cols
     Z, t = ((rows - mean) / scale)[:, cols], np.repeat(y, X3.shape[1]).astype(np.float64)
+    w = None if weights is None else np.repeat(weights, X3.shape[1]).astype(np.float64)
     models, theta = [], None
     for c in grid:
-        theta = _logistic(Z, t, c, theta)
+        theta = _logistic(Z, t, c, theta, w)
         coef = np.zeros(rows.shape[1])
         coef[cols] = theta[:-1]
         models.append((mean, scale, coef, float(theta[-1])))
     return models
 
 
-def _fit(X3: np.ndarray, y: np.ndarray, c: float, cols: np.ndarray | None = None) -> Model:
+def _fit(X3: np.ndarray, y: np.ndarray, c: float, cols: np.ndarray | None = None,
+         weights: np.ndarray | None = None) -> Model:
     """:func:`_fit_path` at one C."""
-    return _fit_path(X3, y, (c,), cols)[0]
+    return _fit_path(X3, y, (c,), cols, weights)[0]
 
 
 def _clip_logits(X3: np.ndarray, model: tuple[np.ndarray, np.ndarray, np.ndarray, float]) -> np.ndarray:
@@ -152,12 +156,17 @@ def _scores(p_valence: np.ndarray, p_arousal: np.ndarray, data: FourQ) -> VAScor
     from sklearn.metrics import roc_auc_score
 
     v, a = p_valence >= 0.5, p_arousal >= 0.5
-    guess = np.where(v, np.where(a, 1, 4), np.where(a, 2, 3))
     return VAScores(valence_accuracy=float(np.mean(v == data.valence)),
                     valence_auc=float(roc_auc_score(data.valence, p_valence)),
                     arousal_accuracy=float(np.mean(a == data.arousal)),
                     arousal_auc=float(roc_auc_score(data.arousal, p_arousal)),
-                    quadrant_accuracy=float(np.mean(guess == data.quadrant)))
+                    quadrant_accuracy=float(np.mean(_quadrants(p_valence, p_arousal) == data.quadrant)))
+
+
+def _quadrants(p_valence: np.ndarray, p_arousal: np.ndarray) -> np.ndarray:
+    """The quadrant (1-4) each pair of probabilities points to."""
+    v, a = p_valence >= 0.5, p_arousal >= 0.5
+    return np.where(v, np.where(a, 1, 4), np.where(a, 2, 3))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -201,8 +210,7 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
         head, _ = fit_head(data, config, tr)
         seg[te] = _sigmoid(np.stack([head.segment_logits(x) for x in data.X[te]]))
         clip[te] = _sigmoid(head.logits(data.X[te]).mean(axis=1))
-        fold = _scores(clip[te, 0], clip[te, 1], _subset(data, te)) if len(set(data.quadrant[te])) > 1 else None
-        fold_quadrant.append(fold.quadrant_accuracy if fold else float("nan"))
+        fold_quadrant.append(float(np.mean(_quadrants(clip[te, 0], clip[te, 1]) == data.quadrant[te])))
     _check_stop(should_stop)
     if on_progress:
         on_progress(len(folds), len(folds) + 1, "valence and arousal: the baselines")
@@ -226,11 +234,6 @@ def evaluate_head(data: FourQ, config: VAConfig = VAConfig(), *, pooled: np.ndar
 def _check_stop(should_stop: StopFn | None) -> None:
     if should_stop is not None and should_stop():
         raise TrainingCancelled("Training was cancelled; the active model is unchanged.")
-
-
-def _subset(data: FourQ, idx: np.ndarray) -> FourQ:
-    return FourQ(song=data.song[idx], artist=data.artist[idx], quadrant=data.quadrant[idx],
-                 confidence=data.confidence[idx], X=None if data.X is None else data.X[idx], layers=data.layers)
 
 
 def emotion_anchors(head: VAHead, X: np.ndarray, labels: np.ndarray) -> dict[str, tuple[float, float, int]]:
