@@ -110,3 +110,17 @@ def separable(n: int = 40, seed: int = 0, frames: int = 32):
     from mer.data.dataset import TrackData
 
     return TrackData(X=X, labels=labels, shares=shares, genre=np.arange(n) % 4, track_id=np.arange(1, n + 1))
+
+
+def synthetic_library_page(tmp_path: Path, monkeypatch, name: str, n_tracks: int, seed: int):
+    """The Library page opened on a synthetic batch of ``n_tracks`` under a fresh data folder (no allowed roots
+    set, names holding markup); returns the AppTest, the batch's folder and its tracks table."""
+    import pandas as pd
+
+    from mer.batch.synthetic import write_synthetic_batch
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    out = write_synthetic_batch(data / "batches" / name, n_tracks, seed=seed, root="/music/<b>&co")
+    return open_page("pages/library.py", timeout=60), out, pd.read_parquet(out / "tracks.parquet")

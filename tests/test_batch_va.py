@@ -294,16 +294,11 @@ def test_new_results_merged_into_an_older_batch_are_the_only_ones_with_values(tm
 
 
 def test_the_page_filters_by_valence_draws_the_learned_map_and_a_journey_across_the_plane(tmp_path, monkeypatch):
-    from .helpers import open_page
+    from .helpers import synthetic_library_page
     from .test_app import array, figure
 
-    data = tmp_path / "data"
-    monkeypatch.setenv("MER_DATA_DIR", str(data))
-    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
-    out = write_synthetic_batch(data / "batches" / "plane", 150, seed=6, root="/music/<b>&co")
-    tracks = pd.read_parquet(out / "tracks.parquet")
+    at, out, tracks = synthetic_library_page(tmp_path, monkeypatch, "plane", 150, seed=6)
     ok = tracks[tracks["status"] == "ok"]
-    at = open_page("pages/library.py", timeout=60)
     assert not at.exception
     lib_map = figure(at, "The library map: where the tracks lie on the valence")
     assert np.nansum(array(lib_map["data"][0]["customdata"])) == len(ok)

@@ -239,15 +239,10 @@ def test_a_path_with_a_line_break_stays_one_entry_of_the_playlist(small, tmp_pat
 
 
 def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_server(tmp_path, monkeypatch):
-    from .helpers import open_page
+    from .helpers import synthetic_library_page
     from .test_app import array, figure
 
-    data = tmp_path / "data"
-    monkeypatch.setenv("MER_DATA_DIR", str(data))
-    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
-    out = write_synthetic_batch(data / "batches" / "catalogue", 450, seed=5, root="/music/<b>&co")
-    tracks = pd.read_parquet(out / "tracks.parquet")
-    at = open_page("pages/library.py", timeout=60)
+    at, _, tracks = synthetic_library_page(tmp_path, monkeypatch, "catalogue", 450, seed=5)
     assert not at.exception
     ok = tracks[tracks["status"] == "ok"]
     assert {m.label: m.value for m in at.metric}["Analysed"] == f"{len(ok):,}"
