@@ -496,7 +496,7 @@ def _journey_ends(args: argparse.Namespace) -> None:
 
 
 def _cmd_library_journey(args: argparse.Namespace) -> int:
-    from .batch.navigate import check_point, journey, m3u_target, plane_journey, write_m3u
+    from .batch.navigate import check_point, journey, journey_start, m3u_target, plane_journey, write_m3u
 
     _journey_ends(args)
     for name, point in (("--from-point", args.from_point), ("--to-point", args.to_point)):
@@ -509,7 +509,7 @@ def _cmd_library_journey(args: argparse.Namespace) -> int:
         start = args.start if args.from_point is None else args.from_point
         trip = plane_journey(cat, start, args.to_point, steps=args.steps)
     else:
-        trip = journey(cat, args.start, args.to, steps=args.steps)
+        trip = journey(cat, args.to, steps=args.steps, **journey_start(cat, args.start))
     written = write_m3u([s.track for s in trip.steps], args.m3u, cat.path) if args.m3u else None
     if args.json:
         return _print_json({"batch": str(args.batch), **trip.to_dict(), "m3u": None if written is None else str(written)})

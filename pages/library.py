@@ -347,7 +347,7 @@ else:
     steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, summary.analysed)),
                             value=min(8, max(2, summary.analysed)))
     try:
-        trip = journey(cat, path if start == here else start, target, steps=int(steps))
+        trip = journey(cat, target, steps=int(steps), **({"from_track": path} if start == here else {"from_emotion": start}))
     except MerError as e:  # e.g. the one track of the target's emotion is the start: guidance, not a failure
         st.info(str(e))
 if trip is not None:

@@ -41,6 +41,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from ..choices import TrackStatus
 from ..config import EMOTIONS
 from ..files import open_atomic
 from ..progress import ProgressFn
@@ -181,7 +182,7 @@ def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa
         "end_s": np.concatenate([r.end_s for r in ok]) if ok else [],
         "duration_s": np.repeat(np.array([r.duration_s for r in ok], dtype=np.float64), n),
         "model_name": [model[0]] * len(probs), "model_version": [model[1]] * len(probs),
-        "status": ["ok"] * len(probs), "top_emotion": [EMOTIONS[i] for i in probs.argmax(axis=1)] if ok else [],
+        "status": [TrackStatus.OK.value] * len(probs), "top_emotion": [EMOTIONS[i] for i in probs.argmax(axis=1)] if ok else [],
         **{e: probs[:, j] for j, e in enumerate(EMOTIONS)},
         **{name: _segment_va(ok, n, name) for name in VA_COLUMNS},
     }
@@ -271,7 +272,7 @@ def done_keys(out: Path, *, retry_errors: bool = False) -> HashSet:
                              "--out folder.") from None
         k = t.column("input_key").to_numpy()
         if retry_errors:
-            k = k[np.asarray(t.column("status").to_pylist()) == "ok"]
+            k = k[np.asarray(t.column("status").to_pylist()) == TrackStatus.OK]
         keys.update(k)
     return keys
 

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pyarrow.parquet as pq
 
+from ..choices import TrackStatus
 from ..circumplex import project
 from ..config import EMOTIONS, GENRES
 from ..files import write_json_atomic
@@ -70,10 +71,10 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
         genre = GENRES[i % len(GENRES)]
         path = f"{root}/{genre}/artist-{i // 12:06d}/track-{i:07d}.mp3"
         if failed[j]:
-            yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="error",
+            yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status=TrackStatus.ERROR,
                               error="The file is not an audio file mer can read (synthetic).")
             continue
-        yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="ok",
+        yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status=TrackStatus.OK,
                           duration_s=_SECONDS, probabilities=seg[j], track_probabilities=seg[j].mean(axis=0),
                           start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None, sound=sound[j],
                           va=va[j])

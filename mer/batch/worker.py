@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from ..choices import TrackStatus
 from ..config import EMOTIONS
 from ..errors import MerError, MerWarning
 from ..valence import VA_FILE, VAPath
@@ -34,7 +35,7 @@ class TrackResult:
         64-bit id of the path (joins the tracks and segments tables).
     size_bytes, mtime_ns : int
         The file as it was analysed (a change means it is analysed again).
-    status : str
+    status : TrackStatus
         ``"ok"`` or ``"error"``.
     error : str or None
         The one-line message ``python -m mer analyze`` gives for this file, when ``status == "error"``.
@@ -64,7 +65,7 @@ class TrackResult:
     track_id: int
     size_bytes: int
     mtime_ns: int
-    status: str
+    status: TrackStatus
     error: str | None = None
     duration_s: float | None = None
     probabilities: np.ndarray | None = None
@@ -79,7 +80,7 @@ class TrackResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == TrackStatus.OK
 
     @property
     def track_top(self) -> str | None:
@@ -108,7 +109,7 @@ def model_identity(model: Any) -> tuple[str, str]:
 
 def error_result(ref: FileRef, message: str) -> TrackResult:
     return TrackResult(path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns,
-                       status="error", error=" ".join(message.split()))
+                       status=TrackStatus.ERROR, error=" ".join(message.split()))
 
 
 def _genre_tag(path: str) -> str | None:
@@ -142,7 +143,7 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
         return error_result(ref, f"'{os.path.basename(ref.path)}' could not be analysed ({type(e).__name__}: {e}).")
     seg = result.segments
     return TrackResult(
-        path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns, status="ok",
+        path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns, status=TrackStatus.OK,
         duration_s=len(audio.samples) / audio.sample_rate,
         probabilities=np.asarray(result.probabilities, dtype=np.float32),
         track_probabilities=np.asarray(result.track_probabilities, dtype=np.float32),

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..data.balance import class_weights, oversample
 from ..config import (EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, Fit, FitKind, FrontEndKind, ModelConfig,
-                      TrainConfig, VAConfig)
+                      Target, TrainConfig, VAConfig)
 from ..data.dataset import TrackData
 from ..device import resolve_device
 from ..data.emotify import Corpus, load_corpus
@@ -109,8 +109,8 @@ class _Rows:
         return _Rows(self.X.to(device), self.target.to(device), self.genre.to(device), self.y)
 
 
-def _targets(data: TrackData, idx: np.ndarray, kind: str) -> np.ndarray:
-    if kind == "shares":
+def _targets(data: TrackData, idx: np.ndarray, kind: Target) -> np.ndarray:
+    if kind == Target.SHARES:
         return data.targets[idx]
     return np.eye(len(EMOTIONS))[data.labels[idx]]
 
