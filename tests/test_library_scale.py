@@ -278,8 +278,11 @@ def test_the_scale_benchmark_runs_small_and_its_answers_equal_pandas(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout)
     assert report["differences"] == [] and report["tracks"] == 2000
-    assert all(report[f"cli_{c}_s"] > 0 and report[f"cli_{c}_rss_mb"] > 50 for c in ("query", "similar", "journey"))
-    assert 0 < report["timeline_s"] < 5 and report["load_tracks_peak_rss_mb"] > 50
+    # every figure docs/batch.md quotes is there, a positive number (how large is for the benchmark to print)
+    figures = {k: v for k, v in {**report, **report["mb"]}.items() if k.endswith(("_s", "_mb", ".parquet"))}
+    quoted = {f"cli_{c}_{u}" for c in ("query", "similar", "similar_sound", "journey") for u in ("s", "rss_mb")}
+    assert quoted | {"timeline_s", "load_tracks_peak_rss_mb", "open_s", "tracks.parquet", "segments.parquet"} <= set(figures)
+    assert all(isinstance(v, (int, float)) and 0 < v < float("inf") for v in figures.values()), figures
 
 
 def test_similar_by_sound_is_the_cosine_of_what_musicnn_hears(tmp_path):
