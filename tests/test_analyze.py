@@ -213,3 +213,32 @@ def test_the_numbers_do_not_depend_on_the_threads_an_analysis_gets(which, tiny_m
         assert other.precision == results[0].precision
         np.testing.assert_allclose(other.probabilities, results[0].probabilities, atol=1e-6)
         np.testing.assert_allclose(other.track_probabilities, results[0].track_probabilities, atol=1e-6)
+
+
+def test_analyses_beyond_the_limit_wait_for_a_slot(monkeypatch):
+    import threading
+    import time
+
+    from mer.analyze import analysis_slot, analysis_slots_free, max_analyses
+    from mer.errors import ConfigError
+
+    monkeypatch.setenv("MER_MAX_ANALYSES", "1")
+    assert max_analyses() == 1 and analysis_slots_free()
+    entered = threading.Event()
+
+    def second():
+        with analysis_slot():
+            entered.set()
+
+    with analysis_slot():
+        assert not analysis_slots_free()
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)
+        assert not entered.is_set()  # waits while the first analysis runs
+    waiter.join(5)
+    assert entered.is_set() and analysis_slots_free()
+    for bad in ("0", "-1", "two", "1e3", "65"):
+        monkeypatch.setenv("MER_MAX_ANALYSES", bad)
+        with pytest.raises(ConfigError, match="MER_MAX_ANALYSES must be a whole number from 1 to 64"):
+            max_analyses()

@@ -7,6 +7,8 @@ import pytest
 
 from mer.audio.segments import segment_bounds
 
+SR = 22_050
+
 
 @pytest.mark.parametrize("n", [20, 21, 39, 441_001])
 def test_segments_cover_every_sample_once_and_differ_by_at_most_one(n):
@@ -30,3 +32,15 @@ def test_fewer_samples_than_segments_is_a_programming_error():
         segment_bounds(19, n_segments=20, sample_rate=1)
     with pytest.raises(ValueError, match="n_segments must be positive"):
         segment_bounds(19, n_segments=0, sample_rate=1)
+
+
+@pytest.mark.parametrize("seconds", [10.0, 61.3, 600.0])
+def test_twenty_equal_contiguous_segments_cover_the_track(seconds):
+    n = int(round(seconds * SR))
+    seg = segment_bounds(n, n_segments=20, sample_rate=SR)
+    assert len(seg) == 20
+    assert seg.starts[0] == 0 and seg.ends[-1] == n
+    np.testing.assert_array_equal(seg.starts[1:], seg.ends[:-1])  # no gap, no overlap
+    lengths = seg.ends - seg.starts
+    assert lengths.max() - lengths.min() <= 1
+    assert seg.end_s[-1] == pytest.approx(seconds, abs=1 / SR)

@@ -88,15 +88,6 @@ def test_a_starting_pool_counts_its_ready_workers_and_runs_jobs():
     pool.stop()
 
 
-def test_the_default_batch_pool_takes_only_idle_cores():
-    from mer.batch.engines import _free_workers
-
-    assert _free_workers(0.95, 1) == 1  # a quiet 2-core machine: the core this process leaves
-    assert _free_workers(0.3, 1) == 0  # the other core is busy with other work: no pool, as one worker
-    assert _free_workers(2.8, 15) == 3 and _free_workers(14.9, 15) == 15
-    assert _free_workers(None, 3) == 3  # idleness unknown (no /proc/stat): every worker asked for
-
-
 def test_idle_cores_are_measured_between_zero_and_the_usable_cores():
     import time
 
