@@ -17,7 +17,7 @@ from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
 from mer.config import EMOTIONS, emotion_label
 from mer.errors import MerError
-from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,
                        plane_map_figure, timeline_figure)
 from mer.progress import RateClock
