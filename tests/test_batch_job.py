@@ -43,7 +43,7 @@ def _wait_batch(name, timeout=20.0):
 
 
 def quick_batch_folder(name):
-    from mer.batch.library import batches_dir
+    from mer.settings import batches_dir
 
     return batches_dir() / ".jobs" / name
 

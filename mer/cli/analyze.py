@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
 from ..progress import ProgressPrinter
 from .common import add_device_argument, load_model_arg, print_json
 
@@ -54,7 +54,7 @@ def _cmd_spectra(args: argparse.Namespace) -> int:
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from ..analyze import analyze
-    from ..config import emotion_label
+    from ..emotions import emotion_label
 
     # a line on stderr for people at a terminal; stdout stays the table or the JSON alone
     progress = ProgressPrinter(stream=sys.stderr) if sys.stderr.isatty() else None

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ..config import EMOTIONS, RunOptions
+from ..emotions import EMOTIONS
+from ..run_config import RunOptions
 from ..progress import BatchDone, Cancelled, ProgressPrinter, Unit, emit
 from .common import load_model_arg, print_json
 
@@ -53,7 +54,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _print_tracks(tracks: list, extra: Callable[[object], str] | None = None) -> None:
     """One line per track: top emotion and probability, the nine probabilities, the learned valence and arousal
     where any track has them, then the path (last: any character may be in it)."""
-    from ..config import emotion_label
+    from ..emotions import emotion_label
 
     va = any(getattr(item, "track", item).point is not None for item in tracks)
     head = "".join(f"{e[:6]:>7}" for e in EMOTIONS) + (f"{'valen':>7}{'arous':>7}" if va else "")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import RunOptions
+from ..run_config import RunOptions
 from ..progress import ProgressPrinter
 
 __all__ = ["print_progress", "print_json", "load_model_arg", "corpus_root", "set_threads", "add_device_argument"]

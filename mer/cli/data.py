@@ -7,7 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..config import EMOTIONS, SAMPLERS, RunOptions
+from ..choices import SAMPLERS
+from ..emotions import EMOTIONS
+from ..run_config import RunOptions
 from .common import print_json, print_progress
 
 __all__ = ["add_data_commands"]
@@ -27,7 +29,7 @@ def _cmd_data_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> int:
-    from ..config import emotion_label
+    from ..emotions import emotion_label
     from ..data.stats import dataset_stats
 
     options = RunOptions(seed=args.seed, k_neighbors=args.k)
@@ -60,7 +62,8 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from ..data.emotify import emotify_url, fetch_emotify
+    from ..data.emotify import fetch_emotify
+    from ..settings import emotify_url
 
     corpus = fetch_emotify(args.out, base_url=args.url or emotify_url(), on_progress=print_progress)
     print(f"Emotify ready in {args.out}: {len(corpus)} tracks", file=sys.stderr)

@@ -7,7 +7,9 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from ..config import CHOICES, ModelConfig, RunOptions, TrainConfig
+from ..choices import CHOICES
+from ..config import ModelConfig, TrainConfig
+from ..run_config import RunOptions
 from ..progress import Cancelled, Epoch, ProgressPrinter, TrainingDone, emit
 from .common import add_device_argument, corpus_root, load_model_arg, print_json, print_progress, set_threads
 
@@ -32,7 +34,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
 
 def _configs_from_args(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     """The run's configs: ``--config FILE`` if given, then every flag given on the command line over it."""
-    from ..config import read_run_config
+    from ..run_config import read_run_config
 
     train_config, model_config = read_run_config(args.config) if args.config else (TrainConfig(), ModelConfig())
     overrides = lambda cls: {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)  # noqa: E731
@@ -51,12 +53,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from ..errors import TrainingCancelled
     from ..frontend import front_end
-    from ..threads import thread_override
+    from ..settings import threads
     from ..training.train import train
 
-    options = RunOptions(threads=args.threads or thread_override() or TRAIN_THREADS)
+    options = RunOptions(threads=args.threads or threads() or TRAIN_THREADS)
     train_config, model_config = _configs_from_args(args)
-    from ..config import VAConfig, read_va_config
+    from ..config import VAConfig
+    from ..run_config import read_va_config
 
     va_config = read_va_config(args.config) if args.config else VAConfig()
     stop = {"flag": False}

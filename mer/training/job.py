@@ -13,12 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Fit, FitKind, ModelConfig, Sampler, TrainConfig, VAConfig, from_dict, to_dict, write_run_config
+from ..choices import FitKind, Sampler
+from ..config import Fit, ModelConfig, TrainConfig, VAConfig
 from ..errors import MerError, TrainingBusyError, TrainingError
 from ..frontend import front_end
 from ..jobs import BackgroundJob, JobState, RunStatus
 from ..progress import Cancelled, Epoch, Event, ProgressEvent, TrainingDone
 from ..registry import models_dir, new_model_name
+from ..run_config import write_run_config
+from ..serial import from_dict, to_dict
+from ..settings import MODELS_DIR
 
 __all__ = ["TrainingRequest", "JobStatus", "POLL_S", "run_summary", "start_training", "job_status",
            "cancel_training", "clear_finished"]
@@ -142,7 +146,7 @@ def start_training(root: str | os.PathLike | None, config: TrainConfig, model_co
         raise TrainingError(refusal)
     resolve_device(device)
     job, out = _training_job(models_root), (models_root or models_dir()) / (name or new_model_name())
-    env = dict(os.environ) | ({"MER_MODELS_DIR": str(models_root)} if models_root is not None else {})
+    env = dict(os.environ) | ({MODELS_DIR: str(models_root)} if models_root is not None else {})
 
     def argv(run: Path) -> list[str]:
         write_run_config(run / "run-config.json", config, model_config, va_config)
