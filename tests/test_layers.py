@@ -36,7 +36,7 @@ LAYERS: dict[str, int] = {
                      "mer.batch.query", "mer.batch.navigate", "mer.batch.synthetic"], 4),
     # interfaces
     **dict.fromkeys(["mer", "mer.cli", "mer.cli.common", "mer.cli.analyze", "mer.cli.data", "mer.cli.model",
-                     "mer.cli.batch", "mer.__main__"], 5),
+                     "mer.cli.batch", "mer.cli.settings", "mer.__main__"], 5),
 }
 
 

@@ -2,7 +2,7 @@
 
 The parser and :func:`main` live here; each command group's handlers in a module of its own (:mod:`.analyze`:
 spectra, analyze; :mod:`.data`; :mod:`.model`: train, evaluate, card, ladder, models; :mod:`.batch`: batch,
-library). Every :class:`~mer.errors.MerError` ends the program with exit status 2 and one line on stderr that
+library; :mod:`.settings`). Every :class:`~mer.errors.MerError` ends the program with exit status 2 and one line on stderr that
 begins with ``error:``.
 """
 
@@ -19,6 +19,7 @@ from .analyze import add_analyze_command, add_spectra_command
 from .batch import add_batch_command, add_library_commands
 from .data import add_data_commands
 from .model import add_model_commands, add_models_command
+from .settings import add_settings_command
 
 __all__ = ["main"]
 
@@ -33,6 +34,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_library_commands(sub)
     add_models_command(sub)
     add_batch_command(sub)
+    add_settings_command(sub)
     return parser
 
 

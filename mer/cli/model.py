@@ -21,15 +21,16 @@ def _add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         default = f.default
+        text = f.metadata["help"].replace("%", "%%")  # the Train page's help, the docs' table
         if isinstance(default, bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                                help=f"(default: {default})")
+                                help=f"{text} (default: {default})")
         elif isinstance(default, tuple):
             parser.add_argument(flag, type=lambda v: tuple(int(x) for x in v.split(",")), default=None,
-                                metavar="N,N,...", help=f"(default: {','.join(map(str, default))})")
+                                metavar="N,N,...", help=f"{text} (default: {','.join(map(str, default))})")
         else:
             parser.add_argument(flag, type=type(default), default=None, choices=CHOICES.get(f.name),
-                                help=f"(default: {default})")
+                                help=f"{text} (default: {default})")
 
 
 def _configs_from_args(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
