@@ -10,7 +10,7 @@ import torch
 
 from mer.analyze import analyze
 from mer.cli import main
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.registry import load_model
 
 from .helpers import tone
@@ -176,7 +176,8 @@ def test_analyses_beyond_the_limit_wait_for_a_slot(monkeypatch):
     import threading
     import time
 
-    from mer.analyze import analysis_slot, analysis_slots_free, max_analyses
+    from mer.analyze import analysis_slot, analysis_slots_free
+    from mer.settings import max_analyses
     from mer.errors import ConfigError
 
     monkeypatch.setenv("MER_MAX_ANALYSES", "1")

@@ -11,7 +11,7 @@ from mer.batch.inputs import BatchError
 from mer.batch.query import Catalogue, TrackQuery, check_emotion
 from mer.batch.synthetic import write_synthetic_batch
 from mer.choices import TrackStatus
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 
 
 @pytest.fixture(scope="module")

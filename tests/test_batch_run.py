@@ -15,7 +15,7 @@ from mer.batch import run
 from mer.batch.inputs import BatchCancelled, BatchError
 from mer.batch.worker import TrackResult, error_result
 from mer.choices import Engine, TrackStatus
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 
 MODEL = types.SimpleNamespace(name="stand-in", path=None, record=None)
 

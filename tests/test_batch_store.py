@@ -11,7 +11,7 @@ from mer.batch.inputs import FileRef, HashSet, input_key, path_id
 from mer.batch.store import done_keys, locked, merge_parts, timeline_shape, write_part
 from mer.batch.worker import TrackResult, error_result
 from mer.choices import TrackStatus
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 
 MODEL = ("m", "v1")
 

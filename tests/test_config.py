@@ -1,5 +1,5 @@
-"""The configs (mer.config): checked where they are built, written to JSON and read back as they were, so a model
-folder rebuilds its features exactly."""
+"""The configs (mer.config): checked where they are built, every bad field named at once, and read back from a
+model folder's JSON as they were (the serialiser itself: test_serial.py)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,16 @@ import json
 
 import pytest
 
-from mer.config import (FeatureConfig, ModelConfig, Sampler, Target, TrainConfig, from_dict, read_run_config, to_dict,
-                        write_run_config)
-from mer.errors import ConfigError, TrainingError
+from mer.choices import FrontEndKind
+from mer.config import FeatureConfig, ModelConfig
+from mer.errors import ConfigError
+from mer.serial import from_dict, to_dict
 
 
 def test_a_config_round_trips_through_json_with_tuples_as_tuples():
     model = ModelConfig(conv_channels=(8, 16), dropout=0.25)
     back = from_dict(ModelConfig, json.loads(json.dumps(to_dict(model))))
     assert back == model and isinstance(back.conv_channels, tuple)
-
-
-def test_keys_a_newer_mer_wrote_are_ignored_and_missing_ones_take_the_default():
-    assert from_dict(FeatureConfig, {"n_segments": 8, "from_the_future": 1}) == FeatureConfig(n_segments=8)
-    assert from_dict(FeatureConfig, None) == FeatureConfig()
 
 
 def test_every_bad_field_is_named_at_once():
@@ -30,10 +26,6 @@ def test_every_bad_field_is_named_at_once():
     assert "hop_length (4096) must not exceed n_fft (1024)" in str(e.value)
 
 
-def test_a_run_config_is_read_back_as_written_and_a_foreign_field_is_refused(tmp_path):
-    train = TrainConfig(epochs=3, sampler=Sampler.SMOTE, target=Target.DOMINANT)
-    write_run_config(tmp_path / "run.json", train, ModelConfig())
-    assert read_run_config(tmp_path / "run.json") == (train, ModelConfig())
-    (tmp_path / "bad.json").write_text(json.dumps({"train": {"epoch": 3}, "model": {}}))
-    with pytest.raises(TrainingError):
-        read_run_config(tmp_path / "bad.json")
+def test_fine_tuning_needs_the_pretrained_front_end():
+    with pytest.raises(ConfigError, match="fine_tune needs front_end 'musicnn'"):
+        ModelConfig(front_end=FrontEndKind.LOGMEL, fine_tune=True)

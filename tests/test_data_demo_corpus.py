@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.data.demo import DemoConfig, demo_votes
 
 

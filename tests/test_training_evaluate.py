@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mer.config import EMOTIONS, GENRES
+from mer.emotions import EMOTIONS, GENRES
 from mer.training.evaluate import (genre_prior_baseline, listener_agreement, logreg_baseline, majority_baseline,
                                    pooled_logmel, score)
 

@@ -42,7 +42,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ..choices import TrackStatus
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
 from ..files import open_atomic
 from ..progress import ProgressFn
 from ..text import display_text, neutralise_cell

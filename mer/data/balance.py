@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import EMOTIONS, SAMPLERS, Sampler
+from ..choices import SAMPLERS, Sampler
+from ..emotions import EMOTIONS
 from ..errors import DataError
 
 __all__ = [
