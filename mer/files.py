@@ -34,14 +34,10 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import MerError
+from .errors import MerError, OutputFolderError
 
-__all__ = ["OutputFolderError", "JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
+__all__ = ["JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
            "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
-
-
-class OutputFolderError(MerError):
-    """A command was pointed at a folder it must not write into or replace."""
 
 
 #: The largest JSON file mer reads (the biggest it writes, a model's metrics.json, is about 100 kB).

@@ -16,7 +16,7 @@ import torch
 from mer import files
 from mer.cli import main
 from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
-from mer.errors import ModelError
+from mer.errors import ModelError, OutputFolderError
 from mer.model import build_model
 from mer.config import DatasetInfo
 from mer.registry import load_active, load_model, save_model, set_active
@@ -164,12 +164,12 @@ def test_output_dir_rules(tmp_path):
     files.check_output_dir(tmp_path / "new", markers=("m",), what="x")  # a new folder is fine
     (tmp_path / "empty").mkdir()
     files.check_output_dir(tmp_path / "empty", markers=("m",), what="x")
-    with pytest.raises(files.OutputFolderError, match="home folder"):
+    with pytest.raises(OutputFolderError, match="home folder"):
         files.check_output_dir(Path.home(), markers=(), what="x")
-    with pytest.raises(files.OutputFolderError, match="root"):
+    with pytest.raises(OutputFolderError, match="root"):
         files.check_output_dir(Path("/"), markers=(), what="x")
     (tmp_path / "link").symlink_to(tmp_path / "empty")
-    with pytest.raises(files.OutputFolderError, match="a file or a link"):
+    with pytest.raises(OutputFolderError, match="a file or a link"):
         files.check_output_dir(tmp_path / "link", markers=(), what="x")
 
 

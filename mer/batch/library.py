@@ -22,10 +22,9 @@ import pyarrow.parquet as pq
 
 from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..config import EMOTIONS, data_dir, emotion_label
-from ..errors import AudioError, MerError
+from ..errors import AudioError, BatchError, MerError
 from ..files import file_kind, is_under, read_json, write_json_atomic
 from ..text import csv_text, display_text
-from .inputs import BatchError
 
 __all__ = ["BatchInfo", "TrackFile", "list_batches", "allowed_roots", "playable_path", "unplayable_reason",
            "read_track_file", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",

@@ -41,11 +41,12 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from ..errors import BatchError
 from ..config import EMOTIONS
 from ..files import open_atomic
 from ..progress import ProgressFn
 from ..text import display_text, neutralise_cell
-from .inputs import BatchError, FileRef, HashSet, input_key
+from .inputs import FileRef, HashSet, input_key
 from .worker import TrackResult, error_result
 
 __all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "PROFILE_SCHEMA", "VA_COLUMNS", "VA_SHAPE_COLUMNS", "SEGMENT_GROUP_TRACKS", "timeline_shape", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",

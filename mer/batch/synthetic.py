@@ -20,10 +20,11 @@ from typing import Callable, Iterator
 import numpy as np
 import pyarrow.parquet as pq
 
+from ..errors import BatchError
 from ..circumplex import project
 from ..config import EMOTIONS, GENRES
 from ..files import write_json_atomic
-from .inputs import BatchError, HashSet, path_id
+from .inputs import HashSet, path_id
 from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
 from .worker import TrackResult
 from ..valence import VAPath, to_unit
