@@ -29,7 +29,6 @@ computed without analysing the audio again): its rows read as null, and a merge 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import tempfile
@@ -43,7 +42,7 @@ import pyarrow.parquet as pq
 
 from ..errors import BatchError
 from ..config import EMOTIONS
-from ..files import open_atomic
+from ..files import exclusive_lock, open_atomic
 from ..progress import ProgressFn
 from ..text import display_text, neutralise_cell
 from .inputs import FileRef, HashSet, input_key
@@ -106,19 +105,14 @@ BATCH_MARKERS = ("batch.json", ".parts")
 @contextlib.contextmanager
 def locked(out: Path) -> Iterator[None]:
     """Hold ``out/.lock`` for the run: two batches writing one folder would interleave their chunks."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    except OSError as e:
-        raise BatchError(f"Cannot write to the output folder '{out}' ({e.strerror}). Choose a writable folder.") from None
-    try:
+    busy = lambda: BatchError(f"Another batch is writing to '{out}'. Wait for it to finish or choose another --out.")  # noqa: E731
+    with contextlib.ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BatchError(f"Another batch is writing to '{out}'. Wait for it to finish or choose another --out.") from None
+            out.mkdir(parents=True, exist_ok=True)
+            held.enter_context(exclusive_lock(out / ".lock", busy=busy))
+        except OSError as e:
+            raise BatchError(f"Cannot write to the output folder '{out}' ({e.strerror}). Choose a writable folder.") from None
         yield
-    finally:
-        os.close(fd)
 
 
 def _text(value: str | None) -> str | None:
