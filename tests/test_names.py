@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from mer.analyze import Reading
+from mer.audio.segments import Segments
 from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
@@ -165,9 +167,9 @@ def test_a_name_that_is_not_utf8_is_stored_exactly_and_the_batch_goes_on(hostile
 def test_a_result_no_table_takes_becomes_an_error_row_and_its_chunk_is_kept(tmp_path):
     def result(name: str, n_probs: int) -> TrackResult:
         p = np.full(n_probs, 1 / n_probs, np.float32)
+        reading = Reading(Segments(np.arange(20), np.arange(1, 21), 1), np.tile(p, (20, 1)), p)
         return TrackResult(path=f"/m/{name}", track_id=hash(name) & 0xFFFF, size_bytes=1, mtime_ns=1, status="ok",
-                           duration_s=10.0, probabilities=np.tile(p, (20, 1)), track_probabilities=p,
-                           start_s=np.arange(20.0), end_s=np.arange(1.0, 21.0))
+                           duration_s=10.0, reading=reading)
 
     part = write_part(tmp_path, [result("a.wav", 9), result("odd.wav", 8), result("c.wav", 9)], ("m", "v1"))
     tracks = pd.read_parquet(part / "tracks.parquet")

@@ -125,10 +125,11 @@ def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.T
     Text columns hold valid UTF-8 (a file name that is not UTF-8 shows its odd bytes as ``\\xff``); the path
     itself is kept exactly in ``path_bytes``.
     """
-    tp = [r.track_probabilities for r in results]
+    tp = [None if r.reading is None else r.reading.track_probabilities for r in results]
     probs = np.stack([p if p is not None else np.full(len(EMOTIONS), np.nan, np.float32) for p in tp]) \
         if results else np.zeros((0, len(EMOTIONS)), np.float32)
     shown = [display_text(r.path) for r in results]
+    vas = [None if r.reading is None else r.reading.va for r in results]
     cols = {
         "track_id": [r.track_id for r in results], "path": shown,
         "folder": [os.path.basename(os.path.dirname(p)) for p in shown],
@@ -141,14 +142,14 @@ def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.T
         "top_emotion": [r.track_top for r in results],
         "top_probability": [None if p is None else float(p.max()) for p in tp],
         **{e: pa.array(probs[:, j], mask=np.array([p is None for p in tp], dtype=bool)) for j, e in enumerate(EMOTIONS)},
-        "n_segments": [0 if r.probabilities is None else len(r.probabilities) for r in results],
+        "n_segments": [0 if r.reading is None else len(r.reading.probabilities) for r in results],
         "genre": [_text(r.genre) for r in results], "notes": [_text("; ".join(r.notes)) or None for r in results],
-        "precision": [r.precision for r in results],
+        "precision": [None if r.reading is None else r.reading.precision for r in results],
         "sound": pa.array([None if r.sound is None else r.sound.astype(np.float16) for r in results],
                           pa.list_(pa.float16(), SOUND_SIZE)),
         "path_bytes": [os.fsencode(r.path) for r in results],
-        "valence": pa.array([None if r.va is None else r.va.track_valence for r in results], pa.float32()),
-        "arousal": pa.array([None if r.va is None else r.va.track_arousal for r in results], pa.float32()),
+        "valence": pa.array([None if va is None else va.track_valence for va in vas], pa.float32()),
+        "arousal": pa.array([None if va is None else va.track_arousal for va in vas], pa.float32()),
     }
     return pa.table(cols, schema=TRACK_SCHEMA)
 
@@ -157,23 +158,23 @@ def _segment_va(ok: Sequence[TrackResult], n: list[int], name: str) -> pa.Array:
     """Every segment's ``valence`` or ``arousal`` of the analysed results, null for a track without them."""
     if not ok:
         return pa.array([], pa.float32())
-    values = np.concatenate([np.full(k, np.nan) if r.va is None else np.asarray(getattr(r.va, name), np.float64)
+    values = np.concatenate([np.full(k, np.nan) if r.reading.va is None else np.asarray(getattr(r.reading.va, name), np.float64)
                              for r, k in zip(ok, n)]).astype(np.float32)
-    return pa.array(values, mask=np.repeat(np.array([r.va is None for r in ok]), n))
+    return pa.array(values, mask=np.repeat(np.array([r.reading.va is None for r in ok]), n))
 
 
 def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.Table:
     """The segment rows of the analysed results (20 per track; none for an error)."""
-    ok = [r for r in results if r.probabilities is not None]
-    n = [len(r.probabilities) for r in ok]
-    probs = np.concatenate([r.probabilities for r in ok]) if ok else np.zeros((0, len(EMOTIONS)), np.float32)
+    ok = [r for r in results if r.reading is not None]
+    n = [len(r.reading.probabilities) for r in ok]
+    probs = np.concatenate([r.reading.probabilities for r in ok]) if ok else np.zeros((0, len(EMOTIONS)), np.float32)
     rep = lambda values: np.repeat(np.asarray(values, dtype=object), n) if ok else []  # noqa: E731
     cols = {
         "track_id": np.repeat(np.array([r.track_id for r in ok], dtype=np.uint64), n),
         "path": rep([display_text(r.path) for r in ok]),
         "segment": np.concatenate([np.arange(1, k + 1, dtype=np.int16) for k in n]) if ok else [],
-        "start_s": np.concatenate([r.start_s for r in ok]) if ok else [],
-        "end_s": np.concatenate([r.end_s for r in ok]) if ok else [],
+        "start_s": np.concatenate([r.reading.segments.start_s for r in ok]) if ok else [],
+        "end_s": np.concatenate([r.reading.segments.end_s for r in ok]) if ok else [],
         "duration_s": np.repeat(np.array([r.duration_s for r in ok], dtype=np.float64), n),
         "model_name": [model[0]] * len(probs), "model_version": [model[1]] * len(probs),
         "status": ["ok"] * len(probs), "top_emotion": [EMOTIONS[i] for i in probs.argmax(axis=1)] if ok else [],
