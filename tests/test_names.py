@@ -23,7 +23,8 @@ from mer.cli import main
 from mer.config import EMOTIONS
 from mer.results import Rung
 from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
-from mer.text import MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell
+from mer.text import (MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell,
+                      write_csv_batches)
 
 from .helpers import open_page, tone
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
@@ -90,6 +91,19 @@ def test_formula_cells_get_a_quote_and_numbers_stay_numbers():
     assert list(back["file"]) == ["'" + f for f in FORMULAS] + cells[-2:]
     assert back["p"].dtype == np.float64 and back["p"].iloc[0] == -1.0
     assert list(frame["file"]) == cells  # the caller's table is not changed
+
+
+def test_csv_rows_end_in_crlf_in_memory_and_streamed_and_a_lone_carriage_return_stays_in_its_cell():
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"file": ["a.wav", "=1+1", "x\ry.wav"], "p": [0.5, -0.25, 1.0], "n": [1, 2, 3]})
+    assert csv_text(frame).encode() == b'file,p,n\r\na.wav,0.5,1\r\n\'=1+1,-0.25,2\r\n"x\ry.wav",1.0,3\r\n'
+    batch = pa.RecordBatch.from_pandas(frame, preserve_index=False)
+    out = io.BytesIO()
+    write_csv_batches(out, batch.schema, [batch.slice(0, 2), batch.slice(2)])  # streamed: one header
+    assert out.getvalue() == (b'"file","p","n"\r\n"a.wav",0.5,1\r\n"\'=1+1",-0.25,2\r\n"x\ry.wav",1,3\r\n')
+    for text in (csv_text(frame), out.getvalue().decode()):  # both read back to the same cells
+        assert [r[0] for r in csv.reader(io.StringIO(text, newline=""))] == ["file", "a.wav", "'=1+1", "x\ry.wav"]
 
 
 # --- charts ------------------------------------------------------------------------------------------------
@@ -193,6 +207,8 @@ def test_batch_csv_neutralises_formulas_in_names_and_tags(hostile_batch):
     assert all(float(r["duration_s"]) == 10.5 and -1 < float(r["top_probability"]) <= 1 for r in rows)
     with open(hostile_batch / "segments.csv", newline="") as f:
         assert all(r["path"].startswith("/") for r in csv.DictReader(f))
+    raw = (hostile_batch / "tracks.csv").read_bytes()
+    assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == 8  # the header and 7 rows, ended as csv_text ends them
 
 
 def test_the_library_download_neutralises_formulas(hostile_batch):

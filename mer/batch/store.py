@@ -44,7 +44,7 @@ from ..errors import BatchError
 from ..config import EMOTIONS
 from ..files import exclusive_lock, open_atomic
 from ..progress import ProgressFn
-from ..text import display_text, neutralise_cell
+from ..text import display_text, write_csv_batches
 from .inputs import FileRef, HashSet, input_key
 from .worker import TrackResult, error_result
 
@@ -541,30 +541,20 @@ def upgrade_batch(out: Path, on_progress: ProgressFn | None = None) -> bool:
 _NOT_IN_CSV = ("path_bytes", "sound")
 
 
-def _csv_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """A record batch as a spreadsheet may read it: no ``path_bytes`` (``path`` shows it) or ``sound``, and every text cell
-    through :func:`mer.text.neutralise_cell` (numbers stay numbers)."""
-    names = [n for n in batch.schema.names if n not in _NOT_IN_CSV]
-    columns = [pa.array([neutralise_cell(v) for v in batch.column(n).to_pylist()], pa.string())
-               if pa.types.is_string(batch.schema.field(n).type) else batch.column(n) for n in names]
-    return pa.RecordBatch.from_arrays(columns, names=names)
-
-
 def write_csv(out: Path) -> list[Path]:
     """``tracks.csv`` and ``segments.csv`` beside the Parquet tables, streamed, each written atomically.
 
     Text cells that a spreadsheet would read as a formula (a file or genre tag starting with ``=``, ``+``,
-    ``-``, ``@``, a tab or a carriage return) start with ``'`` (:func:`mer.text.neutralise_cell`).
+    ``-``, ``@``, a tab or a carriage return) start with ``'`` (:func:`mer.text.neutralise_cell`); rows end in CRLF
+    (:func:`mer.text.write_csv_batches`).
     """
-    import pyarrow.csv as pacsv
-
     written = []
     for name in _TABLES:
         src, dest = out / name, out / name.replace(".parquet", ".csv")
         pf = pq.ParquetFile(src)
-        schema = pa.schema([f for f in pf.schema_arrow if f.name not in _NOT_IN_CSV])
-        with open_atomic(dest) as f, pacsv.CSVWriter(f, schema) as w:
-            for batch in pf.iter_batches(batch_size=65_536):
-                w.write_batch(_csv_batch(batch))
+        names = [n for n in pf.schema_arrow.names if n not in _NOT_IN_CSV]
+        with open_atomic(dest) as f:
+            write_csv_batches(f, pa.schema([pf.schema_arrow.field(n) for n in names]),
+                              (batch.select(names) for batch in pf.iter_batches(batch_size=65_536)))
         written.append(dest)
     return written
