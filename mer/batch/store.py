@@ -41,7 +41,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ..errors import BatchError
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
 from ..files import exclusive_lock, open_atomic
 from ..progress import ProgressFn
 from ..text import display_text, write_csv_batches

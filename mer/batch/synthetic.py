@@ -24,7 +24,7 @@ from ..analyze import Reading
 from ..audio.segments import Segments
 from ..errors import BatchError
 from ..circumplex import project
-from ..config import EMOTIONS, GENRES
+from ..emotions import EMOTIONS, GENRES
 from ..files import write_json_atomic
 from .inputs import HashSet, path_id
 from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
