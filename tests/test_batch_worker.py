@@ -14,7 +14,7 @@ from mer.audio.segments import Segments
 from mer.batch.inputs import FileRef, path_id
 from mer.batch.store import segments_table, tracks_table
 from mer.batch.worker import TrackResult, analyze_ref, error_result
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.registry import load_model
 from mer.valence import VAPath
 
