@@ -37,7 +37,7 @@ import numpy as np
 from .errors import MerError, OutputFolderError
 
 __all__ = ["JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
-           "exclusive_lock", "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
+           "exclusive_lock", "hold_lock", "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
 
 
 #: The largest JSON file mer reads (the biggest it writes, a model's metrics.json, is about 100 kB).
@@ -250,6 +250,12 @@ def _same_file(path: Path, fd: int) -> bool:
         return os.stat(path).st_ino == os.fstat(fd).st_ino
     except FileNotFoundError:
         return False
+
+
+def hold_lock(path: str | os.PathLike, *, busy: Callable[[], Exception]) -> contextlib.AbstractContextManager[None]:
+    """:func:`exclusive_lock` on ``path``, not waited for and never removed (a job's ``lock``): ``busy()`` is
+    raised when another holder has it, another process or another thread of this one."""
+    return exclusive_lock(path, busy=busy)
 
 
 _HELD: set[Path] = set()
