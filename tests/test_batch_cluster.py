@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from mer.batch import cluster
-from mer.batch.inputs import BatchError
+from mer.errors import BatchError
 
 
 @pytest.fixture

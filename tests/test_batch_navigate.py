@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mer.batch.inputs import BatchError
+from mer.errors import BatchError
 from mer.batch.navigate import check_point, journey, journey_start, m3u_text, shared_emotions, similar
 from mer.batch.query import Catalogue
 from mer.batch.synthetic import write_synthetic_batch

@@ -11,8 +11,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from mer.analyze import Reading
+from mer.audio.segments import Segments
 from mer.batch import run
-from mer.batch.inputs import BatchCancelled, BatchError
+from mer.errors import BatchCancelled, BatchError
 from mer.batch.worker import TrackResult, error_result
 from mer.choices import Engine, TrackStatus
 from mer.emotions import EMOTIONS
@@ -28,8 +30,8 @@ def _analysed(ref) -> TrackResult:
     probs[:, ref.size_bytes % len(EMOTIONS)] = 0.6
     probs /= probs.sum(axis=1, keepdims=True)
     return TrackResult(path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns,
-                       status=TrackStatus.OK, duration_s=12.0, probabilities=probs, track_probabilities=probs.mean(axis=0),
-                       start_s=np.arange(4) * 3.0, end_s=np.arange(1, 5) * 3.0)
+                       status=TrackStatus.OK, duration_s=12.0,
+                       reading=Reading(Segments(np.arange(4) * 3, np.arange(1, 5) * 3, 1), probs, probs.mean(axis=0)))
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from mer.analyze import Reading
+from mer.audio.segments import Segments
 from mer.batch.inputs import FileRef, HashSet, input_key, path_id
 from mer.batch.store import done_keys, locked, merge_parts, timeline_shape, write_part
 from mer.batch.worker import TrackResult, error_result
@@ -19,9 +21,8 @@ MODEL = ("m", "v1")
 def _ok(path: str, top: int) -> TrackResult:
     probs = np.full((3, 9), 0.05, dtype=np.float32)
     probs[:, top] = 0.6
-    return TrackResult(path=path, track_id=path_id(path), size_bytes=1, mtime_ns=2, status=TrackStatus.OK,
-                       duration_s=9.0, probabilities=probs, track_probabilities=probs.mean(axis=0),
-                       start_s=np.arange(3) * 3.0, end_s=np.arange(1, 4) * 3.0)
+    return TrackResult(path=path, track_id=path_id(path), size_bytes=1, mtime_ns=2, status=TrackStatus.OK, duration_s=9.0,
+                       reading=Reading(Segments(np.arange(3) * 3, np.arange(1, 4) * 3, 1), probs, probs.mean(axis=0)))
 
 
 def test_parts_merge_into_one_table_and_what_is_done_is_remembered(tmp_path):
@@ -40,7 +41,7 @@ def test_parts_merge_into_one_table_and_what_is_done_is_remembered(tmp_path):
 
 
 def test_a_folder_in_use_is_refused(tmp_path):
-    from mer.batch.inputs import BatchError
+    from mer.errors import BatchError
 
     with locked(tmp_path):
         with pytest.raises(BatchError):

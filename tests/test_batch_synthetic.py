@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from mer.batch.inputs import BatchError
+from mer.errors import BatchError
 from mer.batch.synthetic import write_synthetic_batch
 
 

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from mer.analyze import Reading
+from mer.audio.segments import Segments
 from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
@@ -20,10 +22,10 @@ from mer.cli import main
 from mer.emotions import EMOTIONS
 from mer.results import Rung
 from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
-from mer.text import display_text, escape_html, escape_markdown
+from mer.text import (display_text, escape_html, escape_markdown)
 
 from .helpers import open_page, tone
-from .test_text import FORMULAS, LINK_TAG, IMAGE_FOLDER, ODD
+from .test_text import FORMULAS, IMAGE_FOLDER, LINK_TAG, ODD
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
 
 PAGE = "pages/library.py"
@@ -103,9 +105,9 @@ def test_a_name_that_is_not_utf8_is_stored_exactly_and_the_batch_goes_on(hostile
 def test_a_result_no_table_takes_becomes_an_error_row_and_its_chunk_is_kept(tmp_path):
     def result(name: str, n_probs: int) -> TrackResult:
         p = np.full(n_probs, 1 / n_probs, np.float32)
+        reading = Reading(Segments(np.arange(20), np.arange(1, 21), 1), np.tile(p, (20, 1)), p)
         return TrackResult(path=f"/m/{name}", track_id=hash(name) & 0xFFFF, size_bytes=1, mtime_ns=1, status="ok",
-                           duration_s=10.0, probabilities=np.tile(p, (20, 1)), track_probabilities=p,
-                           start_s=np.arange(20.0), end_s=np.arange(1.0, 21.0))
+                           duration_s=10.0, reading=reading)
 
     part = write_part(tmp_path, [result("a.wav", 9), result("odd.wav", 8), result("c.wav", 9)], ("m", "v1"))
     tracks = pd.read_parquet(part / "tracks.parquet")
@@ -129,6 +131,8 @@ def test_batch_csv_neutralises_formulas_in_names_and_tags(hostile_batch):
     assert all(float(r["duration_s"]) == 10.5 and -1 < float(r["top_probability"]) <= 1 for r in rows)
     with open(hostile_batch / "segments.csv", newline="") as f:
         assert all(r["path"].startswith("/") for r in csv.DictReader(f))
+    raw = (hostile_batch / "tracks.csv").read_bytes()
+    assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == 8  # the header and 7 rows, ended as csv_text ends them
 
 
 def test_the_library_download_neutralises_formulas(hostile_batch):

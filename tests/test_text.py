@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mer.text import MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell
+from mer.text import (MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell,
+                      write_csv_batches)
 
 #: Formula payloads (OWASP) and what a spreadsheet must be given instead.
 FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\t=1+1", "\r=1+1"]
@@ -71,3 +72,16 @@ def test_formula_cells_get_a_quote_and_numbers_stay_numbers():
     assert list(back["file"]) == ["'" + f for f in FORMULAS] + cells[-2:]
     assert back["p"].dtype == np.float64 and back["p"].iloc[0] == -1.0
     assert list(frame["file"]) == cells  # the caller's table is not changed
+
+
+def test_csv_rows_end_in_crlf_in_memory_and_streamed_and_a_lone_carriage_return_stays_in_its_cell():
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"file": ["a.wav", "=1+1", "x\ry.wav"], "p": [0.5, -0.25, 1.0], "n": [1, 2, 3]})
+    assert csv_text(frame).encode() == b'file,p,n\r\na.wav,0.5,1\r\n\'=1+1,-0.25,2\r\n"x\ry.wav",1.0,3\r\n'
+    batch = pa.RecordBatch.from_pandas(frame, preserve_index=False)
+    out = io.BytesIO()
+    write_csv_batches(out, batch.schema, [batch.slice(0, 2), batch.slice(2)])  # streamed: one header
+    assert out.getvalue() == (b'"file","p","n"\r\n"a.wav",0.5,1\r\n"\'=1+1",-0.25,2\r\n"x\ry.wav",1,3\r\n')
+    for text in (csv_text(frame), out.getvalue().decode()):  # both read back to the same cells
+        assert [r[0] for r in csv.reader(io.StringIO(text, newline=""))] == ["file", "a.wav", "'=1+1", "x\ry.wav"]
