@@ -214,7 +214,7 @@ class MusiCNNFrontEnd(FrontEnd):
 
     def bundled_data(self) -> tuple[TrackData, DatasetInfo]:
         from .files import file_digest
-        from .audio.embeddings import BUNDLED_EMBEDDINGS, bundled_track_data
+        from .data.embedded import BUNDLED_EMBEDDINGS, bundled_track_data
 
         if self.bundled_refusal():
             return super().bundled_data()
@@ -227,7 +227,7 @@ class MusiCNNFrontEnd(FrontEnd):
     def corpus_data(self, corpus: Corpus, *, audio_config: AudioConfig, feature_config: FeatureConfig,
                     cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None,
                     precision: str | None = None) -> TrackData:
-        from .audio.embeddings import embedding_track_data
+        from .data.embedded import embedding_track_data
 
         return embedding_track_data(corpus, audio_config=audio_config, n_segments=feature_config.n_segments,
                                     block_inputs=self.model_config.fine_tune, cache_dir=cache_dir,

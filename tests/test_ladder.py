@@ -88,7 +88,7 @@ def test_the_study_recipe_is_deterministic_for_a_seed_whatever_the_threads():
 
 
 def test_bundled_study_features_cover_the_tracks_of_the_bundled_embeddings():
-    from mer.audio.embeddings import load_bundled_embeddings
+    from mer.data.embedded import load_bundled_embeddings
     from mer.training.study import load_study_features
 
     feats, emb = load_study_features(), load_bundled_embeddings()
