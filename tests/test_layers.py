@@ -100,6 +100,39 @@ def test_there_is_no_import_cycle(graph):
             visit(start, [start])
 
 
+def documented_layers(text: str, root: Path = ROOT) -> dict[str, int | None]:
+    """The modules the tree in ``text`` (docs/architecture.md) names, each with the layer written beside it or
+    beside its subpackage (None where neither says)."""
+    tree = text.split("```")[1]
+    found: dict[str, int | None] = {}
+    folders: list[tuple[str, int | None]] = []  # the subpackage at each depth, with its layer
+    for line in tree.splitlines():
+        at = max(line.find("├── "), line.find("└── "))
+        if at < 0:
+            continue
+        depth, entry = at // 4, line[at + 4:].split("  ")[0]
+        rest = line[at + 4 + len(entry):].split()
+        layer = int(rest[0]) if rest and rest[0].isdigit() else None
+        del folders[depth:]
+        inherited = next((n for _, n in reversed(folders) if n is not None), None)
+        for name in entry.split(", "):
+            parts = [f for f, _ in folders] + [name.removesuffix("/").removesuffix(".py")]
+            if name.endswith("/"):
+                folders.append((parts[-1], layer))
+                if not (root / "mer" / Path(*parts) / "__init__.py").is_file():
+                    continue  # a folder of data (resources/)
+            found[".".join(["mer", *parts])] = layer if layer is not None else inherited
+    return found
+
+
+def test_the_architecture_doc_names_every_module_at_its_layer():
+    documented = documented_layers((ROOT / "docs" / "architecture.md").read_text())
+    assert set(documented) == set(_modules()) - {"mer"}, "docs/architecture.md's tree names each module once"
+    wrong = {name: (layer, LAYERS[name]) for name, layer in documented.items()
+             if layer is not None and layer != LAYERS[name]}
+    assert not wrong, f"(doc, LAYERS): {wrong}"
+
+
 def test_the_checker_sees_imports_inside_functions_and_subpackages(tmp_path):
     (tmp_path / "mer" / "sub").mkdir(parents=True)
     for init in ("mer/__init__.py", "mer/sub/__init__.py"):
