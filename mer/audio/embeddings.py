@@ -26,7 +26,7 @@ from . import musicnn
 from .decode import Audio, resample
 from ..kernels import run_kernel, run_precision
 from ..progress import ProgressFn
-from .segments import segment_bounds
+from .segments import Segments, segment_bounds
 
 __all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_PRECISION",
            "SegmentEmbeddings", "patch_starts", "embed_samples", "embed_audio", "front_end_record", "record_precision"]
@@ -56,6 +56,8 @@ class SegmentEmbeddings:
         Tag probabilities (:data:`mer.audio.musicnn.TAGS`), the mean over the segment's patches.
     patches : np.ndarray [shape=(n_segments,)]
         Patches averaged per segment.
+    segments : Segments
+        The segments, in the samples embedded (those given to :func:`embed_samples`, or cut there).
     block_inputs : np.ndarray [shape=(n_segments, 64, 187)], optional
         For fine-tuning: what MusiCNN's last block (:class:`mer.audio.musicnn.LastBlock`) reads in each segment's
         patch (one patch a segment, see :func:`embed_samples`).
@@ -67,6 +69,7 @@ class SegmentEmbeddings:
     vectors: np.ndarray
     tags: np.ndarray
     patches: np.ndarray
+    segments: Segments
     block_inputs: np.ndarray | None = None
     extra: np.ndarray | None = None
 
@@ -99,9 +102,22 @@ def patch_starts(n_frames: int, starts_s: np.ndarray, ends_s: np.ndarray, *,
     return out
 
 
-def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20, max_patches: int = MAX_PATCHES,
-                  layers: tuple[str, ...] = LAYERS, precision: str | None = None, block_inputs: bool = False,
-                  extra_layers: tuple[str, ...] = (), net: musicnn.MusiCNN | None = None,
+def _patches(samples: np.ndarray, sample_rate: int, segments: Segments,
+             max_patches: int) -> tuple[list[np.ndarray], np.ndarray]:
+    """Each segment's patch starts (:func:`patch_starts`) and the patches themselves, one batch of log-mel
+    patches (n_patches, PATCH_FRAMES, 96) of the audio at MusiCNN's 16 kHz."""
+    y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
+    mel = musicnn.logmel(y16)
+    del y16  # a 20-minute track's 77 MB at 16 kHz: not held while the network runs
+    starts = patch_starts(len(mel), segments.start_s, segments.end_s, max_patches=max_patches)
+    if len(mel) < musicnn.PATCH_FRAMES:
+        mel = musicnn.patches(mel, 1)[0]
+    return starts, np.stack([mel[i:i + musicnn.PATCH_FRAMES] for i in np.concatenate(starts)])
+
+
+def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20, segments: Segments | None = None,
+                  max_patches: int = MAX_PATCHES, layers: tuple[str, ...] = LAYERS, precision: str | None = None,
+                  block_inputs: bool = False, extra_layers: tuple[str, ...] = (), net: musicnn.MusiCNN | None = None,
                   on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
     """:class:`SegmentEmbeddings` of mono ``samples`` cut into ``n_segments`` equal segments.
 
@@ -109,6 +125,9 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
     ----------
     samples : np.ndarray [shape=(n,)]
         Mono audio at ``sample_rate`` (resampled here to 16 kHz, MusiCNN's rate).
+    segments : Segments, optional
+        The track's segments where the caller has cut them already (:func:`mer.audio.segments.segment_bounds` of
+        these samples; ``n_segments`` is then theirs); default: cut here.
     layers : tuple of str
         MusiCNN layers (:class:`mer.audio.musicnn.MusiCNNOutput` fields) concatenated into a segment's vector.
     precision : {"float32", "int8"}, optional
@@ -127,16 +146,10 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
     import torch
 
     net = net or musicnn.load_musicnn(precision=run_precision(precision), kernel=run_kernel())
-    max_patches = 1 if block_inputs else max_patches
-    y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
-    mel = musicnn.logmel(y16)
-    seg = segment_bounds(len(samples), n_segments=n_segments, sample_rate=sample_rate)
-    starts = patch_starts(len(mel), seg.start_s, seg.end_s, max_patches=max_patches)
-    if len(mel) < musicnn.PATCH_FRAMES:
-        mel = musicnn.patches(mel, 1)[0]
-    flat = np.concatenate(starts)
-    batch = np.stack([mel[i:i + musicnn.PATCH_FRAMES] for i in flat])
-    del y16, mel  # a 20-minute track's 77 MB at 16 kHz and its spectrogram: not held while the network runs
+    seg = segments if segments is not None else \
+        segment_bounds(len(samples), n_segments=n_segments, sample_rate=sample_rate)
+    n_segments = len(seg)
+    starts, batch = _patches(samples, sample_rate, seg, max_patches=1 if block_inputs else max_patches)
     said = f"MusiCNN on {len(batch)} patches of 3 s"
     if on_progress is not None:
         on_progress(0, len(batch), said)
@@ -156,16 +169,17 @@ def embed_samples(samples: np.ndarray, sample_rate: int, *, n_segments: int = 20
         return torch.cat([getattr(out, name) for name in names], dim=1).numpy()
 
     return SegmentEmbeddings(vectors=per_segment(layer_values(layers)), tags=per_segment(out.tags.numpy()),
-                             patches=counts,
+                             patches=counts, segments=seg,
                              block_inputs=out.last_block_input.numpy().copy() if block_inputs else None,
                              extra=per_segment(layer_values(extra_layers)) if extra_layers else None)
 
 
-def embed_audio(audio: Audio, *, n_segments: int = 20, layers: tuple[str, ...] = LAYERS,
-                precision: str | None = None, block_inputs: bool = False, extra_layers: tuple[str, ...] = (),
-                net: musicnn.MusiCNN | None = None, on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
+def embed_audio(audio: Audio, *, n_segments: int = 20, segments: Segments | None = None,
+                layers: tuple[str, ...] = LAYERS, precision: str | None = None, block_inputs: bool = False,
+                extra_layers: tuple[str, ...] = (), net: musicnn.MusiCNN | None = None,
+                on_progress: ProgressFn | None = None) -> SegmentEmbeddings:
     """:func:`embed_samples` of a decoded :class:`~mer.audio.decode.Audio`."""
-    return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, layers=layers,
+    return embed_samples(audio.samples, audio.sample_rate, n_segments=n_segments, segments=segments, layers=layers,
                          precision=precision, block_inputs=block_inputs, extra_layers=extra_layers, net=net,
                          on_progress=on_progress)
 
