@@ -43,8 +43,10 @@ SLOW_FILES_FIRST = ("test_browser.py", "test_audio.py", "test_cli_spectra.py", "
                     "test_fine_tune.py")
 
 
-#: Files that start browsers, clusters or processes, or train: ``python -m pytest -m "not slow"`` leaves them out
-#: for a quick inner loop (CI runs everything).
+#: Files whose tests start browsers, clusters or processes, or train: ``python -m pytest -m "not slow"`` leaves them
+#: out for a quick inner loop (CI runs everything). A file that also holds cheap tests marks its slow ones
+#: ``@pytest.mark.slow`` instead (test_app, test_library, test_library_scale, test_docs, test_threads,
+#: test_valence), so that the quick loop still tests each module somewhere.
 SLOW_FILES = ("test_browser.py", "test_batch_ray.py", "test_reliability.py", "test_ladder.py", "test_fine_tune.py",
               "test_batch.py", "test_jobs.py")
 
