@@ -9,15 +9,17 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from mer.batch.library import (ROOTS_VAR, ensure_sample, folder_outside, library_roots, list_batches, playable_path,
-                               remember_folder, roots_from_env, table_columns, table_view, tracks_csv,
+from mer.batch.library import (ensure_sample, folder_outside, library_roots, list_batches, playable_path,
+                               remember_folder, table_columns, table_view, tracks_csv,
                                unplayable_reason)
 from mer.batch.navigate import journey, m3u_text, plane_journey, similar
 from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
-from mer.config import EMOTIONS, emotion_label
+from mer.emotions import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.settings import LIBRARY_ROOTS as ROOTS_VAR
+from mer.settings import shared_roots as roots_from_env
 from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,
                        plane_map_figure, timeline_figure)
 from mer.progress import RateClock

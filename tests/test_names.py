@@ -18,7 +18,7 @@ from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
 from mer.cli import main
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.results import Rung
 from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
 from mer.text import MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from plotly.colors import unlabel_rgb
 
-from mer.config import EMOTIONS, emotion_label
+from mer.emotions import EMOTIONS, emotion_label
 from mer.plots import (_LEGEND_ROW_PX, _XAXIS_ROOM_PX, CLICK_LAYER, LOGMEL_COLORSCALE, group_figure, logmel_figure,
                        pca_figure, segment_from_selection, timeline_figure)
 

@@ -20,12 +20,14 @@ import numpy as np
 
 from ..audio.decode import load_audio
 from ..audio.embeddings import BUNDLED_PRECISION, LAYERS, embed_audio, front_end_record, record_precision
-from ..config import EMOTIONS, GENRES, AudioConfig, to_dict
+from ..config import AudioConfig
+from ..emotions import EMOTIONS, GENRES
 from ..errors import DataError, MerError
 from ..files import loads_json, open_atomic
 from ..kernels import run_precision
 from ..pool import AUDIO_MODULES, map_with_progress
 from ..progress import ProgressFn
+from ..serial import to_dict
 
 if TYPE_CHECKING:  # a worker that embeds files needs none of the corpus code (pandas and pyarrow: 67 MB)
     from .dataset import TrackData
