@@ -6,6 +6,7 @@ themselves."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -84,21 +85,28 @@ def test_imports_never_point_up_a_layer(graph):
     assert not upward, "\n".join(upward)
 
 
-def test_there_is_no_import_cycle(graph):
+def first_cycle(graph: dict[str, Iterable[str]]) -> list[str]:
+    """The first cycle a depth-first walk meets, from its first node back to it ([] where there is none)."""
     state: dict[str, int] = {}  # 1 on the current path, 2 done
 
-    def visit(node: str, path: list[str]) -> None:
+    def visit(node: str, path: list[str]) -> list[str]:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                raise AssertionError("import cycle: " + " → ".join(path[path.index(nxt):] + [nxt]))
-            if nxt not in state:
-                visit(nxt, path + [nxt])
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt, path + [nxt])):
+                return cycle
         state[node] = 2
+        return []
 
     for start in sorted(graph):
-        if start not in state:
-            visit(start, [start])
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return []
+
+
+def test_there_is_no_import_cycle(graph):
+    assert not (cycle := first_cycle(graph)), "import cycle: " + " → ".join(cycle)
 
 
 def documented_layers(text: str, root: Path = ROOT) -> dict[str, int | None]:
@@ -197,22 +205,14 @@ def test_subpackages_import_only_those_before_them(packages):
 
 def test_there_is_no_cycle_between_subpackages(packages):
     # implied by the order, but said on its own: the first cycle found, with the imports that make it
-    state: dict[str, int] = {}
+    cycle = first_cycle(packages)
+    why = [sorted(packages[a][b])[0] for a, b in zip(cycle, cycle[1:])]
+    assert not cycle, "subpackage cycle: " + " → ".join(cycle) + " (" + "; ".join(why) + ")"
 
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for nxt in sorted(packages[node]):
-            if state.get(nxt) == 1:
-                cycle = path[path.index(nxt):] + [nxt]
-                why = [sorted(packages[a][b])[0] for a, b in zip(cycle, cycle[1:])]
-                raise AssertionError("subpackage cycle: " + " → ".join(cycle) + " (" + "; ".join(why) + ")")
-            if nxt not in state:
-                visit(nxt, path + [nxt])
-        state[node] = 2
 
-    for start in sorted(packages):
-        if start not in state:
-            visit(start, [start])
+def test_the_cycle_finder_finds_the_cycle_and_only_a_cycle():
+    assert first_cycle({"a": {"b"}, "b": {"c"}, "c": set(), "d": {"a", "c"}}) == []
+    assert first_cycle({"a": {"b"}, "b": {"c"}, "c": {"b"}, "d": {"a"}}) == ["b", "c", "b"]
 
 
 def test_the_package_checker_follows_imports_through_top_level_modules():

@@ -106,6 +106,8 @@ def _patches(samples: np.ndarray, sample_rate: int, segments: Segments,
              max_patches: int) -> tuple[list[np.ndarray], np.ndarray]:
     """Each segment's patch starts (:func:`patch_starts`) and the patches themselves, one batch of log-mel
     patches (n_patches, PATCH_FRAMES, 96) of the audio at MusiCNN's 16 kHz."""
+    # from the analysis rate, not the source's: the bundled embeddings and models were computed so, and decoding
+    # straight to 16 kHz saves little (benchmarks/resample.py)
     y16 = samples if sample_rate == musicnn.SAMPLE_RATE else resample(samples, sample_rate, musicnn.SAMPLE_RATE)
     mel = musicnn.logmel(y16)
     del y16  # a 20-minute track's 77 MB at 16 kHz: not held while the network runs
