@@ -37,7 +37,7 @@ import numpy as np
 from .errors import MerError
 
 __all__ = ["OutputFolderError", "JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
-           "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
+           "hold_lock", "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
 
 
 class OutputFolderError(MerError):
@@ -201,6 +201,24 @@ def check_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: s
         raise error(
             f"Refusing to replace '{path}': besides {what} it holds other files ({_describe(foreign)}). "
             "Move them away or choose another folder.")
+
+
+@contextlib.contextmanager
+def hold_lock(path: str | os.PathLike, *, busy: Callable[[], Exception]) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (created if missing, never removed), not waited for.
+
+    Raises ``busy()`` when another holder has it: another process, or another thread of this one (each holder
+    opens the file itself). The system drops the lock when its holder dies, kill -9 included.
+    """
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy() from None
+        yield
+    finally:
+        os.close(fd)
 
 
 _HELD: dict[Path, int] = {}

@@ -17,7 +17,7 @@ from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
 from mer.emotions import EMOTIONS, emotion_label
 from mer.errors import MerError
-from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.settings import LIBRARY_ROOTS as ROOTS_VAR
 from mer.settings import shared_roots as roots_from_env
 from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,

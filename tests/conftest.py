@@ -39,7 +39,7 @@ def write_audio(tmp_path: Path):
 #: files that need no trained model keep a second worker busy while the first trains the tiny one.
 SLOW_FILES_FIRST = ("test_browser.py", "test_audio.py", "test_cli_spectra.py", "test_segments_features.py",
                     "test_ladder.py", "test_batch_ray.py", "test_batch.py", "test_library.py", "test_reliability.py",
-                    "test_jobs.py", "test_app.py", "test_train.py", "test_cli.py", "test_registry.py", "test_analyze.py",
+                    "test_training_job.py", "test_batch_job.py", "test_jobs.py", "test_app.py", "test_train.py", "test_cli.py", "test_registry.py", "test_analyze.py",
                     "test_fine_tune.py")
 
 
@@ -48,7 +48,7 @@ SLOW_FILES_FIRST = ("test_browser.py", "test_audio.py", "test_cli_spectra.py", "
 #: ``@pytest.mark.slow`` instead (test_app, test_library, test_library_scale, test_docs, test_threads,
 #: test_valence), so that the quick loop still tests each module somewhere.
 SLOW_FILES = ("test_browser.py", "test_batch_ray.py", "test_reliability.py", "test_ladder.py", "test_fine_tune.py",
-              "test_batch.py", "test_jobs.py")
+              "test_batch.py", "test_jobs.py", "test_training_job.py", "test_batch_job.py")
 
 
 def pytest_collection_modifyitems(items) -> None:

@@ -19,7 +19,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.emotions", "mer.choices", "mer.settings",
                      "mer.serial", "mer.run_config", "mer.progress", "mer.threads", "mer.pool",
                      "mer.forkserver_guard", "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv",
-                     "mer.tags", "mer.audio", "mer.data", "mer.training"], 0),
+                     "mer.tags", "mer.audio", "mer.data", "mer.training", "mer.jobs"], 0),
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio.decode", "mer.audio.segments", "mer.audio.features", "mer.data.balance",
                      "mer.data.folds", "mer.data.emotify", "mer.data.dataset", "mer.data.compact", "mer.data.demo",
@@ -34,11 +34,12 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["mer.analyze", "mer.training.evaluate", "mer.training.train", "mer.training.study",
                      "mer.training.valence",
                      "mer.training.ladder", "mer.card", "mer.report", "mer.plots", "mer.svg", "mer.compare", "mer.data.stats",
-                     "mer.jobs", "mer.batch", "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
+                     "mer.training.job", "mer.batch.job", "mer.batch", "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
                      "mer.batch.cluster", "mer.batch.engines", "mer.batch.run", "mer.batch.library",
                      "mer.batch.query", "mer.batch.navigate", "mer.batch.synthetic"], 4),
     # interfaces
-    **dict.fromkeys(["mer", "mer.cli", "mer.__main__"], 5),
+    **dict.fromkeys(["mer", "mer.cli", "mer.cli.common", "mer.cli.analyze", "mer.cli.data", "mer.cli.model",
+                     "mer.cli.batch", "mer.cli.settings", "mer.__main__"], 5),
 }
 
 #: The subpackages, lowest first (docs/architecture.md): a subpackage's modules may import those of the subpackages

@@ -62,7 +62,7 @@ def test_every_setting_is_listed_with_its_value_or_what_is_wrong(monkeypatch, tm
     monkeypatch.setenv("MER_THREADS", "3")
     monkeypatch.setenv("MER_PRECISION", "float16")
     monkeypatch.setenv("MER_LIBRARY_ROOTS", f"{tmp_path / 'a'}:{tmp_path / 'b'}")
-    shown = {v.setting.name: v for v in settings.describe()}
+    shown = {v.name: v for v in settings.describe()}
     assert set(shown) == {s.name for s in settings.SETTINGS} and len(shown) == 9
     assert shown["MER_THREADS"].value == "3" and shown["MER_THREADS"].raw == "3"
     assert shown["MER_PRECISION"].error and "float16" in shown["MER_PRECISION"].error
@@ -97,3 +97,19 @@ def test_folders_follow_the_data_folder_unless_named(monkeypatch, tmp_path):
     monkeypatch.delenv("MER_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert settings.data_dir() == tmp_path / "xdg" / "mer"
+
+
+def test_the_command_line_lists_the_settings_and_ends_with_an_error_line_on_a_bad_one(monkeypatch, capsys, tmp_path):
+    import json
+
+    from mer.cli import main
+
+    monkeypatch.setenv("MER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MER_THREADS", raising=False)
+    assert main(["settings", "--json"]) == 0
+    listed = {s["name"]: s for s in json.loads(capsys.readouterr().out)["settings"]}
+    assert listed["MER_DATA_DIR"]["value"] == str(tmp_path) and listed["MER_THREADS"]["raw"] is None
+    monkeypatch.setenv("MER_MAX_ANALYSES", "0")
+    assert main(["settings"]) == 2
+    out, err = capsys.readouterr()
+    assert "MER_MAX_ANALYSES   invalid" in out and err.startswith("error: MER_MAX_ANALYSES must be")
