@@ -125,10 +125,11 @@ def documented_layers(text: str, root: Path = ROOT) -> dict[str, int | None]:
         layer = int(rest[0]) if rest and rest[0].isdigit() else None
         del folders[depth:]
         inherited = next((n for _, n in reversed(folders) if n is not None), None)
+        above = [f for f, _ in folders]
         for name in entry.split(", "):
-            parts = [f for f, _ in folders] + [name.removesuffix("/").removesuffix(".py")]
+            parts = [*above, name.removesuffix("/").removesuffix(".py")]
             if name.endswith("/"):
-                folders.append((parts[-1], layer))
+                folders.append((parts[-1], layer))  # the lines below this one lie inside it
                 if not (root / "mer" / Path(*parts) / "__init__.py").is_file():
                     continue  # a folder of data (resources/)
             found[".".join(["mer", *parts])] = layer if layer is not None else inherited
