@@ -308,7 +308,7 @@ def test_similar_by_sound_is_the_cosine_of_what_musicnn_hears(tmp_path):
 def test_similar_by_sound_needs_a_batch_that_stores_it(tmp_path, capsys):
     import pyarrow.parquet as pq
 
-    from mer.batch.inputs import BatchError
+    from mer.errors import BatchError
     from mer.batch.navigate import similar
     from mer.batch.query import Catalogue
     from mer.batch.synthetic import write_synthetic_batch

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from mer.analyze import Reading
+from mer.audio.segments import Segments
 from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
@@ -21,7 +23,8 @@ from mer.cli import main
 from mer.emotions import EMOTIONS
 from mer.results import Rung
 from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
-from mer.text import MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell
+from mer.text import (MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell,
+                      write_csv_batches)
 
 from .helpers import open_page, tone
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
@@ -88,6 +91,19 @@ def test_formula_cells_get_a_quote_and_numbers_stay_numbers():
     assert list(back["file"]) == ["'" + f for f in FORMULAS] + cells[-2:]
     assert back["p"].dtype == np.float64 and back["p"].iloc[0] == -1.0
     assert list(frame["file"]) == cells  # the caller's table is not changed
+
+
+def test_csv_rows_end_in_crlf_in_memory_and_streamed_and_a_lone_carriage_return_stays_in_its_cell():
+    import pyarrow as pa
+
+    frame = pd.DataFrame({"file": ["a.wav", "=1+1", "x\ry.wav"], "p": [0.5, -0.25, 1.0], "n": [1, 2, 3]})
+    assert csv_text(frame).encode() == b'file,p,n\r\na.wav,0.5,1\r\n\'=1+1,-0.25,2\r\n"x\ry.wav",1.0,3\r\n'
+    batch = pa.RecordBatch.from_pandas(frame, preserve_index=False)
+    out = io.BytesIO()
+    write_csv_batches(out, batch.schema, [batch.slice(0, 2), batch.slice(2)])  # streamed: one header
+    assert out.getvalue() == (b'"file","p","n"\r\n"a.wav",0.5,1\r\n"\'=1+1",-0.25,2\r\n"x\ry.wav",1,3\r\n')
+    for text in (csv_text(frame), out.getvalue().decode()):  # both read back to the same cells
+        assert [r[0] for r in csv.reader(io.StringIO(text, newline=""))] == ["file", "a.wav", "'=1+1", "x\ry.wav"]
 
 
 # --- charts ------------------------------------------------------------------------------------------------
@@ -165,9 +181,9 @@ def test_a_name_that_is_not_utf8_is_stored_exactly_and_the_batch_goes_on(hostile
 def test_a_result_no_table_takes_becomes_an_error_row_and_its_chunk_is_kept(tmp_path):
     def result(name: str, n_probs: int) -> TrackResult:
         p = np.full(n_probs, 1 / n_probs, np.float32)
+        reading = Reading(Segments(np.arange(20), np.arange(1, 21), 1), np.tile(p, (20, 1)), p)
         return TrackResult(path=f"/m/{name}", track_id=hash(name) & 0xFFFF, size_bytes=1, mtime_ns=1, status="ok",
-                           duration_s=10.0, probabilities=np.tile(p, (20, 1)), track_probabilities=p,
-                           start_s=np.arange(20.0), end_s=np.arange(1.0, 21.0))
+                           duration_s=10.0, reading=reading)
 
     part = write_part(tmp_path, [result("a.wav", 9), result("odd.wav", 8), result("c.wav", 9)], ("m", "v1"))
     tracks = pd.read_parquet(part / "tracks.parquet")
@@ -191,6 +207,8 @@ def test_batch_csv_neutralises_formulas_in_names_and_tags(hostile_batch):
     assert all(float(r["duration_s"]) == 10.5 and -1 < float(r["top_probability"]) <= 1 for r in rows)
     with open(hostile_batch / "segments.csv", newline="") as f:
         assert all(r["path"].startswith("/") for r in csv.DictReader(f))
+    raw = (hostile_batch / "tracks.csv").read_bytes()
+    assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == 8  # the header and 7 rows, ended as csv_text ends them
 
 
 def test_the_library_download_neutralises_formulas(hostile_batch):

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import MerError
+from ..errors import BatchError, MerError
 from ..files import check_output_dir
 from ..jobs import BackgroundJob, JobState
 from ..progress import BatchDone, Cancelled, ProgressEvent
-from .inputs import BatchError
 from ..settings import batches_dir
 from .library import batch_output, library_roots, readable_folder
 from .store import BATCH_MARKERS

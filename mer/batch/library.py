@@ -7,14 +7,12 @@ No streamlit here; the page lays these out.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,10 +21,9 @@ import pyarrow.parquet as pq
 from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..emotions import EMOTIONS, emotion_label
 from .. import settings
-from ..errors import AudioError, MerError
-from ..files import file_kind, is_under, read_json, write_json_atomic
+from ..errors import AudioError, BatchError, MerError
+from ..files import exclusive_lock, file_kind, is_under, read_json, write_json_atomic
 from ..text import csv_text, display_text
-from .inputs import BatchError
 
 __all__ = ["BatchInfo", "TrackFile", "list_batches", "allowed_roots", "playable_path", "unplayable_reason",
            "read_track_file", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
@@ -344,17 +341,6 @@ def sample_dir() -> Path:
     return settings.batches_dir() / ".sample"
 
 
-@contextlib.contextmanager
-def _waiting_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # a second visitor waits for the first one's analysis, then reads it
-        yield
-    finally:
-        os.close(fd)
-
-
 def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
     """The Library page's sample: the bundled example excerpts analysed with ``model``, once.
 
@@ -371,7 +357,8 @@ def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
     from .worker import model_identity
 
     out = sample_dir()
-    with _waiting_lock(settings.batches_dir() / ".sample.lock"):
+    settings.batches_dir().mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(settings.batches_dir() / ".sample.lock", wait=True):  # a second visitor waits for the first one's analysis
         summary = _summary(out)
         current = (summary.get("model_name"), summary.get("model_version")) == model_identity(model) \
             and summary.get("tracks") == len(list_examples()) and (out / "tracks.parquet").is_file()

@@ -15,11 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
+from ..errors import BatchError
 from ..emotions import EMOTIONS
 from .. import settings
 from ..files import is_under, open_atomic
 from ..tags import TAGS
-from .inputs import BatchError
 from .query import Catalogue, Track, check_emotion
 
 __all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "plane_journey", "check_point", "shared_emotions", "shared_tags", "m3u_text",

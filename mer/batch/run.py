@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..errors import BatchCancelled, BatchError
 from ..files import check_output_dir, write_json_atomic
 from ..pool import default_workers
 from .engines import ENGINES, local_results, ray_results
-from .inputs import BatchCancelled, BatchError, FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
+from .inputs import FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
 from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
 from .worker import TrackResult, model_identity
 
