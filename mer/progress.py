@@ -79,11 +79,15 @@ class ProgressPrinter:
                  stream: TextIO | None = None, json_every_s: float = 1.0) -> None:
         self._bar: Any = None
         self._style, self._json, self._unit = style, json_lines, Unit(unit)
-        self._stream = stream or sys.stderr
+        self._given = stream  # None: whatever sys.stderr is when a line is written (a test may swap it)
         self._every = json_every_s
         self._t0 = time.monotonic()
         self._last_json = 0.0
         self._last_line: tuple[str, int] | None = None
+
+    @property
+    def _out(self) -> TextIO:
+        return self._given or sys.stderr
 
     def __call__(self, done: int, total: int, message: str) -> None:
         if self._style == "bar":
@@ -101,21 +105,21 @@ class ProgressPrinter:
 
     def _line(self, done: int, total: int, message: str) -> None:
         pct = int(100 * done / total) if total else 100
-        tty = self._stream.isatty()
+        tty = self._out.isatty()
         step = (message, pct // 10)
         if not tty and step == self._last_line and done < total:
             return
         self._last_line = step
         end = "\r" if tty and done < total else "\n"
         clear = "\x1b[K" if tty else ""  # on a terminal, erase what a longer line before left to the right
-        print(f"[{done}/{total} {pct:3d}%] {message}{clear}", end=end, file=self._stream, flush=True)
+        print(f"[{done}/{total} {pct:3d}%] {message}{clear}", end=end, file=self._out, flush=True)
 
     def _draw(self, done: int, total: int, message: str) -> None:
         if self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit=self._unit, file=self._stream, dynamic_ncols=True, smoothing=0.1,
-                             mininterval=0.5, disable=None if not self._stream.isatty() else False)
+            self._bar = tqdm(total=total, unit=self._unit, file=self._out, dynamic_ncols=True, smoothing=0.1,
+                             mininterval=0.5, disable=None if not self._out.isatty() else False)
         if self._bar.total != total:  # a resumed batch's total drops as finished files are skipped
             self._bar.total = total
         self._bar.set_postfix_str(message, refresh=False)

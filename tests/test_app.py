@@ -326,6 +326,7 @@ def test_every_advanced_setting_has_a_readable_label_and_help_and_smote_is_expla
     assert SAMPLER_NOTE in [c.value for c in at.caption] and at.selectbox(key="sampler").help == SAMPLER_NOTE
 
 
+@pytest.mark.slow  # starts processes or trains: left out of the quick inner loop
 def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
     from mer.config import TrainConfig
     from mer.errors import TrainingBusyError

@@ -39,7 +39,7 @@ def test_each_protocol_leaks_exactly_what_it_says():
 
 
 def test_bundled_study_features_cover_the_tracks_of_the_bundled_embeddings():
-    from mer.audio.embeddings import load_bundled_embeddings
+    from mer.data.embedded import load_bundled_embeddings
     from mer.training.study import load_study_features
 
     feats, emb = load_study_features(), load_bundled_embeddings()

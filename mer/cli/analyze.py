@@ -10,7 +10,7 @@ import numpy as np
 
 from ..emotions import EMOTIONS
 from ..progress import ProgressPrinter
-from .common import add_device_argument, load_model_arg, print_json
+from .common import add_device_argument, add_model_argument, load_model_arg, print_json
 
 __all__ = ["add_spectra_command", "add_analyze_command"]
 
@@ -97,7 +97,7 @@ def add_analyze_command(sub) -> None:
     """``python -m mer analyze FILE``."""
     p = sub.add_parser("analyze", help="20-segment emotion timeline of an audio file")
     p.add_argument("file", type=Path)
-    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    add_model_argument(p)
     p.add_argument("--json", action="store_true")
     add_device_argument(p)
     p.set_defaults(func=_cmd_analyze)

@@ -11,7 +11,7 @@ from typing import Callable
 from ..emotions import EMOTIONS
 from ..run_config import RunOptions
 from ..progress import BatchDone, Cancelled, ProgressPrinter, Unit, emit
-from .common import load_model_arg, print_json
+from .common import add_model_argument, load_model_arg, print_json
 
 __all__ = ["add_batch_command", "add_library_commands"]
 
@@ -213,7 +213,7 @@ def add_batch_command(sub) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="folder (recursive), audio file, glob such as 'music/**/*.mp3', or text file of paths")
     p.add_argument("--out", type=Path, required=True, help="output folder (tracks.parquet, segments.parquet)")
-    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    add_model_argument(p)
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local: one process per core (default); ray: a Ray cluster")
     p.add_argument("--address", default=None, metavar="HOST:PORT", help="Ray cluster (default: start a local Ray)")

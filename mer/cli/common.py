@@ -13,7 +13,8 @@ import numpy as np
 from ..run_config import RunOptions
 from ..progress import ProgressPrinter
 
-__all__ = ["print_progress", "print_json", "load_model_arg", "corpus_root", "set_threads", "add_device_argument"]
+__all__ = ["print_progress", "print_json", "load_model_arg", "corpus_root", "set_threads", "add_model_argument",
+           "add_device_argument"]
 
 
 #: The commands' progress: one line on stderr.
@@ -65,6 +66,11 @@ def set_threads(options: RunOptions) -> None:
         import torch
 
         torch.set_num_threads(options.threads)
+
+
+def add_model_argument(p: argparse.ArgumentParser) -> None:
+    """``--model DIR``: the model a command reads (default: the active one)."""
+    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
 
 
 def add_device_argument(p: argparse.ArgumentParser) -> None:

@@ -11,7 +11,8 @@ from ..choices import CHOICES
 from ..config import ModelConfig, TrainConfig
 from ..run_config import RunOptions
 from ..progress import Cancelled, Epoch, ProgressPrinter, TrainingDone, emit
-from .common import add_device_argument, corpus_root, load_model_arg, print_json, print_progress, set_threads
+from .common import (add_device_argument, add_model_argument, corpus_root, load_model_arg, print_json, print_progress,
+                     set_threads)
 
 __all__ = ["add_model_commands", "add_models_command", "TRAIN_THREADS"]
 
@@ -220,14 +221,14 @@ def add_model_commands(sub) -> None:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="score a model on a corpus it was not trained on (track level)")
-    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    add_model_argument(p)
     p.add_argument("--root", type=Path, default=None, help="corpus folder (default: the demo corpus)")
     p.add_argument("--json", action="store_true")
     add_device_argument(p)
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("card", help="the model card: data, cross-validated metrics, leakage ladder")
-    p.add_argument("--model", type=Path, default=None, help="model directory (default: the active model)")
+    add_model_argument(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_card)
 

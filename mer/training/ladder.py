@@ -79,7 +79,7 @@ def ladder_data(families: tuple[Family | str, ...], *, root: str | os.PathLike |
     DataError
         Audio missing (without ``allow_missing``), or bundled features of another set of tracks.
     """
-    from ..audio.embeddings import bundled_track_data, embedding_track_data, load_bundled_embeddings
+    from ..data.embedded import bundled_track_data, embedding_track_data, load_bundled_embeddings
     from ..data.emotify import load_annotations, load_corpus
 
     fine_tune = Family.MER in families and default_recipe()[1].fine_tune
