@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..emotions import EMOTIONS, emotion_label
 from .. import settings
+from ..choices import TrackStatus
 from ..errors import AudioError, BatchError, MerError
 from ..files import exclusive_lock, file_kind, is_under, read_json, write_json_atomic
 from ..text import csv_text, display_text
@@ -380,7 +381,7 @@ def track_segments(path: Path, track_id: int) -> pd.DataFrame:
 
 
 def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None, min_probability: float = 0.0,
-                  status: str = "ok", text: str = "", sort_by: str = "top_probability",
+                  status: str = TrackStatus.OK, text: str = "", sort_by: str = "top_probability",
                   valence_min: float | None = None, valence_max: float | None = None,
                   arousal_min: float | None = None, arousal_max: float | None = None) -> pd.DataFrame:
     """The rows the page's filters keep, sorted by ``sort_by`` (an emotion, ``top_probability``, ``valence`` or
@@ -393,7 +394,7 @@ def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None
     keep = pd.Series(True, index=tracks.index)
     if status != "all":
         keep &= tracks["status"] == status
-    if emotions is not None and status != "error":
+    if emotions is not None and status != TrackStatus.ERROR:
         keep &= tracks["top_emotion"].isin(list(emotions))
     if min_probability > 0:
         keep &= tracks["top_probability"].fillna(0) >= min_probability
@@ -430,13 +431,13 @@ def table_view(tracks: pd.DataFrame, va: bool = True) -> pd.DataFrame:
 
 def emotion_counts(tracks: pd.DataFrame) -> pd.Series:
     """Tracks per top emotion (analysed tracks only), in Emotify's order."""
-    ok = tracks[tracks["status"] == "ok"]
+    ok = tracks[tracks["status"] == TrackStatus.OK]
     return ok["top_emotion"].value_counts().reindex(list(EMOTIONS), fill_value=0)
 
 
 def group_shares(tracks: pd.DataFrame, by: str) -> pd.DataFrame:
     """Share of each top emotion within each group (``folder`` or ``genre``); rows sum to 1, plus a count column."""
-    ok = tracks[(tracks["status"] == "ok") & tracks[by].notna()]
+    ok = tracks[(tracks["status"] == TrackStatus.OK) & tracks[by].notna()]
     table = pd.crosstab(ok[by], ok["top_emotion"]).reindex(columns=list(EMOTIONS), fill_value=0)
     shares = table.div(table.sum(axis=1), axis=0)
     shares["tracks"] = table.sum(axis=1)

@@ -95,7 +95,7 @@ class TrackQuery:
 
     emotions: tuple[str, ...] | None = None
     min_probability: float = 0.0
-    status: str = "ok"
+    status: str = TrackStatus.OK
     text: str = ""
     valence_min: float | None = None
     valence_max: float | None = None

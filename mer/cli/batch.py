@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from ..choices import Engine, SimilarBy, TrackStatus
 from ..emotions import EMOTIONS
 from ..run_config import RunOptions
 from ..progress import BatchDone, Cancelled, ProgressPrinter, Unit, emit
@@ -111,8 +112,8 @@ def _cmd_library_similar(args: argparse.Namespace) -> int:
                             "similar": [n.to_dict() for n in near]})
     _print_tracks(near, lambda n: f"{n.distance:8.3f}  ")
     for n in near:
-        shared = n.shared_tags if args.by == "sound" else n.shared
-        what = "tags" if args.by == "sound" else "emotions"
+        shared = n.shared_tags if args.by == SimilarBy.SOUND else n.shared
+        what = "tags" if args.by == SimilarBy.SOUND else "emotions"
         print(f"{what} shared with {n.track.path}: {', '.join(shared) or 'none of the top ones'}", file=sys.stderr)
     return 0
 
@@ -168,7 +169,7 @@ def add_library_commands(sub) -> None:
                    help="keep tracks whose top emotion is E (repeatable; default any)")
     p.add_argument("--min-probability", type=float, default=0.0, metavar="P", help="top probability at least P")
     p.add_argument("--text", default=None, metavar="T", help="T occurs in the path (any case)")
-    p.add_argument("--status", default="ok", metavar="{ok,error,all}", help="(default ok)")
+    p.add_argument("--status", default=TrackStatus.OK, choices=(*TrackStatus, "all"), help="(default ok)")
     for name in ("valence", "arousal"):
         for end, word in (("min", "at least"), ("max", "at most")):
             p.add_argument(f"--{name}-{end}", type=float, default=None, metavar="X",
@@ -184,7 +185,7 @@ def add_library_commands(sub) -> None:
     p.add_argument("batch", type=Path, metavar="BATCH")
     p.add_argument("path", metavar="PATH", help="a track's path as the batch stored it")
     p.add_argument("--top", type=int, default=10, help="how many (default 10, at most 1,000)")
-    p.add_argument("--by", choices=("emotion", "sound"), default="emotion",
+    p.add_argument("--by", choices=tuple(SimilarBy), default=SimilarBy.EMOTION,
                    help="emotion profile (default), or sound: MusiCNN's 50 tags averaged over the track, where the "
                         "batch stores them (batches of MusiCNN models)")
     p.add_argument("--json", action="store_true")
@@ -214,7 +215,7 @@ def add_batch_command(sub) -> None:
                    help="folder (recursive), audio file, glob such as 'music/**/*.mp3', or text file of paths")
     p.add_argument("--out", type=Path, required=True, help="output folder (tracks.parquet, segments.parquet)")
     add_model_argument(p)
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
+    p.add_argument("--engine", choices=tuple(Engine), default=Engine.LOCAL,
                    help="local: one process per core (default); ray: a Ray cluster")
     p.add_argument("--address", default=None, metavar="HOST:PORT", help="Ray cluster (default: start a local Ray)")
     p.add_argument("--workers", type=int, default=None, help="processes or Ray actors (default: all cores)")

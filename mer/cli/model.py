@@ -7,7 +7,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from ..choices import CHOICES
+from ..choices import CHOICES, Family
 from ..config import ModelConfig, TrainConfig
 from ..run_config import RunOptions
 from ..progress import Cancelled, Epoch, ProgressPrinter, TrainingDone, emit
@@ -236,7 +236,7 @@ def add_model_commands(sub) -> None:
                        description="Trains each family under the study's protocol (SMOTE on all segments, then a "
                                    "random segment split), a segment split and track-grouped cross-validation, on "
                                    "the same tracks, splits and seed.")
-    p.add_argument("--family", choices=("study", "mer", "both"), default="both")
+    p.add_argument("--family", choices=(*Family, "both"), default="both")
     p.add_argument("--root", type=Path, default=None,
                    help="corpus folder with audio (default: the bundled features of Emotify's 320 tracks)")
     p.add_argument("--allow-missing", action="store_true", help="leave out tracks whose audio is missing")
