@@ -18,8 +18,8 @@ from mer.batch.store import needs_upgrade, upgrade_batch
 from mer.config import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.jobs import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
-from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,
-                       plane_map_figure, timeline_figure)
+from mer.plots.library import group_figure, journey_figure, library_figure, map_figure, plane_map_figure
+from mer.plots.track import distribution_figure, timeline_figure
 from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
 from mer.valence import describe

@@ -10,7 +10,7 @@ from mer.config import CHOICES, MAIN_SETTINGS, SAMPLERS, SETTING_TEXT, SHIP_LABE
 from mer.device import available_devices
 from mer.errors import MerError
 from mer.jobs import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
-from mer.plots import history_figure
+from mer.plots.model import history_figure
 from mer.registry import load_metrics, set_active
 from mer.results import CURVES_NOTE
 from mer.text import escape_markdown

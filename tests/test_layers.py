@@ -16,7 +16,7 @@ LAYERS: dict[str, int] = {
     # foundation, and the subpackages' __init__ modules (a docstring each, no imports)
     **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.progress", "mer.threads", "mer.pool",
                      "mer.forkserver_guard", "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv",
-                     "mer.tags", "mer.audio", "mer.data", "mer.training"], 0),
+                     "mer.tags", "mer.audio", "mer.data", "mer.training", "mer.plots"], 0),
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio.decode", "mer.audio.segments", "mer.audio.features", "mer.data.balance",
                      "mer.data.folds", "mer.data.emotify", "mer.data.dataset", "mer.data.compact", "mer.data.demo",
@@ -29,7 +29,9 @@ LAYERS: dict[str, int] = {
     # procedures
     **dict.fromkeys(["mer.analyze", "mer.training.evaluate", "mer.training.train", "mer.training.study",
                      "mer.training.valence",
-                     "mer.training.ladder", "mer.card", "mer.report", "mer.plots", "mer.svg", "mer.compare", "mer.data.stats",
+                     "mer.training.ladder", "mer.card", "mer.report", "mer.plots.common", "mer.plots.track",
+                     "mer.plots.analyze", "mer.plots.dataset", "mer.plots.model", "mer.plots.library", "mer.svg",
+                     "mer.compare", "mer.data.stats",
                      "mer.jobs", "mer.batch", "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
                      "mer.batch.cluster", "mer.batch.engines", "mer.batch.run", "mer.batch.library",
                      "mer.batch.query", "mer.batch.navigate", "mer.batch.synthetic"], 4),

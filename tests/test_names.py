@@ -20,7 +20,9 @@ from mer.batch.store import write_part
 from mer.cli import main
 from mer.config import EMOTIONS
 from mer.results import Rung
-from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
+from mer.plots.dataset import genre_figure
+from mer.plots.library import group_figure
+from mer.plots.model import cv_figure, ladder_figure
 from mer.text import MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell
 
 from .helpers import open_page, tone
