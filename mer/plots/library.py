@@ -3,6 +3,8 @@ the library map (on the valence–arousal plane, or between the nine emotions)."
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -74,9 +76,10 @@ def group_figure(shares: pd.DataFrame, by: str) -> go.Figure:
     return fig
 
 
-def journey_figure(probabilities: np.ndarray, names: list[str]) -> go.Figure:
+def journey_figure(probabilities: Sequence[Sequence[float]] | np.ndarray, names: list[str]) -> go.Figure:
     """A journey's steps as a path over the emotions: a steps × 9 heatmap of each track's probabilities, its top
     emotion marked and joined step to step (``names``: the tracks' file names, escaped here for the hover)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64).reshape(-1, len(EMOTIONS))
     n = len(probabilities)
     x = [f"{i + 1}" for i in range(n)]
     top = probabilities.argmax(axis=1)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -85,8 +85,9 @@ def segment_from_selection(points: list[dict[str, Any]]) -> int | None:
     return None
 
 
-def distribution_figure(track_probabilities: np.ndarray) -> go.Figure:
+def distribution_figure(track_probabilities: Sequence[float] | np.ndarray) -> go.Figure:
     """The track's overall emotion distribution (mean of the segments), sorted."""
+    track_probabilities = np.asarray(track_probabilities, dtype=np.float64)
     order = np.argsort(track_probabilities)
     fig = figure(title="Whole track", height=390, xaxis=dict(title="track probability", range=[0, 1]), showlegend=False)
     fig.add_trace(go.Bar(x=track_probabilities[order], y=[LABELS[i] for i in order], orientation="h",
