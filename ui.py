@@ -10,7 +10,6 @@ Streamlit's own sidebar navigation switched off (``client.showSidebarNavigation 
 from __future__ import annotations
 
 import hashlib
-import os
 import urllib.parse
 from pathlib import Path
 
@@ -18,7 +17,8 @@ import streamlit as st
 
 from mer.analyze import Analysis, analysis_slots_free, analyze
 from mer.data.demo import default_demo_root, ensure_demo_corpus
-from mer.data.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, emotify_url, fetch_emotify
+from mer.data.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, fetch_emotify
+from mer.settings import emotify_dir, emotify_url
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, models_dir
 from mer.text import escape_markdown, md_code
@@ -124,9 +124,9 @@ def corpora(bundled: bool = False) -> dict[str, Path | None]:
     started, or the one the Train page downloaded into the data folder.
     """
     out: dict[str, Path | None] = {BUNDLED_EMOTIFY: None} if bundled else {}
-    root = os.environ.get("MER_EMOTIFY_DIR")
-    if root and (Path(root) / "data.csv").is_file() and (Path(root) / "emotifymusic").is_dir():
-        out[f"Emotify ({root})"] = Path(root)
+    root = emotify_dir()
+    if root and (root / "data.csv").is_file() and (root / "emotifymusic").is_dir():
+        out[f"Emotify ({root})"] = root
     if emotify_ready(downloaded_emotify_dir()):  # only a download that finished and was checked
         out[f"Emotify ({downloaded_emotify_dir()})"] = downloaded_emotify_dir()
     out["Demo corpus (synthetic)"] = default_demo_root()

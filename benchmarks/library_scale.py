@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from mer.batch.navigate import journey, plane_journey, similar  # noqa: E402
 from mer.batch.query import Catalogue, TrackQuery  # noqa: E402
-from mer.config import EMOTIONS  # noqa: E402
+from mer.emotions import EMOTIONS  # noqa: E402
 
 
 def _rss_mb() -> float:

@@ -43,7 +43,7 @@ from mer.data.demo import render_track  # noqa: E402
 from mer.kernels import cpu_int8_flags  # noqa: E402
 from mer.pool import usable_cores  # noqa: E402
 from mer.registry import load_active  # noqa: E402
-from mer.threads import ENV_VAR  # noqa: E402
+from mer.settings import THREADS as ENV_VAR  # noqa: E402
 
 TARGET = 1.3
 

@@ -27,7 +27,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer.config import EMOTIONS, VAConfig, VAInput  # noqa: E402
+from mer.choices import VAInput
+from mer.config import VAConfig
+from mer.emotions import EMOTIONS
 from mer.data.fourq import FourQ, load_fourq  # noqa: E402
 from mer.training import valence as va  # noqa: E402
 

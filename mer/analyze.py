@@ -7,7 +7,6 @@ embedding feeds the LSTM, and its 50 tags come along (what the CNN hears).
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 from dataclasses import dataclass, replace
 from typing import Any, Iterator
@@ -15,8 +14,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from .audio.decode import Audio, AudioSource, load_audio
-from .config import EMOTIONS
+from .emotions import EMOTIONS
 from .audio.features import TrackFeatures, track_features
+from . import settings
 from .progress import ProgressFn
 from .registry import LoadedModel, load_active
 from .audio.segments import Segments
@@ -24,12 +24,8 @@ from .threads import analysis_threads, rebalance
 from .valence import NO_HEAD, VAPath
 from .valence import SOURCE as VA_SOURCE
 
-__all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope", "MAX_ANALYSES", "max_analyses",
-           "analysis_slot", "analysis_slots_free"]
+__all__ = ["Analysis", "Envelope", "Reading", "analyze", "analyze_audio", "read_audio", "envelope", "analysis_slot", "analysis_slots_free"]
 
-#: Analyses one process runs at once unless ``$MER_MAX_ANALYSES`` says otherwise: one of a 20-minute track holds
-#: a few hundred MB, so a server with many visitors queues them instead of running out of memory.
-MAX_ANALYSES = 2
 _SLOTS: dict[int, threading.BoundedSemaphore] = {}
 _SLOTS_LOCK = threading.Lock()
 
@@ -263,27 +259,8 @@ def analyze_audio(audio: Audio, model: LoadedModel, *, on_progress: ProgressFn |
                     tags=reading.tags, precision=reading.precision, kernel=reading.kernel, va=reading.va)
 
 
-def max_analyses() -> int:
-    """How many analyses this process runs at once: ``$MER_MAX_ANALYSES`` or :data:`MAX_ANALYSES`.
-
-    Raises
-    ------
-    ConfigError
-        ``$MER_MAX_ANALYSES`` is not a whole number from 1 to 64.
-    """
-    from .errors import ConfigError
-
-    text = os.environ.get("MER_MAX_ANALYSES", "").strip()
-    if not text:
-        return MAX_ANALYSES
-    if not text.isdigit() or not 1 <= int(text) <= 64:
-        raise ConfigError(f"MER_MAX_ANALYSES must be a whole number from 1 to 64 (got {text!r}); unset it for "
-                          f"{MAX_ANALYSES}.")
-    return int(text)
-
-
 def _slots() -> threading.BoundedSemaphore:
-    n = max_analyses()
+    n = settings.max_analyses()
     with _SLOTS_LOCK:
         return _SLOTS.setdefault(n, threading.BoundedSemaphore(n))
 
@@ -299,7 +276,7 @@ def analysis_slots_free() -> bool:
 
 @contextlib.contextmanager
 def analysis_slot() -> Iterator[None]:
-    """Hold one of the process's :func:`max_analyses` slots for the block, waiting for one when all are taken."""
+    """Hold one of the process's :func:`mer.settings.max_analyses` slots for the block, waiting for one when all are taken."""
     slots = _slots()
     slots.acquire()
     try:
@@ -312,7 +289,7 @@ def analyze(source: AudioSource, *, name: str | None = None, model: LoadedModel 
             on_progress: ProgressFn | None = None) -> Analysis:
     """Analyse a file or uploaded bytes with ``model`` (default: the active model).
 
-    At most :func:`max_analyses` run at once in a process (the app's visitors share one); the others wait. Each
+    At most :func:`mer.settings.max_analyses` run at once in a process (the app's visitors share one); the others wait. Each
     takes its share of the cores free for it in torch's threads (:func:`mer.threads.analysis_threads`).
 
     Parameters

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .config import EMOTIONS, DatasetInfo, ModelConfig, TrainConfig, emotion_label
+from .config import DatasetInfo, ModelConfig, TrainConfig
+from .emotions import EMOTIONS, emotion_label
 from .frontend import front_end
 from .record import ModelRecord
-from .kernels import ENV_VAR, kernel_choice, run_kernel, run_precision
+from .kernels import kernel_choice, run_kernel, run_precision
+from .settings import PRECISION
 from .text import escape_markdown
 from .yardstick import reference
 
@@ -188,7 +190,7 @@ def precision_note(recorded: str | None) -> str | None:
     if recorded is None:
         return None
     ran, choice = run_precision(), kernel_choice()
-    why = choice.reason if ran == choice.precision else f"set by {ENV_VAR}"
+    why = choice.reason if ran == choice.precision else f"set by {PRECISION}"
     how = f" through the {run_kernel()} kernel" if ran == "float32" else ""
     return (f"MusiCNN runs here in {ran}{how} ({why}); this model's training embeddings were computed in {recorded}"
             + (", the same arithmetic." if ran == recorded else ": the two agree within a few thousandths."))

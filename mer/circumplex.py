@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import EMOTIONS
+from .emotions import EMOTIONS
 from .valence import VAPath
 
 __all__ = ["RUSSELL_POINTS", "ANGLES_DEG", "COORDINATES", "SOURCE", "project", "va_path"]
@@ -56,7 +56,7 @@ ANGLES_DEG: dict[str, float] = {
     "sadness": RUSSELL_POINTS["depression"],  # 225: sad, sorrowful
 }
 
-#: Each emotion's (valence, arousal) on the unit circle, in :data:`mer.config.EMOTIONS` order: shape (9, 2).
+#: Each emotion's (valence, arousal) on the unit circle, in :data:`mer.emotions.EMOTIONS` order: shape (9, 2).
 COORDINATES: np.ndarray = np.array([[np.cos(np.radians(ANGLES_DEG[e])), np.sin(np.radians(ANGLES_DEG[e]))]
                                     for e in EMOTIONS])
 COORDINATES.setflags(write=False)
@@ -73,7 +73,7 @@ def project(probabilities: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     probabilities : np.ndarray [shape=(..., 9)]
-        Emotion probabilities in :data:`mer.config.EMOTIONS` order; each row is normalised to sum to 1.
+        Emotion probabilities in :data:`mer.emotions.EMOTIONS` order; each row is normalised to sum to 1.
 
     Returns
     -------

@@ -17,7 +17,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .config import CHOICES, EMOTIONS, SAMPLERS, ModelConfig, RunOptions, TrainConfig
+from .choices import CHOICES, SAMPLERS
+from .config import ModelConfig, TrainConfig
+from .emotions import EMOTIONS
+from .run_config import RunOptions
 from .errors import MerError, MerWarning
 from .progress import Epoch, ProgressPrinter
 
@@ -105,7 +108,7 @@ def _corpus_root(args: argparse.Namespace, bundled: bool = False) -> Path | None
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> int:
-    from .config import emotion_label
+    from .emotions import emotion_label
     from .data.stats import dataset_stats
 
     options = RunOptions(seed=args.seed, k_neighbors=args.k)
@@ -138,7 +141,8 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from .data.emotify import emotify_url, fetch_emotify
+    from .data.emotify import fetch_emotify
+    from .settings import emotify_url
 
     corpus = fetch_emotify(args.out, base_url=args.url or emotify_url(), on_progress=_print_progress)
     print(f"Emotify ready in {args.out}: {len(corpus)} tracks", file=sys.stderr)
@@ -159,7 +163,7 @@ def _load_model_arg(path: Path | None, device: str = "cpu"):
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from .analyze import analyze
-    from .config import emotion_label
+    from .emotions import emotion_label
 
     # a line on stderr for people at a terminal; stdout stays the table or the JSON alone
     progress = ProgressPrinter(stream=sys.stderr) if sys.stderr.isatty() else None
@@ -208,7 +212,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
 
 def _configs_from_args(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
     """The run's configs: ``--config FILE`` if given, then every flag given on the command line over it."""
-    from .config import read_run_config
+    from .run_config import read_run_config
 
     train_config, model_config = read_run_config(args.config) if args.config else (TrainConfig(), ModelConfig())
     overrides = lambda cls: {f.name: getattr(args, f.name) for f in dataclasses.fields(cls)  # noqa: E731
@@ -227,12 +231,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     from .errors import TrainingCancelled
     from .frontend import front_end
-    from .threads import thread_override
+    from .settings import threads
     from .training.train import train
 
-    options = RunOptions(threads=args.threads or thread_override() or TRAIN_THREADS)
+    options = RunOptions(threads=args.threads or threads() or TRAIN_THREADS)
     train_config, model_config = _configs_from_args(args)
-    from .config import VAConfig, read_va_config
+    from .config import VAConfig
+    from .run_config import read_va_config
 
     va_config = read_va_config(args.config) if args.config else VAConfig()
     stop = {"flag": False}
@@ -416,7 +421,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _print_tracks(tracks: list, extra: Callable[[object], str] | None = None) -> None:
     """One line per track: top emotion and probability, the nine probabilities, the learned valence and arousal
     where any track has them, then the path (last: any character may be in it)."""
-    from .config import emotion_label
+    from .emotions import emotion_label
 
     va = any(getattr(item, "track", item).point is not None for item in tracks)
     head = "".join(f"{e[:6]:>7}" for e in EMOTIONS) + (f"{'valen':>7}{'arous':>7}" if va else "")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .analyze import Analysis
-from .config import EMOTIONS, emotion_label
+from .emotions import EMOTIONS, emotion_label
 
 __all__ = ["Comparison", "compare"]
 
@@ -21,7 +21,7 @@ class Comparison:
     names : tuple of str
         The two tracks' names, A first.
     difference : np.ndarray [shape=(9,)]
-        B's track probabilities minus A's, in :data:`mer.config.EMOTIONS` order.
+        B's track probabilities minus A's, in :data:`mer.emotions.EMOTIONS` order.
     valence_change, arousal_change : float or None
         B's learned valence and arousal minus A's (:mod:`mer.valence`); None where a model has no head.
     zmax : float

@@ -1,127 +1,33 @@
-"""Frozen configuration dataclasses with defaults.
+"""Frozen configuration dataclasses with defaults, checked where they are built.
 
-A model directory stores all four configs in ``config.json``; :func:`from_dict`
-rebuilds them, so a model can always be rebuilt and its features recomputed
-exactly as they were when it was trained.
+A model directory stores its configs in ``config.json``; :func:`mer.serial.from_dict` rebuilds them, so a model can
+always be rebuilt and its features recomputed exactly as they were when it was trained. Each training setting
+carries its label and help in its field's metadata, the one text the command line, the Train page and the docs
+show.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
-__all__ = [
-    "EMOTIONS",
-    "GENRES",
-    "AudioConfig",
-    "FeatureConfig",
-    "ModelConfig",
-    "TrainConfig",
-    "RunOptions",
-    "MAX_SEED",
-    "SAMPLERS",
-    "PROTOCOLS",
-    "TARGETS",
-    "SHIPS",
-    "FRONT_ENDS",
-    "FrontEndKind",
-    "FitKind",
-    "Fit",
-    "Sampler",
-    "Target",
-    "SegmentTarget",
-    "TrackWeights",
-    "Ship",
-    "SHIP_LABELS",
-    "CHOICES",
-    "SETTING_TEXT",
-    "MAIN_SETTINGS",
-    "RESAMPLERS",
-    "MAX_PARAMETERS",
-    "to_dict",
-    "from_dict",
-    "read_run_config",
-    "write_run_config",
-    "emotion_label",
-    "data_dir",
-]
+from .choices import CHOICES, FitKind, FrontEndKind, SegmentTarget, Ship, Target, TrackWeights, Sampler, VAInput
+from .errors import ConfigError
 
-#: The nine GEMS emotions, in the column order of Emotify's ``data.csv``.
-EMOTIONS: tuple[str, ...] = (
-    "amazement",
-    "solemnity",
-    "tenderness",
-    "nostalgia",
-    "calmness",
-    "power",
-    "joyful_activation",
-    "tension",
-    "sadness",
-)
+__all__ = ["AudioConfig", "FeatureConfig", "ModelConfig", "TrainConfig", "VAConfig", "DatasetInfo", "Fit",
+           "MAX_SEED", "SETTING_TEXT", "MAIN_SETTINGS", "RESAMPLERS", "MAX_PARAMETERS"]
 
-#: Emotify's four genres, 100 excerpts each.
-GENRES: tuple[str, ...] = ("classical", "rock", "electronic", "pop")
-
-class Sampler(StrEnum):
-    """How a training fold's classes are balanced (:mod:`mer.data.balance`)."""
-
-    NONE = "none"
-    SMOTE = "smote"
-    BORDERLINE_SMOTE = "borderline_smote"
-    ADASYN = "adasyn"
-    RANDOM = "random"
+#: The largest seed numpy's and torch's generators take alike.
+MAX_SEED = 2**32 - 1
 
 
-class Target(StrEnum):
-    """What the track head learns: the listeners' vote shares, or the one-hot of the dominant emotion."""
-
-    SHARES = "shares"
-    DOMINANT = "dominant"
-
-
-class SegmentTarget(StrEnum):
-    """What the segment head learns (``TrainConfig.segment_target``)."""
-
-    SHARES = "shares"
-    DOMINANT = "dominant"
-    POOLED = "pooled"
-
-
-class TrackWeights(StrEnum):
-    """How much each training track's loss counts (``TrainConfig.track_weights``)."""
-
-    NONE = "none"
-    SQRT_RESPONSES = "sqrt_responses"
-    RESPONSES = "responses"
-
-
-class Ship(StrEnum):
-    """What a training run saves: the cross-validation's fold models averaged, or one network on every track."""
-
-    FOLDS = "folds"
-    ALL = "all"
-
-
-class FrontEndKind(StrEnum):
-    """What hears each segment (:mod:`mer.frontend`): the pretrained MusiCNN, or a CNN on the log-mel image."""
-
-    MUSICNN = "musicnn"
-    LOGMEL = "logmel"
-
-
-class FitKind(StrEnum):
-    """Which fit of a training run's plan (:meth:`TrainConfig.fits`)."""
-
-    FOLD = "fold"  # a cross-validation fold
-    SEGMENT = "segment"  # the leakage ladder's segment protocol
-    STUDY = "study"  # the leakage ladder's study protocol
-    FINAL = "final"  # one network on every track
+def _field(default: Any, label: str, help: str, *, main: bool = False) -> Any:  # noqa: A002 - argparse's word
+    """A training setting: its default, its label and help (``main``: the Train page shows it at the top)."""
+    return dataclasses.field(default=default, metadata={"label": label, "help": help, "main": main})
 
 
 @dataclass(frozen=True)
@@ -159,46 +65,6 @@ class Fit:
         return self.label
 
 
-SAMPLERS: tuple[str, ...] = tuple(Sampler)
-PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
-TARGETS: tuple[str, ...] = tuple(Target)
-SEGMENT_TARGETS: tuple[str, ...] = tuple(SegmentTarget)
-TRACK_WEIGHTS: tuple[str, ...] = tuple(TrackWeights)
-SHIPS: tuple[str, ...] = tuple(Ship)
-FRONT_ENDS: tuple[str, ...] = tuple(FrontEndKind)
-SHIP_LABELS: dict[str, str] = {"folds": "the cross-validation fold models, averaged",
-                               "all": "one network trained on every track"}
-#: The allowed values of each text setting: the command line's choices, the Train page's options.
-CHOICES: dict[str, tuple[str, ...]] = {"target": TARGETS, "segment_target": SEGMENT_TARGETS, "track_weights": TRACK_WEIGHTS, "sampler": SAMPLERS, "ship": SHIPS,
-                                       "front_end": FRONT_ENDS}
-
-
-#: The folder above the package: a checkout of mer's repository, or an installation's site-packages.
-PACKAGE_PARENT = Path(__file__).resolve().parent.parent
-
-
-def from_checkout() -> bool:
-    """Whether mer runs from a checkout of its repository (its bundled models beside the package), not from an
-    installed package."""
-    return (PACKAGE_PARENT / "models" / "default" / "config.json").is_file()
-
-
-def data_dir() -> Path:
-    """Where generated data lives (demo corpus, feature cache, an installation's models): ``$MER_DATA_DIR``, else
-    ``data/`` of the checkout (git-ignored), else ``$XDG_DATA_HOME/mer`` (``~/.local/share/mer``) for an
-    installed package."""
-    if "MER_DATA_DIR" in os.environ:
-        return Path(os.environ["MER_DATA_DIR"])
-    if from_checkout():
-        return PACKAGE_PARENT / "data"
-    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "mer"
-
-
-def emotion_label(name: str) -> str:
-    """Readable form of an emotion name: ``"joyful_activation"`` → ``"joyful activation"``."""
-    return name.replace("_", " ")
-
-
 RESAMPLERS: tuple[str, ...] = ("soxr_vhq", "soxr_hq", "soxr_mq", "soxr_lq", "soxr_qq")
 #: The most weights a model may have (all members together): 100 M parameters, 400 MB in float32. A config
 #: asking for more is refused before anything is built (a typo such as 100000 channels would need 100+ GB).
@@ -215,8 +81,6 @@ def _check(config: Any, ranges: dict[str, tuple[float, float]], extra: list[str]
 
     ``ranges`` maps a numeric field (or a tuple-of-int field, checked element-wise) to its inclusive bounds.
     """
-    from .errors import ConfigError
-
     problems = list(extra)
     for f in dataclasses.fields(config):
         value, default = getattr(config, f.name), f.default
@@ -298,20 +162,33 @@ class FeatureConfig:
 class ModelConfig:
     """The CNN-LSTM's shape; the network is built from this and the size of its input alone."""
 
-    # What hears each segment: "musicnn" = the pretrained MusiCNN (frozen; its embeddings feed the LSTM),
-    # "logmel" = the 1-D CNN below, trained from scratch on the segment's log-mel image.
-    front_end: FrontEndKind = FrontEndKind.MUSICNN
-    time_pool: int = 4  # log-mel frames averaged before the CNN: 126 frames of 23 ms → 31 of 93 ms
-    conv_channels: tuple[int, ...] = (96, 96)  # one 1-D conv block per entry (mel bands in), each halves time
-    embedding: int = 64  # size of a segment's embedding, the LSTM's input
-    lstm_hidden: int = 48
-    lstm_layers: int = 1
-    bidirectional: bool = True  # the LSTM runs across the 20 segments both ways
-    dropout: float = 0.5  # chosen for the MusiCNN front-end by inner validation (the log-mel model used 0.1)
-    track_statistics: bool = True  # the track head also reads each band's mean and std over the whole track
-    # MusiCNN front-end: train its last mid-end layer (28,864 weights) with the LSTM instead of keeping it frozen.
-    # Needs the audio (the bundled embeddings hold only pooled layers): train --root DIR.
-    fine_tune: bool = False
+    front_end: FrontEndKind = _field(
+        FrontEndKind.MUSICNN, "Front-end (what hears each segment)",
+        "MusiCNN: the pretrained tagger's embeddings (frozen). Log-mel: a small CNN trained from scratch on the "
+        "segment's log-mel image (needs a corpus with audio).")
+    time_pool: int = _field(
+        4, "Time pooling (log-mel frames averaged)",
+        "Log-mel frames averaged before the CNN: 4 turns 126 frames of 23 ms into 31 of 93 ms (log-mel front-end "
+        "only).")
+    conv_channels: tuple[int, ...] = _field(
+        (96, 96), "CNN channels per block (comma-separated)",
+        "One 1-D convolution block per number, each halving time, e.g. 96,96 (log-mel front-end only; the MusiCNN "
+        "front-end ignores it).")
+    embedding: int = _field(64, "Segment embedding size", "Size of each segment's embedding, the LSTM's input.")
+    lstm_hidden: int = _field(48, "LSTM hidden units", "Units of the LSTM that reads the 20 segments in order.")
+    lstm_layers: int = _field(1, "LSTM layers", "Stacked LSTM layers.")
+    bidirectional: bool = _field(True, "Bidirectional LSTM",
+                                 "The LSTM reads the segments both forwards and backwards.")
+    # chosen for the MusiCNN front-end by inner validation (the log-mel model used 0.1)
+    dropout: float = _field(0.5, "Dropout", "Share of the network's units switched off at random while it learns.",
+                            main=True)
+    track_statistics: bool = _field(True, "Track statistics in the track head",
+                                    "The track head also reads each band's mean and spread over the whole track.")
+    # The bundled embeddings hold only pooled layers: fine-tuning needs the audio (train --root DIR).
+    fine_tune: bool = _field(
+        False, "Fine-tune MusiCNN's last block",
+        "Train MusiCNN's last mid-end layer (28,864 weights) with the LSTM instead of keeping it frozen; needs a "
+        "corpus with audio.")
 
     def __post_init__(self) -> None:
         _check(self, {"time_pool": (1, 64), "conv_channels": (1, 1_024), "embedding": (1, 4_096),
@@ -320,23 +197,6 @@ class ModelConfig:
                                                        and not 1 <= len(self.conv_channels) <= 8)
                + ["fine_tune needs front_end 'musicnn': the log-mel CNN has no pretrained block to fine-tune"]
                * (self.fine_tune is True and self.front_end == FrontEndKind.LOGMEL))
-
-
-class VAInput(StrEnum):
-    """The MusiCNN layers one side of the valence–arousal head reads per segment (both ship for 4Q's clips).
-
-    Chosen on 4Q's grouped cross-validation (benchmarks/valence_cv.py --variants): valence reads best from the
-    tagger's 200 last hidden units alone (single segments 0.756 against 0.745 with mean_pool added), arousal from
-    both (0.877 against 0.866).
-    """
-
-    PENULTIMATE = "penultimate"  # the tagger's 200 last hidden units
-    MEAN_POOL = "mean_pool"  # the GEMS head's input, 753 values
-    PENULTIMATE_MEAN_POOL = "penultimate+mean_pool"
-
-    @property
-    def layers(self) -> tuple[str, ...]:
-        return tuple(self.value.split("+"))
 
 
 @dataclass(frozen=True)
@@ -383,43 +243,73 @@ class VAConfig:
 class TrainConfig:
     """How a model is trained and evaluated."""
 
-    epochs: int = 50
-    lr: float = 1e-3
-    batch_size: int = 16  # tracks per batch (each 20 segments)
-    weight_decay: float = 1e-2  # AdamW
-    target: Target = Target.SHARES  # one of TARGETS: "shares" = listeners' vote shares, "dominant" = one-hot argmax
-    segment_weight: float = 1.0  # weight of the segment head's loss (see segment_target)
-    # What the segment head learns, one of SEGMENT_TARGETS: "shares" = each segment its track's target as is;
-    # "dominant" = each segment the one-hot of the track target's largest emotion (sharper segment
-    # probabilities); "pooled" = the mean of the segments' probabilities learns the track's target, so
-    # segments may differ as long as they agree on average (multiple-instance learning). The default: its
-    # timeline follows spliced tracks best on the inner validation tracks (benchmarks/emotify_cv.py)
-    segment_target: SegmentTarget = SegmentTarget.POOLED
-    # How much each training track's loss counts, one of TRACK_WEIGHTS: by how many listeners voted on it (11 to
-    # 59 in Emotify), since few votes make noisy shares. "sqrt_responses" = √n (the standard error of a share
-    # falls as 1/√n), "responses" = n, "none" = equal; normalised to mean 1 over the fitted tracks, and applied
-    # to early stopping's validation loss too. Tracks of unknown count weigh 1. The default: the lowest
-    # inner-validation loss of the three (benchmarks/emotify_cv.py)
-    track_weights: TrackWeights = TrackWeights.SQRT_RESPONSES
-    genre_weight: float = 0.0  # weight of the auxiliary genre loss (genre is a target, never an input)
-    sampler: Sampler = Sampler.NONE  # one of SAMPLERS, fitted on the training tracks only
-    k_neighbors: int = 5
-    class_weighted: bool = False  # weight the loss by inverse class frequency of the training tracks
-    mixup: float = 0.4  # Beta(α, α) mixup between training tracks and their targets; 0 = off
-    # With ModelConfig.fine_tune: the learning rate of MusiCNN's last block (no weight decay), small because
-    # it starts from weights learnt on a million songs.
-    fine_tune_lr: float = 1e-4
-    # Training-time augmentation: one frequency and one time mask per batch (SpecAugment) and a circular
-    # time shift of every segment image.
-    augment: bool = True
-    val_fraction: float = 0.15  # training tracks held out for early stopping and learning-rate decisions
-    patience: int = 12  # early stopping: epochs without a better validation loss
-    lr_patience: int = 3  # ReduceLROnPlateau patience
-    lr_factor: float = 0.5
-    seed: int = 0
-    cv_folds: int = 5  # track-grouped cross-validation folds for the reported metrics; 0 = none
-    ladder: bool = False  # also measure the study and segment protocols (two segment-level runs)
-    ship: Ship = Ship.FOLDS  # one of SHIPS: "folds" = average the cross-validation fold models; "all" = one fit on all tracks
+    epochs: int = _field(50, "Epochs (at most; early stopping)", "Passes over the training tracks, at most.",
+                         main=True)
+    lr: float = _field(1e-3, "Learning rate", "AdamW's step size at the start; cut when validation stalls.",
+                       main=True)
+    batch_size: int = _field(16, "Tracks per batch", "Tracks (20 segments each) per training step.", main=True)
+    weight_decay: float = _field(1e-2, "Weight decay (AdamW)",
+                                 "Pulls the weights towards zero each step; larger values regularise more.")
+    target: Target = _field(Target.SHARES, "Target",
+                            "What the track head learns: the listeners' vote shares, or the one-hot of the "
+                            "dominant emotion.", main=True)
+    segment_weight: float = _field(
+        1.0, "Segment-head loss weight",
+        "How much the per-segment head's loss counts beside the track head's; 0 trains the track head alone (the "
+        "timeline then has no loss of its own).")
+    # "shares" = each segment its track's target as is; "dominant" = each segment the one-hot of the track
+    # target's largest emotion (sharper segment probabilities); "pooled" = the mean of the segments'
+    # probabilities learns the track's target, so segments may differ as long as they agree on average
+    # (multiple-instance learning). The default: its timeline follows spliced tracks best on the inner
+    # validation tracks (benchmarks/emotify_cv.py)
+    segment_target: SegmentTarget = _field(
+        SegmentTarget.POOLED, "What each segment learns",
+        "The target of the per-segment head, which draws the timeline on the Analyze page.")
+    # By how many listeners voted on a track (11 to 59 in Emotify), since few votes make noisy shares:
+    # "sqrt_responses" = √n (the standard error of a share falls as 1/√n), "responses" = n, "none" = equal;
+    # normalised to mean 1 over the fitted tracks, and applied to early stopping's validation loss too. Tracks of
+    # unknown count weigh 1. The default: the lowest inner-validation loss of the three (benchmarks/emotify_cv.py)
+    track_weights: TrackWeights = _field(
+        TrackWeights.SQRT_RESPONSES, "Weight of each training track",
+        "Tracks with few listeners have noisy vote shares: weight each track's loss by the square root of its "
+        "number of listeners, by the number itself, or equally.")
+    genre_weight: float = _field(
+        0.0, "Genre loss weight",
+        "Weight of an auxiliary loss that predicts the track's genre (a target, never an input); 0 = off.")
+    sampler: Sampler = _field(Sampler.NONE, "Oversampling (training tracks only)",
+                              "How the training tracks' classes are balanced; fitted on the training tracks only.",
+                              main=True)
+    k_neighbors: int = _field(5, "Oversampling neighbours",
+                              "Neighbours the SMOTE-style samplers interpolate between (ignored without "
+                              "oversampling).")
+    class_weighted: bool = _field(False, "Class-weighted loss",
+                                  "Weight the loss by the inverse class frequency of the training tracks.", main=True)
+    mixup: float = _field(0.4, "Mixup strength (α)",
+                          "Blends random pairs of training tracks and their targets with a Beta(α, α) weight; 0 = "
+                          "off.")
+    fine_tune_lr: float = _field(
+        1e-4, "Fine-tuning learning rate",
+        "Learning rate of MusiCNN's last block when it is fine-tuned (see 'Fine-tune MusiCNN'); small, as it "
+        "starts from weights learnt on a million songs.")
+    augment: bool = _field(
+        True, "Augment log-mel images",
+        "During training, mask one band of frequencies and one stretch of time per batch and shift each segment in "
+        "time (log-mel front-end only).")
+    val_fraction: float = _field(0.15, "Validation share of the training tracks",
+                                 "Training tracks held out to decide early stopping and learning-rate cuts.")
+    patience: int = _field(12, "Early-stopping patience (epochs)",
+                           "Stop after this many epochs without a better validation loss.")
+    lr_patience: int = _field(3, "Learning-rate patience (epochs)",
+                              "Cut the learning rate after this many epochs without a better validation loss.")
+    lr_factor: float = _field(0.5, "Learning-rate cut factor", "The learning rate is multiplied by this at each cut.")
+    seed: int = _field(0, "Seed", "Seed of the splits, samplers and weights: the same seed, the same numbers.",
+                       main=True)
+    cv_folds: int = _field(5, "Cross-validation folds (0 = none)",
+                           "Track-grouped cross-validation folds of the reported metrics.", main=True)
+    ladder: bool = _field(False, "Also measure the leakage ladder",
+                          "Also measure the study and segment protocols (two segment-level runs).", main=True)
+    ship: Ship = _field(Ship.FOLDS, "Which model is saved",
+                        "Average the cross-validation fold models, or train one more network on every track.")
 
     def fits(self) -> list[Fit]:
         """The fits a training run makes, in order (their labels are the stages of its epoch records)."""
@@ -441,194 +331,16 @@ class TrainConfig:
                       "cv_folds": (0, 50)}, extra)
 
 
+def _settings(*classes: type) -> dict[str, tuple[str, str]]:
+    return {f.name: (f.metadata["label"], f.metadata["help"]) for cls in classes for f in dataclasses.fields(cls)}
+
+
+#: Every training setting's label and help (TrainConfig and ModelConfig fields): read by the command line's
+#: ``--help``, the Train page and the docs alike.
+SETTING_TEXT: dict[str, tuple[str, str]] = _settings(TrainConfig, ModelConfig)
 #: The settings the Train page shows at the top, each with its own input; the others are advanced.
-MAIN_SETTINGS = frozenset({"epochs", "lr", "batch_size", "target", "sampler", "class_weighted", "cv_folds", "ladder",
-                           "seed", "dropout"})
-#: The Train page's label and help text of every advanced setting (TrainConfig and ModelConfig fields), one
-#: source for both; a test holds it to the dataclasses' fields.
-SETTING_TEXT: dict[str, tuple[str, str]] = {
-    "weight_decay": ("Weight decay (AdamW)", "Pulls the weights towards zero each step; larger values regularise more."),
-    "segment_weight": ("Segment-head loss weight",
-                       "How much the per-segment head's loss counts beside the track head's; 0 trains the track "
-                       "head alone (the timeline then has no loss of its own)."),
-    "segment_target": ("What each segment learns",
-                       "The target of the per-segment head, which draws the timeline on the Analyze page."),
-    "track_weights": ("Weight of each training track",
-                      "Tracks with few listeners have noisy vote shares: weight each track's loss by the square "
-                      "root of its number of listeners, by the number itself, or equally."),
-    "genre_weight": ("Genre loss weight",
-                     "Weight of an auxiliary loss that predicts the track's genre (a target, never an input); 0 = off."),
-    "k_neighbors": ("Oversampling neighbours",
-                    "Neighbours the SMOTE-style samplers interpolate between (ignored without oversampling)."),
-    "mixup": ("Mixup strength (α)",
-              "Blends random pairs of training tracks and their targets with a Beta(α, α) weight; 0 = off."),
-    "fine_tune_lr": ("Fine-tuning learning rate",
-                     "Learning rate of MusiCNN's last block when it is fine-tuned (see 'Fine-tune MusiCNN'); "
-                     "small, as it starts from weights learnt on a million songs."),
-    "augment": ("Augment log-mel images",
-                "During training, mask one band of frequencies and one stretch of time per batch and shift each "
-                "segment in time (log-mel front-end only)."),
-    "val_fraction": ("Validation share of the training tracks",
-                     "Training tracks held out to decide early stopping and learning-rate cuts."),
-    "patience": ("Early-stopping patience (epochs)",
-                 "Stop after this many epochs without a better validation loss."),
-    "lr_patience": ("Learning-rate patience (epochs)",
-                    "Cut the learning rate after this many epochs without a better validation loss."),
-    "lr_factor": ("Learning-rate cut factor", "The learning rate is multiplied by this at each cut."),
-    "ship": ("Which model is saved",
-             "Average the cross-validation fold models, or train one more network on every track."),
-    "front_end": ("Front-end (what hears each segment)",
-                  "MusiCNN: the pretrained tagger's embeddings (frozen). Log-mel: a small CNN trained from scratch "
-                  "on the segment's log-mel image (needs a corpus with audio)."),
-    "time_pool": ("Time pooling (log-mel frames averaged)",
-                  "Log-mel frames averaged before the CNN: 4 turns 126 frames of 23 ms into 31 of 93 ms "
-                  "(log-mel front-end only)."),
-    "conv_channels": ("CNN channels per block (comma-separated)",
-                      "One 1-D convolution block per number, each halving time, e.g. 96,96 (log-mel front-end "
-                      "only; the MusiCNN front-end ignores it)."),
-    "embedding": ("Segment embedding size", "Size of each segment's embedding, the LSTM's input."),
-    "lstm_hidden": ("LSTM hidden units", "Units of the LSTM that reads the 20 segments in order."),
-    "lstm_layers": ("LSTM layers", "Stacked LSTM layers."),
-    "bidirectional": ("Bidirectional LSTM", "The LSTM reads the segments both forwards and backwards."),
-    "track_statistics": ("Track statistics in the track head",
-                         "The track head also reads each band's mean and spread over the whole track."),
-    "fine_tune": ("Fine-tune MusiCNN's last block",
-                  "Train MusiCNN's last mid-end layer (28,864 weights) with the LSTM instead of keeping it frozen; "
-                  "needs a corpus with audio."),
-}
-
-
-#: The largest seed numpy's and torch's generators take alike.
-MAX_SEED = 2**32 - 1
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """The numbers a command takes besides a model's configs, checked before any work starts.
-
-    Each is None where the command line left it out (the command's default then applies).
-
-    Attributes
-    ----------
-    seed : int in [0, 2**32 - 1], optional
-        Seed of the splits and samplers.
-    k_neighbors : int in [1, 100], optional
-        Neighbours of the SMOTE-style samplers.
-    threads : int in [1, 1024], optional
-        Torch threads of this process.
-    workers : int in [1, 1024], optional
-        Worker processes (or Ray actors).
-    chunk_size : int in [1, 1_000_000], optional
-        Files per chunk of a batch's tables.
-    """
-
-    seed: int | None = None
-    k_neighbors: int | None = None
-    threads: int | None = None
-    workers: int | None = None
-    chunk_size: int | None = None
-
-    def __post_init__(self) -> None:
-        from .errors import ConfigError
-
-        ranges = {"seed": (0, MAX_SEED), "k_neighbors": (1, 100), "threads": (1, 1_024), "workers": (1, 1_024),
-                  "chunk_size": (1, 1_000_000)}
-        problems = []
-        for name, (lo, hi) in ranges.items():
-            value = getattr(self, name)
-            if value is None:
-                continue
-            if not isinstance(value, int) or isinstance(value, bool):
-                problems.append(f"{name} must be a whole number (got {value!r})")
-            elif not lo <= value <= hi:
-                problems.append(f"{name} must be between {lo:,} and {hi:,} (got {value:,})")
-        if problems:
-            raise ConfigError("Invalid options: " + "; ".join(problems) + ".")
-
-
-_C = TypeVar("_C")
-
-
-def read_run_config(path: str | os.PathLike) -> tuple[TrainConfig, ModelConfig]:
-    """The configs of a training run from a JSON file ``{"train": {...}, "model": {...}}`` (see :func:`write_run_config`).
-
-    Raises
-    ------
-    TrainingError
-        The file is missing, not JSON, or holds a field no config has.
-    """
-    from .errors import TrainingError
-    from .files import read_json
-
-    try:
-        data = read_json(path, error=TrainingError)
-        return _strict(TrainConfig, data.get("train", {})), _strict(ModelConfig, data.get("model", {}))
-    except FileNotFoundError:
-        raise TrainingError(f"No run config at '{path}'.") from None
-    except (AttributeError, TypeError, ValueError) as e:
-        raise TrainingError(f"'{path}' is not a valid run config ({e}). Write it with write_run_config.") from None
-
-
-def write_run_config(path: str | os.PathLike, train: TrainConfig, model: ModelConfig,
-                     va: VAConfig | None = VAConfig()) -> None:
-    """Write the configs of a training run as JSON (read back by ``python -m mer train --config``), atomically;
-    ``va`` None trains no valence–arousal head."""
-    from .files import write_json_atomic
-
-    write_json_atomic(path, {"train": to_dict(train), "model": to_dict(model),
-                             "valence_arousal": None if va is None else to_dict(va)})
-
-
-def read_va_config(path: str | os.PathLike) -> VAConfig | None:
-    """The valence–arousal settings of a run config (:func:`write_run_config`): its ``valence_arousal`` section,
-    the defaults where the file has none, None where it says null (no head).
-
-    Raises
-    ------
-    TrainingError
-        The file is missing or not JSON, or the section holds a field :class:`VAConfig` has not.
-    """
-    from .errors import TrainingError
-    from .files import read_json
-
-    try:
-        data = read_json(path, error=TrainingError)
-        section = data.get("valence_arousal", {})
-        return None if section is None else _strict(VAConfig, section)
-    except FileNotFoundError:
-        raise TrainingError(f"No run config at '{path}'.") from None
-    except (AttributeError, TypeError, ValueError) as e:
-        raise TrainingError(f"'{path}' is not a valid run config ({e}). Write it with write_run_config.") from None
-
-
-def _strict(cls: type[_C], data: dict[str, Any]) -> _C:
-    unknown = set(data) - {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s) {sorted(unknown)}")
-    return from_dict(cls, data)
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    """A JSON-ready dict of a config dataclass."""
-    return dataclasses.asdict(config)
-
-
-def from_dict(cls: type[_C], data: dict[str, Any] | None) -> _C:
-    """Rebuild a config dataclass from :func:`to_dict` output.
-
-    Unknown keys are ignored (a newer mer may add fields); lists become tuples
-    where the field default is a tuple.
-    """
-    data = data or {}
-    kwargs = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        if isinstance(value, list):
-            value = tuple(value)
-        kwargs[f.name] = value
-    return cls(**kwargs)
+MAIN_SETTINGS = frozenset(f.name for cls in (TrainConfig, ModelConfig) for f in dataclasses.fields(cls)
+                          if f.metadata.get("main"))
 
 
 @dataclass(frozen=True)

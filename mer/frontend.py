@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .audio.decode import Audio
-from .config import AudioConfig, DatasetInfo, FeatureConfig, FrontEndKind, ModelConfig
+from .choices import FrontEndKind
+from .config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig
 from .errors import MerError, ModelError, TrainingError
 from .audio.features import FEATURES_VERSION, TrackFeatures, track_features
 from .progress import ProgressFn

@@ -41,7 +41,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .config import Fit, FitKind, ModelConfig, TrainConfig, VAConfig, from_dict, to_dict, write_run_config
+from .choices import FitKind
+from .config import Fit, ModelConfig, TrainConfig, VAConfig
+from .settings import MODELS_DIR, batches_dir
+from .run_config import write_run_config
+from .serial import from_dict, to_dict
 from .errors import MerError, TrainingBusyError, TrainingError
 from .files import loads_json, read_json, write_json_atomic
 from .frontend import front_end
@@ -372,7 +376,7 @@ def start_training(root: str | os.PathLike | None, config: TrainConfig, model_co
         raise TrainingError(refusal)
     resolve_device(device)
     job, out = _training_job(models_root), (models_root or models_dir()) / (name or new_model_name())
-    env = dict(os.environ) | ({"MER_MODELS_DIR": str(models_root)} if models_root is not None else {})
+    env = dict(os.environ) | ({MODELS_DIR: str(models_root)} if models_root is not None else {})
 
     def argv(run: Path) -> list[str]:
         write_run_config(run / "run-config.json", config, model_config, va_config)
@@ -484,8 +488,6 @@ class BatchJobStatus:
 
 def _batch_job(name: str) -> BackgroundJob:
     from .batch import BatchError
-    from .batch.library import batches_dir
-
     def busy(started: str | None) -> MerError:
         since = f" (started {started})" if started else ""
         return BatchError(f"The batch '{name}' is starting or already running{since}. Wait for it, cancel it, or "
@@ -556,8 +558,6 @@ def batch_status(name: str) -> BatchJobStatus:
 
 def batch_jobs() -> list[BatchJobStatus]:
     """Every batch the page started and did not dismiss, the newest first."""
-    from .batch.library import batches_dir
-
     root = batches_dir() / ".jobs"
     names = [p.name for p in root.iterdir() if (p / "job.json").is_file()] if root.is_dir() else []
     jobs = [s for s in map(batch_status, names) if s.state != JobState.IDLE]

@@ -9,7 +9,7 @@ the faster of two float32 kernels (:mod:`mer.audio.bandconv`, equal to 6e-7).
 A probe timed in every process flips with the load of the moment (a busy evening chose float32 where the idle
 morning chose int8, and the same file's probabilities moved by 0.007). So the probe runs once per machine, on
 one thread, interleaving the kernels it compares so that load slows both alike, and its decision is cached under
-mer's data folder (:func:`mer.config.data_dir`), keyed by the CPU's model, its flags, torch's dispatch level and
+mer's data folder (:func:`mer.settings.data_dir`), keyed by the CPU's model, its flags, torch's dispatch level and
 torch's version: every later process, whatever the load, reads the same choice. Processes that start together
 on a new machine wait for the first one's probe. What ran is reported beside every result, with how the choice
 was made (:attr:`KernelChoice.basis`).
@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import platform
 import threading
 import time
@@ -31,21 +30,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from . import settings
 from .errors import ConfigError
 
-__all__ = ["ENV_VAR", "KERNEL_ENV_VAR", "CHOICES", "INT8_FLAGS", "CHOICE_VERSION", "KernelChoice", "MachineId",
+__all__ = ["INT8_FLAGS", "CHOICE_VERSION", "KernelChoice", "MachineId",
            "machine_id", "choice_path", "kernel_choice", "run_precision", "run_kernel", "cpu_int8_flags"]
 
-ENV_VAR = "MER_PRECISION"
-#: What ``MER_PRECISION`` may say: ``auto`` (the machine decides) or one of MusiCNN's precisions.
-CHOICES = ("auto", "float32", "int8")
 #: /proc/cpuinfo flags of CPUs with an 8-bit dot-product instruction that torch's int8 matrix product uses.
 INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 #: int8 must beat float32 by this factor in the probe to be chosen (a margin for the probe's noise).
 _MIN_GAIN = 1.5
 #: The DFT kernel must beat the direct convolution by this factor to be chosen.
 _MIN_DFT_GAIN = 1.2
-KERNEL_ENV_VAR = "MER_KERNEL"
 _CHOOSING = threading.Lock()  # the server's threads: one probes, the others wait for its answer
 #: Bump when the probe or its rule changes: choices cached by an earlier rule are then made again.
 CHOICE_VERSION = 2
@@ -232,7 +228,7 @@ def _measure(machine: MachineId) -> KernelChoice:
 
 def choice_path(machine: MachineId | None = None) -> Path:
     """Where this machine's choice is cached: ``<data folder>/machine/kernels-<key>.json``."""
-    from .config import data_dir
+    from .settings import data_dir
 
     return data_dir() / "machine" / f"kernels-{(machine or machine_id()).key()}.json"
 
@@ -249,7 +245,7 @@ def _read_cached(path: Path, machine: MachineId) -> KernelChoice | None:
         fields = {f.name: data["choice"][f.name] for f in dataclasses.fields(KernelChoice) if f.name != "basis"}
         fields["int8_flags"] = tuple(fields["int8_flags"])
         choice = KernelChoice(**fields)
-        if choice.precision not in CHOICES[1:] or choice.kernel not in ("direct", "dft"):
+        if choice.precision not in settings.PRECISIONS[1:] or choice.kernel not in ("direct", "dft"):
             return None
         return dataclasses.replace(choice, basis=f"probed once on this machine on {data['probed']}, read from {path}")
     except (FileNotFoundError, MerError, KeyError, TypeError, AttributeError):
@@ -301,9 +297,7 @@ def run_kernel() -> str:
     ConfigError
         ``MER_KERNEL`` names neither.
     """
-    choice = os.environ.get(KERNEL_ENV_VAR, "auto").strip().lower() or "auto"
-    if choice not in ("auto", "direct", "dft"):
-        raise ConfigError(f"{KERNEL_ENV_VAR}={choice!r} is not one of auto, direct, dft; unset it to let mer choose.")
+    choice = settings.kernel()
     return kernel_choice().kernel if choice == "auto" else choice
 
 
@@ -313,9 +307,9 @@ def run_precision(requested: str | None = None) -> str:
     Raises
     ------
     ConfigError
-        ``MER_PRECISION`` (or ``requested``) names none of :data:`CHOICES`.
+        ``MER_PRECISION`` (or ``requested``) names none of :data:`mer.settings.PRECISIONS`.
     """
-    choice = requested if requested is not None else os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
-    if choice not in CHOICES:
-        raise ConfigError(f"{ENV_VAR}={choice!r} is not one of {', '.join(CHOICES)}; unset it to let mer choose.")
+    if requested is not None and requested not in settings.PRECISIONS:
+        raise ConfigError(f"precision {requested!r} is not one of {', '.join(settings.PRECISIONS)}.")
+    choice = settings.precision() if requested is None else requested
     return kernel_choice().precision if choice == "auto" else choice

@@ -28,7 +28,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import EMOTIONS, GENRES, MAX_PARAMETERS, FrontEndKind, ModelConfig
+from .choices import FrontEndKind
+from .config import MAX_PARAMETERS, ModelConfig
+from .emotions import EMOTIONS, GENRES
 from .device import module_device
 
 __all__ = ["CNNLSTM", "EmbeddingLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "estimate_parameters",

@@ -34,12 +34,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import (EMOTIONS, PACKAGE_PARENT, AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig,
-                     VAConfig, data_dir, from_checkout)
+from .config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig
+from .emotions import EMOTIONS
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
 from .files import read_json as read_limited_json
 from .frontend import FrontEnd, front_end
+from . import settings
 from .record import ModelRecord
 from .valence import VA_FILE, VAHead
 from .results import LadderReport, ModelMetrics
@@ -86,13 +87,10 @@ INSTALLED_MODELS = Path(__file__).resolve().parent / "bundled_models"
 
 
 def models_dir() -> Path:
-    """The models folder: ``$MER_MODELS_DIR``, else ``models/`` of the checkout, else (an installed package)
-    ``models`` in the data folder, given the bundled models the first time (see :func:`seed_models`)."""
-    if "MER_MODELS_DIR" in os.environ:
-        return Path(os.environ["MER_MODELS_DIR"])
-    if from_checkout():
-        return PACKAGE_PARENT / "models"
-    return seed_models(data_dir() / "models")
+    """The models folder (:func:`mer.settings.models_dir`); an installed package's is given the bundled models the
+    first time (see :func:`seed_models`)."""
+    root = settings.models_dir()
+    return seed_models(root) if settings.installed_models_dir() else root
 
 
 def seed_models(root: Path, bundled: Path | None = None) -> Path:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .analyze import Analysis
-from .config import EMOTIONS, emotion_label
+from .emotions import EMOTIONS, emotion_label
 from .card import card_paragraph
 from .plots.common import EMOTION_COLORS, LABELS, clock
 from .registry import LoadedModel

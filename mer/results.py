@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .config import Fit, FitKind
+from .choices import FitKind
+from .config import Fit
 from .progress import Epoch
 
 __all__ = ["PROTOCOL_LABELS", "CURVES_NOTE", "FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LEAKS", "ClassScore", "Metrics",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 from plotly.colors import sample_colorscale
 
-from .config import EMOTIONS
+from .emotions import EMOTIONS
 from .plots.common import EMOTION_COLORS, clock, time_ticks
 
 __all__ = ["heatmap_svg", "bars_svg", "waveform_svg", "plane_svg", "WIDTH"]

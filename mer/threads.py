@@ -32,14 +32,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+from . import settings
 from .errors import ConfigError
 from .pool import IdleCores, usable_cores
 
-__all__ = ["one_blas_thread", "analysis_threads", "rebalance", "thread_share", "thread_override", "busy_elsewhere",
-           "ENV_VAR"]
+__all__ = ["one_blas_thread", "analysis_threads", "rebalance", "thread_share", "busy_elsewhere"]
 
-#: The environment variable that fixes every analysis's torch threads (unset: shared, see the module's notes).
-ENV_VAR = "MER_THREADS"
 #: How much of a core others may use for it still to count as free: a thread of an OpenMP team whose core is
 #: shared holds up the whole team, so a core must be nearly idle to be worth a thread.
 _FREE_TOLERANCE = 0.1
@@ -66,23 +64,6 @@ def thread_share(cores: int, running: int, busy: float = 0.0) -> int:
     """
     free = max(0.0, cores - max(0.0, busy))
     return max(1, min(cores, int(free / max(1, running) + _FREE_TOLERANCE)))
-
-
-def thread_override() -> int | None:
-    """``$MER_THREADS`` as a number of threads; None where it is unset or empty.
-
-    Raises
-    ------
-    ConfigError
-        ``$MER_THREADS`` is not a whole number from 1 to 1024.
-    """
-    text = os.environ.get(ENV_VAR, "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or not 1 <= int(text) <= 1024:
-        raise ConfigError(f"{ENV_VAR} must be a whole number of threads from 1 to 1024 (got {text!r}); unset it to "
-                          "share the free cores among the analyses running at once.")
-    return int(text)
 
 
 class _Load:
@@ -153,7 +134,7 @@ _DEFAULT: list[int] = []  # torch's count for threads yet to run torch, from bef
 
 def _share() -> int:
     """This analysis's threads now (call with :data:`_SHARE_LOCK` held)."""
-    fixed = thread_override()
+    fixed = settings.threads()
     if fixed is not None:
         return fixed
     if multiprocessing.parent_process() is not None:  # a pool worker: one thread, a process per core

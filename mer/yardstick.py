@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import EMOTIONS, emotion_label
+from .emotions import EMOTIONS, emotion_label
 from .results import CVReport
 
 __all__ = ["CHANCE", "Yardstick", "how_sure", "Reference", "reference", "VASureness", "va_sureness"]
@@ -63,7 +63,7 @@ def how_sure(track_probabilities: np.ndarray) -> Yardstick:
     Parameters
     ----------
     track_probabilities : np.ndarray [shape=(9,)]
-        In :data:`mer.config.EMOTIONS` order.
+        In :data:`mer.emotions.EMOTIONS` order.
 
     Returns
     -------

@@ -7,7 +7,7 @@ import streamlit as st
 from mer.analyze import Analysis
 from mer.card import precision_note
 from mer.compare import compare as compare_tracks
-from mer.config import emotion_label
+from mer.emotions import emotion_label
 from mer.errors import MerError
 from mer.data.examples import list_examples
 from mer.plots.analyze import (circumplex_figure, circumplex_pair_figure, logmel_figure, paired_bars_figure,

@@ -6,7 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 from mer.data.balance import SAMPLER_LABELS
-from mer.config import EMOTIONS, SAMPLERS, emotion_label
+from mer.choices import SAMPLERS
+from mer.emotions import EMOTIONS, emotion_label
 from mer.data.emotify import BUNDLED_DATA_CSV, load_annotations
 from mer.errors import MerError
 from mer.plots.dataset import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure

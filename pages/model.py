@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mer.card import VA_BASELINES
-from mer.config import PROTOCOLS
+from mer.choices import PROTOCOLS
 from mer.errors import MerError
 from mer.plots.model import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active

@@ -6,7 +6,8 @@ from pathlib import Path
 import streamlit as st
 
 from mer.data.balance import SAMPLER_LABELS, SAMPLER_NOTE
-from mer.config import CHOICES, MAIN_SETTINGS, SAMPLERS, SETTING_TEXT, SHIP_LABELS, TARGETS, ModelConfig, TrainConfig
+from mer.choices import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS
+from mer.config import MAIN_SETTINGS, ModelConfig, SETTING_TEXT, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError
 from mer.jobs import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training

@@ -10,7 +10,7 @@ import torch
 
 from mer.analyze import analyze
 from mer.cli import main
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.registry import load_model
 
 from .helpers import tone

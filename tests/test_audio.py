@@ -250,7 +250,8 @@ def test_analyses_beyond_the_limit_wait_for_a_slot(monkeypatch):
     import threading
     import time
 
-    from mer.analyze import analysis_slot, analysis_slots_free, max_analyses
+    from mer.analyze import analysis_slot, analysis_slots_free
+    from mer.settings import max_analyses
     from mer.errors import ConfigError
 
     monkeypatch.setenv("MER_MAX_ANALYSES", "1")

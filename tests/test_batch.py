@@ -20,7 +20,7 @@ import soundfile as sf
 from mer.analyze import analyze
 from mer.batch import BatchError, analyze_many, iter_paths, run_batch
 from mer.cli import main
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.errors import MerError
 from mer.registry import load_model
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from mer.config import EMOTIONS, emotion_label
+from mer.emotions import EMOTIONS, emotion_label
 
 from .helpers import encode, tone
 

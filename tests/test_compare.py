@@ -10,7 +10,7 @@ import pytest
 from mer.analyze import Analysis
 from mer.circumplex import COORDINATES, va_path
 from mer.compare import compare
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.plots.analyze import circumplex_pair_figure, paired_bars_figure
 
 

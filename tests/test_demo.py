@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.data.demo import ARCHETYPES, Archetype, DemoConfig, demo_votes, render_track
 from mer.data.demo.synth import CUES
 

@@ -259,7 +259,7 @@ def test_a_deeply_nested_model_config_is_listed_as_broken_and_hides_no_model(tmp
 
 
 def test_job_and_run_files_nested_too_deeply_are_no_crash(tmp_path):
-    from mer.config import read_run_config
+    from mer.run_config import read_run_config
     from mer.errors import TrainingError
     from mer.jobs import job_status
     from mer.registry import load_ladder

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from mer.config import (FeatureConfig, FrontEndKind, ModelConfig, Sampler, TrainConfig, from_dict, to_dict)
+from mer.choices import FrontEndKind, Sampler
+from mer.config import FeatureConfig, ModelConfig, TrainConfig
+from mer.serial import from_dict, to_dict
 from mer.errors import ConfigError, TrainingError
 from mer.frontend import FINE_TUNE_NEEDS_AUDIO, LogMelFrontEnd, MusiCNNFrontEnd, front_end
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mer.config import ModelConfig, TrainConfig, read_run_config, write_run_config
+from mer.config import ModelConfig, TrainConfig
+from mer.run_config import read_run_config, write_run_config
 from mer.errors import TrainingError
 from mer.jobs import job_status, start_training
 
@@ -34,7 +35,8 @@ def test_run_config_files_round_trip_and_refuse_unknown_settings(tmp_path):
 
 
 def test_a_runs_plan_is_its_fits_each_with_one_label():
-    from mer.config import Fit, FitKind
+    from mer.choices import FitKind
+    from mer.config import Fit
 
     plan = TrainConfig(cv_folds=3, ladder=True, ship="all").fits()
     assert plan == [Fit.fold(1, 3), Fit.fold(2, 3), Fit.fold(3, 3), Fit(FitKind.SEGMENT), Fit(FitKind.STUDY),
@@ -249,7 +251,7 @@ def _wait_batch(name, timeout=20.0):
 
 
 def quick_batch_folder(name):
-    from mer.batch.library import batches_dir
+    from mer.settings import batches_dir
 
     return batches_dir() / ".jobs" / name
 

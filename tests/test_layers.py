@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: Each module's layer (shared/DESIGN.md): a module may import its own layer and those below, never above.
 LAYERS: dict[str, int] = {
     # foundation, and the subpackages' __init__ modules (a docstring each, no imports)
-    **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.progress", "mer.threads", "mer.pool",
+    **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.emotions", "mer.choices", "mer.settings",
+                     "mer.serial", "mer.run_config", "mer.progress", "mer.threads", "mer.pool",
                      "mer.forkserver_guard", "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv",
                      "mer.tags", "mer.audio", "mer.data", "mer.training", "mer.plots"], 0),
     # inputs, and the pure records of a run

@@ -14,7 +14,7 @@ import pytest
 from mer.batch import BatchCancelled, BatchError, run_batch
 from mer.batch.library import (batch_output, ensure_sample, filter_tracks, group_shares, list_batches, load_tracks,
                                readable_folder, sample_dir)
-from mer.config import EMOTIONS, emotion_label
+from mer.emotions import EMOTIONS, emotion_label
 from mer.data.examples import list_examples
 from mer.jobs import batch_status, cancel_batch, clear_batch, start_batch
 

@@ -20,7 +20,7 @@ from mer.batch.navigate import journey, m3u_text, similar, write_m3u
 from mer.batch.query import Catalogue, LibraryMap, TrackQuery
 from mer.batch.synthetic import write_synthetic_batch
 from mer.cli import main
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
 from mer.cli import main
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.results import Rung
 from mer.plots.dataset import genre_figure
 from mer.plots.library import group_figure

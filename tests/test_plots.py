@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from plotly.colors import unlabel_rgb
 
-from mer.config import EMOTIONS, emotion_label
+from mer.emotions import EMOTIONS, emotion_label
 from mer.plots.analyze import LOGMEL_COLORSCALE, logmel_figure
 from mer.plots.common import LEGEND_ROW_PX, XAXIS_ROOM_PX
 from mer.plots.dataset import pca_figure

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from mer.config import EMOTIONS, AudioConfig, FeatureConfig, Fit, FitKind, ModelConfig, TrainConfig
+from mer.choices import FitKind
+from mer.config import AudioConfig, FeatureConfig, Fit, ModelConfig, TrainConfig
+from mer.emotions import EMOTIONS
 from mer.errors import ModelError
 from mer.model import predict_tracks
 from mer.config import DatasetInfo
@@ -149,21 +151,20 @@ def test_an_old_config_json_is_migrated_as_it_is_read(tiny_models, tmp_path):
 
 def test_an_installed_mer_seeds_its_writable_models_folder_from_the_wheel(tmp_path, monkeypatch):
     # a checkout reads models/; an installed package copies the bundled models it carries into the data folder
-    from mer import config, registry
+    from mer import registry, settings
 
     bundled = tmp_path / "site-packages" / "mer" / "bundled_models"
     (bundled / "default").mkdir(parents=True)
     (bundled / "default" / "config.json").write_text("{}")
     (bundled / "ladder.json").write_text('{"x": 1}')
     (bundled / "__pycache__").mkdir()
-    monkeypatch.setattr(config, "from_checkout", lambda: False)
-    monkeypatch.setattr(registry, "from_checkout", lambda: False)
+    monkeypatch.setattr(settings, "from_checkout", lambda: False)
     monkeypatch.setattr(registry, "INSTALLED_MODELS", bundled)
     monkeypatch.delenv("MER_MODELS_DIR", raising=False)
     monkeypatch.delenv("MER_DATA_DIR", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home-data"))
     root = registry.models_dir()
-    assert root == tmp_path / "home-data" / "mer" / "models" and config.data_dir() == root.parent
+    assert root == tmp_path / "home-data" / "mer" / "models" and settings.data_dir() == root.parent
     assert sorted(p.name for p in root.iterdir()) == ["default", "ladder.json"]
     (root / "ladder.json").write_text('{"x": 2}')  # a user's ladder is never overwritten
     assert registry.models_dir() == root and (root / "ladder.json").read_text() == '{"x": 2}'

@@ -13,7 +13,7 @@ import pytest
 from mer.cli import main
 from mer.data.compact import (BUNDLED_FEATURES, build_compact_features, compact_segment_features, load_compact_features,
                          save_compact_features)
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.data.emotify import BUNDLED_DATA_CSV, load_annotations, load_corpus
 from mer.errors import DataError
 from mer.audio.features import FEATURES_VERSION

@@ -27,7 +27,7 @@ def test_an_analysis_takes_the_cores_others_leave_free_shared_with_the_analyses_
 
 @pytest.fixture
 def four_idle_cores(monkeypatch):
-    monkeypatch.delenv(threads.ENV_VAR, raising=False)
+    monkeypatch.delenv("MER_THREADS", raising=False)
     monkeypatch.setattr(threads, "usable_cores", lambda: 4)
     monkeypatch.setattr(threads, "busy_elsewhere", lambda: 0.0)
     before = torch.get_num_threads()

@@ -15,7 +15,7 @@ from mer.batch.query import Catalogue, TrackQuery
 from mer.batch.synthetic import write_synthetic_batch
 from mer.batch.view import (MOST_STEPS, common_folder, journey_rows, map_points, picked, select_tracks, similar_rows,
                             step_range)
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mer.config import EMOTIONS
+from mer.emotions import EMOTIONS
 from mer.results import CVReport, Metrics
 from mer.yardstick import CHANCE, how_sure, reference
 

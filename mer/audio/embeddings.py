@@ -29,7 +29,9 @@ import numpy as np
 
 from . import musicnn
 from .decode import Audio, load_audio, resample
-from ..config import EMOTIONS, GENRES, AudioConfig, to_dict
+from ..config import AudioConfig
+from ..emotions import EMOTIONS, GENRES
+from ..serial import to_dict
 from ..errors import DataError, MerError
 from ..files import loads_json, open_atomic
 from ..kernels import run_kernel, run_precision

@@ -21,7 +21,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..audio.decode import SUPPORTED_EXTENSIONS
-from ..config import EMOTIONS, data_dir, emotion_label
+from ..emotions import EMOTIONS, emotion_label
+from .. import settings
 from ..errors import AudioError, MerError
 from ..files import file_kind, is_under, read_json, write_json_atomic
 from ..text import csv_text, display_text
@@ -30,7 +31,7 @@ from .inputs import BatchError
 __all__ = ["BatchInfo", "TrackFile", "list_batches", "allowed_roots", "playable_path", "unplayable_reason",
            "read_track_file", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
            "emotion_counts", "TABLE_COLUMNS", "table_columns", "library_roots", "readable_folder", "batch_output",
-           "batches_dir", "sample_dir", "ensure_sample", "ROOTS_VAR", "FOLDERS_FILE", "roots_from_env",
+           "sample_dir", "ensure_sample", "FOLDERS_FILE",
            "remembered_folders", "remember_folder", "folder_outside"]
 
 #: Columns of the Library page's table, in order (valence and arousal only for a batch that has them).
@@ -73,7 +74,7 @@ def list_batches(root: Path | None = None) -> list[BatchInfo]:
 
     ``root`` defaults to the data folder (``$MER_DATA_DIR`` or ``data/``); the app never takes a typed path.
     """
-    root = root or data_dir()
+    root = root or settings.data_dir()
     out = []
     for d in _batch_dirs(root) if root.is_dir() and not root.is_symlink() else ():
         if any((d / t).is_symlink() for t in ("tracks.parquet", "segments.parquet")):
@@ -96,24 +97,17 @@ def _summary(batch: Path) -> dict[str, Any]:
     return summary if isinstance(summary, dict) else {}
 
 
-#: The variable that lists the folders a shared server's Library may read (separated by ``os.pathsep``).
-ROOTS_VAR = "MER_LIBRARY_ROOTS"
 #: The folders the owner of the machine allowed from the Library page, in the data folder.
 FOLDERS_FILE = "library-folders.json"
-
-
-def roots_from_env() -> list[Path]:
-    """The folders ``$MER_LIBRARY_ROOTS`` names; while it is set, it alone decides (a shared server)."""
-    return [Path(r) for r in os.environ.get(ROOTS_VAR, "").split(os.pathsep) if r]
 
 
 def remembered_folders() -> list[Path]:
     """The folders the machine's owner allowed on the Library page (:func:`remember_folder`); none while
     ``$MER_LIBRARY_ROOTS`` is set, or when the file is missing or not one mer wrote."""
-    if os.environ.get(ROOTS_VAR):
+    if settings.shared_roots():
         return []
     try:
-        saved = read_json(data_dir() / FOLDERS_FILE)
+        saved = read_json(settings.data_dir() / FOLDERS_FILE)
     except (OSError, MerError):
         return []
     folders = saved.get("folders", []) if isinstance(saved, dict) else []
@@ -137,9 +131,9 @@ def remember_folder(folder: Path) -> Path:
     folders = [str(f) for f in remembered_folders()]
     if str(real) not in folders:
         try:
-            write_json_atomic(data_dir() / FOLDERS_FILE, {"folders": [*folders, str(real)]})
+            write_json_atomic(settings.data_dir() / FOLDERS_FILE, {"folders": [*folders, str(real)]})
         except OSError as e:
-            raise BatchError(f"Cannot remember '{real}' in the data folder '{data_dir()}' ({e.strerror}); make it "
+            raise BatchError(f"Cannot remember '{real}' in the data folder '{settings.data_dir()}' ({e.strerror}); make it "
                              "writable, or start the app with MER_LIBRARY_ROOTS naming the folder.") from None
     return real
 
@@ -152,7 +146,7 @@ def folder_outside(text: str) -> Path | None:
         return None
     path = Path(text).expanduser()
     try:
-        real = (path if path.is_absolute() else data_dir() / path).resolve(strict=True)
+        real = (path if path.is_absolute() else settings.data_dir() / path).resolve(strict=True)
     except (OSError, RuntimeError):
         return None
     return real if real.is_dir() and not is_under(real, library_roots()) else None
@@ -162,11 +156,11 @@ def allowed_roots(batch: Path) -> list[Path]:
     """Folders whose audio the page may play for a batch: the data folder, the library folders the batch
     recorded (``roots`` in its ``batch.json``), those in ``$MER_LIBRARY_ROOTS`` (separated by ``os.pathsep``)
     and, while that is not set, the folders the machine's owner allowed (:func:`remembered_folders`)."""
-    roots = [data_dir()]
+    roots = [settings.data_dir()]
     recorded = _summary(Path(batch)).get("roots", [])
     roots += [Path(r) for r in recorded if isinstance(r, str) and Path(r).is_absolute()] \
         if isinstance(recorded, list) else []
-    return [*roots, *roots_from_env(), *remembered_folders()]
+    return [*roots, *settings.shared_roots(), *remembered_folders()]
 
 
 def playable_path(batch: Path, path: str) -> Path | None:
@@ -283,7 +277,7 @@ def library_roots() -> list[Path]:
     """Folders the Library page may analyse a library from: the data folder and those in ``$MER_LIBRARY_ROOTS``
     (separated by ``os.pathsep``), or while that is not set, the folders the machine's owner allowed
     (:func:`remembered_folders`); resolved, and those that do not exist left out."""
-    roots = [data_dir(), *roots_from_env(), *remembered_folders()]
+    roots = [settings.data_dir(), *settings.shared_roots(), *remembered_folders()]
     out: list[Path] = []
     for r in roots:
         try:
@@ -311,7 +305,7 @@ def readable_folder(text: str) -> Path:
     if not text:
         raise BatchError("Type the path of a folder of music on this server.")
     path = Path(text).expanduser()
-    path = path if path.is_absolute() else data_dir() / path
+    path = path if path.is_absolute() else settings.data_dir() / path
     roots = library_roots()
     allowed = ", ".join(f"'{r}'" for r in roots) or "none"
     try:
@@ -331,11 +325,6 @@ def readable_folder(text: str) -> Path:
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
-def batches_dir() -> Path:
-    """Where the Library page writes the batches it starts: ``batches/`` in the data folder."""
-    return data_dir() / "batches"
-
-
 def batch_output(name: str) -> Path:
     """The output folder of a batch the Library page starts, ``batches/NAME`` in the data folder.
 
@@ -347,12 +336,12 @@ def batch_output(name: str) -> Path:
     if not _NAME.fullmatch(name or ""):
         raise BatchError(f"'{name}' cannot name a batch: use 1 to 64 letters, digits, '.', '_' or '-', starting "
                          "with a letter or a digit.")
-    return batches_dir() / name
+    return settings.batches_dir() / name
 
 
 def sample_dir() -> Path:
     """The sample batch (the bundled example excerpts); hidden, so no user's batch name can meet it."""
-    return batches_dir() / ".sample"
+    return settings.batches_dir() / ".sample"
 
 
 @contextlib.contextmanager
@@ -382,7 +371,7 @@ def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
     from .worker import model_identity
 
     out = sample_dir()
-    with _waiting_lock(batches_dir() / ".sample.lock"):
+    with _waiting_lock(settings.batches_dir() / ".sample.lock"):
         summary = _summary(out)
         current = (summary.get("model_name"), summary.get("model_version")) == model_identity(model) \
             and summary.get("tracks") == len(list_examples()) and (out / "tracks.parquet").is_file()

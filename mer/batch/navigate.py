@@ -15,7 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-from ..config import EMOTIONS, data_dir
+from ..emotions import EMOTIONS
+from .. import settings
 from ..files import is_under, open_atomic
 from ..tags import TAGS
 from .inputs import BatchError
@@ -429,9 +430,8 @@ def playlist_roots() -> list[Path]:
     """Folders ``--m3u`` may write into (resolved): the working folder, the data folder and
     ``$MER_LIBRARY_ROOTS``, less any that is ``/``, the home folder or a folder holding it (a service's working
     folder is often ``/``: it would open the whole disk)."""
-    extra = [Path(r) for r in os.environ.get("MER_LIBRARY_ROOTS", "").split(os.pathsep) if r]
     roots = []
-    for root in (Path.cwd(), data_dir(), *extra):
+    for root in (Path.cwd(), settings.data_dir(), *settings.shared_roots()):
         real = root.expanduser().resolve()
         if _too_wide(real) is None and real not in roots:
             roots.append(real)

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
 from .inputs import BatchError
 from ..progress import ProgressFn
 from .store import (PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, VA_COLUMNS, VA_SHAPE_COLUMNS,

@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
 from ..files import open_atomic
 from ..progress import ProgressFn
 from ..text import display_text, neutralise_cell

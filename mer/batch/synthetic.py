@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..circumplex import project
-from ..config import EMOTIONS, GENRES
+from ..emotions import EMOTIONS, GENRES
 from ..files import write_json_atomic
 from .inputs import BatchError, HashSet, path_id
 from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part

@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..config import emotion_label
+from ..emotions import emotion_label
 from .inputs import BatchError
 from .library import table_columns, table_view, tracks_csv
 from .navigate import Journey, Neighbour

@@ -13,7 +13,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
+from .. import settings
 from ..errors import MerError, MerWarning
 from ..valence import VA_FILE, VAPath
 from .inputs import FileRef
@@ -196,9 +197,7 @@ def init_worker(model_dir: str, arithmetic: tuple[str, str] | None = None) -> No
     """
     global _MODEL
     if arithmetic is not None:
-        from ..kernels import ENV_VAR, KERNEL_ENV_VAR
-
-        os.environ[ENV_VAR], os.environ[KERNEL_ENV_VAR] = arithmetic
+        os.environ[settings.PRECISION], os.environ[settings.KERNEL] = arithmetic
     single_thread()
     from ..registry import load_model
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import EMOTIONS, SAMPLERS
+from ..choices import SAMPLERS
+from ..emotions import EMOTIONS
 from ..errors import DataError
 
 __all__ = [

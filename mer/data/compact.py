@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..audio.decode import load_audio
-from ..config import AudioConfig, FeatureConfig, to_dict
+from ..config import AudioConfig, FeatureConfig
+from ..serial import to_dict
 from .emotify import BUNDLED_DATA_CSV, load_corpus
 from ..errors import DataError, MerError
 from ..audio.features import FEATURES_VERSION, segment_spectra_and_logmel

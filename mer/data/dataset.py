@@ -18,7 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.decode import load_audio
-from ..config import GENRES, AudioConfig, FeatureConfig, data_dir, to_dict
+from ..config import AudioConfig, FeatureConfig
+from ..emotions import GENRES
+from ..serial import to_dict
+from ..settings import data_dir
 from .emotify import Corpus, file_stamp
 from ..errors import DataError, MerError
 from ..audio.features import FEATURES_VERSION, track_features
@@ -138,7 +141,7 @@ class TrackData:
     shares : np.ndarray [shape=(n_tracks, 9)]
         Share of the track's listeners who ticked each emotion.
     genre : np.ndarray [shape=(n_tracks,)]
-        Index into :data:`~mer.config.GENRES` (-1 where unknown).
+        Index into :data:`~mer.emotions.GENRES` (-1 where unknown).
     track_id : np.ndarray [shape=(n_tracks,)]
     summary : np.ndarray [shape=(n_tracks, 2 * n_mels)], optional
         Where ``X`` holds embeddings, not log-mel images: each track's mean and standard deviation of its

@@ -32,8 +32,9 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+from .. import settings
 from ..audio.decode import SUPPORTED_EXTENSIONS as AUDIO_EXTENSIONS
-from ..config import EMOTIONS, GENRES
+from ..emotions import EMOTIONS, GENRES
 from ..errors import DataError, DownloadError
 from ..files import check_output_dir
 from ..progress import ProgressFn
@@ -46,19 +47,16 @@ __all__ = [
     "load_corpus",
     "read_votes",
     "BUNDLED_DATA_CSV",
-    "EMOTIFY_BASE_URL",
     "fetch_emotify",
     "emotify_ready",
     "safe_extract",
     "REQUIRED_COLUMNS",
-    "emotify_url",
     "emotify_reachable",
     "downloaded_emotify_dir",
     "AUDIO_EXTENSIONS",
     "file_stamp",
 ]
 
-EMOTIFY_BASE_URL = "http://www2.projects.science.uu.nl/memotion/emotifydata/"
 REQUIRED_COLUMNS: tuple[str, ...] = ("track id", "genre", *EMOTIONS)
 
 #: The official ``data.csv`` of all 400 tracks, shipped with mer (annotations only, no audio).
@@ -124,7 +122,7 @@ class Annotations(_TrackTable):
         The ``data.csv`` read.
     tracks : pd.DataFrame
         Columns ``track_id, genre, rank, n_responses, dominant`` and one vote-share
-        column per emotion (in :data:`~mer.config.EMOTIONS` order), sorted by ``track_id``.
+        column per emotion (in :data:`~mer.emotions.EMOTIONS` order), sorted by ``track_id``.
     """
 
     source: Path
@@ -154,7 +152,7 @@ class Corpus(_TrackTable):
     root : Path
     tracks : pd.DataFrame
         Columns ``track_id, genre, rank, path, n_responses, dominant`` and one
-        vote-share column per emotion (in :data:`~mer.config.EMOTIONS` order),
+        vote-share column per emotion (in :data:`~mer.emotions.EMOTIONS` order),
         sorted by ``track_id``.
     missing : tuple of MissingAudio
         Tracks of ``data.csv`` left out because their audio is absent (only with
@@ -460,7 +458,7 @@ def safe_extract(archive: str | os.PathLike, target: str | os.PathLike, *, max_b
     return written
 
 
-def fetch_emotify(out: str | os.PathLike, *, base_url: str = EMOTIFY_BASE_URL,
+def fetch_emotify(out: str | os.PathLike, *, base_url: str = settings.EMOTIFY_BASE_URL,
                   on_progress: ProgressFn | None = None, timeout: float = 30.0) -> Corpus:
     """Download the official ``data.csv`` and ``emotifymusic.zip`` into ``out`` and unpack them.
 
@@ -516,21 +514,14 @@ def emotify_ready(root: str | os.PathLike) -> bool:
     return (Path(root) / FETCHED_MARKER).is_file() and (Path(root) / "emotifymusic").is_dir()
 
 
-def emotify_url() -> str:
-    """Where Emotify is downloaded from: ``$MER_EMOTIFY_URL`` or the official Utrecht University address."""
-    return os.environ.get("MER_EMOTIFY_URL") or EMOTIFY_BASE_URL
-
-
 def downloaded_emotify_dir() -> Path:
     """Where the app keeps an Emotify it downloaded: ``<data dir>/emotify`` (git-ignored)."""
-    from ..config import data_dir
-
-    return data_dir() / "emotify"
+    return settings.data_dir() / "emotify"
 
 
 def emotify_reachable(base_url: str | None = None, timeout: float = 3.0) -> str | None:
     """None when ``data.csv`` can be fetched from ``base_url``; otherwise why not, in words."""
-    base = base_url or emotify_url()
+    base = base_url or settings.emotify_url()
     url = (base if base.endswith("/") else base + "/") + "data.csv"
     try:
         with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):

@@ -22,7 +22,8 @@ import pandas as pd
 
 from .balance import SAMPLER_LABELS, Resampled, class_counts, imbalance_ratio, oversample
 from .compact import BUNDLED_FEATURES, load_compact_features
-from ..config import EMOTIONS, TrainConfig
+from ..config import TrainConfig
+from ..emotions import EMOTIONS
 from .dataset import SegmentData, segment_data
 from .folds import track_folds
 from .emotify import Annotations, Corpus, MissingAudio, load_annotations, load_corpus

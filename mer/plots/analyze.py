@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ..config import EMOTIONS, emotion_label
+from ..emotions import EMOTIONS, emotion_label
 from ..text import escape_html
 from .common import EMOTION_COLORS, LABELS, figure, time_axis
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ..config import EMOTIONS, emotion_label
+from ..emotions import EMOTIONS, emotion_label
 
 __all__ = ["EMOTION_COLORS", "LABELS", "LAYOUT", "XAXIS_ROOM_PX", "LEGEND_ROW_PX", "legend_below", "figure", "clock",
            "time_ticks", "time_axis"]

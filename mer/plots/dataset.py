@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..config import EMOTIONS, emotion_label
+from ..emotions import EMOTIONS, emotion_label
 from ..text import escape_html
 from .common import EMOTION_COLORS, LABELS, legend_below, figure
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..config import EMOTIONS, emotion_label
+from ..emotions import EMOTIONS, emotion_label
 from ..text import escape_html
 from .common import EMOTION_COLORS, LABELS, LAYOUT, legend_below, figure
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
 from ..text import escape_html
 from .common import EMOTION_COLORS, LABELS, figure
 

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ..config import EMOTIONS
+from ..emotions import EMOTIONS
 from .common import EMOTION_COLORS, LABELS, figure, time_axis
 
 __all__ = ["timeline_figure", "CLICK_LAYER", "segment_from_selection", "distribution_figure"]

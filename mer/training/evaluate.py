@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import EMOTIONS, GENRES
+from ..emotions import EMOTIONS, GENRES
 from ..progress import ProgressFn
 from ..results import ClassScore, Metrics
 

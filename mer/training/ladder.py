@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from ..config import EMOTIONS, ModelConfig, TrainConfig, read_run_config, to_dict
+from ..config import ModelConfig, TrainConfig
+from ..emotions import EMOTIONS
+from ..run_config import read_run_config
+from ..serial import to_dict
 from ..errors import DataError, ModelError
 from ..results import FAMILIES, FAMILY_LABELS, FamilyLadder, FitSummary, LadderReport
 from ..progress import EpochFn, ProgressFn

@@ -36,7 +36,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..audio.decode import load_audio
-from ..config import EMOTIONS, AudioConfig, _check
+from ..config import AudioConfig, _check
+from ..emotions import EMOTIONS
 from ..data.balance import oversample
 from ..data.emotify import BUNDLED_DATA_CSV, Corpus
 from ..errors import ConfigError, DataError, MerError

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data.balance import class_weights, oversample
-from ..config import (EMOTIONS, AudioConfig, DatasetInfo, FeatureConfig, Fit, FitKind, FrontEndKind, ModelConfig,
-                      TrainConfig, VAConfig)
+from ..choices import FitKind, FrontEndKind
+from ..config import AudioConfig, DatasetInfo, FeatureConfig, Fit, ModelConfig, TrainConfig, VAConfig
+from ..emotions import EMOTIONS
 from ..data.dataset import TrackData
 from ..device import resolve_device
 from ..data.emotify import Corpus, load_corpus

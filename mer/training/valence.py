@@ -1,7 +1,7 @@
 """Training and judging the valence–arousal head on 4Q, with artists kept apart.
 
 The head (:class:`mer.valence.VAHead`) is two L2-regularised logistic regressions on MusiCNN layers of each
-segment (:class:`mer.config.VAInput`: each side reads its own), every segment of a clip labelled with its clip's valence and arousal sign. Its regularisation is chosen
+segment (:class:`mer.choices.VAInput`: each side reads its own), every segment of a clip labelled with its clip's valence and arousal sign. Its regularisation is chosen
 inside the training clips by artist-grouped folds (log loss of the clips' sides), so that in the evaluation
 nothing of a test fold reaches training: not the standardisation, not the fit, not the choice of C.
 
@@ -18,7 +18,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..circumplex import project
-from ..config import EMOTIONS, VAConfig, VAInput
+from ..choices import VAInput
+from ..config import VAConfig
+from ..emotions import EMOTIONS
 from ..data.fourq import FourQ
 from ..errors import TrainingCancelled
 from ..progress import ProgressFn
@@ -238,7 +240,7 @@ def _check_stop(should_stop: StopFn | None) -> None:
 
 def emotion_anchors(head: VAHead, X: np.ndarray, labels: np.ndarray) -> dict[str, tuple[float, float, int]]:
     """Where the head puts each emotion: the mean valence and arousal of the tracks (segments ``X``, (n, S, D))
-    whose dominant emotion (``labels``, indices into :data:`mer.config.EMOTIONS`) it is."""
+    whose dominant emotion (``labels``, indices into :data:`mer.emotions.EMOTIONS`) it is."""
     track = np.array([[p.track_valence, p.track_arousal] for p in map(head.path, X)])
     return {e: (float(track[labels == i, 0].mean()), float(track[labels == i, 1].mean()), int((labels == i).sum()))
             for i, e in enumerate(EMOTIONS) if (labels == i).any()}

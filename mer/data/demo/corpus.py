@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from ...config import EMOTIONS, GENRES, MAX_SEED, _check, data_dir
+from ...config import MAX_SEED, _check
+from ...emotions import EMOTIONS, GENRES
+from ...settings import data_dir
 from ...files import check_output_dir, replace_dir
 from ...pool import map_with_progress
 from ...progress import ProgressFn

@@ -383,7 +383,7 @@ def render_track(seed: int, emotion: str, genre: str, seconds: float, *, second_
     emotion : str
         Archetype of the excerpt (or of its first half when ``second_emotion`` is set).
     genre : str
-        One of :data:`~mer.config.GENRES`; sets the instruments.
+        One of :data:`~mer.emotions.GENRES`; sets the instruments.
     seconds : float > 0
     second_emotion : str, optional
         Archetype of the second half (a change of character midway).
