@@ -15,8 +15,8 @@ from mer.plots.model import history_figure
 from mer.registry import load_metrics, set_active
 from mer.results import CURVES_NOTE
 from mer.text import escape_markdown
-from ui import (DEMO_NOTE, corpora, developer_details, emotify_download, ensure_corpus, get_model, show_error,
-                start_page)
+from ui import (BUNDLED_EMOTIFY, DEMO_NOTE, corpora, developer_details, emotify_download, ensure_corpus, get_model,
+                show_error, start_page)
 
 start_page("Train")
 st.title("Train a model")
@@ -60,7 +60,7 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
 
 
 def settings_form() -> None:
-    choices = corpora(bundled=True)
+    choices = corpora(bundled=BUNDLED_EMOTIFY)
     with st.form("train"):
         label = st.selectbox("Corpus", list(choices), key="corpus",
                              help="The bundled Emotify needs no audio: it is the MusiCNN embeddings of the 320 "
@@ -87,7 +87,7 @@ def settings_form() -> None:
             model_extra = _advanced_inputs(ModelConfig, M, "model")
         st.caption(SAMPLER_NOTE)
         submitted = st.form_submit_button("Start training", type="primary")
-    if "synthetic" in label:
+    if choices[label].synthetic:
         st.caption(DEMO_NOTE)
     if submitted:
         try:

@@ -21,7 +21,8 @@ LAYERS: dict[str, int] = {
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio.decode", "mer.audio.segments", "mer.audio.features", "mer.data.balance",
                      "mer.data.folds", "mer.data.emotify", "mer.data.dataset", "mer.data.compact", "mer.data.demo",
-                     "mer.data.demo.synth", "mer.data.demo.corpus", "mer.data.examples", "mer.results",
+                     "mer.data.demo.synth", "mer.data.demo.corpus", "mer.data.examples", "mer.data.corpora",
+                     "mer.results",
                      "mer.training.loop", "mer.circumplex", "mer.yardstick", "mer.record", "mer.valence"], 1),
     # networks: the pretrained tagger, mer's heads, the tagger's reading of audio
     **dict.fromkeys(["mer.audio.musicnn", "mer.model", "mer.audio.embeddings", "mer.frontend", "mer.data.fourq"], 2),
@@ -35,7 +36,7 @@ LAYERS: dict[str, int] = {
                      "mer.compare", "mer.data.stats",
                      "mer.jobs", "mer.batch", "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
                      "mer.batch.cluster", "mer.batch.engines", "mer.batch.run", "mer.batch.library",
-                     "mer.batch.query", "mer.batch.navigate", "mer.batch.synthetic"], 4),
+                     "mer.batch.query", "mer.batch.navigate", "mer.batch.view", "mer.batch.synthetic"], 4),
     # interfaces
     **dict.fromkeys(["mer", "mer.cli", "mer.__main__"], 5),
 }
