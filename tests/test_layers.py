@@ -30,7 +30,7 @@ LAYERS: dict[str, int] = {
     "mer.registry": 3,
     # procedures
     **dict.fromkeys(["mer.analyze", "mer.training.evaluate", "mer.training.train", "mer.training.study",
-                     "mer.training.valence",
+                     "mer.training.valence", "mer.training.comparison",
                      "mer.training.ladder", "mer.card", "mer.report", "mer.plots.common", "mer.plots.track",
                      "mer.plots.analyze", "mer.plots.dataset", "mer.plots.model", "mer.plots.library", "mer.svg",
                      "mer.compare", "mer.data.stats",
