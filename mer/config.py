@@ -17,6 +17,7 @@ import numpy as np
 
 from .choices import CHOICES, FitKind, FrontEndKind, SegmentTarget, Ship, Target, TrackWeights, Sampler, VAInput
 from .errors import ConfigError
+from .serial import Record
 
 __all__ = ["AudioConfig", "FeatureConfig", "ModelConfig", "TrainConfig", "VAConfig", "DatasetInfo", "Fit",
            "MAX_SEED", "SETTING_TEXT", "MAIN_SETTINGS", "RESAMPLERS", "MAX_PARAMETERS"]
@@ -344,22 +345,12 @@ MAIN_SETTINGS = frozenset(f.name for cls in (TrainConfig, ModelConfig) for f in 
 
 
 @dataclass(frozen=True)
-class DatasetInfo:
-    """What a model was trained on, as its ``config.json`` records it and its card and pages show it."""
+class DatasetInfo(Record):
+    """What a model was trained on, as its ``config.json`` records it and its card and pages show it (a model saved
+    without one: unknown data)."""
 
-    description: str  # e.g. "Emotify, 320 tracks with their listeners' votes (the bundled MusiCNN embeddings)"
+    description: str = "unknown data"  # e.g. "Emotify, 320 tracks with their listeners' votes (the bundled MusiCNN embeddings)"
     kind: str = "unknown"  # "emotify" (real listeners) or "demo" (synthetic)
     n_tracks: int = 0
     root: str = ""  # the corpus folder, or "bundled"
     fingerprint: str = ""  # changes when the data does
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> DatasetInfo:
-        """From ``config.json``'s ``"dataset"`` (unknown keys ignored; a model saved without one: unknown data)."""
-        d = d if isinstance(d, dict) else {}
-        return cls(description=str(d.get("description", "unknown data")), kind=str(d.get("kind", "unknown")),
-                   n_tracks=int(d.get("n_tracks", 0) or 0), root=str(d.get("root", "")),
-                   fingerprint=str(d.get("fingerprint", "")))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)

@@ -16,6 +16,7 @@ import numpy as np
 from .choices import FitKind
 from .config import Fit
 from .progress import Epoch
+from .serial import DIGITS6, OMIT_NONE, Record
 
 __all__ = ["PROTOCOL_LABELS", "CURVES_NOTE", "FAMILIES", "FAMILY_LABELS", "STUDY_PUBLISHED", "LEAKS", "ClassScore", "Metrics",
            "FoldReport", "CVReport", "Rung", "ModelMetrics", "FitSummary", "FamilyLadder", "LadderReport",
@@ -47,7 +48,7 @@ STUDY_PUBLISHED = 0.947
 
 
 @dataclass(frozen=True)
-class ClassScore:
+class ClassScore(Record):
     """Precision, recall and F1 of one emotion, and how many true samples it had."""
 
     precision: float
@@ -57,7 +58,7 @@ class ClassScore:
 
 
 @dataclass(frozen=True)
-class Metrics:
+class Metrics(Record):
     """Scores of one set of predictions against the dominant emotions.
 
     Attributes
@@ -84,18 +85,10 @@ class Metrics:
     per_class: dict[str, ClassScore]
     confusion: list[list[int]]
 
-    def to_dict(self) -> dict[str, Any]:
-        out = dict(self.__dict__)
-        out["per_class"] = {e: dict(s.__dict__) for e, s in self.per_class.items()}
-        return out
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Metrics:
-        return cls(**{**d, "per_class": {e: ClassScore(**s) for e, s in d["per_class"].items()}})
 
 
 @dataclass(frozen=True)
-class FoldReport:
+class FoldReport(Record):
     """One cross-validation fold: its test metrics, training curve and best epoch."""
 
     metrics: Metrics
@@ -103,19 +96,10 @@ class FoldReport:
     best_epoch: int = 0
     n_train: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"metrics": self.metrics.to_dict(), "history": [e.to_dict() for e in self.history],
-                "best_epoch": self.best_epoch,
-                "n_train": self.n_train}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FoldReport:
-        return cls(Metrics.from_dict(d["metrics"]), [Epoch.from_dict(e) for e in d.get("history", [])],
-                   d.get("best_epoch", 0), d.get("n_train", 0))
 
 
 @dataclass(frozen=True)
-class CVReport:
+class CVReport(Record):
     """Cross-validated track-level results of one model family, with baselines on the same folds.
 
     Attributes
@@ -143,20 +127,10 @@ class CVReport:
         acc = np.array([f.metrics.accuracy for f in self.folds])
         return float(acc.mean()), float(acc.std())
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"pooled": self.pooled.to_dict(), "folds": [f.to_dict() for f in self.folds],
-                "baselines": {k: v.to_dict() for k, v in self.baselines.items()},
-                "n_folds": self.n_folds, "seed": self.seed, "data": self.data}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CVReport:
-        return cls(pooled=Metrics.from_dict(d["pooled"]), folds=[FoldReport.from_dict(f) for f in d["folds"]],
-                   baselines={k: Metrics.from_dict(v) for k, v in d["baselines"].items()},
-                   n_folds=d["n_folds"], seed=d["seed"], data=d["data"])
 
 
 @dataclass(frozen=True)
-class Rung:
+class Rung(Record):
     """One protocol of the leakage ladder: an accuracy and what it is an accuracy of."""
 
     protocol: str  # "study", "segment" or "track"
@@ -165,34 +139,22 @@ class Rung:
     n_test: int
     description: str
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Rung:
-        return cls(**d)
 
 
 @dataclass(frozen=True)
-class VAScores:
+class VAScores(Record):
     """How well a valence–arousal model sides 4Q's clips: accuracy of each sign, its ROC AUC, and the quadrant."""
 
-    valence_accuracy: float
-    valence_auc: float
-    arousal_accuracy: float
-    arousal_auc: float
-    quadrant_accuracy: float
+    valence_accuracy: float = field(metadata=DIGITS6)
+    valence_auc: float = field(metadata=DIGITS6)
+    arousal_accuracy: float = field(metadata=DIGITS6)
+    arousal_auc: float = field(metadata=DIGITS6)
+    quadrant_accuracy: float = field(metadata=DIGITS6)
 
-    def to_dict(self) -> dict[str, float]:
-        return {k: round(float(v), 6) for k, v in self.__dict__.items()}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> VAScores:
-        return cls(**{k: float(d[k]) for k in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
-class VAMetrics:
+class VAMetrics(Record):
     """The valence–arousal head's evaluation, and where it puts Emotify's emotions.
 
     Attributes
@@ -225,37 +187,17 @@ class VAMetrics:
     n_artists: int
     folds: int
     head: VAScores
-    fold_quadrant: list[float]
-    segments: tuple[float, float]
-    brier: tuple[float, float]
+    fold_quadrant: list[float] = field(metadata=DIGITS6)
+    segments: tuple[float, float] = field(metadata=DIGITS6)
+    brier: tuple[float, float] = field(metadata=DIGITS6)
     baselines: dict[str, VAScores]
-    anchors: dict[str, tuple[float, float, int]] = field(default_factory=dict)
+    anchors: dict[str, tuple[float, float, int]] = field(default_factory=dict, metadata=DIGITS6)
     c: tuple[float, float] = (0.0, 0.0)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"data": self.data, "protocol": self.protocol, "n_clips": self.n_clips, "n_artists": self.n_artists,
-                "folds": self.folds, "head": self.head.to_dict(),
-                "fold_quadrant": [round(float(a), 6) for a in self.fold_quadrant],
-                "segments": [round(float(a), 6) for a in self.segments],
-                "brier": [round(float(a), 6) for a in self.brier],
-                "baselines": {k: b.to_dict() for k, b in self.baselines.items()},
-                "anchors": {k: [round(float(v), 6), round(float(a), 6), int(n)] for k, (v, a, n) in self.anchors.items()},
-                "c": [float(c) for c in self.c]}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> VAMetrics:
-        return cls(data=str(d["data"]), protocol=str(d["protocol"]), n_clips=int(d["n_clips"]),
-                   n_artists=int(d["n_artists"]), folds=int(d["folds"]), head=VAScores.from_dict(d["head"]),
-                   fold_quadrant=[float(a) for a in d["fold_quadrant"]],
-                   segments=(float(d["segments"][0]), float(d["segments"][1])),
-                   brier=(float(d["brier"][0]), float(d["brier"][1])),
-                   baselines={k: VAScores.from_dict(b) for k, b in d["baselines"].items()},
-                   anchors={k: (float(v[0]), float(v[1]), int(v[2])) for k, v in d.get("anchors", {}).items()},
-                   c=(float(d["c"][0]), float(d["c"][1])) if d.get("c") else (0.0, 0.0))
 
 
 @dataclass(frozen=True)
-class ModelMetrics:
+class ModelMetrics(Record):
     """The contents of ``metrics.json``.
 
     Attributes
@@ -278,14 +220,8 @@ class ModelMetrics:
     history: list[Epoch] = field(default_factory=list)
     best_epoch: int = 0
     seconds: float = 0.0
-    valence_arousal: VAMetrics | None = None
+    valence_arousal: VAMetrics | None = field(default=None, metadata=OMIT_NONE)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"cv": self.cv.to_dict() if self.cv else None,
-                "ladder": {k: r.to_dict() for k, r in self.ladder.items()},
-                "history": [e.to_dict() for e in self.history], "best_epoch": self.best_epoch,
-                "seconds": self.seconds,
-                **({"valence_arousal": self.valence_arousal.to_dict()} if self.valence_arousal else {})}
 
     def fits(self) -> list[Fit]:
         """The fits whose learning curves this holds: the cross-validation's folds, then the final fit (if any)."""
@@ -305,17 +241,10 @@ class ModelMetrics:
             return fold.history, fold.best_epoch
         return self.history, self.best_epoch
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> ModelMetrics:
-        return cls(cv=CVReport.from_dict(d["cv"]) if d.get("cv") else None,
-                   ladder={k: Rung.from_dict(r) for k, r in d.get("ladder", {}).items()},
-                   history=[Epoch.from_dict(e) for e in d.get("history", [])], best_epoch=d.get("best_epoch", 0),
-                   seconds=d.get("seconds", 0.0),
-                   valence_arousal=VAMetrics.from_dict(d["valence_arousal"]) if d.get("valence_arousal") else None)
 
 
 @dataclass(frozen=True)
-class FitSummary:
+class FitSummary(Record):
     """How long one fit trained: where the ladder's time goes."""
 
     stage: str
@@ -323,16 +252,10 @@ class FitSummary:
     best_epoch: int
     seconds: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FitSummary:
-        return cls(**d)
 
 
 @dataclass(frozen=True)
-class FamilyLadder:
+class FamilyLadder(Record):
     """One family under the three protocols."""
 
     family: str  # one of FAMILIES
@@ -341,19 +264,10 @@ class FamilyLadder:
     config: dict[str, Any]  # the family's settings, as run
     fits: list[FitSummary] = field(default_factory=list)  # the study family's fits: epochs and seconds each
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "rungs": {k: r.to_dict() for k, r in self.rungs.items()},
-                "seconds": self.seconds, "config": self.config, "fits": [f.to_dict() for f in self.fits]}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> FamilyLadder:
-        return cls(family=d["family"], rungs={k: Rung.from_dict(r) for k, r in d["rungs"].items()},
-                   seconds=d["seconds"], config=d["config"],
-                   fits=[FitSummary.from_dict(f) for f in d.get("fits", [])])
 
 
 @dataclass(frozen=True)
-class LadderReport:
+class LadderReport(Record):
     """Both families' ladders on one set of tracks."""
 
     data: str  # what the tracks are
@@ -361,14 +275,6 @@ class LadderReport:
     seed: int
     families: dict[str, FamilyLadder]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"data": self.data, "n_tracks": self.n_tracks, "seed": self.seed,
-                "families": {k: f.to_dict() for k, f in self.families.items()}}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> LadderReport:
-        return cls(data=d["data"], n_tracks=d["n_tracks"], seed=d["seed"],
-                   families={k: FamilyLadder.from_dict(f) for k, f in d["families"].items()})
 
 
 #: What leaks under each protocol, for the sentences beside the ladder.

@@ -18,7 +18,7 @@ from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, Union
 
-__all__ = ["to_dict", "from_dict", "DIGITS6", "OMIT_NONE"]
+__all__ = ["Record", "to_dict", "from_dict", "DIGITS6", "OMIT_NONE"]
 
 #: Field metadata: the field's floats are written rounded to 6 decimals.
 DIGITS6 = {"digits": 6}
@@ -26,6 +26,20 @@ DIGITS6 = {"digits": 6}
 OMIT_NONE = {"omit_none": True}
 
 _C = TypeVar("_C")
+_R = TypeVar("_R", bound="Record")
+
+
+class Record:
+    """A record's ``to_dict`` and ``from_dict`` methods, from the one serialiser (for frozen dataclasses)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of this record (:func:`to_dict`)."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls: type[_R], d: dict[str, Any] | None) -> _R:
+        """The record of :meth:`to_dict` output, or an older file's subset of it (:func:`from_dict`)."""
+        return from_dict(cls, d)
 
 
 def to_dict(record: Any) -> dict[str, Any]:

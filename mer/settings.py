@@ -203,7 +203,7 @@ SETTINGS: tuple[Setting, ...] = (
             f"Folders a shared server's Library may read, separated by '{os.pathsep}'.", shared_roots),
     Setting(EMOTIFY_DIR, "unset", "An Emotify folder with audio (data.csv and emotifymusic/) the app offers.",
             emotify_dir),
-    Setting(EMOTIFY_URL, EMOTIFY_BASE_URL, "Where `python -m mer data fetch` downloads Emotify from.",
+    Setting(EMOTIFY_URL, EMOTIFY_BASE_URL, "Where the Train page and `python -m mer data fetch-emotify` download Emotify from.",
             emotify_url),
 )
 
