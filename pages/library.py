@@ -107,8 +107,9 @@ def running(name: str) -> None:
     if job.state != JobState.RUNNING:
         st.rerun()  # the whole page: the results are ready (or the reason it stopped)
     rate = f"{job.files_per_s:.2f} files/s" if job.files_per_s else "starting"
+    eta = "—" if job.eta_s is None else clock(job.eta_s)
     st.progress(job.progress, text=f"**{escape_markdown(name)}**: {job.done:,} of {job.total:,} files · {rate} · "
-                                   f"ETA {'—' if job.eta_s is None else clock(job.eta_s)} · {escape_markdown(job.message or 'starting the workers')}")
+                                   f"ETA {eta} · {escape_markdown(job.message or 'starting the workers')}")
     st.caption(f"{escape_markdown(job.folder)}, started {escape_markdown(job.started)}")
     if st.button("Cancel", key=f"cancel-{name}"):
         cancel_batch(name)
