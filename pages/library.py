@@ -18,7 +18,7 @@ from mer.batch.view import (common_folder, file_name, journey_rows, map_points, 
 from mer.emotions import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.jobs import JobState, batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
-from mer.plots.common import clock
+from mer.plots.common import clock as hms
 from mer.plots.library import group_figure, journey_figure, library_figure, map_figure, plane_map_figure
 from mer.plots.track import distribution_figure, timeline_figure
 from mer.settings import LIBRARY_ROOTS as ROOTS_VAR
@@ -107,7 +107,7 @@ def running(name: str) -> None:
     if job.state != JobState.RUNNING:
         st.rerun()  # the whole page: the results are ready (or the reason it stopped)
     rate = f"{job.files_per_s:.2f} files/s" if job.files_per_s else "starting"
-    eta = "—" if job.eta_s is None else clock(job.eta_s)
+    eta = "—" if job.eta_s is None else hms(job.eta_s)  # the page names its RateClock "clock"
     st.progress(job.progress, text=f"**{escape_markdown(name)}**: {job.done:,} of {job.total:,} files · {rate} · "
                                    f"ETA {eta} · {escape_markdown(job.message or 'starting the workers')}")
     st.caption(f"{escape_markdown(job.folder)}, started {escape_markdown(job.started)}")
