@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mer.audio import embeddings  # noqa: E402
 from mer.audio.decode import load_audio  # noqa: E402
+from mer.data.embedded import save_embeddings  # noqa: E402
 from mer.data.fourq import ANNOTATIONS, LAYER_FILES, song_number  # noqa: E402
 from mer.files import write_atomic  # noqa: E402
 
@@ -52,8 +53,7 @@ def main() -> int:
     print(file=sys.stderr)
     ids = np.array([song_number(s) for s in table["Song"]])
     for name in layers:
-        path = embeddings.save_embeddings(LAYER_FILES[name], np.stack(rows[name]), np.stack(tags), ids,
-                                          layers=(name,))
+        path = save_embeddings(LAYER_FILES[name], np.stack(rows[name]), np.stack(tags), ids, layers=(name,))
         print(f"{name}: {path} ({path.stat().st_size / 1e6:.2f} MB)")
     write_atomic(ANNOTATIONS, table[["Song", "Artist", "Quadrant", "PQuad"]].to_csv(index=False))
     print(f"{len(ids)} clips in {time.perf_counter() - t0:.1f} s")

@@ -23,13 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mer.audio import embeddings  # noqa: E402
 from mer.audio.decode import load_audio  # noqa: E402
 from mer.data.compact import _official_ids  # noqa: E402
+from mer.data.embedded import BUNDLED_EMBEDDINGS, save_embeddings  # noqa: E402
 from mer.data.emotify import load_corpus  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, required=True, help="Emotify-layout folder with its audio")
-    parser.add_argument("--out", type=Path, default=embeddings.BUNDLED_EMBEDDINGS)
+    parser.add_argument("--out", type=Path, default=BUNDLED_EMBEDDINGS)
     parser.add_argument("--all-layers", type=Path, default=None, help="also write every layer here (float32)")
     args = parser.parse_args()
     t0 = time.perf_counter()
@@ -48,7 +49,7 @@ def main() -> int:
     ids = _official_ids(args.root, corpus.tracks["track_id"].to_numpy())
     if args.all_layers:
         np.savez(args.all_layers, track_id=ids, tags=np.stack(tags), **layers)
-    path = embeddings.save_embeddings(args.out, chosen, np.stack(tags), ids)
+    path = save_embeddings(args.out, chosen, np.stack(tags), ids)
     print(f"{len(ids)} tracks x {chosen.shape[1]} segments x {chosen.shape[2]} values "
           f"(float16) -> {path} ({path.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.1f} s")
     return 0

@@ -103,7 +103,7 @@ def measure(out: Path) -> dict:
         "similar": lambda: similar(cat, me, top=10),
         "similar_sound_first": lambda: similar(cat, me, top=10, by="sound"),  # reads the sounds once
         "similar_sound": lambda: similar(cat, me, top=10, by="sound"),
-        "journey": lambda: journey(cat, "sadness", "calmness", steps=8),
+        "journey": lambda: journey(cat, "calmness", from_emotion="sadness", steps=8),
         "journey_plane": lambda: plane_journey(cat, (-0.6, -0.6), (0.6, 0.6), steps=8),
     }
     for name, fn in pages.items():

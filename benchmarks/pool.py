@@ -27,13 +27,13 @@ DEMO_SIZES = ((8, 10.5), (16, 10.5), (36, 10.5), (24, 60.0), (96, 60.0))
 
 def _features(root: str, n: int, workers: int) -> None:
     from mer.config import AudioConfig, FeatureConfig
-    from mer.data.dataset import _extract
+    from mer.data.dataset import _windows, decode_and_summarise
     from mer.data.emotify import load_corpus
     from mer.pool import AUDIO_MODULES, map_with_progress
 
     paths = list(load_corpus(root, allow_missing=True).tracks["path"])[:n]
-    jobs = [(p, AudioConfig(), FeatureConfig()) for p in paths]
-    map_with_progress(_extract, jobs, message="features", workers=workers, min_jobs=0,
+    jobs = [(p, AudioConfig(), FeatureConfig(), _windows, f"use '{p}'") for p in paths]
+    map_with_progress(decode_and_summarise, jobs, message="features", workers=workers, min_jobs=0,
                       preload=("mer.data.dataset", *AUDIO_MODULES))
 
 

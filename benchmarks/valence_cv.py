@@ -59,7 +59,7 @@ def recipe(config: VAConfig) -> None:
 
 def _weak_emotify(layers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Emotify's tracks with the circumplex side of their dominant emotion as weak valence and arousal labels."""
-    from mer.audio.embeddings import BUNDLED_LAYER_FILES, load_bundled_embeddings
+    from mer.data.embedded import BUNDLED_LAYER_FILES, load_bundled_embeddings
     from mer.circumplex import COORDINATES
     from mer.data.emotify import load_annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .choices import Family, Protocol, Ship, Target
 from .config import DatasetInfo, ModelConfig, TrainConfig
 from .emotions import EMOTIONS, emotion_label
 from .frontend import front_end
@@ -103,7 +104,7 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
              card_paragraph(name, dataset, model_config, metrics, quote=escape_markdown), "",
              f"A hybrid CNN-LSTM: {cnn}; a bidirectional LSTM runs across the 20 embeddings, and two heads give each "
              "segment's emotion distribution (the timeline) and the track's (attention-pooled), trained against the "
-             f"listeners' {'vote shares' if config.target == 'shares' else 'dominant emotion'}: "
+             f"listeners' {'vote shares' if config.target == Target.SHARES else 'dominant emotion'}: "
              f"{SEGMENT_HEADS[config.segment_target]} (weight {config.segment_weight:g}).", "",
              "## Data", f"- {escape_markdown(dataset.description)}, fingerprint `{dataset.fingerprint}`."]
     if dataset.kind == "demo":
@@ -120,7 +121,7 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
         lines += [""]
     shipped = (f"the average of the {metrics.cv.n_folds} cross-validation fold models (each scored above on the "
                "tracks it never saw; their average has not been scored on unseen tracks here)"
-               if config.ship == "folds" and metrics.cv else "one network trained on all tracks")
+               if config.ship == Ship.FOLDS and metrics.cv else "one network trained on all tracks")
     lines += ["## Training", f"- The shipped model is {shipped}.",
               f"- AdamW lr {config.lr:g}, weight decay {config.weight_decay:g}, ReduceLROnPlateau "
               f"(×{config.lr_factor:g} after {config.lr_patience} epochs), dropout {model_config.dropout:g}, "
@@ -164,7 +165,7 @@ def va_lines(va: VAMetrics | None) -> list[str]:
 
 def _best_epochs(config: TrainConfig, metrics: ModelMetrics) -> str:
     """The shipped networks' best epochs: each fold model's when the folds are averaged, else the one fit's."""
-    if config.ship == "folds" and metrics.cv:
+    if config.ship == Ship.FOLDS and metrics.cv:
         return "best epochs of the fold models " + ", ".join(str(f.best_epoch) for f in metrics.cv.folds)
     return f"best epoch {metrics.best_epoch}"
 
@@ -221,10 +222,10 @@ def card_summary(name: str, record: ModelRecord, metrics: ModelMetrics,
             "baselines": {k: {"accuracy": m.accuracy, "macro_f1": m.macro_f1, "listener_agreement": m.agreement}
                           for k, m in cv.baselines.items()},
         }
-        out["protocols"].setdefault("track", {"accuracy": cv.pooled.accuracy, "unit": "track", "n_test": cv.pooled.n})
+        out["protocols"].setdefault(Protocol.TRACK, {"accuracy": cv.pooled.accuracy, "unit": "track", "n_test": cv.pooled.n})
     saved = ladder
-    if saved is not None and "study" in saved.families:
-        fam = saved.families["study"]
+    if saved is not None and Family.STUDY in saved.families:
+        fam = saved.families[Family.STUDY]
         out["study_recipe"] = {
             "data": saved.data, "seed": saved.seed, "seconds": fam.seconds,
             "protocols": {k: {"accuracy": r.accuracy, "unit": r.unit, "n_test": r.n_test, "description": r.description}

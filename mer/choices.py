@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = ["Sampler", "Target", "SegmentTarget", "TrackWeights", "Ship", "FrontEndKind", "FitKind", "VAInput",
-           "SAMPLERS", "PROTOCOLS", "TARGETS", "SEGMENT_TARGETS", "TRACK_WEIGHTS", "SHIPS", "FRONT_ENDS", "SHIP_LABELS",
+           "Engine", "TrackStatus", "SimilarBy", "Protocol", "Family", "SAMPLERS", "PROTOCOLS", "TARGETS", "SEGMENT_TARGETS", "TRACK_WEIGHTS", "SHIPS", "FRONT_ENDS", "SHIP_LABELS",
            "CHOICES"]
 
 
@@ -83,8 +83,44 @@ class VAInput(StrEnum):
         return tuple(self.value.split("+"))
 
 
+class Engine(StrEnum):
+    """Where a batch runs (``python -m mer batch --engine``): a local pool of processes, or a Ray cluster."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
+class TrackStatus(StrEnum):
+    """A batch track's ``status`` column: analysed, or failed with the CLI's one-line message in ``error``."""
+
+    OK = "ok"
+    ERROR = "error"
+
+
+class SimilarBy(StrEnum):
+    """What "similar tracks" measures: the emotion profile, or what MusiCNN hears (where the batch stores it)."""
+
+    EMOTION = "emotion"
+    SOUND = "sound"
+
+
+class Protocol(StrEnum):
+    """A rung of the leakage ladder, most leaky first (:data:`mer.results.PROTOCOL_LABELS` says what each leaks)."""
+
+    STUDY = "study"  # SMOTE on all segments, then a random segment split
+    SEGMENT = "segment"  # a random segment split, SMOTE on the training fold only
+    TRACK = "track"  # cross-validation grouped by track: the honest number
+
+
+class Family(StrEnum):
+    """A network family of the leakage ladder: the study's recipe, or mer's."""
+
+    STUDY = "study"
+    MER = "mer"
+
+
 SAMPLERS: tuple[str, ...] = tuple(Sampler)
-PROTOCOLS: tuple[str, ...] = ("study", "segment", "track")
+PROTOCOLS: tuple[str, ...] = tuple(Protocol)
 TARGETS: tuple[str, ...] = tuple(Target)
 SEGMENT_TARGETS: tuple[str, ...] = tuple(SegmentTarget)
 TRACK_WEIGHTS: tuple[str, ...] = tuple(TrackWeights)

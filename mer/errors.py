@@ -25,6 +25,9 @@ __all__ = [
     "TrainingCancelled",
     "DownloadError",
     "DeviceError",
+    "OutputFolderError",
+    "BatchError",
+    "BatchCancelled",
     "MerWarning",
 ]
 
@@ -99,6 +102,18 @@ class DownloadError(MerError):
 
 class DeviceError(MerError):
     """The requested compute device (a GPU) is not available."""
+
+
+class OutputFolderError(MerError):
+    """A command was pointed at a folder it must not write into or replace."""
+
+
+class BatchError(MerError):
+    """A batch cannot start or cannot finish (no inputs, an unwritable output folder, nothing analysable)."""
+
+
+class BatchCancelled(BatchError):
+    """A batch was asked to stop (SIGTERM, the Library page's Cancel): what it analysed is kept, to resume."""
 
 
 class MerWarning(UserWarning):

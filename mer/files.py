@@ -11,7 +11,7 @@ Three rules, one place:
 * **A crash never loses a folder.** :func:`replace_dir` swaps a complete new
   folder for an old one with a journal: killed at any instant, the old or the
   new folder is under its name, or :func:`repair` puts one back at the next
-  start. :func:`name_lock` lets one writer at a time own a name.
+  start. :func:`name_lock` lets one writer at a time own a name, on :func:`exclusive_lock`, mer's one ``flock``.
 
 And the browser reads only files under allowed roots (:func:`is_under`), and every JSON file mer reads is
 size- and depth-limited (:func:`read_json`, :func:`loads_json`): a hostile file is an error, never a hang or a
@@ -34,14 +34,10 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 
-from .errors import MerError
+from .errors import MerError, OutputFolderError
 
-__all__ = ["OutputFolderError", "JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
-           "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
-
-
-class OutputFolderError(MerError):
-    """A command was pointed at a folder it must not write into or replace."""
+__all__ = ["JSON_MAX_BYTES", "JSON_MAX_DEPTH", "loads_json", "read_json", "open_atomic", "write_atomic", "write_json_atomic", "check_output_dir",
+           "exclusive_lock", "hold_lock", "name_lock", "replace_dir", "repair", "is_under", "file_digest", "file_kind"]
 
 
 #: The largest JSON file mer reads (the biggest it writes, a model's metrics.json, is about 100 kB).
@@ -203,14 +199,73 @@ def check_output_dir(path: str | os.PathLike, *, markers: Iterable[str], what: s
             "Move them away or choose another folder.")
 
 
-_HELD: dict[Path, int] = {}
+@contextlib.contextmanager
+def exclusive_lock(path: str | os.PathLike, *, wait: bool = False, busy: Callable[[], BaseException] | None = None,
+                   remove: bool = False) -> Iterator[None]:
+    """Hold an exclusive advisory lock on the file ``path`` (created if missing): mer's one ``flock``.
+
+    The system drops the lock when the process dies, kill -9 included, so a crash never leaves a name locked.
+
+    Parameters
+    ----------
+    path : path-like
+        The lock file; its folder must exist.
+    wait : bool
+        Wait for another holder to release it; otherwise raise ``busy()`` at once.
+    busy : callable returning an exception, optional
+        The error raised when another process holds the lock (default :class:`BlockingIOError`).
+    remove : bool
+        Remove the file on release (while still held, so that a process waiting for it locks a fresh file; the
+        holder checks that the file it locked is still the one at ``path``). Every user of a name must agree.
+
+    Raises
+    ------
+    OSError
+        The file cannot be created or opened.
+    """
+    path = Path(path).absolute()
+    while True:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _same_file(path, fd):  # its last holder may have removed it between our open and our lock
+                break
+        except BlockingIOError:
+            os.close(fd)
+            raise (busy() if busy else BlockingIOError(f"'{path}' is locked by another process.")) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield
+    finally:
+        if remove:
+            path.unlink(missing_ok=True)
+        os.close(fd)
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def hold_lock(path: str | os.PathLike, *, busy: Callable[[], Exception]) -> contextlib.AbstractContextManager[None]:
+    """:func:`exclusive_lock` on ``path``, not waited for and never removed (a job's ``lock``): ``busy()`` is
+    raised when another holder has it, another process or another thread of this one."""
+    return exclusive_lock(path, busy=busy)
+
+
+_HELD: set[Path] = set()
 
 
 @contextlib.contextmanager
 def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = OutputFolderError,
               wait: bool = False) -> Iterator[None]:
-    """Hold ``folder/.lock-<name>`` while a run writes ``name`` (an advisory lock: the system drops it when the
-    process dies, kill -9 included; the file is removed on release, so nothing is left behind).
+    """Hold ``folder/.lock-<name>`` while a run writes ``name`` (an :func:`exclusive_lock`, its file removed on
+    release, so nothing is left behind).
 
     Re-entrant within a process. Raises :class:`OutputFolderError` (or ``error``) when another process holds it,
     unless ``wait``: then it waits for that process to release it.
@@ -220,27 +275,14 @@ def name_lock(folder: Path, name: str, *, what: str, error: type[MerError] = Out
         yield
         return
     folder.mkdir(parents=True, exist_ok=True)
-    while True:
-        fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+    busy = lambda: error(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish "  # noqa: E731
+                         "or choose another name.")
+    with exclusive_lock(lock, wait=wait, busy=busy, remove=True):
+        _HELD.add(lock)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise error(f"Another run is writing {what} '{name}' in {folder}. Wait for it to finish "
-                                    "or choose another name.") from None
-        try:  # the file we locked is still the one at that name (its last holder may have just removed it)
-            if os.stat(lock).st_ino == os.fstat(fd).st_ino:
-                break
-        except FileNotFoundError:
-            pass
-        os.close(fd)
-    _HELD[lock] = fd
-    try:
-        yield
-    finally:
-        del _HELD[lock]
-        lock.unlink(missing_ok=True)  # while still held: a waiting process then locks a fresh file
-        os.close(fd)
+            yield
+        finally:
+            _HELD.discard(lock)
 
 
 def _journal(dest: Path) -> Path:

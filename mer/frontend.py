@@ -20,7 +20,7 @@ from .config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig
 from .errors import MerError, ModelError, TrainingError
 from .audio.features import FEATURES_VERSION, TrackFeatures, track_features
 from .progress import ProgressFn
-from .audio.segments import Segments, segment_bounds
+from .audio.segments import Segments
 
 if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas: tens of MB of a process's memory)
     from .data.dataset import TrackData
@@ -215,7 +215,7 @@ class MusiCNNFrontEnd(FrontEnd):
 
     def bundled_data(self) -> tuple[TrackData, DatasetInfo]:
         from .files import file_digest
-        from .audio.embeddings import BUNDLED_EMBEDDINGS, bundled_track_data
+        from .data.embedded import BUNDLED_EMBEDDINGS, bundled_track_data
 
         if self.bundled_refusal():
             return super().bundled_data()
@@ -228,7 +228,7 @@ class MusiCNNFrontEnd(FrontEnd):
     def corpus_data(self, corpus: Corpus, *, audio_config: AudioConfig, feature_config: FeatureConfig,
                     cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None,
                     precision: str | None = None) -> TrackData:
-        from .audio.embeddings import embedding_track_data
+        from .data.embedded import embedding_track_data
 
         return embedding_track_data(corpus, audio_config=audio_config, n_segments=feature_config.n_segments,
                                     block_inputs=self.model_config.fine_tune, cache_dir=cache_dir,
@@ -238,16 +238,14 @@ class MusiCNNFrontEnd(FrontEnd):
                      on_progress: ProgressFn | None = None, extra_layers: tuple[str, ...] = ()) -> TrackInputs:
         from .audio.embeddings import embed_audio
 
-        n = feature_config.n_segments
-        bounds = features.segments if features is not None else \
-            segment_bounds(len(audio.samples), n_segments=n, sample_rate=audio.sample_rate)
         precision = self.run_precision()
-        emb = embed_audio(audio, n_segments=n, precision=precision, block_inputs=self.model_config.fine_tune,
-                          extra_layers=extra_layers, on_progress=on_progress)
+        emb = embed_audio(audio, n_segments=feature_config.n_segments,
+                          segments=features.segments if features is not None else None, precision=precision,
+                          block_inputs=self.model_config.fine_tune, extra_layers=extra_layers, on_progress=on_progress)
         X = emb.fine_tune_inputs() if self.model_config.fine_tune else emb.vectors
         from .kernels import run_kernel
 
-        return TrackInputs(X=X, segments=bounds, tags=emb.tags, precision=precision,
+        return TrackInputs(X=X, segments=emb.segments, tags=emb.tags, precision=precision,
                            kernel=run_kernel() if precision == "float32" else None, extra=emb.extra)
 
     def predict(self, net: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .choices import FitKind
+from .choices import Family, FitKind
 from .config import Fit
 from .progress import Epoch
 from .serial import DIGITS6, OMIT_NONE, Record
@@ -38,7 +38,7 @@ PROTOCOL_LABELS: dict[str, str] = {
     "track": "track: cross-validation grouped by track — no track on both sides; the honest number",
 }
 #: The leakage ladder's two families: the study's recipe and mer's network.
-FAMILIES: tuple[str, ...] = ("study", "mer")
+FAMILIES: tuple[str, ...] = tuple(Family)
 FAMILY_LABELS: dict[str, str] = {
     "study": "the study's recipe (28 librosa means per segment, Conv1D-LSTM)",
     "mer": "mer's default model (MusiCNN embeddings, BiLSTM)",

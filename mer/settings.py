@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .serial import Record
 
 __all__ = ["Setting", "SettingValue", "SETTINGS", "PACKAGE_PARENT", "from_checkout", "data_dir", "models_dir",
            "installed_models_dir", "batches_dir", "shared_roots", "threads", "precision", "kernel", "max_analyses", "emotify_url",
@@ -57,12 +58,15 @@ class Setting:
 
 
 @dataclass(frozen=True)
-class SettingValue:
-    """A setting as this process sees it: its raw text (None: unset), what mer makes of it, or why it is invalid."""
+class SettingValue(Record):
+    """A setting as this process sees it: its raw text (None: unset), what mer makes of it (folders joined by
+    ``os.pathsep``; "" for nothing), or why it is invalid; with its default and help."""
 
-    setting: Setting
+    name: str
     raw: str | None
     value: str
+    default: str
+    doc: str
     error: str | None = None
 
 
@@ -216,7 +220,7 @@ def describe() -> list[SettingValue]:
         try:
             value = s.read()
             shown = "" if value is None else os.pathsep.join(map(str, value)) if isinstance(value, list) else str(value)
-            out.append(SettingValue(s, raw, shown))
+            out.append(SettingValue(s.name, raw, shown, s.default, s.doc))
         except ConfigError as e:
-            out.append(SettingValue(s, raw, "", str(e)))
+            out.append(SettingValue(s.name, raw, "", s.default, s.doc, str(e)))
     return out

@@ -9,21 +9,23 @@ used by every page, chart and export:
 - :func:`display_text`: any ``str`` (surrogate-escaped bytes included) as valid UTF-8, bytes shown as ``\\xff``;
 - :func:`escape_markdown` and :func:`md_code`: text shown literally by ``st.markdown``, ``st.caption`` and labels;
 - :func:`escape_html`: text shown literally in Plotly labels, ticks, legends and hover text;
-- :func:`neutralise_cell`, :func:`csv_safe` and :func:`csv_text`: text cells a spreadsheet will not read as a
-  formula, each kept in its cell whatever line breaks it holds.
+- :func:`neutralise_cell`, :func:`csv_safe`, :func:`csv_text` and :func:`write_csv_batches` (mer's CSV writers,
+  in memory and streamed): text cells a spreadsheet will not read as a formula, each kept in its cell whatever line
+  breaks it holds, rows ending in CRLF.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO, Iterable
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["display_text", "MARKDOWN_SPECIAL", "escape_markdown", "md_code", "escape_html", "FORMULA_STARTS", "neutralise_cell",
-           "csv_safe", "csv_text"]
+           "csv_safe", "CSV_LINE_END", "csv_text", "write_csv_batches"]
 
 #: Characters with a meaning in Streamlit's Markdown: emphasis, code, links and images, list and heading
 #: markers, tables, strikethrough, LaTeX (``$``), directives and icons (``:red[...]``, ``:material/...:``),
@@ -151,11 +153,39 @@ def csv_safe(frame: "pd.DataFrame") -> "pd.DataFrame":
     return out
 
 
-def csv_text(frame: "pd.DataFrame") -> str:
-    """``frame`` as CSV text (RFC 4180: rows end in CRLF), its text cells neutralised (:func:`csv_safe`).
+#: How every CSV row mer writes ends (RFC 4180's CRLF): the writer then quotes a cell holding a lone carriage
+#: return, which a reader would otherwise take for the end of the row.
+CSV_LINE_END = "\r\n"
 
-    The CRLF terminator is what keeps a lone carriage return inside its cell: the writer quotes the cells that
-    hold a character of the terminator, and with pandas' default (``\\n``) a ``\\r`` went out bare, so a
-    reader split the row there.
+
+def csv_text(frame: "pd.DataFrame") -> str:
+    """``frame`` as CSV text, rows ending in :data:`CSV_LINE_END`, its text cells neutralised (:func:`csv_safe`).
+
+    For the tables of one analysis, the Library page's downloads and other tables that fit in memory; a batch's
+    tables of millions of rows are streamed by :func:`write_csv_batches`, under the same rules.
     """
-    return csv_safe(frame).to_csv(index=False, lineterminator="\r\n")
+    return csv_safe(frame).to_csv(index=False, lineterminator=CSV_LINE_END)
+
+
+def _neutralised(batch: "pa.RecordBatch") -> "pa.RecordBatch":
+    """``batch`` with every text cell through :func:`neutralise_cell` (numbers stay numbers)."""
+    import pyarrow as pa
+
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view)
+    columns = [pa.array([neutralise_cell(v) for v in column.to_pylist()], column.type)
+               if any(is_text(column.type) for is_text in text) else column for column in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def write_csv_batches(f: BinaryIO, schema: "pa.Schema", batches: Iterable["pa.RecordBatch"]) -> None:
+    """Stream Arrow record batches into the binary file ``f`` as CSV, under :func:`csv_text`'s rules: rows end in
+    :data:`CSV_LINE_END`, text cells are neutralised.
+
+    Arrow's writer quotes every text cell and the header's names (pandas quotes only where needed); it writes a
+    table of millions of rows about ten times faster than pandas, and never holds more than one batch.
+    """
+    import pyarrow.csv as pacsv
+
+    with pacsv.CSVWriter(f, schema, write_options=pacsv.WriteOptions(eol=CSV_LINE_END)) as writer:
+        for batch in batches:
+            writer.write_batch(_neutralised(batch))

@@ -17,7 +17,8 @@ from mer.batch.view import (common_folder, file_name, journey_rows, map_points, 
                             step_range)
 from mer.emotions import EMOTIONS, emotion_label
 from mer.errors import MerError
-from mer.jobs import JobState, batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.jobs import JobState
 from mer.plots.common import clock as hms
 from mer.plots.library import group_figure, journey_figure, library_figure, map_figure, plane_map_figure
 from mer.plots.track import distribution_figure, timeline_figure
@@ -328,7 +329,8 @@ else:
     steps = step_range(cat)
     steps = j3.number_input("Steps", min_value=2, max_value=steps.most, value=steps.default)
     try:
-        trip = journey(cat, path if start == here else start, target, steps=int(steps))
+        trip = journey(cat, target, steps=int(steps),
+                       **({"from_track": path} if start == here else {"from_emotion": start}))
     except MerError as e:  # e.g. the one track of the target's emotion is the start: guidance, not a failure
         st.info(str(e))
 if trip is not None:

@@ -10,9 +10,10 @@ from mer.choices import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS
 from mer.config import MAIN_SETTINGS, ModelConfig, SETTING_TEXT, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError
-from mer.jobs import POLL_S, JobState, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
+from mer.jobs import JobState
 from mer.plots.model import history_figure
 from mer.registry import set_active
+from mer.training.job import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
 from mer.results import CURVES_NOTE
 from mer.training.comparison import compare_models
 from mer.text import escape_markdown

@@ -37,16 +37,18 @@ def write_audio(tmp_path: Path):
 #: Files that start servers or processes come early, so that with several workers the long files start first
 #: and the workers finish together (pytest-xdist hands out whole files in this order); right behind the first,
 #: files that need no trained model keep a second worker busy while the first trains the tiny one.
-SLOW_FILES_FIRST = ("test_browser.py", "test_audio.py", "test_cli_spectra.py", "test_segments_features.py",
+SLOW_FILES_FIRST = ("test_browser.py", "test_audio_decode.py", "test_cli_analyze.py", "test_audio_features.py",
                     "test_ladder.py", "test_batch_ray.py", "test_batch.py", "test_library.py", "test_reliability.py",
-                    "test_jobs.py", "test_app.py", "test_train.py", "test_cli.py", "test_registry.py", "test_analyze.py",
+                    "test_training_job.py", "test_batch_job.py", "test_jobs.py", "test_app.py", "test_train.py", "test_cli.py", "test_registry.py", "test_analyze.py",
                     "test_fine_tune.py")
 
 
-#: Files that start browsers, clusters or processes, or train: ``python -m pytest -m "not slow"`` leaves them out
-#: for a quick inner loop (CI runs everything).
+#: Files whose tests start browsers, clusters or processes, or train: ``python -m pytest -m "not slow"`` leaves them
+#: out for a quick inner loop (CI runs everything). A file that also holds cheap tests marks its slow ones
+#: ``@pytest.mark.slow`` instead (test_app, test_library, test_library_scale, test_docs, test_threads,
+#: test_valence), so that the quick loop still tests each module somewhere.
 SLOW_FILES = ("test_browser.py", "test_batch_ray.py", "test_reliability.py", "test_ladder.py", "test_fine_tune.py",
-              "test_batch.py", "test_jobs.py")
+              "test_batch.py", "test_jobs.py", "test_training_job.py", "test_batch_job.py")
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -156,7 +158,7 @@ def va_model(tmp_path_factory) -> Path:
 
     import numpy as np
 
-    from mer.audio.embeddings import bundled_track_data
+    from mer.data.embedded import bundled_track_data
     from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig
     from mer.data.fourq import load_fourq
     from mer.registry import save_model

@@ -124,3 +124,25 @@ def synthetic_library_page(tmp_path: Path, monkeypatch, name: str, n_tracks: int
     monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
     out = write_synthetic_batch(data / "batches" / name, n_tracks, seed=seed, root="/music/<b>&co")
     return open_page("pages/library.py", timeout=60), out, pd.read_parquet(out / "tracks.parquet")
+
+
+def at_one_instant(start, refused: type[Exception]) -> list:
+    """``start(0)`` and ``start(1)`` in two threads released at the same instant: each one's result, or the
+    ``refused`` error it raised (two users pressing Start together: the app serves each from a thread)."""
+    import threading
+
+    barrier, results = threading.Barrier(2), [None, None]
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            results[i] = start(i)
+        except refused as e:
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -34,49 +34,6 @@ def test_analysis_gives_twenty_probability_vectors_and_a_track_distribution(tiny
     assert [s["index"] for s in d["segments"]] == list(range(20))
 
 
-def test_the_html_report_holds_the_charts_the_numbers_the_caveats_and_the_model(tiny_models, write_audio):
-    import html
-
-    from mer.card import card_paragraph
-    from mer.registry import load_metrics
-    from mer.report import analysis_csv, html_report
-    from mer.yardstick import how_sure
-
-    model = load_model(tiny_models / "default")
-    result = analyze(write_audio("a b.wav", tone(30.0, freq=330.0), 22_050), model=model)
-    metrics = load_metrics(model.path)
-    page = html_report(result, model, metrics)
-    assert len(page.encode()) < 150_000  # was 5 MB with plotly.js inside
-    assert "<script" not in page and page.count("<svg") == 3  # no plotly.js: three inline charts (no head, no tags)
-    assert "no valence–arousal head" in page  # the log-mel model: said, not drawn
-    assert "Emotion timeline" in page and "Whole track" in page and "Waveform and the 20 segments" in page
-    assert page.count("<tr><td>") == 20 and "<b>default</b>" in page
-    top = result.track_top.replace("_", " ")
-    assert f"Overall emotion: {top}" in page and f"{result.track_probabilities.max():.2f}" in page
-    assert html.escape(how_sure(result.track_probabilities).sentence) in page  # the page's "how sure" line
-    about = card_paragraph(model.name, model.dataset, model.model_config, metrics, quote=html.escape)
-    assert f"<b>About the model.</b> {about}" in page and "for a guess" in about  # the card's paragraph, yardstick
-    rows = analysis_csv(result).splitlines()
-    assert len(rows) == 22 and rows[0].startswith("segment,start_s,end_s,top_emotion,amazement")
-    assert rows[0].endswith("sadness,valence,arousal")  # the tiny model reads log-mel: no tag columns
-    assert all(row.endswith(",,") for row in rows[1:])  # no head: empty cells, not made-up numbers
-
-    whole = rows[-1].split(",")  # the whole track: the track head's probabilities, over the whole duration
-    assert whole[:4] == ["track", "0.0", f"{result.duration_s:.1f}", result.track_top]
-    np.testing.assert_allclose([float(v) for v in whole[4:13]], result.track_probabilities, atol=1e-5)
-
-
-def test_the_reports_waveform_is_a_few_hundred_points_whatever_the_length():
-    from mer.analyze import envelope
-    from mer.svg import waveform_svg
-
-    rng = np.random.default_rng(0)
-    w = envelope(rng.uniform(-1, 1, 600 * 8_000).astype(np.float32), 8_000)  # ten minutes: 2,000 blocks
-    svg = waveform_svg(w.times_s, w.low, w.high, w.duration_s, np.arange(20) * 30.0, ["calmness"] * 20)
-    outline = svg.split('<polygon points="')[1].split('"')[0].split()
-    assert len(outline) <= 2 * 600 and len(svg.encode()) < 30_000
-    assert ">10:00</text>" in svg and ">0:00</text>" in svg  # round ticks, the last at ten minutes
-
 def test_a_model_with_a_head_gives_each_segment_its_own_learned_valence_and_arousal(va_model, write_audio, capsys):
     """The values everywhere they show (JSON, CSV, report, the text of `mer analyze`) are the head's, computed
     from each segment's own MusiCNN layer."""
@@ -213,3 +170,33 @@ def test_the_numbers_do_not_depend_on_the_threads_an_analysis_gets(which, tiny_m
         assert other.precision == results[0].precision
         np.testing.assert_allclose(other.probabilities, results[0].probabilities, atol=1e-6)
         np.testing.assert_allclose(other.track_probabilities, results[0].track_probabilities, atol=1e-6)
+
+
+def test_analyses_beyond_the_limit_wait_for_a_slot(monkeypatch):
+    import threading
+    import time
+
+    from mer.analyze import analysis_slot, analysis_slots_free
+    from mer.settings import max_analyses
+    from mer.errors import ConfigError
+
+    monkeypatch.setenv("MER_MAX_ANALYSES", "1")
+    assert max_analyses() == 1 and analysis_slots_free()
+    entered = threading.Event()
+
+    def second():
+        with analysis_slot():
+            entered.set()
+
+    with analysis_slot():
+        assert not analysis_slots_free()
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)
+        assert not entered.is_set()  # waits while the first analysis runs
+    waiter.join(5)
+    assert entered.is_set() and analysis_slots_free()
+    for bad in ("0", "-1", "two", "1e3", "65"):
+        monkeypatch.setenv("MER_MAX_ANALYSES", bad)
+        with pytest.raises(ConfigError, match="MER_MAX_ANALYSES must be a whole number from 1 to 64"):
+            max_analyses()

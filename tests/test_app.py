@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from mer.config import MAIN_SETTINGS, ModelConfig, SETTING_TEXT, TrainConfig
 from mer.emotions import EMOTIONS, emotion_label
 from mer.serial import from_dict
-from mer.jobs import job_status
+from mer.training.job import job_status
 from mer.results import CURVES_NOTE
 from mer.registry import active_name
 from mer.text import escape_markdown
@@ -326,10 +326,11 @@ def test_every_advanced_setting_has_a_readable_label_and_help_and_smote_is_expla
     assert SAMPLER_NOTE in [c.value for c in at.caption] and at.selectbox(key="sampler").help == SAMPLER_NOTE
 
 
+@pytest.mark.slow  # starts processes or trains: left out of the quick inner loop
 def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
     from mer.config import TrainConfig
     from mer.errors import TrainingBusyError
-    from mer.jobs import cancel_training, start_training
+    from mer.training.job import cancel_training, start_training
 
     start_training(tiny_corpus, TrainConfig(epochs=50, batch_size=16))
     try:

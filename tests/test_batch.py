@@ -209,8 +209,8 @@ def test_analyze_many_yields_each_file_once_with_the_analysis_of_analyze(model_d
     assert "does not exist" in results["missing.wav"].error and results["text.mp3"].status == "error"
     direct = analyze(lib / "low" / "t00.wav", model=load_model(model_dir))
     r = results["t00.wav"]
-    assert r.ok and r.track_top == direct.track_top and r.probabilities.shape == (20, 9)
-    np.testing.assert_allclose(r.probabilities, direct.probabilities, atol=1e-5)
+    assert r.ok and r.track_top == direct.track_top and r.reading.probabilities.shape == (20, 9)
+    np.testing.assert_allclose(r.reading.probabilities, direct.probabilities, atol=1e-5)
 
 
 def test_pool_workers_compute_in_the_parents_arithmetic(tiny_models, monkeypatch):

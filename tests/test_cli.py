@@ -106,11 +106,3 @@ def test_every_numeric_flag_of_every_command_is_range_checked_before_work_starts
     assert "seconds must be a finite number" in refused[("data", "demo", "--seconds", "nan")]
     assert "threads must be between 1 and 1,024 (got -1)" in refused[("ladder", "--threads", "-1")]
     assert len(refused) > 4 * len(flags)  # most of these values are out of every range
-
-
-def test_demo_with_three_tracks_or_a_silly_length_is_one_error_line(tmp_path, capsys):
-    for argv in (["--tracks", "3"], ["--seconds", "1e-300"], ["--seconds", "1e12"], ["--seed", "-5"]):
-        assert main(["data", "demo", "--out", str(tmp_path / "d"), *argv]) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and err[0].startswith("error: Invalid DemoConfig"), err
-    assert not (tmp_path / "d").exists()

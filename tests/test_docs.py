@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # starts a process: left out of the quick inner loop (the next test runs the check in this one)
 def test_generated_tables_match_metrics_ladder_and_benchmark_logs():
     out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "docs_tables.py"), "--check"],
                          capture_output=True, text=True, cwd=ROOT)

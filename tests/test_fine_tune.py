@@ -87,7 +87,7 @@ def test_a_fine_tuned_model_trains_its_block_then_saves_loads_and_analyses(tmp_p
 
 
 def test_fine_tuning_is_refused_where_it_cannot_work(tmp_path):
-    from mer.jobs import start_training
+    from mer.training.job import start_training
     from mer.training.train import load_training_data
 
     with pytest.raises(ConfigError, match="fine_tune needs front_end 'musicnn'"):

@@ -54,3 +54,27 @@ def test_persisted_choices_are_enums_that_round_trip_through_json():
     assert from_dict(ModelConfig, {"front_end": "logmel"}).front_end is FrontEndKind.LOGMEL
     with pytest.raises(ConfigError, match="sampler must be one of none, smote, borderline_smote, adasyn, random"):
         TrainConfig(sampler="smite")
+
+
+def test_a_track_is_cut_into_segments_once_and_musicnn_reads_the_features_segments(monkeypatch):
+    import numpy as np
+
+    from mer.audio import embeddings, features
+    from mer.audio.decode import Audio
+    from mer.audio.segments import segment_bounds
+
+    from .helpers import tone
+
+    cuts = []
+    counted = lambda *a, **k: cuts.append(a) or segment_bounds(*a, **k)  # noqa: E731
+    monkeypatch.setattr(features, "segment_bounds", counted)
+    monkeypatch.setattr(embeddings, "segment_bounds", counted)
+    monkeypatch.setenv("MER_PRECISION", "float32")
+    audio = Audio(tone(4.0, freq=330.0), 22_050, "t.wav", 22_050, 1, "WAV")
+    fc, fe = FeatureConfig(n_segments=5), front_end(ModelConfig())
+    feats = features.track_features(audio, fc)
+    inputs = fe.track_inputs(audio, fc, feats)
+    assert len(cuts) == 1 and inputs.segments is feats.segments and inputs.X.shape == (5, 753)
+    alone = fe.track_inputs(audio, fc)  # without the features: cut once, where MusiCNN reads the track
+    assert len(cuts) == 2 and np.array_equal(alone.segments.starts, feats.segments.starts)
+    np.testing.assert_array_equal(alone.X, inputs.X)

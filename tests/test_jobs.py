@@ -1,414 +1,135 @@
-"""Background training jobs: run configs, refusals. The Train page test runs a whole job with every setting."""
+"""The generic background job (mer.jobs) and the event lines its runs write (mer.progress): a run's state from its
+files, its lock, and the lines of job folders an earlier mer wrote, which must read the same."""
 
 from __future__ import annotations
 
-import dataclasses
+import io
 import json
-from pathlib import Path
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from mer.config import ModelConfig, TrainConfig
-from mer.run_config import read_run_config, write_run_config
-from mer.errors import TrainingError
-from mer.jobs import job_status, start_training
+from mer.errors import MerError
+from mer.files import hold_lock
+from mer.jobs import BackgroundJob, JobState
+from mer.progress import (RATE_KEYS, BatchDone, Cancelled, Epoch, ProgressEvent, ProgressPrinter, TrainingDone, Unit,
+                          event_line, parse_event)
 
-from .helpers import DEPENDENT, MODEL, TRAIN
-
-
-def test_the_table_names_every_setting_with_a_non_default_value():
-    for cls, values in ((TrainConfig, TRAIN), (ModelConfig, MODEL)):
-        default = cls()
-        assert set(values) | DEPENDENT >= {f.name for f in dataclasses.fields(cls)} and not set(values) & DEPENDENT
-        assert all(values[name] != getattr(default, name) for name in values)
-
-
-def test_run_config_files_round_trip_and_refuse_unknown_settings(tmp_path):
-    path = tmp_path / "run.json"
-    write_run_config(path, TrainConfig(**TRAIN), ModelConfig(**MODEL))
-    assert read_run_config(path) == (TrainConfig(**TRAIN), ModelConfig(**MODEL))
-    path.write_text(json.dumps({"train": {"epochs": 3, "threads": 4}}))
-    with pytest.raises(TrainingError, match="threads"):
-        read_run_config(path)
-    with pytest.raises(TrainingError, match="No run config"):
-        read_run_config(tmp_path / "missing.json")
+#: Lines exactly as `python -m mer train | batch --progress-json` wrote them before the events had records.
+_LINES = {
+    '{"event": "progress", "done": 3, "total": 8, "files_per_s": 1.5, "eta_s": 3.3, "message": "b/c.flac"}':
+        ProgressEvent(3, 8, "b/c.flac", rate=1.5, eta_s=3.3, unit=Unit.FILE),
+    '{"event": "progress", "done": 1, "total": 6, "steps_per_s": 0.25, "eta_s": null, "message": "features"}':
+        ProgressEvent(1, 6, "features", rate=0.25, unit=Unit.STEP),
+    '{"event": "epoch", "stage": "fold 2/5", "epoch": 3, "epochs": 40, "train_loss": 1.5, "val_loss": 1.75, '
+    '"val_accuracy": 0.5, "lr": 0.001, "seconds": 0.25, "best_epoch": 2, "early_stop": false}':
+        Epoch("fold 2/5", 3, 40, 1.5, 1.75, 0.5, 0.001, 0.25, 2, False),
+    '{"event": "cancelled", "message": "Cancelled after 3 of 8 files. The results are kept."}':
+        Cancelled("Cancelled after 3 of 8 files. The results are kept."),
+    '{"event": "done", "analysed": 7, "skipped": 1, "failed": 1, "tracks": 8, "ok_tracks": 7, "seconds": 2.125, '
+    '"out": "/data/batches/music"}': BatchDone(7, 1, 1, 8, 7, 2.125, "/data/batches/music"),
+}
 
 
-def test_a_runs_plan_is_its_fits_each_with_one_label():
-    from mer.choices import FitKind
-    from mer.config import Fit
-
-    plan = TrainConfig(cv_folds=3, ladder=True, ship="all").fits()
-    assert plan == [Fit.fold(1, 3), Fit.fold(2, 3), Fit.fold(3, 3), Fit(FitKind.SEGMENT), Fit(FitKind.STUDY),
-                    Fit(FitKind.FINAL)]
-    assert [str(f) for f in plan] == ["fold 1/3", "fold 2/3", "fold 3/3", "ladder: segment protocol",
-                                      "ladder: study protocol", "final model"]
-    by_label = {f.label: f for f in plan}
-    assert len(by_label) == len(plan) and all(by_label[f.label] == f for f in plan)  # a label names one fit
-    assert TrainConfig(cv_folds=0, ladder=True, ship="all").fits() == [Fit(FitKind.FINAL)]  # no folds, no ladder
-    assert TrainConfig(cv_folds=2).fits() == [Fit.fold(1, 2), Fit.fold(2, 2)]  # the fold models ship
+def test_each_event_line_reads_as_its_record_and_is_written_back_byte_for_byte():
+    for line, event in _LINES.items():
+        done = BatchDone if '"done"' in line else TrainingDone
+        assert parse_event(json.loads(line), done) == event
+        assert event_line(event) == line
+    assert parse_event({"event": "done", "model": "/m/track-1"}, TrainingDone) == TrainingDone("/m/track-1")
+    assert event_line(TrainingDone("/m/track-1")) == '{"event": "done", "model": "/m/track-1"}'
 
 
-def test_a_job_on_a_missing_gpu_is_refused_before_it_starts(tiny_corpus, tmp_path):
-    import torch
-
-    from mer.errors import DeviceError
-
-    if torch.cuda.is_available():
-        pytest.skip("this machine has a GPU: the refusal cannot be shown")
-    with pytest.raises(DeviceError, match="--device cpu"):
-        start_training(tiny_corpus, TrainConfig(epochs=1), models_root=tmp_path / "models", device="cuda")
-    assert job_status(tmp_path / "models").state == "idle"  # nothing started, no lock left
-
-
-def test_a_default_run_on_the_bundled_emotify_announces_its_plan_and_its_bar_ends_full(tmp_path):
-    """The Train page's default: the bundled embeddings, 5 folds, the fold models shipped (no final fit), and the
-    valence–arousal head beside them (here one C and 2 folds, for time; its config travels in the run config)."""
-    import time
-
-    from mer.config import VAConfig
-
-    root = tmp_path / "models"
-    va = VAConfig(c_min=0.0095, c_max=0.0095, c_steps=1, cv_folds=2, inner_folds=2)
-    start_training(None, TrainConfig(epochs=2), ModelConfig(embedding=16, lstm_hidden=8), models_root=root,
-                   va_config=va)
-    seen, deadline = [], time.monotonic() + 120
-    while (status := job_status(root)).state == "running" and time.monotonic() < deadline:
-        seen.append(status.progress)
-        time.sleep(0.2)
-    assert status.state == "done", status.message
-    assert [f.label for f in status.plan] == ["fold 1/5", "fold 2/5", "fold 3/5", "fold 4/5", "fold 5/5"]
-    assert [(f.kind, f.index, f.folds) for f in status.plan] == [("fold", i, 5) for i in range(1, 6)]
-    assert [e.stage for e in status.epochs] == [f.label for f in status.plan for _ in range(2)]
-    assert seen == sorted(seen) and status.progress == 1.0
-    folder = root / status.model_dir.rsplit("/", 1)[-1]
-    meta = json.loads((folder / "config.json").read_text())
-    assert meta["model"]["front_end"] == "musicnn" and meta["dataset"]["root"] == "bundled"
-    assert meta["valence_arousal"]["cv_folds"] == 2 and (folder / "valence-arousal.npz").is_file()
-    va_metrics = json.loads((folder / "metrics.json").read_text())["valence_arousal"]
-    assert va_metrics["folds"] == 2 and 0.6 < va_metrics["head"]["arousal_accuracy"] <= 1.0
+def test_the_printer_names_its_rate_by_the_one_key_the_reader_looks_up():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        ProgressPrinter(style=None, json_lines=True, unit="file")(2, 2, "last.flac")
+    data = json.loads(out.getvalue())
+    assert list(data) == ["event", "done", "total", RATE_KEYS[Unit.FILE], "eta_s", "message"]
+    assert RATE_KEYS[Unit.FILE] == "files_per_s"  # on disk in every batch job folder: it may never change
+    event = parse_event(data, BatchDone)
+    assert event.unit == Unit.FILE and event.rate == data["files_per_s"] and event.rate >= 0
+    assert (event.done, event.total, event.message, event.eta_s) == (2, 2, "last.flac", data["eta_s"])
 
 
-def test_the_bundled_emotify_cannot_train_the_log_mel_front_end(tmp_path):
-    with pytest.raises(TrainingError, match="MusiCNN embeddings"):
-        start_training(None, TrainConfig(), ModelConfig(front_end="logmel"), models_root=tmp_path / "models")
+@pytest.mark.parametrize("data", [
+    [1, 2], "progress", {"event": "mystery", "done": 1}, {"message": "no event"},
+    {"event": "epoch", "stage": "fold 1/5", "epoch": 1},  # an epoch missing its numbers
+    {"event": "done", "tracks": "many"}, {"event": "progress", "done": "x", "total": 2},
+])
+def test_a_line_that_is_no_event_this_mer_knows_is_left_out(data):
+    assert parse_event(data, BatchDone) is None
 
 
-# A stand-in for `python -m mer train`: it reads the run config it was given, "trains" for a moment, and writes
-# that config as its model's config.json, so a test sees which settings the launched run actually got.
-_FAKE_TRAIN = """
-import json, pathlib, sys, time
-args = sys.argv
-out, config = pathlib.Path(args[args.index('--out') + 1]), pathlib.Path(args[args.index('--config') + 1])
-time.sleep(0.15)
-out.mkdir()
-(out / 'config.json').write_text(config.read_text())
-print(json.dumps({'event': 'done'}), flush=True)
-"""
+def test_a_progress_line_without_a_rate_is_a_stage_note():
+    """A stage after the fits writes done, total and a message only: it reads with no rate and no ETA."""
+    event = parse_event({"event": "progress", "done": 1, "total": 6, "message": "valence and arousal"}, TrainingDone)
+    assert event == ProgressEvent(1, 6, "valence and arousal")
 
 
-@pytest.fixture
-def quick_runs(monkeypatch):
-    """Background runs launch the stand-in above instead of a real training."""
-    import sys
+@dataclass(frozen=True)
+class _Request:
+    name: str = ""
 
-    from mer import jobs
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name}
 
-    monkeypatch.setattr(jobs, "_train_command", lambda root, out, run_config, device: [
-        sys.executable, "-S", "-c", _FAKE_TRAIN, "--out", str(out), "--config", str(run_config)])
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> _Request:
+        return cls(str(data.get("name", "")))
 
 
-def _wait(root, timeout=20.0):
-    """The run's status once its process has exited (it holds the lock until then, a moment after "done")."""
-    import time
+def _job(tmp_path) -> BackgroundJob[_Request]:
+    return BackgroundJob(tmp_path / "job", "test", lambda started: MerError(f"busy since {started}"), _Request,
+                         BatchDone)
 
-    from mer.jobs import _alive
 
-    pid = json.loads((root / ".jobs" / "job.json").read_text())["pid"]
-    deadline = time.monotonic() + timeout
-    while (_alive(pid) or job_status(root).state == "running") and time.monotonic() < deadline:
+def test_a_run_records_its_request_and_reads_its_events_in_order_to_done(tmp_path):
+    lines = [event_line(ProgressEvent(1, 2, "one", rate=1.0, eta_s=1.0, unit=Unit.FILE)), "not json",
+             json.dumps({"event": "from a newer mer"}), event_line(BatchDone(analysed=2, tracks=2, ok_tracks=2))]
+    script = "import sys; print(sys.argv[1], flush=True)"
+    job = _job(tmp_path)
+    started = job.start(lambda run: [sys.executable, "-S", "-c", script, "\n".join(lines)], request=_Request("a b"))
+    assert started.request == _Request("a b") and started.pid > 0
+    assert json.loads((tmp_path / "job" / "job.json").read_text())["name"] == "a b"  # its keys, beside run and pid
+    deadline = time.monotonic() + 20
+    while (status := job.status()).state == JobState.RUNNING and time.monotonic() < deadline:
         time.sleep(0.02)
-    return job_status(root)
+    assert status.state == JobState.DONE, status.message
+    assert status.events == [ProgressEvent(1, 2, "one", rate=1.0, eta_s=1.0, unit=Unit.FILE),
+                             BatchDone(analysed=2, tracks=2, ok_tracks=2)]
+    assert status.last(ProgressEvent).message == "one" and status.last(Cancelled) is None
 
 
-def _at_one_instant(start, refused: type[Exception]) -> list:
-    """``start(0)`` and ``start(1)`` in two threads released at the same instant: each one's result, or the
-    ``refused`` error it raised."""
-    import threading
-
-    barrier, results = threading.Barrier(2), [None, None]
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            results[i] = start(i)
-        except refused as e:
-            results[i] = e
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
-def test_two_starts_at_one_instant_launch_one_run_with_its_own_settings_while_the_page_polls(tmp_path, quick_runs):
-    import threading
-
-    from mer.errors import TrainingBusyError
-    from mer.jobs import JobStatus
-
-    root = tmp_path / "models"
-    configs = (TrainConfig(epochs=2, cv_folds=2, seed=1), TrainConfig(epochs=7, cv_folds=3, seed=2))
-    stop, polls = threading.Event(), []
-
-    def poll():  # the Train page's fragment, every instant
-        while not stop.is_set():
-            polls.append(job_status(root).state)
-
-    poller = threading.Thread(target=poll)
-    poller.start()
-    try:
-        for attempt in range(12):  # each attempt after the first finds the last run "done", not dismissed
-            results = _at_one_instant(lambda i, attempt=attempt: start_training(
-                None, configs[i], models_root=root, name=f"m{attempt}-{i}"), TrainingBusyError)
-            winners = [i for i, r in enumerate(results) if isinstance(r, JobStatus)]
-            assert len(winners) == 1, (attempt, results)
-            won, lost = winners[0], 1 - winners[0]
-            assert "starting or already in progress" in str(results[lost])
-            assert results[won].settings["epochs"] == configs[won].epochs
-            status = _wait(root)
-            assert status.state == "done", status.message
-            saved = read_run_config(root / f"m{attempt}-{won}" / "config.json")
-            assert saved == (configs[won], ModelConfig())  # the run trained with its own settings
-            assert not (root / f"m{attempt}-{lost}").exists()
-            assert len(list((root / ".jobs" / "runs").iterdir())) == 1  # one run folder: the current run's
-    finally:
-        stop.set()
-        poller.join()
-    assert len(polls) > 12 and "done" in polls
-
-
-def test_a_start_in_progress_is_respected_by_other_starts_the_poll_and_dismiss(tmp_path, quick_runs):
-    """A start holds the lock before job.json names its run: meanwhile job.json still shows the last run, done.
-    Nothing may take that for a stale lock."""
-    import fcntl
-    import os
-
-    from mer.errors import TrainingBusyError
-    from mer.jobs import clear_finished
-
-    root = tmp_path / "models"
-    start_training(None, TrainConfig(epochs=3), models_root=root, name="first")
-    assert _wait(root).state == "done"
-    fd = os.open(root / ".jobs" / "lock", os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a second start, between taking the lock and job.json
-    try:
-        for _ in range(20):
-            assert job_status(root).state == "done"
-        clear_finished(root)  # Dismiss at that instant: must not delete the starting run's files
-        assert job_status(root).state == "done"
-        with pytest.raises(TrainingBusyError, match="starting or already in progress"):
-            start_training(None, TrainConfig(epochs=4), models_root=root, name="second")
-        assert not (root / "second").exists()
-    finally:
-        os.close(fd)
-    start_training(None, TrainConfig(epochs=4), models_root=root, name="second")  # the lock is free again
-    assert _wait(root).state == "done"
-    assert read_run_config(root / "second" / "config.json")[0].epochs == 4
-    clear_finished(root)
-    assert job_status(root).state == "idle" and list((root / ".jobs" / "runs").iterdir()) == []
-
-
-@pytest.fixture
-def quick_batches(tmp_path, monkeypatch):
-    """A data folder with a library folder 'music'; background batches launch a stand-in that is done at once."""
-    import sys
-
-    from mer import jobs
-
-    data = tmp_path / "data"
-    (data / "music").mkdir(parents=True)
-    monkeypatch.setenv("MER_DATA_DIR", str(data))
-    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
-    done = "import json, time; time.sleep(0.15); print(json.dumps({'event': 'done', 'tracks': 3, 'analysed': 3}))"
-    monkeypatch.setattr(jobs, "_batch_command", lambda folder, out, roots: [sys.executable, "-S", "-c", done])
-    return data
-
-
-def _wait_batch(name, timeout=20.0):
-    import time
-
-    from mer.jobs import _alive, batch_status
-
-    deadline = time.monotonic() + timeout
-    while (status := batch_status(name)).state == "running" and time.monotonic() < deadline:
-        time.sleep(0.02)
-    while _alive(json.loads((quick_batch_folder(name) / "job.json").read_text())["pid"]):  # the lock is free after
-        time.sleep(0.02)
-    return status
-
-
-def quick_batch_folder(name):
-    from mer.settings import batches_dir
-
-    return batches_dir() / ".jobs" / name
-
-
-def test_two_batch_starts_at_one_instant_launch_one(quick_batches):
-
-    from mer.batch import BatchError
-    from mer.jobs import BatchJobStatus, start_batch
-
-    for attempt in range(12):  # each attempt after the first finds the last run "done", not dismissed
-        results = _at_one_instant(lambda i: start_batch("music", "music"), BatchError)
-        winners = [r for r in results if isinstance(r, BatchJobStatus)]
-        assert len(winners) == 1, (attempt, results)
-        assert "is starting or already running" in str(next(r for r in results if isinstance(r, BatchError)))
-        status = _wait_batch("music")
-        assert status.state == "done" and status.summary["analysed"] == 3, status.message
-        assert len(list((quick_batch_folder("music") / "runs").iterdir())) == 1  # the current run's folder only
-
-
-def test_a_batch_start_in_progress_is_respected_by_other_starts_the_poll_and_dismiss(quick_batches):
-    import fcntl
-    import os
-
-    from mer.batch import BatchError
-    from mer.jobs import batch_jobs, batch_status, clear_batch, start_batch
-
-    start_batch("music", "music")
-    assert _wait_batch("music").state == "done"
-    fd = os.open(quick_batch_folder("music") / "lock", os.O_RDWR)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a second start, between taking the lock and job.json
-    try:
-        for _ in range(5):
-            assert batch_status("music").state == "done"
-        clear_batch("music")  # Dismiss at that instant: must not delete the starting run's files
-        assert batch_status("music").state == "done" and (quick_batch_folder("music") / "lock").exists()
-        with pytest.raises(BatchError, match="is starting or already running. Wait") as refused:
-            start_batch("music", "music")
-        assert "None" not in str(refused.value) and "started" not in str(refused.value)
-    finally:
-        os.close(fd)
-    assert [j.name for j in batch_jobs()] == ["music"]
-    clear_batch("music")
-    assert batch_status("music").state == "idle" and batch_jobs() == []
-
-
-@pytest.mark.parametrize("kind", ["training", "batch"])
-def test_a_run_whose_process_died_is_failed_with_its_last_error_and_a_start_may_follow(kind, quick_batches, tmp_path,
-                                                                                        quick_runs):
-    import subprocess
-
-    from mer.jobs import batch_status, start_batch
-
-    root = tmp_path / "models"
-    folder = root / ".jobs" if kind == "training" else quick_batch_folder("music")
-    status = (lambda: job_status(root)) if kind == "training" else (lambda: batch_status("music"))
+def test_a_run_whose_process_died_is_failed_with_its_last_error_and_a_start_may_follow(tmp_path):
+    job, folder = _job(tmp_path), tmp_path / "job"
     dead = subprocess.Popen(["true"])
     dead.wait()
     (folder / "runs" / "run-old").mkdir(parents=True)
     (folder / "runs" / "run-old" / "stderr.log").write_text("working\nerror: the disk is full\nbye\n")
     (folder / "job.json").write_text(json.dumps({"run": "run-old", "pid": dead.pid, "started": "2026-01-01T00:00:00"}))
-    assert status().state == "failed" and status().message == "the disk is full"
+    assert job.status().state == JobState.FAILED and job.status().message == "the disk is full"
     (folder / "runs" / "run-old" / "stderr.log").write_text("")
-    assert status().message == f"the {kind} process ended without a result"
-    if kind == "training":
-        start_training(None, TrainConfig(epochs=2), models_root=root, name="next")
-        assert _wait(root).state == "done"
-    else:
-        start_batch("music", "music")
-        assert _wait_batch("music").state == "done"
-    assert not (folder / "runs" / "run-old").exists()  # the dead run's folder went with the new start
+    assert job.status().message == "the test process ended without a result"
+    job.start(lambda run: [sys.executable, "-S", "-c", "pass"], request=_Request())
+    assert [p.name for p in (folder / "runs").iterdir()] != ["run-old"]  # the dead run's folder went with the start
+    assert not (folder / "runs" / "run-old").exists()
 
 
-def test_a_batch_folder_of_the_pid_lock_era_is_idle_and_the_next_start_tidies_it(quick_batches):
-    import os
+def test_the_job_lock_refuses_a_second_holder_of_the_same_process(tmp_path):
+    """The app serves each user from a thread of one process: a lock that let its own process in twice would
+    let two starts win."""
+    def busy() -> MerError:
+        return MerError("held")
 
-    from mer.jobs import batch_jobs, batch_status, start_batch
-
-    folder = quick_batch_folder("music")
-    folder.mkdir(parents=True)
-    (folder / "job.json").write_text(json.dumps({"pid": os.getpid(), "folder": "music", "started": "2026-01-01"}))
-    for old in ("lock", ".claim", "progress.jsonl", "stderr.log"):
-        (folder / old).write_text(str(os.getpid()))  # the pid lock: never read as a lock again
-    assert batch_status("music").state == "idle" and batch_jobs() == []
-    start_batch("music", "music")
-    assert _wait_batch("music").state == "done"
-    assert {p.name for p in folder.iterdir()} == {"lock", "job.json", "runs"}
-
-
-def test_a_training_run_killed_while_its_pool_extracts_features_leaves_no_process_behind(tiny_corpus, tmp_path,
-                                                                                        monkeypatch):
-    """The Train page's run dies by SIGKILL while a pool of the run extracts the corpus's features: 5 s later no
-    process of the run is left (its fork server, its workers, the resource tracker), and the page says it failed."""
-    import os
-    import signal
-    import time
-    import uuid
-
-    from mer.pool import default_workers
-
-    from .helpers import TINY_MODEL, TINY_TRAIN, processes_of
-
-    if default_workers(limit=4) < 2:
-        pytest.skip("one core: the features are extracted without a pool")
-    run = uuid.uuid4().hex
-    monkeypatch.setenv("MER_TEST_RUN", run)  # the run's processes inherit it
-    monkeypatch.setenv("MER_DATA_DIR", str(tmp_path / "data"))  # no cached features: the 36 tracks go to a pool
-    root = tmp_path / "models"
-    start_training(tiny_corpus, TrainConfig(**TINY_TRAIN), ModelConfig(**TINY_MODEL), models_root=root)
-    deadline = time.monotonic() + 120
-    while True:
-        procs = processes_of(run)
-        trainer = next((pid for pid, (_, cmd) in procs.items() if " -m mer train " in cmd), None)
-        fork_server = next((pid for pid, (ppid, cmd) in procs.items()
-                            if ppid == trainer and "multiprocessing.forkserver" in cmd), None)
-        workers = [pid for pid, (ppid, _) in procs.items() if fork_server is not None and ppid == fork_server]
-        if workers:
-            break
-        assert job_status(root).state == "running", job_status(root).message
-        assert time.monotonic() < deadline, f"no pool worker appeared: {procs}"
-        time.sleep(0.02)
-    os.kill(trainer, signal.SIGKILL)
-    deadline = time.monotonic() + 5
-    while processes_of(run) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_of(run) == {}
-    assert job_status(root).state == "failed"
-
-
-def test_a_finished_run_is_reaped_not_left_a_zombie_of_the_server(tmp_path, quick_runs):
-    import time
-
-    root = tmp_path / "models"
-    start_training(None, TrainConfig(epochs=3), models_root=root, name="reaped")
-    stat = Path(f"/proc/{json.loads((root / '.jobs' / 'job.json').read_text())['pid']}/stat")
-    deadline = time.monotonic() + 20  # the stand-in ends in a moment; a process never reaped fails here
-    while stat.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)  # a zombie keeps its /proc entry (state Z) until its parent waits for it
-    assert not stat.exists(), stat.read_text().split()[2]
-    assert job_status(root).state == "done"
-
-
-def test_a_stage_after_the_last_epoch_is_what_the_running_view_says(tmp_path):
-    """After the folds' epochs a run may work for minutes on something else (the valence–arousal head): the page
-    names that stage rather than the last epoch, which looked stuck."""
-    import os
-
-    from mer.progress import Epoch
-
-    jobs = tmp_path / "models" / ".jobs"
-    (jobs / "runs" / "run-x").mkdir(parents=True)
-    (jobs / "job.json").write_text(json.dumps({"run": "run-x", "pid": os.getpid(), "settings": {}}))
-    epoch = Epoch(stage="fold 5/5", epoch=2, epochs=2, train_loss=1.0, val_loss=1.0, val_accuracy=0.5, lr=1e-3,
-                  seconds=0.1, best_epoch=2, early_stop=False)
-    events = [{"event": "epoch", **epoch.to_dict()}]
-    (jobs / "runs" / "run-x" / "progress.jsonl").write_text("\n".join(map(json.dumps, events)) + "\n")
-    assert job_status(tmp_path / "models").message == "fold 5/5: epoch 2/2"
-    events.append({"event": "progress", "done": 1, "total": 6, "message": "valence and arousal: 4Q fold 2 of 5"})
-    (jobs / "runs" / "run-x" / "progress.jsonl").write_text("\n".join(map(json.dumps, events)) + "\n")
-    status = job_status(tmp_path / "models")
-    assert status.state == "running" and status.message == "valence and arousal: 4Q fold 2 of 5"
+    with hold_lock(tmp_path / "lock", busy=busy):
+        with pytest.raises(MerError, match="held"):
+            with hold_lock(tmp_path / "lock", busy=busy):
+                pass
+    with hold_lock(tmp_path / "lock", busy=busy):  # released: free again, and the file stays
+        assert (tmp_path / "lock").exists()

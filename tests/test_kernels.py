@@ -139,12 +139,28 @@ def test_processes_starting_together_on_a_new_machine_share_one_probe(monkeypatc
     assert len(set(answers)) == 1 and answers[0] in {float(p.pid) for p in procs}
 
 
-def test_the_probes_measure_this_machine():
-    if not kernels.cpu_int8_flags():
-        pytest.skip("this CPU has no 8-bit dot-product instruction: int8 is never probed here")
-    f32, i8 = kernels._probe()
-    direct_ms, dft_ms = kernels._probe_float_kernels()
-    assert 1 < f32 < 1e5 and 1 < i8 < 1e6 and 0.01 < direct_ms < 1e4 and 0.01 < dft_ms < 1e4
+def test_a_probe_keeps_each_kernels_fastest_run_timed_in_turn(monkeypatch):
+    """Interleaved after one warm-up call each, so a burst of load slows both; the fastest run of each counts."""
+    import types
+
+    clock, calls = [0.0], []
+
+    def kernel(name: str, seconds: list[float]):
+        def run() -> None:
+            calls.append(name)
+            clock[0] += seconds.pop(0)
+        return run
+
+    monkeypatch.setattr(kernels, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
+    best = kernels._interleaved_best(kernel("a", [9.0, 3.0, 2.0, 4.0]), kernel("b", [9.0, 5.0, 6.0, 1.0]), rounds=3)
+    assert best == (2.0, 1.0) and calls == ["a", "b"] * 4
+
+
+def test_the_probes_report_rates_and_milliseconds_of_their_timings(monkeypatch):
+    monkeypatch.setattr(kernels, "_interleaved_best", lambda first, second, rounds=7: (0.002, 0.0005))
+    f32, i8 = kernels._probe()  # 2 · 1024 · 256 · 256 operations a product
+    assert (f32, i8) == pytest.approx((2 * 1024 * 256 * 256 / 0.002 / 1e9, 2 * 1024 * 256 * 256 / 0.0005 / 1e9))
+    assert kernels._probe_float_kernels() == pytest.approx((2.0, 0.5))
 
 
 @pytest.mark.parametrize("times, expected", [((16.0, 10.0), "dft"), ((16.0, 14.0), "direct"), ((8.0, 16.0), "direct")])

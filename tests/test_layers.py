@@ -1,23 +1,25 @@
-"""The house plan, enforced: imports run one way down the layers, with no cycle, counting every import (those
-inside functions and under TYPE_CHECKING included); mer never imports streamlit; pages never import the
-numerical libraries (numpy and pandas included) or read model files themselves."""
+"""The house plan (docs/architecture.md), enforced: imports run one way down the layers, with no cycle, counting
+every import (those inside functions and under TYPE_CHECKING included); the subpackages import one another in one
+direction only; mer never imports streamlit; pages never import the numerical libraries (numpy and pandas
+included) or read model files themselves."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-#: Each module's layer (shared/DESIGN.md): a module may import its own layer and those below, never above.
+#: Each module's layer (docs/architecture.md): a module may import its own layer and those below, never above.
 LAYERS: dict[str, int] = {
     # foundation, and the subpackages' __init__ modules (a docstring each, no imports)
     **dict.fromkeys(["mer.version", "mer.errors", "mer.config", "mer.emotions", "mer.choices", "mer.settings",
                      "mer.serial", "mer.run_config", "mer.progress", "mer.threads", "mer.pool",
                      "mer.forkserver_guard", "mer.kernels", "mer.files", "mer.device", "mer.text", "mer.audio.bandconv",
-                     "mer.tags", "mer.audio", "mer.data", "mer.training", "mer.plots"], 0),
+                     "mer.tags", "mer.audio", "mer.data", "mer.training", "mer.jobs", "mer.plots"], 0),
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio.decode", "mer.audio.segments", "mer.audio.features", "mer.data.balance",
                      "mer.data.folds", "mer.data.emotify", "mer.data.dataset", "mer.data.compact", "mer.data.demo",
@@ -25,7 +27,8 @@ LAYERS: dict[str, int] = {
                      "mer.results",
                      "mer.training.loop", "mer.circumplex", "mer.yardstick", "mer.record", "mer.valence"], 1),
     # networks: the pretrained tagger, mer's heads, the tagger's reading of audio
-    **dict.fromkeys(["mer.audio.musicnn", "mer.model", "mer.audio.embeddings", "mer.frontend", "mer.data.fourq"], 2),
+    **dict.fromkeys(["mer.audio.musicnn", "mer.model", "mer.audio.embeddings", "mer.frontend", "mer.data.fourq",
+                     "mer.data.embedded"], 2),
     # storage
     "mer.registry": 3,
     # procedures
@@ -33,13 +36,18 @@ LAYERS: dict[str, int] = {
                      "mer.training.valence", "mer.training.comparison",
                      "mer.training.ladder", "mer.card", "mer.report", "mer.plots.common", "mer.plots.track",
                      "mer.plots.analyze", "mer.plots.dataset", "mer.plots.model", "mer.plots.library", "mer.svg",
-                     "mer.compare", "mer.data.stats",
-                     "mer.jobs", "mer.batch", "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
+                     "mer.compare", "mer.data.stats", "mer.training.job", "mer.batch.job", "mer.batch",
+                     "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
                      "mer.batch.cluster", "mer.batch.engines", "mer.batch.run", "mer.batch.library",
                      "mer.batch.query", "mer.batch.navigate", "mer.batch.view", "mer.batch.synthetic"], 4),
     # interfaces
-    **dict.fromkeys(["mer", "mer.cli", "mer.__main__"], 5),
+    **dict.fromkeys(["mer", "mer.cli", "mer.cli.common", "mer.cli.analyze", "mer.cli.data", "mer.cli.model",
+                     "mer.cli.batch", "mer.cli.settings", "mer.__main__"], 5),
 }
+
+#: The subpackages, lowest first (docs/architecture.md): a subpackage's modules may import those of the subpackages
+#: before it, never after, directly or through the top-level modules of ``mer`` (``mer.frontend``, ``mer.jobs``…).
+PACKAGE_ORDER: tuple[str, ...] = ("mer.audio", "mer.data", "mer.training", "mer.batch", "mer.plots", "mer.cli")
 
 
 def _module_name(path: Path, root: Path = ROOT) -> str:
@@ -72,7 +80,7 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_every_module_has_a_layer(graph):
-    assert set(graph) == set(LAYERS), "place new modules in LAYERS (shared/DESIGN.md says where)"
+    assert set(graph) == set(LAYERS), "place new modules in LAYERS (docs/architecture.md says where)"
 
 
 def test_imports_never_point_up_a_layer(graph):
@@ -81,21 +89,62 @@ def test_imports_never_point_up_a_layer(graph):
     assert not upward, "\n".join(upward)
 
 
-def test_there_is_no_import_cycle(graph):
+def first_cycle(graph: dict[str, Iterable[str]]) -> list[str]:
+    """The first cycle a depth-first walk meets, from its first node back to it ([] where there is none)."""
     state: dict[str, int] = {}  # 1 on the current path, 2 done
 
-    def visit(node: str, path: list[str]) -> None:
+    def visit(node: str, path: list[str]) -> list[str]:
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                raise AssertionError("import cycle: " + " → ".join(path[path.index(nxt):] + [nxt]))
-            if nxt not in state:
-                visit(nxt, path + [nxt])
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt, path + [nxt])):
+                return cycle
         state[node] = 2
+        return []
 
     for start in sorted(graph):
-        if start not in state:
-            visit(start, [start])
+        if start not in state and (cycle := visit(start, [start])):
+            return cycle
+    return []
+
+
+def test_there_is_no_import_cycle(graph):
+    assert not (cycle := first_cycle(graph)), "import cycle: " + " → ".join(cycle)
+
+
+def documented_layers(text: str, root: Path = ROOT) -> dict[str, int | None]:
+    """The modules the tree in ``text`` (docs/architecture.md) names, each with the layer written beside it or
+    beside its subpackage (None where neither says)."""
+    tree = text.split("```")[1]
+    found: dict[str, int | None] = {}
+    folders: list[tuple[str, int | None]] = []  # the subpackage at each depth, with its layer
+    for line in tree.splitlines():
+        at = max(line.find("├── "), line.find("└── "))
+        if at < 0:
+            continue
+        depth, entry = at // 4, line[at + 4:].split("  ")[0]
+        rest = line[at + 4 + len(entry):].split()
+        layer = int(rest[0]) if rest and rest[0].isdigit() else None
+        del folders[depth:]
+        inherited = next((n for _, n in reversed(folders) if n is not None), None)
+        above = [f for f, _ in folders]
+        for name in entry.split(", "):
+            parts = [*above, name.removesuffix("/").removesuffix(".py")]
+            if name.endswith("/"):
+                folders.append((parts[-1], layer))  # the lines below this one lie inside it
+                if not (root / "mer" / Path(*parts) / "__init__.py").is_file():
+                    continue  # a folder of data (resources/)
+            found[".".join(["mer", *parts])] = layer if layer is not None else inherited
+    return found
+
+
+def test_the_architecture_doc_names_every_module_at_its_layer():
+    documented = documented_layers((ROOT / "docs" / "architecture.md").read_text())
+    assert set(documented) == set(_modules()) - {"mer"}, "docs/architecture.md's tree names each module once"
+    wrong = {name: (layer, LAYERS[name]) for name, layer in documented.items()
+             if layer is not None and layer != LAYERS[name]}
+    assert not wrong, f"(doc, LAYERS): {wrong}"
 
 
 def test_the_checker_sees_imports_inside_functions_and_subpackages(tmp_path):
@@ -109,6 +158,76 @@ def test_the_checker_sees_imports_inside_functions_and_subpackages(tmp_path):
     found = {name: _imports(name, path, set(modules)) for name, path in modules.items()}
     assert found == {"mer": set(), "mer.sub": set(), "mer.a": {"mer.b"}, "mer.b": {"mer.a", "mer.sub.c"},
                      "mer.sub.c": {"mer.a"}}
+
+
+def _package(module: str, packages: set[str]) -> str | None:
+    """The subpackage of mer that ``module`` lies in (its first two name parts), or None for mer's own modules."""
+    top = ".".join(module.split(".")[:2])
+    return top if top in packages else None
+
+
+def package_graph(graph: dict[str, set[str]], packages: set[str]) -> dict[str, dict[str, set[str]]]:
+    """Which subpackages each subpackage imports: ``{a: {b: {"a.x imports b.y", ...}}}``.
+
+    An import counts when a module of ``a`` imports a module of ``b``, directly or through a chain of mer's top-level
+    modules (``mer.audio.x`` → ``mer.frontend`` → ``mer.data.y`` makes audio import data).
+    """
+    edges: dict[str, dict[str, set[str]]] = {p: {} for p in packages}
+    for name, targets in graph.items():
+        source = _package(name, packages)
+        if source is None:
+            continue
+        seen, todo = set(), list(targets)
+        while todo:
+            target = todo.pop()
+            if target in seen:
+                continue
+            seen.add(target)
+            inside = _package(target, packages)
+            if inside is None:
+                todo.extend(graph[target])
+            elif inside != source:
+                edges[source].setdefault(inside, set()).add(f"{name} imports {target}")
+    return edges
+
+
+@pytest.fixture(scope="module")
+def packages(graph) -> dict[str, dict[str, set[str]]]:
+    names = {_module_name(p.parent / "__init__.py") for p in (ROOT / "mer").glob("*/__init__.py")}
+    return package_graph(graph, names)
+
+
+def test_every_subpackage_has_a_place_in_the_order(packages):
+    assert set(packages) <= set(PACKAGE_ORDER), "place new subpackages in PACKAGE_ORDER (docs/architecture.md)"
+
+
+def test_subpackages_import_only_those_before_them(packages):
+    rank = {name: i for i, name in enumerate(PACKAGE_ORDER)}
+    upward = sorted(f"{a} imports {b}, which comes after it: {', '.join(sorted(why)[:3])}"
+                    for a, targets in packages.items() for b, why in targets.items() if rank[b] > rank[a])
+    assert not upward, "\n".join(upward)
+
+
+def test_there_is_no_cycle_between_subpackages(packages):
+    # implied by the order, but said on its own: the first cycle found, with the imports that make it
+    cycle = first_cycle(packages)
+    why = [sorted(packages[a][b])[0] for a, b in zip(cycle, cycle[1:])]
+    assert not cycle, "subpackage cycle: " + " → ".join(cycle) + " (" + "; ".join(why) + ")"
+
+
+def test_the_cycle_finder_finds_the_cycle_and_only_a_cycle():
+    assert first_cycle({"a": {"b"}, "b": {"c"}, "c": set(), "d": {"a", "c"}}) == []
+    assert first_cycle({"a": {"b"}, "b": {"c"}, "c": {"b"}, "d": {"a"}}) == ["b", "c", "b"]
+
+
+def test_the_package_checker_follows_imports_through_top_level_modules():
+    graph = {"mer": set(), "mer.hub": {"mer.low.b"}, "mer.low": set(), "mer.low.a": {"mer.hub"}, "mer.low.b": set(),
+             "mer.high": set(), "mer.high.c": {"mer.low.a", "mer.high"}}
+    found = package_graph(graph, {"mer.low", "mer.high"})
+    assert found == {"mer.low": {}, "mer.high": {"mer.low": {"mer.high.c imports mer.low.a"}}}
+    graph["mer.hub"] = {"mer.low.b", "mer.high.c"}  # low.a reaches high through the top-level hub
+    found = package_graph(graph, {"mer.low", "mer.high"})
+    assert found["mer.low"] == {"mer.high": {"mer.low.a imports mer.high.c"}}
 
 
 def _top_imports(path: Path) -> set[str]:

@@ -16,7 +16,7 @@ from mer.batch.library import (batch_output, ensure_sample, filter_tracks, group
                                readable_folder, sample_dir)
 from mer.emotions import EMOTIONS, emotion_label
 from mer.data.examples import list_examples
-from mer.jobs import batch_status, cancel_batch, clear_batch, start_batch
+from mer.batch.job import batch_status, cancel_batch, clear_batch, start_batch
 
 from .helpers import open_page
 from .test_app import array, figure
@@ -329,7 +329,7 @@ def test_on_its_own_machine_the_page_asks_once_then_analyses_a_folder_outside_th
     import sys
 
     import ui
-    from mer import jobs
+    from mer.batch import job as jobs
     from mer.batch.library import remembered_folders
 
     monkeypatch.setattr(ui, "visitor_on_this_machine", lambda: True)  # a browser on the server's own machine
@@ -412,7 +412,7 @@ def test_a_batch_started_on_the_page_runs_in_the_background_and_its_results_are_
         start_batch("music", "music")
     status = _wait("music", lambda s: s.state != "running")
     assert status.state == "done", status.message
-    assert status.summary["analysed"] == 4 and status.summary["failed"] == 1 and status.progress == 1.0
+    assert status.summary.analysed == 4 and status.summary.failed == 1 and status.progress == 1.0
     at.run()
     assert not at.exception
     assert at.selectbox(key="batch").value == "batches/music"
@@ -442,8 +442,8 @@ def test_a_running_batch_is_cancelled_keeps_what_it_did_and_resumes(fresh_data):
     assert 1 <= done_before < 8
     start_batch(str(lib), "long")  # resume
     status = _wait("long", lambda s: s.state != "running", timeout=180)
-    assert status.state == "done" and status.summary["skipped"] == done_before, status.summary
-    assert status.summary["analysed"] == 8 - done_before and status.summary["tracks"] == 8
+    assert status.state == "done" and status.summary.skipped == done_before, status.summary
+    assert status.summary.analysed == 8 - done_before and status.summary.tracks == 8
 
 
 def test_the_samples_bar_says_how_far_how_fast_and_how_long_is_left():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
+from mer.analyze import Reading
+from mer.audio.segments import Segments
 from mer.batch import TrackResult
 from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
@@ -23,74 +24,13 @@ from mer.results import Rung
 from mer.plots.dataset import genre_figure
 from mer.plots.library import group_figure
 from mer.plots.model import cv_figure, ladder_figure
-from mer.text import MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell
+from mer.text import display_text, escape_html, escape_markdown
 
 from .helpers import open_page, tone
+from .test_text import FORMULAS, IMAGE_FOLDER, LINK_TAG, ODD
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
 
 PAGE = "pages/library.py"
-
-#: Formula payloads (OWASP) and what a spreadsheet must be given instead.
-FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\t=1+1", "\r=1+1"]
-LINK_TAG = '<a href="https://example.invalid/phish">Click me</a>'
-IMAGE_FOLDER = "![x](x.png) **bold** [link](https:"  # a folder's name (no '/' fits in one)
-ODD = b"b\xff.wav"  # a file name that is not UTF-8
-
-
-def _unescaped(text: str) -> list[str]:
-    """The Markdown-special characters of ``text`` that no backslash escapes."""
-    return re.findall(r"(?<!\\)(?:\\\\)*([" + re.escape(MARKDOWN_SPECIAL.replace("\\", "")) + "])", text)
-
-
-# --- the helpers -------------------------------------------------------------------------------------------
-
-
-def test_display_text_shows_bytes_that_are_not_utf8_and_keeps_the_rest():
-    assert display_text(os.fsdecode(ODD)) == "b\\xff.wav"
-    assert display_text(ODD) == "b\\xff.wav"
-    assert display_text("héllo ♪.flac") == "héllo ♪.flac"
-    assert display_text(Path(os.fsdecode(b"/m/\xe9t\xe9/a.wav"))) == "/m/\\xe9t\\xe9/a.wav"
-    display_text(os.fsdecode(ODD)).encode("utf-8")  # what Parquet, JSON and the browser need
-
-
-def test_escape_markdown_leaves_no_markup_in_names():
-    assert escape_markdown("![x](https://host/x.png") == "\\!\\[x\\]\\(https\\://host/x\\.png"
-    for name in (IMAGE_FOLDER, "**bold** _it_ `code` ~~s~~ $x$ :red[r] <https://a.b> # h", "- item\n# heading",
-                 "a\\*b", "&lt;b&gt;"):
-        escaped = escape_markdown(name)
-        assert not _unescaped(escaped), (name, escaped)
-        assert "\n" not in escaped
-        assert re.sub(r"\\(.)", r"\1", escaped) == name.replace("\n", " ")  # shown as typed
-    assert escape_markdown("4 analysed, 0 skipped") == "4 analysed, 0 skipped"
-
-
-def test_md_code_spans_a_name_with_backticks():
-    assert md_code("/music/a") == "` /music/a `"
-    assert md_code("a``b`c") == "``` a``b`c ```"
-
-
-def test_escape_html_makes_a_link_tag_text():
-    assert escape_html(LINK_TAG) == '&lt;a href="https://example.invalid/phish"&gt;Click me&lt;/a&gt;'
-    assert escape_html("R&B <3") == "R&amp;B &lt;3"
-    assert escape_html(os.fsdecode(ODD)) == "b\\xff.wav"
-
-
-def test_formula_cells_get_a_quote_and_numbers_stay_numbers():
-    for payload in FORMULAS:
-        assert neutralise_cell(payload) == "'" + payload
-    for fine in ("rock", "a=b", "", "'quoted"):
-        assert neutralise_cell(fine) == fine
-    assert neutralise_cell(-2.5) == -2.5 and neutralise_cell(None) is None
-    cells = [*FORMULAS, "a\rb.wav", "two\nlines.wav"]  # a line break inside a name stays in its cell
-    frame = pd.DataFrame({"file": cells, "p": np.linspace(-1, 1, len(cells))})
-    text = csv_text(frame)
-    assert list(csv.reader(io.StringIO(text, newline="")))[1:] == [
-        [neutralise_cell(c), repr(p)] for c, p in zip(cells, frame["p"])]
-    back = pd.read_csv(io.StringIO(text), keep_default_na=False)
-    assert list(back["file"]) == ["'" + f for f in FORMULAS] + cells[-2:]
-    assert back["p"].dtype == np.float64 and back["p"].iloc[0] == -1.0
-    assert list(frame["file"]) == cells  # the caller's table is not changed
-
 
 # --- charts ------------------------------------------------------------------------------------------------
 
@@ -167,9 +107,9 @@ def test_a_name_that_is_not_utf8_is_stored_exactly_and_the_batch_goes_on(hostile
 def test_a_result_no_table_takes_becomes_an_error_row_and_its_chunk_is_kept(tmp_path):
     def result(name: str, n_probs: int) -> TrackResult:
         p = np.full(n_probs, 1 / n_probs, np.float32)
+        reading = Reading(Segments(np.arange(20), np.arange(1, 21), 1), np.tile(p, (20, 1)), p)
         return TrackResult(path=f"/m/{name}", track_id=hash(name) & 0xFFFF, size_bytes=1, mtime_ns=1, status="ok",
-                           duration_s=10.0, probabilities=np.tile(p, (20, 1)), track_probabilities=p,
-                           start_s=np.arange(20.0), end_s=np.arange(1.0, 21.0))
+                           duration_s=10.0, reading=reading)
 
     part = write_part(tmp_path, [result("a.wav", 9), result("odd.wav", 8), result("c.wav", 9)], ("m", "v1"))
     tracks = pd.read_parquet(part / "tracks.parquet")
@@ -193,6 +133,8 @@ def test_batch_csv_neutralises_formulas_in_names_and_tags(hostile_batch):
     assert all(float(r["duration_s"]) == 10.5 and -1 < float(r["top_probability"]) <= 1 for r in rows)
     with open(hostile_batch / "segments.csv", newline="") as f:
         assert all(r["path"].startswith("/") for r in csv.DictReader(f))
+    raw = (hostile_batch / "tracks.csv").read_bytes()
+    assert raw.endswith(b"\r\n") and raw.count(b"\r\n") == 8  # the header and 7 rows, ended as csv_text ends them
 
 
 def test_the_library_download_neutralises_formulas(hostile_batch):

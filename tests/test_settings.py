@@ -62,7 +62,7 @@ def test_every_setting_is_listed_with_its_value_or_what_is_wrong(monkeypatch, tm
     monkeypatch.setenv("MER_THREADS", "3")
     monkeypatch.setenv("MER_PRECISION", "float16")
     monkeypatch.setenv("MER_LIBRARY_ROOTS", f"{tmp_path / 'a'}:{tmp_path / 'b'}")
-    shown = {v.setting.name: v for v in settings.describe()}
+    shown = {v.name: v for v in settings.describe()}
     assert set(shown) == {s.name for s in settings.SETTINGS} and len(shown) == 9
     assert shown["MER_THREADS"].value == "3" and shown["MER_THREADS"].raw == "3"
     assert shown["MER_PRECISION"].error and "float16" in shown["MER_PRECISION"].error

@@ -115,7 +115,7 @@ def test_map_points_steps_and_tables(batch):
     near = similar(cat, me.path, top=4)
     rows = similar_rows(near, by_sound=False)
     assert [r["path"] for r in rows] == [n.track.path for n in near] and "shared tags" not in rows[0]
-    trip = journey(cat, me.path, "calmness", steps=5)
+    trip = journey(cat, "calmness", from_track=me.path, steps=5)
     steps = journey_rows(trip, va=cat.has_va)
     assert [r["step"] for r in steps] == [1, 2, 3, 4, 5] and steps[0]["path"] == me.path
     assert common_folder([s.track for s in trip.steps]) == "/music"

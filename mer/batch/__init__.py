@@ -7,9 +7,10 @@ batch at catalogue scale (the Library page, ``python -m mer library``), :mod:`me
 tracks and journeys on it.
 """
 
+from ..errors import BatchCancelled, BatchError
 from ..pool import default_workers
 from .engines import ENGINES
-from .inputs import BatchCancelled, BatchError, FileRef, iter_paths
+from .inputs import FileRef, iter_paths
 from .run import BatchSummary, analyze_many, run_batch
 from .worker import TrackResult, model_identity
 

@@ -18,8 +18,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from ..errors import BatchError
 from ..pool import default_workers
-from .inputs import BatchError, FileRef
+from .inputs import FileRef
 from .worker import TrackResult, analyze_ref, single_thread
 
 __all__ = ["AUTH_MODES", "auth_token_source", "join_mode", "connect", "ray_results"]

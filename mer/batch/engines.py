@@ -7,15 +7,17 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Iterable, Iterator
 
+from ..choices import Engine
+from ..errors import BatchError
 from ..kernels import run_kernel, run_precision
 from ..pool import AUDIO_MODULES, IdleCores, StartingPool
 from .cluster import ray_results
-from .inputs import BatchError, FileRef
+from .inputs import FileRef
 from .worker import TrackResult, analyze_in_worker, analyze_ref, init_worker, one_thread
 
 __all__ = ["ENGINES", "inline_results", "local_results", "ray_results"]
 
-ENGINES: tuple[str, ...] = ("local", "ray")
+ENGINES: tuple[str, ...] = tuple(Engine)
 
 
 def inline_results(refs: Iterable[FileRef], model: Any) -> Iterator[TrackResult]:

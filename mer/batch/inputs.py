@@ -12,21 +12,13 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..audio.decode import SUPPORTED_EXTENSIONS
-from ..errors import MerError
+from ..errors import BatchError
 from ..files import is_under
 
-__all__ = ["BatchError", "BatchCancelled", "FileRef", "iter_paths", "iter_file_refs", "count_paths", "path_id", "input_key", "HashSet",
+__all__ = ["FileRef", "iter_paths", "iter_file_refs", "count_paths", "path_id", "input_key", "HashSet",
            "input_roots"]
 
 _GLOB_CHARS = set("*?[")
-
-
-class BatchError(MerError):
-    """A batch cannot start or cannot finish (no inputs, an unwritable output folder, nothing analysable)."""
-
-
-class BatchCancelled(BatchError):
-    """A batch was asked to stop (SIGTERM, the Library page's Cancel): what it analysed is kept, to resume."""
 
 
 def path_id(path: str) -> int:

@@ -7,14 +7,12 @@ No streamlit here; the page lays these out.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -23,10 +21,10 @@ import pyarrow.parquet as pq
 from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..emotions import EMOTIONS, emotion_label
 from .. import settings
-from ..errors import AudioError, MerError
-from ..files import file_kind, is_under, read_json, write_json_atomic
+from ..choices import TrackStatus
+from ..errors import AudioError, BatchError, MerError
+from ..files import exclusive_lock, file_kind, is_under, read_json, write_json_atomic
 from ..text import csv_text, display_text
-from .inputs import BatchError
 
 __all__ = ["BatchInfo", "TrackFile", "list_batches", "allowed_roots", "playable_path", "unplayable_reason",
            "read_track_file", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
@@ -344,17 +342,6 @@ def sample_dir() -> Path:
     return settings.batches_dir() / ".sample"
 
 
-@contextlib.contextmanager
-def _waiting_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # a second visitor waits for the first one's analysis, then reads it
-        yield
-    finally:
-        os.close(fd)
-
-
 def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
     """The Library page's sample: the bundled example excerpts analysed with ``model``, once.
 
@@ -371,7 +358,8 @@ def ensure_sample(model: Any, on_progress: Any = None) -> BatchInfo:
     from .worker import model_identity
 
     out = sample_dir()
-    with _waiting_lock(settings.batches_dir() / ".sample.lock"):
+    settings.batches_dir().mkdir(parents=True, exist_ok=True)
+    with exclusive_lock(settings.batches_dir() / ".sample.lock", wait=True):  # a second visitor waits for the first one's analysis
         summary = _summary(out)
         current = (summary.get("model_name"), summary.get("model_version")) == model_identity(model) \
             and summary.get("tracks") == len(list_examples()) and (out / "tracks.parquet").is_file()
@@ -393,7 +381,7 @@ def track_segments(path: Path, track_id: int) -> pd.DataFrame:
 
 
 def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None, min_probability: float = 0.0,
-                  status: str = "ok", text: str = "", sort_by: str = "top_probability",
+                  status: str = TrackStatus.OK, text: str = "", sort_by: str = "top_probability",
                   valence_min: float | None = None, valence_max: float | None = None,
                   arousal_min: float | None = None, arousal_max: float | None = None) -> pd.DataFrame:
     """The rows the page's filters keep, sorted by ``sort_by`` (an emotion, ``top_probability``, ``valence`` or
@@ -406,7 +394,7 @@ def filter_tracks(tracks: pd.DataFrame, *, emotions: Sequence[str] | None = None
     keep = pd.Series(True, index=tracks.index)
     if status != "all":
         keep &= tracks["status"] == status
-    if emotions is not None and status != "error":
+    if emotions is not None and status != TrackStatus.ERROR:
         keep &= tracks["top_emotion"].isin(list(emotions))
     if min_probability > 0:
         keep &= tracks["top_probability"].fillna(0) >= min_probability
@@ -443,13 +431,13 @@ def table_view(tracks: pd.DataFrame, va: bool = True) -> pd.DataFrame:
 
 def emotion_counts(tracks: pd.DataFrame) -> pd.Series:
     """Tracks per top emotion (analysed tracks only), in Emotify's order."""
-    ok = tracks[tracks["status"] == "ok"]
+    ok = tracks[tracks["status"] == TrackStatus.OK]
     return ok["top_emotion"].value_counts().reindex(list(EMOTIONS), fill_value=0)
 
 
 def group_shares(tracks: pd.DataFrame, by: str) -> pd.DataFrame:
     """Share of each top emotion within each group (``folder`` or ``genre``); rows sum to 1, plus a count column."""
-    ok = tracks[(tracks["status"] == "ok") & tracks[by].notna()]
+    ok = tracks[(tracks["status"] == TrackStatus.OK) & tracks[by].notna()]
     table = pd.crosstab(ok[by], ok["top_emotion"]).reindex(columns=list(EMOTIONS), fill_value=0)
     shares = table.div(table.sum(axis=1), axis=0)
     shares["tracks"] = table.sum(axis=1)

@@ -15,14 +15,15 @@ from typing import Sequence
 
 import numpy as np
 
+from ..choices import SimilarBy
+from ..errors import BatchError
 from ..emotions import EMOTIONS
 from .. import settings
 from ..files import is_under, open_atomic
 from ..tags import TAGS
-from .inputs import BatchError
 from .query import Catalogue, Track, check_emotion
 
-__all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "plane_journey", "check_point", "shared_emotions", "shared_tags", "m3u_text",
+__all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "journey_start", "plane_journey", "check_point", "shared_emotions", "shared_tags", "m3u_text",
            "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT", "SIMILAR_BY", "MAX_TRACKS", "LINE_BREAKS"]
 
 #: Weight of the timeline's shape (spread and trend per emotion) against the nine probabilities in a distance.
@@ -33,7 +34,7 @@ VA_WEIGHT = 0.5
 _SHARED_TOP = 3
 _SHARED_TAGS = 5
 #: What "similar" may measure: the emotion profile, or what MusiCNN hears (where the batch stores it).
-SIMILAR_BY = ("emotion", "sound")
+SIMILAR_BY: tuple[str, ...] = tuple(SimilarBy)
 #: The most tracks one answer holds (similar's ``top``, a journey's ``steps``): a list to read or play, not an
 #: export of the library (``library query --json`` is that).
 MAX_TRACKS = 1_000
@@ -118,7 +119,7 @@ def _check_count(name: str, value: int, low: int) -> None:
                          "library, use `python -m mer library query BATCH --json`.")
 
 
-def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> list[Neighbour]:
+def similar(cat: Catalogue, path: str, top: int = 10, by: SimilarBy | str = SimilarBy.EMOTION) -> list[Neighbour]:
     """The ``top`` analysed tracks nearest to the track at ``path`` (itself excluded), nearest first.
 
     ``by="emotion"``: Euclidean distance over the emotion profile, the nine track probabilities and the shape of
@@ -141,15 +142,16 @@ def similar(cat: Catalogue, path: str, top: int = 10, by: str = "emotion") -> li
     _check_count("--top", top, 1)
     if by not in SIMILAR_BY:
         raise BatchError(f"Similar by '{by}'? Choose one of: {', '.join(SIMILAR_BY)}.")
+    by = SimilarBy(by)
     row = _analysed(cat, path)
     with np.errstate(invalid="ignore", over="ignore"):  # rows not finite are ruled out just below
-        d = _sound_distances(cat, row) if by == "sound" else _profile_distances(cat, row)
+        d = _sound_distances(cat, row) if by == SimilarBy.SOUND else _profile_distances(cat, row)
     d[~cat.usable] = np.inf
     d[row] = np.inf
     k = min(top, int(np.isfinite(d).sum()))
     near = np.argpartition(d, k - 1)[:k] if k else np.zeros(0, np.int64)
     near = near[np.lexsort((near, d[near]))]
-    sounds = cat.sounds() if by == "sound" else None
+    sounds = cat.sounds() if by == SimilarBy.SOUND else None
     return [Neighbour(track=cat.track(int(i)), distance=float(d[i]),
                       shared=shared_emotions(cat.probabilities[row], cat.probabilities[i]),
                       shared_tags=() if sounds is None else shared_tags(sounds[row], sounds[i])) for i in near]
@@ -229,27 +231,42 @@ def _is_emotion(name: str) -> bool:
     return True
 
 
-def _start_row(cat: Catalogue, start: str) -> int:
-    """The first track of a journey: the most typical track of an emotion, or the track at a path."""
+def journey_start(cat: Catalogue, name: str) -> dict[str, str]:
+    """The start :func:`journey` takes for ``name`` (``--from EMOTION|PATH``): ``{"from_emotion": name}`` if it
+    is one of the nine emotions, else ``{"from_track": name}`` if the batch holds a track at that path.
+
+    Raises
+    ------
+    BatchError
+        Neither an emotion nor a track of the batch.
+    """
+    if _is_emotion(name):
+        return {"from_emotion": name}
     try:
-        return _typical(cat, check_emotion(start))
-    except BatchError as e:
-        if "Unknown emotion" not in str(e):
-            raise
-    try:
-        return _analysed(cat, start)
+        cat.find(name)
     except BatchError:
-        raise BatchError(f"--from '{start}' is neither one of the nine emotions ({', '.join(EMOTIONS)}) nor a track "
+        raise BatchError(f"--from '{name}' is neither one of the nine emotions ({', '.join(EMOTIONS)}) nor a track "
                          f"of the batch in '{cat.path}'. Give an emotion or a path as the batch stored it.") from None
+    return {"from_track": name}
 
 
-def journey(cat: Catalogue, start: str, target: str, steps: int = 8) -> Journey:
-    """``steps`` distinct analysed tracks from ``start`` (an emotion or a track's path) to ``target`` (an emotion).
+def _start_row(cat: Catalogue, from_track: str | None, from_emotion: str | None) -> int:
+    """The first track of a journey: the track at a path, or the most typical track of an emotion."""
+    if (from_track is None) == (from_emotion is None):
+        raise BatchError("A journey starts at a track or at an emotion: give exactly one of from_track and "
+                         "from_emotion.")
+    return _analysed(cat, from_track) if from_track is not None else _typical(cat, check_emotion(from_emotion))
 
-    The first track is ``start`` itself, or the track whose top emotion is ``start`` with the highest
+
+def journey(cat: Catalogue, target: str, *, from_track: str | None = None, from_emotion: str | None = None,
+            steps: int = 8) -> Journey:
+    """``steps`` distinct analysed tracks from a start (``from_track``, a track's path, or ``from_emotion``:
+    exactly one) to ``target`` (an emotion).
+
+    The first track is ``from_track`` itself, or the track whose top emotion is ``from_emotion`` with the highest
     probability of it; the last is the track most typical of ``target`` the same way. Between them, the
     straight line in probability space is cut into equal steps, and each waypoint takes the nearest track not
-    used yet: every step a small change.
+    used yet: every step a small change. :func:`journey_start` reads a start that may be either.
 
     Tracks whose probabilities are not all finite numbers (a damaged table) are left out (``cat.notes`` counts
     them).
@@ -257,15 +274,16 @@ def journey(cat: Catalogue, start: str, target: str, steps: int = 8) -> Journey:
     Raises
     ------
     BatchError
-        An unknown emotion; a path not in the batch; ``steps`` below 2, above :data:`MAX_TRACKS` or above the
-        analysed tracks; no track with ``target`` (or ``start``) as its top emotion.
+        Both starts or neither; an unknown emotion; a path not in the batch, or a track there that failed to
+        analyse; ``steps`` below 2, above :data:`MAX_TRACKS` or above the analysed tracks; no track with
+        ``target`` (or ``from_emotion``) as its top emotion.
     """
     target = check_emotion(target)
     _check_count("--steps", steps, 2)
     available = int(cat.usable.sum())
     if steps > available:
         raise BatchError(f"--steps must lie between 2 and the {available:,} analysed tracks of the batch, got {steps}.")
-    first = _start_row(cat, start)
+    first = _start_row(cat, from_track, from_emotion)
     last = _typical(cat, target, exclude=first)
     rows = np.flatnonzero(cat.usable)
     probs = cat.probabilities[rows].astype(np.float32)

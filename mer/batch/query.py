@@ -27,8 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..choices import TrackStatus
+from ..errors import BatchError
 from ..emotions import EMOTIONS
-from .inputs import BatchError
 from ..progress import ProgressFn
 from .store import (PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, VA_COLUMNS, VA_SHAPE_COLUMNS,
                     needs_upgrade, segment_ranges, timeline_shape, upgrade_batch)
@@ -38,7 +39,8 @@ __all__ = ["TrackQuery", "TrackPage", "Track", "Timeline", "GroupShares", "Libra
 
 #: Columns a page of rows may be sorted by (numbers highest first by default, names A to Z).
 SORT_COLUMNS = ("top_probability", *EMOTIONS, *VA_COLUMNS, "duration_s", "path", "file", "folder")
-STATUSES = ("ok", "error", "all")
+#: The ``status`` a query may keep: a :class:`TrackStatus`, or every track.
+STATUSES = (*TrackStatus, "all")
 _STRINGS = ("path", "file", "folder", "genre", "status", "error", "top_emotion", "model_name")
 _DICTIONARY = ("folder", "genre", "status", "top_emotion", "model_name")
 _NUMBERS = ("track_id", "top_probability", *EMOTIONS, "duration_s")
@@ -94,7 +96,7 @@ class TrackQuery:
 
     emotions: tuple[str, ...] | None = None
     min_probability: float = 0.0
-    status: str = "ok"
+    status: str = TrackStatus.OK
     text: str = ""
     valence_min: float | None = None
     valence_max: float | None = None
@@ -152,7 +154,7 @@ class Track:
     top_probability: float | None
     probabilities: tuple[float, ...]  # in the order of EMOTIONS (NaN for a track that failed)
     duration_s: float | None
-    status: str
+    status: TrackStatus
     valence: float | None = None  # learned (mer.valence); None where the batch has none
     arousal: float | None = None
 
@@ -400,7 +402,7 @@ class Catalogue:
         lut = np.array([EMOTIONS.index(x) if x in EMOTIONS else -1 for x in labels] + [-1], dtype=np.int8)
         self.top = lut[codes]  # index into EMOTIONS, -1 for none (code -1 picks the appended -1)
         codes, labels = _codes(table.column("status"))
-        self.ok = codes == (labels.index("ok") if "ok" in labels else -2)
+        self.ok = codes == (labels.index(TrackStatus.OK) if TrackStatus.OK in labels else -2)
         self._groups = {by: _codes(table.column(by)) for by in ("folder", "genre")}
         self._labels = {n: _codes(table.column(n)) for n in ("status", "top_emotion", "model_name")}
         damaged = int((self.ok & ~self.finite).sum())
@@ -473,8 +475,8 @@ class Catalogue:
         """Row numbers of the tracks ``query`` keeps, in table order."""
         keep = np.ones(self.size, dtype=bool)
         if query.status != "all":
-            keep &= self.ok if query.status == "ok" else ~self.ok
-        if query.emotions is not None and query.status != "error":
+            keep &= self.ok if query.status == TrackStatus.OK else ~self.ok
+        if query.emotions is not None and query.status != TrackStatus.ERROR:
             keep &= np.isin(self.top, [EMOTIONS.index(e) for e in query.emotions])
         if query.min_probability > 0:
             tp = self.top_probability
@@ -621,7 +623,7 @@ class Catalogue:
                      top_probability=None if math.isnan(p) else p,
                      probabilities=tuple(float(x) for x in self.probabilities[row]),
                      duration_s=None if math.isnan(self.duration_s[row]) else float(self.duration_s[row]),
-                     status="ok" if self.ok[row] else "error",
+                     status=TrackStatus.OK if self.ok[row] else TrackStatus.ERROR,
                      valence=float(self.valence[row]) if va else None, arousal=float(self.arousal[row]) if va else None)
 
     def timeline(self, track_id: int) -> Timeline:

@@ -10,10 +10,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from ..choices import Engine, TrackStatus
+from ..errors import BatchCancelled, BatchError
 from ..files import check_output_dir, write_json_atomic
 from ..pool import default_workers
 from .engines import ENGINES, local_results, ray_results
-from .inputs import BatchCancelled, BatchError, FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
+from .inputs import FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
 from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
 from .worker import TrackResult, model_identity
 
@@ -47,7 +49,7 @@ class BatchSummary:
     tracks: int
     ok_tracks: int
     seconds: float
-    engine: str
+    engine: Engine
     workers: int
     model_name: str
     model_version: str
@@ -68,25 +70,27 @@ def _resolve_model(model: Any) -> Any:
     return model
 
 
-def _check(engine: str, workers: int | None, chunk_size: int = 1) -> None:
+def _check(engine: str, workers: int | None, chunk_size: int = 1) -> Engine:
+    """``engine`` as an :class:`Engine`, once the settings are checked."""
     if engine not in ENGINES:
         raise BatchError(f"Unknown engine '{engine}'. Choose one of: {', '.join(ENGINES)}.")
     if workers is not None and workers < 1:
         raise BatchError(f"workers must be at least 1, got {workers}.")
     if chunk_size < 1:
         raise BatchError(f"chunk_size must be at least 1, got {chunk_size}.")
+    return Engine(engine)
 
 
-def _results(refs: Iterable[FileRef], model: Any, *, engine: str, workers: int | None, address: str | None,
+def _results(refs: Iterable[FileRef], model: Any, *, engine: Engine, workers: int | None, address: str | None,
              total: int) -> Iterator[TrackResult]:
-    if engine == "ray":
+    if engine == Engine.RAY:
         return ray_results(refs, Path(model.path), workers=workers, address=address)
     n = max(1, min(workers or default_workers(), total))  # no idle processes, each holding a model
     return local_results(refs, model, workers=n, adaptive=workers is None)
 
 
-def analyze_many(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, model: Any = None, engine: str = "local",
-                 workers: int | None = None, address: str | None = None,
+def analyze_many(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, model: Any = None,
+                 engine: Engine | str = Engine.LOCAL, workers: int | None = None, address: str | None = None,
                  on_progress: ProgressFn | None = None) -> Iterator[TrackResult]:
     """Analyse many files with the batch engine, yielding one :class:`TrackResult` per file as it completes.
 
@@ -98,7 +102,7 @@ def analyze_many(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, mode
         Audio files, folders (recursive), globs, or text files of paths.
     model : LoadedModel or path, optional
         Default: the active model.
-    engine : {"local", "ray"}
+    engine : Engine or {"local", "ray"}
         ``"local"``: one process per core; ``"ray"``: Ray actors (``address`` of a cluster, or a local Ray).
     workers : int, optional
         Processes or actors (default: every core / every CPU of the cluster).
@@ -110,7 +114,7 @@ def analyze_many(paths: Iterable[str | os.PathLike] | str | os.PathLike, *, mode
         In completion order (not input order). A bad file gives ``status="error"`` and the CLI's message.
     """
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    _check(engine, workers)
+    engine = _check(engine, workers)
     total = count_paths(items)
     model = _resolve_model(model)
     for done, result in enumerate(_results(iter_file_refs(items), model, engine=engine, workers=workers,
@@ -149,7 +153,7 @@ def _todo(items: Sequence[Any], out: Path, model_id: str, retry_errors: bool, se
         yield ref
 
 
-def _count_inputs(items: list, out: Path, engine: str, workers: int | None, chunk_size: int) -> int:
+def _count_inputs(items: list, out: Path, engine: Engine | str, workers: int | None, chunk_size: int) -> int:
     """The number of audio files ``items`` name, once the arguments and the output folder are checked."""
     _check(engine, workers, chunk_size)
     if not items:
@@ -162,7 +166,7 @@ def _count_inputs(items: list, out: Path, engine: str, workers: int | None, chun
 
 
 def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, model: Any = None,
-              engine: str = "local", workers: int | None = None, address: str | None = None,
+              engine: Engine | str = Engine.LOCAL, workers: int | None = None, address: str | None = None,
               chunk_size: int = 256, flush_s: float = 30.0, csv: bool = False, retry_errors: bool = False,
               within: Sequence[str | os.PathLike] | None = None, should_stop: Callable[[], bool] | None = None,
               on_progress: ProgressFn | None = None) -> BatchSummary:
@@ -190,6 +194,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
     """
     items, out = list(inputs), Path(out)
     total = _count_inputs(items, out, engine, workers, chunk_size)
+    engine = Engine(engine)
     model = _resolve_model(model)
     ident = model_identity(model)
     t0 = time.perf_counter()
@@ -214,7 +219,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, *, mo
         summary = BatchSummary(out=out, total=total, analysed=counts.ok, failed=counts.failed,
                                skipped=counts.skipped, tracks=n_tracks, ok_tracks=ok_tracks,
                                seconds=time.perf_counter() - t0, engine=engine,
-                               workers=workers or (default_workers() if engine == "local" else 0),
+                               workers=workers or (default_workers() if engine == Engine.LOCAL else 0),
                                model_name=ident[0], model_version=ident[1])
         _write_summary(out, summary, items)
     return summary
@@ -251,7 +256,7 @@ def _count_ok(out: Path) -> int:
     import pyarrow.parquet as pq
 
     status = pq.read_table(out / "tracks.parquet", columns=["status"]).column("status")
-    return int(pc.sum(pc.equal(status, "ok")).as_py() or 0)
+    return int(pc.sum(pc.equal(status, TrackStatus.OK.value)).as_py() or 0)
 
 
 def _write_summary(out: Path, summary: BatchSummary, items: Sequence[Any]) -> None:

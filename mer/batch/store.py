@@ -29,7 +29,6 @@ computed without analysing the audio again): its rows read as null, and a merge 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import shutil
 import tempfile
@@ -41,11 +40,13 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from ..choices import TrackStatus
+from ..errors import BatchError
 from ..emotions import EMOTIONS
-from ..files import open_atomic
+from ..files import exclusive_lock, open_atomic
 from ..progress import ProgressFn
-from ..text import display_text, neutralise_cell
-from .inputs import BatchError, FileRef, HashSet, input_key
+from ..text import display_text, write_csv_batches
+from .inputs import FileRef, HashSet, input_key
 from .worker import TrackResult, error_result
 
 __all__ = ["TRACK_SCHEMA", "SEGMENT_SCHEMA", "PROFILE_SCHEMA", "VA_COLUMNS", "VA_SHAPE_COLUMNS", "SEGMENT_GROUP_TRACKS", "timeline_shape", "locked", "clean_partial", "write_part", "done_keys", "merge_parts", "write_csv",
@@ -105,19 +106,14 @@ BATCH_MARKERS = ("batch.json", ".parts")
 @contextlib.contextmanager
 def locked(out: Path) -> Iterator[None]:
     """Hold ``out/.lock`` for the run: two batches writing one folder would interleave their chunks."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        fd = os.open(out / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-    except OSError as e:
-        raise BatchError(f"Cannot write to the output folder '{out}' ({e.strerror}). Choose a writable folder.") from None
-    try:
+    busy = lambda: BatchError(f"Another batch is writing to '{out}'. Wait for it to finish or choose another --out.")  # noqa: E731
+    with contextlib.ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BatchError(f"Another batch is writing to '{out}'. Wait for it to finish or choose another --out.") from None
+            out.mkdir(parents=True, exist_ok=True)
+            held.enter_context(exclusive_lock(out / ".lock", busy=busy))
+        except OSError as e:
+            raise BatchError(f"Cannot write to the output folder '{out}' ({e.strerror}). Choose a writable folder.") from None
         yield
-    finally:
-        os.close(fd)
 
 
 def _text(value: str | None) -> str | None:
@@ -130,10 +126,11 @@ def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.T
     Text columns hold valid UTF-8 (a file name that is not UTF-8 shows its odd bytes as ``\\xff``); the path
     itself is kept exactly in ``path_bytes``.
     """
-    tp = [r.track_probabilities for r in results]
+    tp = [None if r.reading is None else r.reading.track_probabilities for r in results]
     probs = np.stack([p if p is not None else np.full(len(EMOTIONS), np.nan, np.float32) for p in tp]) \
         if results else np.zeros((0, len(EMOTIONS)), np.float32)
     shown = [display_text(r.path) for r in results]
+    vas = [None if r.reading is None else r.reading.va for r in results]
     cols = {
         "track_id": [r.track_id for r in results], "path": shown,
         "folder": [os.path.basename(os.path.dirname(p)) for p in shown],
@@ -146,14 +143,14 @@ def tracks_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.T
         "top_emotion": [r.track_top for r in results],
         "top_probability": [None if p is None else float(p.max()) for p in tp],
         **{e: pa.array(probs[:, j], mask=np.array([p is None for p in tp], dtype=bool)) for j, e in enumerate(EMOTIONS)},
-        "n_segments": [0 if r.probabilities is None else len(r.probabilities) for r in results],
+        "n_segments": [0 if r.reading is None else len(r.reading.probabilities) for r in results],
         "genre": [_text(r.genre) for r in results], "notes": [_text("; ".join(r.notes)) or None for r in results],
-        "precision": [r.precision for r in results],
+        "precision": [None if r.reading is None else r.reading.precision for r in results],
         "sound": pa.array([None if r.sound is None else r.sound.astype(np.float16) for r in results],
                           pa.list_(pa.float16(), SOUND_SIZE)),
         "path_bytes": [os.fsencode(r.path) for r in results],
-        "valence": pa.array([None if r.va is None else r.va.track_valence for r in results], pa.float32()),
-        "arousal": pa.array([None if r.va is None else r.va.track_arousal for r in results], pa.float32()),
+        "valence": pa.array([None if va is None else va.track_valence for va in vas], pa.float32()),
+        "arousal": pa.array([None if va is None else va.track_arousal for va in vas], pa.float32()),
     }
     return pa.table(cols, schema=TRACK_SCHEMA)
 
@@ -162,26 +159,26 @@ def _segment_va(ok: Sequence[TrackResult], n: list[int], name: str) -> pa.Array:
     """Every segment's ``valence`` or ``arousal`` of the analysed results, null for a track without them."""
     if not ok:
         return pa.array([], pa.float32())
-    values = np.concatenate([np.full(k, np.nan) if r.va is None else np.asarray(getattr(r.va, name), np.float64)
+    values = np.concatenate([np.full(k, np.nan) if r.reading.va is None else np.asarray(getattr(r.reading.va, name), np.float64)
                              for r, k in zip(ok, n)]).astype(np.float32)
-    return pa.array(values, mask=np.repeat(np.array([r.va is None for r in ok]), n))
+    return pa.array(values, mask=np.repeat(np.array([r.reading.va is None for r in ok]), n))
 
 
 def segments_table(results: Sequence[TrackResult], model: tuple[str, str]) -> pa.Table:
     """The segment rows of the analysed results (20 per track; none for an error)."""
-    ok = [r for r in results if r.probabilities is not None]
-    n = [len(r.probabilities) for r in ok]
-    probs = np.concatenate([r.probabilities for r in ok]) if ok else np.zeros((0, len(EMOTIONS)), np.float32)
+    ok = [r for r in results if r.reading is not None]
+    n = [len(r.reading.probabilities) for r in ok]
+    probs = np.concatenate([r.reading.probabilities for r in ok]) if ok else np.zeros((0, len(EMOTIONS)), np.float32)
     rep = lambda values: np.repeat(np.asarray(values, dtype=object), n) if ok else []  # noqa: E731
     cols = {
         "track_id": np.repeat(np.array([r.track_id for r in ok], dtype=np.uint64), n),
         "path": rep([display_text(r.path) for r in ok]),
         "segment": np.concatenate([np.arange(1, k + 1, dtype=np.int16) for k in n]) if ok else [],
-        "start_s": np.concatenate([r.start_s for r in ok]) if ok else [],
-        "end_s": np.concatenate([r.end_s for r in ok]) if ok else [],
+        "start_s": np.concatenate([r.reading.segments.start_s for r in ok]) if ok else [],
+        "end_s": np.concatenate([r.reading.segments.end_s for r in ok]) if ok else [],
         "duration_s": np.repeat(np.array([r.duration_s for r in ok], dtype=np.float64), n),
         "model_name": [model[0]] * len(probs), "model_version": [model[1]] * len(probs),
-        "status": ["ok"] * len(probs), "top_emotion": [EMOTIONS[i] for i in probs.argmax(axis=1)] if ok else [],
+        "status": [TrackStatus.OK.value] * len(probs), "top_emotion": [EMOTIONS[i] for i in probs.argmax(axis=1)] if ok else [],
         **{e: probs[:, j] for j, e in enumerate(EMOTIONS)},
         **{name: _segment_va(ok, n, name) for name in VA_COLUMNS},
     }
@@ -271,7 +268,7 @@ def done_keys(out: Path, *, retry_errors: bool = False) -> HashSet:
                              "--out folder.") from None
         k = t.column("input_key").to_numpy()
         if retry_errors:
-            k = k[np.asarray(t.column("status").to_pylist()) == "ok"]
+            k = k[np.asarray(t.column("status").to_pylist()) == TrackStatus.OK]
         keys.update(k)
     return keys
 
@@ -545,30 +542,20 @@ def upgrade_batch(out: Path, on_progress: ProgressFn | None = None) -> bool:
 _NOT_IN_CSV = ("path_bytes", "sound")
 
 
-def _csv_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """A record batch as a spreadsheet may read it: no ``path_bytes`` (``path`` shows it) or ``sound``, and every text cell
-    through :func:`mer.text.neutralise_cell` (numbers stay numbers)."""
-    names = [n for n in batch.schema.names if n not in _NOT_IN_CSV]
-    columns = [pa.array([neutralise_cell(v) for v in batch.column(n).to_pylist()], pa.string())
-               if pa.types.is_string(batch.schema.field(n).type) else batch.column(n) for n in names]
-    return pa.RecordBatch.from_arrays(columns, names=names)
-
-
 def write_csv(out: Path) -> list[Path]:
     """``tracks.csv`` and ``segments.csv`` beside the Parquet tables, streamed, each written atomically.
 
     Text cells that a spreadsheet would read as a formula (a file or genre tag starting with ``=``, ``+``,
-    ``-``, ``@``, a tab or a carriage return) start with ``'`` (:func:`mer.text.neutralise_cell`).
+    ``-``, ``@``, a tab or a carriage return) start with ``'`` (:func:`mer.text.neutralise_cell`); rows end in CRLF
+    (:func:`mer.text.write_csv_batches`).
     """
-    import pyarrow.csv as pacsv
-
     written = []
     for name in _TABLES:
         src, dest = out / name, out / name.replace(".parquet", ".csv")
         pf = pq.ParquetFile(src)
-        schema = pa.schema([f for f in pf.schema_arrow if f.name not in _NOT_IN_CSV])
-        with open_atomic(dest) as f, pacsv.CSVWriter(f, schema) as w:
-            for batch in pf.iter_batches(batch_size=65_536):
-                w.write_batch(_csv_batch(batch))
+        names = [n for n in pf.schema_arrow.names if n not in _NOT_IN_CSV]
+        with open_atomic(dest) as f:
+            write_csv_batches(f, pa.schema([pf.schema_arrow.field(n) for n in names]),
+                              (batch.select(names) for batch in pf.iter_batches(batch_size=65_536)))
         written.append(dest)
     return written

@@ -20,10 +20,14 @@ from typing import Callable, Iterator
 import numpy as np
 import pyarrow.parquet as pq
 
+from ..analyze import Reading
+from ..audio.segments import Segments
+from ..errors import BatchError
+from ..choices import TrackStatus
 from ..circumplex import project
 from ..emotions import EMOTIONS, GENRES
 from ..files import write_json_atomic
-from .inputs import BatchError, HashSet, path_id
+from .inputs import HashSet, path_id
 from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
 from .worker import TrackResult
 from ..valence import VAPath, to_unit
@@ -54,7 +58,8 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
     lean = rng.integers(0, k, size=n)
     drift = rng.integers(0, k, size=n)
     base = rng.dirichlet(np.full(k, 0.6), size=n) * 0.6 + np.eye(k)[lean] * 0.4
-    bounds = np.linspace(0.0, _SECONDS, _SEGMENTS + 1)
+    bounds = np.rint(np.linspace(0.0, _SECONDS, _SEGMENTS + 1) * 1000).astype(np.int64)  # milliseconds, exact
+    segments = Segments(bounds[:-1], bounds[1:], 1000)
     t = np.linspace(0.0, 1.0, _SEGMENTS)[None, :, None]
     seg = base[:, None, :] * (1 - 0.3 * t) + np.eye(k)[drift][:, None, :] * 0.3 * t
     seg = seg * rng.uniform(0.85, 1.15, size=seg.shape)
@@ -70,13 +75,14 @@ def _results(start: int, n: int, rng: np.random.Generator, root: str, error_rate
         genre = GENRES[i % len(GENRES)]
         path = f"{root}/{genre}/artist-{i // 12:06d}/track-{i:07d}.mp3"
         if failed[j]:
-            yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="error",
+            yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status=TrackStatus.ERROR,
                               error="The file is not an audio file mer can read (synthetic).")
             continue
-        yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status="ok",
-                          duration_s=_SECONDS, probabilities=seg[j], track_probabilities=seg[j].mean(axis=0),
-                          start_s=bounds[:-1], end_s=bounds[1:], genre=genre if i % 5 else None, sound=sound[j],
+        # the tags of every segment are the track's sound (the mean of 20 equal float64 copies gives it back exactly)
+        reading = Reading(segments, seg[j], seg[j].mean(axis=0), tags=np.tile(sound[j].astype(np.float64), (_SEGMENTS, 1)),
                           va=va[j])
+        yield TrackResult(path=path, track_id=path_id(path), size_bytes=1000 + i, mtime_ns=i, status=TrackStatus.OK,
+                          duration_s=_SECONDS, reading=reading, genre=genre if i % 5 else None)
 
 
 def _merge_older(out: Path) -> None:

@@ -7,17 +7,21 @@ import hashlib
 import json
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from ..choices import TrackStatus
 from ..emotions import EMOTIONS
 from .. import settings
 from ..errors import MerError, MerWarning
-from ..valence import VA_FILE, VAPath
+from ..valence import VA_FILE
 from .inputs import FileRef
+
+if TYPE_CHECKING:
+    from ..analyze import Reading
 
 __all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init_worker", "analyze_in_worker",
            "single_thread", "one_thread"]
@@ -25,7 +29,8 @@ __all__ = ["TrackResult", "model_identity", "analyze_ref", "error_result", "init
 
 @dataclass(frozen=True)
 class TrackResult:
-    """What a batch keeps of one track (not the audio or the features: a batch of millions must stay small).
+    """What a batch keeps of one track: the file, and the network's :class:`~mer.analyze.Reading` of it (not the
+    audio, the spectra or the features: a batch of millions must stay small).
 
     Attributes
     ----------
@@ -35,57 +40,47 @@ class TrackResult:
         64-bit id of the path (joins the tracks and segments tables).
     size_bytes, mtime_ns : int
         The file as it was analysed (a change means it is analysed again).
-    status : str
+    status : TrackStatus
         ``"ok"`` or ``"error"``.
     error : str or None
         The one-line message ``python -m mer analyze`` gives for this file, when ``status == "error"``.
     duration_s : float or None
-    probabilities : np.ndarray [shape=(n_segments, 9), dtype=float32] or None
-        Each segment's emotion probabilities.
-    track_probabilities : np.ndarray [shape=(9,), dtype=float32] or None
-        The track's probabilities (the model's track head, as :attr:`mer.analyze.Analysis.track_probabilities`).
-    start_s, end_s : np.ndarray [shape=(n_segments,)] or None
-        Segment bounds in seconds.
+    reading : Reading or None
+        Each segment's and the track's emotion probabilities (float32), the segments' bounds, MusiCNN's tags and
+        precision, and the learned valence and arousal; None for an error.
     notes : tuple of str
         Recoverable decoding problems (e.g. a truncated stream that was analysed in part).
     genre : str or None
         The file's genre tag, where it has one.
-    precision : str or None
-        The arithmetic MusiCNN ran in for this file (None with the log-mel front-end).
-    sound : np.ndarray [shape=(50,), dtype=float32] or None
-        What the track sounds like to MusiCNN: its 50 tag probabilities averaged over the segments (genres,
-        instruments, moods of Last.fm; :data:`mer.audio.musicnn.TAGS`), a compact fingerprint for "similar by sound".
-        None with the log-mel front-end.
-    va : VAPath or None
-        Each segment's and the track's learned valence and arousal (:mod:`mer.valence`); None for a model without
-        the head.
     """
 
     path: str
     track_id: int
     size_bytes: int
     mtime_ns: int
-    status: str
+    status: TrackStatus
     error: str | None = None
     duration_s: float | None = None
-    probabilities: np.ndarray | None = None
-    track_probabilities: np.ndarray | None = None
-    start_s: np.ndarray | None = None
-    end_s: np.ndarray | None = None
+    reading: Reading | None = None
     notes: tuple[str, ...] = ()
     genre: str | None = None
-    precision: str | None = None
-    sound: np.ndarray | None = None
-    va: VAPath | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == TrackStatus.OK
 
     @property
     def track_top(self) -> str | None:
-        tp = self.track_probabilities
-        return None if tp is None else EMOTIONS[int(tp.argmax())]
+        """The track's most likely emotion (None for an error)."""
+        return None if self.reading is None else EMOTIONS[int(self.reading.track_probabilities.argmax())]
+
+    @property
+    def sound(self) -> np.ndarray | None:
+        """What the track sounds like to MusiCNN [shape=(50,), dtype=float32]: its 50 tag probabilities averaged over
+        the segments (genres, instruments, moods of Last.fm; :data:`mer.audio.musicnn.TAGS`), a compact fingerprint
+        for "similar by sound". None with the log-mel front-end."""
+        tags = None if self.reading is None else self.reading.tags
+        return None if tags is None else tags.mean(axis=0).astype(np.float32)
 
 
 def model_identity(model: Any) -> tuple[str, str]:
@@ -109,7 +104,7 @@ def model_identity(model: Any) -> tuple[str, str]:
 
 def error_result(ref: FileRef, message: str) -> TrackResult:
     return TrackResult(path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns,
-                       status="error", error=" ".join(message.split()))
+                       status=TrackStatus.ERROR, error=" ".join(message.split()))
 
 
 def _genre_tag(path: str) -> str | None:
@@ -141,16 +136,11 @@ def analyze_ref(ref: FileRef, model: Any) -> TrackResult:
         return error_result(ref, str(e))
     except Exception as e:  # an unforeseen failure on one file must not stop a library of thousands
         return error_result(ref, f"'{os.path.basename(ref.path)}' could not be analysed ({type(e).__name__}: {e}).")
-    seg = result.segments
-    return TrackResult(
-        path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns, status="ok",
-        duration_s=len(audio.samples) / audio.sample_rate,
-        probabilities=np.asarray(result.probabilities, dtype=np.float32),
-        track_probabilities=np.asarray(result.track_probabilities, dtype=np.float32),
-        start_s=np.asarray(seg.start_s, dtype=np.float64), end_s=np.asarray(seg.end_s, dtype=np.float64),
-        notes=tuple(audio.notes), genre=_genre_tag(ref.path), precision=result.precision,
-        sound=None if result.tags is None else result.tags.mean(axis=0).astype(np.float32), va=result.va,
-    )
+    reading = replace(result, probabilities=np.asarray(result.probabilities, dtype=np.float32),
+                      track_probabilities=np.asarray(result.track_probabilities, dtype=np.float32))
+    return TrackResult(path=ref.path, track_id=ref.track_id, size_bytes=ref.size_bytes, mtime_ns=ref.mtime_ns,
+                       status=TrackStatus.OK, duration_s=len(audio.samples) / audio.sample_rate, reading=reading,
+                       notes=tuple(audio.notes), genre=_genre_tag(ref.path))
 
 
 # --- the worker process ---------------------------------------------------------------------------------

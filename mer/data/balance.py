@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..choices import SAMPLERS
+from ..choices import SAMPLERS, Sampler
 from ..emotions import EMOTIONS
 from ..errors import DataError
 
@@ -65,7 +65,7 @@ class Resampled:
     X: np.ndarray
     y: np.ndarray
     n_original: int
-    sampler: str
+    sampler: Sampler
     k_neighbors: int | None
     notes: tuple[str, ...] = field(default=())
 
@@ -76,21 +76,25 @@ class Resampled:
         return flags
 
 
-def _make(sampler: str, k: int, seed: int):
+def _make(sampler: Sampler, k: int, seed: int):
+    """The imbalanced-learn oversampler of ``sampler`` (never :attr:`Sampler.NONE`, which adds nothing)."""
     from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 
-    if sampler == "smote":
-        return SMOTE(k_neighbors=k, random_state=seed)
-    if sampler == "borderline_smote":
-        return BorderlineSMOTE(k_neighbors=k, m_neighbors=max(k, 2) * 2, random_state=seed)
-    if sampler == "adasyn":
-        return ADASYN(n_neighbors=k, random_state=seed)
-    return RandomOverSampler(random_state=seed)
+    match sampler:
+        case Sampler.SMOTE:
+            return SMOTE(k_neighbors=k, random_state=seed)
+        case Sampler.BORDERLINE_SMOTE:
+            return BorderlineSMOTE(k_neighbors=k, m_neighbors=max(k, 2) * 2, random_state=seed)
+        case Sampler.ADASYN:
+            return ADASYN(n_neighbors=k, random_state=seed)
+        case Sampler.RANDOM:
+            return RandomOverSampler(random_state=seed)
+    raise AssertionError(f"no oversampler for {sampler!r}")
 
 
-def _neighbours(sampler: str, k_neighbors: int, present: np.ndarray, counts: np.ndarray) -> tuple[int, list[str]]:
+def _neighbours(sampler: Sampler, k_neighbors: int, present: np.ndarray, counts: np.ndarray) -> tuple[int, list[str]]:
     """The k a SMOTE-style sampler can use on these class counts, and a note when it had to be lowered."""
-    if sampler == "random":
+    if sampler == Sampler.RANDOM:
         return k_neighbors, []
     smallest = int(counts.min())
     name = EMOTIONS[int(present[counts.argmin()])]
@@ -105,7 +109,7 @@ def _neighbours(sampler: str, k_neighbors: int, present: np.ndarray, counts: np.
     return k, [f"k_neighbors lowered from {k_neighbors} to {k}: the smallest class ({name}) has only {smallest} samples."]
 
 
-def oversample(X: np.ndarray, y: np.ndarray, *, sampler: str = "smote", k_neighbors: int = 5,
+def oversample(X: np.ndarray, y: np.ndarray, *, sampler: Sampler | str = Sampler.SMOTE, k_neighbors: int = 5,
                seed: int = 0) -> Resampled:
     """Oversample the minority classes of a training fold up to the majority count.
 
@@ -133,10 +137,11 @@ def oversample(X: np.ndarray, y: np.ndarray, *, sampler: str = "smote", k_neighb
     """
     if sampler not in SAMPLERS:
         raise DataError(f"Unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}.")
+    sampler = Sampler(sampler)
     if k_neighbors < 1:
         raise DataError(f"k_neighbors must be at least 1, got {k_neighbors}.")
     y = np.asarray(y)
-    if sampler == "none":
+    if sampler == Sampler.NONE:
         return Resampled(X=X, y=y, n_original=len(y), sampler=sampler, k_neighbors=None)
     present, counts = np.unique(y, return_counts=True)
     if len(present) < 2:

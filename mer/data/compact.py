@@ -22,11 +22,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..audio.decode import load_audio
+from ..audio.decode import Audio
 from ..config import AudioConfig, FeatureConfig
 from ..serial import to_dict
+from .dataset import decode_and_summarise
 from .emotify import BUNDLED_DATA_CSV, load_corpus
-from ..errors import DataError, MerError
+from ..errors import DataError
 from ..audio.features import FEATURES_VERSION, segment_spectra_and_logmel
 from ..files import loads_json, open_atomic
 from ..pool import AUDIO_MODULES, map_with_progress
@@ -83,12 +84,7 @@ def compact_segment_features(samples: np.ndarray, sample_rate: int,
     return np.concatenate([logmel.mean(axis=-1), logmel.std(axis=-1)], axis=1).astype(np.float32)
 
 
-def _extract(args: tuple[str, AudioConfig, FeatureConfig]) -> np.ndarray:
-    path, audio_config, feature_config = args
-    try:
-        audio = load_audio(path, config=audio_config)
-    except MerError as e:
-        raise DataError(f"Cannot summarise '{path}': {e}") from None
+def _summary(audio: Audio, feature_config: FeatureConfig) -> np.ndarray:
     return compact_segment_features(audio.samples, audio.sample_rate, feature_config)
 
 
@@ -118,8 +114,8 @@ def build_compact_features(root: str | os.PathLike, *, audio_config: AudioConfig
     """
     root = Path(root)
     corpus = load_corpus(root)
-    jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
-    rows = map_with_progress(_extract, jobs, message="summarising segments", workers=workers, on_progress=on_progress,
+    jobs = [(p, audio_config, feature_config, _summary, f"summarise '{p}'") for p in corpus.tracks["path"]]
+    rows = map_with_progress(decode_and_summarise, jobs, message="summarising segments", workers=workers, on_progress=on_progress,
                              preload=("mer.data.compact", *AUDIO_MODULES))
     ids = _official_ids(root, corpus.tracks["track_id"].to_numpy())
     return CompactFeatures(X=np.stack(rows).astype(np.float16), track_id=ids.astype(np.int32),

@@ -14,10 +14,11 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from ..audio.decode import load_audio
+from ..audio.decode import Audio, load_audio
 from ..config import AudioConfig, FeatureConfig
 from ..emotions import GENRES
 from ..serial import to_dict
@@ -29,7 +30,7 @@ from ..files import open_atomic
 from ..pool import AUDIO_MODULES, map_with_progress
 from ..progress import ProgressFn
 
-__all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir"]
+__all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir", "decode_and_summarise"]
 
 
 def default_cache_dir() -> Path:
@@ -70,12 +71,23 @@ def _cache_key(corpus: Corpus, audio_config: AudioConfig, feature_config: Featur
     return h.hexdigest()[:20]
 
 
-def _extract(args: tuple[str, AudioConfig, FeatureConfig]) -> np.ndarray:
-    path, audio_config, feature_config = args
+def decode_and_summarise(args: tuple[str, AudioConfig, FeatureConfig, Callable[[Audio, FeatureConfig], np.ndarray], str]
+                         ) -> np.ndarray:
+    """A pool worker: one corpus file decoded and summarised (the corpus's features and its compact summaries).
+
+    ``args`` is ``(path, audio_config, feature_config, summarise, doing)``: ``summarise(audio, feature_config)``
+    (a module-level function, so that it pickles) gives the file's array; a file that does not decode is a
+    :class:`DataError` ``"Cannot <doing>: <why>"``.
+    """
+    path, audio_config, feature_config, summarise, doing = args
     try:
         audio = load_audio(path, config=audio_config)
     except MerError as e:
-        raise DataError(f"Cannot use '{path}' for training: {e}") from None
+        raise DataError(f"Cannot {doing}: {e}") from None
+    return summarise(audio, feature_config)
+
+
+def _windows(audio: Audio, feature_config: FeatureConfig) -> np.ndarray:
     return track_features(audio, feature_config).windows.astype(np.float16)
 
 
@@ -110,8 +122,8 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
             on_progress(len(corpus), len(corpus), "features read from cache")
         return SegmentData(X=X, y=labels[track], track=track, segment=segment)
 
-    jobs = [(p, audio_config, feature_config) for p in corpus.tracks["path"]]
-    per_track = map_with_progress(_extract, jobs, message="extracting segment features", workers=workers,
+    jobs = [(p, audio_config, feature_config, _windows, f"use '{p}' for training") for p in corpus.tracks["path"]]
+    per_track = map_with_progress(decode_and_summarise, jobs, message="extracting segment features", workers=workers,
                                   on_progress=on_progress, preload=("mer.data.dataset", *AUDIO_MODULES))
 
     # windows: (n_segments, n_windows, n_mels, frames) per track → rows

@@ -4,7 +4,7 @@
 valence–arousal plane, from their AllMusic mood tags checked by hand: Q1 pleasant and energetic, Q2 unpleasant
 and energetic, Q3 unpleasant and calm, Q4 pleasant and calm. mer ships, for the 449 clips the team gave it
 (split from the other half by artist), the annotations it needs (song, artist, quadrant, ``PQuad``: the share of
-the clip's mood tags in its quadrant) and MusiCNN's per-segment embeddings (:mod:`mer.audio.embeddings`'s
+the clip's mood tags in its quadrant) and MusiCNN's per-segment embeddings (:mod:`mer.data.embedded`'s
 bundles, float16), never the audio. Artists repeat inside this half, so every cross-validation groups by artist.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.embeddings import load_bundled_embeddings
+from .embedded import load_bundled_embeddings
 from ..errors import DataError
 
 __all__ = ["RESOURCES", "ANNOTATIONS", "LAYER_FILES", "CITATION", "FourQ", "read_annotations", "load_fourq",

@@ -240,7 +240,7 @@ BUNDLED_SAMPLES = {"logmel": "compact: mean and std of 64 log-mel bands per segm
 def _bundled_segments(annotations: Annotations, samples: str = "logmel") -> tuple[SegmentData, np.ndarray]:
     """The bundled compact features (or MusiCNN embeddings) as segment rows, labelled from the bundled annotations."""
     if samples == "musicnn":
-        from ..audio.embeddings import load_bundled_embeddings
+        from .embedded import load_bundled_embeddings
 
         emb = load_bundled_embeddings()
         X, ids = emb.vectors, emb.track_id

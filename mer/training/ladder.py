@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..choices import Family
 from ..config import ModelConfig, TrainConfig
 from ..emotions import EMOTIONS
 from ..run_config import read_run_config
@@ -69,7 +70,7 @@ def _aligned_study_features(track_id: np.ndarray) -> np.ndarray:
     return feats.X[[order[t] for t in track_id.tolist()]]
 
 
-def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = None, allow_missing: bool = False,
+def ladder_data(families: tuple[Family | str, ...], *, root: str | os.PathLike | None = None, allow_missing: bool = False,
                 cache_dir: str | os.PathLike | None = None, on_progress: ProgressFn | None = None) -> LadderData:
     """The inputs of the ladder: the bundled features (``root`` None) or those of a corpus's audio (cached).
 
@@ -78,25 +79,25 @@ def ladder_data(families: tuple[str, ...], *, root: str | os.PathLike | None = N
     DataError
         Audio missing (without ``allow_missing``), or bundled features of another set of tracks.
     """
-    from ..audio.embeddings import bundled_track_data, embedding_track_data, load_bundled_embeddings
+    from ..data.embedded import bundled_track_data, embedding_track_data, load_bundled_embeddings
     from ..data.emotify import load_annotations, load_corpus
 
-    fine_tune = "mer" in families and default_recipe()[1].fine_tune
-    refusal = front_end(default_recipe()[1]).bundled_refusal() if "mer" in families else None
+    fine_tune = Family.MER in families and default_recipe()[1].fine_tune
+    refusal = front_end(default_recipe()[1]).bundled_refusal() if Family.MER in families else None
     if root is None and refusal:
         raise DataError(refusal)
     if root is None:
-        data = bundled_track_data() if "mer" in families else None
+        data = bundled_track_data() if Family.MER in families else None
         ids = data.track_id if data is not None else load_bundled_embeddings().track_id
         labels = data.labels if data is not None else \
             load_annotations().tracks.set_index("track_id").loc[ids][list(EMOTIONS)].to_numpy().argmax(axis=1)
-        study = _aligned_study_features(np.asarray(ids)) if "study" in families else None
+        study = _aligned_study_features(np.asarray(ids)) if Family.STUDY in families else None
         return LadderData(study=study, mer=data, labels=np.asarray(labels),
                           description=f"Emotify, {len(ids)} tracks (bundled features)")
     corpus = load_corpus(root, allow_missing=allow_missing)
-    study = corpus_study_features(corpus, cache_dir=cache_dir, on_progress=on_progress) if "study" in families else None
+    study = corpus_study_features(corpus, cache_dir=cache_dir, on_progress=on_progress) if Family.STUDY in families else None
     data = (embedding_track_data(corpus, block_inputs=fine_tune, cache_dir=cache_dir, on_progress=on_progress)
-            if "mer" in families else None)
+            if Family.MER in families else None)
     return LadderData(study=study, mer=data, labels=corpus.labels,
                       description=f"{len(corpus)} tracks of '{corpus.root}'")
 
@@ -110,7 +111,7 @@ def default_recipe() -> tuple[TrainConfig, ModelConfig]:
         raise ModelError(f"Cannot read mer's default recipe from '{path}' ({e}).") from None
 
 
-def run_ladder(families: tuple[str, ...] = FAMILIES, *, root: str | os.PathLike | None = None,
+def run_ladder(families: tuple[Family | str, ...] = FAMILIES, *, root: str | os.PathLike | None = None,
                allow_missing: bool = False, seed: int = 0, study_config: StudyConfig = LADDER_STUDY_CONFIG,
                cache_dir: str | os.PathLike | None = None, workers: int | None = None,
                on_progress: ProgressFn | None = None, on_epoch: EpochFn | None = None,
@@ -128,6 +129,7 @@ def run_ladder(families: tuple[str, ...] = FAMILIES, *, root: str | os.PathLike 
     unknown = [f for f in families if f not in FAMILIES]
     if unknown or not families:
         raise DataError(f"Unknown ladder family {unknown or families}: choose from {', '.join(FAMILIES)}.")
+    families = tuple(map(Family, families))
     config, model_config = default_recipe()
     config = replace(config, seed=seed, ladder=True)
     data = ladder_data(families, root=root, allow_missing=allow_missing, cache_dir=cache_dir, on_progress=on_progress)
@@ -137,7 +139,7 @@ def run_ladder(families: tuple[str, ...] = FAMILIES, *, root: str | os.PathLike 
         if on_progress:
             on_progress(len(out), len(families), f"ladder: {FAMILY_LABELS[family]}")
         fits: list[FitSummary] = []
-        if family == "study":
+        if family == Family.STUDY:
             rungs, fits = study_ladder(data.study, data.labels, config=study_config, seed=config.seed,
                                        test_fraction=TEST_FRACTION, val_fraction=config.val_fraction,
                                        n_folds=config.cv_folds, workers=workers, on_progress=on_progress,

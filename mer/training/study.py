@@ -43,7 +43,7 @@ from ..data.emotify import BUNDLED_DATA_CSV, Corpus
 from ..errors import ConfigError, DataError, MerError
 from ..files import open_atomic
 from ..data.folds import segment_split, track_folds
-from .loop import BestEpoch, StopFn, shuffled_batches
+from .loop import Schedule, StopFn, run_epochs, train_pass
 from ..pool import AUDIO_MODULES, default_workers, map_with_progress
 from ..progress import Epoch, EpochFn, ProgressFn
 from ..results import PROTOCOL_LABELS, FitSummary, Rung
@@ -337,33 +337,19 @@ def fit_study(X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np
     gen = torch.Generator().manual_seed(seed)
     net = StudyNet(config, n_classes=len(EMOTIONS), n_features=X_fit.shape[1])
     opt = torch.optim.RMSprop(net.parameters(), lr=config.lr, alpha=0.9, eps=1e-7)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
     x, y = torch.from_numpy(np.asarray(X_fit, np.float32)), torch.from_numpy(np.asarray(y_fit, np.int64))
     xv, yv = torch.from_numpy(np.asarray(X_val, np.float32)), torch.from_numpy(np.asarray(y_val, np.int64))
-    best = BestEpoch(stage, config.epochs, config.patience)  # Keras: any improvement counts
-    for epoch in range(1, config.epochs + 1):
-        t0 = time.perf_counter()
-        net.train()
-        total = 0.0
-        for b in shuffled_batches(len(y), config.batch_size, gen, should_stop,
-                                  "The ladder was cancelled; nothing was written."):
-            loss = F.cross_entropy(net(x[b]), y[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            total += loss.item() * len(b)
+
+    def evaluate() -> tuple[float, float]:
         net.eval()
         with torch.no_grad():
             logits = torch.cat([net(xv[lo:lo + 1024]) for lo in range(0, len(xv), 1024)])
-        val_loss = float(F.cross_entropy(logits, yv))
-        sched.step(val_loss)
-        entry = best.record(net, epoch, total / len(y), val_loss, float((logits.argmax(1) == yv).float().mean()),
-                            opt.param_groups[0]["lr"], time.perf_counter() - t0)
-        if on_epoch:
-            on_epoch(entry)
-        if entry.early_stop:
-            break
-    best.restore(net)
+        return float(F.cross_entropy(logits, yv)), float((logits.argmax(1) == yv).float().mean())
+
+    step = lambda: train_pass(net, opt, lambda b: F.cross_entropy(net(x[b]), y[b]), len(y), config.batch_size,  # noqa: E731
+                              gen, should_stop, "The ladder was cancelled; nothing was written.")
+    schedule = Schedule(config.epochs, config.patience, config.lr_factor, config.lr_patience)  # Keras: any improvement counts
+    best = run_epochs(net, opt, step, evaluate, schedule, stage=stage, on_epoch=on_epoch)
     return StudyFit(net=net.eval(), history=best.history, best_epoch=best.epoch)
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data.balance import class_weights, oversample
-from ..choices import FitKind, FrontEndKind
+from ..choices import FitKind, FrontEndKind, Target
 from ..config import AudioConfig, DatasetInfo, FeatureConfig, Fit, ModelConfig, TrainConfig, VAConfig
 from ..emotions import EMOTIONS
 from ..data.dataset import TrackData
@@ -35,7 +35,7 @@ from ..frontend import front_end
 from ..data.folds import Fold, folds_problem, inner_split, segment_split, track_folds
 from ..progress import Epoch, EpochFn, ProgressFn
 from ..files import name_lock
-from .loop import BestEpoch, StopFn, shuffled_batches
+from .loop import Schedule, StopFn, run_epochs, train_pass
 from ..model import estimate_parameters
 from ..registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
 from ..results import PROTOCOL_LABELS, CVReport, FoldReport, Rung
@@ -110,8 +110,8 @@ class _Rows:
         return _Rows(self.X.to(device), self.target.to(device), self.genre.to(device), self.y)
 
 
-def _targets(data: TrackData, idx: np.ndarray, kind: str) -> np.ndarray:
-    if kind == "shares":
+def _targets(data: TrackData, idx: np.ndarray, kind: Target) -> np.ndarray:
+    if kind == Target.SHARES:
         return data.targets[idx]
     return np.eye(len(EMOTIONS))[data.labels[idx]]
 
@@ -204,10 +204,7 @@ def run_epoch(net, opt, rows: _Rows, config: TrainConfig, gen, class_weight=None
     """Train one pass over ``rows`` in shuffled batches; returns the mean loss."""
     import torch
 
-    net.train()
-    total = 0.0
-    for b in shuffled_batches(len(rows.y), config.batch_size, gen, should_stop,
-                              "Training was cancelled; no model was written and the active model is unchanged."):
+    def batch_loss(b):
         b = b.to(rows.X.device)
         xb, tb, gb = rows.X[b], rows.target[b], rows.genre[b]
         if config.augment and xb.ndim == 4:  # masks and shifts of log-mel images; embeddings are not augmented
@@ -216,12 +213,10 @@ def run_epoch(net, opt, rows: _Rows, config: TrainConfig, gen, class_weight=None
             lam = float(torch.distributions.Beta(config.mixup, config.mixup).sample())
             perm = torch.randperm(len(b), generator=gen).to(xb.device)
             xb, tb = lam * xb + (1 - lam) * xb[perm], lam * tb + (1 - lam) * tb[perm]
-        loss = _loss(net, xb, tb, gb, config, class_weight)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        total += loss.item() * len(b)
-    return total / max(1, len(rows.y))
+        return _loss(net, xb, tb, gb, config, class_weight)
+
+    return train_pass(net, opt, batch_loss, len(rows.y), config.batch_size, gen, should_stop,
+                      "Training was cancelled; no model was written and the active model is unchanged.")
 
 
 def validate(net, rows: _Rows) -> tuple[float, float]:
@@ -259,20 +254,9 @@ def fit(data: TrackData, fit_idx: np.ndarray, val_idx: np.ndarray, config: Train
     gen = torch.Generator().manual_seed(config.seed)
     net, rows, val, weight = _prepare(data, fit_idx, val_idx, config, model_config, device or torch.device("cpu"))
     opt = torch.optim.AdamW(_parameter_groups(net, config), lr=config.lr, weight_decay=config.weight_decay)
-    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=config.lr_factor, patience=config.lr_patience)
-    best = BestEpoch(which.label if which else "", config.epochs, config.patience, min_delta=1e-4)
-    for epoch in range(1, config.epochs + 1):
-        t0 = time.perf_counter()
-        train_loss = run_epoch(net, opt, rows, config, gen, weight, should_stop)
-        val_loss, val_acc = validate(net, val)
-        sched.step(val_loss)
-        entry = best.record(net, epoch, train_loss, val_loss, val_acc, opt.param_groups[0]["lr"],
-                            time.perf_counter() - t0)
-        if on_epoch:
-            on_epoch(entry)
-        if entry.early_stop:
-            break
-    best.restore(net)
+    schedule = Schedule(config.epochs, config.patience, config.lr_factor, config.lr_patience, min_delta=1e-4)
+    best = run_epochs(net, opt, lambda: run_epoch(net, opt, rows, config, gen, weight, should_stop),
+                      lambda: validate(net, val), schedule, stage=which.label if which else "", on_epoch=on_epoch)
     net.to("cpu").eval()
     return FitResult(net=net, history=best.history, best_epoch=best.epoch)
 

@@ -249,7 +249,7 @@ def emotion_anchors(head: VAHead, X: np.ndarray, labels: np.ndarray) -> dict[str
 def emotify_anchors(head: VAHead) -> dict[str, tuple[float, float, int]]:
     """:func:`emotion_anchors` over the bundled Emotify tracks (empty where mer ships no Emotify embeddings of the
     head's layers)."""
-    from ..audio.embeddings import BUNDLED_LAYER_FILES, load_bundled_embeddings
+    from ..data.embedded import BUNDLED_LAYER_FILES, load_bundled_embeddings
     from ..data.emotify import load_annotations
 
     paths = [BUNDLED_LAYER_FILES.get(name) for name in head.layers]

@@ -1,4 +1,4 @@
-"""20 segments and their spectra and log-mel windows."""
+"""The features of a track's 20 segments (mer.audio.features): spectra and log-mel windows."""
 
 from __future__ import annotations
 
@@ -10,23 +10,10 @@ import pytest
 from mer.audio.decode import Audio
 from mer.config import FeatureConfig
 from mer.audio.features import model_windows, track_features
-from mer.audio.segments import segment_bounds
 
 from .helpers import tone
 
 SR = 22_050
-
-
-@pytest.mark.parametrize("seconds", [10.0, 61.3, 600.0])
-def test_twenty_equal_contiguous_segments_cover_the_track(seconds):
-    n = int(round(seconds * SR))
-    seg = segment_bounds(n, n_segments=20, sample_rate=SR)
-    assert len(seg) == 20
-    assert seg.starts[0] == 0 and seg.ends[-1] == n
-    np.testing.assert_array_equal(seg.starts[1:], seg.ends[:-1])  # no gap, no overlap
-    lengths = seg.ends - seg.starts
-    assert lengths.max() - lengths.min() <= 1
-    assert seg.end_s[-1] == pytest.approx(seconds, abs=1 / SR)
 
 
 def test_segment_count_comes_from_the_config():

@@ -244,33 +244,3 @@ def test_a_stream_longer_than_accepted_is_refused_as_it_decodes(monkeypatch):
     with pytest.raises(TooLongError, match=r"too long \(more than 20\.2 s\)"):
         load_audio(data, config=AudioConfig(min_duration_s=10.0, max_duration_s=20.0))
     assert len(reads) == 7  # 20.2 s of 1.49 s blocks, then refused: not the 21 blocks of the minute
-
-
-def test_analyses_beyond_the_limit_wait_for_a_slot(monkeypatch):
-    import threading
-    import time
-
-    from mer.analyze import analysis_slot, analysis_slots_free
-    from mer.settings import max_analyses
-    from mer.errors import ConfigError
-
-    monkeypatch.setenv("MER_MAX_ANALYSES", "1")
-    assert max_analyses() == 1 and analysis_slots_free()
-    entered = threading.Event()
-
-    def second():
-        with analysis_slot():
-            entered.set()
-
-    with analysis_slot():
-        assert not analysis_slots_free()
-        waiter = threading.Thread(target=second)
-        waiter.start()
-        time.sleep(0.3)
-        assert not entered.is_set()  # waits while the first analysis runs
-    waiter.join(5)
-    assert entered.is_set() and analysis_slots_free()
-    for bad in ("0", "-1", "two", "1e3", "65"):
-        monkeypatch.setenv("MER_MAX_ANALYSES", bad)
-        with pytest.raises(ConfigError, match="MER_MAX_ANALYSES must be a whole number from 1 to 64"):
-            max_analyses()

@@ -1,4 +1,4 @@
-"""``python -m mer spectra``: the table, the JSON, and one error line for bad input."""
+"""The analysis commands (mer.cli.analyze): `python -m mer spectra`: the table, the JSON, and one error line for bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The synthetic demo corpus after its split into a package: same seeds, same corpus."""
+"""The demo corpus's music (mer.data.demo.synth): one readable archetype per emotion, rendered deterministically."""
 
 from __future__ import annotations
 
@@ -7,20 +7,8 @@ import dataclasses
 import numpy as np
 
 from mer.emotions import EMOTIONS
-from mer.data.demo import ARCHETYPES, Archetype, DemoConfig, demo_votes, render_track
+from mer.data.demo import ARCHETYPES, Archetype, render_track
 from mer.data.demo.synth import CUES
-
-
-def dominant_counts(config: DemoConfig) -> list[int]:
-    shares = demo_votes(config).groupby("track id")[list(EMOTIONS)].mean().to_numpy()
-    return np.bincount(shares.argmax(axis=1), minlength=len(EMOTIONS)).tolist()
-
-
-def test_same_seed_gives_the_same_track_counts_as_before_the_split():
-    # measured with the single-module mer/demo.py (commit ba92783) by `python -m mer data stats --json`
-    assert dominant_counts(DemoConfig(tracks=36, seconds=12, seed=7)) == [4, 2, 4, 0, 7, 7, 6, 4, 2]
-    assert dominant_counts(DemoConfig(tracks=36, seconds=10.5, seed=1)) == [2, 3, 6, 4, 8, 2, 6, 2, 3]
-    assert dominant_counts(DemoConfig()) == [29, 15, 28, 28, 32, 33, 39, 28, 8]  # the README's default corpus
 
 
 def test_each_emotion_is_one_readable_record():

@@ -1,0 +1,112 @@
+"""One file's analysis in a batch worker: a TrackResult holds the network's Reading, and the tables a batch
+writes hold the reading's numbers (tracks, segments, sound, valence and arousal) or the file's error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from mer.analyze import Reading, read_audio
+from mer.audio.decode import load_audio
+from mer.audio.segments import Segments
+from mer.batch.inputs import FileRef, path_id
+from mer.batch.store import segments_table, tracks_table
+from mer.batch.worker import TrackResult, analyze_ref, error_result
+from mer.emotions import EMOTIONS
+from mer.registry import load_model
+from mer.valence import VAPath
+
+from .helpers import tone
+
+
+def _ref(path: str) -> FileRef:
+    return FileRef(path=path, track_id=path_id(path), size_bytes=123, mtime_ns=456)
+
+
+def _reading(seed: int, *, tags: bool = True, va: bool = True) -> Reading:
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(9), size=20).astype(np.float32)
+    path = VAPath(valence=rng.uniform(-1, 1, 20), arousal=rng.uniform(-1, 1, 20), track_valence=0.25,
+                  track_arousal=-0.5) if va else None
+    return Reading(Segments(np.arange(20) * 3000, np.arange(1, 21) * 3000, 1000), probs, probs.mean(axis=0),
+                   tags=rng.random((20, 50)).astype(np.float32) if tags else None, precision="int8" if tags else None,
+                   va=path)
+
+
+def test_the_tables_hold_each_results_reading_and_an_error_row_holds_none():
+    ref = _ref("/m/a.wav")
+    full = TrackResult(ref.path, ref.track_id, 123, 456, "ok", duration_s=60.0, reading=_reading(1), genre="rock")
+    plain = TrackResult("/m/b.wav", path_id("/m/b.wav"), 1, 2, "ok", duration_s=60.0, reading=_reading(2, tags=False, va=False))
+    failed = error_result(_ref("/m/c.wav"), "The file is\n not audio.")
+    tracks = tracks_table([full, plain, failed], ("m", "v1")).to_pandas()
+    segments = segments_table([full, plain, failed], ("m", "v1")).to_pandas()
+
+    a = full.reading
+    np.testing.assert_array_equal(tracks.loc[0, list(EMOTIONS)].to_numpy(np.float32), a.track_probabilities)
+    assert tracks.loc[0, "top_emotion"] == full.track_top == EMOTIONS[int(a.track_probabilities.argmax())]
+    assert (tracks.loc[0, "n_segments"], tracks.loc[0, "precision"], tracks.loc[0, "genre"]) == (20, "int8", "rock")
+    np.testing.assert_array_equal(tracks.loc[0, "sound"], a.tags.mean(axis=0).astype(np.float16))
+    assert (tracks.loc[0, "valence"], tracks.loc[0, "arousal"]) == (0.25, -0.5)
+    assert tracks.loc[1, "sound"] is None and pd.isna(tracks.loc[1, "valence"]) and pd.isna(tracks.loc[1, "precision"])
+    assert list(tracks["status"]) == ["ok", "ok", "error"] and tracks.loc[2, "error"] == "The file is not audio."
+    assert failed.reading is None and failed.track_top is None and failed.sound is None
+    assert np.isnan(tracks.loc[2, list(EMOTIONS)].to_numpy(np.float64)).all() and tracks.loc[2, "n_segments"] == 0
+
+    assert len(segments) == 40  # 20 per analysed track, none for the error
+    first = segments[segments["track_id"] == full.track_id]
+    np.testing.assert_array_equal(first[list(EMOTIONS)].to_numpy(np.float32), a.probabilities)
+    np.testing.assert_array_equal(first["start_s"], np.arange(20) * 3.0)
+    np.testing.assert_array_equal(first["end_s"], np.arange(1, 21) * 3.0)
+    np.testing.assert_array_equal(first["valence"], a.va.valence.astype(np.float32))
+    assert segments[segments["track_id"] == plain.track_id]["valence"].isna().all()
+
+
+def test_a_worker_keeps_the_reading_analyze_gives(tiny_models, write_audio, tmp_path):
+    path = write_audio("t.wav", tone(12.0, freq=330.0), 22_050)
+    model = load_model(tiny_models / "default")
+    result = analyze_ref(_ref(str(path)), model)
+    direct = read_audio(load_audio(path, config=model.audio_config), model)
+    assert result.ok and result.duration_s == pytest.approx(12.0) and result.reading.precision == direct.precision
+    assert result.reading.probabilities.dtype == result.reading.track_probabilities.dtype == np.float32
+    np.testing.assert_array_equal(result.reading.probabilities, np.asarray(direct.probabilities, np.float32))
+    np.testing.assert_array_equal(result.reading.segments.start_s, direct.segments.start_s)
+    refused = analyze_ref(FileRef(str(path), 1, 2, 3, refused="outside the allowed folders"), model)
+    assert refused.status == "error" and refused.reading is None and refused.error == "outside the allowed folders"
+    tracks_table([result], ("m", "v")), segments_table([result], ("m", "v"))  # the tables take it
+
+
+def test_parquet_round_trip_keeps_the_segments_bounds_exactly(tmp_path):
+    from mer.batch.store import write_part
+
+    r = TrackResult("/m/a.wav", path_id("/m/a.wav"), 1, 2, "ok", duration_s=60.0, reading=_reading(3))
+    part = write_part(tmp_path, [r], ("m", "v1"))
+    seg = pq.read_table(part / "segments.parquet").to_pandas()
+    np.testing.assert_array_equal(seg["start_s"], r.reading.segments.start_s)
+    np.testing.assert_array_equal(seg[list(EMOTIONS)].to_numpy(np.float32), r.reading.probabilities)
+
+
+def test_a_models_identity_changes_with_its_files(tmp_path):
+    import types
+
+    from mer.batch.worker import model_identity
+
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "weights.pt").write_bytes(b"1")
+    model = types.SimpleNamespace(name="m", path=tmp_path)
+    name, version = model_identity(model)
+    assert name == "m" and len(version) == 12 and model_identity(model) == (name, version)
+    (tmp_path / "weights.pt").write_bytes(b"2")  # retrained under the same name: every track again
+    assert model_identity(model)[1] != version
+
+
+def test_one_thread_for_a_block_then_the_threads_as_before():
+    import torch
+
+    from mer.batch.worker import one_thread
+
+    before = torch.get_num_threads()
+    with one_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
