@@ -16,11 +16,12 @@ from pathlib import Path
 import streamlit as st
 
 from mer.analyze import Analysis, analysis_slots_free, analyze
-from mer.data.demo import default_demo_root, ensure_demo_corpus
+from mer.data.corpora import CorpusChoice, corpus_choices
+from mer.data.demo import ensure_demo_corpus
 from mer.data.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, fetch_emotify
-from mer.settings import emotify_dir, emotify_url
+from mer.settings import emotify_url
 from mer.errors import MerError
-from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, models_dir
+from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, model_stamp, models_dir
 from mer.text import escape_markdown, md_code
 
 
@@ -48,17 +49,6 @@ DEMO_NOTE = ("The demo corpus is **synthetic**: music synthesised by mer from em
              "It is for demonstrating and testing the product, not a model of human emotion.")
 
 
-def _model_key(name: str | None = None) -> str:
-    """Which model (the active one when ``name`` is None), in which models folder, since when: the cached model
-    is reloaded when the active pointer or the model's config changes."""
-    if name is None:
-        pointer = models_dir() / "active.json"
-        stamp = pointer.stat().st_mtime_ns if pointer.exists() else 0
-        return f"{models_dir()}\0\0{active_name()}:{stamp}"
-    config = models_dir() / name / "config.json"
-    return f"{models_dir()}\0{name}\0{config.stat().st_mtime_ns if config.exists() else 0}"
-
-
 @st.cache_resource(show_spinner="Loading the model…")
 def _model(key: str) -> LoadedModel:
     name = key.split("\0")[1]
@@ -67,7 +57,7 @@ def _model(key: str) -> LoadedModel:
 
 def get_model(name: str | None = None) -> LoadedModel:
     """The active model (reloaded when the active pointer changes), or the model ``name`` of the models folder."""
-    return _model(_model_key(name))
+    return _model(model_stamp(name))
 
 
 def model_names() -> list[str]:
@@ -107,7 +97,7 @@ def analysis_of(data: bytes, name: str, token: str, model: str | None = None) ->
     if not analysis_slots_free():  # mer runs a few analyses at once; this one queues (a cached one returns at once)
         waiting.info("The server is busy with other analyses; yours starts as soon as one of them finishes.")
     try:
-        return _analysis(digests[token], name, _model_key(model), data)
+        return _analysis(digests[token], name, model_stamp(model), data)
     finally:
         waiting.empty()
 
@@ -116,21 +106,11 @@ def analysis_of(data: bytes, name: str, token: str, model: str | None = None) ->
 BUNDLED_EMOTIFY = "Emotify, 320 tracks (bundled MusiCNN embeddings)"
 
 
-def corpora(bundled: bool = False) -> dict[str, Path | None]:
-    """Corpora the app may use: the bundled Emotify embeddings (with ``bundled``; value None), an Emotify with
-    audio if the server has one, and the synthetic demo corpus.
-
-    Users never type a path: an Emotify folder is the one set by ``MER_EMOTIFY_DIR`` when the app is
-    started, or the one the Train page downloaded into the data folder.
-    """
-    out: dict[str, Path | None] = {BUNDLED_EMOTIFY: None} if bundled else {}
-    root = emotify_dir()
-    if root and (root / "data.csv").is_file() and (root / "emotifymusic").is_dir():
-        out[f"Emotify ({root})"] = root
-    if emotify_ready(downloaded_emotify_dir()):  # only a download that finished and was checked
-        out[f"Emotify ({downloaded_emotify_dir()})"] = downloaded_emotify_dir()
-    out["Demo corpus (synthetic)"] = default_demo_root()
-    return out
+def corpora(bundled: str | None = None) -> dict[str, CorpusChoice]:
+    """Corpora the app may use, by label (:func:`mer.data.corpora.corpus_choices`): the bundled Emotify first,
+    labelled ``bundled`` (:data:`BUNDLED_EMOTIFY` on the Train page), an Emotify with audio if the server has one,
+    and the synthetic demo corpus."""
+    return corpus_choices(bundled)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -167,13 +147,14 @@ def emotify_download() -> None:
         st.rerun()
 
 
-def ensure_corpus(root: Path | None) -> Path | None:
-    """The demo corpus is generated on first use, with a progress bar."""
-    if root is not None and root == default_demo_root() and not (root / "data.csv").is_file():
+def ensure_corpus(choice: CorpusChoice) -> Path | None:
+    """The corpus's folder (None: the bundled one); the demo corpus is generated on first use, with a progress
+    bar."""
+    if choice.to_generate:
         bar = st.progress(0.0, text="Generating the demo corpus (first run only, about a minute)…")
-        ensure_demo_corpus(root, on_progress=lambda d, t, m: bar.progress(d / t, text=f"{m}: {d}/{t}"))
+        ensure_demo_corpus(choice.root, on_progress=lambda d, t, m: bar.progress(d / t, text=f"{m}: {d}/{t}"))
         bar.empty()
-    return root
+    return choice.root
 
 
 #: The Analyze page's source for a file the Library sent it.

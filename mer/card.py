@@ -18,7 +18,7 @@ from .record import ModelRecord
 from .kernels import kernel_choice, run_kernel, run_precision
 from .settings import PRECISION
 from .text import escape_markdown
-from .yardstick import reference
+from .yardstick import EMOTIFY_CEILING, reference
 
 from .data.fourq import CITATION as FOURQ_CITATION
 from .results import CVReport, LadderReport, ModelMetrics, VAMetrics
@@ -71,7 +71,8 @@ _HEARS = {"musicnn": "MusiCNN, a network pretrained on a million songs, hears ea
           "logmel": "a small network trained with it hears each of a track's 20 segments in their log-mel images"}
 #: The card's limits in one sentence, by the kind of corpus.
 _LIMITS = {"emotify": "Its limits: Emotify's listeners disagree often enough that even a perfect model would match "
-                      "their top emotion only about 69 % of the time; the rarest emotions (amazement, 3 of 400 tracks) "
+                      f"their top emotion only about {EMOTIFY_CEILING * 100:.0f} % of the time; the rarest emotions "
+                      "(amazement, 3 of 400 tracks) "
                       "are seldom predicted; and it learnt from one-minute excerpts of four genres, so other music may "
                       "fare worse.",
            "demo": "It learnt from mer's synthetic demo corpus, music made from emotion archetypes with simulated "
@@ -179,7 +180,8 @@ def _limits(dataset: DatasetInfo) -> list[str]:
         return ["- Trained on a corpus mer knows nothing about: its labels' noise, and so the ceiling of its "
                 "accuracy, are unknown here."]
     return ["- Emotify's labels are noisy: a perfect model of its listeners would match a fresh panel's dominant "
-            "emotion about 69 % of the time, so that, not 100 %, is the ceiling of track accuracy.",
+            f"emotion about {EMOTIFY_CEILING * 100:.0f} % of the time, so that, not 100 %, is the ceiling of track "
+            "accuracy.",
             f"- Few tracks of some emotions ({emotion_label(EMOTIONS[0])} has 3 of 400): those are rarely "
             "predicted.",
             "- Trained on one-minute excerpts of four genres; other music may fare worse."]

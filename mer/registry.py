@@ -46,6 +46,7 @@ from .valence import VA_FILE, VAHead
 from .results import LadderReport, ModelMetrics
 
 __all__ = [
+    "model_stamp",
     "LoadedModel",
     "ModelRecord",
     "read_record",
@@ -375,6 +376,19 @@ def active_name(root: Path | None = None) -> str:
         return str(read_json(root / "active.json")["name"])
     except (ModelError, KeyError, TypeError):
         return DEFAULT_MODEL
+
+
+def model_stamp(name: str | None = None, root: Path | None = None) -> str:
+    """A key naming a model of the models folder and its version: the active one (``name`` None) until the active
+    pointer changes, or the model ``name`` until its ``config.json`` does; the app's cache of loaded models is
+    keyed by it. The name is the key's second field (``key.split("\\0")[1]``, "" for the active one)."""
+    root = root or models_dir()
+    if name is None:
+        pointer = root / "active.json"
+        stamp = pointer.stat().st_mtime_ns if pointer.exists() else 0
+        return f"{root}\0\0{active_name(root)}:{stamp}"
+    config = root / name / "config.json"
+    return f"{root}\0{name}\0{config.stat().st_mtime_ns if config.exists() else 0}"
 
 
 def set_active(name: str, root: Path | None = None) -> None:

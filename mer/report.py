@@ -13,7 +13,7 @@ import pandas as pd
 from .analyze import Analysis
 from .emotions import EMOTIONS, emotion_label
 from .card import card_paragraph
-from .plots import EMOTION_COLORS, LABELS, clock
+from .plots.common import EMOTION_COLORS, LABELS, clock
 from .registry import LoadedModel
 from .results import ModelMetrics
 from .svg import bars_svg, heatmap_svg, plane_svg, waveform_svg

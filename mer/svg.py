@@ -3,7 +3,7 @@ in print.
 
 The app's charts are Plotly's; a report that embedded plotly.js weighed 5 MB, too much for an email. These draw
 what a reader of the report needs (the timeline, the whole track's nine probabilities, the waveform, a path in
-a plane, MusiCNN's tags) in the app's colours and with its time axis (:func:`mer.plots.time_ticks`). Every text
+a plane, MusiCNN's tags) in the app's colours and with its time axis (:func:`mer.plots.common.time_ticks`). Every text
 that comes from data is escaped here.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 from plotly.colors import sample_colorscale
 
 from .emotions import EMOTIONS
-from .plots import EMOTION_COLORS, clock, time_ticks
+from .plots.common import EMOTION_COLORS, clock, time_ticks
 
 __all__ = ["heatmap_svg", "bars_svg", "waveform_svg", "plane_svg", "WIDTH"]
 

@@ -10,8 +10,9 @@ from mer.compare import compare as compare_tracks
 from mer.emotions import emotion_label
 from mer.errors import MerError
 from mer.data.examples import list_examples
-from mer.plots import (circumplex_figure, circumplex_pair_figure, distribution_figure, logmel_figure, paired_bars_figure,
-                       segment_from_selection, spectrum_figure, taggram_figure, timeline_figure, waveform_figure)
+from mer.plots.analyze import (circumplex_figure, circumplex_pair_figure, logmel_figure, paired_bars_figure,
+                               spectrum_figure, taggram_figure, waveform_figure)
+from mer.plots.track import distribution_figure, segment_from_selection, timeline_figure
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
 from mer.text import display_text, escape_html, escape_markdown, md_code

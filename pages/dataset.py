@@ -1,7 +1,6 @@
 """Dataset: the real Emotify by default (bundled annotations and compact features), or the synthetic demo corpus:
 tracks per emotion, genres, ties, listener agreement, a track's vote shares, and class balance before/after SMOTE."""
 
-from pathlib import Path
 
 import streamlit as st
 
@@ -10,7 +9,7 @@ from mer.choices import SAMPLERS
 from mer.emotions import EMOTIONS, emotion_label
 from mer.data.emotify import BUNDLED_DATA_CSV, load_annotations
 from mer.errors import MerError
-from mer.plots import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
+from mer.plots.dataset import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
 from mer.data.stats import BUNDLED_SAMPLES, dataset_stats
 from mer.text import escape_markdown, md_code
 from ui import DEMO_NOTE, corpora, developer_details, ensure_corpus, show_error, start_page
@@ -25,11 +24,12 @@ EMOTIFY_NOTE = ("The real Emotify (Aljanaki, Wiering & Veltkamp 2016, doi:10.101
 start_page("Dataset")
 st.title("Dataset and class balance")
 
-choices: dict[str, Path | None] = {BUNDLED: None, **corpora()}
+choices = corpora(bundled=BUNDLED)
 label = st.selectbox("Corpus", list(choices), key="corpus", help="The demo corpus is synthetic; an Emotify with its audio "
                      "appears here once the Train page has downloaded it.")
-root = choices[label]
-st.info(DEMO_NOTE if label.startswith("Demo") else EMOTIFY_NOTE, icon=":material/info:")
+corpus = choices[label]
+root = corpus.root
+st.info(DEMO_NOTE if corpus.synthetic else EMOTIFY_NOTE, icon=":material/info:")
 
 samples = "logmel"
 if root is None:
@@ -57,8 +57,7 @@ def annotations(root: str | None, stamp: float):
 
 csv = BUNDLED_DATA_CSV if root is None else root / "data.csv"
 try:
-    if root is not None:
-        ensure_corpus(root)
+    ensure_corpus(corpus)
     with st.spinner("Reading features and oversampling the training fold…"):
         r = report(None if root is None else str(root), sampler, k, int(seed), csv.stat().st_mtime, samples)
         votes = annotations(None if root is None else str(root), csv.stat().st_mtime)

@@ -6,22 +6,24 @@ across the valence–arousal plane), and a map of the whole library."""
 import os
 from pathlib import Path
 
-import numpy as np
 import streamlit as st
 
 from mer.batch.library import (ensure_sample, folder_outside, library_roots, list_batches, playable_path,
-                               remember_folder, table_columns, table_view, tracks_csv,
-                               unplayable_reason)
+                               remember_folder, unplayable_reason)
 from mer.batch.navigate import journey, m3u_text, plane_journey, similar
 from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
+from mer.batch.view import (common_folder, file_name, journey_rows, map_points, picked, select_tracks, similar_rows,
+                            step_range)
 from mer.emotions import EMOTIONS, emotion_label
 from mer.errors import MerError
 from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.jobs import JobState
+from mer.plots.common import clock as hms
+from mer.plots.library import group_figure, journey_figure, library_figure, map_figure, plane_map_figure
+from mer.plots.track import distribution_figure, timeline_figure
 from mer.settings import LIBRARY_ROOTS as ROOTS_VAR
 from mer.settings import shared_roots as roots_from_env
-from mer.plots import (distribution_figure, group_figure, journey_figure, library_figure, map_figure,
-                       plane_map_figure, timeline_figure)
 from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
 from mer.valence import describe
@@ -31,10 +33,6 @@ start_page("Library")
 st.title("Library")
 st.caption("A whole music library, analysed in the background: one row per track, 20 segments each.")
 SAMPLE = "sample"
-
-
-PAGE_ROWS = 100  # rows sent to the browser at a time
-DOWNLOAD_ROWS = 50_000  # the filtered table is offered as a download up to this many rows
 
 
 @st.cache_resource(show_spinner="Reading the batch…", max_entries=2)
@@ -52,13 +50,6 @@ def library_map(path: str, stamp: int) -> LibraryMap:
 def _label(column: str) -> str:
     return {"top_probability": "top probability", "duration_s": "duration", "valence": "valence (learned)",
             "arousal": "arousal (learned)"}.get(column, emotion_label(column))
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}" if minutes >= 60 else f"{minutes}:{secs:02d}"
 
 
 def start_form(expanded: bool) -> None:
@@ -114,11 +105,12 @@ def confirm_folder() -> None:
 @st.fragment(run_every=1.0)
 def running(name: str) -> None:
     job = batch_status(name)
-    if job.state != "running":
+    if job.state != JobState.RUNNING:
         st.rerun()  # the whole page: the results are ready (or the reason it stopped)
     rate = f"{job.files_per_s:.2f} files/s" if job.files_per_s else "starting"
+    eta = "—" if job.eta_s is None else hms(job.eta_s)  # the page names its RateClock "clock"
     st.progress(job.progress, text=f"**{escape_markdown(name)}**: {job.done:,} of {job.total:,} files · {rate} · "
-                                   f"ETA {_duration(job.eta_s)} · {escape_markdown(job.message or 'starting the workers')}")
+                                   f"ETA {eta} · {escape_markdown(job.message or 'starting the workers')}")
     st.caption(f"{escape_markdown(job.folder)}, started {escape_markdown(job.started)}")
     if st.button("Cancel", key=f"cancel-{name}"):
         cancel_batch(name)
@@ -127,13 +119,13 @@ def running(name: str) -> None:
 
 def finished(job) -> None:
     name, message = escape_markdown(job.name), escape_markdown(job.message)
-    if job.state == "done":
+    if job.state == JobState.DONE:
         st.success(f"**{name}** is analysed: {message}. Its results are shown below.")
     else:
-        (st.warning if job.state == "cancelled" else st.error)(
-            f"**{name}**: {message}" if job.state == "cancelled" else f"**{name}** failed: {message}")
+        (st.warning if job.state == JobState.CANCELLED else st.error)(
+            f"**{name}**: {message}" if job.state == JobState.CANCELLED else f"**{name}** failed: {message}")
     c1, c2 = st.columns([1, 5])
-    if job.state != "done" and c1.button("Resume", key=f"resume-{job.name}", type="primary"):
+    if job.state != JobState.DONE and c1.button("Resume", key=f"resume-{job.name}", type="primary"):
         try:
             start_batch(job.folder, job.name)
             st.rerun()
@@ -148,11 +140,11 @@ jobs = batch_jobs()
 batches = {b.name: b for b in list_batches()}
 start_form(expanded=not batches and not jobs)
 for job in jobs:
-    if job.state == "running":
+    if job.state == JobState.RUNNING:
         running(job.name)
     else:
         finished(job)
-        if job.state == "done" and st.session_state.get("show") == job.name:
+        if job.state == JobState.DONE and st.session_state.get("show") == job.name:
             st.session_state["batch"] = f"batches/{job.name}"  # the results of the batch just started
             st.session_state["show"] = None
 
@@ -233,14 +225,13 @@ descending = g2.toggle("Highest first", value=sort_by not in ("path", "file", "f
                        help="Numbers highest first, names Z to A.")
 query = TrackQuery(emotions=tuple(emotions) if len(emotions) < len(EMOTIONS) else None, min_probability=min_p,
                    status=status, text=text, **bounds)
-total = len(cat.select(query))
-pages = max(1, -(-total // PAGE_ROWS))
-page_no = g3.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="page_no")
-result = cat.page(query, sort_by=sort_by, descending=descending, offset=(page_no - 1) * PAGE_ROWS, limit=PAGE_ROWS)
-view = result.rows
-st.caption(f"{result.total:,} of {summary.tracks:,} tracks · page {page_no} of {pages:,} ({PAGE_ROWS} rows a page), "
-           f"sorted on the server by {_label(sort_by)}. Click a row to see its timeline.")
-event = st.dataframe(table_view(view, va=cat.has_va), hide_index=True, width="stretch", on_select="rerun",
+selection = select_tracks(cat, query, sort_by=sort_by, descending=descending)  # the count, the pages, the download
+page_no = g3.number_input("Page", min_value=1, max_value=selection.pages, value=1, step=1, key="page_no")
+page = selection.page(page_no)
+st.caption(f"{selection.total:,} of {summary.tracks:,} tracks · page {page.number} of {selection.pages:,} "
+           f"({selection.page_size} rows a page), sorted on the server by {_label(sort_by)}. Click a row to see its "
+           "timeline.")
+event = st.dataframe(page.table, hide_index=True, width="stretch", on_select="rerun",
                      selection_mode="single-row", key="table",
                      column_config={"top_emotion": st.column_config.TextColumn("top emotion"),
                                     "top_probability": st.column_config.ProgressColumn(
@@ -250,50 +241,44 @@ event = st.dataframe(table_view(view, va=cat.has_va), hide_index=True, width="st
                                     **{n: st.column_config.NumberColumn(n, format="%+.2f")
                                        for n in ("valence", "arousal")},
                                     "duration_s": st.column_config.NumberColumn("duration (s)", format="%.1f")})
-if result.total <= DOWNLOAD_ROWS:  # written only when a button is clicked
-    def table():
-        return cat.rows(cat.order(cat.select(query), sort_by, descending))[table_columns(cat.has_va)]
-
+if selection.downloadable:  # written only when a button is clicked
     d1, d2 = st.columns(2)
-    d1.download_button("Filtered table (CSV)", lambda: tracks_csv(table()), f"{batch.path.name}-tracks.csv",
+    d1.download_button("Filtered table (CSV)", selection.csv, f"{batch.path.name}-tracks.csv",
                        "text/csv", on_click="ignore")  # a download changes nothing on the page: no rerun
-    d2.download_button("Filtered table (Parquet)", lambda: table().to_parquet(index=False),
-                       f"{batch.path.name}-tracks.parquet", "application/octet-stream", on_click="ignore")
+    d2.download_button("Filtered table (Parquet)", selection.parquet, f"{batch.path.name}-tracks.parquet",
+                       "application/octet-stream", on_click="ignore")
 else:
-    st.caption(f"More than {DOWNLOAD_ROWS:,} rows: narrow the filters to download them here (or see the details "
-               "for developers at the foot of the page).")
+    st.caption(f"More than {selection.download_rows:,} rows: narrow the filters to download them here (or see the "
+               "details for developers at the foot of the page).")
 
 rows = event.selection.rows if event and event.selection else []
 if rows:  # a click on the table picks the track below
-    st.session_state["track"] = view.iloc[rows[0]]["path"]
-choices = view[view["status"] == "ok"]["path"].tolist()
-if not choices:
+    st.session_state["track"] = page.ids[rows[0]]
+if not page.analysed:
     st.stop()
-if st.session_state.get("track") not in choices:
-    st.session_state["track"] = choices[0]
+if st.session_state.get("track") not in page.analysed:
+    st.session_state["track"] = page.analysed[0]
 
 st.subheader("A track's 20 segments")
-path = st.selectbox("Track", choices, key="track", format_func=lambda p: Path(p).name)
-row = view[view["path"] == path].iloc[0]
-seg = cat.timeline(int(row["track_id"]))
+track_id = st.selectbox("Track", page.analysed, key="track", format_func=page.name)
+shown = picked(cat, track_id)
+me, seg, path = shown.track, shown.timeline, shown.track.path
 st.code(path, language=None, wrap_lines=True)
-me = cat.track(cat.find(path))
-st.caption(f"{row['duration_s']:.1f} s · top emotion **{emotion_label(row['top_emotion'])}** "
-           f"({row['top_probability']:.2f})" + (f" · valence {me.valence:+.2f}, arousal {me.arousal:+.2f}: "
-                                                f"{describe(me.valence, me.arousal)}" if me.point else ""))
-on_disk = cat.file_path(int(row["track_id"]))
-audio = playable_path(batch.path, on_disk)
+st.caption(f"{me.duration_s:.1f} s · top emotion **{emotion_label(me.top_emotion)}** "
+           f"({me.top_probability:.2f})" + (f" · valence {me.valence:+.2f}, arousal {me.arousal:+.2f}: "
+                                           f"{describe(me.valence, me.arousal)}" if me.point else ""))
+audio = playable_path(batch.path, shown.file_path)
 if audio is not None:
     st.audio(str(audio))
     if st.button("Open in Analyze", key="open_in_analyze", help="Analyse this file on the Analyze page: each "
                  "segment's spectra, the valence–arousal path, the downloads, a comparison with another track."):
         send_to_analyze(audio, batch.path)
 else:  # named for what it is: gone, a named pipe, outside the allowed folders...
-    why = unplayable_reason(batch.path, on_disk) or "changed while the page looked at it"
+    why = unplayable_reason(batch.path, shown.file_path) or "changed while the page looked at it"
     st.caption(f"The file {why}, so it is not played here; the results remain.")  # words of mer's, no path
 t1, t2 = st.columns([3, 1])
 t1.plotly_chart(timeline_figure(seg.probabilities, seg.start_s, seg.end_s), width="stretch")
-t2.plotly_chart(distribution_figure(row[list(EMOTIONS)].to_numpy(dtype=float)), width="stretch")
+t2.plotly_chart(distribution_figure(me.probabilities), width="stretch")
 
 st.subheader("More like this")
 by = "emotion"
@@ -315,11 +300,7 @@ st.caption("The nearest tracks by emotion profile: the nine probabilities"
            "each varies, and whether it rises or falls through the track)." if by == "emotion" else
            "The nearest tracks by sound: what MusiCNN hears in each (its 50 Last.fm tags' probabilities averaged "
            "over the track: genres, instruments, moods), compared by cosine distance.")
-st.dataframe([{"file": n.track.path.rsplit("/", 1)[-1], "distance": round(n.distance, 3),
-               "shared emotions": ", ".join(emotion_label(e) for e in n.shared),
-               **({"shared tags": ", ".join(n.shared_tags)} if by == "sound" else {}),
-               "top emotion": emotion_label(n.track.top_emotion or ""), "path": n.track.path} for n in near],
-             hide_index=True, width="stretch", key="similar")
+st.dataframe(similar_rows(near, by_sound=by == "sound"), hide_index=True, width="stretch", key="similar")
 
 st.subheader("A journey from one mood to another")
 here = "this track"
@@ -333,9 +314,8 @@ if plane:  # from this track or a point, to a point; each step the nearest track
     start = path if source == here else \
         (j1.slider("From valence", -1.0, 1.0, -0.6, 0.05), j1.slider("From arousal", -1.0, 1.0, -0.6, 0.05))
     end = (j2.slider("To valence", -1.0, 1.0, 0.6, 0.05), j2.slider("To arousal", -1.0, 1.0, 0.6, 0.05))
-    usable = int(cat.va_usable.sum())
-    steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, usable)), value=min(8, max(2, usable)),
-                            key="plane_steps")
+    steps = step_range(cat, plane=True)
+    steps = j3.number_input("Steps", min_value=2, max_value=steps.most, value=steps.default, key="plane_steps")
     try:
         trip = plane_journey(cat, start, end, steps=int(steps))
     except MerError as e:
@@ -346,23 +326,21 @@ else:
                          help="Start at the track above, or at the track most typical of an emotion.")
     target = j2.selectbox("To", present, index=present.index("calmness") if "calmness" in present else 0,
                           format_func=emotion_label)
-    steps = j3.number_input("Steps", min_value=2, max_value=max(2, min(30, summary.analysed)),
-                            value=min(8, max(2, summary.analysed)))
+    steps = step_range(cat)
+    steps = j3.number_input("Steps", min_value=2, max_value=steps.most, value=steps.default)
     try:
-        trip = journey(cat, target, steps=int(steps), **({"from_track": path} if start == here else {"from_emotion": start}))
+        trip = journey(cat, target, steps=int(steps),
+                       **({"from_track": path} if start == here else {"from_emotion": start}))
     except MerError as e:  # e.g. the one track of the target's emotion is the start: guidance, not a failure
         st.info(str(e))
 if trip is not None:
-    names = [s.track.path.rsplit("/", 1)[-1] for s in trip.steps]
     if trip.points:
         st.caption("Each step is the track nearest (by its learned valence and arousal) to the next point of the "
                    "straight line between the two points, never the same track twice; the map below draws it.")
-    st.plotly_chart(journey_figure(np.array([s.track.probabilities for s in trip.steps]), names), width="stretch")
-    st.dataframe([{"step": i + 1, "file": n, "top emotion": emotion_label(s.track.top_emotion or ""),
-                   **({"valence": s.track.valence, "arousal": s.track.arousal} if cat.has_va else {}),
-                   "change": round(s.change, 3), "path": s.track.path} for i, (n, s) in enumerate(zip(names, trip.steps))],
-                 hide_index=True, width="stretch", key="journey")
     tracks = [s.track for s in trip.steps]
+    st.plotly_chart(journey_figure([t.probabilities for t in tracks], [file_name(t.path) for t in tracks]),
+                    width="stretch")
+    st.dataframe(journey_rows(trip, va=cat.has_va), hide_index=True, width="stretch", key="journey")
     m1, m2 = st.columns([2, 3])
     kind = m1.radio("Paths in the playlist", ["relative", "absolute"], horizontal=True, key="m3u_paths",
                     format_func={"relative": "relative to a folder", "absolute": "absolute (this computer)"}.get,
@@ -370,9 +348,9 @@ if trip is not None:
                          "playlist saved in it; absolute paths play only where the files are now.")
     base = None
     if kind == "relative":
-        common = os.path.commonpath([t.path for t in tracks]) if all(os.path.isabs(t.path) for t in tracks) else ""
-        base = m2.text_input("Relative to the folder (save the playlist there)", common, key="m3u_base",
-                             help="The music folder, or the folder the playlist will be saved in.").strip() or None
+        base = m2.text_input("Relative to the folder (save the playlist there)", common_folder(tracks),
+                             key="m3u_base", help="The music folder, or the folder the playlist will be saved "
+                                                  "in.").strip() or None
     try:
         playlist = m3u_text(tracks, relative_to=base)
     except MerError as e:  # a path that is not absolute in a hand-made table
@@ -384,21 +362,19 @@ if trip is not None:
 
 st.subheader("The library map")
 lmap = library_map(str(batch.path), stamp)
-shown = [s.track for s in trip.steps] if trip is not None else [me]
-points = lmap.place(shown)
-labels = [t.path.rsplit("/", 1)[-1] for t in shown]
+drawn = map_points(lmap, [s.track for s in trip.steps] if trip is not None else [me])
 left_out = f" {lmap.left_out:,} analysed tracks without a place on it are left out." if lmap.left_out else ""
 if lmap.axes == "valence_arousal":
     st.caption("Each track sits at its valence and arousal, learned from listeners (0 means undecided; the dotted "
                "square is where neither leans clearly); the shade counts the tracks in each cell. The journey, or "
                "the track above, is drawn on top." + left_out)
-    st.plotly_chart(plane_map_figure(lmap.counts, lmap.edges, points, labels), width="stretch")
+    st.plotly_chart(plane_map_figure(lmap.counts, lmap.edges, drawn.points, drawn.labels), width="stretch")
 else:
     st.caption(escape_markdown(cat.va_reason or "") + " So the map places each track between the nine emotions, "
                "pulled towards each by its probability (fixed corners, the same for every batch), not on the "
                "valence–arousal plane; the shade counts the tracks in each cell. The journey is drawn on top."
                + left_out)
-    st.plotly_chart(map_figure(lmap.counts, lmap.edges, MAP_ANCHORS, points, labels), width="stretch")
+    st.plotly_chart(map_figure(lmap.counts, lmap.edges, MAP_ANCHORS, drawn.points, drawn.labels), width="stretch")
 
 developer_details([
     "Analyse a library from the command line: `python -m mer batch MUSIC --out data/batches/NAME` (the page offers "

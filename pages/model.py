@@ -5,11 +5,11 @@ import streamlit as st
 from mer.card import VA_BASELINES
 from mer.choices import PROTOCOLS
 from mer.errors import MerError
-from mer.plots import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
+from mer.plots.model import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
 from mer.results import CURVES_NOTE, FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
 from mer.text import escape_markdown, md_code
-from mer.yardstick import reference
+from mer.yardstick import EMOTIFY_CEILING, reference
 from ui import developer_details, get_model, show_error, start_page
 
 start_page("Model")
@@ -45,11 +45,12 @@ else:
     c[2].metric("Macro-F1", f"{cv.pooled.macro_f1:.3f}")
     c[3].metric("Top-3 accuracy", f"{cv.pooled.top3:.1%}")
     st.caption("Every track is predicted by the fold model that never saw it; the folds are stratified by dominant "
-               "emotion" + ("; Emotify's listeners' own noise caps track accuracy near 69 %." if emotify else "."))
+               "emotion" + (f"; Emotify's listeners' own noise caps track accuracy near {EMOTIFY_CEILING * 100:.0f} %."
+                          if emotify else "."))
     names = ["this CNN-LSTM", *cv.baselines]
     scores = [cv.pooled, *cv.baselines.values()]
     st.plotly_chart(cv_figure(names, [m.accuracy for m in scores], [m.agreement or 0.0 for m in scores],
-                              ceiling=0.69 if emotify else None), width="stretch", key="cv_chart")
+                              ceiling=EMOTIFY_CEILING if emotify else None), width="stretch", key="cv_chart")
     with st.expander("The same numbers as a table"):
         st.dataframe([{"model": n, "track accuracy": round(m.accuracy, 3), "macro-F1": round(m.macro_f1, 3),
                        "top-3": round(m.top3, 3) if m.top3 is not None else None,
@@ -108,7 +109,8 @@ if ladder_report is not None or (metrics and metrics.ladder):
             "recipe doing exactly that, while mer's network, which is built not to memorise, gains much less.\n"
             "- **The honest number** is the right-hand group: whole tracks the model never heard, five-fold "
             "cross-validation grouped by track. Emotify's listeners disagree with each other often enough that "
-            "even a perfect model would match a fresh panel's dominant emotion only about 69 % of the time.")
+            f"even a perfect model would match a fresh panel's dominant emotion only about {EMOTIFY_CEILING * 100:.0f} % "
+            "of the time.")
 
 if cv is not None:
     st.subheader("Where it errs")

@@ -10,13 +10,15 @@ from mer.choices import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS
 from mer.config import MAIN_SETTINGS, ModelConfig, SETTING_TEXT, TrainConfig
 from mer.device import available_devices
 from mer.errors import MerError
+from mer.jobs import JobState
+from mer.plots.model import history_figure
+from mer.registry import set_active
 from mer.training.job import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
-from mer.plots import history_figure
-from mer.registry import load_metrics, set_active
 from mer.results import CURVES_NOTE
+from mer.training.comparison import compare_models
 from mer.text import escape_markdown
-from ui import (DEMO_NOTE, corpora, developer_details, emotify_download, ensure_corpus, get_model, show_error,
-                start_page)
+from ui import (BUNDLED_EMOTIFY, DEMO_NOTE, corpora, developer_details, emotify_download, ensure_corpus, get_model,
+                show_error, start_page)
 
 start_page("Train")
 st.title("Train a model")
@@ -60,7 +62,7 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
 
 
 def settings_form() -> None:
-    choices = corpora(bundled=True)
+    choices = corpora(bundled=BUNDLED_EMOTIFY)
     with st.form("train"):
         label = st.selectbox("Corpus", list(choices), key="corpus",
                              help="The bundled Emotify needs no audio: it is the MusiCNN embeddings of the 320 "
@@ -87,7 +89,7 @@ def settings_form() -> None:
             model_extra = _advanced_inputs(ModelConfig, M, "model")
         st.caption(SAMPLER_NOTE)
         submitted = st.form_submit_button("Start training", type="primary")
-    if "synthetic" in label:
+    if choices[label].synthetic:
         st.caption(DEMO_NOTE)
     if submitted:
         try:
@@ -104,31 +106,17 @@ def settings_form() -> None:
 def comparison(new_dir: Path) -> None:
     """The new model beside the active one: CV numbers to three decimals and the difference, in a table that fits."""
     active = get_model()
-    scores = {}
-    for label, path in ((f"new: {new_dir.name}", new_dir), (f"active: {active.name}", active.path)):
-        m = load_metrics(path)
-        if m and m.cv:
-            scores[label] = m.cv
-    if not scores:
+    compared = compare_models(new_dir, active.path, active.name)
+    if compared is None:
         return
-    rows = [{"model": label, "CV track accuracy": f"{cv.pooled.accuracy:.1%}",
-             "folds ±": f"{cv.fold_accuracy[1]:.1%}", "macro-F1": f"{cv.pooled.macro_f1:.3f}",
-             "agreement": f"{cv.pooled.agreement:.3f}"} for label, cv in scores.items()]
-    if len(scores) == 2:
-        new, old = scores.values()
-        rows.append({"model": "difference (new − active)",
-                     "CV track accuracy": f"{(new.pooled.accuracy - old.pooled.accuracy) * 100:+.1f} points",
-                     "folds ±": "", "macro-F1": f"{new.pooled.macro_f1 - old.pooled.macro_f1:+.3f}",
-                     "agreement": f"{new.pooled.agreement - old.pooled.agreement:+.3f}"})
     # short columns, the whole width: the corpora go in the caption, listener agreement is "agreement"
-    st.dataframe(rows, hide_index=True, width="stretch")
-    st.caption(escape_markdown("; ".join(f"{label}: {cv.data}" for label, cv in scores.items())) + ". Compare "
-               "models cross-validated on the same corpus; numbers on different data do not compare, and a difference "
-               "smaller than the fold spread may be chance.")
+    st.dataframe(compared.rows(), hide_index=True, width="stretch")
+    st.caption(escape_markdown(compared.data) + ". Compare models cross-validated on the same corpus; numbers on "
+               "different data do not compare, and a difference smaller than the fold spread may be chance.")
 
 
 def finished(status) -> None:
-    if status.state == "done":
+    if status.state == JobState.DONE:
         new_dir = Path(status.model_dir)
         st.success(f"Training finished: {escape_markdown(new_dir.name)}")
         comparison(new_dir)
@@ -146,7 +134,7 @@ def finished(status) -> None:
             st.rerun()
         run_curves(status)
     else:
-        (st.warning if status.state == "cancelled" else st.error)(
+        (st.warning if status.state == JobState.CANCELLED else st.error)(
             f"Training {status.state}: {escape_markdown(status.message)}. The active model is unchanged.")
         if st.button("Dismiss", key="dismiss"):
             clear_finished()
@@ -167,7 +155,7 @@ def running(status: JobStatus) -> None:
 @st.fragment(run_every=POLL_S)
 def progress() -> None:
     status = job_status()
-    if status.state != "running":
+    if status.state != JobState.RUNNING:
         st.rerun()  # the whole page switches to the result view
     st.progress(status.progress, text=escape_markdown(status.message or "preparing features…"))
     if status.epochs:
@@ -200,9 +188,9 @@ def curves() -> None:
 
 
 status = job_status()
-if status.state == "running":
+if status.state == JobState.RUNNING:
     running(status)
-elif status.state == "idle":
+elif status.state == JobState.IDLE:
     settings_form()
     emotify_download()
 else:

@@ -10,7 +10,7 @@ import pytest
 from mer.circumplex import ANGLES_DEG, COORDINATES, project, va_path
 from mer.valence import CLEAR, QUADRANTS, quadrant
 from mer.emotions import EMOTIONS
-from mer.plots import circumplex_figure
+from mer.plots.analyze import circumplex_figure
 
 R = math.sqrt(0.5)  # cos 45°
 

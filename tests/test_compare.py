@@ -11,7 +11,7 @@ from mer.analyze import Analysis
 from mer.circumplex import COORDINATES, va_path
 from mer.compare import compare
 from mer.emotions import EMOTIONS
-from mer.plots import circumplex_pair_figure, paired_bars_figure
+from mer.plots.analyze import circumplex_pair_figure, paired_bars_figure
 
 
 def leaning(name: str, emotion: str, p: float) -> Analysis:

@@ -88,9 +88,9 @@ def test_the_library_page_shows_the_batch_filters_and_a_tracks_timeline(batch_di
     assert len(at.dataframe[0].value) == (tracks["top_probability"] >= 1.0).sum()
     at.slider[0].set_value(0.0).run()
 
-    choice = at.selectbox(key="track").options[-1]  # shown by file name; the value is the path
-    path = tracks.loc[tracks["file"] == choice, "path"].iloc[0]
-    at.selectbox(key="track").set_value(path).run()
+    choice = at.selectbox(key="track").options[-1]  # shown by file name; the value is the track's id
+    track_id, path = tracks.loc[tracks["file"] == choice, ["track_id", "path"]].iloc[0]
+    at.selectbox(key="track").set_value(int(track_id)).run()
     assert not at.exception
     z = array(figure(at, "Emotion timeline")["data"][0]["z"])
     seg = pd.read_parquet(batch_dir / "segments.parquet")
@@ -179,7 +179,7 @@ def test_a_fresh_page_shows_the_bundled_examples_analysed_once_and_opens_one_in_
     assert (sample_dir() / "batch.json").stat().st_mtime_ns == written
     assert not list_batches()  # the sample is not one of the user's batches
 
-    path = at.selectbox(key="track").value  # a track of the sample, opened on the Analyze page
+    path = tracks.set_index("track_id").loc[at.selectbox(key="track").value, "path"]  # opened on the Analyze page
     at.button(key="open_in_analyze").click().run()
     assert not at.exception and not at.error
     assert at.radio(key="source").value == "From the Library" and path in [c.value for c in at.code]

@@ -253,7 +253,7 @@ def test_the_page_pages_sorts_finds_similar_tracks_and_builds_a_journey_on_the_s
     assert at.dataframe(key="table").value["path"].tolist() == want["path"].iloc[200:300].tolist()
     at.selectbox[2].set_value("sadness").run()  # sort by sadness, on the server, over every page
     assert at.dataframe(key="table").value["path"].tolist() == filter_tracks(tracks, sort_by="sadness")["path"].iloc[200:300].tolist()
-    me = at.selectbox(key="track").value
+    me = tracks.set_index("track_id").loc[at.selectbox(key="track").value, "path"]  # the track picked, by its id
     near = at.dataframe[1].value
     assert len(near) == 10 and me not in near["path"].tolist()
     steps = at.dataframe[2].value
@@ -613,7 +613,8 @@ def test_the_page_upgrades_an_older_batch_once_and_names_a_named_pipe_for_what_i
     assert store.needs_upgrade(out)
     at = open_page("pages/library.py", timeout=60)
     assert not at.exception and not store.needs_upgrade(out) and (out / "profiles.parquet").is_file()
-    path = Path(at.selectbox(key="track").value)
+    path = Path(pd.read_parquet(out / "tracks.parquet").set_index("track_id").loc[at.selectbox(key="track").value,
+                                                                                 "path"])
     path.parent.mkdir(parents=True)
     os.mkfifo(path)  # a file of the library swapped for a named pipe
     at.run()

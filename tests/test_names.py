@@ -21,8 +21,10 @@ from mer.batch.store import write_part
 from mer.cli import main
 from mer.emotions import EMOTIONS
 from mer.results import Rung
-from mer.plots import cv_figure, genre_figure, group_figure, ladder_figure
-from mer.text import (display_text, escape_html, escape_markdown)
+from mer.plots.dataset import genre_figure
+from mer.plots.library import group_figure
+from mer.plots.model import cv_figure, ladder_figure
+from mer.text import display_text, escape_html, escape_markdown
 
 from .helpers import open_page, tone
 from .test_text import FORMULAS, IMAGE_FOLDER, LINK_TAG, ODD
@@ -155,8 +157,8 @@ def test_the_library_page_shows_names_as_text(hostile_batch, monkeypatch, tiny_m
 
     tracks = load_tracks(hostile_batch)
     for file in ("t.wav", "b\\xff.wav"):
-        path = tracks.loc[tracks["file"] == file, "path"].iloc[0]
-        at.selectbox(key="track").set_value(path).run()
+        track_id, path = tracks.loc[tracks["file"] == file, ["track_id", "path"]].iloc[0]
+        at.selectbox(key="track").set_value(int(track_id)).run()
         assert not at.exception
         # the path in a code block (plain text, never Markdown), the caption beside it holds no name
         assert path in [c.value for c in at.code]

@@ -8,8 +8,11 @@ import pytest
 from plotly.colors import unlabel_rgb
 
 from mer.emotions import EMOTIONS, emotion_label
-from mer.plots import (_LEGEND_ROW_PX, _XAXIS_ROOM_PX, CLICK_LAYER, LOGMEL_COLORSCALE, group_figure, logmel_figure,
-                       pca_figure, segment_from_selection, timeline_figure)
+from mer.plots.analyze import LOGMEL_COLORSCALE, logmel_figure
+from mer.plots.common import LEGEND_ROW_PX, XAXIS_ROOM_PX
+from mer.plots.dataset import pca_figure
+from mer.plots.library import group_figure
+from mer.plots.track import CLICK_LAYER, segment_from_selection, timeline_figure
 
 
 def test_every_timeline_cell_is_clickable_and_names_its_segment():
@@ -31,7 +34,7 @@ def test_every_timeline_cell_is_clickable_and_names_its_segment():
     (4000.0, ["0:00", "15:00", "30:00", "45:00", "1:00:00"]),
 ])
 def test_time_axes_have_a_few_round_ticks_at_any_length(seconds, labels):
-    from mer.plots import time_ticks
+    from mer.plots.common import time_ticks
 
     assert time_ticks(seconds)[1] == labels
     n = 20
@@ -41,7 +44,7 @@ def test_time_axes_have_a_few_round_ticks_at_any_length(seconds, labels):
 
 
 def test_the_frequency_axis_reads_in_hertz_and_kilohertz():
-    from mer.plots import spectrum_figure
+    from mer.plots.analyze import spectrum_figure
 
     freqs = np.linspace(0, 11_025, 1025)
     axis = spectrum_figure(freqs, np.zeros((2, 1025)), 0, None, np.zeros(2), np.ones(2)).layout.xaxis
@@ -50,7 +53,7 @@ def test_the_frequency_axis_reads_in_hertz_and_kilohertz():
 
 
 def test_the_ladders_figures_sit_inside_their_bars_and_the_majority_line_is_named_in_the_legend():
-    from mer.plots import ladder_figure
+    from mer.plots.model import ladder_figure
     from mer.results import Rung
 
     rungs = [Rung("study", "segment", 0.854, 2700, "s"), Rung("track", "track", 0.184, 320, "t")]
@@ -61,7 +64,7 @@ def test_the_ladders_figures_sit_inside_their_bars_and_the_majority_line_is_name
 
 
 def test_the_library_map_fits_its_tracks_ticks_its_colour_bar_and_keeps_journey_labels_apart():
-    from mer.plots import _LABEL_OFFSET_PX, _MAP_SIDE_PX, _step_labels, count_ticks, map_figure
+    from mer.plots.library import _LABEL_OFFSET_PX, _MAP_SIDE_PX, _step_labels, count_ticks, map_figure
 
     edges = np.linspace(-1, 1, 81)
     counts = np.zeros((80, 80), dtype=int)
@@ -111,8 +114,8 @@ def _legend_in_bottom_margin(fig, rows: int) -> None:
     layout = fig.layout
     legend, bottom = layout.legend, layout.margin.b
     assert legend.orientation == "h" and legend.yref == "container" and legend.yanchor == "top"
-    assert legend.y * layout.height <= bottom - _XAXIS_ROOM_PX + 1  # its top lies under the axis title's room
-    assert bottom >= _XAXIS_ROOM_PX + rows * _LEGEND_ROW_PX  # and every row fits above the figure's foot
+    assert legend.y * layout.height <= bottom - XAXIS_ROOM_PX + 1  # its top lies under the axis title's room
+    assert bottom >= XAXIS_ROOM_PX + rows * LEGEND_ROW_PX  # and every row fits above the figure's foot
     assert layout.height - layout.margin.t - bottom >= 200  # the plot itself keeps its height
 
 
@@ -136,7 +139,7 @@ def test_the_pca_shows_one_emotion_over_the_others_with_a_legend_of_three_below_
 
 
 def test_per_class_f1_markers_stand_beside_the_recall_bars_and_their_labels():
-    from mer.plots import PER_CLASS_BAR_WIDTH, per_class_figure
+    from mer.plots.model import PER_CLASS_BAR_WIDTH, per_class_figure
 
     score = type("Score", (), {"recall": 0.5, "f1": 0.52, "support": 4})  # F1 just above recall: the old overlap
     fig = per_class_figure({e: score for e in EMOTIONS})
@@ -148,7 +151,7 @@ def test_per_class_f1_markers_stand_beside_the_recall_bars_and_their_labels():
 
 
 def test_learning_curve_axes_read_as_round_numbers():
-    from mer.plots import history_figure
+    from mer.plots.model import history_figure
     from mer.progress import Epoch
 
     history = [Epoch(stage="fold 1/5", epoch=i, epochs=3, train_loss=2.1 - i / 10, val_loss=1.9 - i / 10,

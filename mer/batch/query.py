@@ -14,6 +14,7 @@ batch has them; where it has none (written before mer learned them, or by a mode
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import threading
@@ -205,7 +206,7 @@ class GroupShares:
     shares: np.ndarray
 
     def to_frame(self) -> pd.DataFrame:
-        """The shares as :func:`mer.plots.group_figure` draws them: a row per group, a column per emotion
+        """The shares as :func:`mer.plots.library.group_figure` draws them: a row per group, a column per emotion
         and ``tracks``."""
         frame = pd.DataFrame(self.shares, index=pd.Index(self.groups, name=self.by), columns=list(EMOTIONS))
         return frame.assign(tracks=self.tracks)
@@ -259,7 +260,7 @@ class LibrarySummary:
     counts: np.ndarray  # [shape=(9,)] analysed tracks per top emotion, in the order of EMOTIONS
 
     def counts_series(self) -> pd.Series:
-        """The counts as :func:`mer.plots.library_figure` draws them."""
+        """The counts as :func:`mer.plots.library.library_figure` draws them."""
         return pd.Series(self.counts, index=list(EMOTIONS), name="tracks")
 
 
@@ -371,6 +372,8 @@ class Catalogue:
         self._shape: np.ndarray | None = None
         self._va_shape: np.ndarray | None = None
         self._sound: np.ndarray | bool | None = None  # False: the batch stores no sounds
+        self._path_order: np.ndarray | None = None  # row numbers in path order (find), built on first use
+        self._id_order: tuple[np.ndarray, np.ndarray] | None = None  # rows in track-id order, and the ids (row_of)
 
     def _upgrade(self, on_progress: ProgressFn | None) -> None:
         """:func:`~mer.batch.store.upgrade_batch`, its progress said as such; a note where it cannot be done."""
@@ -532,9 +535,7 @@ class Catalogue:
         BatchError
             The track is not in this batch.
         """
-        where = np.flatnonzero(self.track_ids == np.uint64(track_id))
-        if not len(where):
-            raise BatchError(f"Track {track_id} is not in the batch '{self.path}'.")
+        row = self.row_of(track_id)
         tracks = pq.ParquetFile(self.path / "tracks.parquet")
         if "path_bytes" in tracks.schema_arrow.names:
             table = pq.read_table(self.path / "tracks.parquet", columns=["path_bytes"],
@@ -542,7 +543,7 @@ class Catalogue:
             raw = table.column("path_bytes")[0].as_py() if table.num_rows else None
             if isinstance(raw, bytes):
                 return os.fsdecode(raw)
-        return str(self._text["path"][int(where[0])].as_py())
+        return str(self._text["path"][row].as_py())
 
     def rows(self, rows: np.ndarray) -> pd.DataFrame:
         """The table's columns of these rows, in this order (a page: a few hundred rows, not the library)."""
@@ -576,19 +577,42 @@ class Catalogue:
     # --- one track ----------------------------------------------------------------------------------------
 
     def find(self, path: str) -> int:
-        """The row of the track at ``path`` (as stored, or made absolute).
+        """The row of the track at ``path`` (as stored, or made absolute): a binary search of the paths sorted
+        once (the last row where two share a path).
 
         Raises
         ------
         BatchError
             No track of the batch has that path.
         """
+        if self._path_order is None:  # once per catalogue: n row numbers, no copy of the strings
+            self._path_order = pc.array_sort_indices(self._text["path"], null_placement="at_end").to_numpy()
+        paths, order = self._text["path"], self._path_order
+        named = len(order) - paths.null_count
         for candidate in dict.fromkeys((path, os.path.abspath(path))):
-            hits = pc.indices_nonzero(pc.fill_null(pc.equal(self._text["path"], candidate), False)).to_numpy()
-            if len(hits):
-                return int(hits[-1])
+            end = bisect.bisect_right(range(named), candidate, key=lambda i: paths[int(order[i])].as_py())
+            if end and paths[int(order[end - 1])].as_py() == candidate:
+                return int(order[end - 1])  # a stable sort: the last of equal paths is the last row
         raise BatchError(f"'{path}' is not a track of the batch in '{self.path}'. Give the path as the batch stored "
                          "it (`python -m mer library query BATCH --text NAME` finds it).")
+
+    def row_of(self, track_id: int) -> int:
+        """The row of the track ``track_id``: a binary search of the ids sorted once.
+
+        Raises
+        ------
+        BatchError
+            The track is not in this batch.
+        """
+        if self._id_order is None:
+            order = np.argsort(self.track_ids, kind="stable")
+            self._id_order = (order, self.track_ids[order])
+        order, ids = self._id_order
+        at = int(np.searchsorted(ids, np.uint64(track_id)))  # the first row of that id
+        if at == len(ids) or ids[at] != np.uint64(track_id):
+            raise BatchError(f"Track {track_id} is not in the batch '{self.path}'. Pick a track the page or "
+                             "`python -m mer library query BATCH` lists.")
+        return int(order[at])
 
     def track(self, row: int) -> Track:
         """The track at ``row``."""

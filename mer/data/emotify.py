@@ -49,6 +49,7 @@ __all__ = [
     "BUNDLED_DATA_CSV",
     "fetch_emotify",
     "emotify_ready",
+    "has_emotify_layout",
     "safe_extract",
     "REQUIRED_COLUMNS",
     "emotify_reachable",
@@ -507,6 +508,11 @@ def fetch_emotify(out: str | os.PathLike, *, base_url: str = settings.EMOTIFY_BA
     corpus = load_corpus(out)
     (out / FETCHED_MARKER).write_text(json.dumps({"tracks": len(corpus), "source": base}))
     return corpus
+
+
+def has_emotify_layout(root: str | os.PathLike) -> bool:
+    """Whether ``root`` is laid out as Emotify: its ``data.csv`` beside the ``emotifymusic/`` folder of audio."""
+    return (Path(root) / "data.csv").is_file() and (Path(root) / "emotifymusic").is_dir()
 
 
 def emotify_ready(root: str | os.PathLike) -> bool:
