@@ -38,7 +38,7 @@ def write_audio(tmp_path: Path):
 #: and the workers finish together (pytest-xdist hands out whole files in this order); right behind the first,
 #: files that need no trained model keep a second worker busy while the first trains the tiny one.
 SLOW_FILES_FIRST = ("test_browser.py", "test_audio_decode.py", "test_cli_analyze.py", "test_audio_features.py",
-                    "test_ladder.py", "test_batch_ray.py", "test_batch.py", "test_library.py", "test_reliability.py",
+                    "test_ladder.py", "test_batch_ray.py", "test_batch.py", "test_batch_library.py", "test_reliability.py",
                     "test_training_job.py", "test_batch_job.py", "test_jobs.py", "test_app.py", "test_train.py", "test_cli.py", "test_registry.py", "test_analyze.py",
                     "test_fine_tune.py")
 

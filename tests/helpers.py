@@ -146,3 +146,15 @@ def at_one_instant(start, refused: type[Exception]) -> list:
     for t in threads:
         t.join()
     return results
+
+
+def legend_in_bottom_margin(fig, rows: int) -> None:
+    """The legend hangs in the bottom margin below the x axis's title, with room for ``rows`` rows of entries."""
+    from mer.plots.common import LEGEND_ROW_PX, XAXIS_ROOM_PX
+
+    layout = fig.layout
+    legend, bottom = layout.legend, layout.margin.b
+    assert legend.orientation == "h" and legend.yref == "container" and legend.yanchor == "top"
+    assert legend.y * layout.height <= bottom - XAXIS_ROOM_PX + 1  # its top lies under the axis title's room
+    assert bottom >= XAXIS_ROOM_PX + rows * LEGEND_ROW_PX  # and every row fits above the figure's foot
+    assert layout.height - layout.margin.t - bottom >= 200  # the plot itself keeps its height
