@@ -6,7 +6,7 @@ import streamlit as st
 
 from mer.data.balance import SAMPLER_LABELS
 from mer.choices import SAMPLERS
-from mer.emotions import EMOTIONS, emotion_label
+from mer.emotions import emotion_label
 from mer.data.emotify import BUNDLED_DATA_CSV, load_annotations
 from mer.errors import MerError
 from mer.plots.dataset import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
@@ -80,7 +80,7 @@ m[1].metric("Responses", f"{a.n_responses:,}", help=f"per track: {a.responses_pe
 m[2].metric("Imbalance ratio (tracks)", f"{a.imbalance_ratio:.1f}", help="largest / smallest dominant-emotion count")
 m[3].metric("Ties at the top", len(a.tied_track_ids), help="tracks whose largest vote share is shared by two "
             "emotions; the earlier emotion in Emotify's order is taken")
-m[4].metric("Mean agreement", f"{a.agreement.mean():.2f}", help="share of a track's listeners who ticked its "
+m[4].metric("Mean agreement", f"{a.mean_agreement:.2f}", help="share of a track's listeners who ticked its "
             f"dominant emotion; median gap to the runner-up {a.median_margin:.3f}")
 
 left, right = st.columns(2)
@@ -90,14 +90,13 @@ g1, g2 = st.columns(2)
 g1.plotly_chart(agreement_figure(a.agreement), width="stretch")
 with g2:
     st.markdown("**One track's vote shares**")
-    ids = votes.tracks["track_id"].tolist()
+    ids = votes.track_ids
     track_id = st.selectbox("Track", ids, index=0, key="track", help="Emotify track ids: 1-100 classical, 101-200 rock, "
                             "201-300 electronic, 301-400 pop")
-    row = votes.tracks[votes.tracks["track_id"] == track_id].iloc[0]
-    shares = votes.shares_of(track_id)
-    st.bar_chart({emotion_label(e): float(shares[e]) for e in EMOTIONS}, horizontal=True, height=260)
-    st.caption(f"Track {track_id} ({escape_markdown(row['genre'])}): {int(row['n_responses'])} listeners; dominant "
-               f"**{emotion_label(row['dominant'])}** ({shares.max():.0%})"
+    v = votes.votes_of(track_id)
+    st.bar_chart({emotion_label(e): share for e, share in v.shares.items()}, horizontal=True, height=260)
+    st.caption(f"Track {track_id} ({escape_markdown(v.genre)}): {v.n_responses} listeners; dominant "
+               f"**{emotion_label(v.dominant)}** ({v.top_share:.0%})"
                + (" — a tie, resolved to the earlier emotion." if track_id in a.tied_track_ids else "."))
 
 with st.expander(f"{len(a.tied_track_ids)} tracks tie at the top"):
@@ -118,8 +117,8 @@ st.plotly_chart(balance_figure(b.before, b.after, b.sampler_label,
                                f"Training fold: segments per emotion ({b.train_tracks} tracks, track split)"),
                 width="stretch")
 if b.pca is not None:
-    made = {e: int(((b.pca["emotion"] == e) & (b.pca["kind"] == "synthetic")).sum()) for e in EMOTIONS}
-    shown = [e for e in EMOTIONS if (b.pca["emotion"] == e).any()]
+    made = b.pca_synthetic()
+    shown = list(made)
     emotion = st.selectbox("Emotion in the PCA", shown, key="pca_emotion", format_func=lambda e: (
         f"{emotion_label(e)} ({made[e]:,} synthetic)"), index=shown.index(max(shown, key=made.get)),
         help="One emotion at a time over all the others: where its synthetic samples fall beside its real ones.")

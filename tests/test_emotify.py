@@ -157,6 +157,11 @@ def test_annotations_load_without_audio(tmp_path):
     annotations = load_annotations(make_root(tmp_path, ROWS, audio=False) / "data.csv")
     assert list(annotations.tracks["dominant"]) == ["solemnity", "tenderness", "power"]
     assert annotations.shares_of(101)["power"] == 1.0
+    assert annotations.track_ids == [int(t) for t in annotations.tracks["track_id"]]
+    votes = annotations.votes_of(101)
+    row = annotations.tracks.set_index("track_id").loc[101]
+    assert (votes.genre, votes.n_responses, votes.dominant) == (row["genre"], row["n_responses"], row["dominant"])
+    assert votes.top_share == 1.0 and list(votes.shares) == list(EMOTIONS)
     with pytest.raises(DataError, match="missing under"):
         load_corpus(annotations.source.parent)
 

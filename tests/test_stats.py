@@ -29,7 +29,7 @@ def test_bundled_annotations_give_emotifys_counts_ties_and_agreement():
     assert stats.tracks_per_emotion == {e: EMOTIFY_COUNTS[e] for e in EMOTIONS}
     assert stats.imbalance_ratio == pytest.approx(98 / 3)
     assert len(stats.tied_track_ids) == 57 and stats.tied_track_ids[:3] == (11, 15, 43)
-    assert stats.agreement.mean() == pytest.approx(0.56, abs=0.005)
+    assert stats.mean_agreement == pytest.approx(0.56, abs=0.005) == stats.agreement.mean()
     assert stats.median_margin == pytest.approx(0.125, abs=0.001)
     assert stats.responses_per_track == (11, 14.0, 59)
     table = stats.genre_table
@@ -64,6 +64,9 @@ def test_smote_on_the_bundled_features_balances_the_training_fold():
     assert set(b.after.values()) == {majority} and b.imbalance_ratio_after == 1.0
     assert b.imbalance_ratio_before > 10  # amazement has 3 tracks
     assert (b.pca["kind"] == "synthetic").any() and (b.pca["kind"] == "real").any()
+    made = b.pca_synthetic()  # what the Dataset page's emotion picker counts
+    assert list(made) == [e for e in EMOTIONS if e in set(b.pca["emotion"])]
+    assert sum(made.values()) == int((b.pca["kind"] == "synthetic").sum()) and made["amazement"] > 0
 
 
 def test_data_stats_cli_describes_the_bundled_emotify(capsys):

@@ -41,6 +41,7 @@ from ..progress import ProgressFn
 
 __all__ = [
     "Annotations",
+    "TrackVotes",
     "Corpus",
     "MissingAudio",
     "load_annotations",
@@ -80,6 +81,21 @@ def file_stamp(path: str | os.PathLike) -> str:
     return f"{st.st_size}|{st.st_mtime_ns}"
 
 
+@dataclass(frozen=True)
+class TrackVotes:
+    """One track's listeners' votes, as the Dataset page shows them."""
+
+    track_id: int
+    genre: str
+    n_responses: int
+    dominant: str
+    shares: dict[str, float]  # the nine emotions in Emotify order
+
+    @property
+    def top_share(self) -> float:
+        return max(self.shares.values())
+
+
 class _TrackTable:
     """Shared views of a per-track table with one vote-share column per emotion and ``dominant``."""
 
@@ -97,6 +113,24 @@ class _TrackTable:
     def labels(self) -> np.ndarray:
         """Dominant emotion index per track, shape (n_tracks,)."""
         return self.tracks["dominant"].map({e: i for i, e in enumerate(EMOTIONS)}).to_numpy()
+
+    @property
+    def track_ids(self) -> list[int]:
+        """The tracks' ids, in the table's order."""
+        return [int(t) for t in self.tracks["track_id"]]
+
+    def votes_of(self, track_id: int) -> TrackVotes:
+        """One track's votes: its genre, listeners, dominant emotion and vote shares.
+
+        Raises
+        ------
+        DataError
+            No track with that id.
+        """
+        shares = self.shares_of(track_id)
+        row = self.tracks.loc[self.tracks["track_id"] == track_id].iloc[0]
+        return TrackVotes(int(track_id), str(row["genre"]), int(row["n_responses"]), str(row["dominant"]),
+                          {e: float(shares[e]) for e in EMOTIONS})
 
     def shares_of(self, track_id: int) -> pd.Series:
         """One track's vote shares (index: the nine emotions, Emotify order).

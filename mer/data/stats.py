@@ -104,6 +104,11 @@ class AnnotationStats:
     median_margin: float
     responses_per_track: tuple[int, float, int]
 
+    @property
+    def mean_agreement(self) -> float:
+        """The mean over tracks of the share of listeners who ticked the track's dominant emotion."""
+        return float(self.agreement.mean())
+
     def to_dict(self) -> dict[str, Any]:
         lo, med, hi = self.responses_per_track
         return {
@@ -114,7 +119,7 @@ class AnnotationStats:
             "imbalance_ratio": round(self.imbalance_ratio, 4),
             "ties": {"count": len(self.tied_track_ids), "track_ids": list(self.tied_track_ids)},
             "genre_emotion": {g: {e: int(n) for e, n in row.items()} for g, row in self.genre_table.iterrows()},
-            "agreement": {"mean": round(float(self.agreement.mean()), 4),
+            "agreement": {"mean": round(self.mean_agreement, 4),
                           "median_margin": round(self.median_margin, 4)},
             "responses_per_track": {"min": lo, "median": med, "max": hi},
         }
@@ -170,6 +175,14 @@ class BalanceStats:
     k_neighbors: int | None
     notes: tuple[str, ...] = field(default=())
     pca: pd.DataFrame | None = None
+
+    def pca_synthetic(self) -> dict[str, int]:
+        """Synthetic points per emotion in :attr:`pca`, for each emotion it shows (Emotify order; empty without
+        a PCA)."""
+        if self.pca is None:
+            return {}
+        shown = self.pca.groupby("emotion")["kind"].agg(lambda kinds: int((kinds == "synthetic").sum()))
+        return {e: int(shown[e]) for e in EMOTIONS if e in shown.index}
 
     def to_dict(self) -> dict[str, Any]:
         return {
