@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .choices import Family, Protocol, Ship, Target
+from .choices import DatasetKind, Family, Protocol, Ship, Target
 from .config import DatasetInfo, ModelConfig, TrainConfig
 from .emotions import EMOTIONS, emotion_label
 from .frontend import front_end
@@ -107,7 +107,7 @@ def model_card(name: str, dataset: DatasetInfo, config: TrainConfig, model_confi
              f"listeners' {'vote shares' if config.target == Target.SHARES else 'dominant emotion'}: "
              f"{SEGMENT_HEADS[config.segment_target]} (weight {config.segment_weight:g}).", "",
              "## Data", f"- {escape_markdown(dataset.description)}, fingerprint `{dataset.fingerprint}`."]
-    if dataset.kind == "demo":
+    if dataset.kind == DatasetKind.DEMO:
         lines.append("- **The demo corpus is synthetic music with simulated listeners; this model is not a model "
                      "of human emotion.**")
     else:
@@ -173,10 +173,10 @@ def _best_epochs(config: TrainConfig, metrics: ModelMetrics) -> str:
 def _limits(dataset: DatasetInfo) -> list[str]:
     """What the card warns about: Emotify's noise and thin classes, or that a synthetic corpus says nothing about
     listeners."""
-    if dataset.kind == "demo":
+    if dataset.kind == DatasetKind.DEMO:
         return ["- Trained on mer's synthetic demo corpus (music synthesised from emotion archetypes, simulated "
                 "listeners): its numbers show the pipeline works, not how people hear emotion in music."]
-    if dataset.kind != "emotify":
+    if dataset.kind != DatasetKind.EMOTIFY:
         return ["- Trained on a corpus mer knows nothing about: its labels' noise, and so the ceiling of its "
                 "accuracy, are unknown here."]
     return ["- Emotify's labels are noisy: a perfect model of its listeners would match a fresh panel's dominant "

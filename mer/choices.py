@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Sampler", "Target", "SegmentTarget", "TrackWeights", "Ship", "FrontEndKind", "FitKind", "VAInput",
+__all__ = ["Sampler", "Target", "SegmentTarget", "TrackWeights", "Ship", "FrontEndKind", "FitKind", "VAInput", "DatasetKind",
            "Engine", "TrackStatus", "SimilarBy", "Protocol", "Family", "SAMPLERS", "PROTOCOLS", "TARGETS", "SEGMENT_TARGETS", "TRACK_WEIGHTS", "SHIPS", "FRONT_ENDS", "SHIP_LABELS",
            "CHOICES"]
 
@@ -81,6 +81,14 @@ class VAInput(StrEnum):
     @property
     def layers(self) -> tuple[str, ...]:
         return tuple(self.value.split("+"))
+
+
+class DatasetKind(StrEnum):
+    """What a model was trained on (``DatasetInfo.kind``): real listeners' votes, a synthetic corpus, or unknown."""
+
+    EMOTIFY = "emotify"
+    DEMO = "demo"
+    UNKNOWN = "unknown"
 
 
 class Engine(StrEnum):

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .choices import CHOICES, FitKind, FrontEndKind, SegmentTarget, Ship, Target, TrackWeights, Sampler, VAInput
+from .choices import CHOICES, DatasetKind, FitKind, FrontEndKind, SegmentTarget, Ship, Target, TrackWeights, Sampler, VAInput
 from .errors import ConfigError
 from .serial import Record
 
@@ -350,7 +350,7 @@ class DatasetInfo(Record):
     without one: unknown data)."""
 
     description: str = "unknown data"  # e.g. "Emotify, 320 tracks with their listeners' votes (the bundled MusiCNN embeddings)"
-    kind: str = "unknown"  # "emotify" (real listeners) or "demo" (synthetic)
+    kind: str = DatasetKind.UNKNOWN  # a DatasetKind: real listeners' votes or a synthetic corpus
     n_tracks: int = 0
     root: str = ""  # the corpus folder, or "bundled"
     fingerprint: str = ""  # changes when the data does

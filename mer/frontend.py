@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .audio.decode import Audio
-from .choices import FrontEndKind
+from .choices import DatasetKind, FrontEndKind
 from .config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig
 from .errors import MerError, ModelError, TrainingError
 from .audio.features import FEATURES_VERSION, TrackFeatures, track_features
@@ -220,7 +220,7 @@ class MusiCNNFrontEnd(FrontEnd):
         if self.bundled_refusal():
             return super().bundled_data()
         data = bundled_track_data()
-        return data, DatasetInfo(kind="emotify", n_tracks=len(data), root="bundled",
+        return data, DatasetInfo(kind=DatasetKind.EMOTIFY, n_tracks=len(data), root="bundled",
                                  fingerprint=f"sha256:{file_digest(BUNDLED_EMBEDDINGS)}",
                                  description=f"Emotify, {len(data)} tracks with their listeners' votes "
                                              "(the bundled MusiCNN embeddings)")

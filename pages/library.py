@@ -13,6 +13,7 @@ from mer.batch.library import (ensure_sample, folder_outside, library_roots, lis
 from mer.batch.navigate import journey, m3u_text, plane_journey, similar
 from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
+from mer.choices import SimilarBy
 from mer.batch.view import (common_folder, file_name, journey_rows, map_points, picked, select_tracks, similar_rows,
                             step_range)
 from mer.emotions import EMOTIONS, emotion_label
@@ -281,15 +282,15 @@ t1.plotly_chart(timeline_figure(seg.probabilities, seg.start_s, seg.end_s), widt
 t2.plotly_chart(distribution_figure(me.probabilities), width="stretch")
 
 st.subheader("More like this")
-by = "emotion"
+by = SimilarBy.EMOTION
 try:
     sounds = cat.sounds()
 except MerError as e:  # a damaged sound column: similar by emotion still works
     show_error(e)
     sounds = None
 if sounds is not None:
-    by = st.radio("Similar by", ["emotion", "sound"], horizontal=True, key="similar_by",
-                  format_func=lambda b: "emotion profile" if b == "emotion" else "sound (what MusiCNN hears)")
+    by = st.radio("Similar by", list(SimilarBy), horizontal=True, key="similar_by",
+                  format_func=lambda b: "emotion profile" if b == SimilarBy.EMOTION else "sound (what MusiCNN hears)")
 try:
     near = similar(cat, path, top=10, by=by)
 except MerError as e:
@@ -297,10 +298,10 @@ except MerError as e:
     near = []
 st.caption("The nearest tracks by emotion profile: the nine probabilities"
            + (", the learned valence and arousal" if cat.has_va else "") + " and the shape of the timeline (how much "
-           "each varies, and whether it rises or falls through the track)." if by == "emotion" else
+           "each varies, and whether it rises or falls through the track)." if by == SimilarBy.EMOTION else
            "The nearest tracks by sound: what MusiCNN hears in each (its 50 Last.fm tags' probabilities averaged "
            "over the track: genres, instruments, moods), compared by cosine distance.")
-st.dataframe(similar_rows(near, by_sound=by == "sound"), hide_index=True, width="stretch", key="similar")
+st.dataframe(similar_rows(near, by_sound=by == SimilarBy.SOUND), hide_index=True, width="stretch", key="similar")
 
 st.subheader("A journey from one mood to another")
 here = "this track"

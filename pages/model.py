@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mer.card import VA_BASELINES
-from mer.choices import PROTOCOLS
+from mer.choices import PROTOCOLS, DatasetKind
 from mer.errors import MerError
 from mer.plots.model import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
 from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
@@ -33,7 +33,7 @@ if cv is None:
     st.info(f"{escape_markdown(yardstick.sentence)} Retrain it with cross-validation folds on the Train page.")
 else:
     mean, std = cv.fold_accuracy
-    emotify = model.dataset.kind == "emotify"
+    emotify = model.dataset.kind == DatasetKind.EMOTIFY
     st.markdown(f"**How good is this model?** {escape_markdown(yardstick.sentence)}")
     c = st.columns(4)
     c[0].metric("Fold spread", f"± {std:.1%}", help=f"Track accuracy of the {cv.n_folds} folds: {mean:.1%} ± "

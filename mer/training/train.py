@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..data.balance import class_weights, oversample
-from ..choices import FitKind, FrontEndKind, Target
+from ..choices import DatasetKind, FitKind, FrontEndKind, Target
 from ..config import AudioConfig, DatasetInfo, FeatureConfig, Fit, ModelConfig, TrainConfig, VAConfig
 from ..emotions import EMOTIONS
 from ..data.dataset import TrackData
@@ -88,7 +88,7 @@ def load_training_data(root: str | os.PathLike | None, *, model_config: ModelCon
 def describe_dataset(corpus: Corpus) -> DatasetInfo:
     """What a model card says about its data."""
     demo = (corpus.root / "demo.json").is_file()
-    return DatasetInfo(kind="demo" if demo else "emotify", n_tracks=len(corpus), root=str(corpus.root),
+    return DatasetInfo(kind=DatasetKind.DEMO if demo else DatasetKind.EMOTIFY, n_tracks=len(corpus), root=str(corpus.root),
                        fingerprint=corpus.fingerprint(),
                        description=f"synthetic demo corpus ({len(corpus)} tracks)" if demo else
                        f"Emotify, {len(corpus)} tracks with their listeners' votes")
