@@ -22,13 +22,18 @@ __all__ = ["heatmap_svg", "bars_svg", "waveform_svg", "plane_svg", "WIDTH"]
 
 #: Every chart's width in SVG units; the page scales it to the column (``width: 100%``).
 WIDTH = 900
-_FONT = 'font-family="system-ui, sans-serif" font-size="12" fill="#37474f"'
+def _font(size: int = 12, fill: str = "#37474f") -> str:
+    """A text's font attributes, each once (a repeated attribute makes the SVG malformed; HTML keeps the first)."""
+    return f'font-family="system-ui, sans-serif" font-size="{size}" fill="{fill}"'
+
+
+_FONT = _font()
 
 
 def _svg(height: float, body: list[str], title: str) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height:.0f}" width="100%" role="img" '
             f'aria-label="{html.escape(title)}" style="max-width:{WIDTH}px;display:block;margin:1em 0">'
-            f'<text x="0" y="16" {_FONT} font-size="15" font-weight="600">{html.escape(title)}</text>'
+            f'<text x="0" y="16" {_font(15)} font-weight="600">{html.escape(title)}</text>'
             + "".join(body) + "</svg>")
 
 
@@ -142,16 +147,16 @@ def plane_svg(x: np.ndarray, y: np.ndarray, star: tuple[float, float], *, title:
         (a, b), side = at(-clear, clear), 2 * clear * r
         body.insert(0, f'<rect x="{a:.1f}" y="{b:.1f}" width="{side:.1f}" height="{side:.1f}" fill="#eceff1" '
                        f'stroke="#cfd8dc" stroke-dasharray="3,3"/><text x="{cx}" y="{b + side + 13:.1f}" '
-                       f'text-anchor="middle" {_FONT} fill="#90a4ae" font-size="11">no clear mood</text>')
+                       f'text-anchor="middle" {_font(11, "#90a4ae")}>no clear mood</text>')
     for (right, up), name in (corner_labels or {}).items():
         u, v = at(1.05 if right else -1.05, 1.0 if up else -1.05)
-        body.append(f'<text x="{u:.1f}" y="{v:.1f}" text-anchor="{"end" if right else "start"}" {_FONT} '
-                    f'fill="#78909c">{html.escape(name)}</text>')
+        body.append(f'<text x="{u:.1f}" y="{v:.1f}" text-anchor="{"end" if right else "start"}" '
+                    f'{_font(fill="#78909c")}>{html.escape(name)}</text>')
     for e in [e for e in EMOTIONS if anchors and e in anchors]:
         px, py = at(*anchors[e][:2])
         body.append(f'<rect x="{px - 4:.1f}" y="{py - 4:.1f}" width="8" height="8" fill="{EMOTION_COLORS[e]}" '
                     f'transform="rotate(45 {px:.1f} {py:.1f})"/><text x="{px:.1f}" y="{py - 9:.1f}" '
-                    f'text-anchor="middle" {_FONT} font-size="11">{html.escape(e.replace("_", " "))}</text>')
+                    f'text-anchor="middle" {_font(11)}>{html.escape(e.replace("_", " "))}</text>')
     pts = [at(u, v) for u, v in zip(x, y)]
     body.append(f'<polyline points="{" ".join(f"{a:.1f},{b:.1f}" for a, b in pts)}" fill="none" stroke="#90a4ae" '
                 'stroke-width="1.5"/>')

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 
 def test_the_reports_waveform_is_a_few_hundred_points_whatever_the_length():
@@ -36,9 +35,20 @@ def test_a_heatmap_has_a_cell_per_segment_and_row_and_shows_names_as_text():
     assert "<script>" not in svg and "c &amp; d" in svg
 
 
-@pytest.mark.xfail(strict=True, reason="the title's <text> repeats font-size (12 from the shared font, then 15): "
-                   "HTML keeps the first, so titles show at 12 px; fixing it changes the pinned reports")
-def test_a_heatmap_is_well_formed_xml():
+def test_every_chart_is_well_formed_with_its_title_at_15_px():
     import xml.etree.ElementTree as ET
 
-    ET.fromstring(_heatmap())
+    from mer.svg import bars_svg, plane_svg, waveform_svg
+
+    t = np.linspace(0, 30, 50)
+    charts = [_heatmap(), bars_svg(np.array([0.2, 0.8]), ["a", "b"], ["#000", "#111"], title="Bars"),
+              waveform_svg(t, -np.ones(50), np.ones(50), 30.0, np.arange(20) * 1.5, ["calmness"] * 20),
+              plane_svg(np.array([0.1, -0.2]), np.array([0.3, 0.1]), (0.0, 0.2), title="Plane", x_title="valence",
+                        y_title="arousal", anchors={"calmness": (0.3, -0.4, 10)},
+                        corner_labels={(True, True): "excited"}, clear=0.3)]
+    for svg in charts:
+        root = ET.fromstring(svg)  # a repeated attribute (font-size twice) would not parse
+        texts = [e for e in root.iter() if e.tag.endswith("text")]
+        assert texts and all(e.get("font-family") for e in texts)
+        if 'font-weight="600"' in svg:
+            assert next(e for e in texts if e.get("font-weight") == "600").get("font-size") == "15"
