@@ -15,6 +15,7 @@ All segments of a track are transformed in one batched call.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,15 @@ class TrackFeatures:
     @property
     def n_segments(self) -> int:
         return len(self.segments)
+
+    def spectra_dicts(self) -> list[dict[str, Any]]:
+        """Each segment's span and FFT spectrum as ``spectra --json`` writes them (rounded as shown)."""
+        seg, spec = self.segments, self.spectra
+        return [{"index": i, "start_s": round(float(seg.start_s[i]), 4), "end_s": round(float(seg.end_s[i]), 4),
+                 "freqs_hz": [round(float(f), 3) for f in spec.freqs_hz],
+                 "magnitude_db": [round(float(m), 2) for m in spec.magnitude_db[i]],
+                 "dominant_hz": round(float(spec.dominant_hz[i]), 3), "centroid_hz": round(float(spec.centroid_hz[i]), 2),
+                 "rms_dbfs": round(float(spec.rms_dbfs[i]), 2)} for i in range(len(seg))]
 
 
 # Slaney's mel scale: linear below 1 kHz (3 mels per 200 Hz), logarithmic above; librosa's constants.

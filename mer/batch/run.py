@@ -14,6 +14,7 @@ from ..choices import Engine, TrackStatus
 from ..errors import BatchCancelled, BatchError
 from ..files import check_output_dir, write_json_atomic
 from ..pool import default_workers
+from ..progress import RATE_KEYS, Unit
 from .engines import ENGINES, local_results, ray_results
 from .inputs import FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
 from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
@@ -260,7 +261,7 @@ def _count_ok(out: Path) -> int:
 
 
 def _write_summary(out: Path, summary: BatchSummary, items: Sequence[Any]) -> None:
-    data = {**asdict(summary), "out": str(summary.out), "files_per_s": round(summary.files_per_s, 3),
+    data = {**asdict(summary), "out": str(summary.out), RATE_KEYS[Unit.FILE]: round(summary.files_per_s, 3),
             "inputs": [os.fspath(i) for i in items],
             "roots": input_roots(items),  # where the library's audio lies: the only files the Library page plays
             "finished": datetime.now(timezone.utc).isoformat(timespec="seconds")}

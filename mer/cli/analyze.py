@@ -23,25 +23,8 @@ def _cmd_spectra(args: argparse.Namespace) -> int:
     feats = track_features(audio)
     seg, spec = feats.segments, feats.spectra
     if args.json:
-        out = {
-            "file": str(args.file),
-            "duration_s": round(audio.duration_s, 4),
-            "sample_rate": audio.sample_rate,
-            "segments": [
-                {
-                    "index": i,
-                    "start_s": round(float(seg.start_s[i]), 4),
-                    "end_s": round(float(seg.end_s[i]), 4),
-                    "freqs_hz": [round(float(f), 3) for f in spec.freqs_hz],
-                    "magnitude_db": [round(float(m), 2) for m in spec.magnitude_db[i]],
-                    "dominant_hz": round(float(spec.dominant_hz[i]), 3),
-                    "centroid_hz": round(float(spec.centroid_hz[i]), 2),
-                    "rms_dbfs": round(float(spec.rms_dbfs[i]), 2),
-                }
-                for i in range(len(seg))
-            ],
-        }
-        return print_json(out)
+        return print_json({"file": str(args.file), "duration_s": round(audio.duration_s, 4),
+                           "sample_rate": audio.sample_rate, "segments": feats.spectra_dicts()})
     print(f"{audio.name}: {audio.duration_s:.2f} s, {audio.source_sample_rate} Hz {audio.source_format}, "
           f"{audio.source_channels} ch → {audio.sample_rate} Hz mono, {len(seg)} segments")
     print(f"{'seg':>3}  {'start–end (s)':>15}  {'dominant (Hz)':>13}  {'centroid (Hz)':>13}  {'RMS (dBFS)':>10}")
