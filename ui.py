@@ -18,8 +18,8 @@ import streamlit as st
 from mer.analyze import Analysis, analysis_slots_free, analyze
 from mer.data.corpora import CorpusChoice, corpus_choices
 from mer.data.demo import ensure_demo_corpus
-from mer.data.emotify import downloaded_emotify_dir, emotify_reachable, emotify_ready, fetch_emotify
-from mer.settings import emotify_url
+from mer.data.emotify import emotify_reachable, emotify_ready, fetch_emotify
+from mer.settings import emotify_download_dir, emotify_url
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, model_stamp, models_dir
 from mer.text import escape_markdown, md_code
@@ -120,7 +120,7 @@ def _reachability(url: str) -> str | None:
 
 def emotify_download() -> None:
     """Offer to download the official Emotify (data.csv + 363 MB of audio) when this server can reach it."""
-    dest = downloaded_emotify_dir()
+    dest = emotify_download_dir()
     if emotify_ready(dest):
         return
     st.subheader("Train on the real Emotify")

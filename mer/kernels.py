@@ -228,9 +228,7 @@ def _measure(machine: MachineId) -> KernelChoice:
 
 def choice_path(machine: MachineId | None = None) -> Path:
     """Where this machine's choice is cached: ``<data folder>/machine/kernels-<key>.json``."""
-    from .settings import data_dir
-
-    return data_dir() / "machine" / f"kernels-{(machine or machine_id()).key()}.json"
+    return settings.machine_dir() / f"kernels-{(machine or machine_id()).key()}.json"
 
 
 def _read_cached(path: Path, machine: MachineId) -> KernelChoice | None:

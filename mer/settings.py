@@ -18,7 +18,8 @@ from .errors import ConfigError
 from .serial import Record
 
 __all__ = ["Setting", "SettingValue", "SETTINGS", "PACKAGE_PARENT", "from_checkout", "data_dir", "models_dir",
-           "installed_models_dir", "batches_dir", "shared_roots", "threads", "precision", "kernel", "max_analyses", "emotify_url",
+           "installed_models_dir", "batches_dir", "cache_dir", "demo_dir",
+           "emotify_download_dir", "machine_dir", "library_folders_file", "shared_roots", "threads", "precision", "kernel", "max_analyses", "emotify_url",
            "emotify_dir", "describe", "DATA_DIR", "MODELS_DIR", "THREADS", "PRECISION", "KERNEL", "MAX_ANALYSES",
            "LIBRARY_ROOTS", "EMOTIFY_URL", "EMOTIFY_DIR", "PRECISIONS", "KERNELS", "MAX_ANALYSES_DEFAULT",
            "EMOTIFY_BASE_URL"]
@@ -108,6 +109,31 @@ def installed_models_dir() -> bool:
 def batches_dir() -> Path:
     """Where the Library page writes the batches it starts: ``batches/`` in the data folder."""
     return data_dir() / "batches"
+
+
+def cache_dir() -> Path:
+    """Where computed features are cached, keyed by code version: ``cache/`` in the data folder."""
+    return data_dir() / "cache"
+
+
+def demo_dir() -> Path:
+    """The synthetic demo corpus, made on first use: ``demo/`` in the data folder."""
+    return data_dir() / "demo"
+
+
+def emotify_download_dir() -> Path:
+    """Where the Train page downloads Emotify: ``emotify/`` in the data folder."""
+    return data_dir() / "emotify"
+
+
+def machine_dir() -> Path:
+    """What mer measured about this machine (the kernel choice): ``machine/`` in the data folder."""
+    return data_dir() / "machine"
+
+
+def library_folders_file() -> Path:
+    """The folders the machine's owner allowed on the Library page: ``library-folders.json`` in the data folder."""
+    return data_dir() / "library-folders.json"
 
 
 def shared_roots() -> list[Path]:

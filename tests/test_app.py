@@ -14,6 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from mer.config import MAIN_SETTINGS, ModelConfig, SETTING_TEXT, TrainConfig
+from mer.jobs import JobState
 from mer.emotions import EMOTIONS, emotion_label
 from mer.serial import from_dict
 from mer.training.job import job_status
@@ -263,7 +264,7 @@ def test_fine_tuning_from_the_train_page_on_the_bundled_embeddings_says_it_needs
     at.button[0].click().run()  # "Start training" on the default corpus, the bundled embeddings
     assert not at.exception
     assert any("needs the audio" in e.value and escape_markdown("--root") in e.value for e in at.error)
-    assert job_status().state != "running"
+    assert job_status().state != JobState.RUNNING
 
 
 @pytest.mark.slow  # starts processes or trains: left out of the quick inner loop
@@ -281,10 +282,10 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
     at.button[0].click().run()  # "Start training" (the form's submit button)
     assert not at.exception and not at.error
     deadline = time.monotonic() + 90  # about 20 s here; a hung job fails the test, not the suite
-    while job_status().state == "running" and time.monotonic() < deadline:
+    while job_status().state == JobState.RUNNING and time.monotonic() < deadline:
         time.sleep(0.5)
     status = job_status()
-    assert status.state == "done", status.message
+    assert status.state == JobState.DONE, status.message
     saved = json.loads((Path(status.model_dir) / "config.json").read_text())
     assert from_dict(TrainConfig, saved["train"]) == TrainConfig(**TRAIN)  # every field, as set on the page
     assert from_dict(ModelConfig, saved["model"]) == ModelConfig(**MODEL)
@@ -343,7 +344,7 @@ def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
         assert line.endswith(".") and "no oversampling" in line and "None" not in line
     finally:
         status = cancel_training()
-    assert status.state in ("cancelled", "failed")
+    assert status.state in (JobState.CANCELLED, JobState.FAILED)
     assert sorted(p.name for p in app_env.iterdir() if not p.name.startswith(".")) == ["default"]
 
 

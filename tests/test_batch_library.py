@@ -14,6 +14,7 @@ import pytest
 from mer.batch import BatchCancelled, BatchError, run_batch
 from mer.batch.library import (batch_output, ensure_sample, filter_tracks, group_shares, list_batches, load_tracks,
                                readable_folder, sample_dir)
+from mer.jobs import JobState
 from mer.emotions import EMOTIONS, emotion_label
 from mer.data.examples import list_examples
 from mer.batch.job import batch_status, cancel_batch, clear_batch, start_batch
@@ -307,14 +308,14 @@ def test_the_page_refuses_a_folder_outside_the_roots_with_the_reason(fresh_data)
 
 def test_the_owner_allows_a_folder_once_it_is_remembered_and_a_servers_list_still_rules(fresh_data, tmp_path,
                                                                                         monkeypatch):
-    from mer.batch.library import FOLDERS_FILE, folder_outside, library_roots, remember_folder, remembered_folders
+    from mer.batch.library import folder_outside, library_roots, remember_folder, remembered_folders
 
     music = tmp_path / "My Music"
     music.mkdir()
     assert folder_outside(str(music)) == music.resolve() and folder_outside("/no/such/folder") is None
     assert folder_outside(str(fresh_data)) is None  # already readable: nothing to allow
     assert remember_folder(music) == music.resolve()
-    assert json.loads((fresh_data / FOLDERS_FILE).read_text()) == {"folders": [str(music.resolve())]}
+    assert json.loads((fresh_data / "library-folders.json").read_text()) == {"folders": [str(music.resolve())]}
     remember_folder(music)  # once is enough
     assert remembered_folders() == [music.resolve()] and music.resolve() in library_roots()
     assert readable_folder(str(music)) == music.resolve() and folder_outside(str(music)) is None
@@ -347,7 +348,7 @@ def test_on_its_own_machine_the_page_asks_once_then_analyses_a_folder_outside_th
     assert not at.exception and not at.error
     assert remembered_folders() == [music.resolve()] and started[0][0] == music.resolve()
     assert music.resolve() in started[0][1]  # the batch may read the folder it was started on
-    _wait("music", lambda s: s.state != "running")
+    _wait("music", lambda s: s.state != JobState.RUNNING)
     clear_batch("music")
 
 
@@ -410,8 +411,8 @@ def test_a_batch_started_on_the_page_runs_in_the_background_and_its_results_are_
     assert not at.exception and not at.error
     with pytest.raises(BatchError, match="already running"):  # one batch at a time per output folder
         start_batch("music", "music")
-    status = _wait("music", lambda s: s.state != "running")
-    assert status.state == "done", status.message
+    status = _wait("music", lambda s: s.state != JobState.RUNNING)
+    assert status.state == JobState.DONE, status.message
     assert status.summary.analysed == 4 and status.summary.failed == 1 and status.progress == 1.0
     at.run()
     assert not at.exception
@@ -433,16 +434,16 @@ def test_a_running_batch_is_cancelled_keeps_what_it_did_and_resumes(fresh_data):
     for i in range(8):  # four-minute files: about a second each, long enough to cancel halfway
         sf.write(lib / f"t{i:02d}.flac", tone(240.0, sr=8_000, freq=150.0 + 40 * i), 8_000)
     start_batch(str(lib), "long")
-    running = _wait("long", lambda s: s.state != "running" or s.done >= 1)
-    assert running.state == "running" and running.total == 8 and running.files_per_s > 0 and running.eta_s > 0
+    running = _wait("long", lambda s: s.state != JobState.RUNNING or s.done >= 1)
+    assert running.state == JobState.RUNNING and running.total == 8 and running.files_per_s > 0 and running.eta_s > 0
     status = cancel_batch("long")
-    assert status.state == "cancelled", status.message
+    assert status.state == JobState.CANCELLED, status.message
     assert "The results are kept" in status.message
     done_before = int(status.message.split("after ")[1].split(" ")[0])
     assert 1 <= done_before < 8
     start_batch(str(lib), "long")  # resume
-    status = _wait("long", lambda s: s.state != "running", timeout=180)
-    assert status.state == "done" and status.summary.skipped == done_before, status.summary
+    status = _wait("long", lambda s: s.state != JobState.RUNNING, timeout=180)
+    assert status.state == JobState.DONE and status.summary.skipped == done_before, status.summary
     assert status.summary.analysed == 8 - done_before and status.summary.tracks == 8
 
 

@@ -89,7 +89,11 @@ def test_each_variable_is_checked_where_it_is_parsed(monkeypatch, name, read, ba
 def test_folders_follow_the_data_folder_unless_named(monkeypatch, tmp_path):
     monkeypatch.setenv("MER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MER_MODELS_DIR", raising=False)
-    assert settings.batches_dir() == tmp_path / "data" / "batches"
+    data = tmp_path / "data"
+    assert (settings.batches_dir(), settings.cache_dir(), settings.demo_dir(), settings.emotify_download_dir(),
+            settings.machine_dir(), settings.library_folders_file()) == (
+        data / "batches", data / "cache", data / "demo", data / "emotify", data / "machine",
+        data / "library-folders.json")  # where every earlier mer wrote them
     monkeypatch.setattr(settings, "from_checkout", lambda: False)
     assert settings.models_dir() == tmp_path / "data" / "models" and settings.installed_models_dir()
     monkeypatch.setenv("MER_MODELS_DIR", str(tmp_path / "elsewhere"))

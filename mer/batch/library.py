@@ -29,7 +29,7 @@ from ..text import csv_text, display_text
 __all__ = ["BatchInfo", "TrackFile", "list_batches", "allowed_roots", "playable_path", "unplayable_reason",
            "read_track_file", "file_path", "tracks_csv", "table_view", "load_tracks", "track_segments", "filter_tracks", "group_shares",
            "emotion_counts", "TABLE_COLUMNS", "table_columns", "library_roots", "readable_folder", "batch_output",
-           "sample_dir", "ensure_sample", "FOLDERS_FILE",
+           "sample_dir", "ensure_sample",
            "remembered_folders", "remember_folder", "folder_outside"]
 
 #: Columns of the Library page's table, in order (valence and arousal only for a batch that has them).
@@ -95,8 +95,6 @@ def _summary(batch: Path) -> dict[str, Any]:
     return summary if isinstance(summary, dict) else {}
 
 
-#: The folders the owner of the machine allowed from the Library page, in the data folder.
-FOLDERS_FILE = "library-folders.json"
 
 
 def remembered_folders() -> list[Path]:
@@ -105,7 +103,7 @@ def remembered_folders() -> list[Path]:
     if settings.shared_roots():
         return []
     try:
-        saved = read_json(settings.data_dir() / FOLDERS_FILE)
+        saved = read_json(settings.library_folders_file())
     except (OSError, MerError):
         return []
     folders = saved.get("folders", []) if isinstance(saved, dict) else []
@@ -114,7 +112,7 @@ def remembered_folders() -> list[Path]:
 
 
 def remember_folder(folder: Path) -> Path:
-    """Allow the Library to read ``folder`` (links resolved) from now on: added to :data:`FOLDERS_FILE` in the
+    """Allow the Library to read ``folder`` (links resolved) from now on: added to :func:`mer.settings.library_folders_file` in the
     data folder, written atomically. Only for the owner of the machine, after a confirmation (the page asks only
     a visitor on this machine, and never while ``$MER_LIBRARY_ROOTS`` is set).
 
@@ -129,7 +127,7 @@ def remember_folder(folder: Path) -> Path:
     folders = [str(f) for f in remembered_folders()]
     if str(real) not in folders:
         try:
-            write_json_atomic(settings.data_dir() / FOLDERS_FILE, {"folders": [*folders, str(real)]})
+            write_json_atomic(settings.library_folders_file(), {"folders": [*folders, str(real)]})
         except OSError as e:
             raise BatchError(f"Cannot remember '{real}' in the data folder '{settings.data_dir()}' ({e.strerror}); make it "
                              "writable, or start the app with MER_LIBRARY_ROOTS naming the folder.") from None

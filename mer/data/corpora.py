@@ -2,7 +2,7 @@
 Emotify with audio where the server has one, and the synthetic demo corpus.
 
 Users never type a path: an Emotify folder is the one ``MER_EMOTIFY_DIR`` names (:func:`mer.settings.emotify_dir`)
-or the one the Train page downloaded into the data folder (:func:`~mer.data.emotify.downloaded_emotify_dir`).
+or the one the Train page downloaded into the data folder (:func:`mer.settings.emotify_download_dir`).
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from ..settings import emotify_dir
-from .demo.corpus import default_demo_root
-from .emotify import downloaded_emotify_dir, emotify_ready, has_emotify_layout
+from ..settings import demo_dir, emotify_dir, emotify_download_dir
+from .emotify import emotify_ready, has_emotify_layout
 
 __all__ = ["CorpusKind", "CorpusChoice", "corpus_choices", "DEMO_LABEL"]
 
@@ -58,7 +57,7 @@ def corpus_choices(bundled: str | None = None) -> dict[str, CorpusChoice]:
     root = emotify_dir()
     if root and has_emotify_layout(root):
         found.append(CorpusChoice(f"Emotify ({root})", root, CorpusKind.EMOTIFY))
-    if emotify_ready(downloaded_emotify_dir()):
-        found.append(CorpusChoice(f"Emotify ({downloaded_emotify_dir()})", downloaded_emotify_dir(), CorpusKind.EMOTIFY))
-    found.append(CorpusChoice(DEMO_LABEL, default_demo_root(), CorpusKind.DEMO))
+    if emotify_ready(emotify_download_dir()):
+        found.append(CorpusChoice(f"Emotify ({emotify_download_dir()})", emotify_download_dir(), CorpusKind.EMOTIFY))
+    found.append(CorpusChoice(DEMO_LABEL, demo_dir(), CorpusKind.DEMO))
     return {c.label: c for c in found}

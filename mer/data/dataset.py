@@ -22,7 +22,7 @@ from ..audio.decode import Audio, load_audio
 from ..config import AudioConfig, FeatureConfig
 from ..emotions import GENRES
 from ..serial import to_dict
-from ..settings import data_dir
+from .. import settings
 from .emotify import Corpus, file_stamp
 from ..errors import DataError, MerError
 from ..audio.features import FEATURES_VERSION, track_features
@@ -30,12 +30,7 @@ from ..files import open_atomic
 from ..pool import AUDIO_MODULES, map_with_progress
 from ..progress import ProgressFn
 
-__all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "default_cache_dir", "decode_and_summarise"]
-
-
-def default_cache_dir() -> Path:
-    """Feature cache folder (git-ignored), beside the demo corpus."""
-    return data_dir() / "cache"
+__all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "decode_and_summarise"]
 
 
 @dataclass(frozen=True)
@@ -101,7 +96,7 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
     corpus : Corpus
     audio_config, feature_config : the configs the features depend on (part of the cache key)
     cache_dir : path, optional
-        Where cached features live (default :func:`default_cache_dir`); ``None`` uses the default.
+        Where cached features live (default :func:`mer.settings.cache_dir`); ``None`` uses the default.
     on_progress : callable(done, total, message), optional
     workers : int, optional
         Processes for extraction (default: cores, at most 4).
@@ -111,7 +106,7 @@ def segment_data(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig(),
     DataError
         A track's audio cannot be decoded (names the file and the reason).
     """
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else settings.cache_dir()
     key = _cache_key(corpus, audio_config, feature_config)
     cached = cache / f"features-{key}.npz"
     labels = corpus.labels
@@ -201,7 +196,7 @@ def track_data(corpus: Corpus, data: SegmentData) -> TrackData:
     first[data.track[rows], data.segment[rows]] = rows
     if (first < 0).any():
         raise DataError("The cached features do not cover every segment of every track; delete the feature cache "
-                        f"({default_cache_dir()}) and run again.")
+                        f"({settings.cache_dir()}) and run again.")
     genre = corpus.tracks["genre"].map({g: i for i, g in enumerate(GENRES)}).fillna(-1).to_numpy(dtype=np.int64)
     return TrackData(X=data.X[first], labels=corpus.labels, shares=corpus.shares, genre=genre,
                      track_id=corpus.tracks["track_id"].to_numpy(), responses=corpus_responses(corpus))

@@ -113,9 +113,9 @@ def corpus_embeddings(corpus: Corpus, *, audio_config: AudioConfig = AudioConfig
     :func:`~mer.audio.embeddings.front_end_record` (so embeddings of other weights or another precision are never
     reused).
     """
-    from .dataset import default_cache_dir
+    from .. import settings
 
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else settings.cache_dir()
     precision = run_precision(precision)
     record = front_end_record(precision)
     key = hashlib.sha256(json.dumps([corpus.fingerprint(), to_dict(audio_config), n_segments, record, block_inputs],

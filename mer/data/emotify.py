@@ -54,7 +54,6 @@ __all__ = [
     "safe_extract",
     "REQUIRED_COLUMNS",
     "emotify_reachable",
-    "downloaded_emotify_dir",
     "AUDIO_EXTENSIONS",
     "file_stamp",
 ]
@@ -552,11 +551,6 @@ def has_emotify_layout(root: str | os.PathLike) -> bool:
 def emotify_ready(root: str | os.PathLike) -> bool:
     """Whether ``root`` holds an Emotify that :func:`fetch_emotify` completed and checked."""
     return (Path(root) / FETCHED_MARKER).is_file() and (Path(root) / "emotifymusic").is_dir()
-
-
-def downloaded_emotify_dir() -> Path:
-    """Where the app keeps an Emotify it downloaded: ``<data dir>/emotify`` (git-ignored)."""
-    return settings.data_dir() / "emotify"
 
 
 def emotify_reachable(base_url: str | None = None, timeout: float = 3.0) -> str | None:

@@ -143,9 +143,9 @@ def corpus_study_features(corpus: Corpus, *, n_segments: int = 20, cache_dir: st
     :data:`STUDY_FEATURES_VERSION`. About 3.5 s of one core per 60 s track (librosa's HPSS and beat
     tracker take most of it).
     """
-    from ..data.dataset import default_cache_dir
+    from .. import settings
 
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else settings.cache_dir()
     key = hashlib.sha256(json.dumps([corpus.fingerprint(), n_segments, STUDY_FEATURES_VERSION,
                                      STUDY_SAMPLE_RATE]).encode()).hexdigest()[:16]
     cached = cache / f"study-features-{key}.npy"

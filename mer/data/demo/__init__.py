@@ -6,8 +6,8 @@
 The Analyze page's examples are real, freely licensed music: see :mod:`mer.data.examples`.
 """
 
-from .corpus import DemoConfig, default_demo_root, demo_votes, ensure_demo_corpus, generate_demo_corpus
+from .corpus import DemoConfig, demo_votes, ensure_demo_corpus, generate_demo_corpus
 from .synth import ARCHETYPES, SR, Archetype, render_track
 
-__all__ = ["DemoConfig", "default_demo_root", "demo_votes", "ensure_demo_corpus", "generate_demo_corpus",
+__all__ = ["DemoConfig", "demo_votes", "ensure_demo_corpus", "generate_demo_corpus",
            "ARCHETYPES", "SR", "Archetype", "render_track"]

@@ -29,7 +29,7 @@ import soundfile as sf
 
 from ...config import MAX_SEED, _check
 from ...emotions import EMOTIONS, GENRES
-from ...settings import data_dir
+from ...settings import demo_dir
 from ...files import check_output_dir, replace_dir
 from ...pool import map_with_progress
 from ...progress import ProgressFn
@@ -43,7 +43,7 @@ POOL_MIN_SECONDS = 120.0
 #: What a demo corpus folder holds: replacing one that holds anything else is refused.
 DEMO_FILES = ("data.csv", "emotifymusic", "README.txt", "demo.json")
 
-__all__ = ["DemoConfig", "demo_votes", "generate_demo_corpus", "ensure_demo_corpus", "default_demo_root"]
+__all__ = ["DemoConfig", "demo_votes", "generate_demo_corpus", "ensure_demo_corpus"]
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,6 @@ class DemoConfig:
     def __post_init__(self) -> None:
         _check(self, {"tracks": (len(GENRES), 10_000), "seconds": (10.0, 600.0), "seed": (0, MAX_SEED),
                       "sample_rate": (8_000, 96_000), "mean_listeners": (1, 1_000), "change_fraction": (0, 1)})
-
-
-def default_demo_root() -> Path:
-    """Where the app and CLI keep the default demo corpus (git-ignored)."""
-    return data_dir() / "demo"
 
 
 
@@ -207,8 +202,8 @@ def generate_demo_corpus(out: str | os.PathLike, config: DemoConfig = DemoConfig
 
 def ensure_demo_corpus(root: str | os.PathLike | None = None, config: DemoConfig = DemoConfig(), *,
                        on_progress: ProgressFn | None = None) -> Path:
-    """The demo corpus at ``root`` (default :func:`default_demo_root`), generated on first use."""
-    root = Path(root) if root is not None else default_demo_root()
+    """The demo corpus at ``root`` (default :func:`mer.settings.demo_dir`), generated on first use."""
+    root = Path(root) if root is not None else demo_dir()
     if not (root / "data.csv").is_file():
         generate_demo_corpus(root, config, on_progress=on_progress)
     return root
