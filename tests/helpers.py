@@ -158,3 +158,21 @@ def legend_in_bottom_margin(fig, rows: int) -> None:
     assert legend.y * layout.height <= bottom - XAXIS_ROOM_PX + 1  # its top lies under the axis title's room
     assert bottom >= XAXIS_ROOM_PX + rows * LEGEND_ROW_PX  # and every row fits above the figure's foot
     assert layout.height - layout.margin.t - bottom >= 200  # the plot itself keeps its height
+
+
+def small_row_groups_batch(out: Path, n_tracks: int, seed: int, *, bucket_rows: int | None = None) -> Path:
+    """A synthetic batch of ``n_tracks`` (2 % failed) whose segments lie in row groups of 16 tracks (and, with
+    ``bucket_rows``, sorted in ranges of that many rows): a catalogue's paths through many groups, kept small."""
+    import pytest
+
+    from mer.batch import store
+    from mer.batch.synthetic import write_synthetic_batch
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(store, "SEGMENT_GROUP_TRACKS", 16)
+    if bucket_rows is not None:
+        mp.setattr(store, "_BUCKET_ROWS", bucket_rows)
+    try:
+        return write_synthetic_batch(out, n_tracks, seed=seed, chunk=70, error_rate=0.02)
+    finally:
+        mp.undo()

@@ -24,7 +24,7 @@ from mer.batch.worker import one_thread
 from mer.cli import main
 from mer.registry import load_model
 
-from .helpers import tone
+from .helpers import small_row_groups_batch, tone
 
 VA = ["valence", "arousal"]
 VA_SHAPES = ["valence_spread", "arousal_spread", "valence_trend", "arousal_trend"]
@@ -106,14 +106,7 @@ def _older(batch: Path) -> Path:
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory) -> Path:
     """200 made-up tracks with valence and arousal (2 % failed), segments in row groups of 16 tracks."""
-    out = tmp_path_factory.mktemp("va") / "b200"
-    mp = pytest.MonkeyPatch()
-    mp.setattr(store, "SEGMENT_GROUP_TRACKS", 16)
-    try:
-        write_synthetic_batch(out, 200, seed=8, chunk=70, error_rate=0.02)
-    finally:
-        mp.undo()
-    return out
+    return small_row_groups_batch(tmp_path_factory.mktemp("va") / "b200", 200, seed=8)
 
 
 def test_a_synthetic_library_spreads_over_the_whole_plane(plane):

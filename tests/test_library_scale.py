@@ -22,19 +22,13 @@ from mer.batch.synthetic import write_synthetic_batch
 from mer.cli import main
 from mer.emotions import EMOTIONS
 
+from .helpers import small_row_groups_batch
+
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory) -> Path:
     """300 made-up tracks (3 failed or so), segments in row groups of 16 tracks, sorted in ranges of 1,000 rows."""
-    out = tmp_path_factory.mktemp("scale") / "b300"
-    mp = pytest.MonkeyPatch()
-    mp.setattr(store, "SEGMENT_GROUP_TRACKS", 16)
-    mp.setattr(store, "_BUCKET_ROWS", 1_000)
-    try:
-        write_synthetic_batch(out, 300, seed=3, chunk=70, error_rate=0.02)
-    finally:
-        mp.undo()
-    return out
+    return small_row_groups_batch(tmp_path_factory.mktemp("scale") / "b300", 300, seed=3, bucket_rows=1_000)
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
