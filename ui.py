@@ -19,11 +19,10 @@ from mer.analyze import Analysis, analysis_slots_free, analyze
 from mer.data.corpora import CorpusChoice, corpus_choices
 from mer.data.demo import ensure_demo_corpus
 from mer.data.emotify import emotify_reachable, emotify_ready, fetch_emotify
-from mer.settings import emotify_download_dir, emotify_url
 from mer.errors import MerError
 from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, model_stamp, models_dir
+from mer.settings import emotify_download_dir, emotify_url
 from mer.text import escape_markdown, md_code
-
 
 #: The app's pages in the sidebar's order: script (relative to app.py), title, icon. The first is the default.
 PAGES: tuple[tuple[str, str, str], ...] = (

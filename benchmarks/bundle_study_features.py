@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mer.training import study  # noqa: E402
 from mer.data.compact import _official_ids  # noqa: E402
 from mer.data.emotify import load_corpus  # noqa: E402
 from mer.progress import ProgressPrinter  # noqa: E402
+from mer.training import study  # noqa: E402
 
 
 def main() -> int:

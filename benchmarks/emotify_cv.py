@@ -249,9 +249,9 @@ def _nested_choice(data, runs: dict, config: TrainConfig, log: Path) -> None:
     fold."""
     import numpy as np
 
-    from mer.training.evaluate import score
     from mer.data.folds import track_folds
     from mer.model import predict_tracks
+    from mer.training.evaluate import score
 
     folds = track_folds(data.labels, n_folds=config.cv_folds, val_fraction=config.val_fraction, seed=config.seed)
     probs = np.zeros((len(data), data.shares.shape[1]))

@@ -73,8 +73,8 @@ def bench_cpu() -> dict:
 
 def _precisions(all_precisions: bool) -> list[str]:
     """The precisions worth timing here: int8 only where the CPU has VNNI/AMX, unless asked for."""
-    from mer.kernels import kernel_choice
     from mer.audio.musicnn import PRECISIONS
+    from mer.kernels import kernel_choice
 
     return list(PRECISIONS) if all_precisions or kernel_choice().int8_flags else ["float32"]
 

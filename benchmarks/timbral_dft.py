@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mer.audio.bandconv import DftFilters  # noqa: E402
 from mer.audio.musicnn import PATCH_FRAMES, load_musicnn  # noqa: E402
 
+
 def _layer_inputs() -> tuple[torch.Tensor, list[torch.Tensor]]:
     """20 realistic patches after MusiCNN's input batch norm (padded 'same' for 7 frames) and the two layers'
     sign-folded weights, as the eval path uses them."""

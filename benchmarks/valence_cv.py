@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mer.choices import VAInput
 from mer.config import VAConfig
-from mer.emotions import EMOTIONS
 from mer.data.fourq import FourQ, load_fourq  # noqa: E402
+from mer.emotions import EMOTIONS
 from mer.training import valence as va  # noqa: E402
 
 
@@ -59,8 +59,8 @@ def recipe(config: VAConfig) -> None:
 
 def _weak_emotify(layers: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Emotify's tracks with the circumplex side of their dominant emotion as weak valence and arousal labels."""
-    from mer.data.embedded import BUNDLED_LAYER_FILES, load_bundled_embeddings
     from mer.circumplex import COORDINATES
+    from mer.data.embedded import BUNDLED_LAYER_FILES, load_bundled_embeddings
     from mer.data.emotify import load_annotations
 
     parts = [load_bundled_embeddings(BUNDLED_LAYER_FILES[name], layers=(name,)) for name in layers]

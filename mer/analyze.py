@@ -13,13 +13,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .audio.decode import Audio, AudioSource, load_audio
-from .emotions import EMOTIONS
-from .audio.features import TrackFeatures, track_features
 from . import settings
+from .audio.decode import Audio, AudioSource, load_audio
+from .audio.features import TrackFeatures, track_features
+from .audio.segments import Segments
+from .emotions import EMOTIONS
 from .progress import ProgressFn
 from .registry import LoadedModel, load_active
-from .audio.segments import Segments
 from .threads import analysis_threads, rebalance
 from .valence import NO_HEAD, VAPath
 from .valence import SOURCE as VA_SOURCE

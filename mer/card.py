@@ -12,16 +12,15 @@ from typing import Any
 
 from .choices import DatasetKind, Family, Protocol, Ship, Target
 from .config import DatasetInfo, ModelConfig, TrainConfig
+from .data.fourq import CITATION as FOURQ_CITATION
 from .emotions import EMOTIONS, emotion_label
 from .frontend import front_end
-from .record import ModelRecord
 from .kernels import kernel_choice, run_kernel, run_precision
+from .record import ModelRecord
+from .results import CVReport, LadderReport, ModelMetrics, VAMetrics
 from .settings import PRECISION
 from .text import escape_markdown
 from .yardstick import EMOTIFY_CEILING, reference
-
-from .data.fourq import CITATION as FOURQ_CITATION
-from .results import CVReport, LadderReport, ModelMetrics, VAMetrics
 
 __all__ = ["model_metrics", "model_card", "card_paragraph", "card_summary", "precision_note", "va_lines",
            "CITATION"]

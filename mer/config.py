@@ -15,7 +15,18 @@ from typing import Any
 
 import numpy as np
 
-from .choices import CHOICES, DatasetKind, FitKind, FrontEndKind, SegmentTarget, Ship, Target, TrackWeights, Sampler, VAInput
+from .choices import (
+    CHOICES,
+    DatasetKind,
+    FitKind,
+    FrontEndKind,
+    Sampler,
+    SegmentTarget,
+    Ship,
+    Target,
+    TrackWeights,
+    VAInput,
+)
 from .errors import ConfigError
 from .serial import Record
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .audio.decode import Audio
+from .audio.features import FEATURES_VERSION, TrackFeatures, track_features
+from .audio.segments import Segments
 from .choices import DatasetKind, FrontEndKind
 from .config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig
 from .errors import MerError, ModelError, TrainingError
-from .audio.features import FEATURES_VERSION, TrackFeatures, track_features
 from .progress import ProgressFn
-from .audio.segments import Segments
 
 if TYPE_CHECKING:  # an analysis needs none of the corpus code (pandas: tens of MB of a process's memory)
     from .data.dataset import TrackData
@@ -214,8 +214,8 @@ class MusiCNNFrontEnd(FrontEnd):
         return FINE_TUNE_NEEDS_AUDIO if self.model_config.fine_tune else None
 
     def bundled_data(self) -> tuple[TrackData, DatasetInfo]:
-        from .files import file_digest
         from .data.embedded import BUNDLED_EMBEDDINGS, bundled_track_data
+        from .files import file_digest
 
         if self.bundled_refusal():
             return super().bundled_data()

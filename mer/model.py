@@ -30,8 +30,8 @@ from torch import nn
 
 from .choices import FrontEndKind
 from .config import MAX_PARAMETERS, ModelConfig
-from .emotions import EMOTIONS, GENRES
 from .device import module_device
+from .emotions import EMOTIONS, GENRES
 
 __all__ = ["CNNLSTM", "EmbeddingLSTM", "Ensemble", "NetOutput", "build_model", "count_parameters", "estimate_parameters",
            "predict_tracks", "predict_windows"]
@@ -161,8 +161,8 @@ class EmbeddingLSTM(_SequenceHeads):
         return n + (width + (n_inputs if config.track_statistics else 0) + 1) * len(EMOTIONS)
 
     def __init__(self, config: ModelConfig, n_inputs: int) -> None:
-        from .errors import ModelError
         from .audio.musicnn import LAST_BLOCK_INPUTS
+        from .errors import ModelError
 
         n_embedding = n_inputs - LAST_BLOCK_INPUTS if config.fine_tune else n_inputs
         if n_embedding < 1:

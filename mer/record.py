@@ -17,10 +17,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .audio.features import FEATURES_VERSION
 from .config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig
 from .emotions import EMOTIONS
 from .serial import from_dict, to_dict
-from .audio.features import FEATURES_VERSION
 
 __all__ = ["ModelRecord", "LEGACY_PRECISION"]
 

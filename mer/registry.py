@@ -34,16 +34,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import settings
 from .config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig
 from .emotions import EMOTIONS
 from .errors import MerError, ModelError
 from .files import check_output_dir, name_lock, repair, replace_dir, write_json_atomic
 from .files import read_json as read_limited_json
 from .frontend import FrontEnd, front_end
-from . import settings
 from .record import ModelRecord
-from .valence import VA_FILE, VAHead
 from .results import LadderReport, ModelMetrics
+from .valence import VA_FILE, VAHead
 
 __all__ = [
     "model_stamp",

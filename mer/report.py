@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .analyze import Analysis
-from .emotions import EMOTIONS, emotion_label
 from .card import card_paragraph
+from .emotions import EMOTIONS, emotion_label
 from .plots.common import EMOTION_COLORS, LABELS, clock
 from .registry import LoadedModel
 from .results import ModelMetrics

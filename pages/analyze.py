@@ -7,20 +7,36 @@ import streamlit as st
 from mer.analyze import Analysis
 from mer.card import precision_note
 from mer.compare import compare as compare_tracks
+from mer.data.examples import list_examples
 from mer.emotions import emotion_label
 from mer.errors import MerError
-from mer.data.examples import list_examples
-from mer.plots.analyze import (circumplex_figure, circumplex_pair_figure, logmel_figure, paired_bars_figure,
-                               spectrum_figure, taggram_figure, waveform_figure)
+from mer.plots.analyze import (
+    circumplex_figure,
+    circumplex_pair_figure,
+    logmel_figure,
+    paired_bars_figure,
+    spectrum_figure,
+    taggram_figure,
+    waveform_figure,
+)
 from mer.plots.track import distribution_figure, segment_from_selection, timeline_figure
-from mer.report import analysis_csv, analysis_json, html_report
 from mer.registry import load_metrics
+from mer.report import analysis_csv, analysis_json, html_report
 from mer.text import display_text, escape_html, escape_markdown, md_code
 from mer.valence import NO_HEAD
 from mer.valence import SOURCE as VA_SOURCE
 from mer.yardstick import CLEAR_TIMES_CHANCE, UNSURE_MARGIN, UNSURE_TIMES_CHANCE, how_sure, reference, va_sureness
-from ui import (FROM_LIBRARY, analysis_of, developer_details, get_model, library_bytes, library_file, model_names,
-                show_error, start_page)
+from ui import (
+    FROM_LIBRARY,
+    analysis_of,
+    developer_details,
+    get_model,
+    library_bytes,
+    library_file,
+    model_names,
+    show_error,
+    start_page,
+)
 
 start_page("Analyze")
 st.title("Analyze a track")

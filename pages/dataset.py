@@ -4,13 +4,13 @@ tracks per emotion, genres, ties, listener agreement, a track's vote shares, and
 
 import streamlit as st
 
-from mer.data.balance import SAMPLER_LABELS
 from mer.choices import SAMPLERS
-from mer.emotions import emotion_label
+from mer.data.balance import SAMPLER_LABELS
 from mer.data.emotify import BUNDLED_DATA_CSV, load_annotations
+from mer.data.stats import BUNDLED_SAMPLES, dataset_stats
+from mer.emotions import emotion_label
 from mer.errors import MerError
 from mer.plots.dataset import agreement_figure, balance_figure, genre_figure, pca_figure, tracks_figure
-from mer.data.stats import BUNDLED_SAMPLES, dataset_stats
 from mer.text import escape_markdown, md_code
 from ui import DEMO_NOTE, corpora, developer_details, ensure_corpus, show_error, start_page
 

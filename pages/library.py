@@ -8,24 +8,39 @@ from pathlib import Path
 
 import streamlit as st
 
-from mer.batch.library import (ensure_sample, folder_outside, library_roots, list_batches, playable_path,
-                               remember_folder, unplayable_reason)
+from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.batch.library import (
+    ensure_sample,
+    folder_outside,
+    library_roots,
+    list_batches,
+    playable_path,
+    remember_folder,
+    unplayable_reason,
+)
 from mer.batch.navigate import journey, m3u_text, plane_journey, similar
 from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
+from mer.batch.view import (
+    common_folder,
+    file_name,
+    journey_rows,
+    map_points,
+    picked,
+    select_tracks,
+    similar_rows,
+    step_range,
+)
 from mer.choices import SimilarBy
-from mer.batch.view import (common_folder, file_name, journey_rows, map_points, picked, select_tracks, similar_rows,
-                            step_range)
 from mer.emotions import EMOTIONS, emotion_label
 from mer.errors import MerError
-from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.jobs import JobState
 from mer.plots.common import clock as hms
 from mer.plots.library import group_figure, journey_figure, library_figure, map_figure, plane_map_figure
 from mer.plots.track import distribution_figure, timeline_figure
+from mer.progress import RateClock
 from mer.settings import LIBRARY_ROOTS as ROOTS_VAR
 from mer.settings import shared_roots as roots_from_env
-from mer.progress import RateClock
 from mer.text import escape_markdown, md_code
 from mer.valence import describe
 from ui import developer_details, get_model, send_to_analyze, show_error, start_page, visitor_on_this_machine

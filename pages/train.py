@@ -5,20 +5,29 @@ from pathlib import Path
 
 import streamlit as st
 
-from mer.data.balance import SAMPLER_LABELS, SAMPLER_NOTE
 from mer.choices import CHOICES, SAMPLERS, SHIP_LABELS, TARGETS
-from mer.config import MAIN_SETTINGS, ModelConfig, SETTING_TEXT, TrainConfig
+from mer.config import MAIN_SETTINGS, SETTING_TEXT, ModelConfig, TrainConfig
+from mer.data.balance import SAMPLER_LABELS, SAMPLER_NOTE
 from mer.device import available_devices
 from mer.errors import MerError
 from mer.jobs import JobState
 from mer.plots.model import history_figure
 from mer.registry import set_active
-from mer.training.job import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
 from mer.results import CURVES_NOTE
-from mer.training.comparison import compare_models
 from mer.text import escape_markdown
-from ui import (BUNDLED_EMOTIFY, DEMO_NOTE, corpora, developer_details, emotify_download, ensure_corpus, get_model,
-                show_error, start_page)
+from mer.training.comparison import compare_models
+from mer.training.job import POLL_S, JobStatus, cancel_training, clear_finished, job_status, run_summary, start_training
+from ui import (
+    BUNDLED_EMOTIFY,
+    DEMO_NOTE,
+    corpora,
+    developer_details,
+    emotify_download,
+    ensure_corpus,
+    get_model,
+    show_error,
+    start_page,
+)
 
 start_page("Train")
 st.title("Train a model")

@@ -158,8 +158,8 @@ def va_model(tmp_path_factory) -> Path:
 
     import numpy as np
 
-    from mer.data.embedded import bundled_track_data
     from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig
+    from mer.data.embedded import bundled_track_data
     from mer.data.fourq import load_fourq
     from mer.registry import save_model
     from mer.training.train import fit

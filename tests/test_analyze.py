@@ -177,8 +177,8 @@ def test_analyses_beyond_the_limit_wait_for_a_slot(monkeypatch):
     import time
 
     from mer.analyze import analysis_slot, analysis_slots_free
-    from mer.settings import max_analyses
     from mer.errors import ConfigError
+    from mer.settings import max_analyses
 
     monkeypatch.setenv("MER_MAX_ANALYSES", "1")
     assert max_analyses() == 1 and analysis_slots_free()

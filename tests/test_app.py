@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mer.config import MAIN_SETTINGS, ModelConfig, SETTING_TEXT, TrainConfig
-from mer.jobs import JobState
+from mer.config import MAIN_SETTINGS, SETTING_TEXT, ModelConfig, TrainConfig
 from mer.emotions import EMOTIONS, emotion_label
-from mer.serial import from_dict
-from mer.training.job import job_status
-from mer.results import CURVES_NOTE
+from mer.jobs import JobState
 from mer.registry import active_name
+from mer.results import CURVES_NOTE
+from mer.serial import from_dict
 from mer.text import escape_markdown
+from mer.training.job import job_status
 
 from .helpers import BAD_FILES, MODEL, TRAIN, encode, open_page, tone
 
@@ -349,8 +349,8 @@ def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
 
 
 def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
-    from mer.results import ModelMetrics, Rung
     from mer.registry import load_metrics
+    from mer.results import ModelMetrics, Rung
 
     older = app_env / "older"
     shutil.copytree(app_env / "default", older)

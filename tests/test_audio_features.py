@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from mer.audio.decode import Audio
-from mer.config import FeatureConfig
 from mer.audio.features import model_windows, track_features
+from mer.config import FeatureConfig
 
 from .helpers import tone
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from mer.data.balance import class_counts, class_weights, imbalance_ratio, oversample
-from mer.errors import DataError
 from mer.data.stats import pca_projection
+from mer.errors import DataError
 
 
 def blobs(counts: list[int], dim: int = 6, seed: int = 0, spacing: float = 3.0) -> tuple[np.ndarray, np.ndarray]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mer.errors import BatchError
 from mer.batch.inputs import HashSet, count_paths, input_key, input_roots, iter_file_refs, iter_paths, path_id
+from mer.errors import BatchError
 
 
 @pytest.fixture

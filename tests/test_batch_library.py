@@ -12,12 +12,20 @@ import pandas as pd
 import pytest
 
 from mer.batch import BatchCancelled, BatchError, run_batch
-from mer.batch.library import (batch_output, ensure_sample, filter_tracks, group_shares, list_batches, load_tracks,
-                               readable_folder, sample_dir)
-from mer.jobs import JobState
-from mer.emotions import EMOTIONS, emotion_label
-from mer.data.examples import list_examples
 from mer.batch.job import batch_status, cancel_batch, clear_batch, start_batch
+from mer.batch.library import (
+    batch_output,
+    ensure_sample,
+    filter_tracks,
+    group_shares,
+    list_batches,
+    load_tracks,
+    readable_folder,
+    sample_dir,
+)
+from mer.data.examples import list_examples
+from mer.emotions import EMOTIONS, emotion_label
+from mer.jobs import JobState
 
 from .helpers import open_page
 from .test_app import array, figure

@@ -7,11 +7,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mer.errors import BatchError
 from mer.batch.query import Catalogue, TrackQuery, check_emotion
 from mer.batch.synthetic import write_synthetic_batch
 from mer.choices import TrackStatus
 from mer.emotions import EMOTIONS
+from mer.errors import BatchError
 
 
 @pytest.fixture(scope="module")

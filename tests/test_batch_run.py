@@ -14,10 +14,10 @@ import pytest
 from mer.analyze import Reading
 from mer.audio.segments import Segments
 from mer.batch import run
-from mer.errors import BatchCancelled, BatchError
 from mer.batch.worker import TrackResult, error_result
 from mer.choices import Engine, TrackStatus
 from mer.emotions import EMOTIONS
+from mer.errors import BatchCancelled, BatchError
 
 MODEL = types.SimpleNamespace(name="stand-in", path=None, record=None)
 

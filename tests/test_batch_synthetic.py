@@ -6,8 +6,8 @@ from __future__ import annotations
 import pyarrow.parquet as pq
 import pytest
 
-from mer.errors import BatchError
 from mer.batch.synthetic import write_synthetic_batch
+from mer.errors import BatchError
 
 
 def test_a_seed_gives_the_same_tables_and_the_older_layout_the_same_rows(tmp_path):

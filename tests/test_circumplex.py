@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from mer.circumplex import ANGLES_DEG, COORDINATES, project, va_path
-from mer.valence import CLEAR, QUADRANTS, quadrant
 from mer.emotions import EMOTIONS
 from mer.plots.analyze import circumplex_figure
+from mer.valence import CLEAR, QUADRANTS, quadrant
 
 R = math.sqrt(0.5)  # cos 45°
 

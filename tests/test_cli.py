@@ -57,13 +57,13 @@ def _numeric_flags(parser, command=()):
 
 
 def test_every_numeric_flag_of_every_command_is_range_checked_before_work_starts(tmp_path, monkeypatch, capsys):
-    import mer.batch
-    import mer.data.demo
-    import mer.training.ladder
-    import mer.data.stats
-    import mer.training.train
     import torch
 
+    import mer.batch
+    import mer.data.demo
+    import mer.data.stats
+    import mer.training.ladder
+    import mer.training.train
     from mer.cli import _build_parser
 
     def started(*args, **kwargs):

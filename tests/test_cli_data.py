@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from mer.cli import main
 
 

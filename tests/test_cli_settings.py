@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 
-
-
-
 def test_the_command_line_lists_the_settings_and_ends_with_an_error_line_on_a_bad_one(monkeypatch, capsys, tmp_path):
     import json
 

@@ -6,11 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer.data.compact import (BUNDLED_FEATURES, build_compact_features, compact_segment_features, load_compact_features,
-                         save_compact_features)
+from mer.audio.features import FEATURES_VERSION
+from mer.data.compact import (
+    BUNDLED_FEATURES,
+    build_compact_features,
+    compact_segment_features,
+    load_compact_features,
+    save_compact_features,
+)
 from mer.data.emotify import load_annotations, load_corpus
 from mer.errors import DataError
-from mer.audio.features import FEATURES_VERSION
 
 from .test_stats import SHARED
 

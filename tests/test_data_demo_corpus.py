@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mer.emotions import EMOTIONS
 from mer.data.demo import DemoConfig, demo_votes
+from mer.emotions import EMOTIONS
 
 
 def dominant_counts(config: DemoConfig) -> list[int]:

@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 
-from mer.emotions import EMOTIONS
 from mer.data.demo import ARCHETYPES, Archetype, render_track
 from mer.data.demo.synth import CUES
+from mer.emotions import EMOTIONS
 
 
 def test_each_emotion_is_one_readable_record():

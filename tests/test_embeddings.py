@@ -61,8 +61,7 @@ def musicnn_model(tmp_path_factory):
     """A MusiCNN CNN-LSTM trained briefly on 120 of the bundled Emotify tracks, saved like any model."""
     import dataclasses
 
-    from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
-    from mer.config import DatasetInfo
+    from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
     from mer.registry import save_model
     from mer.training.train import fit
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer.emotions import EMOTIONS, GENRES
 from mer.data.demo import DemoConfig, demo_votes, generate_demo_corpus, render_track
 from mer.data.emotify import fetch_emotify, load_annotations, load_corpus, read_votes, safe_extract
+from mer.emotions import EMOTIONS, GENRES
 from mer.errors import DataError, DownloadError
 
 from .helpers import tone

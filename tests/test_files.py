@@ -15,10 +15,9 @@ import torch
 
 from mer import files
 from mer.cli import main
-from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
+from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ModelError, OutputFolderError
 from mer.model import build_model
-from mer.config import DatasetInfo
 from mer.registry import load_active, load_model, save_model, set_active
 
 SMALL = ModelConfig(front_end="logmel", conv_channels=(4,), embedding=4, lstm_hidden=4)
@@ -329,10 +328,10 @@ def test_a_deeply_nested_model_config_is_listed_as_broken_and_hides_no_model(tmp
 
 
 def test_job_and_run_files_nested_too_deeply_are_no_crash(tmp_path):
-    from mer.run_config import read_run_config
     from mer.errors import TrainingError
-    from mer.training.job import job_status
     from mer.registry import load_ladder
+    from mer.run_config import read_run_config
+    from mer.training.job import job_status
 
     (tmp_path / ".jobs").mkdir()
     (tmp_path / ".jobs" / "job.json").write_text(_DEEP)

@@ -55,9 +55,9 @@ def test_at_its_pretrained_weights_a_fine_tuning_model_reads_the_frozen_embeddin
 
 def test_a_fine_tuned_model_trains_its_block_then_saves_loads_and_analyses(tmp_path, write_audio):
     from mer.analyze import analyze
+    from mer.config import DatasetInfo
     from mer.data.demo import DemoConfig, generate_demo_corpus
     from mer.model import predict_tracks
-    from mer.config import DatasetInfo
     from mer.registry import load_model, save_model
     from mer.training.train import fit, load_training_data
 

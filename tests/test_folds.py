@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mer.data.folds import folds_problem, segment_split, track_folds
 from mer.data.emotify import load_corpus
+from mer.data.folds import folds_problem, segment_split, track_folds
 
 
 def test_track_folds_never_put_a_track_on_two_sides_and_test_each_once(tiny_corpus):

@@ -8,9 +8,9 @@ import pytest
 
 from mer.choices import FrontEndKind, Sampler
 from mer.config import FeatureConfig, ModelConfig, TrainConfig
-from mer.serial import from_dict, to_dict
 from mer.errors import ConfigError, TrainingError
 from mer.frontend import FINE_TUNE_NEEDS_AUDIO, LogMelFrontEnd, MusiCNNFrontEnd, front_end
+from mer.serial import from_dict, to_dict
 
 
 def test_each_front_end_knows_its_input_size_and_record():

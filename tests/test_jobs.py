@@ -17,8 +17,18 @@ import pytest
 from mer.errors import MerError
 from mer.files import hold_lock
 from mer.jobs import BackgroundJob, JobState
-from mer.progress import (RATE_KEYS, BatchDone, Cancelled, Epoch, ProgressEvent, ProgressPrinter, TrainingDone, Unit,
-                          event_line, parse_event)
+from mer.progress import (
+    RATE_KEYS,
+    BatchDone,
+    Cancelled,
+    Epoch,
+    ProgressEvent,
+    ProgressPrinter,
+    TrainingDone,
+    Unit,
+    event_line,
+    parse_event,
+)
 
 #: Lines exactly as `python -m mer train | batch --progress-json` wrote them before the events had records.
 _LINES = {

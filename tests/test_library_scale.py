@@ -13,8 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mer.batch import BatchError
-from mer.batch import store
+from mer.batch import BatchError, store
 from mer.batch.library import filter_tracks, group_shares
 from mer.batch.navigate import journey, m3u_text, similar, write_m3u
 from mer.batch.query import Catalogue, LibraryMap, TrackQuery
@@ -305,11 +304,11 @@ def test_similar_by_sound_is_the_cosine_of_what_musicnn_hears(tmp_path):
 def test_similar_by_sound_needs_a_batch_that_stores_it(tmp_path, capsys):
     import pyarrow.parquet as pq
 
-    from mer.errors import BatchError
     from mer.batch.navigate import similar
     from mer.batch.query import Catalogue
     from mer.batch.synthetic import write_synthetic_batch
     from mer.cli import main
+    from mer.errors import BatchError
 
     batch = write_synthetic_batch(tmp_path / "b", 50, seed=1)
     table = pq.read_table(batch / "tracks.parquet")

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 
-from mer.errors import ModelError
 from mer.audio.musicnn import (
     N_MELS,
     PATCH_FRAMES,
@@ -23,6 +22,7 @@ from mer.audio.musicnn import (
     patches,
     weights_hash,
 )
+from mer.errors import ModelError
 
 FIXTURE = Path(__file__).parent / "fixtures" / "musicnn_parity.npz"
 LAYERS = {"tags": 50, "penultimate": 200, "max_pool": 753, "mean_pool": 753}

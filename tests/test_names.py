@@ -20,15 +20,15 @@ from mer.batch.library import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
 from mer.cli import main
 from mer.emotions import EMOTIONS
-from mer.results import Rung
 from mer.plots.dataset import genre_figure
 from mer.plots.library import group_figure
 from mer.plots.model import cv_figure, ladder_figure
+from mer.results import Rung
 from mer.text import display_text, escape_html, escape_markdown
 
 from .helpers import open_page, tone
-from .test_text import FORMULAS, IMAGE_FOLDER, LINK_TAG, ODD
 from .test_app import app_env, figure  # noqa: F401  (app_env: a fixture)
+from .test_text import FORMULAS, IMAGE_FOLDER, LINK_TAG, ODD
 
 PAGE = "pages/library.py"
 

@@ -8,7 +8,6 @@ from plotly.colors import unlabel_rgb
 from mer.plots.analyze import LOGMEL_COLORSCALE, logmel_figure
 
 
-
 def test_the_frequency_axis_reads_in_hertz_and_kilohertz():
     from mer.plots.analyze import spectrum_figure
 

@@ -8,7 +8,6 @@ import pytest
 from mer.plots.track import timeline_figure
 
 
-
 @pytest.mark.parametrize("seconds,labels", [
     (20.0, ["0:00", "0:05", "0:10", "0:15", "0:20"]),
     (70.0, ["0:00", "0:15", "0:30", "0:45", "1:00"]),

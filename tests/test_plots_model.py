@@ -7,7 +7,6 @@ import numpy as np
 from mer.emotions import EMOTIONS, emotion_label
 
 
-
 def test_the_ladders_figures_sit_inside_their_bars_and_the_majority_line_is_named_in_the_legend():
     from mer.plots.model import ladder_figure
     from mer.results import Rung

@@ -9,7 +9,6 @@ from mer.emotions import EMOTIONS
 from mer.plots.track import CLICK_LAYER, segment_from_selection, timeline_figure
 
 
-
 def test_every_timeline_cell_is_clickable_and_names_its_segment():
     p = np.random.default_rng(1).dirichlet(np.ones(9), size=20)
     fig = timeline_figure(p, np.arange(20) * 1.5, np.arange(1, 21) * 1.5)

@@ -11,11 +11,10 @@ import pytest
 import torch
 
 from mer.choices import FitKind
-from mer.config import AudioConfig, FeatureConfig, Fit, ModelConfig, TrainConfig
+from mer.config import AudioConfig, DatasetInfo, FeatureConfig, Fit, ModelConfig, TrainConfig
 from mer.emotions import EMOTIONS
 from mer.errors import ModelError
 from mer.model import predict_tracks
-from mer.config import DatasetInfo
 from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
 from mer.training.train import fit
 

@@ -17,9 +17,8 @@ import pytest
 from mer.analyze import analyze
 from mer.audio.decode import load_audio
 from mer.cli import main
-from mer.config import AudioConfig
+from mer.config import AudioConfig, DatasetInfo
 from mer.errors import ModelError, TooLongError
-from mer.config import DatasetInfo
 from mer.registry import list_models, load_active, load_model
 
 from .helpers import BAD_FILES, encode, tone

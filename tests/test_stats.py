@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from mer.cli import main
-from mer.emotions import EMOTIONS
 from mer.data.emotify import BUNDLED_DATA_CSV, load_annotations, load_corpus
-from mer.errors import DataError
 from mer.data.stats import annotation_stats, dataset_stats, genre_emotion_table, tied_tracks
+from mer.emotions import EMOTIONS
+from mer.errors import DataError
 
 from .test_emotify import make_root, v
 

@@ -12,8 +12,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mer.text import (MARKDOWN_SPECIAL, csv_text, display_text, escape_html, escape_markdown, md_code, neutralise_cell,
-                      write_csv_batches)
+from mer.text import (
+    MARKDOWN_SPECIAL,
+    csv_text,
+    display_text,
+    escape_html,
+    escape_markdown,
+    md_code,
+    neutralise_cell,
+    write_csv_batches,
+)
 
 #: Formula payloads (OWASP) and what a spreadsheet must be given instead.
 FORMULAS = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\t=1+1", "\r=1+1"]

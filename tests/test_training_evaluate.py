@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from mer.emotions import EMOTIONS, GENRES
-from mer.training.evaluate import (genre_prior_baseline, listener_agreement, logreg_baseline, majority_baseline,
-                                   pooled_logmel, score)
+from mer.training.evaluate import (
+    genre_prior_baseline,
+    listener_agreement,
+    logreg_baseline,
+    majority_baseline,
+    pooled_logmel,
+    score,
+)
 
 
 def test_scores_of_hard_predictions_equal_the_hand_counts():

@@ -13,8 +13,16 @@ from mer.batch.library import filter_tracks, table_columns
 from mer.batch.navigate import journey, similar
 from mer.batch.query import Catalogue, TrackQuery
 from mer.batch.synthetic import write_synthetic_batch
-from mer.batch.view import (MOST_STEPS, common_folder, journey_rows, map_points, picked, select_tracks, similar_rows,
-                            step_range)
+from mer.batch.view import (
+    MOST_STEPS,
+    common_folder,
+    journey_rows,
+    map_points,
+    picked,
+    select_tracks,
+    similar_rows,
+    step_range,
+)
 from mer.emotions import EMOTIONS
 
 

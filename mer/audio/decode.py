@@ -21,7 +21,6 @@ import numpy as np
 import soundfile as sf
 
 from ..config import AudioConfig
-from ..text import display_text
 from ..errors import (
     CorruptAudioError,
     EmptyAudioError,
@@ -33,6 +32,7 @@ from ..errors import (
     TooShortError,
     UnsupportedSampleRateError,
 )
+from ..text import display_text
 
 __all__ = ["Audio", "AudioSource", "load_audio", "resample", "validate_samples", "SUPPORTED_EXTENSIONS"]
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import musicnn
-from .decode import Audio, resample
 from ..kernels import run_kernel, run_precision
 from ..progress import ProgressFn
+from . import musicnn
+from .decode import Audio, resample
 from .segments import Segments, segment_bounds
 
 __all__ = ["LAYERS", "EMBEDDING_DIM", "EMBEDDINGS_VERSION", "MAX_PATCHES", "BUNDLED_PRECISION",

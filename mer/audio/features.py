@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from .decode import Audio
 from ..config import FeatureConfig
-from .segments import Segments, segment_bounds
 from ..threads import one_blas_thread
+from .decode import Audio
+from .segments import Segments, segment_bounds
 
 __all__ = ["Spectra", "TrackFeatures", "mel_filterbank", "segment_spectra_and_logmel", "model_windows",
            "track_features"]

@@ -34,12 +34,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .bandconv import DftFilters, direct_peak
 from ..errors import ModelError
 from ..files import file_digest
-from .features import mel_filterbank
 from ..tags import TAGS
 from ..threads import one_blas_thread
+from .bandconv import DftFilters, direct_peak
+from .features import mel_filterbank
 
 __all__ = [
     "SAMPLE_RATE",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import glob
-import itertools
 import hashlib
+import itertools
 import os
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence

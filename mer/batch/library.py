@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from ..audio.decode import SUPPORTED_EXTENSIONS
-from ..emotions import EMOTIONS, emotion_label
 from .. import settings
+from ..audio.decode import SUPPORTED_EXTENSIONS
 from ..choices import TrackStatus
+from ..emotions import EMOTIONS, emotion_label
 from ..errors import AudioError, BatchError, MerError
 from ..files import exclusive_lock, file_kind, is_under, read_json, write_json_atomic
 from ..text import csv_text, display_text

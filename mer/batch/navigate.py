@@ -15,10 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
-from ..choices import SimilarBy
-from ..errors import BatchError
-from ..emotions import EMOTIONS
 from .. import settings
+from ..choices import SimilarBy
+from ..emotions import EMOTIONS
+from ..errors import BatchError
 from ..files import is_under, open_atomic
 from ..tags import TAGS
 from .query import Catalogue, Track, check_emotion

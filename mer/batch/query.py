@@ -28,11 +28,21 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..choices import TrackStatus
-from ..errors import BatchError
 from ..emotions import EMOTIONS
+from ..errors import BatchError
 from ..progress import ProgressFn
-from .store import (PROFILE_SCHEMA, SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, VA_COLUMNS, VA_SHAPE_COLUMNS,
-                    needs_upgrade, segment_ranges, timeline_shape, upgrade_batch)
+from .store import (
+    PROFILE_SCHEMA,
+    SEGMENT_SCHEMA,
+    SOUND_SIZE,
+    TRACK_SCHEMA,
+    VA_COLUMNS,
+    VA_SHAPE_COLUMNS,
+    needs_upgrade,
+    segment_ranges,
+    timeline_shape,
+    upgrade_batch,
+)
 
 __all__ = ["TrackQuery", "TrackPage", "Track", "Timeline", "GroupShares", "LibraryMap", "LibrarySummary", "Catalogue",
            "SORT_COLUMNS", "STATUSES", "MAP_ANCHORS", "MAP_AXES", "NO_VA_OLDER", "check_emotion"]

@@ -41,8 +41,8 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from ..choices import TrackStatus
-from ..errors import BatchError
 from ..emotions import EMOTIONS
+from ..errors import BatchError
 from ..files import exclusive_lock, open_atomic
 from ..progress import ProgressFn
 from ..text import display_text, write_csv_batches

@@ -22,15 +22,15 @@ import pyarrow.parquet as pq
 
 from ..analyze import Reading
 from ..audio.segments import Segments
-from ..errors import BatchError
 from ..choices import TrackStatus
 from ..circumplex import project
 from ..emotions import EMOTIONS, GENRES
+from ..errors import BatchError
 from ..files import write_json_atomic
+from ..valence import VAPath, to_unit
 from .inputs import HashSet, path_id
 from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
 from .worker import TrackResult
-from ..valence import VAPath, to_unit
 
 __all__ = ["write_synthetic_batch", "LAYOUTS"]
 

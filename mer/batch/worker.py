@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from .. import settings
 from ..choices import TrackStatus
 from ..emotions import EMOTIONS
-from .. import settings
 from ..errors import MerError, MerWarning
 from ..valence import VA_FILE
 from .inputs import FileRef

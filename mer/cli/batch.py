@@ -10,8 +10,8 @@ from typing import Callable
 
 from ..choices import Engine, SimilarBy, TrackStatus
 from ..emotions import EMOTIONS
-from ..run_config import RunOptions
 from ..progress import BatchDone, Cancelled, ProgressPrinter, Unit, emit
+from ..run_config import RunOptions
 from .common import add_model_argument, load_model_arg, print_json
 
 __all__ = ["add_batch_command", "add_library_commands"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..run_config import RunOptions
 from ..progress import ProgressPrinter
+from ..run_config import RunOptions
 
 __all__ = ["print_progress", "print_json", "load_model_arg", "corpus_root", "set_threads", "add_model_argument",
            "add_device_argument"]

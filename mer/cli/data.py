@@ -29,8 +29,8 @@ def _cmd_data_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_stats(args: argparse.Namespace) -> int:
-    from ..emotions import emotion_label
     from ..data.stats import dataset_stats
+    from ..emotions import emotion_label
 
     options = RunOptions(seed=args.seed, k_neighbors=args.k)
     stats = dataset_stats(args.root, sampler=args.sampler, k_neighbors=options.k_neighbors, seed=options.seed,

@@ -9,10 +9,17 @@ from pathlib import Path
 
 from ..choices import CHOICES, Family
 from ..config import ModelConfig, TrainConfig
-from ..run_config import RunOptions
 from ..progress import Cancelled, Epoch, ProgressPrinter, TrainingDone, emit
-from .common import (add_device_argument, add_model_argument, corpus_root, load_model_arg, print_json, print_progress,
-                     set_threads)
+from ..run_config import RunOptions
+from .common import (
+    add_device_argument,
+    add_model_argument,
+    corpus_root,
+    load_model_arg,
+    print_json,
+    print_progress,
+    set_threads,
+)
 
 __all__ = ["add_model_commands", "add_models_command", "TRAIN_THREADS"]
 
@@ -147,9 +154,9 @@ def _cmd_card(args: argparse.Namespace) -> int:
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:
-    from ..training.ladder import LADDER_STUDY_CONFIG, run_ladder
-    from ..results import FAMILIES, FAMILY_LABELS, STUDY_PUBLISHED
     from ..registry import save_ladder
+    from ..results import FAMILIES, FAMILY_LABELS, STUDY_PUBLISHED
+    from ..training.ladder import LADDER_STUDY_CONFIG, run_ladder
     from ..training.study import StudyConfig
 
     options = RunOptions(seed=args.seed, workers=args.workers, threads=args.threads)

@@ -23,16 +23,16 @@ import numpy as np
 import pandas as pd
 
 from ..audio.decode import Audio
-from ..config import AudioConfig, FeatureConfig
-from ..serial import to_dict
-from .dataset import decode_and_summarise
-from .emotify import BUNDLED_DATA_CSV, load_corpus
-from ..errors import DataError
 from ..audio.features import FEATURES_VERSION, segment_spectra_and_logmel
+from ..audio.segments import segment_bounds
+from ..config import AudioConfig, FeatureConfig
+from ..errors import DataError
 from ..files import loads_json, open_atomic
 from ..pool import AUDIO_MODULES, map_with_progress
 from ..progress import ProgressFn
-from ..audio.segments import segment_bounds
+from ..serial import to_dict
+from .dataset import decode_and_summarise
+from .emotify import BUNDLED_DATA_CSV, load_corpus
 
 __all__ = ["CompactFeatures", "BUNDLED_FEATURES", "compact_segment_features", "build_compact_features",
            "save_compact_features", "load_compact_features"]

@@ -18,17 +18,17 @@ from typing import Callable
 
 import numpy as np
 
+from .. import settings
 from ..audio.decode import Audio, load_audio
+from ..audio.features import FEATURES_VERSION, track_features
 from ..config import AudioConfig, FeatureConfig
 from ..emotions import GENRES
-from ..serial import to_dict
-from .. import settings
-from .emotify import Corpus, file_stamp
 from ..errors import DataError, MerError
-from ..audio.features import FEATURES_VERSION, track_features
 from ..files import open_atomic
 from ..pool import AUDIO_MODULES, map_with_progress
 from ..progress import ProgressFn
+from ..serial import to_dict
+from .emotify import Corpus, file_stamp
 
 __all__ = ["SegmentData", "TrackData", "segment_data", "track_data", "decode_and_summarise"]
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedded import load_bundled_embeddings
 from ..errors import DataError
+from .embedded import load_bundled_embeddings
 
 __all__ = ["RESOURCES", "ANNOTATIONS", "LAYER_FILES", "CITATION", "FourQ", "read_annotations", "load_fourq",
            "song_number"]

@@ -20,15 +20,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .balance import SAMPLER_LABELS, Resampled, class_counts, imbalance_ratio, oversample
-from .compact import BUNDLED_FEATURES, load_compact_features
 from ..config import TrainConfig
 from ..emotions import EMOTIONS
-from .dataset import SegmentData, segment_data
-from .folds import track_folds
-from .emotify import Annotations, Corpus, MissingAudio, load_annotations, load_corpus
 from ..errors import DataError
 from ..progress import ProgressFn
+from .balance import SAMPLER_LABELS, Resampled, class_counts, imbalance_ratio, oversample
+from .compact import BUNDLED_FEATURES, load_compact_features
+from .dataset import SegmentData, segment_data
+from .emotify import Annotations, Corpus, MissingAudio, load_annotations, load_corpus
+from .folds import track_folds
 
 __all__ = [
     "AnnotationStats",

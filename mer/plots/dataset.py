@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from ..emotions import EMOTIONS, emotion_label
 from ..text import escape_html
-from .common import EMOTION_COLORS, LABELS, legend_below, figure
+from .common import EMOTION_COLORS, LABELS, figure, legend_below
 
 __all__ = ["balance_figure", "tracks_figure", "pca_figure", "genre_figure", "agreement_figure"]
 

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from ..emotions import EMOTIONS, emotion_label
 from ..text import escape_html
-from .common import EMOTION_COLORS, LABELS, LAYOUT, legend_below, figure
+from .common import EMOTION_COLORS, LABELS, LAYOUT, figure, legend_below
 
 __all__ = ["plane_map_figure", "library_figure", "group_figure", "journey_figure", "MAP_COLORSCALE", "count_ticks",
            "map_figure"]

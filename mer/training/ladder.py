@@ -26,14 +26,14 @@ import numpy as np
 from ..choices import Family
 from ..config import ModelConfig, TrainConfig
 from ..emotions import EMOTIONS
+from ..errors import DataError, ModelError
+from ..frontend import front_end
+from ..progress import EpochFn, ProgressFn
+from ..results import FAMILIES, FAMILY_LABELS, FamilyLadder, FitSummary, LadderReport
 from ..run_config import read_run_config
 from ..serial import to_dict
-from ..errors import DataError, ModelError
-from ..results import FAMILIES, FAMILY_LABELS, FamilyLadder, FitSummary, LadderReport
-from ..progress import EpochFn, ProgressFn
-from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
-from ..frontend import front_end
 from .loop import StopFn
+from .study import StudyConfig, corpus_study_features, load_study_features, study_ladder
 from .train import cross_validate, ladder
 
 __all__ = ["LADDER_STUDY_CONFIG", "LadderData", "ladder_data", "run_ladder", "default_recipe"]

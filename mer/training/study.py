@@ -37,16 +37,16 @@ from torch import nn
 
 from ..audio.decode import load_audio
 from ..config import AudioConfig, _check
-from ..emotions import EMOTIONS
 from ..data.balance import oversample
 from ..data.emotify import BUNDLED_DATA_CSV, Corpus
+from ..data.folds import segment_split, track_folds
+from ..emotions import EMOTIONS
 from ..errors import ConfigError, DataError, MerError
 from ..files import open_atomic
-from ..data.folds import segment_split, track_folds
-from .loop import Schedule, StopFn, run_epochs, train_pass
 from ..pool import AUDIO_MODULES, default_workers, map_with_progress
 from ..progress import Epoch, EpochFn, ProgressFn
 from ..results import PROTOCOL_LABELS, FitSummary, Rung
+from .loop import Schedule, StopFn, run_epochs, train_pass
 
 __all__ = ["FEATURE_NAMES", "N_FEATURES", "STUDY_FEATURES_VERSION", "BUNDLED_STUDY_FEATURES", "StudyFeatures",
            "segment_features", "corpus_study_features", "save_study_features", "load_study_features", "StudyConfig",

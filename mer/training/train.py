@@ -22,23 +22,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..data.balance import class_weights, oversample
 from ..choices import DatasetKind, FitKind, FrontEndKind, Target
 from ..config import AudioConfig, DatasetInfo, FeatureConfig, Fit, ModelConfig, TrainConfig, VAConfig
-from ..emotions import EMOTIONS
+from ..data.balance import class_weights, oversample
 from ..data.dataset import TrackData
-from ..device import resolve_device
 from ..data.emotify import Corpus, load_corpus
-from ..errors import ModelError, TrainingCancelled, TrainingError
-from .evaluate import genre_prior_baseline, logreg_baseline, majority_baseline, pooled_logmel, score
-from ..frontend import front_end
 from ..data.folds import Fold, folds_problem, inner_split, segment_split, track_folds
-from ..progress import Epoch, EpochFn, ProgressFn
+from ..device import resolve_device
+from ..emotions import EMOTIONS
+from ..errors import ModelError, TrainingCancelled, TrainingError
 from ..files import name_lock
-from .loop import Schedule, StopFn, run_epochs, train_pass
+from ..frontend import front_end
 from ..model import estimate_parameters
+from ..progress import Epoch, EpochFn, ProgressFn
 from ..registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
 from ..results import PROTOCOL_LABELS, CVReport, FoldReport, Rung
+from .evaluate import genre_prior_baseline, logreg_baseline, majority_baseline, pooled_logmel, score
+from .loop import Schedule, StopFn, run_epochs, train_pass
 
 __all__ = ["FitResult", "TrainedModel", "fit", "cross_validate", "ladder", "train", "describe_dataset",
            "load_training_data"]

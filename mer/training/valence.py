@@ -17,17 +17,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..circumplex import project
 from ..choices import VAInput
+from ..circumplex import project
 from ..config import VAConfig
-from ..emotions import EMOTIONS
 from ..data.fourq import FourQ
+from ..emotions import EMOTIONS
 from ..errors import TrainingCancelled
 from ..progress import ProgressFn
-from .loop import StopFn
 from ..results import VAMetrics, VAScores
 from ..threads import one_blas_thread
 from ..valence import LAYER_SIZES, VAHead, to_unit
+from .loop import StopFn
 
 __all__ = ["PROTOCOL", "grouped_folds", "fit_head", "evaluate_head", "emotion_anchors", "emotify_anchors",
            "train_head"]

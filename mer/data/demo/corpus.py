@@ -29,10 +29,10 @@ import soundfile as sf
 
 from ...config import MAX_SEED, _check
 from ...emotions import EMOTIONS, GENRES
-from ...settings import demo_dir
 from ...files import check_output_dir, replace_dir
 from ...pool import map_with_progress
 from ...progress import ProgressFn
+from ...settings import demo_dir
 from ...text import csv_safe
 from .synth import ARCHETYPES, GENRE_AFFINITY, SR, render_track
 
