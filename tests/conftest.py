@@ -39,16 +39,17 @@ def write_audio(tmp_path: Path):
 #: files that need no trained model keep a second worker busy while the first trains the tiny one.
 SLOW_FILES_FIRST = ("test_browser.py", "test_audio_decode.py", "test_cli_analyze.py", "test_audio_features.py",
                     "test_ladder.py", "test_batch_ray.py", "test_batch.py", "test_batch_library.py", "test_reliability.py",
-                    "test_training_job.py", "test_batch_job.py", "test_jobs.py", "test_app.py", "test_train.py", "test_cli.py", "test_registry.py", "test_analyze.py",
-                    "test_fine_tune.py")
+                    "test_training_job.py", "test_training_valence.py", "test_library_scale.py", "test_batch_job.py",
+                    "test_app.py", "test_emotify.py", "test_train.py", "test_cli.py", "test_registry.py",
+                    "test_analyze.py", "test_fine_tune.py")
 
 
 #: Files whose tests start browsers, clusters or processes, or train: ``python -m pytest -m "not slow"`` leaves them
 #: out for a quick inner loop (CI runs everything). A file that also holds cheap tests marks its slow ones
-#: ``@pytest.mark.slow`` instead (test_app, test_library, test_library_scale, test_docs, test_threads,
-#: test_valence), so that the quick loop still tests each module somewhere.
+#: ``@pytest.mark.slow`` instead (test_app, test_batch_library, test_library_scale, test_docs, test_threads,
+#: test_training_valence), so that the quick loop still tests each module somewhere.
 SLOW_FILES = ("test_browser.py", "test_batch_ray.py", "test_reliability.py", "test_ladder.py", "test_fine_tune.py",
-              "test_batch.py", "test_jobs.py", "test_training_job.py", "test_batch_job.py")
+              "test_batch.py", "test_training_job.py", "test_batch_job.py")
 
 
 def pytest_collection_modifyitems(items) -> None:
