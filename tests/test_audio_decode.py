@@ -7,20 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
+from mer import errors
 from mer.audio.decode import load_audio
 from mer.config import AudioConfig
-from mer.errors import (
-    CorruptAudioError,
-    EmptyAudioError,
-    InvalidSamplesError,
-    MerError,
-    MerWarning,
-    NotAudioError,
-    SilentAudioError,
-    TooLongError,
-    TooShortError,
-    UnsupportedSampleRateError,
-)
 
 from .helpers import encode, tone
 
@@ -78,30 +67,30 @@ def test_bit_depths_decode_to_the_same_level(write_audio, subtype):
 
 def test_empty_file_is_rejected(tmp_path):
     (tmp_path / "e.wav").write_bytes(b"")
-    with pytest.raises(EmptyAudioError, match="empty"):
+    with pytest.raises(errors.EmptyAudioError, match="empty"):
         load_audio(tmp_path / "e.wav")
-    with pytest.raises(EmptyAudioError, match="empty"):
+    with pytest.raises(errors.EmptyAudioError, match="empty"):
         load_audio(b"")
 
 
 def test_text_file_named_mp3_is_not_audio(tmp_path):
     path = tmp_path / "notes.mp3"
     path.write_text("these are my notes, not music\n" * 50)
-    with pytest.raises(NotAudioError, match="not an audio file") as e:
+    with pytest.raises(errors.NotAudioError, match="not an audio file") as e:
         load_audio(path)
     assert "notes.mp3" in str(e.value) and "WAV, MP3, FLAC or OGG" in str(e.value)
 
 
 def test_header_without_samples_is_empty():
     data = encode(np.zeros((0,), dtype=np.float32), 22_050, "WAV", "PCM_16")
-    with pytest.raises(EmptyAudioError, match="no audio samples"):
+    with pytest.raises(errors.EmptyAudioError, match="no audio samples"):
         load_audio(data, name="hollow.wav")
 
 
 def test_truncated_mp3_keeps_what_decodes_and_warns():
     data = encode(tone(40.0), 22_050, "MP3")
     half = data[: len(data) // 2]
-    with pytest.warns(MerWarning, match="truncated|damaged"):
+    with pytest.warns(errors.MerWarning, match="truncated|damaged"):
         audio = load_audio(half, name="cut.mp3")
     assert 15.0 < audio.duration_s < 25.0
     assert any("decode" in n or "damaged" in n for n in audio.notes)
@@ -109,36 +98,36 @@ def test_truncated_mp3_keeps_what_decodes_and_warns():
 
 def test_truncated_mp3_below_minimum_is_corrupt():
     data = encode(tone(12.0), 22_050, "MP3")
-    with pytest.raises(CorruptAudioError, match="damaged"):
+    with pytest.raises(errors.CorruptAudioError, match="damaged"):
         load_audio(data[: len(data) // 3], name="cut.mp3")
 
 
 def test_truncated_flac_is_corrupt_not_not_audio():
     data = encode(tone(12.0), 22_050, "FLAC")
-    with pytest.raises(CorruptAudioError, match="damaged"):
+    with pytest.raises(errors.CorruptAudioError, match="damaged"):
         load_audio(data[: len(data) // 2], name="cut.flac")
 
 
 def test_too_short_names_duration_and_minimum(write_audio):
-    with pytest.raises(TooShortError) as e:
+    with pytest.raises(errors.TooShortError) as e:
         load_audio(write_audio("short.wav", tone(0.5), 22_050))
     assert "0.5 s" in str(e.value) and "10.0 s" in str(e.value)
 
 
 def test_too_long_is_refused_from_the_header(write_audio):
     config = AudioConfig(max_duration_s=20.0)
-    with pytest.raises(TooLongError) as e:
+    with pytest.raises(errors.TooLongError) as e:
         load_audio(write_audio("long.wav", tone(21.0, sr=8_000), 8_000), config=config)
     assert "21.0 s" in str(e.value) and "Trim" in str(e.value)
 
 
 def test_digital_silence_is_rejected(write_audio):
-    with pytest.raises(SilentAudioError, match="digital silence"):
+    with pytest.raises(errors.SilentAudioError, match="digital silence"):
         load_audio(write_audio("zero.wav", np.zeros(22_050 * 30, dtype=np.float32), 22_050))
 
 
 def test_quiet_below_threshold_is_silent_and_above_is_not(write_audio):
-    with pytest.raises(SilentAudioError, match="-66 dBFS"):
+    with pytest.raises(errors.SilentAudioError, match="-66 dBFS"):
         load_audio(write_audio("q.wav", tone(10.0, amp=0.0005), 22_050, "FLOAT"))
     assert load_audio(write_audio("ok.wav", tone(10.0, amp=0.002), 22_050, "FLOAT")).duration_s == 10.0
 
@@ -147,19 +136,19 @@ def test_nan_samples_are_rejected(write_audio):
     y = tone(10.0)
     y[1000:1010] = np.nan
     y[5] = np.inf
-    with pytest.raises(InvalidSamplesError, match="11 invalid samples"):
+    with pytest.raises(errors.InvalidSamplesError, match="11 invalid samples"):
         load_audio(write_audio("nan.wav", y, 22_050, "FLOAT"))
 
 
 def test_rate_outside_range_is_rejected(write_audio):
-    with pytest.raises(UnsupportedSampleRateError, match="4000 Hz"):
+    with pytest.raises(errors.UnsupportedSampleRateError, match="4000 Hz"):
         load_audio(write_audio("low.wav", tone(10.0, sr=4_000, freq=200), 4_000))
 
 
 def test_every_audio_error_is_a_mer_error():
-    for cls in (EmptyAudioError, NotAudioError, CorruptAudioError, TooShortError, TooLongError,
-                SilentAudioError, InvalidSamplesError, UnsupportedSampleRateError):
-        assert issubclass(cls, MerError)
+    for cls in (errors.EmptyAudioError, errors.NotAudioError, errors.CorruptAudioError, errors.TooShortError, errors.TooLongError,
+                errors.SilentAudioError, errors.InvalidSamplesError, errors.UnsupportedSampleRateError):
+        assert issubclass(cls, errors.MerError)
 
 
 def test_clean_file_gives_no_warning(write_audio):
@@ -241,6 +230,6 @@ def test_a_stream_longer_than_accepted_is_refused_as_it_decodes(monkeypatch):
 
     monkeypatch.setattr(audio_module, "_decode", counting)
     data = encode(tone(60.0, 22_050), 22_050, "WAV")
-    with pytest.raises(TooLongError, match=r"too long \(more than 20\.2 s\)"):
+    with pytest.raises(errors.TooLongError, match=r"too long \(more than 20\.2 s\)"):
         load_audio(data, config=AudioConfig(min_duration_s=10.0, max_duration_s=20.0))
     assert len(reads) == 7  # 20.2 s of 1.49 s blocks, then refused: not the 21 blocks of the minute

@@ -8,21 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mer.batch import BatchError
+from mer.batch import BatchError, view
 from mer.batch.library import filter_tracks, table_columns
 from mer.batch.navigate import journey, similar
 from mer.batch.query import Catalogue, TrackQuery
 from mer.batch.synthetic import write_synthetic_batch
-from mer.batch.view import (
-    MOST_STEPS,
-    common_folder,
-    journey_rows,
-    map_points,
-    picked,
-    select_tracks,
-    similar_rows,
-    step_range,
-)
 from mer.emotions import EMOTIONS
 
 
@@ -35,7 +25,7 @@ def batch(tmp_path_factory):
 def test_the_count_the_pages_and_each_pages_rows_come_from_one_sorted_selection(batch):
     cat, tracks = batch
     want = filter_tracks(tracks, sort_by="sadness")
-    sel = select_tracks(cat, TrackQuery(), sort_by="sadness", page_size=40)
+    sel = view.select_tracks(cat, TrackQuery(), sort_by="sadness", page_size=40)
     assert sel.total == len(want) and sel.pages == -(-len(want) // 40) > 5
     pages = [sel.page(n) for n in range(1, sel.pages + 1)]
     assert [len(p.table) for p in pages] == [40] * (sel.pages - 1) + [len(want) - 40 * (sel.pages - 1)]
@@ -48,7 +38,7 @@ def test_the_count_the_pages_and_each_pages_rows_come_from_one_sorted_selection(
 
 def test_a_page_offers_only_its_analysed_tracks_in_its_order(batch):
     cat, tracks = batch
-    sel = select_tracks(cat, TrackQuery(status="all"), sort_by="path", descending=False, page_size=50)
+    sel = view.select_tracks(cat, TrackQuery(status="all"), sort_by="path", descending=False, page_size=50)
     page = sel.page(1)
     want = tracks.sort_values("path").head(50)
     assert page.ids == tuple(want["track_id"]) and "error" in set(want["status"])  # the failed ones are listed
@@ -57,7 +47,7 @@ def test_a_page_offers_only_its_analysed_tracks_in_its_order(batch):
 
 def test_an_empty_selection_has_one_empty_page(batch):
     cat, _ = batch
-    sel = select_tracks(cat, TrackQuery(text="no such name"))
+    sel = view.select_tracks(cat, TrackQuery(text="no such name"))
     assert (sel.total, sel.pages) == (0, 1)
     page = sel.page(1)
     assert len(page.table) == 0 and page.ids == () and page.analysed == ()
@@ -67,7 +57,7 @@ def test_an_empty_selection_has_one_empty_page(batch):
 def test_the_download_holds_the_whole_selection_in_the_pages_order(batch):
     cat, tracks = batch
     query = TrackQuery(emotions=("sadness", "calmness", "tension"), min_probability=0.2)
-    sel = select_tracks(cat, query, sort_by="duration_s", page_size=7)
+    sel = view.select_tracks(cat, query, sort_by="duration_s", page_size=7)
     want = filter_tracks(tracks, emotions=["sadness", "calmness", "tension"], min_probability=0.2,
                          sort_by="duration_s")
     assert 7 < sel.total == len(want)
@@ -81,12 +71,12 @@ def test_the_download_holds_the_whole_selection_in_the_pages_order(batch):
 
 def test_a_selection_too_large_to_download_says_so(batch):
     cat, _ = batch
-    sel = select_tracks(cat, TrackQuery(status="all"), download_rows=100)
+    sel = view.select_tracks(cat, TrackQuery(status="all"), download_rows=100)
     assert sel.total == 257 and not sel.downloadable
     with pytest.raises(BatchError, match="more than the 100 a download may hold"):
         sel.csv()
     with pytest.raises(BatchError, match="at least one row"):
-        select_tracks(cat, TrackQuery(), page_size=0)
+        view.select_tracks(cat, TrackQuery(), page_size=0)
 
 
 def test_a_track_is_found_by_its_id_and_by_its_path(batch):
@@ -103,7 +93,7 @@ def test_a_track_is_found_by_its_id_and_by_its_path(batch):
 def test_the_picked_track_has_its_row_its_timeline_and_its_file(batch):
     cat, tracks = batch
     row = tracks[tracks["status"] == "ok"].iloc[5]
-    shown = picked(cat, int(row["track_id"]))
+    shown = view.picked(cat, int(row["track_id"]))
     assert shown.track.path == row["path"] == shown.file_path
     assert shown.track.probabilities == pytest.approx(tuple(row[list(EMOTIONS)]), rel=1e-6)
     seg = pd.read_parquet(cat.path / "segments.parquet")
@@ -114,23 +104,23 @@ def test_the_picked_track_has_its_row_its_timeline_and_its_file(batch):
 def test_map_points_steps_and_tables(batch):
     cat, tracks = batch
     ok = tracks[tracks["status"] == "ok"]
-    me = picked(cat, int(ok["track_id"].iloc[0])).track
+    me = view.picked(cat, int(ok["track_id"].iloc[0])).track
     lmap = cat.library_map()
-    drawn = map_points(lmap, [me])
+    drawn = view.map_points(lmap, [me])
     assert drawn.labels == [ok["file"].iloc[0]] and drawn.points.shape == (1, 2)
     np.testing.assert_allclose(drawn.points[0], lmap.place([me])[0])
-    assert (step_range(cat).most, step_range(cat).default) == (MOST_STEPS, 8)
+    assert (view.step_range(cat).most, view.step_range(cat).default) == (view.MOST_STEPS, 8)
     near = similar(cat, me.path, top=4)
-    rows = similar_rows(near, by_sound=False)
+    rows = view.similar_rows(near, by_sound=False)
     assert [r["path"] for r in rows] == [n.track.path for n in near] and "shared tags" not in rows[0]
     trip = journey(cat, "calmness", from_track=me.path, steps=5)
-    steps = journey_rows(trip, va=cat.has_va)
+    steps = view.journey_rows(trip, va=cat.has_va)
     assert [r["step"] for r in steps] == [1, 2, 3, 4, 5] and steps[0]["path"] == me.path
-    assert common_folder([s.track for s in trip.steps]) == "/music"
+    assert view.common_folder([s.track for s in trip.steps]) == "/music"
 
 
 def test_a_journey_over_few_tracks_offers_no_more_steps_than_there_are_tracks(tmp_path):
     cat = Catalogue(write_synthetic_batch(tmp_path / "few", 5, seed=1, error_rate=0.0))
-    assert (step_range(cat).most, step_range(cat).default) == (5, 5)
+    assert (view.step_range(cat).most, view.step_range(cat).default) == (5, 5)
     one = Catalogue(write_synthetic_batch(tmp_path / "one", 1, seed=1, error_rate=0.0))
-    assert (step_range(one).most, step_range(one).default) == (2, 2)  # two at least: the input's floor
+    assert (view.step_range(one).most, view.step_range(one).default) == (2, 2)  # two at least: the input's floor
