@@ -70,6 +70,12 @@ def _advanced_inputs(cls: type, defaults: object, prefix: str) -> dict:
     return values
 
 
+def _text(name: str) -> dict[str, str]:
+    """A main setting's label and help: the field's own text, as ``train --help`` and the docs show it."""
+    label, tip = SETTING_TEXT[name]
+    return {"label": label, "help": tip}
+
+
 def settings_form() -> None:
     choices = corpora(bundled=BUNDLED_EMOTIFY)
     with st.form("train"):
@@ -77,20 +83,22 @@ def settings_form() -> None:
                              help="The bundled Emotify needs no audio: it is the MusiCNN embeddings of the 320 "
                                   "tracks, for the MusiCNN front-end. Corpora with audio train either front-end.")
         c1, c2, c3 = st.columns(3)
-        epochs = c1.number_input("Epochs (at most; early stopping)", 1, 500, T.epochs, key="epochs")
-        lr = c2.number_input("Learning rate", 1e-5, 1e-1, T.lr, format="%.5f", key="lr")
-        batch = c3.number_input("Tracks per batch", 2, 256, T.batch_size, key="batch_size")
+        epochs = c1.number_input(**_text("epochs"), min_value=1, max_value=500, value=T.epochs, key="epochs")
+        lr = c2.number_input(**_text("lr"), min_value=1e-5, max_value=1e-1, value=T.lr, format="%.5f", key="lr")
+        batch = c3.number_input(**_text("batch_size"), min_value=2, max_value=256, value=T.batch_size,
+                                key="batch_size")
         c4, c5, c6 = st.columns(3)
-        dropout = c4.slider("Dropout", 0.0, 0.8, M.dropout, 0.05, key="dropout")
-        target = c5.selectbox("Target", TARGETS, key="target", format_func={
+        dropout = c4.slider(**_text("dropout"), min_value=0.0, max_value=0.8, value=M.dropout, step=0.05,
+                            key="dropout")
+        target = c5.selectbox(**_text("target"), options=TARGETS, key="target", format_func={
             "shares": "listeners' vote shares", "dominant": "dominant emotion only"}.get)
-        sampler = c6.selectbox("Oversampling (training tracks only)", SAMPLERS, key="sampler",
-                               index=SAMPLERS.index(T.sampler), format_func=SAMPLER_LABELS.get, help=SAMPLER_NOTE)
+        sampler = c6.selectbox(**{**_text("sampler"), "help": SAMPLER_NOTE}, options=SAMPLERS, key="sampler",
+                               index=SAMPLERS.index(T.sampler), format_func=SAMPLER_LABELS.get)
         c7, c8, c9, c10 = st.columns(4)
-        cv_folds = c7.number_input("Cross-validation folds (0 = none)", 0, 10, T.cv_folds, key="cv_folds")
-        ladder = c8.checkbox("Also measure the leakage ladder", T.ladder, key="ladder")
-        weighted = c9.checkbox("Class-weighted loss", T.class_weighted, key="class_weighted")
-        seed = c10.number_input("Seed", 0, 10_000, T.seed, key="seed")
+        cv_folds = c7.number_input(**_text("cv_folds"), min_value=0, max_value=10, value=T.cv_folds, key="cv_folds")
+        ladder = c8.checkbox(**_text("ladder"), value=T.ladder, key="ladder")
+        weighted = c9.checkbox(**_text("class_weighted"), value=T.class_weighted, key="class_weighted")
+        seed = c10.number_input(**_text("seed"), min_value=0, max_value=10_000, value=T.seed, key="seed")
         with st.expander("Advanced settings"):
             device = st.selectbox("Compute on", available_devices(), key="device",
                                   help="The devices this server's torch can use; the model is saved for the CPU.")
