@@ -39,8 +39,7 @@ from mer.plots.common import clock as hms
 from mer.plots.library import group_figure, journey_figure, library_figure, map_figure, plane_map_figure
 from mer.plots.track import distribution_figure, timeline_figure
 from mer.progress import RateClock
-from mer.settings import LIBRARY_ROOTS as ROOTS_VAR
-from mer.settings import shared_roots as roots_from_env
+from mer.settings import LIBRARY_ROOTS, shared_roots
 from mer.text import escape_markdown, md_code
 from mer.valence import describe
 from ui import developer_details, get_model, send_to_analyze, show_error, start_page, visitor_on_this_machine
@@ -70,7 +69,7 @@ def _label(column: str) -> str:
 
 def start_form(expanded: bool) -> None:
     roots = library_roots()
-    may_ask = not roots_from_env() and visitor_on_this_machine()  # the owner, at the machine itself
+    may_ask = not shared_roots() and visitor_on_this_machine()  # the owner, at the machine itself
     where = ("Any folder on this computer: the first time, you are asked to allow it." if may_ask else
              "A folder under one of those this server allows: " + ", ".join(md_code(r) for r in roots) + ".")
     with st.expander("Analyse a folder of music", expanded=expanded or "confirm_folder" in st.session_state):
@@ -395,8 +394,8 @@ else:
 developer_details([
     "Analyse a library from the command line: `python -m mer batch MUSIC --out data/batches/NAME` (the page offers "
     "every batch in the data folder); query one: `python -m mer library query|similar|journey BATCH ... --json`.",
-    f"Which folders the page may read: the data folder and, on a shared server, those in `{ROOTS_VAR}`, set "
-    f"where the app starts: `{ROOTS_VAR}=/srv/music{os.pathsep}/mnt/more streamlit run app.py`. While it is unset, "
+    f"Which folders the page may read: the data folder and, on a shared server, those in `{LIBRARY_ROOTS}`, set "
+    f"where the app starts: `{LIBRARY_ROOTS}=/srv/music{os.pathsep}/mnt/more streamlit run app.py`. While it is unset, "
     "the owner of the machine allows folders here (only a browser on the machine itself is asked), kept in "
     "`library-folders.json` in the data folder.",
 ])
