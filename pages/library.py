@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from mer.batch.catalogue import Catalogue
 from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.batch.library import (
     ensure_sample,
@@ -19,7 +20,7 @@ from mer.batch.library import (
     unplayable_reason,
 )
 from mer.batch.navigate import journey, m3u_text, plane_journey, similar
-from mer.batch.query import MAP_ANCHORS, Catalogue, LibraryMap, TrackQuery
+from mer.batch.query import MAP_ANCHORS, LibraryMap, TrackQuery
 from mer.batch.store import needs_upgrade, upgrade_batch
 from mer.batch.view import (
     common_folder,

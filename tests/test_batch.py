@@ -229,7 +229,7 @@ def test_a_musicnn_batch_stores_what_musicnn_hears_per_track(tmp_path):
     # the 50 tags averaged over the segments: "similar by sound" reads them, the CSV leaves them out
     import pyarrow.parquet as pq
 
-    from mer.batch.query import Catalogue
+    from mer.batch.catalogue import Catalogue
 
     root = Path(__file__).resolve().parent.parent
     lib = tmp_path / "lib"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mer.batch.catalogue import Catalogue
 from mer.batch.navigate import check_point, journey, journey_start, m3u_text, shared_emotions, similar
-from mer.batch.query import Catalogue
 from mer.batch.synthetic import write_synthetic_batch
 from mer.choices import SimilarBy
 from mer.errors import BatchError

@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from mer.batch import BatchError, store
+from mer.batch.catalogue import Catalogue
 from mer.batch.library import filter_tracks, group_shares
 from mer.batch.navigate import journey, m3u_text, similar, write_m3u
-from mer.batch.query import Catalogue, LibraryMap, TrackQuery
+from mer.batch.query import LibraryMap, TrackQuery
 from mer.batch.synthetic import write_synthetic_batch
 from mer.cli import main
 from mer.emotions import EMOTIONS
@@ -279,8 +280,8 @@ def test_the_scale_benchmark_runs_small_and_its_answers_equal_pandas(tmp_path):
 
 
 def test_similar_by_sound_is_the_cosine_of_what_musicnn_hears(tmp_path):
+    from mer.batch.catalogue import Catalogue
     from mer.batch.navigate import similar
-    from mer.batch.query import Catalogue
     from mer.batch.synthetic import write_synthetic_batch
     from mer.tags import TAGS
 
@@ -304,8 +305,8 @@ def test_similar_by_sound_is_the_cosine_of_what_musicnn_hears(tmp_path):
 def test_similar_by_sound_needs_a_batch_that_stores_it(tmp_path, capsys):
     import pyarrow.parquet as pq
 
+    from mer.batch.catalogue import Catalogue
     from mer.batch.navigate import similar
-    from mer.batch.query import Catalogue
     from mer.batch.synthetic import write_synthetic_batch
     from mer.cli import main
     from mer.errors import BatchError

@@ -1,6 +1,6 @@
 """Which batches exist, the folders the Library page may read and play, the sample batch; and the small-batch
 pandas reading of a batch (:func:`load_tracks`, :func:`filter_tracks`, ...), kept as the reference the
-catalogue-scale queries of :mod:`mer.batch.query` (what the page uses) are tested against.
+catalogue-scale queries of :mod:`mer.batch.catalogue` (what the page uses) are tested against.
 
 No streamlit here; the page lays these out.
 """

@@ -21,7 +21,8 @@ from ..emotions import EMOTIONS
 from ..errors import BatchError
 from ..files import is_under, open_atomic
 from ..tags import TAGS
-from .query import Catalogue, Track, check_emotion
+from .catalogue import Catalogue
+from .query import Track, check_emotion
 
 __all__ = ["Neighbour", "JourneyStep", "Journey", "similar", "journey", "journey_start", "plane_journey", "check_point", "shared_emotions", "shared_tags", "m3u_text",
            "playlist_roots", "m3u_target", "write_m3u", "SHAPE_WEIGHT", "SIMILAR_BY", "MAX_TRACKS", "LINE_BREAKS"]

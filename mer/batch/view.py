@@ -2,7 +2,7 @@
 
 One :func:`select_tracks` per rerun filters and sorts the catalogue once; its :class:`Selection` gives the count,
 the number of pages, each page's rows and the download, all from that one selection. Rows are addressed by their
-track id (:meth:`~mer.batch.query.Catalogue.row_of`, a binary search), never found again by their path.
+track id (:meth:`~mer.batch.catalogue.Catalogue.row_of`, a binary search), never found again by their path.
 :func:`picked` is the track the page shows in detail, :func:`map_points` where tracks lie on the library map,
 :func:`similar_rows` and :func:`journey_rows` the rows of the tables of similar tracks and of a journey.
 """
@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..emotions import emotion_label
+from .catalogue import Catalogue
 from .inputs import BatchError
 from .library import table_columns, table_view, tracks_csv
 from .navigate import Journey, Neighbour
-from .query import Catalogue, LibraryMap, Timeline, Track, TrackQuery
+from .query import LibraryMap, Timeline, Track, TrackQuery
 
 __all__ = ["PAGE_ROWS", "DOWNLOAD_ROWS", "MOST_STEPS", "TablePage", "Selection", "select_tracks", "Picked",
            "picked", "MapPoints", "map_points", "StepRange", "step_range", "similar_rows", "journey_rows", "file_name",
@@ -141,7 +142,7 @@ class Selection:
 def select_tracks(cat: Catalogue, query: TrackQuery, *, sort_by: str = "top_probability",
                   descending: bool | None = None, page_size: int = PAGE_ROWS,
                   download_rows: int = DOWNLOAD_ROWS) -> Selection:
-    """The tracks ``query`` keeps, sorted by ``sort_by`` (:meth:`~mer.batch.query.Catalogue.order`), once.
+    """The tracks ``query`` keeps, sorted by ``sort_by`` (:meth:`~mer.batch.catalogue.Catalogue.order`), once.
 
     Raises
     ------

@@ -72,9 +72,9 @@ def _print_tracks(tracks: list, extra: Callable[[object], str] | None = None) ->
 
 
 def _catalogue(batch: Path):
-    """The batch's :class:`~mer.batch.query.Catalogue` (an older batch upgraded once, with a progress line), its
+    """The batch's :class:`~mer.batch.catalogue.Catalogue` (an older batch upgraded once, with a progress line), its
     notes (and why it has no valence and arousal, where it has none) printed on stderr."""
-    from ..batch.query import Catalogue
+    from ..batch.catalogue import Catalogue
 
     cat = Catalogue(batch, on_progress=ProgressPrinter())
     for note in [*cat.notes, *([cat.va_reason] if cat.va_reason else [])]:
