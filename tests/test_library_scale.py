@@ -116,7 +116,7 @@ def test_an_older_batch_with_unsorted_segments_and_no_profiles_reads_the_same_wi
     pq.write_table(seg.take(np.random.default_rng(0).permutation(seg.num_rows)), old / "segments.parquet",
                    row_group_size=500)
     new, before = Catalogue(small), Catalogue(old, upgrade=False)  # read as it is, where it cannot be upgraded
-    assert before._index is None and new._index is not None
+    assert before._tables.index is None and new._tables.index is not None
     tid = int(new.track_ids[np.flatnonzero(new.ok)[4]])
     np.testing.assert_array_equal(before.timeline(tid).probabilities, new.timeline(tid).probabilities)
     np.testing.assert_allclose(before.shapes(), new.shapes(), atol=1e-6)
@@ -351,11 +351,11 @@ def older(tmp_path, monkeypatch) -> Path:
 def test_an_older_batch_is_upgraded_once_on_first_open_to_the_tables_a_batch_writes_today(older, tmp_path, capsys):
     today = write_synthetic_batch(tmp_path / "today", 120, seed=4, chunk=40)
     assert store.needs_upgrade(older) and not store.needs_upgrade(today)
-    assert not (older / "profiles.parquet").exists() and Catalogue(older, upgrade=False)._index is None
+    assert not (older / "profiles.parquet").exists() and Catalogue(older, upgrade=False)._tables.index is None
     before = _answers(older)
     heard = []
     cat = Catalogue(older, on_progress=lambda done, total, what: heard.append((done, total, what)))
-    assert cat._index is not None and not cat.notes and not store.needs_upgrade(older)
+    assert cat._tables.index is not None and not cat.notes and not store.needs_upgrade(older)
     assert heard[-1][0] == heard[-1][1] == 2 * 20 * int(cat.ok.sum()) and "upgrading" in heard[-1][2]
     for name in ("tracks.parquet", "segments.parquet", "profiles.parquet"):  # exactly what a batch writes today
         assert pq.read_table(older / name).equals(pq.read_table(today / name)), name
@@ -396,7 +396,7 @@ def test_an_interrupted_upgrade_leaves_the_old_tables_in_place_and_usable(older,
         store.upgrade_batch(older)
     assert snapshot(older) == stamps  # nothing renamed, nothing left behind
     cat = Catalogue(older)  # opened all the same, read as it is, and says why
-    assert calls["n"] == 4 and cat._index is None and len(cat.notes) == 1
+    assert calls["n"] == 4 and cat._tables.index is None and len(cat.notes) == 1
     assert "reads more slowly until it is upgraded" in cat.notes[0] and "the machine went away" in cat.notes[0]
     assert snapshot(older) == stamps and _answers(older) == before
 
@@ -408,15 +408,15 @@ def test_an_interrupted_upgrade_leaves_the_old_tables_in_place_and_usable(older,
         store.upgrade_batch(older)
     assert snapshot(older) == stamps
     monkeypatch.setattr(store, "_write_aligned", real)
-    assert Catalogue(older)._index is not None and _answers(older) == before  # the next open upgrades it
+    assert Catalogue(older)._tables.index is not None and _answers(older) == before  # the next open upgrades it
 
 
 def test_a_batch_being_written_is_read_as_it_is_and_upgraded_when_the_writer_is_done(older):
     with store.locked(older):  # a run writing the folder holds its lock
         cat = Catalogue(older)
-        assert store.needs_upgrade(older) and cat._index is None
+        assert store.needs_upgrade(older) and cat._tables.index is None
         assert "Another batch is writing" in cat.notes[0]
-    assert Catalogue(older)._index is not None and not store.needs_upgrade(older)
+    assert Catalogue(older)._tables.index is not None and not store.needs_upgrade(older)
 
 
 # --- the third probe's defects ------------------------------------------------------------------------------------
