@@ -81,5 +81,5 @@ def test_a_record_refuses_a_value_of_the_wrong_kind_while_a_config_leaves_it_to_
     assert Inner.from_dict({"x": 2}) == Inner(2.0, 0)  # a whole number is a float
     from mer.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="epochs must be a int"):  # the config names the field and the remedy
+    with pytest.raises(ConfigError, match="epochs must be a whole number"):  # the config names the field and the remedy
         from_dict(TrainConfig, {"epochs": "many"})
