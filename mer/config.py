@@ -88,6 +88,11 @@ def _number(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:g}"
 
 
+#: What a field of each type must be, in words (a tuple field holds whole numbers: conv_channels).
+_KINDS = {bool: "true or false", int: "a whole number", float: "a finite number", str: "text",
+          tuple: "a list of whole numbers"}
+
+
 def _check(config: Any, ranges: dict[str, tuple[float, float]], extra: list[str] = ()) -> None:
     """Raise :class:`~mer.errors.ConfigError` naming every field of ``config`` of the wrong type or out of range.
 
@@ -113,8 +118,8 @@ def _check(config: Any, ranges: dict[str, tuple[float, float]], extra: list[str]
         else:
             ok = isinstance(value, type(default))
         if not ok:
-            kind = "finite number" if isinstance(default, float) else type(default).__name__
-            problems.append(f"{f.name} must be a {kind} (got {value!r})")
+            problems.append(f"{f.name} must be {_KINDS.get(type(default), 'a ' + type(default).__name__)} "
+                            f"(got {value!r})")
             continue
         if f.name in ranges:
             lo, hi = ranges[f.name]

@@ -8,13 +8,14 @@ with ``--progress-json`` writes one JSON object per line on stdout (its job's ``
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Callable, ClassVar, TextIO, TypeVar
+from typing import Any, Callable, ClassVar, TextIO
+
+from .serial import Record
 
 __all__ = ["ProgressFn", "Epoch", "EpochFn", "ProgressPrinter", "RateClock", "Unit", "RATE_KEYS", "ProgressEvent",
            "Cancelled", "TrainingDone", "BatchDone", "Event", "event_line", "emit", "parse_event"]
@@ -24,7 +25,7 @@ ProgressFn = Callable[[int, int, str], None]
 
 
 @dataclass(frozen=True)
-class Epoch:
+class Epoch(Record):
     """One epoch of one fit: what the progress line, the job's bar and the learning curves show."""
 
     stage: str  # which fit: its label (mer.config.Fit.label: "fold 2/5", "final model"), or the study recipe's
@@ -38,15 +39,7 @@ class Epoch:
     best_epoch: int
     early_stop: bool  # this fit stops after this epoch
 
-    KIND: ClassVar[str] = "epoch"  # its event's name in a run's progress lines
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Epoch:
-        """From :meth:`to_dict` output (other keys, such as a progress event's ``"event"``, are ignored)."""
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+    KIND: ClassVar[str] = "epoch"  # its event's name in a run's progress lines (other keys of a line are ignored)
 
     def line(self) -> str:
         """The progress line the command prints."""
@@ -198,23 +191,8 @@ class ProgressEvent:
                    rate=_number(d.get(RATE_KEYS[unit])), eta_s=_number(d.get("eta_s")), unit=unit)
 
 
-class _Plain:
-    """An event whose line is its fields (each with a default, of its type: a missing key takes the default)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
-
-    @classmethod
-    def from_dict(cls: type[_P], d: dict[str, Any]) -> _P:
-        return cls(**{f.name: type(f.default)(d[f.name])  # type: ignore[arg-type]
-                      for f in dataclasses.fields(cls) if f.name in d})  # type: ignore[arg-type]
-
-
-_P = TypeVar("_P", bound=_Plain)
-
-
 @dataclass(frozen=True)
-class Cancelled(_Plain):
+class Cancelled(Record):
     """The run stopped when asked to (SIGTERM), and says what it kept."""
 
     KIND: ClassVar[str] = "cancelled"
@@ -223,7 +201,7 @@ class Cancelled(_Plain):
 
 
 @dataclass(frozen=True)
-class TrainingDone(_Plain):
+class TrainingDone(Record):
     """A training run finished: the model directory it wrote."""
 
     KIND: ClassVar[str] = "done"
@@ -232,7 +210,7 @@ class TrainingDone(_Plain):
 
 
 @dataclass(frozen=True)
-class BatchDone(_Plain):
+class BatchDone(Record):
     """A batch finished: this run's counts (files skipped as analysed before included), and its output folder."""
 
     KIND: ClassVar[str] = "done"

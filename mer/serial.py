@@ -38,8 +38,9 @@ class Record:
 
     @classmethod
     def from_dict(cls: type[_R], d: dict[str, Any] | None) -> _R:
-        """The record of :meth:`to_dict` output, or an older file's subset of it (:func:`from_dict`)."""
-        return from_dict(cls, d)
+        """The record of :meth:`to_dict` output, or an older file's subset of it (:func:`from_dict`, strict: a
+        number, text or flag of the wrong kind is a TypeError)."""
+        return from_dict(cls, d, strict=True)
 
 
 def to_dict(record: Any) -> dict[str, Any]:
@@ -74,7 +75,7 @@ def _plain(value: Any, digits: int | None) -> Any:
     return value
 
 
-def from_dict(cls: type[_C], data: dict[str, Any] | None) -> _C:
+def from_dict(cls: type[_C], data: dict[str, Any] | None, *, strict: bool = False) -> _C:
     """Rebuild a dataclass from :func:`to_dict` output (or an older file's subset of it).
 
     Parameters
@@ -82,15 +83,18 @@ def from_dict(cls: type[_C], data: dict[str, Any] | None) -> _C:
     cls : dataclass type
     data : dict or None
         None or missing keys: the fields' defaults.
+    strict : bool
+        Refuse a number, text or flag of the wrong kind (records read from files). Off for the configs, whose own
+        checks name every wrong field where they are built.
 
     Raises
     ------
     TypeError
-        A field without a default is missing (the dataclass's own error).
+        A field without a default is missing (the dataclass's own error), or, ``strict``, a value of the wrong kind.
     """
     data = data if isinstance(data, dict) else {}
     hints = _hints(cls)
-    kwargs = {f.name: _build(hints[f.name], data[f.name])
+    kwargs = {f.name: _build(hints[f.name], data[f.name], strict)
               for f in dataclasses.fields(cls) if f.name in data}  # type: ignore[arg-type]
     return cls(**kwargs)
 
@@ -100,26 +104,29 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _build(hint: Any, value: Any) -> Any:
+def _build(hint: Any, value: Any, strict: bool) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        return _build(next(a for a in args if a is not type(None)), value)
+        return _build(next(a for a in args if a is not type(None)), value, strict)
     if dataclasses.is_dataclass(hint):
-        return from_dict(hint, value)
+        return from_dict(hint, value, strict=strict)
     if origin in (list, tuple) and isinstance(value, (list, tuple)):
         if origin is tuple and args and args[-1] is not Ellipsis:
-            return tuple(_build(a, v) for a, v in zip(args, value, strict=True))
+            return tuple(_build(a, v, strict) for a, v in zip(args, value, strict=True))
         item = args[0] if args else Any
-        return (tuple if origin is tuple else list)(_build(item, v) for v in value)
+        return (tuple if origin is tuple else list)(_build(item, v, strict) for v in value)
     if origin is dict and isinstance(value, dict):
         item = args[1] if args else Any
-        return {k: _build(item, v) for k, v in value.items()}
+        return {k: _build(item, v, strict) for k, v in value.items()}
     if isinstance(hint, type) and issubclass(hint, Enum):
         return value  # the config's own check turns the text into its enum, or names what is wrong
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if strict and hint in (int, str, bool, float) and (not isinstance(value, hint) or hint is int and
+                                                        isinstance(value, bool)):
+        raise TypeError(f"expected {hint.__name__}, got {value!r}")
     if isinstance(value, list) and hint is not Any:
         return tuple(value)
     return value

@@ -178,7 +178,7 @@ def test_a_second_batch_on_one_folder_is_refused_and_an_unwritable_one_is_one_er
     ("model", {"lstm_hidden": 100000}, "lstm_hidden must be between"),
     ("model", {"lstm_hidden": 2048, "lstm_layers": 8, "conv_channels": [1024] * 8}, "weights"),
     ("model", {"conv_channels": [-5]}, "conv_channels"),
-    ("model", {"embedding": "wide"}, "embedding must be a int"),
+    ("model", {"embedding": "wide"}, "embedding must be a whole number"),
     ("audio", {"sample_rate": 0}, "sample_rate must be between"),
     ("features", {"hop_length": 0}, "hop_length must be between"),
     ("features", {"n_segments": 0}, "n_segments must be between"),

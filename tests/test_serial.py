@@ -71,3 +71,15 @@ def test_a_model_without_a_valence_arousal_head_writes_no_key_for_it():
     assert metrics.valence_arousal is None and "valence_arousal" not in metrics.to_dict()
     scores = VAScores(0.80612345, 0.9, 0.91, 0.95, 0.7)
     assert scores.to_dict()["valence_accuracy"] == 0.806123
+
+
+def test_a_record_refuses_a_value_of_the_wrong_kind_while_a_config_leaves_it_to_its_own_check():
+    with pytest.raises(TypeError, match="expected int, got 'many'"):
+        Inner.from_dict({"n": "many"})
+    with pytest.raises(TypeError, match="expected int, got True"):
+        Inner.from_dict({"n": True})
+    assert Inner.from_dict({"x": 2}) == Inner(2.0, 0)  # a whole number is a float
+    from mer.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="epochs must be a whole number"):  # the config names the field and the remedy
+        from_dict(TrainConfig, {"epochs": "many"})
