@@ -158,8 +158,8 @@ def journey(cat: Catalogue, target: str, *, from_track: str | None = None, from_
     ------
     BatchError
         Both starts or neither; an unknown emotion; a path not in the batch, or a track there that failed to
-        analyse; ``steps`` below 2, above :data:`~mer.batch.navigate.MAX_TRACKS` or above the analysed tracks; no track with
-        ``target`` (or ``from_emotion``) as its top emotion.
+        analyse; ``steps`` below 2, above :data:`~mer.batch.navigate.MAX_TRACKS` or above the analysed tracks; no
+        track with ``target`` (or ``from_emotion``) as its top emotion.
     """
     target = check_emotion(target)
     check_count("--steps", steps, 2)
