@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mer.batch.journey import check_point, journey, journey_start
+from mer.batch.journey import check_point, journey, journey_start, plane_journey
 from mer.errors import BatchError
 
 from .helpers import analysed_track, small_catalogue
@@ -51,3 +51,16 @@ def test_a_point_is_a_valence_and_an_arousal_from_minus_one_to_one():
     assert check_point((0.5, -1.0)) == (0.5, -1.0)
     with pytest.raises(BatchError):
         check_point((2.0, 0.0))
+
+
+def test_a_journey_across_the_plane_ends_at_the_track_nearest_the_target_and_waypoints_cut_the_line_evenly(cat):
+    trip = plane_journey(cat, (-0.8, -0.8), (0.8, 0.6), steps=5)
+    rows = np.flatnonzero(cat.va_usable)
+    points = np.column_stack([cat.valence[rows], cat.arousal[rows]])
+    nearest = cat.track(int(rows[np.argmin(((points - (0.8, 0.6)) ** 2).sum(axis=1))]))
+    assert trip.steps[-1].track.path == nearest.path and len({s.track.path for s in trip.steps}) == 5
+    waypoints = np.array([s.waypoint for s in trip.steps])
+    assert waypoints == pytest.approx(np.array([(-0.8 + 0.4 * k, -0.8 + 0.35 * k) for k in range(5)]))
+    assert trip.file_stem == "v-0.80a-0.80-to-v+0.80a+0.60" and trip.space == "valence_arousal"
+    start = trip.steps[2].track.path  # a track's own point starts the journey there
+    assert plane_journey(cat, start, (0.8, 0.6), steps=3).steps[0].track.path == start
