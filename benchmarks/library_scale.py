@@ -35,8 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from mer.batch.catalogue import Catalogue  # noqa: E402
-from mer.batch.navigate import journey, plane_journey, similar  # noqa: E402
+from mer.batch.journey import journey, plane_journey  # noqa: E402
 from mer.batch.query import TrackQuery  # noqa: E402
+from mer.batch.similar import similar  # noqa: E402
 from mer.emotions import EMOTIONS  # noqa: E402
 
 
@@ -129,7 +130,7 @@ def measure(out: Path) -> dict:
 
 #: ``similar`` on a batch read as it is, never upgraded (what every call cost before the upgrade): seconds and
 #: peak RSS, as :data:`_RUN_MER` reports them.
-_SIMILAR_AS_IT_IS = ("import sys\nfrom mer.batch.navigate import similar\nfrom mer.batch.catalogue import Catalogue\n"
+_SIMILAR_AS_IT_IS = ("import sys\nfrom mer.batch.similar import similar\nfrom mer.batch.catalogue import Catalogue\n"
                      "cat = Catalogue(sys.argv[1], upgrade=False)\n"
                      "similar(cat, sys.argv[2], top=10)\n"
                      "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"

@@ -10,6 +10,7 @@ import streamlit as st
 
 from mer.batch.catalogue import Catalogue
 from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
+from mer.batch.journey import journey, plane_journey
 from mer.batch.library import (
     ensure_sample,
     folder_outside,
@@ -19,8 +20,9 @@ from mer.batch.library import (
     remember_folder,
     unplayable_reason,
 )
-from mer.batch.navigate import journey, m3u_text, plane_journey, similar
+from mer.batch.playlist import m3u_text
 from mer.batch.query import MAP_ANCHORS, LibraryMap, TrackQuery
+from mer.batch.similar import similar
 from mer.batch.store import needs_upgrade, upgrade_batch
 from mer.batch.view import (
     common_folder,

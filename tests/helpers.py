@@ -176,3 +176,17 @@ def small_row_groups_batch(out: Path, n_tracks: int, seed: int, *, bucket_rows: 
         return write_synthetic_batch(out, n_tracks, seed=seed, chunk=70, error_rate=0.02)
     finally:
         mp.undo()
+
+
+def small_catalogue(folder: Path):
+    """A :class:`~mer.batch.query.Catalogue` over 80 made-up tracks (a tenth failed): navigation's small batch."""
+    from mer.batch.catalogue import Catalogue
+    from mer.batch.synthetic import write_synthetic_batch
+
+    write_synthetic_batch(folder, 80, seed=4, error_rate=0.1)
+    return Catalogue(folder)
+
+
+def analysed_track(cat, k: int = 0):
+    """The ``k``-th analysed track of ``cat`` (table order)."""
+    return cat.track(int(np.flatnonzero(cat.usable)[k]))

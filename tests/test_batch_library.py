@@ -360,19 +360,6 @@ def test_on_its_own_machine_the_page_asks_once_then_analyses_a_folder_outside_th
     clear_batch("music")
 
 
-def test_a_journey_playlist_offers_paths_relative_to_a_folder():
-    from mer.batch.navigate import m3u_text
-    from mer.batch.query import Track
-
-    paths = ("/home/me/Music/a/x.mp3", "/home/me/Music/#b/y.flac", "/srv/z.ogg", "/home/me/Music/new\nline.mp3")
-    tracks = [Track(path=p, top_emotion="calmness", top_probability=0.5, probabilities=(0.1,) * 9, duration_s=60.0,
-                    status="ok") for p in paths]
-    lines = m3u_text(tracks, relative_to="/home/me/Music").splitlines()
-    assert lines[2::2] == ["./a/x.mp3", "./#b/y.flac", "../../../srv/z.ogg",  # never a line starting with '#'
-                           "file:///home/me/Music/new%0Aline.mp3"]  # a line break: the absolute URI, as before
-    assert m3u_text(tracks[:3]).splitlines()[2::2] == list(paths[:3])  # absolute, as before
-
-
 def test_links_inside_a_library_to_files_elsewhere_are_not_read(fresh_data, tiny_models, tmp_path):
     lib = write_library(fresh_data / "music", 2, bad=())
     secret = tmp_path / "secret.wav"

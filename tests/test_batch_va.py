@@ -17,9 +17,10 @@ import soundfile as sf
 from mer.batch import BatchError, run_batch, store
 from mer.batch.catalogue import Catalogue
 from mer.batch.inputs import HashSet
+from mer.batch.journey import plane_journey
 from mer.batch.library import filter_tracks
-from mer.batch.navigate import plane_journey, similar
 from mer.batch.query import TrackQuery
+from mer.batch.similar import similar
 from mer.batch.synthetic import write_synthetic_batch
 from mer.batch.tables import NO_VA_OLDER
 from mer.batch.worker import one_thread

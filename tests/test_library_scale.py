@@ -15,9 +15,11 @@ import pytest
 
 from mer.batch import BatchError, store
 from mer.batch.catalogue import Catalogue
+from mer.batch.journey import journey
 from mer.batch.library import filter_tracks, group_shares
-from mer.batch.navigate import journey, m3u_text, similar, write_m3u
+from mer.batch.playlist import m3u_text, write_m3u
 from mer.batch.query import LibraryMap, TrackQuery
+from mer.batch.similar import similar
 from mer.batch.synthetic import write_synthetic_batch
 from mer.cli import main
 from mer.emotions import EMOTIONS
@@ -281,7 +283,7 @@ def test_the_scale_benchmark_runs_small_and_its_answers_equal_pandas(tmp_path):
 
 def test_similar_by_sound_is_the_cosine_of_what_musicnn_hears(tmp_path):
     from mer.batch.catalogue import Catalogue
-    from mer.batch.navigate import similar
+    from mer.batch.similar import similar
     from mer.batch.synthetic import write_synthetic_batch
     from mer.tags import TAGS
 
@@ -306,7 +308,7 @@ def test_similar_by_sound_needs_a_batch_that_stores_it(tmp_path, capsys):
     import pyarrow.parquet as pq
 
     from mer.batch.catalogue import Catalogue
-    from mer.batch.navigate import similar
+    from mer.batch.similar import similar
     from mer.batch.synthetic import write_synthetic_batch
     from mer.cli import main
     from mer.errors import BatchError
@@ -470,30 +472,6 @@ def test_playlists_are_never_written_into_the_root_or_the_home_folder(small, tmp
     assert main([*trip, str(home / "x.m3u")]) == 2 and main([*trip, str(tmp_path / "cron.d" / "x.m3u")]) == 2
     monkeypatch.chdir(home / "music")  # a folder of its own is fine
     assert main([*trip, "x.m3u"]) == 0 and (home / "music" / "x.m3u").read_text().startswith("#EXTM3U\n")
-
-
-@pytest.mark.parametrize("brk", ["\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
-def test_a_path_with_any_unicode_line_break_is_one_uri_of_the_playlist(brk):
-    from mer.batch.query import Track
-
-    odd = Track(path=f"/music/a{brk}b.mp3", top_emotion="power", top_probability=0.5, probabilities=(0.1,) * 9,
-                duration_s=61.4, status="ok")
-    plain = Track(path="/music/c d.mp3", top_emotion=None, top_probability=None, probabilities=(0.1,) * 9,
-                  duration_s=None, status="ok")
-    lines = m3u_text([odd, plain]).splitlines()  # as a reader honouring every Unicode line break reads it
-    assert lines == ["#EXTM3U", "#EXTINF:61,a b — power", "file:///music/a" + "%{:02X}".format(ord(brk)) + "b.mp3"
-                     if ord(brk) < 128 else lines[2], "#EXTINF:-1,c d — not analysed", "/music/c d.mp3"]
-    assert lines[2].startswith("file:///music/a%") and lines[2].endswith("b.mp3") and lines[2].isascii()
-
-
-@pytest.mark.parametrize("stored", ["http://evil.example/x.mp3", "#EXTINF:1,injected", "music/relative.mp3", ""])
-def test_a_stored_path_that_is_not_absolute_is_refused_as_a_playlist_entry(stored):
-    from mer.batch.query import Track
-
-    bad = Track(path=stored, top_emotion="power", top_probability=0.5, probabilities=(0.1,) * 9, duration_s=3.0,
-                status="ok")
-    with pytest.raises(BatchError, match="not absolute, so it cannot be a playlist entry"):
-        m3u_text([bad])
 
 
 def test_damaged_tables_give_one_error_line_or_a_sound_answer(small, tmp_path, capsys, monkeypatch):

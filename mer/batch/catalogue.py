@@ -6,7 +6,7 @@ thing it ever writes there is the one-time upgrade of a batch written before thi
 (:func:`mer.batch.store.upgrade_batch`). The Library page and ``python -m mer library ...`` ask it for one page of
 rows (:class:`~mer.batch.query.TrackQuery` says which), a track's timeline (one row group of ``segments.parquet``),
 the emotion counts, the top groups by folder or genre with the rest as "other", and a density map of the whole
-library; :mod:`mer.batch.navigate` finds similar tracks and journeys on it, by the side numbers
+library; :mod:`mer.batch.similar` and :mod:`mer.batch.journey` find similar tracks and journeys on it, by the side numbers
 :mod:`mer.batch.profiles` reads.
 
 Tracks are filtered and sorted by their learned valence and arousal too, and the map lies on those axes, where the

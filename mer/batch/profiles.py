@@ -1,7 +1,7 @@
 """Each track's side numbers for :class:`~mer.batch.catalogue.Catalogue`: the shape of its timeline (the spread
 and trend of each emotion, and of valence and arousal) from ``profiles.parquet``, or computed from the segments
 for an older batch; and what it sounds like to MusiCNN (its 50 tags' probabilities) from ``tracks.parquet``.
-Both are read once, in the order of the catalogue's tracks; :mod:`mer.batch.navigate` finds similar tracks by them.
+Both are read once, in the order of the catalogue's tracks; :mod:`mer.batch.similar` finds similar tracks by them.
 """
 
 from __future__ import annotations

@@ -19,9 +19,10 @@ import pandas as pd
 from ..emotions import emotion_label
 from .catalogue import Catalogue
 from .inputs import BatchError
+from .journey import Journey
 from .library import table_columns, table_view, tracks_csv
-from .navigate import Journey, Neighbour
 from .query import LibraryMap, Timeline, Track, TrackQuery
+from .similar import Neighbour
 
 __all__ = ["PAGE_ROWS", "DOWNLOAD_ROWS", "MOST_STEPS", "TablePage", "Selection", "select_tracks", "Picked",
            "picked", "MapPoints", "map_points", "StepRange", "step_range", "similar_rows", "journey_rows", "file_name",

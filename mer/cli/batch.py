@@ -103,7 +103,7 @@ def _cmd_library_query(args: argparse.Namespace) -> int:
 
 
 def _cmd_library_similar(args: argparse.Namespace) -> int:
-    from ..batch.navigate import similar
+    from ..batch.similar import similar
 
     cat = _catalogue(args.batch)
     near = similar(cat, args.path, top=args.top, by=args.by)
@@ -135,7 +135,8 @@ def _journey_ends(args: argparse.Namespace) -> None:
 
 
 def _cmd_library_journey(args: argparse.Namespace) -> int:
-    from ..batch.navigate import check_point, journey, journey_start, m3u_target, plane_journey, write_m3u
+    from ..batch.journey import check_point, journey, journey_start, plane_journey
+    from ..batch.playlist import m3u_target, write_m3u
 
     _journey_ends(args)
     for name, point in (("--from-point", args.from_point), ("--to-point", args.to_point)):
