@@ -39,7 +39,8 @@ LAYERS: dict[str, int] = {
                      "mer.compare", "mer.data.stats", "mer.training.job", "mer.batch.job", "mer.batch",
                      "mer.batch.inputs", "mer.batch.worker", "mer.batch.store",
                      "mer.batch.cluster", "mer.batch.engines", "mer.batch.run", "mer.batch.library",
-                     "mer.batch.query", "mer.batch.navigate", "mer.batch.similar", "mer.batch.journey",
+                     "mer.batch.query", "mer.batch.tables", "mer.batch.profiles", "mer.batch.catalogue",
+                     "mer.batch.navigate", "mer.batch.similar", "mer.batch.journey",
                      "mer.batch.playlist", "mer.batch.view", "mer.batch.synthetic"], 4),
     # interfaces
     **dict.fromkeys(["mer", "mer.cli", "mer.cli.common", "mer.cli.analyze", "mer.cli.data", "mer.cli.model",
