@@ -20,7 +20,8 @@ from mer.data.corpora import CorpusChoice, corpus_choices
 from mer.data.demo import ensure_demo_corpus
 from mer.data.emotify import emotify_reachable, emotify_ready, fetch_emotify
 from mer.errors import MerError
-from mer.registry import LoadedModel, active_name, list_models, load_active, load_model, model_stamp, models_dir
+from mer.model_files import LoadedModel, load_model
+from mer.registry import active_name, list_models, load_active, model_stamp, models_dir
 from mer.settings import emotify_download_dir, emotify_url
 from mer.text import escape_markdown, md_code
 

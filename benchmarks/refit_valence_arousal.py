@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from mer.card import model_card, va_lines  # noqa: E402
 from mer.config import VAConfig
 from mer.model import predict_tracks  # noqa: E402
+from mer.model_files import load_metrics, load_model, save_model  # noqa: E402
 from mer.progress import ProgressPrinter  # noqa: E402
-from mer.registry import load_metrics, load_model, save_model  # noqa: E402
 from mer.training.valence import train_head  # noqa: E402
 
 

@@ -141,7 +141,7 @@ def main() -> int:
     args = parser.parse_args()
     import torch
 
-    from mer.registry import load_model
+    from mer.model_files import load_model
 
     torch.set_num_threads(1)
     model = load_model(ROOT / "models" / "default")

@@ -41,7 +41,7 @@ def _row(name: str, s) -> str:
 
 def recipe(config: VAConfig) -> None:
     from mer.model import predict_tracks
-    from mer.registry import load_model
+    from mer.model_files import load_model
 
     data, pooled = load_fourq(config.layers), load_fourq(("mean_pool",)).X
     net = load_model(Path(__file__).resolve().parent.parent / "models" / "default").net

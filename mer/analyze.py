@@ -18,8 +18,9 @@ from .audio.decode import Audio, AudioSource, load_audio
 from .audio.features import TrackFeatures, track_features
 from .audio.segments import Segments
 from .emotions import EMOTIONS
+from .model_files import LoadedModel
 from .progress import ProgressFn
-from .registry import LoadedModel, load_active
+from .registry import load_active
 from .threads import analysis_threads, rebalance
 from .valence import NO_HEAD, VAPath
 from .valence import SOURCE as VA_SOURCE

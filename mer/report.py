@@ -13,8 +13,8 @@ import pandas as pd
 from .analyze import Analysis
 from .card import card_paragraph
 from .emotions import EMOTIONS, emotion_label
+from .model_files import LoadedModel
 from .plots.common import EMOTION_COLORS, LABELS, clock
-from .registry import LoadedModel
 from .results import ModelMetrics
 from .svg import bars_svg, heatmap_svg, plane_svg, waveform_svg
 from .text import csv_text

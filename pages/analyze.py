@@ -10,6 +10,7 @@ from mer.compare import compare as compare_tracks
 from mer.data.examples import list_examples
 from mer.emotions import emotion_label
 from mer.errors import MerError
+from mer.model_files import load_metrics
 from mer.plots.analyze import (
     circumplex_figure,
     circumplex_pair_figure,
@@ -20,7 +21,6 @@ from mer.plots.analyze import (
     waveform_figure,
 )
 from mer.plots.track import distribution_figure, segment_from_selection, timeline_figure
-from mer.registry import load_metrics
 from mer.report import analysis_csv, analysis_json, html_report
 from mer.text import display_text, escape_html, escape_markdown, md_code
 from mer.valence import NO_HEAD

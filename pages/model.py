@@ -5,8 +5,9 @@ import streamlit as st
 from mer.card import VA_BASELINES
 from mer.choices import PROTOCOLS, DatasetKind
 from mer.errors import MerError
+from mer.model_files import load_card, load_metrics
 from mer.plots.model import confusion_figure, cv_figure, history_figure, ladder_figure, per_class_figure
-from mer.registry import active_name, list_models, load_card, load_ladder, load_metrics, set_active
+from mer.registry import active_name, list_models, load_ladder, set_active
 from mer.results import CURVES_NOTE, FAMILY_LABELS, PROTOCOL_LABELS, STUDY_PUBLISHED, rung_sentences
 from mer.text import escape_markdown, md_code
 from mer.yardstick import EMOTIFY_CEILING, reference

@@ -162,7 +162,7 @@ def va_model(tmp_path_factory) -> Path:
     from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig, VAConfig
     from mer.data.embedded import bundled_track_data
     from mer.data.fourq import load_fourq
-    from mer.registry import save_model
+    from mer.model_files import save_model
     from mer.training.train import fit
     from mer.training.valence import fit_head
 

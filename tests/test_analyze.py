@@ -11,7 +11,7 @@ import torch
 from mer.analyze import analyze
 from mer.cli import main
 from mer.emotions import EMOTIONS
-from mer.registry import load_model
+from mer.model_files import load_model
 
 from .helpers import tone
 

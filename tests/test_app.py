@@ -97,7 +97,7 @@ def test_analyze_draws_the_first_real_example_without_synthesising(app_env, monk
     assert len({b.proto.url for b in buttons}) == 3
     # the tiny log-mel model has no valence–arousal head: the page says so and draws no plane
     assert "Valence" not in metrics and any("no valence–arousal head" in i.value for i in at.info)
-    from mer.registry import load_metrics
+    from mer.model_files import load_metrics
     from mer.yardstick import how_sure, reference
 
     bars = figure(at, "Whole track")["data"][0]
@@ -296,7 +296,7 @@ def test_every_setting_on_the_train_page_reaches_the_saved_model_and_it_is_promo
     table = at.dataframe[0].value
     assert "CV track accuracy" in table.columns and "data" not in table.columns  # short columns: the table fits
     assert len(table) == 3 and any("Compare models" in c.value and escape_markdown("new: ") in c.value for c in at.caption)
-    from mer.registry import load_metrics
+    from mer.model_files import load_metrics
 
     new, old = (load_metrics(p).cv.pooled.accuracy for p in (status.model_dir, app_env / "default"))
     assert list(table["CV track accuracy"]) == [f"{new:.1%}", f"{old:.1%}", f"{(new - old) * 100:+.1f} points"]
@@ -349,7 +349,7 @@ def test_a_second_training_is_refused_while_one_runs(app_env, tiny_corpus):
 
 
 def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
-    from mer.registry import load_metrics
+    from mer.model_files import load_metrics
     from mer.results import ModelMetrics, Rung
 
     older = app_env / "older"
@@ -453,7 +453,7 @@ def test_analyze_draws_the_learned_plane_with_emotions_where_the_head_puts_them(
     track's, the nine emotions are drawn at the anchors its metrics hold, and the words say how sure it is."""
     import json
 
-    from mer.registry import load_model
+    from mer.model_files import load_model
     from mer.results import ModelMetrics, VAMetrics, VAScores
 
     models = tmp_path / "models"
@@ -485,7 +485,7 @@ def test_analyze_draws_the_learned_plane_with_emotions_where_the_head_puts_them(
 def test_the_readme_the_card_and_the_model_page_give_the_bundled_model_one_yardstick(monkeypatch):
     """The figures a stakeholder compares come from mer.yardstick.reference, wherever they are read."""
     from mer.card import card_paragraph
-    from mer.registry import load_metrics, load_model
+    from mer.model_files import load_metrics, load_model
     from mer.yardstick import reference
 
     root = Path(__file__).resolve().parent.parent

@@ -22,7 +22,7 @@ from mer.batch import BatchError, analyze_many, iter_paths, run_batch
 from mer.cli import main
 from mer.emotions import EMOTIONS
 from mer.errors import MerError
-from mer.registry import load_model
+from mer.model_files import load_model
 
 from .helpers import BAD_FILES, processes_of, tone
 

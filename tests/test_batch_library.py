@@ -272,7 +272,7 @@ def test_a_library_file_swapped_after_it_was_offered_is_checked_again_at_every_r
 
 
 def test_the_sample_is_analysed_again_for_another_model(fresh_data, tiny_models, tmp_path):
-    from mer.registry import load_model
+    from mer.model_files import load_model
 
     first = ensure_sample(load_model(tiny_models / "default"))
     other = tmp_path / "other"

@@ -25,7 +25,7 @@ from mer.batch.synthetic import write_synthetic_batch
 from mer.batch.tables import NO_VA_OLDER
 from mer.batch.worker import one_thread
 from mer.cli import main
-from mer.registry import load_model
+from mer.model_files import load_model
 
 from .helpers import small_row_groups_batch, tone
 

@@ -15,7 +15,7 @@ from mer.batch.inputs import FileRef, path_id
 from mer.batch.store import segments_table, tracks_table
 from mer.batch.worker import TrackResult, analyze_ref, error_result
 from mer.emotions import EMOTIONS
-from mer.registry import load_model
+from mer.model_files import load_model
 from mer.valence import VAPath
 
 from .helpers import tone

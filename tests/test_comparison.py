@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from mer.registry import load_metrics
+from mer.model_files import load_metrics
 from mer.training.comparison import compare_models
 
 

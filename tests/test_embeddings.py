@@ -62,7 +62,7 @@ def musicnn_model(tmp_path_factory):
     import dataclasses
 
     from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
-    from mer.registry import save_model
+    from mer.model_files import save_model
     from mer.training.train import fit
 
     data = bundled_track_data()
@@ -78,7 +78,7 @@ def musicnn_model(tmp_path_factory):
 
 def test_a_musicnn_model_records_its_front_end_and_analyses_with_tags(musicnn_model, write_audio):
     from mer.analyze import analyze
-    from mer.registry import load_model
+    from mer.model_files import load_model
 
     meta = json.loads((musicnn_model / "config.json").read_text())
     assert meta["model"]["front_end"] == "musicnn" and meta["front_end"] == embeddings.front_end_record()
@@ -96,7 +96,7 @@ def test_a_model_trained_on_another_front_end_is_refused(musicnn_model, tmp_path
     import shutil
 
     from mer.errors import ModelError
-    from mer.registry import load_model
+    from mer.model_files import load_model
 
     copy = tmp_path / "other"
     shutil.copytree(musicnn_model, copy)
@@ -117,7 +117,7 @@ def test_a_model_analyses_in_the_precision_this_machine_runs_and_says_which(musi
     from mer.audio.decode import load_audio
     from mer.kernels import kernel_choice
     from mer.model import predict_tracks
-    from mer.registry import load_model
+    from mer.model_files import load_model
 
     model = load_model(musicnn_model)
     assert model.record.precision == model.recorded_precision == embeddings.BUNDLED_PRECISION == "int8"
@@ -160,7 +160,7 @@ def test_the_shipped_model_gives_the_stored_answer_on_a_bundled_example():
     from pathlib import Path
 
     from mer.analyze import analyze
-    from mer.registry import load_model
+    from mer.model_files import load_model
 
     root = Path(__file__).resolve().parent.parent
     golden = json.loads((Path(__file__).parent / "fixtures" / "default_model_motion.json").read_text())
@@ -178,7 +178,8 @@ def test_missing_musicnn_weights_fall_back_to_the_log_mel_model_with_the_reason(
     from pathlib import Path
 
     from mer.errors import ModelError
-    from mer.registry import load_active, load_model
+    from mer.model_files import load_model
+    from mer.registry import load_active
 
     models = Path(__file__).resolve().parent.parent / "models"
     for name in ("default", "logmel"):

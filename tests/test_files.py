@@ -18,7 +18,8 @@ from mer.cli import main
 from mer.config import AudioConfig, DatasetInfo, FeatureConfig, ModelConfig, TrainConfig
 from mer.errors import ModelError, OutputFolderError
 from mer.model import build_model
-from mer.registry import load_active, load_model, save_model, set_active
+from mer.model_files import load_model, save_model
+from mer.registry import load_active, set_active
 
 SMALL = ModelConfig(front_end="logmel", conv_channels=(4,), embedding=4, lstm_hidden=4)
 FEATURES = FeatureConfig(n_mels=8)

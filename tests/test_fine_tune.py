@@ -58,7 +58,7 @@ def test_a_fine_tuned_model_trains_its_block_then_saves_loads_and_analyses(tmp_p
     from mer.config import DatasetInfo
     from mer.data.demo import DemoConfig, generate_demo_corpus
     from mer.model import predict_tracks
-    from mer.registry import load_model, save_model
+    from mer.model_files import load_model, save_model
     from mer.training.train import fit, load_training_data
 
     root = generate_demo_corpus(tmp_path / "c", DemoConfig(tracks=6, seconds=10.5, seed=3))

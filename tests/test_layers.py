@@ -22,7 +22,8 @@ LAYERS: dict[str, int] = {
                      "mer.tags", "mer.audio", "mer.data", "mer.training", "mer.jobs", "mer.plots"], 0),
     # inputs, and the pure records of a run
     **dict.fromkeys(["mer.audio.decode", "mer.audio.segments", "mer.audio.features", "mer.data.balance",
-                     "mer.data.folds", "mer.data.emotify", "mer.data.dataset", "mer.data.compact", "mer.data.demo",
+                     "mer.data.folds", "mer.data.emotify", "mer.data.fetch", "mer.data.dataset", "mer.data.compact",
+                     "mer.data.demo",
                      "mer.data.demo.synth", "mer.data.demo.corpus", "mer.data.examples", "mer.data.corpora",
                      "mer.results",
                      "mer.training.loop", "mer.circumplex", "mer.yardstick", "mer.record", "mer.valence"], 1),
@@ -30,7 +31,7 @@ LAYERS: dict[str, int] = {
     **dict.fromkeys(["mer.audio.musicnn", "mer.model", "mer.audio.embeddings", "mer.frontend", "mer.data.fourq",
                      "mer.data.embedded"], 2),
     # storage
-    "mer.registry": 3,
+    **dict.fromkeys(["mer.registry", "mer.model_files"], 3),
     # procedures
     **dict.fromkeys(["mer.analyze", "mer.training.evaluate", "mer.training.train", "mer.training.study",
                      "mer.training.valence", "mer.training.comparison",

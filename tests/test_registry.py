@@ -15,7 +15,8 @@ from mer.config import AudioConfig, DatasetInfo, FeatureConfig, Fit, ModelConfig
 from mer.emotions import EMOTIONS
 from mer.errors import ModelError
 from mer.model import predict_tracks
-from mer.registry import list_models, load_active, load_metrics, load_model, save_model, set_active
+from mer.model_files import load_metrics, load_model, save_model
+from mer.registry import list_models, load_active, set_active
 from mer.training.train import fit
 
 from .helpers import TINY_TRAIN, separable

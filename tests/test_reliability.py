@@ -19,7 +19,8 @@ from mer.audio.decode import load_audio
 from mer.cli import main
 from mer.config import AudioConfig, DatasetInfo
 from mer.errors import ModelError, TooLongError
-from mer.registry import list_models, load_active, load_model
+from mer.model_files import load_model
+from mer.registry import list_models, load_active
 
 from .helpers import BAD_FILES, encode, tone
 
@@ -116,7 +117,7 @@ def test_a_full_disk_while_saving_gives_a_clear_error(tiny_models, tmp_path, mon
 
     from mer.config import AudioConfig, FeatureConfig, ModelConfig, TrainConfig
     from mer.model import build_model
-    from mer.registry import save_model
+    from mer.model_files import save_model
 
     models = tmp_path / "models"
     shutil.copytree(tiny_models, models)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mer.analyze import analyze
-from mer.registry import load_model
+from mer.model_files import load_model
 
 from .helpers import tone
 
@@ -14,7 +14,7 @@ def test_the_html_report_holds_the_charts_the_numbers_the_caveats_and_the_model(
     import html
 
     from mer.card import card_paragraph
-    from mer.registry import load_metrics
+    from mer.model_files import load_metrics
     from mer.report import analysis_csv, html_report
     from mer.yardstick import how_sure
 

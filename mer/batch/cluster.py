@@ -172,7 +172,7 @@ class _RayAnalyzer:
     """A Ray actor holding one model; the model's files travel with it, so nodes need no copy of models/."""
 
     def __init__(self, model_name: str, files: dict[str, bytes]) -> None:
-        from ..registry import load_model
+        from ..model_files import load_model
 
         single_thread()
         self._dir = Path(tempfile.mkdtemp(prefix="mer-model-")) / model_name

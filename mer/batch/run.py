@@ -62,7 +62,8 @@ class BatchSummary:
 
 
 def _resolve_model(model: Any) -> Any:
-    from ..registry import load_active, load_model
+    from ..model_files import load_model
+    from ..registry import load_active
 
     if model is None:
         return load_active()

@@ -189,7 +189,7 @@ def init_worker(model_dir: str, arithmetic: tuple[str, str] | None = None) -> No
     if arithmetic is not None:
         os.environ[settings.PRECISION], os.environ[settings.KERNEL] = arithmetic
     single_thread()
-    from ..registry import load_model
+    from ..model_files import load_model
 
     _MODEL = load_model(model_dir)
 

@@ -41,7 +41,8 @@ def print_json(obj: object) -> int:
 
 def load_model_arg(path: Path | None, device: str = "cpu"):
     from ..device import resolve_device
-    from ..registry import load_active, load_model
+    from ..model_files import load_model
+    from ..registry import load_active
 
     torch_device = resolve_device(device)  # before loading: a missing GPU is named before any work
     model = load_model(path) if path is not None else load_active()

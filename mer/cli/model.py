@@ -105,7 +105,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _print_card_lines(path: Path) -> None:
-    from ..registry import load_metrics
+    from ..model_files import load_metrics
 
     metrics = load_metrics(path)
     if metrics is None:
@@ -138,7 +138,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_card(args: argparse.Namespace) -> int:
     from ..card import card_summary, precision_note
-    from ..registry import load_card, load_ladder, load_metrics
+    from ..model_files import load_card, load_metrics
+    from ..registry import load_ladder
 
     model = load_model_arg(args.model)
     metrics = load_metrics(model.path)

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..registry import load_metrics
+from ..model_files import load_metrics
 
 __all__ = ["ScoredModel", "ModelComparison", "compare_models"]
 

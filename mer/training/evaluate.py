@@ -21,7 +21,7 @@ from ..progress import ProgressFn
 from ..results import ClassScore, Metrics
 
 if TYPE_CHECKING:
-    from ..registry import LoadedModel
+    from ..model_files import LoadedModel
 
 __all__ = [
     "score",
@@ -143,7 +143,7 @@ def evaluate_corpus(model: LoadedModel, root: str | os.PathLike, *, on_progress:
 
     Parameters
     ----------
-    model : mer.registry.LoadedModel
+    model : mer.model_files.LoadedModel
     root : path of an Emotify-layout corpus
     on_progress : callable(done, total, message), optional
     """

@@ -34,8 +34,9 @@ from ..errors import ModelError, TrainingCancelled, TrainingError
 from ..files import name_lock
 from ..frontend import front_end
 from ..model import estimate_parameters
+from ..model_files import check_model_out, model_inputs, save_model
 from ..progress import Epoch, EpochFn, ProgressFn
-from ..registry import check_model_out, model_inputs, models_dir, new_model_name, save_model
+from ..registry import models_dir, new_model_name
 from ..results import PROTOCOL_LABELS, CVReport, FoldReport, Rung
 from .evaluate import genre_prior_baseline, logreg_baseline, majority_baseline, pooled_logmel, score
 from .loop import Schedule, StopFn, run_epochs, train_pass
