@@ -18,7 +18,7 @@ import streamlit as st
 from mer.analyze import Analysis, analysis_slots_free, analyze
 from mer.data.corpora import CorpusChoice, corpus_choices
 from mer.data.demo import ensure_demo_corpus
-from mer.data.emotify import emotify_reachable, emotify_ready, fetch_emotify
+from mer.data.fetch import emotify_reachable, emotify_ready, fetch_emotify
 from mer.errors import MerError
 from mer.model_files import LoadedModel, load_model
 from mer.registry import active_name, list_models, load_active, model_stamp, models_dir

@@ -40,8 +40,8 @@ def write_audio(tmp_path: Path):
 SLOW_FILES_FIRST = ("test_browser.py", "test_audio_decode.py", "test_cli_analyze.py", "test_audio_features.py",
                     "test_ladder.py", "test_batch_ray.py", "test_batch.py", "test_batch_library.py", "test_reliability.py",
                     "test_training_job.py", "test_training_valence.py", "test_library_scale.py", "test_batch_job.py",
-                    "test_app.py", "test_emotify.py", "test_train.py", "test_cli.py", "test_registry.py", "test_model_files.py",
-                    "test_analyze.py", "test_fine_tune.py")
+                    "test_app.py", "test_emotify.py", "test_fetch.py", "test_train.py", "test_cli.py", "test_registry.py",
+                    "test_model_files.py", "test_analyze.py", "test_fine_tune.py")
 
 
 #: Files whose tests start browsers, clusters or processes, or train: ``python -m pytest -m "not slow"`` leaves them

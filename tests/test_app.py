@@ -404,7 +404,7 @@ def test_model_page_shows_cv_numbers_the_ladder_and_rolls_back(app_env):
 
 
 def test_train_page_downloads_emotify_from_a_local_server_and_offers_it(app_env, local_server, tmp_path, monkeypatch):
-    from .test_emotify import publish_emotify
+    from .test_fetch import publish_emotify
 
     site, url = local_server
     publish_emotify(site, tmp_path)

@@ -62,7 +62,7 @@ def _cmd_data_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_fetch(args: argparse.Namespace) -> int:
-    from ..data.emotify import fetch_emotify
+    from ..data.fetch import fetch_emotify
     from ..settings import emotify_url
 
     corpus = fetch_emotify(args.out, base_url=args.url or emotify_url(), on_progress=print_progress)

@@ -12,7 +12,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from ..settings import demo_dir, emotify_dir, emotify_download_dir
-from .emotify import emotify_ready, has_emotify_layout
+from .emotify import has_emotify_layout
+from .fetch import emotify_ready
 
 __all__ = ["CorpusKind", "CorpusChoice", "corpus_choices", "DEMO_LABEL"]
 
