@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..emotions import emotion_label
+from ..errors import BatchError
 from .catalogue import Catalogue
-from .inputs import BatchError
 from .journey import Journey
 from .library import table_columns, table_view, tracks_csv
 from .query import LibraryMap, Timeline, Track, TrackQuery
