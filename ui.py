@@ -186,7 +186,7 @@ def library_bytes(path: Path, batch: Path) -> tuple[bytes, str]:
     AudioError
         Any check fails; the message says which, and the way on.
     """
-    from mer.batch.library import read_track_file
+    from mer.batch.folders import read_track_file
 
     read = read_track_file(batch, path, st.get_option("server.maxUploadSize") * 1024 * 1024)
     return read.data, read.token

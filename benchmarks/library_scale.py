@@ -144,7 +144,7 @@ def older(out: Path, tracks: int) -> dict:
 
     import pyarrow.parquet as pq
 
-    from mer.batch.store import needs_upgrade
+    from mer.batch.upgrade import needs_upgrade
 
     shutil.rmtree(out, ignore_errors=True)
     fig: dict = {}
@@ -231,7 +231,7 @@ def check(out: Path) -> list[str]:
     """Differences between the query layer's answers and pandas' on the batch in ``out`` (none: an empty list)."""
     import pandas as pd
 
-    from mer.batch.library import filter_tracks, group_shares, load_tracks, track_segments
+    from mer.batch.frames import filter_tracks, group_shares, load_tracks, track_segments
 
     tracks, cat, bad = load_tracks(out), Catalogue(out), []
     for case in (dict(), dict(emotions=("sadness",)), dict(min_probability=0.4), dict(status="all", text="POP"),

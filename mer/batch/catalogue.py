@@ -44,7 +44,7 @@ from .query import (
     TrackQuery,
     check_emotion,
 )
-from .store import VA_COLUMNS
+from .rows import VA_COLUMNS
 from .tables import floats, open_tables, read_path_bytes, read_segments, read_va, segment_timeline, string_codes
 
 __all__ = ["Catalogue"]

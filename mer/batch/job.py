@@ -19,7 +19,8 @@ from ..files import check_output_dir
 from ..jobs import BackgroundJob, JobState
 from ..progress import BatchDone, Cancelled, ProgressEvent
 from ..settings import batches_dir
-from .library import batch_output, library_roots, readable_folder
+from .folders import library_roots, readable_folder
+from .library import batch_output
 from .store import BATCH_MARKERS
 
 __all__ = ["BatchRequest", "BatchJobStatus", "start_batch", "batch_status", "batch_jobs", "cancel_batch",

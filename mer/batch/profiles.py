@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from ..emotions import EMOTIONS
 from ..errors import BatchError
-from .store import PROFILE_SCHEMA, SOUND_SIZE, VA_COLUMNS, VA_SHAPE_COLUMNS, timeline_shape
+from .rows import PROFILE_SCHEMA, SOUND_SIZE, VA_COLUMNS, VA_SHAPE_COLUMNS, timeline_shape
 from .tables import SEGMENT_COLUMNS, check_schema, floats, unreadable
 
 __all__ = ["read_shapes", "read_sounds", "check_sounds"]

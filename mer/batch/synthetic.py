@@ -29,7 +29,8 @@ from ..errors import BatchError
 from ..files import write_json_atomic
 from ..valence import VAPath, to_unit
 from .inputs import HashSet, path_id
-from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
+from .rows import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA
+from .store import locked, merge_parts, write_part
 from .worker import TrackResult
 
 __all__ = ["write_synthetic_batch", "LAYOUTS"]

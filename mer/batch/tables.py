@@ -21,8 +21,10 @@ import pyarrow.parquet as pq
 from ..emotions import EMOTIONS
 from ..errors import BatchError
 from ..progress import ProgressFn
+from .layout import segment_ranges
 from .query import Timeline
-from .store import SEGMENT_SCHEMA, TRACK_SCHEMA, VA_COLUMNS, needs_upgrade, segment_ranges, upgrade_batch
+from .rows import SEGMENT_SCHEMA, TRACK_SCHEMA, VA_COLUMNS
+from .upgrade import needs_upgrade, upgrade_batch
 
 __all__ = ["STRINGS", "DICTIONARY", "NUMBERS", "SEGMENT_COLUMNS", "NO_VA_OLDER", "BatchTables", "ValenceArousal",
            "open_tables", "unreadable", "check_schema", "va_columns", "string_codes", "floats", "read_va",

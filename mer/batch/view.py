@@ -18,9 +18,9 @@ import pandas as pd
 
 from ..emotions import emotion_label
 from .catalogue import Catalogue
+from .frames import table_columns, table_view, tracks_csv
 from .inputs import BatchError
 from .journey import Journey
-from .library import table_columns, table_view, tracks_csv
 from .query import LibraryMap, Timeline, Track, TrackQuery
 from .similar import Neighbour
 
