@@ -177,7 +177,7 @@ def library_file() -> tuple[Path, Path] | None:
 
 
 def library_bytes(path: Path, batch: Path) -> tuple[bytes, str]:
-    """The bytes of a Library track of ``batch``, checked again at this read (:func:`mer.batch.library.read_track_file`:
+    """The bytes of a Library track of ``batch``, checked again at this read (:func:`mer.batch.folders.read_track_file`:
     an audio file under the batch's allowed folders, a regular file, opened without blocking, at most the app's
     upload limit, ``server.maxUploadSize``), and a token naming this version of the file (path, size, mtime).
 

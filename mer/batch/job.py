@@ -101,7 +101,7 @@ def _batch_command(folder: Path, out: Path, roots: Sequence[Path]) -> list[str]:
 def start_batch(folder: str, name: str) -> BatchJobStatus:
     """Start ``python -m mer batch`` on a library folder of this server, in the background, into ``batches/NAME``.
 
-    The folder must be one the app may read (:func:`mer.batch.library.readable_folder`), and the batch reads
+    The folder must be one the app may read (:func:`mer.batch.folders.readable_folder`), and the batch reads
     only files whose real path lies under those folders (links out of them become error rows). Starting a
     batch that was cancelled or failed resumes it.
 

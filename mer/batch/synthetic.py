@@ -3,7 +3,7 @@ store's functions (chunks, then the merge), so the tables are exactly what ``pyt
 
 For the scale benchmark (``benchmarks/library_scale.py``) and tests of the Library at catalogue scale; with
 ``layout="older"``, a batch as mer wrote it before the query layer (segments in the chunks' order, no
-profiles), which :func:`mer.batch.store.upgrade_batch` brings up to date.
+profiles), which :func:`mer.batch.upgrade.upgrade_batch` brings up to date.
 
 Each track's valence and arousal are made up as the learned head would give them (:meth:`mer.valence.VAHead.path`):
 per segment, logits that lean where its emotions sit on Russell's plane (:func:`mer.circumplex.project`), plus

@@ -42,7 +42,8 @@ def upgrade_batch(out: Path, on_progress: ProgressFn | None = None) -> bool:
     """Bring a batch written before the query layer to today's layout, once: ``segments.parquet`` sorted by
     track and segment in row groups of :data:`~mer.batch.layout.SEGMENT_GROUP_TRACKS` whole tracks, and ``profiles.parquet``.
 
-    Runs under the batch's lock (:func:`~mer.batch.store.locked`), so never beside a run writing the folder or another upgrade.
+    Runs under the batch's lock (:func:`~mer.batch.store.locked`), so never beside a run writing the folder or
+    another upgrade.
     The same rows are written to temporary files beside the tables (memory bounded as in a merge), flushed to
     disk, and renamed over the old tables only when both are complete: interrupted at any point (an error,
     a full disk, kill -9), the old tables stay as they were and the next open starts again.

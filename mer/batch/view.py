@@ -52,7 +52,7 @@ class TablePage:
     offset : int
         Position of the first row in the sorted selection.
     table : pd.DataFrame
-        The rows as a reader sees them (:func:`~mer.batch.library.table_view`), in order.
+        The rows as a reader sees them (:func:`~mer.batch.frames.table_view`), in order.
     ids : tuple of int
         The track id of each row of ``table``.
     analysed : tuple of int
@@ -132,7 +132,7 @@ class Selection:
         return self.catalogue.rows(self.rows)[table_columns(self.catalogue.has_va)]
 
     def csv(self) -> str:
-        """:meth:`table` as CSV (:func:`~mer.batch.library.tracks_csv`: formulas neutralised)."""
+        """:meth:`table` as CSV (:func:`~mer.batch.frames.tracks_csv`: formulas neutralised)."""
         return tracks_csv(self.table())
 
     def parquet(self) -> bytes:
