@@ -187,7 +187,7 @@ def older(out: Path, tracks: int) -> dict:
 def before(out: Path) -> dict:
     """What the page did before: the whole tracks table in pandas, and a track's segments by a filtered scan."""
     code = ("import time,sys;sys.path.insert(0,%r);from pathlib import Path;"
-            "from mer.batch.library import load_tracks,track_segments;t=time.perf_counter();"
+            "from mer.batch.frames import load_tracks,track_segments;t=time.perf_counter();"
             "d=load_tracks(Path(%r));a=time.perf_counter()-t;t=time.perf_counter();"
             "track_segments(Path(%r),int(d.track_id[d.status=='ok'].iloc[0]));b=time.perf_counter()-t;"
             "print(a,b,[int(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0])") % (str(ROOT), str(out), str(out))
