@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from ..emotions import emotion_label
+from ..errors import BatchError
 from .catalogue import Catalogue
 from .frames import table_columns, table_view, tracks_csv
-from .inputs import BatchError
 from .journey import Journey
 from .query import LibraryMap, Timeline, Track, TrackQuery
 from .similar import Neighbour
