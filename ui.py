@@ -178,7 +178,7 @@ def library_file() -> tuple[Path, Path] | None:
 
 
 def library_bytes(path: Path, batch: Path) -> tuple[bytes, str]:
-    """The bytes of a Library track of ``batch``, checked again at this read (:func:`mer.batch.library.read_track_file`:
+    """The bytes of a Library track of ``batch``, checked again at this read (:func:`mer.batch.folders.read_track_file`:
     an audio file under the batch's allowed folders, a regular file, opened without blocking, at most the app's
     upload limit, ``server.maxUploadSize``), and a token naming this version of the file (path, size, mtime).
 
@@ -187,7 +187,7 @@ def library_bytes(path: Path, batch: Path) -> tuple[bytes, str]:
     AudioError
         Any check fails; the message says which, and the way on.
     """
-    from mer.batch.library import read_track_file
+    from mer.batch.folders import read_track_file
 
     read = read_track_file(batch, path, st.get_option("server.maxUploadSize") * 1024 * 1024)
     return read.data, read.token

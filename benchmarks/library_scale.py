@@ -144,7 +144,7 @@ def older(out: Path, tracks: int) -> dict:
 
     import pyarrow.parquet as pq
 
-    from mer.batch.store import needs_upgrade
+    from mer.batch.upgrade import needs_upgrade
 
     shutil.rmtree(out, ignore_errors=True)
     fig: dict = {}
@@ -187,7 +187,7 @@ def older(out: Path, tracks: int) -> dict:
 def before(out: Path) -> dict:
     """What the page did before: the whole tracks table in pandas, and a track's segments by a filtered scan."""
     code = ("import time,sys;sys.path.insert(0,%r);from pathlib import Path;"
-            "from mer.batch.library import load_tracks,track_segments;t=time.perf_counter();"
+            "from mer.batch.frames import load_tracks,track_segments;t=time.perf_counter();"
             "d=load_tracks(Path(%r));a=time.perf_counter()-t;t=time.perf_counter();"
             "track_segments(Path(%r),int(d.track_id[d.status=='ok'].iloc[0]));b=time.perf_counter()-t;"
             "print(a,b,[int(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith('VmHWM')][0])") % (str(ROOT), str(out), str(out))
@@ -231,7 +231,7 @@ def check(out: Path) -> list[str]:
     """Differences between the query layer's answers and pandas' on the batch in ``out`` (none: an empty list)."""
     import pandas as pd
 
-    from mer.batch.library import filter_tracks, group_shares, load_tracks, track_segments
+    from mer.batch.frames import filter_tracks, group_shares, load_tracks, track_segments
 
     tracks, cat, bad = load_tracks(out), Catalogue(out), []
     for case in (dict(), dict(emotions=("sadness",)), dict(min_probability=0.4), dict(status="all", text="POP"),

@@ -9,21 +9,15 @@ from pathlib import Path
 import streamlit as st
 
 from mer.batch.catalogue import Catalogue
+from mer.batch.folders import folder_outside, library_roots, playable_path, remember_folder, unplayable_reason
 from mer.batch.job import batch_jobs, batch_status, cancel_batch, clear_batch, start_batch
 from mer.batch.journey import journey, plane_journey
-from mer.batch.library import (
-    ensure_sample,
-    folder_outside,
-    library_roots,
-    list_batches,
-    playable_path,
-    remember_folder,
-    unplayable_reason,
-)
+from mer.batch.library import list_batches
 from mer.batch.playlist import m3u_text
 from mer.batch.query import MAP_ANCHORS, LibraryMap, TrackQuery
+from mer.batch.sample import ensure_sample
 from mer.batch.similar import similar
-from mer.batch.store import needs_upgrade, upgrade_batch
+from mer.batch.upgrade import needs_upgrade, upgrade_batch
 from mer.batch.view import (
     common_folder,
     file_name,

@@ -178,3 +178,13 @@ def va_model(tmp_path_factory) -> Path:
     return save_model(res.net, name="va", root=root, audio_config=AudioConfig(), feature_config=FeatureConfig(),
                       model_config=model_config, train_config=config, dataset=DatasetInfo("120 tracks"),
                       metrics={}, card="", va=(head, va_config))
+
+
+@pytest.fixture
+def fresh_data(tmp_path, monkeypatch) -> Path:
+    """A data folder of its own: no batch in it yet, as on a fresh start."""
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setenv("MER_DATA_DIR", str(data))
+    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
+    return data

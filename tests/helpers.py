@@ -165,13 +165,13 @@ def small_row_groups_batch(out: Path, n_tracks: int, seed: int, *, bucket_rows: 
     ``bucket_rows``, sorted in ranges of that many rows): a catalogue's paths through many groups, kept small."""
     import pytest
 
-    from mer.batch import store
+    from mer.batch import layout
     from mer.batch.synthetic import write_synthetic_batch
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(store, "SEGMENT_GROUP_TRACKS", 16)
+    mp.setattr(layout, "SEGMENT_GROUP_TRACKS", 16)
     if bucket_rows is not None:
-        mp.setattr(store, "_BUCKET_ROWS", bucket_rows)
+        mp.setattr(layout, "_BUCKET_ROWS", bucket_rows)
     try:
         return write_synthetic_batch(out, n_tracks, seed=seed, chunk=70, error_rate=0.02)
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -12,17 +11,10 @@ import pandas as pd
 import pytest
 
 from mer.batch import BatchCancelled, BatchError, run_batch
+from mer.batch.frames import filter_tracks, group_shares, load_tracks
 from mer.batch.job import batch_status, cancel_batch, clear_batch, start_batch
-from mer.batch.library import (
-    batch_output,
-    ensure_sample,
-    filter_tracks,
-    group_shares,
-    list_batches,
-    load_tracks,
-    readable_folder,
-    sample_dir,
-)
+from mer.batch.library import list_batches
+from mer.batch.sample import sample_dir
 from mer.data.examples import list_examples
 from mer.emotions import EMOTIONS, emotion_label
 from mer.jobs import JobState
@@ -117,7 +109,7 @@ def test_the_library_page_shows_the_batch_filters_and_a_tracks_timeline(batch_di
 
 
 def test_the_page_plays_only_audio_under_the_batchs_library(batch_dir, tmp_path, monkeypatch):
-    from mer.batch.library import playable_path
+    from mer.batch.folders import playable_path
 
     tracks = load_tracks(batch_dir)
     ok = tracks[tracks["status"] == "ok"]["path"].tolist()
@@ -135,7 +127,7 @@ def test_the_page_plays_only_audio_under_the_batchs_library(batch_dir, tmp_path,
 
 
 def test_a_hand_written_table_and_linked_folders_are_not_served(batch_dir, _isolated_data_dir, tmp_path):
-    from mer.batch.library import playable_path
+    from mer.batch.folders import playable_path
 
     fake = _isolated_data_dir / "batches" / "fake"
     fake.mkdir(parents=True, exist_ok=True)
@@ -156,16 +148,6 @@ def test_a_hand_written_table_and_linked_folders_are_not_served(batch_dir, _isol
 
 
 # --- the sample, the folders the browser may read, batches started from the page --------------------------
-
-
-@pytest.fixture
-def fresh_data(tmp_path, monkeypatch) -> Path:
-    """A data folder of its own: no batch in it yet, as on a fresh start."""
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("MER_DATA_DIR", str(data))
-    monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
-    return data
 
 
 def test_a_fresh_page_shows_the_bundled_examples_analysed_once_and_opens_one_in_analyze(fresh_data, tiny_models):
@@ -217,94 +199,6 @@ def test_a_library_file_that_is_gone_or_too_big_for_the_app_is_refused_with_the_
     assert len(data) == 3 * 2**20 and token.startswith(f"library:{big}:{3 * 2**20}:")
 
 
-def _reads(fn, timeout: float = 10.0):
-    """``fn()``'s result or exception, from a thread given ``timeout`` seconds: a read that blocks fails the test."""
-    import threading
-
-    box: dict = {}
-
-    def run():
-        try:
-            box["value"] = fn()
-        except Exception as e:  # noqa: BLE001  handed to the test
-            box["error"] = e
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), "the read blocked"
-    return box
-
-
-def test_a_library_file_swapped_after_it_was_offered_is_checked_again_at_every_read(tmp_path, monkeypatch):
-    from mer.batch.library import read_track_file, unplayable_reason
-
-    music, private = tmp_path / "music", tmp_path / "private"
-    music.mkdir()
-    private.mkdir()
-    monkeypatch.setenv("MER_LIBRARY_ROOTS", str(music))
-    batch, track = tmp_path / "batch", music / "song.mp3"
-    track.write_bytes(b"ID3 not much of a song")
-    first = read_track_file(batch, track, limit=1024)
-    assert first.data == b"ID3 not much of a song" and first.token.startswith(f"library:{track}:22:")
-    (private / "diary.mp3").write_bytes(b"secret")
-    swaps = {"a link to a private file elsewhere": (lambda: track.symlink_to(private / "diary.mp3"), "outside"),
-             "a link to /dev/zero": (lambda: track.symlink_to("/dev/zero"), "not a regular file: a character device"),
-             "a named pipe": (lambda: os.mkfifo(track), "is not a regular file: a named pipe"),
-             "a folder": (lambda: track.mkdir(), "is not a regular file: a folder")}
-    for what, (swap, words) in swaps.items():
-        track.rmdir() if track.is_dir() and not track.is_symlink() else track.unlink()
-        swap()
-        box = _reads(lambda: read_track_file(batch, track, limit=1024))
-        assert "value" not in box and words in str(box["error"]), what
-        assert words in unplayable_reason(batch, str(track)), what
-    track.rmdir()
-    os.mkfifo(music / "pipe.mp3")  # a pipe under an allowed root opened after the look: no wait for a writer
-    from mer.batch import library
-
-    monkeypatch.setattr(library, "unplayable_reason", lambda batch, path: None)
-    box = _reads(lambda: read_track_file(batch, music / "pipe.mp3", limit=1024))
-    assert "is not a regular file: a named pipe" in str(box["error"])
-    zero = music / "zero.mp3"
-    zero.symlink_to("/dev/zero")  # were the look fooled: what was opened is checked, a device is never read
-    box = _reads(lambda: read_track_file(batch, zero, limit=1024))
-    assert "not a regular file: a character device" in str(box["error"])
-
-
-def test_the_sample_is_analysed_again_for_another_model(fresh_data, tiny_models, tmp_path):
-    from mer.model_files import load_model
-
-    first = ensure_sample(load_model(tiny_models / "default"))
-    other = tmp_path / "other"
-    shutil.copytree(tiny_models / "default", other)
-    (other / "config.json").write_text((other / "config.json").read_text() + " ")  # another version
-    again = ensure_sample(load_model(other))
-    assert load_tracks(again.path)["model_name"].eq("other").all() and first.tracks == again.tracks == 5
-
-
-def test_only_folders_under_the_data_folder_and_the_library_roots_are_read(fresh_data, tmp_path, monkeypatch):
-    music = fresh_data / "music"
-    music.mkdir()
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (fresh_data / "escape").symlink_to(outside, target_is_directory=True)
-    assert readable_folder(str(music)) == music.resolve()
-    assert readable_folder("music") == music.resolve()  # relative to the data folder
-    for text, words in (("", "Type the path"), ("/etc", "outside the folders this app may read"),
-                        ("music/../..", "outside the folders"), (f"{music}/../../outside", "outside the folders"),
-                        ("escape", "outside the folders"), ("nothere", "There is no folder"),
-                        (str(outside / "x"), "There is no folder")):
-        with pytest.raises(BatchError, match=words):
-            readable_folder(text)
-    with pytest.raises(BatchError, match="MER_LIBRARY_ROOTS"):
-        readable_folder(str(outside))
-    monkeypatch.setenv("MER_LIBRARY_ROOTS", f"{tmp_path / 'missing'}:{outside}")  # what the server's owner allows
-    assert readable_folder(str(outside)) == outside.resolve() == readable_folder("escape")
-    for name in ("../x", ".hidden", "a/b", "", "x" * 65):
-        with pytest.raises(BatchError, match="cannot name a batch"):
-            batch_output(name)
-
-
 def test_the_page_refuses_a_folder_outside_the_roots_with_the_reason(fresh_data):
     at = open_page(PAGE)
     at.text_input(key="folder").input("/etc")
@@ -314,32 +208,13 @@ def test_the_page_refuses_a_folder_outside_the_roots_with_the_reason(fresh_data)
     assert not (fresh_data / "batches" / "etc").exists()
 
 
-def test_the_owner_allows_a_folder_once_it_is_remembered_and_a_servers_list_still_rules(fresh_data, tmp_path,
-                                                                                        monkeypatch):
-    from mer.batch.library import folder_outside, library_roots, remember_folder, remembered_folders
-
-    music = tmp_path / "My Music"
-    music.mkdir()
-    assert folder_outside(str(music)) == music.resolve() and folder_outside("/no/such/folder") is None
-    assert folder_outside(str(fresh_data)) is None  # already readable: nothing to allow
-    assert remember_folder(music) == music.resolve()
-    assert json.loads((fresh_data / "library-folders.json").read_text()) == {"folders": [str(music.resolve())]}
-    remember_folder(music)  # once is enough
-    assert remembered_folders() == [music.resolve()] and music.resolve() in library_roots()
-    assert readable_folder(str(music)) == music.resolve() and folder_outside(str(music)) is None
-    monkeypatch.setenv("MER_LIBRARY_ROOTS", str(tmp_path / "srv"))  # a shared server: its list alone decides
-    assert remembered_folders() == []
-    with pytest.raises(BatchError, match="outside the folders this app may read"):
-        readable_folder(str(music))
-
-
 def test_on_its_own_machine_the_page_asks_once_then_analyses_a_folder_outside_the_data_folder(fresh_data, tmp_path,
                                                                                                monkeypatch):
     import sys
 
     import ui
     from mer.batch import job as jobs
-    from mer.batch.library import remembered_folders
+    from mer.batch.folders import remembered_folders
 
     monkeypatch.setattr(ui, "visitor_on_this_machine", lambda: True)  # a browser on the server's own machine
     started = []

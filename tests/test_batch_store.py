@@ -1,5 +1,5 @@
-"""How a batch is stored (mer.batch.store): chunks written atomically, merged once, what is done remembered, and a
-timeline's shape. Upgrades of older batches and damaged tables: test_library_scale.py."""
+"""How a batch is stored (mer.batch.store): chunks written atomically, merged once, what is done remembered.
+The sorted layout: test_batch_layout.py; upgrades of older batches: test_batch_upgrade.py and test_library_scale.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from mer.analyze import Reading
 from mer.audio.segments import Segments
 from mer.batch.inputs import FileRef, HashSet, input_key, path_id
-from mer.batch.store import done_keys, locked, merge_parts, timeline_shape, write_part
+from mer.batch.store import done_keys, locked, merge_parts, write_part
 from mer.batch.worker import TrackResult, error_result
 from mer.choices import TrackStatus
 from mer.emotions import EMOTIONS
@@ -49,14 +49,3 @@ def test_a_folder_in_use_is_refused(tmp_path):
                 pass
 
 
-def test_a_timelines_shape_is_each_emotions_spread_and_trend():
-    ids = np.array([7, 7, 7, 9, 9, 9], dtype=np.uint64)
-    probs = np.zeros((6, 9), dtype=np.float32)
-    probs[:3, 0] = [0.0, 0.5, 1.0]  # track 7 rises in amazement over its whole length
-    probs[3:, 1] = 0.3  # track 9 flat
-    shape = timeline_shape(ids, probs).to_pandas()
-    assert shape["track_id"].tolist() == [7, 9]
-    spread = [c for c in shape.columns if "amazement" in c and "spread" in c][0]
-    trend = [c for c in shape.columns if "amazement" in c and "trend" in c][0]
-    assert shape[spread].iloc[0] == pytest.approx(np.std([0, 0.5, 1]), rel=1e-3)
-    assert shape[trend].iloc[0] == pytest.approx(1.0, rel=1e-3) and shape[trend].iloc[1] == 0

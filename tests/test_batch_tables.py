@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from mer.batch import tables
-from mer.batch.store import TRACK_SCHEMA
+from mer.batch.rows import TRACK_SCHEMA
 from mer.batch.synthetic import write_synthetic_batch
 from mer.errors import BatchError
 

@@ -14,11 +14,11 @@ import pyarrow.parquet as pq
 import pytest
 import soundfile as sf
 
-from mer.batch import BatchError, run_batch, store
+from mer.batch import BatchError, run_batch, store, upgrade
 from mer.batch.catalogue import Catalogue
+from mer.batch.frames import filter_tracks
 from mer.batch.inputs import HashSet
 from mer.batch.journey import plane_journey
-from mer.batch.library import filter_tracks
 from mer.batch.query import TrackQuery
 from mer.batch.similar import similar
 from mer.batch.synthetic import write_synthetic_batch
@@ -251,7 +251,7 @@ def test_similar_by_emotion_counts_the_learned_values_where_the_batch_has_them(p
 
 def test_an_older_batch_without_the_columns_opens_and_says_why(plane, tmp_path, capsys):
     older = _older(write_synthetic_batch(tmp_path / "older", 200, seed=8, chunk=70, error_rate=0.02))
-    assert not store.needs_upgrade(older)  # nothing to rewrite: the values cannot be computed without the audio
+    assert not upgrade.needs_upgrade(older)  # nothing to rewrite: the values cannot be computed without the audio
     cat = Catalogue(older)
     assert cat.va_reason == NO_VA_OLDER and "written before mer learned them" in NO_VA_OLDER
     assert "analyse the library again" in NO_VA_OLDER.lower() and not cat.notes

@@ -4,7 +4,6 @@ writes hold the reading's numbers (tracks, segments, sound, valence and arousal)
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -12,8 +11,8 @@ from mer.analyze import Reading, read_audio
 from mer.audio.decode import load_audio
 from mer.audio.segments import Segments
 from mer.batch.inputs import FileRef, path_id
-from mer.batch.store import segments_table, tracks_table
-from mer.batch.worker import TrackResult, analyze_ref, error_result
+from mer.batch.rows import segments_table, tracks_table
+from mer.batch.worker import TrackResult, analyze_ref
 from mer.emotions import EMOTIONS
 from mer.model_files import load_model
 from mer.valence import VAPath
@@ -33,34 +32,6 @@ def _reading(seed: int, *, tags: bool = True, va: bool = True) -> Reading:
     return Reading(Segments(np.arange(20) * 3000, np.arange(1, 21) * 3000, 1000), probs, probs.mean(axis=0),
                    tags=rng.random((20, 50)).astype(np.float32) if tags else None, precision="int8" if tags else None,
                    va=path)
-
-
-def test_the_tables_hold_each_results_reading_and_an_error_row_holds_none():
-    ref = _ref("/m/a.wav")
-    full = TrackResult(ref.path, ref.track_id, 123, 456, "ok", duration_s=60.0, reading=_reading(1), genre="rock")
-    plain = TrackResult("/m/b.wav", path_id("/m/b.wav"), 1, 2, "ok", duration_s=60.0, reading=_reading(2, tags=False, va=False))
-    failed = error_result(_ref("/m/c.wav"), "The file is\n not audio.")
-    tracks = tracks_table([full, plain, failed], ("m", "v1")).to_pandas()
-    segments = segments_table([full, plain, failed], ("m", "v1")).to_pandas()
-
-    a = full.reading
-    np.testing.assert_array_equal(tracks.loc[0, list(EMOTIONS)].to_numpy(np.float32), a.track_probabilities)
-    assert tracks.loc[0, "top_emotion"] == full.track_top == EMOTIONS[int(a.track_probabilities.argmax())]
-    assert (tracks.loc[0, "n_segments"], tracks.loc[0, "precision"], tracks.loc[0, "genre"]) == (20, "int8", "rock")
-    np.testing.assert_array_equal(tracks.loc[0, "sound"], a.tags.mean(axis=0).astype(np.float16))
-    assert (tracks.loc[0, "valence"], tracks.loc[0, "arousal"]) == (0.25, -0.5)
-    assert tracks.loc[1, "sound"] is None and pd.isna(tracks.loc[1, "valence"]) and pd.isna(tracks.loc[1, "precision"])
-    assert list(tracks["status"]) == ["ok", "ok", "error"] and tracks.loc[2, "error"] == "The file is not audio."
-    assert failed.reading is None and failed.track_top is None and failed.sound is None
-    assert np.isnan(tracks.loc[2, list(EMOTIONS)].to_numpy(np.float64)).all() and tracks.loc[2, "n_segments"] == 0
-
-    assert len(segments) == 40  # 20 per analysed track, none for the error
-    first = segments[segments["track_id"] == full.track_id]
-    np.testing.assert_array_equal(first[list(EMOTIONS)].to_numpy(np.float32), a.probabilities)
-    np.testing.assert_array_equal(first["start_s"], np.arange(20) * 3.0)
-    np.testing.assert_array_equal(first["end_s"], np.arange(1, 21) * 3.0)
-    np.testing.assert_array_equal(first["valence"], a.va.valence.astype(np.float32))
-    assert segments[segments["track_id"] == plain.track_id]["valence"].isna().all()
 
 
 def test_a_worker_keeps_the_reading_analyze_gives(tiny_models, write_audio, tmp_path):

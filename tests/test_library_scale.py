@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mer.batch import BatchError, store
+from mer.batch import BatchError, layout, store, upgrade
 from mer.batch.catalogue import Catalogue
+from mer.batch.frames import filter_tracks, group_shares
 from mer.batch.journey import journey
-from mer.batch.library import filter_tracks, group_shares
 from mer.batch.playlist import m3u_text, write_m3u
 from mer.batch.query import LibraryMap, TrackQuery
 from mer.batch.similar import similar
@@ -343,8 +343,8 @@ def _answers(batch: Path) -> tuple:
 def older(tmp_path, monkeypatch) -> Path:
     """120 made-up tracks as mer wrote them before the query layer: segments in the chunks' order (row groups of
     600 rows, overlapping id ranges), no profiles.parquet."""
-    monkeypatch.setattr(store, "SEGMENT_GROUP_TRACKS", 16)
-    monkeypatch.setattr(store, "_BUCKET_ROWS", 700)
+    monkeypatch.setattr(layout, "SEGMENT_GROUP_TRACKS", 16)
+    monkeypatch.setattr(layout, "_BUCKET_ROWS", 700)
     out = write_synthetic_batch(tmp_path / "older", 120, seed=4, chunk=40, layout="older")
     pq.write_table(pq.read_table(out / "segments.parquet"), out / "segments.parquet", row_group_size=600)
     return out
@@ -352,19 +352,19 @@ def older(tmp_path, monkeypatch) -> Path:
 
 def test_an_older_batch_is_upgraded_once_on_first_open_to_the_tables_a_batch_writes_today(older, tmp_path, capsys):
     today = write_synthetic_batch(tmp_path / "today", 120, seed=4, chunk=40)
-    assert store.needs_upgrade(older) and not store.needs_upgrade(today)
+    assert upgrade.needs_upgrade(older) and not upgrade.needs_upgrade(today)
     assert not (older / "profiles.parquet").exists() and Catalogue(older, upgrade=False)._tables.index is None
     before = _answers(older)
     heard = []
     cat = Catalogue(older, on_progress=lambda done, total, what: heard.append((done, total, what)))
-    assert cat._tables.index is not None and not cat.notes and not store.needs_upgrade(older)
+    assert cat._tables.index is not None and not cat.notes and not upgrade.needs_upgrade(older)
     assert heard[-1][0] == heard[-1][1] == 2 * 20 * int(cat.ok.sum()) and "upgrading" in heard[-1][2]
     for name in ("tracks.parquet", "segments.parquet", "profiles.parquet"):  # exactly what a batch writes today
         assert pq.read_table(older / name).equals(pq.read_table(today / name)), name
     assert _answers(older) == before == _answers(today)
     assert not [p.name for p in older.iterdir() if p.name.endswith((".tmp", "-merging"))]
     stamps = snapshot(older)
-    assert store.upgrade_batch(older) is False and Catalogue(older).notes == [] and snapshot(older) == stamps  # once
+    assert upgrade.upgrade_batch(older) is False and Catalogue(older).notes == [] and snapshot(older) == stamps  # once
 
 
 def test_the_commands_upgrade_an_older_batch_with_a_progress_line_and_answer_as_before(older, capsys, tmp_path,
@@ -376,7 +376,7 @@ def test_the_commands_upgrade_an_older_batch_with_a_progress_line_and_answer_as_
     assert main(["library", "similar", str(older), me, "--top", "5", "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["similar"] == want and "upgrading the batch to the current layout (once)" in err
-    assert not store.needs_upgrade(older)
+    assert not upgrade.needs_upgrade(older)
     assert main(["library", "similar", str(older), me, "--top", "5", "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["similar"] == want and "upgrading" not in err
@@ -385,7 +385,7 @@ def test_the_commands_upgrade_an_older_batch_with_a_progress_line_and_answer_as_
 def test_an_interrupted_upgrade_leaves_the_old_tables_in_place_and_usable(older, monkeypatch):
     before, stamps = _answers(older), snapshot(older)
     calls = {"n": 0}
-    real = store._write_aligned
+    real = layout._write_aligned
 
     def fails_midway(writer, table):  # every upgrade stops with the sorted table half written
         calls["n"] += 1
@@ -393,9 +393,9 @@ def test_an_interrupted_upgrade_leaves_the_old_tables_in_place_and_usable(older,
             raise RuntimeError("the machine went away")
         real(writer, table)
 
-    monkeypatch.setattr(store, "_write_aligned", fails_midway)
+    monkeypatch.setattr(layout, "_write_aligned", fails_midway)
     with pytest.raises(RuntimeError):
-        store.upgrade_batch(older)
+        upgrade.upgrade_batch(older)
     assert snapshot(older) == stamps  # nothing renamed, nothing left behind
     cat = Catalogue(older)  # opened all the same, read as it is, and says why
     assert calls["n"] == 4 and cat._tables.index is None and len(cat.notes) == 1
@@ -405,20 +405,20 @@ def test_an_interrupted_upgrade_leaves_the_old_tables_in_place_and_usable(older,
     def disk_full(writer, table):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store, "_write_aligned", disk_full)
+    monkeypatch.setattr(layout, "_write_aligned", disk_full)
     with pytest.raises(BatchError, match="No space left on device.*tables are as they were"):
-        store.upgrade_batch(older)
+        upgrade.upgrade_batch(older)
     assert snapshot(older) == stamps
-    monkeypatch.setattr(store, "_write_aligned", real)
+    monkeypatch.setattr(layout, "_write_aligned", real)
     assert Catalogue(older)._tables.index is not None and _answers(older) == before  # the next open upgrades it
 
 
 def test_a_batch_being_written_is_read_as_it_is_and_upgraded_when_the_writer_is_done(older):
     with store.locked(older):  # a run writing the folder holds its lock
         cat = Catalogue(older)
-        assert store.needs_upgrade(older) and cat._tables.index is None
+        assert upgrade.needs_upgrade(older) and cat._tables.index is None
         assert "Another batch is writing" in cat.notes[0]
-    assert Catalogue(older)._tables.index is not None and not store.needs_upgrade(older)
+    assert Catalogue(older)._tables.index is not None and not upgrade.needs_upgrade(older)
 
 
 # --- the third probe's defects ------------------------------------------------------------------------------------
@@ -582,9 +582,9 @@ def test_the_page_upgrades_an_older_batch_once_and_names_a_named_pipe_for_what_i
     monkeypatch.delenv("MER_LIBRARY_ROOTS", raising=False)
     out = write_synthetic_batch(data / "batches" / "older", 60, seed=2, error_rate=0.0, root=str(music),
                                 layout="older")
-    assert store.needs_upgrade(out)
+    assert upgrade.needs_upgrade(out)
     at = open_page("pages/library.py", timeout=60)
-    assert not at.exception and not store.needs_upgrade(out) and (out / "profiles.parquet").is_file()
+    assert not at.exception and not upgrade.needs_upgrade(out) and (out / "profiles.parquet").is_file()
     path = Path(pd.read_parquet(out / "tracks.parquet").set_index("track_id").loc[at.selectbox(key="track").value,
                                                                                  "path"])
     path.parent.mkdir(parents=True)

@@ -16,7 +16,7 @@ import soundfile as sf
 from mer.analyze import Reading
 from mer.audio.segments import Segments
 from mer.batch import TrackResult
-from mer.batch.library import file_path, load_tracks, tracks_csv
+from mer.batch.frames import file_path, load_tracks, tracks_csv
 from mer.batch.store import write_part
 from mer.cli import main
 from mer.emotions import EMOTIONS

@@ -10,8 +10,8 @@ import pytest
 
 from mer.batch import BatchError, view
 from mer.batch.catalogue import Catalogue
+from mer.batch.frames import filter_tracks, table_columns
 from mer.batch.journey import journey
-from mer.batch.library import filter_tracks, table_columns
 from mer.batch.query import TrackQuery
 from mer.batch.similar import similar
 from mer.batch.synthetic import write_synthetic_batch

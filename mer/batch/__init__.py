@@ -2,9 +2,9 @@
 two Parquet tables (tracks, segments), written in atomic chunks so an interrupted run resumes.
 
 :func:`run_batch` is ``python -m mer batch``; :func:`analyze_many` yields results for notebooks;
-:mod:`mer.batch.library` lists batches and the folders the app may read; :mod:`mer.batch.catalogue` queries a
-finished batch at catalogue scale (the Library page, ``python -m mer library``) with the records of
-:mod:`mer.batch.query`; :mod:`mer.batch.similar` finds similar tracks on it,
+:mod:`mer.batch.library` lists batches and :mod:`mer.batch.folders` the folders the app may read;
+:mod:`mer.batch.catalogue` queries a finished batch at catalogue scale (the Library page, ``python -m mer library``)
+with the records of :mod:`mer.batch.query`; :mod:`mer.batch.similar` finds similar tracks on it,
 :mod:`mer.batch.journey` journeys, and :mod:`mer.batch.playlist` writes them as M3U playlists.
 """
 

@@ -3,7 +3,7 @@ columns held once in memory (Arrow strings, numpy numbers), never the whole tabl
 
 :class:`Catalogue` opens a batch folder to read it (:mod:`mer.batch.tables` checks and reads the tables); the only
 thing it ever writes there is the one-time upgrade of a batch written before this layer
-(:func:`mer.batch.store.upgrade_batch`). The Library page and ``python -m mer library ...`` ask it for one page of
+(:func:`mer.batch.upgrade.upgrade_batch`). The Library page and ``python -m mer library ...`` ask it for one page of
 rows (:class:`~mer.batch.query.TrackQuery` says which), a track's timeline (one row group of ``segments.parquet``),
 the emotion counts, the top groups by folder or genre with the rest as "other", and a density map of the whole
 library; :mod:`mer.batch.similar` and :mod:`mer.batch.journey` find similar tracks and journeys on it, by the side numbers
@@ -44,7 +44,7 @@ from .query import (
     TrackQuery,
     check_emotion,
 )
-from .store import VA_COLUMNS
+from .rows import VA_COLUMNS
 from .tables import floats, open_tables, read_path_bytes, read_segments, read_va, segment_timeline, string_codes
 
 __all__ = ["Catalogue"]
@@ -60,7 +60,7 @@ class Catalogue:
         Holds ``tracks.parquet`` and ``segments.parquet`` written by ``python -m mer batch``.
     upgrade : bool
         Bring a batch written before the query layer (no ``profiles.parquet``, unsorted segments) to today's
-        layout first, once (:func:`mer.batch.store.upgrade_batch`). Where that cannot be done now (a run is
+        layout first, once (:func:`mer.batch.upgrade.upgrade_batch`). Where that cannot be done now (a run is
         writing the folder, it is read-only, the disk is full), the batch is read as it is, more slowly, and
         :attr:`notes` says why.
     on_progress : callable, optional
@@ -374,7 +374,7 @@ class Catalogue:
 
     def va_shapes(self) -> np.ndarray:
         """The shape of each track's path on the valence–arousal plane ``(n, 4)``: the spread of valence and of
-        arousal, then their trends (:data:`~mer.batch.store.VA_SHAPE_COLUMNS`; NaN where a track has none), read
+        arousal, then their trends (:data:`~mer.batch.rows.VA_SHAPE_COLUMNS`; NaN where a track has none), read
         with :meth:`shapes`."""
         if self._va_shape is None:
             self._read_profiles()

@@ -19,7 +19,8 @@ from ..files import check_output_dir
 from ..jobs import BackgroundJob, JobState
 from ..progress import BatchDone, Cancelled, ProgressEvent
 from ..settings import batches_dir
-from .library import batch_output, library_roots, readable_folder
+from .folders import library_roots, readable_folder
+from .library import batch_output
 from .store import BATCH_MARKERS
 
 __all__ = ["BatchRequest", "BatchJobStatus", "start_batch", "batch_status", "batch_jobs", "cancel_batch",
@@ -100,7 +101,7 @@ def _batch_command(folder: Path, out: Path, roots: Sequence[Path]) -> list[str]:
 def start_batch(folder: str, name: str) -> BatchJobStatus:
     """Start ``python -m mer batch`` on a library folder of this server, in the background, into ``batches/NAME``.
 
-    The folder must be one the app may read (:func:`mer.batch.library.readable_folder`), and the batch reads
+    The folder must be one the app may read (:func:`mer.batch.folders.readable_folder`), and the batch reads
     only files whose real path lies under those folders (links out of them become error rows). Starting a
     batch that was cancelled or failed resumes it.
 

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 
 from ..emotions import EMOTIONS
 from ..errors import BatchError
-from .store import PROFILE_SCHEMA, SOUND_SIZE, VA_COLUMNS, VA_SHAPE_COLUMNS, timeline_shape
+from .rows import PROFILE_SCHEMA, SOUND_SIZE, VA_COLUMNS, VA_SHAPE_COLUMNS, timeline_shape
 from .tables import SEGMENT_COLUMNS, check_schema, floats, unreadable
 
 __all__ = ["read_shapes", "read_sounds", "check_sounds"]
@@ -44,7 +44,7 @@ def _profile_table(folder: Path, names: list[str], segment_va: tuple[str, ...]) 
 
 def read_shapes(folder: Path, track_ids: np.ndarray, segment_va: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Each track's timeline shape ``(n, 18)`` and the shape of its path on the valence–arousal plane ``(n, 4)``
-    (:data:`~mer.batch.store.VA_SHAPE_COLUMNS`), in the order of ``track_ids``; NaN where a track has none. Not
+    (:data:`~mer.batch.rows.VA_SHAPE_COLUMNS`), in the order of ``track_ids``; NaN where a track has none. Not
     thread-safe: the caller holds its lock.
 
     Raises
@@ -83,7 +83,7 @@ def read_sounds(folder: Path, size: int) -> np.ndarray | None:
     Raises
     ------
     BatchError
-        The tracks table cannot be read, or holds sounds that are not :data:`~mer.batch.store.SOUND_SIZE`
+        The tracks table cannot be read, or holds sounds that are not :data:`~mer.batch.rows.SOUND_SIZE`
         numbers each.
     """
     path = folder / "tracks.parquet"
@@ -106,7 +106,7 @@ def read_sounds(folder: Path, size: int) -> np.ndarray | None:
 
 def check_sounds(path: Path, lists: pa.ChunkedArray) -> None:
     """Raise :class:`BatchError` unless every one of ``lists`` (no nulls) holds
-    :data:`~mer.batch.store.SOUND_SIZE` numbers."""
+    :data:`~mer.batch.rows.SOUND_SIZE` numbers."""
     kind = lists.type
     numbers = (pa.types.is_fixed_size_list(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind)) and \
         (pa.types.is_floating(kind.value_type) or pa.types.is_integer(kind.value_type))

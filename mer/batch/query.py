@@ -15,7 +15,7 @@ import pandas as pd
 from ..choices import TrackStatus
 from ..emotions import EMOTIONS
 from ..errors import BatchError
-from .store import VA_COLUMNS
+from .rows import VA_COLUMNS
 
 __all__ = ["TrackQuery", "TrackPage", "Track", "Timeline", "GroupShares", "LibraryMap", "LibrarySummary",
            "SORT_COLUMNS", "STATUSES", "MAP_ANCHORS", "MAP_AXES", "check_emotion"]

@@ -16,8 +16,9 @@ from ..files import check_output_dir, write_json_atomic
 from ..pool import default_workers
 from ..progress import RATE_KEYS, Unit
 from .engines import ENGINES, local_results, ray_results
+from .export import write_csv
 from .inputs import FileRef, HashSet, count_paths, input_key, input_roots, iter_file_refs
-from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_csv, write_part
+from .store import BATCH_MARKERS, clean_partial, done_keys, locked, merge_parts, write_part
 from .worker import TrackResult, model_identity
 
 __all__ = ["BatchSummary", "analyze_many", "run_batch"]

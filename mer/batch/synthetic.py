@@ -3,7 +3,7 @@ store's functions (chunks, then the merge), so the tables are exactly what ``pyt
 
 For the scale benchmark (``benchmarks/library_scale.py``) and tests of the Library at catalogue scale; with
 ``layout="older"``, a batch as mer wrote it before the query layer (segments in the chunks' order, no
-profiles), which :func:`mer.batch.store.upgrade_batch` brings up to date.
+profiles), which :func:`mer.batch.upgrade.upgrade_batch` brings up to date.
 
 Each track's valence and arousal are made up as the learned head would give them (:meth:`mer.valence.VAHead.path`):
 per segment, logits that lean where its emotions sit on Russell's plane (:func:`mer.circumplex.project`), plus
@@ -29,7 +29,8 @@ from ..errors import BatchError
 from ..files import write_json_atomic
 from ..valence import VAPath, to_unit
 from .inputs import HashSet, path_id
-from .store import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA, locked, merge_parts, write_part
+from .rows import SEGMENT_SCHEMA, SOUND_SIZE, TRACK_SCHEMA
+from .store import locked, merge_parts, write_part
 from .worker import TrackResult
 
 __all__ = ["write_synthetic_batch", "LAYOUTS"]

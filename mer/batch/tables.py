@@ -1,7 +1,7 @@
 """Reading and checking a batch's Parquet tables for :class:`~mer.batch.catalogue.Catalogue`: that each holds
 mer's columns with mer's types, the valence–arousal columns where a batch has them, string columns as integer
 codes, one track's rows of ``segments.parquet``, and the one-time upgrade of a batch written before the query layer
-(:func:`mer.batch.store.upgrade_batch`) when it is opened.
+(:func:`mer.batch.upgrade.upgrade_batch`) when it is opened.
 
 Every table that cannot be read, or is not one of mer's, is a :class:`~mer.errors.BatchError` naming the file and
 the remedy.
@@ -21,8 +21,10 @@ import pyarrow.parquet as pq
 from ..emotions import EMOTIONS
 from ..errors import BatchError
 from ..progress import ProgressFn
+from .layout import segment_ranges
 from .query import Timeline
-from .store import SEGMENT_SCHEMA, TRACK_SCHEMA, VA_COLUMNS, needs_upgrade, segment_ranges, upgrade_batch
+from .rows import SEGMENT_SCHEMA, TRACK_SCHEMA, VA_COLUMNS
+from .upgrade import needs_upgrade, upgrade_batch
 
 __all__ = ["STRINGS", "DICTIONARY", "NUMBERS", "SEGMENT_COLUMNS", "NO_VA_OLDER", "BatchTables", "ValenceArousal",
            "open_tables", "unreadable", "check_schema", "va_columns", "string_codes", "floats", "read_va",
@@ -124,7 +126,7 @@ class ValenceArousal:
 
 
 def read_va(table: pa.Table, ok: np.ndarray, models: tuple[np.ndarray, tuple[str, ...]]) -> ValenceArousal:
-    """The learned valence and arousal of ``table`` (its :data:`~mer.batch.store.VA_COLUMNS` where it holds them),
+    """The learned valence and arousal of ``table`` (its :data:`~mer.batch.rows.VA_COLUMNS` where it holds them),
     why the batch has none, and notes on the rows without them in a batch that has them.
 
     Parameters
@@ -181,7 +183,7 @@ class BatchTables:
     segment_va : tuple of str
         The valence–arousal columns the segments table holds (``()``: none).
     index : tuple of np.ndarray or None
-        Each row group's smallest and largest track id (:func:`~mer.batch.store.segment_ranges`); None for a
+        Each row group's smallest and largest track id (:func:`~mer.batch.layout.segment_ranges`); None for a
         segments table not sorted by track.
     notes : list of str
         An upgrade that could not be done, and why.
@@ -223,7 +225,7 @@ def open_tables(folder: Path, upgrade: bool = True, on_progress: ProgressFn | No
 
 
 def _upgrade(folder: Path, on_progress: ProgressFn | None) -> list[str]:
-    """:func:`~mer.batch.store.upgrade_batch`, its progress said as such; a note where it cannot be done."""
+    """:func:`~mer.batch.upgrade.upgrade_batch`, its progress said as such; a note where it cannot be done."""
     report = None if on_progress is None else \
         (lambda done, total, what: on_progress(done, total, f"upgrading the batch to the current layout (once): "
                                                             f"{what}"))

@@ -19,8 +19,8 @@ import pandas as pd
 from ..emotions import emotion_label
 from ..errors import BatchError
 from .catalogue import Catalogue
+from .frames import table_columns, table_view, tracks_csv
 from .journey import Journey
-from .library import table_columns, table_view, tracks_csv
 from .query import LibraryMap, Timeline, Track, TrackQuery
 from .similar import Neighbour
 
@@ -52,7 +52,7 @@ class TablePage:
     offset : int
         Position of the first row in the sorted selection.
     table : pd.DataFrame
-        The rows as a reader sees them (:func:`~mer.batch.library.table_view`), in order.
+        The rows as a reader sees them (:func:`~mer.batch.frames.table_view`), in order.
     ids : tuple of int
         The track id of each row of ``table``.
     analysed : tuple of int
@@ -132,7 +132,7 @@ class Selection:
         return self.catalogue.rows(self.rows)[table_columns(self.catalogue.has_va)]
 
     def csv(self) -> str:
-        """:meth:`table` as CSV (:func:`~mer.batch.library.tracks_csv`: formulas neutralised)."""
+        """:meth:`table` as CSV (:func:`~mer.batch.frames.tracks_csv`: formulas neutralised)."""
         return tracks_csv(self.table())
 
     def parquet(self) -> bytes:
