@@ -171,10 +171,12 @@ def _unsafe_loads(source: str) -> list[str]:
 
 
 def test_the_unsafe_load_check_reads_nested_calls():
-    assert _unsafe_loads("torch.load(open(p), map_location=dev(x), weights_only=False)") != []
-    assert _unsafe_loads("torch.load(open(p), map_location=dev(x))\npickle.loads(b)\nnp.load(f(p), allow_pickle=True)") \
-        == ["torch.load(open(p), map_location=dev(x))", "pickle.loads(b)", "np.load(f(p), allow_pickle=True)"]
-    assert _unsafe_loads("torch.load(open(p), map_location=dev(x), weights_only=True)\nnp.load(p)") == []
+    lines = (Path(__file__).parent / "fixtures" / "unsafe_loads.txt").read_text().splitlines()
+    cases = [(code, want.removeprefix("# reports: ")) for code, want in zip(lines[2::2], lines[3::2])]
+    assert len(cases) == 6
+    for code, want in cases:
+        assert _unsafe_loads(code) == ([] if want == "none" else [want]), code
+    assert len(_unsafe_loads("\n".join(code for code, _ in cases))) == 4  # one source, every call found
 
 
 def test_no_unsafe_deserialisation_in_the_code():
