@@ -7,9 +7,15 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile as sf
+
+if TYPE_CHECKING:  # the batch helpers' types, imported where they are used (most tests need none of them)
+    from mer.analyze import Reading
+    from mer.batch.inputs import FileRef
+    from mer.batch.worker import TrackResult
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -190,3 +196,49 @@ def small_catalogue(folder: Path):
 def analysed_track(cat, k: int = 0):
     """The ``k``-th analysed track of ``cat`` (table order)."""
     return cat.track(int(np.flatnonzero(cat.usable)[k]))
+
+
+#: The model identity a hand-made batch's rows carry.
+BATCH_MODEL = ("m", "v1")
+
+
+def batch_ref(path: str) -> FileRef:
+    """A batch input of ``path``: its id, size 123 bytes, modified at 456 ns."""
+    from mer.batch.inputs import FileRef, path_id
+
+    return FileRef(path=path, track_id=path_id(path), size_bytes=123, mtime_ns=456)
+
+
+def ok_result(path: str, top: int) -> TrackResult:
+    """An analysed track of three 3-second segments whose every segment has emotion ``top`` at 0.6."""
+    import numpy as np
+
+    from mer.analyze import Reading
+    from mer.audio.segments import Segments
+    from mer.batch.inputs import path_id
+    from mer.batch.worker import TrackResult
+    from mer.choices import TrackStatus
+
+    probs = np.full((3, 9), 0.05, dtype=np.float32)
+    probs[:, top] = 0.6
+    return TrackResult(path=path, track_id=path_id(path), size_bytes=1, mtime_ns=2, status=TrackStatus.OK,
+                       duration_s=9.0, reading=Reading(Segments(np.arange(3) * 3, np.arange(1, 4) * 3, 1), probs,
+                                                       probs.mean(axis=0)))
+
+
+def random_reading(seed: int, *, tags: bool = True, va: bool = True) -> Reading:
+    """A network's reading of 20 segments, made up from ``seed``: probabilities, and MusiCNN's tags and the
+    valence–arousal path unless asked not to."""
+    import numpy as np
+
+    from mer.analyze import Reading
+    from mer.audio.segments import Segments
+    from mer.valence import VAPath
+
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(9), size=20).astype(np.float32)
+    path = VAPath(valence=rng.uniform(-1, 1, 20), arousal=rng.uniform(-1, 1, 20), track_valence=0.25,
+                  track_arousal=-0.5) if va else None
+    return Reading(Segments(np.arange(20) * 3000, np.arange(1, 21) * 3000, 1000), probs, probs.mean(axis=0),
+                   tags=rng.random((20, 50)).astype(np.float32) if tags else None, precision="int8" if tags else None,
+                   va=path)

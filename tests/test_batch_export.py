@@ -9,13 +9,13 @@ from mer.batch.export import write_csv
 from mer.batch.inputs import HashSet, path_id
 from mer.batch.store import locked, merge_parts, write_part
 
-from .test_batch_store import MODEL, _ok
+from .helpers import BATCH_MODEL, ok_result
 
 
 def test_the_csv_files_hold_the_tables_rows_without_the_bytes_and_sound(tmp_path):
     paths = ["/m/a.wav", "/m/=SUM(A1).wav"]
     with locked(tmp_path):
-        write_part(tmp_path, [_ok(p, i) for i, p in enumerate(paths)], MODEL)
+        write_part(tmp_path, [ok_result(p, i) for i, p in enumerate(paths)], BATCH_MODEL)
         merge_parts(tmp_path, HashSet(path_id(p) for p in paths))
     assert write_csv(tmp_path) == [tmp_path / "tracks.csv", tmp_path / "segments.csv"]
     with open(tmp_path / "tracks.csv", newline="") as f:

@@ -10,21 +10,21 @@ from mer.batch import layout
 from mer.batch.layout import segment_ranges, sorted_segments
 from mer.batch.store import write_part
 
-from .test_batch_store import MODEL, _ok
+from .helpers import BATCH_MODEL, ok_result
 
 
 def test_segments_from_unsorted_chunks_are_written_sorted_in_whole_track_row_groups(tmp_path, monkeypatch):
     monkeypatch.setattr(layout, "SEGMENT_GROUP_TRACKS", 2)
     monkeypatch.setattr(layout, "_BUCKET_ROWS", 7)  # several ranges spilled and sorted one by one
     paths = [f"/m/{i}.wav" for i in range(7)]
-    units = [write_part(tmp_path, [_ok(p, i % 9) for i, p in enumerate(paths[:4])][::-1], MODEL),
-             write_part(tmp_path, [_ok(p, i % 9) for i, p in enumerate(paths[4:])], MODEL)]
+    units = [write_part(tmp_path, [ok_result(p, i % 9) for i, p in enumerate(paths[:4])][::-1], BATCH_MODEL),
+             write_part(tmp_path, [ok_result(p, i % 9) for i, p in enumerate(paths[4:])], BATCH_MODEL)]
     unsorted = tmp_path / "unsorted.parquet"  # a track a group, but the groups in descending order: no ranges
     rows = pq.read_table(units[0] / "segments.parquet").sort_by([("track_id", "descending")])
     pq.write_table(rows, unsorted, row_group_size=3)
     assert segment_ranges(pq.ParquetFile(unsorted)) is None
     dest, profiles = tmp_path / "segments.parquet", tmp_path / "profiles.parquet"
-    keep = [None, np.array(sorted(_ok(p, 0).track_id for p in paths[4:6]), dtype=np.uint64)]  # the second: 2 of 3
+    keep = [None, np.array(sorted(ok_result(p, 0).track_id for p in paths[4:6]), dtype=np.uint64)]  # the second: 2 of 3
     sorted_segments(units, keep, dest, profiles)
 
     table = pq.read_table(dest).to_pandas()

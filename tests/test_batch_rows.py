@@ -12,14 +12,14 @@ from mer.batch.rows import segments_table, timeline_shape, tracks_table
 from mer.batch.worker import TrackResult, error_result
 from mer.emotions import EMOTIONS
 
-from .test_batch_worker import _reading, _ref
+from .helpers import batch_ref, random_reading
 
 
 def test_the_tables_hold_each_results_reading_and_an_error_row_holds_none():
-    ref = _ref("/m/a.wav")
-    full = TrackResult(ref.path, ref.track_id, 123, 456, "ok", duration_s=60.0, reading=_reading(1), genre="rock")
-    plain = TrackResult("/m/b.wav", path_id("/m/b.wav"), 1, 2, "ok", duration_s=60.0, reading=_reading(2, tags=False, va=False))
-    failed = error_result(_ref("/m/c.wav"), "The file is\n not audio.")
+    ref = batch_ref("/m/a.wav")
+    full = TrackResult(ref.path, ref.track_id, 123, 456, "ok", duration_s=60.0, reading=random_reading(1), genre="rock")
+    plain = TrackResult("/m/b.wav", path_id("/m/b.wav"), 1, 2, "ok", duration_s=60.0, reading=random_reading(2, tags=False, va=False))
+    failed = error_result(batch_ref("/m/c.wav"), "The file is\n not audio.")
     tracks = tracks_table([full, plain, failed], ("m", "v1")).to_pandas()
     segments = segments_table([full, plain, failed], ("m", "v1")).to_pandas()
 

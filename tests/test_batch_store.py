@@ -3,33 +3,22 @@ The sorted layout: test_batch_layout.py; upgrades of older batches: test_batch_u
 
 from __future__ import annotations
 
-import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mer.analyze import Reading
-from mer.audio.segments import Segments
 from mer.batch.inputs import FileRef, HashSet, input_key, path_id
 from mer.batch.store import done_keys, locked, merge_parts, write_part
-from mer.batch.worker import TrackResult, error_result
-from mer.choices import TrackStatus
+from mer.batch.worker import error_result
 from mer.emotions import EMOTIONS
 
-MODEL = ("m", "v1")
-
-
-def _ok(path: str, top: int) -> TrackResult:
-    probs = np.full((3, 9), 0.05, dtype=np.float32)
-    probs[:, top] = 0.6
-    return TrackResult(path=path, track_id=path_id(path), size_bytes=1, mtime_ns=2, status=TrackStatus.OK, duration_s=9.0,
-                       reading=Reading(Segments(np.arange(3) * 3, np.arange(1, 4) * 3, 1), probs, probs.mean(axis=0)))
+from .helpers import BATCH_MODEL, ok_result
 
 
 def test_parts_merge_into_one_table_and_what_is_done_is_remembered(tmp_path):
     bad = error_result(FileRef(path="/m/bad.wav", track_id=path_id("/m/bad.wav"), size_bytes=1, mtime_ns=2), "no")
     with locked(tmp_path):
-        write_part(tmp_path, [_ok("/m/a.wav", 0), bad], MODEL)
-        write_part(tmp_path, [_ok("/m/b.wav", 4)], MODEL)
+        write_part(tmp_path, [ok_result("/m/a.wav", 0), bad], BATCH_MODEL)
+        write_part(tmp_path, [ok_result("/m/b.wav", 4)], BATCH_MODEL)
         keys = done_keys(tmp_path)
         assert len(keys) == 3 and len(done_keys(tmp_path, retry_errors=True)) == 2
         assert input_key("/m/a.wav", 1, 2, "m:v1") in keys

@@ -9,14 +9,14 @@ from mer.batch.inputs import HashSet, path_id
 from mer.batch.store import locked, merge_parts, write_part
 from mer.batch.upgrade import needs_upgrade, upgrade_batch
 
-from .test_batch_store import MODEL, _ok
+from .helpers import BATCH_MODEL, ok_result
 
 
 def test_an_older_batch_is_upgraded_once_to_the_same_rows_sorted_with_their_profiles(tmp_path):
     assert not needs_upgrade(tmp_path)  # no tables: nothing to upgrade
     paths = [f"/m/{i}.wav" for i in range(5)]
     with locked(tmp_path):
-        write_part(tmp_path, [_ok(p, i) for i, p in enumerate(paths)], MODEL)
+        write_part(tmp_path, [ok_result(p, i) for i, p in enumerate(paths)], BATCH_MODEL)
         merge_parts(tmp_path, HashSet(path_id(p) for p in paths))
     assert not needs_upgrade(tmp_path)
     today = pq.read_table(tmp_path / "segments.parquet")

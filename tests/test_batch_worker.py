@@ -7,37 +7,21 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from mer.analyze import Reading, read_audio
+from mer.analyze import read_audio
 from mer.audio.decode import load_audio
-from mer.audio.segments import Segments
 from mer.batch.inputs import FileRef, path_id
 from mer.batch.rows import segments_table, tracks_table
 from mer.batch.worker import TrackResult, analyze_ref
 from mer.emotions import EMOTIONS
 from mer.model_files import load_model
-from mer.valence import VAPath
 
-from .helpers import tone
-
-
-def _ref(path: str) -> FileRef:
-    return FileRef(path=path, track_id=path_id(path), size_bytes=123, mtime_ns=456)
-
-
-def _reading(seed: int, *, tags: bool = True, va: bool = True) -> Reading:
-    rng = np.random.default_rng(seed)
-    probs = rng.dirichlet(np.ones(9), size=20).astype(np.float32)
-    path = VAPath(valence=rng.uniform(-1, 1, 20), arousal=rng.uniform(-1, 1, 20), track_valence=0.25,
-                  track_arousal=-0.5) if va else None
-    return Reading(Segments(np.arange(20) * 3000, np.arange(1, 21) * 3000, 1000), probs, probs.mean(axis=0),
-                   tags=rng.random((20, 50)).astype(np.float32) if tags else None, precision="int8" if tags else None,
-                   va=path)
+from .helpers import batch_ref, random_reading, tone
 
 
 def test_a_worker_keeps_the_reading_analyze_gives(tiny_models, write_audio, tmp_path):
     path = write_audio("t.wav", tone(12.0, freq=330.0), 22_050)
     model = load_model(tiny_models / "default")
-    result = analyze_ref(_ref(str(path)), model)
+    result = analyze_ref(batch_ref(str(path)), model)
     direct = read_audio(load_audio(path, config=model.audio_config), model)
     assert result.ok and result.duration_s == pytest.approx(12.0) and result.reading.precision == direct.precision
     assert result.reading.probabilities.dtype == result.reading.track_probabilities.dtype == np.float32
@@ -51,7 +35,7 @@ def test_a_worker_keeps_the_reading_analyze_gives(tiny_models, write_audio, tmp_
 def test_parquet_round_trip_keeps_the_segments_bounds_exactly(tmp_path):
     from mer.batch.store import write_part
 
-    r = TrackResult("/m/a.wav", path_id("/m/a.wav"), 1, 2, "ok", duration_s=60.0, reading=_reading(3))
+    r = TrackResult("/m/a.wav", path_id("/m/a.wav"), 1, 2, "ok", duration_s=60.0, reading=random_reading(3))
     part = write_part(tmp_path, [r], ("m", "v1"))
     seg = pq.read_table(part / "segments.parquet").to_pandas()
     np.testing.assert_array_equal(seg["start_s"], r.reading.segments.start_s)
