@@ -242,3 +242,53 @@ def random_reading(seed: int, *, tags: bool = True, va: bool = True) -> Reading:
     return Reading(Segments(np.arange(20) * 3000, np.arange(1, 21) * 3000, 1000), probs, probs.mean(axis=0),
                    tags=rng.random((20, 50)).astype(np.float32) if tags else None, precision="int8" if tags else None,
                    va=path)
+
+
+HEADER = ("track id, genre, amazement, solemnity, tenderness, nostalgia, calmness, power, joyful_activation, "
+          "tension, sadness, mood, liked, disliked, age, gender, mother tongue")
+
+
+def official_csv(rows: list[tuple]) -> str:
+    """data.csv text with the real header (a space after each comma)."""
+    lines = [HEADER]
+    for tid, genre, ticks in rows:
+        lines.append(f"{tid}, {genre}, " + ", ".join(map(str, ticks)) + ", 3, 1, 0, 30, 1, English")
+    return "\n".join(lines) + "\n"
+
+
+def emotify_root(tmp_path: Path, rows: list[tuple], audio: bool = True) -> Path:
+    """An Emotify-layout folder: ``data.csv`` of ``rows`` (track id, genre, votes) and, with ``audio``, a short
+    tone per track, numbered by its rank within the genre as the official audio is."""
+    root = tmp_path / "emotify"
+    root.mkdir()
+    (root / "data.csv").write_text(official_csv(rows))
+    if audio:
+        by_genre: dict[str, list[int]] = {}
+        for tid, genre, _ in rows:
+            by_genre.setdefault(genre, [])
+            if tid not in by_genre[genre]:
+                by_genre[genre].append(tid)
+        for genre, ids in by_genre.items():
+            (root / "emotifymusic" / genre).mkdir(parents=True)
+            for rank, _ in enumerate(sorted(ids), 1):
+                sf.write(root / "emotifymusic" / genre / f"{rank}.mp3", tone(10.5, freq=300 + rank), 22_050)
+    return root
+
+
+def votes(*ticked: str) -> list[int]:
+    """One listener's ticks in Emotify's column order."""
+    from mer.emotions import EMOTIONS
+
+    return [int(e in ticked) for e in EMOTIONS]
+
+
+#: Three tracks' votes: a solemn one, a tie that Emotify's order resolves, a powerful one.
+ROWS = [
+    (1, "classical", votes("solemnity", "sadness")),
+    (1, "classical", votes("solemnity")),
+    (1, "classical", votes("calmness")),
+    (2, "classical", votes("tenderness", "calmness")),
+    (2, "classical", votes("calmness", "tenderness")),  # tie: tenderness comes first in Emotify order
+    (101, "rock", votes("power", "tension", "amazement")),
+    (101, "rock", votes("power")),
+]

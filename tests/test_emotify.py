@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,52 +14,9 @@ from mer.data.emotify import load_annotations, load_corpus, read_votes
 from mer.emotions import EMOTIONS, GENRES
 from mer.errors import DataError
 
-from .helpers import tone
-
-HEADER = ("track id, genre, amazement, solemnity, tenderness, nostalgia, calmness, power, joyful_activation, "
-          "tension, sadness, mood, liked, disliked, age, gender, mother tongue")
-
-
-def official_csv(rows: list[tuple]) -> str:
-    """data.csv text with the real header (a space after each comma)."""
-    lines = [HEADER]
-    for tid, genre, votes in rows:
-        lines.append(f"{tid}, {genre}, " + ", ".join(map(str, votes)) + ", 3, 1, 0, 30, 1, English")
-    return "\n".join(lines) + "\n"
-
-
-def make_root(tmp_path: Path, rows: list[tuple], audio: bool = True) -> Path:
-    import soundfile as sf
-
-    root = tmp_path / "emotify"
-    root.mkdir()
-    (root / "data.csv").write_text(official_csv(rows))
-    if audio:
-        by_genre: dict[str, list[int]] = {}
-        for tid, genre, _ in rows:
-            by_genre.setdefault(genre, [])
-            if tid not in by_genre[genre]:
-                by_genre[genre].append(tid)
-        for genre, ids in by_genre.items():
-            (root / "emotifymusic" / genre).mkdir(parents=True)
-            for rank, _ in enumerate(sorted(ids), 1):
-                sf.write(root / "emotifymusic" / genre / f"{rank}.mp3", tone(10.5, freq=300 + rank), 22_050)
-    return root
-
-
-def v(*ticked: str) -> list[int]:
-    return [int(e in ticked) for e in EMOTIONS]
-
-
-ROWS = [
-    (1, "classical", v("solemnity", "sadness")),
-    (1, "classical", v("solemnity")),
-    (1, "classical", v("calmness")),
-    (2, "classical", v("tenderness", "calmness")),
-    (2, "classical", v("calmness", "tenderness")),  # tie: tenderness comes first in Emotify order
-    (101, "rock", v("power", "tension", "amazement")),
-    (101, "rock", v("power")),
-]
+from .helpers import HEADER, ROWS, official_csv
+from .helpers import emotify_root as make_root
+from .helpers import votes as v
 
 
 def test_official_csv_with_leading_spaces_loads(tmp_path):

@@ -12,7 +12,8 @@ import pytest
 from mer.data.fetch import fetch_emotify, safe_extract
 from mer.errors import DownloadError
 
-from .test_emotify import ROWS, make_root
+from .helpers import ROWS
+from .helpers import emotify_root as make_root
 
 
 def publish_emotify(site: Path, tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from mer.data.stats import annotation_stats, dataset_stats, genre_emotion_table,
 from mer.emotions import EMOTIONS
 from mer.errors import DataError
 
-from .test_emotify import make_root, v
+from .helpers import emotify_root as make_root
+from .helpers import votes as v
 
 #: Dominant emotion per track over all 400 tracks of the official data.csv (ties to the earlier emotion),
 #: as measured by the team (shared/EMOTIFY.md) and by `python -m mer data stats`.
