@@ -130,17 +130,6 @@ def machine_id(cpuinfo: str | Path = "/proc/cpuinfo") -> MachineId:
                      capability=torch.backends.cpu.get_cpu_capability(), torch=torch.__version__)
 
 
-def _best_seconds(fn, repeat: int = 5) -> float:
-    """Seconds of ``fn``'s fastest of ``repeat`` runs after one warm-up."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return max(best, 1e-9)
-
-
 def _interleaved_best(first, second, rounds: int = 7) -> tuple[float, float]:
     """Fastest seconds of two functions timed in turn, ``rounds`` times each after a warm-up: a burst of load
     slows both, not one, and the fastest run of each is the one least disturbed."""
